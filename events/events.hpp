@@ -1,0 +1,141 @@
+// vigil events: the one data model that flows probes -> rules -> sinks.
+//
+// An Event is a plain value built by the tracer (sensor/) from a decoded
+// syscall or a ptrace lifecycle stop (probes/), evaluated by the rules engine
+// (rules/) and serialised by the sinks (sinks/). The JSON schema is documented
+// in docs/events.md; to_json() below is the only place that writes it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace vigil {
+
+// OCSF class of an event (docs/events.md).
+enum class EventClass : uint16_t {
+  FileSystem = 1001,
+  Process = 1007,
+  Network = 4001,
+  Dns = 4003,
+  Sensor = 0,  // vigil's own records (stats, errors)
+};
+
+// What we know of a process at the time of an event. Immutable once shared:
+// exec builds a new Process, so older events keep what was true then.
+struct Process {
+  int pid = 0;   // thread-group id, in the sensor's pid namespace
+  int ppid = 0;  // parent's pid (real parent, not the tracer)
+  int uid = -1, gid = -1, euid = -1, egid = -1;
+  int64_t start_ns = 0;  // wall-clock time of fork (or of first sight)
+  std::string exe;       // resolved executable path (/proc/PID/exe)
+  std::string name;      // basename of exe, or comm
+  std::vector<std::string> argv;  // capped, see kArgvMaxBytes
+  bool argv_truncated = false;
+  std::string cwd;
+  std::string sha256;  // hex SHA-256 of the executable, empty if unknown
+  std::string tty;     // controlling terminal name, empty if none
+  int sid = 0;
+  // Exec enrichment (issue 3 fills these; defaults are "not known").
+  std::string interpreter_script;  // "#!" script path when exe is an interpreter
+  bool exe_from_memfd = false;
+  bool exe_deleted = false;
+  bool exe_drift = false;  // executable created/modified after container start
+  int64_t exe_mtime_ns = 0;
+  std::shared_ptr<const Process> parent;  // may be null (outside the tree)
+
+  std::string cmdline() const;  // argv joined by spaces
+};
+using ProcessPtr = std::shared_ptr<const Process>;
+
+// Cap on the bytes of argv recorded per exec (documented in docs/events.md).
+inline constexpr size_t kArgvMaxBytes = 4096;
+
+// A socket endpoint. family: AF_INET, AF_INET6, AF_UNIX, ... (0 = unknown).
+struct Endpoint {
+  int family = 0;
+  std::string addr;  // textual IP, or unix socket path
+  int port = 0;
+};
+
+struct FileInfo {
+  std::string path;      // normalised absolute path
+  std::string raw_path;  // path as the process passed it
+  std::string target;    // second path (rename/link/symlink target, mount point)
+  int64_t flags = 0;     // open flags, mount flags, ...
+  int64_t mode = -1;     // mode argument when there is one
+  int fd = -1;
+  std::string sha256;    // of the file, when computed
+};
+
+struct NetInfo {
+  int domain = 0, type = 0, protocol = 0;
+  Endpoint local, remote;
+  int fd = -1;
+};
+
+struct DnsInfo {
+  std::string qname;
+  int qtype = 0;  // 1=A, 28=AAAA, ...
+  std::vector<std::string> answers;  // resolved addresses, when seen
+};
+
+// Small generic argument list for anything not covered by the typed parts
+// (setuid target, signal number, prctl option, ...); exposed as evt.arg.NAME.
+struct Arg {
+  std::string name;
+  std::string value;
+};
+
+// What the sensor did about the syscall that produced this event.
+enum class Action : uint8_t { None, Denied, Killed };
+
+struct Event {
+  uint64_t seq = 0;         // per-sensor sequence number, strictly increasing
+  int64_t time_ns = 0;      // CLOCK_REALTIME, nanoseconds
+  EventClass cls = EventClass::Process;
+  std::string type;         // "exec", "fork", "exit", or the syscall name
+  int tid = 0;              // thread that made the call
+  ProcessPtr proc;          // never null for process-caused events
+  int64_t res = 0;          // syscall return value when known
+  bool has_res = false;
+  // Lifecycle details
+  int exit_code = -1;       // exit: code, or -1 if killed
+  int exit_signal = 0;      // exit: terminating signal, 0 if exited
+  int child_pid = 0;        // fork: the new process
+  std::optional<FileInfo> file;
+  std::optional<NetInfo> net;
+  std::optional<DnsInfo> dns;
+  std::vector<Arg> args;
+  Action action = Action::None;
+
+  const std::string* arg(std::string_view name) const;
+};
+
+// Container context stamped on every record (hostname, cgroup container id,
+// later ECS metadata). Filled once at start.
+struct Context {
+  std::string sensor_id;    // unique per sensor run; ids are sensor_id:seq
+  std::string hostname;
+  std::string container_id;
+  std::string container_image;
+  nlohmann::json* extra = nullptr;  // optional extra fields (ECS metadata)
+};
+
+// JSON encoding (docs/events.md). Strings that are not valid UTF-8 get each
+// invalid byte written as the 4 characters \xNN, so output is always JSON.
+nlohmann::json to_json(const Event& ev, const Context& ctx);
+std::string to_json_line(const Event& ev, const Context& ctx);  // no trailing newline
+std::string utf8_sanitize(std::string_view s);
+
+// Helpers used across libraries.
+int64_t now_realtime_ns();
+std::string rfc3339_ns(int64_t time_ns);  // 2026-11-23T12:00:00.123456789Z
+std::string_view class_name(EventClass c);
+
+}  // namespace vigil

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything vigil needs to build and test on Debian 12 (run as root).
+# One list, used by the README commands, CI and the Dockerfile's build stage.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+BUILD_PKGS=(build-essential cmake pkg-config libseccomp-dev libcap-dev libspdlog-dev libfmt-dev
+            catch2 nlohmann-json3-dev libyaml-cpp-dev libre2-dev libcurl4-openssl-dev libssl-dev
+            ca-certificates)
+TEST_PKGS=(python3 busybox-static musl-tools python3-botocore debootstrap util-linux procps)
+want=("${BUILD_PKGS[@]}")
+[ "${1:-}" = "--build-only" ] || want+=("${TEST_PKGS[@]}")
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

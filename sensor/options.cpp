@@ -1,0 +1,130 @@
+#include <cstring>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "sensor/sensor.hpp"
+
+namespace vigil {
+namespace {
+
+bool parse_trace(const std::string& v, TraceLevel* out) {
+  static const std::pair<const char*, TraceLevel> kLevels[] = {
+      {"none", TraceLevel::None}, {"err", TraceLevel::Err},     {"warn", TraceLevel::Warn},
+      {"info", TraceLevel::Info}, {"debug", TraceLevel::Debug},
+  };
+  for (const auto& [name, level] : kLevels)
+    if (v == name) {
+      *out = level;
+      return true;
+    }
+  return false;
+}
+
+// One row per option: the whole option surface of `vigil run` is this table.
+struct OptionSpec {
+  const char* name;
+  const char* help;
+  std::function<bool(const std::string& value, Options& o, std::string* err)> set;
+};
+
+const std::vector<OptionSpec>& option_table() {
+  static const std::vector<OptionSpec> kTable = {
+      {"trace", "none|err|warn|info|debug: sensor log level on stderr (default warn)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (parse_trace(v, &o.trace)) return true;
+         *err = fmt::format("invalid --trace value '{}': use none, err, warn, info or debug", v);
+         return false;
+       }},
+      {"events", "PATH|stderr: write events as JSON lines there",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v.empty()) {
+           *err = "--events needs a value: a file path or 'stderr'";
+           return false;
+         }
+         o.events = v;
+         return true;
+       }},
+  };
+  return kTable;
+}
+
+// Splits a VIGIL_OPTS string like a POSIX shell splits words (no expansion).
+bool split_words(const std::string& s, std::vector<std::string>* out, std::string* err) {
+  std::string cur;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (quote) {
+      if (c == quote) quote = 0;
+      else if (c == '\\' && quote == '"' && i + 1 < s.size() && (s[i + 1] == '"' || s[i + 1] == '\\')) cur += s[++i];
+      else cur += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < s.size()) {
+      cur += s[++i];
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out->push_back(cur);
+      cur.clear();
+      in_word = false;
+    } else {
+      cur += c;
+      in_word = true;
+    }
+  }
+  if (quote) {
+    *err = fmt::format("VIGIL_OPTS: unterminated {} quote in '{}'", quote, s);
+    return false;
+  }
+  if (in_word) out->push_back(cur);
+  return true;
+}
+
+bool apply(const std::string& word, const char* origin, Options& o, std::string* err) {
+  if (word.rfind("--", 0) != 0) {
+    *err = fmt::format("{}: unexpected argument '{}' (options look like --name=value)", origin, word);
+    return false;
+  }
+  std::string body = word.substr(2);
+  auto eq = body.find('=');
+  std::string name = body.substr(0, eq);
+  std::string value = eq == std::string::npos ? "" : body.substr(eq + 1);
+  for (const auto& spec : option_table()) {
+    if (name == spec.name) {
+      if (spec.set(value, o, err)) return true;
+      *err = fmt::format("{}: {}", origin, *err);
+      return false;
+    }
+  }
+  std::string known;
+  for (const auto& spec : option_table()) known += fmt::format(" --{}", spec.name);
+  *err = fmt::format("{}: unknown option '--{}' (known:{})", origin, name, known);
+  return false;
+}
+
+}  // namespace
+
+bool parse_options(const char* vigil_opts, int argc, char** argv, Options* out, int* rest, std::string* error) {
+  if (vigil_opts && *vigil_opts) {
+    std::vector<std::string> words;
+    if (!split_words(vigil_opts, &words, error)) return false;
+    for (const auto& w : words)
+      if (!apply(w, "VIGIL_OPTS", *out, error)) return false;
+  }
+  int i = 1;
+  for (; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--")) {
+      ++i;
+      break;
+    }
+    if (argv[i][0] != '-') break;
+    if (!apply(argv[i], "command line", *out, error)) return false;
+  }
+  *rest = i;
+  return true;
+}
+
+}  // namespace vigil

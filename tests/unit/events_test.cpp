@@ -1,0 +1,37 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "events/events.hpp"
+
+using namespace vigil;
+
+TEST_CASE("utf8_sanitize keeps valid UTF-8 and escapes invalid bytes", "[events]") {
+  CHECK(utf8_sanitize("plain/path") == "plain/path");
+  CHECK(utf8_sanitize("caf\xc3\xa9") == "caf\xc3\xa9");
+  CHECK(utf8_sanitize("a\xff" "b") == "a\\xffb");
+  CHECK(utf8_sanitize("\xc0\xaf") == "\\xc0\\xaf");        // overlong '/'
+  CHECK(utf8_sanitize("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // surrogate
+  CHECK(utf8_sanitize("\xe2\x82") == "\\xe2\\x82");        // truncated sequence
+}
+
+TEST_CASE("events with non-UTF-8 argv serialise to valid JSON", "[events]") {
+  auto p = std::make_shared<Process>();
+  p->pid = 42;
+  p->exe = "/bin/\xfftool";
+  p->argv = {"tool", "\x80\x81"};
+  Event ev;
+  ev.seq = 7;
+  ev.type = "exec";
+  ev.proc = p;
+  Context ctx;
+  ctx.sensor_id = "s1";
+  auto line = to_json_line(ev, ctx);
+  auto parsed = nlohmann::json::parse(line);  // throws on invalid JSON
+  CHECK(parsed["id"] == "s1:7");
+  CHECK(parsed["process"]["exe"] == "/bin/\\xfftool");
+  CHECK(parsed["process"]["args"][1] == "\\x80\\x81");
+}
+
+TEST_CASE("rfc3339_ns prints UTC with nanoseconds", "[events]") {
+  CHECK(rfc3339_ns(1'700'000'000'123'456'789) == "2023-11-14T22:13:20.123456789Z");
+}

@@ -1,0 +1,44 @@
+#include <catch2/catch.hpp>
+
+#include "sensor/sensor.hpp"
+
+using namespace vigil;
+
+namespace {
+struct Argv {
+  std::vector<std::string> words;
+  std::vector<char*> ptrs;
+  explicit Argv(std::vector<std::string> w) : words(std::move(w)) {
+    for (auto& s : words) ptrs.push_back(s.data());
+    ptrs.push_back(nullptr);
+  }
+  int argc() const { return int(words.size()); }
+  char** argv() { return ptrs.data(); }
+};
+}  // namespace
+
+TEST_CASE("argv wins over VIGIL_OPTS", "[options]") {
+  Argv a({"run", "--trace=debug", "--", "/bin/true"});
+  Options o;
+  int rest = 0;
+  std::string err;
+  REQUIRE(parse_options("--trace=info --events=stderr", a.argc(), a.argv(), &o, &rest, &err));
+  CHECK(o.trace == TraceLevel::Debug);
+  CHECK(o.events == "stderr");
+  CHECK(rest == 3);
+}
+
+TEST_CASE("VIGIL_OPTS quoting and errors", "[options]") {
+  Argv a({"run", "--", "x"});
+  Options o;
+  int rest = 0;
+  std::string err;
+  REQUIRE(parse_options("--events='/tmp/a b.json'", a.argc(), a.argv(), &o, &rest, &err));
+  CHECK(o.events == "/tmp/a b.json");
+  CHECK_FALSE(parse_options("--trace=loud", a.argc(), a.argv(), &o, &rest, &err));
+  CHECK(err.find("VIGIL_OPTS") != std::string::npos);
+  CHECK(err.find("none, err, warn, info or debug") != std::string::npos);
+  CHECK_FALSE(parse_options("--events='unterminated", a.argc(), a.argv(), &o, &rest, &err));
+  CHECK_FALSE(parse_options("--nope", a.argc(), a.argv(), &o, &rest, &err));
+  CHECK(err.find("unknown option '--nope'") != std::string::npos);
+}

@@ -1,0 +1,55 @@
+// vigil: one multi-call binary. Each subcommand lives in its own library and
+// is one row of the table below.
+#include <cstdio>
+#include <cstring>
+
+#include "init/init.hpp"
+#include "patcher/patcher.hpp"
+#include "rules/rules.hpp"
+#include "sinks/sinks.hpp"
+#include "vigil/version.hpp"
+#include "wrapper/wrapper.hpp"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*fn)(int argc, char** argv);  // argv[0] is the subcommand name
+  const char* summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"run", vigil::cmd_run, "run [OPTIONS] -- ENTRYPOINT [ARGS...]   run an entrypoint under the sensor"},
+    {"init", vigil::cmd_init, "init [--volume DIR]                     install the rootfs into a task volume"},
+    {"patch", vigil::cmd_patch, "patch ecs|cfn [OPTIONS]                 add vigil to an ECS task definition"},
+    {"rules", vigil::cmd_rules, "rules validate FILE...|list             check or list detection rules"},
+    {"check", vigil::cmd_check, "check [--sink URL]                      test connectivity to the configured sinks"},
+};
+
+void usage(FILE* out) {
+  std::fprintf(out, "vigil %s: runtime security sensor for containers\n\nusage: vigil COMMAND [ARGS...]\n\ncommands:\n",
+               VIGIL_VERSION);
+  for (const auto& s : kSubcommands) std::fprintf(out, "  %s\n", s.summary);
+  std::fprintf(out, "\n'vigil COMMAND --help' describes a command. Docs: README.md, docs/.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "version")) {
+    std::printf("vigil %s\n", VIGIL_VERSION);
+    return 0;
+  }
+  for (const auto& s : kSubcommands)
+    if (!std::strcmp(argv[1], s.name)) return s.fn(argc - 1, argv + 1);
+  std::fprintf(stderr, "vigil: unknown command '%s' (try 'vigil --help')\n", argv[1]);
+  return 2;
+}

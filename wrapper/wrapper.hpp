@@ -1,0 +1,7 @@
+// vigil wrapper: `vigil run` starts the app's entrypoint under the sensor and
+// does PID-1 duty (signal forwarding, reaping, exit status).
+#pragma once
+
+namespace vigil {
+int cmd_run(int argc, char** argv);
+}
