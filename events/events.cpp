@@ -170,4 +170,17 @@ json to_json(const Event& ev, const Context& ctx) {
 
 std::string to_json_line(const Event& ev, const Context& ctx) { return to_json(ev, ctx).dump(); }
 
+json to_json(const Alert& a, const Context& ctx) {
+  json fields = json::object();
+  for (const auto& [k, v] : a.output_fields) fields[k] = utf8_sanitize(v);
+  json j = {{"time", rfc3339_ns(a.time_ns)}, {"rule", a.rule},
+            {"priority", a.priority},        {"output", utf8_sanitize(a.output)},
+            {"output_fields", fields},       {"source", a.source},
+            {"tags", a.tags},                {"hostname", ctx.hostname}};
+  j["vigil"] = {{"event_id", fmt::format("{}:{}", ctx.sensor_id, a.event_seq)},
+                {"action", a.action == Action::Denied ? "denied" : a.action == Action::Killed ? "killed" : "none"},
+                {"count", a.count}};
+  return j;
+}
+
 }  // namespace vigil

@@ -117,6 +117,21 @@ struct Event {
   const std::string* arg(std::string_view name) const;
 };
 
+// An alert raised by the rules engine (rules/) about one event. Serialised in
+// Falco's JSON alert shape by to_json(Alert) so falcosidekick accepts it.
+struct Alert {
+  int64_t time_ns = 0;
+  std::string rule;
+  std::string priority;  // Falco priority name: Emergency ... Debug
+  std::string output;    // the rule's output with %fields substituted
+  std::vector<std::pair<std::string, std::string>> output_fields;
+  std::string source = "syscall";
+  std::vector<std::string> tags;
+  Action action = Action::None;  // what vigil did (prevent mode)
+  uint64_t event_seq = 0;        // the event that raised it
+  uint64_t count = 1;            // > 1 when repeats were rate-limited into this one
+};
+
 // Container context stamped on every record (hostname, cgroup container id,
 // later ECS metadata). Filled once at start.
 struct Context {
@@ -131,6 +146,7 @@ struct Context {
 // invalid byte written as the 4 characters \xNN, so output is always JSON.
 nlohmann::json to_json(const Event& ev, const Context& ctx);
 std::string to_json_line(const Event& ev, const Context& ctx);  // no trailing newline
+nlohmann::json to_json(const Alert& a, const Context& ctx);
 std::string utf8_sanitize(std::string_view s);
 
 // Helpers used across libraries.
