@@ -23,8 +23,8 @@ class SimpleOutput final : public Output {
  public:
   SimpleOutput(FILE* events, FILE* alerts, Context ctx) : events_(events), alerts_(alerts), ctx_(std::move(ctx)) {}
   ~SimpleOutput() override {
-    for (FILE* f : {events_, alerts_})
-      if (f && f != stderr && f != stdout) std::fclose(f);
+    if (events_ && events_ != stderr) std::fclose(events_);
+    if (alerts_ && alerts_ != stderr && alerts_ != events_) std::fclose(alerts_);
   }
   void event(Event ev) override {
     if (events_) write(events_, to_json_line(ev, ctx_));
