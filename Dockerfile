@@ -1,0 +1,42 @@
+# vigil sidecar image: holds only the self-contained rootfs (its own ELF loader,
+# libraries, bin/vigil, etc/vigil) and runs `vigil init` to copy it into the
+# task volume. No shell, no package manager, no libc of the image is used.
+#
+#   docker build -t vigil:VERSION .                 (or: podman build --pull=never ...)
+#   docker build --build-arg SOURCE=https://your/repo --build-arg REVISION=$(git rev-parse HEAD) ...
+#
+# The build stage installs the packages listed in scripts/deps.sh (--build-only)
+# and builds the `rootfs` target; apt and compiler caches are build-cache mounts,
+# so rebuilds after a source change recompile only what changed.
+
+ARG BASE=debian:bookworm-slim
+
+FROM ${BASE} AS build
+ENV DEBIAN_FRONTEND=noninteractive
+COPY scripts/deps.sh /src/scripts/deps.sh
+RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
+    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
+    rm -f /etc/apt/apt.conf.d/docker-clean \
+ && bash /src/scripts/deps.sh --build-only \
+ && apt-get install -y -qq --no-install-recommends ccache >/dev/null
+WORKDIR /src
+COPY . .
+ARG VERSION=0.1.0
+RUN --mount=type=cache,target=/root/.cache/ccache \
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+          -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null \
+ && cmake --build build -j"$(nproc)" --target rootfs \
+ && got="$(build/rootfs/lib64/ld-linux-x86-64.so.2 --library-path build/rootfs/lib64 build/rootfs/bin/vigil --version)" \
+ && { [ "$got" = "vigil ${VERSION}" ] || { echo "Dockerfile: ARG VERSION=${VERSION} but the built binary says '$got': update ARG VERSION (it labels the image)" >&2; exit 1; }; }
+
+FROM scratch
+ARG VERSION=0.1.0
+ARG SOURCE=""
+ARG REVISION=""
+LABEL org.opencontainers.image.title="vigil" \
+      org.opencontainers.image.description="vigil runtime-security sensor: init image that installs the sensor rootfs into an ECS task volume (vigil init)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.revision="${REVISION}"
+COPY --from=build /src/build/rootfs /vigil-rootfs
+ENTRYPOINT ["/vigil-rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil-rootfs/lib64", "/vigil-rootfs/bin/vigil", "init"]

@@ -1,0 +1,7 @@
+# The app of ../shared/reference/ecs/seed-before.json (`python /tmp/helloworld.py`).
+import subprocess
+import sys
+
+print("Hello, World from python", flush=True)
+subprocess.run(["/usr/local/bin/app", "child"], check=True)
+sys.exit(0)
