@@ -21,8 +21,8 @@ APP_OUT = "hello from the e2e app\nchild says hi\nchild exited 0\n"
 C_APPS = {"debian": "/usr/local/bin/app", "musl": "/app", "static": "/app"}
 
 
-def sensored_args(image, argv):
-    return ["--network=none", "--cap-add=SYS_PTRACE", "-v", f"{VOL}:/vigil:ro", "-e", f"VIGIL_OPTS={OPTS}",
+def sensored_args(image, argv, opts=OPTS):
+    return ["--network=none", "--cap-add=SYS_PTRACE", "-v", f"{VOL}:/vigil:ro", "-e", f"VIGIL_OPTS={opts}",
             "--entrypoint", json.dumps(WRAP + argv), f"{APP_PREFIX}/{image}"]
 
 
@@ -30,6 +30,16 @@ def run(image, argv):
     p = podman("run", "--rm", *sensored_args(image, argv))
     events, alerts, other = split_stderr(p.stderr)
     return p.returncode, p.stdout, events, alerts, other
+
+
+NO_RULES = None  # why alerts cannot be expected yet, or None
+
+
+def check_alert(c, name, alerts, other):
+    if NO_RULES and not alerts:
+        c.skip(name, NO_RULES)
+    else:
+        c.check(name, alerts_about(alerts, "/etc/shadow"), short(json.dumps(alerts) + "\n".join(other)))
 
 
 def stop_case(c, label, image, argv, want_code, want_out):
@@ -72,7 +82,7 @@ def c_app_cases(c, image, app):
 
     rc, out, ev, al, other = run(image, [app, "shadow"])
     c.equal(f"{image}: reading /etc/shadow works (detect mode)", (rc, out.startswith("read ")), (0, True))
-    c.check(f"{image}: an alert names /etc/shadow", alerts_about(al, "/etc/shadow"), short(json.dumps(al) + "\n".join(other)))
+    check_alert(c, f"{image}: an alert names /etc/shadow", al, other)
 
     stop_case(c, f"{image}: handled SIGTERM", image, [app, "wait-term"], 42, "ready\ngot SIGTERM\n")
     stop_case(c, f"{image}: default SIGTERM", image, [app, "sleep"], 143, "ready\n")
@@ -94,7 +104,7 @@ def busybox_cases(c):
     c.equal("busybox: death by SIGKILL gives 128+9", rc, 137)
     rc, out, ev, al, other = run("busybox", ["/bin/sh", "-c", "cat /etc/shadow >/dev/null && echo read"])
     c.equal("busybox: cat /etc/shadow", (rc, out), (0, "read\n"))
-    c.check("busybox: an alert names /etc/shadow", alerts_about(al, "/etc/shadow"), short(json.dumps(al) + "\n".join(other)))
+    check_alert(c, "busybox: an alert names /etc/shadow", al, other)
     stop_case(c, "busybox: trap TERM", "busybox",
               ["/bin/sh", "-c", "trap 'echo got SIGTERM; exit 42' TERM; echo ready; while :; do sleep 1; done"],
               42, "ready\ngot SIGTERM\n")
@@ -123,9 +133,14 @@ def main():
 
         probe = podman("run", "--rm", *sensored_args("busybox", ["/bin/true"]))
         if probe.returncode != 0 and not_implemented(probe.stderr, "run"):
-            print("SKIP: `vigil run` is not implemented yet (init checks above ran)")
-            return SKIP if not c.failed else c.finish()
+            c.skip("sensored app containers", "`vigil run` is not implemented yet")
+            return c.finish()
 
+        # The rules engine is wired into `vigil run` once it knows --rules.
+        global NO_RULES
+        probe = podman("run", "--rm", *sensored_args("busybox", ["/bin/true"], opts="--rules=/nonexistent"))
+        if "unknown option '--rules'" in probe.stderr:
+            NO_RULES = "`vigil run` has no --rules option yet (rules engine not wired in)"
         busybox_cases(c)
         for image, app in C_APPS.items():
             c_app_cases(c, image, app)

@@ -46,7 +46,7 @@ class Checks:
     """Counts named checks and prints one line per failure; closes with 'N passed, N failed'."""
 
     def __init__(self, suite):
-        self.suite, self.passed, self.failed = suite, 0, 0
+        self.suite, self.passed, self.failed, self.skipped = suite, 0, 0, 0
 
     def check(self, name, ok, detail=""):
         if ok:
@@ -57,13 +57,18 @@ class Checks:
             print(f"  FAIL {name}" + (f"\n       {detail}" if detail else ""))
         return ok
 
+    def skip(self, name, why):
+        self.skipped += 1
+        print(f"  skip {name}: {why}")
+
     def equal(self, name, got, want):
         return self.check(name, got == want, f"got {got!r}, want {want!r}")
 
     def finish(self):
-        print(f"{self.suite}: {self.passed} passed, {self.failed} failed")
+        """1 if a check failed, else 77 (skipped) if a check needed a missing piece, else 0."""
+        print(f"{self.suite}: {self.passed} passed, {self.failed} failed, {self.skipped} skipped")
         sys.stdout.flush()
-        return 1 if self.failed else 0
+        return 1 if self.failed else SKIP if self.skipped else 0
 
 
 def exec_events(events, exe_suffix=None, arg=None):
