@@ -11,7 +11,8 @@
 
 ARG BASE=debian:bookworm-slim
 
-FROM ${BASE} AS build
+# Build packages only (a stage of its own so it can be tagged and kept cached).
+FROM ${BASE} AS deps
 ENV DEBIAN_FRONTEND=noninteractive
 COPY scripts/deps.sh /src/scripts/deps.sh
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -19,14 +20,18 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \
  && bash /src/scripts/deps.sh --build-only \
  && apt-get install -y -qq --no-install-recommends ccache >/dev/null
+
+FROM deps AS build
 WORKDIR /src
 COPY . .
 ARG VERSION=0.1.0
+# The build tree stays out of the layer: only /rootfs is kept.
 RUN --mount=type=cache,target=/root/.cache/ccache \
-    cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    cmake -S . -B /tmp/build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
           -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null \
- && cmake --build build -j"$(nproc)" --target rootfs \
- && got="$(build/rootfs/lib64/ld-linux-x86-64.so.2 --library-path build/rootfs/lib64 build/rootfs/bin/vigil --version)" \
+ && cmake --build /tmp/build -j"$(nproc)" --target rootfs \
+ && cp -a /tmp/build/rootfs /rootfs && rm -rf /tmp/build \
+ && got="$(/rootfs/lib64/ld-linux-x86-64.so.2 --library-path /rootfs/lib64 /rootfs/bin/vigil --version)" \
  && { [ "$got" = "vigil ${VERSION}" ] || { echo "Dockerfile: ARG VERSION=${VERSION} but the built binary says '$got': update ARG VERSION (it labels the image)" >&2; exit 1; }; }
 
 FROM scratch
@@ -38,5 +43,5 @@ LABEL org.opencontainers.image.title="vigil" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}"
-COPY --from=build /src/build/rootfs /vigil-rootfs
+COPY --from=build /rootfs /vigil-rootfs
 ENTRYPOINT ["/vigil-rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil-rootfs/lib64", "/vigil-rootfs/bin/vigil", "init"]

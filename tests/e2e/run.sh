@@ -30,8 +30,11 @@ build_images() {
   local version revision=""
   version=$(sed -n 's/^project(vigil VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
   revision=$(git -C "$SRC" rev-parse HEAD 2>/dev/null || true)
-  if ! podman build --pull=never --layers -t "$VIGIL_E2E_IMAGE" --build-arg VERSION="$version" \
-      --build-arg REVISION="$revision" "$SRC" >"$work/build.log" 2>&1; then
+  # The deps stage gets a tag so that pruning dangling images (old compile
+  # layers, hundreds of MB each) keeps it.
+  if ! { podman build --pull=never --layers --target deps -t "$VIGIL_E2E_APP_PREFIX/build-deps" "$SRC" &&
+         podman build --pull=never --layers -t "$VIGIL_E2E_IMAGE" --build-arg VERSION="$version" \
+           --build-arg REVISION="$revision" "$SRC"; } >"$work/build.log" 2>&1; then
     if grep -qE "No rule to make target '?rootfs|unknown target '?rootfs" "$work/build.log"; then
       # Tests that need the sensor image skip; the others still run.
       export VIGIL_E2E_NO_SENSOR="the build has no 'rootfs' target yet (vigil init's rootfs): no sensor image"
@@ -60,6 +63,7 @@ build_images() {
     podman build --pull=never --layers -t "$VIGIL_E2E_APP_PREFIX/$img" -f "$E2E/images/$img.Containerfile" "$ctx" \
       >"$work/$img.log" 2>&1 || { tail -20 "$work/$img.log" >&2; die "podman build of the $img app image failed (tests/e2e/images/$img.Containerfile)"; }
   done
+  podman image prune -f >/dev/null
   echo "e2e: images ready in $((SECONDS - t0)) s"
 }
 
