@@ -62,6 +62,26 @@ def features(c, tmp):
             "sidecar up\nsidecar got TERM\n")
 
 
+def errors(c, tmp):
+    """Bad task definitions: exit 2 with one line naming the problem, nothing left behind."""
+    cases = {
+        "unknown dependsOn": ({"containerDefinitions": [{"name": "a", "image": "x", "dependsOn": [
+            {"containerName": "b", "condition": "START"}]}]}, "dependsOn names unknown container 'b'"),
+        "no essential container": ({"containerDefinitions": [{"name": "a", "image": "x", "essential": False}]},
+                                   "at least one container must be essential"),
+        "image not local": ({"containerDefinitions": [{"name": "a", "image": "example.invalid/nope:1"}]},
+                            "--image-map example.invalid/nope:1=LOCAL_IMAGE"),
+    }
+    for name, (td, want) in cases.items():
+        path = os.path.join(tmp, "bad.json")
+        with open(path, "w") as f:
+            json.dump(td, f)
+        p, _, _ = run_taskdef(path, os.path.join(tmp, "bad-logs"))
+        lines = p.stderr.strip().splitlines()
+        c.check(f"errors: {name}: exit 2, one line", p.returncode == 2 and len(lines) == 1 and want in lines[0],
+                f"exit {p.returncode}: {short(p.stderr)}")
+
+
 def seed(c, tmp):
     logs = os.path.join(tmp, "seed")
     p, s, by = run_taskdef(SEED, logs, f"{SEED_IMAGE}={APP_PREFIX}/debian")
@@ -104,6 +124,7 @@ def main():
     c = Checks("e2e taskdef")
     with tempfile.TemporaryDirectory(prefix="vigil-e2e-taskdef-") as tmp:
         features(c, tmp)
+        errors(c, tmp)
         if not c.check("the reference seed task definition exists", os.path.isfile(SEED),
                        f"{SEED} is missing: CI clones shared/ beside the repo; locally set SRC_DIR"):
             return c.finish()
