@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1
 # vigil sidecar image: holds only the self-contained rootfs (its own ELF loader,
 # libraries, bin/vigil, etc/vigil) and runs `vigil init` to copy it into the
 # task volume. No shell, no package manager, no libc of the image is used.
