@@ -5,7 +5,7 @@
 . "$(dirname "${BASH_SOURCE[0]}")/init_lib.bash"
 need_root
 command -v unshare >/dev/null || { echo "SKIP: unshare (util-linux) missing"; exit 77; }
-if "$VIGIL" run -- /bin/true 2>&1 | grep -q "vigil run: not implemented yet"; then
+if [[ "$("$VIGIL" run -- /bin/true 2>&1 || true)" == *"vigil run: not implemented yet"* ]]; then
   echo "SKIP: vigil run is not implemented yet in this build"
   exit 77
 fi
