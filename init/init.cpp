@@ -60,9 +60,9 @@ std::string volume_hint(int err, const std::string& volume) {
   switch (err) {
     case ENOSPC:
     case EDQUOT: return fmt::format("free space on the volume {} or make it larger", volume);
-    case EROFS:
+    case EROFS: return fmt::format("mount the volume {} read-write for the init container (readOnly: false)", volume);
     case EACCES:
-    case EPERM: return fmt::format("mount the volume {} read-write for the init container (readOnly: false)", volume);
+    case EPERM: return fmt::format("let the init container's user write to {} (or run it as root)", volume);
     default: return fmt::format("check the volume {}", volume);
   }
 }

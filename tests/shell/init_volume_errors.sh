@@ -49,4 +49,18 @@ in_ns 'mount -t tmpfs -o size='$((size_kb * 3 / 2))'k tmpfs "$T/small"
   die "replacement without room: rc=$?"
 one_line_error "$T/err" "no space on volume"
 check_installed "$T/kept"
+echo "--- non-root init container: volume it may not write; then one it may (install, replace)"
+# Copies, so user nobody can reach them wherever the build tree lives.
+chmod 0755 "$T"; cp "$VIGIL" "$T/vigil"; cp -a "$ROOTFS" "$T/src"; chmod -R a+rX "$T/src"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$T/vigil" init --source "$T/src" "$@"; }
+mkdir "$T/rootonly"
+if as_nobody --volume "$T/rootonly" 2>"$T/err"; then die "nobody wrote to a root-owned 0755 volume"; fi
+one_line_error "$T/err" "volume $T/rootonly is not writable (Permission denied): let the init container's user write"
+mkdir -m 0777 "$T/shared"
+as_nobody --volume "$T/shared" || die "non-root install failed"
+[ "$(stat -c %U "$T/shared/rootfs/bin/vigil")" = nobody ] || die "non-root install: wrong owner"
+sed -i 's/^# version .*/# version 9.9.9-test/' "$T/src/MANIFEST"
+as_nobody --volume "$T/shared" || die "non-root replacement of a read-only tree failed"
+grep -qx '# version 9.9.9-test' "$T/shared/rootfs/MANIFEST" || die "non-root replacement did not install"
+[ -z "$(ls -A "$T/shared" | grep -v '^rootfs$')" ] || die "non-root replacement left: $(ls -A "$T/shared")"
 echo PASS
