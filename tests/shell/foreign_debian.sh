@@ -7,7 +7,7 @@ R=$T/root; mkdir -p "$R" "$T/upper" "$T/work"
 export BASE T
 # The overlay (and the mount points in it) exist only inside vigil_run's namespace.
 PRE_MOUNT='mount -t overlay overlay -o lowerdir="$BASE",upperdir="$T/upper",workdir="$T/work" "$ROOT"
-           mkdir -p "$ROOT/vigil/rootfs"'
+           mkdir -p "$ROOT/vigil"'
 
 echo "--- dash script running dynamically linked Debian tools, exit 0"
 want=$(printf 'hello from debian\n%s\nvigil\nno vigil in the app' "$(cat "$BASE/etc/debian_version")")

@@ -1,7 +1,7 @@
 # Helpers sourced by tests/shell/foreign_*.sh (not a test itself): run the
-# wrapper the way a patched ECS task does, from a read-only volume mounted at
-# /vigil/rootfs, inside a foreign root filesystem, as PID 1 of a new PID
-# namespace, with /proc and a minimal /dev like a container runtime provides.
+# wrapper the way a patched ECS task does, from a volume filled by vigil init
+# and mounted read-only at /vigil, inside a foreign root filesystem, as PID 1
+# of a new PID namespace, with /proc and a minimal /dev like a runtime gives.
 . "$(dirname "${BASH_SOURCE[0]}")/init_lib.bash"
 need_root
 command -v unshare >/dev/null || { echo "SKIP: unshare (util-linux) missing"; exit 77; }
@@ -9,10 +9,14 @@ if [[ "$("$VIGIL" run -- /bin/true 2>&1 || true)" == *"vigil run: not implemente
   echo "SKIP: vigil run is not implemented yet in this build"
   exit 77
 fi
-export ROOTFS LOADER_NAME
+# The task volume, filled by vigil init as the sidecar would; mounted read-only
+# at /vigil in the app's root like the app container's mountPoint.
+VOLUME=$T/volume; mkdir "$VOLUME"
+"$VIGIL" init --source "$ROOTFS" --volume "$VOLUME" || die "vigil init into $VOLUME failed"
+export VOLUME LOADER_NAME
 
 # new_root DIR: an empty root with the mount points a runtime would provide.
-new_root() { mkdir -p "$1"/proc "$1"/dev "$1"/tmp "$1"/vigil/rootfs; chmod 1777 "$1/tmp"; }
+new_root() { mkdir -p "$1"/proc "$1"/dev "$1"/tmp "$1"/vigil; chmod 1777 "$1/tmp"; }
 
 # vigil_run ROOT APP [ARGS...]: runs APP under `vigil run` inside ROOT; stdout
 # to $T/out, stderr to $T/err, events to ROOT/tmp/ev.json. Returns the exit
@@ -23,8 +27,8 @@ vigil_run() {
     eval "$PRE_MOUNT"
     rm -f "$ROOT/tmp/ev.json"
     mount -t proc proc "$ROOT/proc"
-    mount --bind "$ROOTFS" "$ROOT/vigil/rootfs"
-    mount -o remount,bind,ro "$ROOT/vigil/rootfs"
+    mount --bind "$VOLUME" "$ROOT/vigil"
+    mount -o remount,bind,ro "$ROOT/vigil"
     mount -t tmpfs -o mode=755,size=64k tmpfs "$ROOT/dev"
     for d in null zero full random urandom; do touch "$ROOT/dev/$d"; mount --bind "/dev/$d" "$ROOT/dev/$d"; done
     exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ \
