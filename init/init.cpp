@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -178,34 +179,38 @@ Source load_source(const std::string& override_dir) {
   return s;
 }
 
+// The mode a file gets when installed: a=rX of its mode in the source.
+mode_t installed_mode(const Source& src, const std::string& path) {
+  struct stat st;
+  bool exec = stat((src.dir + "/" + path).c_str(), &st) == 0 && (st.st_mode & 0111);
+  return exec ? kExecMode : kFileMode;
+}
+
 // Checks `root` against the manifest: exactly the listed files plus MANIFEST
-// (same text), regular files with the listed SHA-256, files 0444 or 0555 and
+// (same text), regular files with the listed SHA-256 and their a=rX mode,
 // directories 0555. Returns "" if intact, else the first problem found.
 std::string verify_tree(const std::string& root, const Source& src) {
   int err = 0;
   if (read_text(root + "/MANIFEST", &err) != src.manifest_text || err) return root + "/MANIFEST differs";
-  std::vector<std::string> want{"MANIFEST"};
-  for (const auto& f : src.manifest.files) want.push_back(f.path);
-  std::error_code ec;
-  size_t seen = 0;
-  auto check_mode = [&](const fs::path& p, bool dir) -> std::string {
+  std::map<std::string, mode_t> want{{"MANIFEST", kFileMode}};
+  for (const auto& f : src.manifest.files) want[f.path] = installed_mode(src, f.path);
+  auto check = [](const fs::path& p, bool dir, mode_t mode) -> std::string {
     struct stat st;
     if (lstat(p.c_str(), &st) != 0) return fmt::format("{}: {}", p.string(), std::strerror(errno));
-    mode_t perm = st.st_mode & 07777;
     if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) return fmt::format("{} has the wrong file type", p.string());
-    if (dir ? perm != kDirMode : perm != kFileMode && perm != kExecMode)
-      return fmt::format("{} has mode {:o}, not a=rX", p.string(), perm);
+    if ((st.st_mode & 07777) != mode) return fmt::format("{} has mode {:o}, not {:o}", p.string(), st.st_mode & 07777, mode);
     return "";
   };
-  if (auto bad = check_mode(root, true); !bad.empty()) return bad;
+  if (auto bad = check(root, true, kDirMode); !bad.empty()) return bad;
+  std::error_code ec;
+  size_t seen = 0;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
-    std::string rel = it->path().lexically_relative(root).string();
     bool is_dir = it->is_directory(ec) && !it->is_symlink(ec);
-    if (auto bad = check_mode(it->path(), is_dir); !bad.empty()) return bad;
-    if (is_dir) continue;
-    if (std::find(want.begin(), want.end(), rel) == want.end()) return fmt::format("unexpected file {}", it->path().string());
-    ++seen;
+    auto w = want.find(it->path().lexically_relative(root).string());
+    if (!is_dir && w == want.end()) return fmt::format("unexpected file {}", it->path().string());
+    if (auto bad = check(it->path(), is_dir, is_dir ? kDirMode : w->second); !bad.empty()) return bad;
+    seen += !is_dir;
   }
   if (ec) return fmt::format("cannot list {}: {}", root, ec.message());
   if (seen != want.size()) return fmt::format("{} of {} files are missing", want.size() - seen, want.size());
@@ -242,7 +247,7 @@ void copy_tree(const Source& src, const std::string& stage, const std::string& v
     if (hash_copy(in.fd, from, out.fd, to, volume) != f.sha256)
       fail("source file {} does not match its SHA-256 in {}/MANIFEST (corrupt image): rebuild or re-pull the vigil image",
            from, src.dir);
-    if (fchmod(out.fd, (st.st_mode & 0111) ? kExecMode : kFileMode) != 0 || fsync(out.fd) != 0)
+    if (fchmod(out.fd, installed_mode(src, f.path)) != 0 || fsync(out.fd) != 0)
       fail("cannot finish {}: {}: {}", to, std::strerror(errno), volume_hint(errno, volume));
     spdlog::debug("copied {} -> {}", from, to);
   }

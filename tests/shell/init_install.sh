@@ -47,6 +47,7 @@ damage "flipped byte in libc" flip_byte "$V/rootfs/lib64/libc.so.6" 4096
 damage "missing file" rm -f "$V/rootfs/etc/vigil/ca-certificates.crt"
 damage "extra file" sh -c "chmod u+w '$V/rootfs/bin' && echo x >'$V/rootfs/bin/intruder'"
 damage "writable file" chmod 0644 "$V/rootfs/etc/vigil/README"
+damage "loader not executable" chmod 0444 "$V/rootfs/lib64/$LOADER_NAME"
 damage "truncated loader" truncate -s 1000 "$V/rootfs/lib64/$LOADER_NAME"
 
 echo "--- stale staging dirs of killed runs are removed"
