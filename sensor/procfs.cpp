@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <tuple>
 
@@ -134,7 +135,7 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
     struct stat a {}, b {};
     if (stat(abs.c_str(), &a) == 0 && stat(fmt::format("/proc/{}/exe", pid).c_str(), &b) == 0 &&
         (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
-      p->interpreter_script = abs;
+      p->interpreter_script = std::filesystem::path(abs).lexically_normal().string();
   }
   const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;
   p->name = named.substr(named.rfind('/') + 1);
