@@ -68,8 +68,9 @@ class Tracer {
   // reaps every child of this process meanwhile (PID-1 duty). Returns the
   // main process's wait status.
   int run();
-  // SIGKILL to every traced process still known.
-  void kill_all();
+  // SIGKILL to every traced process still known, then collects their exits
+  // (emitting exit events) for at most timeout_ms.
+  void kill_all(int timeout_ms);
 
  private:
   struct Impl;

@@ -330,8 +330,19 @@ int Tracer::run() {
   }
 }
 
-void Tracer::kill_all() {
+void Tracer::kill_all(int timeout_ms) {
   for (const auto& [tgid, p] : impl_->procs) kill(tgid, SIGKILL);
+  // Collect their exits (and exit events); SIGKILL ends even ptrace-stopped tasks.
+  for (int waited = 0; !impl_->procs.empty() && waited < timeout_ms;) {
+    int status = 0;
+    int tid = waitpid(-1, &status, __WALL | WNOHANG);
+    if (tid < 0 && errno != EINTR) break;
+    if (tid > 0 && (WIFEXITED(status) || WIFSIGNALED(status))) impl_->on_exit(tid, status);
+    if (tid == 0) {
+      usleep(1000);
+      ++waited;
+    }
+  }
 }
 
 }  // namespace vigil

@@ -137,7 +137,7 @@ int cmd_run(int argc, char** argv) {
   spdlog::info("sensor {} tracing {} (pid {})", ctx.sensor_id, path, pid);
   int status = tracer.run();
   // Container semantics: when the main process is gone, so is the app.
-  tracer.kill_all();
+  tracer.kill_all(1000);
   out->flush(std::chrono::milliseconds(2000));
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);
