@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -72,6 +73,9 @@ struct Tracer::Impl {
   uint64_t seq = 0;
   std::unordered_map<int, int> thread_tgid;  // every traced task -> its thread group
   std::unordered_map<int, Proc> procs;       // thread group id -> process
+  // New tasks whose first stop came before their creator's fork/clone event:
+  // held stopped until that event names them (or until the tracer is idle).
+  std::unordered_set<int> unannounced;
 
   Event new_event(EventClass cls, const char* type, int tid, const ProcessPtr& p) {
     Event ev;
@@ -111,8 +115,8 @@ struct Tracer::Impl {
     thread_tgid[pid] = pid;
   }
 
-  // A task we have not heard of yet (its first stop won the race against its
-  // creator's fork/clone event): learn its thread group from /proc.
+  // A task we have not heard of yet and its creator's event did not name it
+  // (e.g. the creator was killed in between): learn its thread group from /proc.
   void adopt(int tid) {
     procfs::Status st;
     if (!procfs::read_status(tid, &st)) return;
@@ -146,6 +150,7 @@ struct Tracer::Impl {
     uint64_t flags = event == PTRACE_EVENT_CLONE ? clone_flags(tid) : 0;
     if (flags & CLONE_THREAD) {
       thread_tgid[child] = tgid;
+      if (unannounced.erase(child)) resume(child, 0);
       return;
     }
     int ppid = tgid;
@@ -154,6 +159,7 @@ struct Tracer::Impl {
       ppid = self ? self->ppid : 0;
     }
     if (!procs.count(child)) add_process(child, ppid);
+    if (unannounced.erase(child)) resume(child, 0);
     Event ev = new_event(EventClass::Process, "fork", tid, info_of(tgid));
     ev.child_pid = child;
     if (judge(ev) != Action::None) kill(child, SIGKILL);
@@ -217,8 +223,16 @@ struct Tracer::Impl {
   }
 
   void on_stop(int tid, int status) {
-    if (!thread_tgid.count(tid)) adopt(tid);
     int sig = WSTOPSIG(status);
+    if (!thread_tgid.count(tid)) {
+      // The first stop of a new task usually comes before its creator's
+      // fork/clone event, which tells what it is: wait for that.
+      if (status >> 16 == PTRACE_EVENT_STOP && sig == SIGTRAP) {
+        unannounced.insert(tid);
+        return;
+      }
+      adopt(tid);
+    }
     switch (status >> 16) {
       case PTRACE_EVENT_SECCOMP: return on_seccomp(tid);
       case PTRACE_EVENT_FORK:
@@ -238,7 +252,17 @@ struct Tracer::Impl {
     }
   }
 
+  // Nothing else to do: resolve the tasks still waiting for their announcement.
+  void adopt_unannounced() {
+    for (int tid : unannounced) {
+      adopt(tid);
+      resume(tid, 0);
+    }
+    unannounced.clear();
+  }
+
   void on_exit(int tid, int status) {
+    unannounced.erase(tid);
     auto t = thread_tgid.find(tid);
     if (t == thread_tgid.end()) return;  // not traced (an orphan we only reap)
     int tgid = t->second;
@@ -299,8 +323,10 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
     return -1;
   }
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0) {
-    *error = fmt::format("cannot trace the app (PTRACE_SEIZE: {}); the task needs the SYS_PTRACE capability",
-                         std::strerror(errno));
+    *error = fmt::format(
+        "cannot trace the app (PTRACE_SEIZE: {}): give the container the SYS_PTRACE capability, and do not run "
+        "vigil itself under a debugger or tracer",
+        std::strerror(errno));
     close(go[1]);  // the child sees EOF and exits without running the app
     waitpid(pid, nullptr, 0);
     return -1;
@@ -315,7 +341,12 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
 int Tracer::run() {
   for (;;) {
     int status = 0;
-    int tid = waitpid(-1, &status, __WALL);
+    int tid = 0;
+    if (!impl_->unannounced.empty() && (tid = waitpid(-1, &status, __WALL | WNOHANG)) == 0) {
+      impl_->adopt_unannounced();
+      continue;
+    }
+    if (tid == 0) tid = waitpid(-1, &status, __WALL);
     if (tid < 0) {
       if (errno == EINTR) continue;
       spdlog::error("waitpid: {}", std::strerror(errno));
