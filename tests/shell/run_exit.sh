@@ -31,6 +31,18 @@ VIGIL_OPTS=--trace=debug run --trace=none -- true 2> "$tmp/e"
 env -i PATH=/usr/bin:/bin FOO=bar VIGIL_OPTS=--trace=none VIGIL_X=1 "$VIGIL" run -- env | sort > "$tmp/env"
 printf 'FOO=bar\nPATH=/usr/bin:/bin\n' | diff - "$tmp/env" || fail "app environment differs"
 
+# Started the way the ECS patcher starts it (through the dynamic loader with
+# --library-path): nothing of the loader or its library path reaches the app.
+loader=$(ls /lib64/ld-linux-x86-64.so.2 2>/dev/null || true)
+if [ -n "$loader" ]; then
+  mkdir -p "$tmp/lib"; cp "$(ldd /bin/sh | awk '/libc.so/ {print $3}')" "$tmp/lib/"
+  env -i PATH=/usr/bin:/bin "$loader" --library-path "$tmp/lib" "$VIGIL" run -- env | sort > "$tmp/env"
+  printf 'PATH=/usr/bin:/bin\n' | diff - "$tmp/env" || fail "loader start leaked into the app environment"
+  "$loader" --library-path "$tmp/lib" "$VIGIL" run -- sh -c 'exec cat /proc/$$/maps' > "$tmp/maps"
+  grep -q libc "$tmp/maps" || fail "no libc in the app's maps?"
+  ! grep -q "$tmp/lib" "$tmp/maps" || fail "the app loaded a library from vigil's --library-path"
+fi
+
 # Resolution: PATH of the app's environment, relative paths, scripts.
 mkdir -p "$tmp/bin"
 printf '#!/bin/sh\necho script "$@"\n' > "$tmp/bin/hello"; chmod +x "$tmp/bin/hello"
