@@ -27,6 +27,11 @@ run -- sh -c 'printf out; printf err >&2' > "$tmp/o" 2> "$tmp/e"
 VIGIL_OPTS=--trace=debug run --trace=none -- true 2> "$tmp/e"
 [ ! -s "$tmp/e" ] || fail "argv --trace=none did not win over VIGIL_OPTS: $(cat "$tmp/e")"
 
+# Signal dispositions and mask are inherited as without vigil (ignored USR1, PIPE default).
+native=$(sh -c "trap '' USR1; exec grep -E '^Sig(Ign|Blk)' /proc/self/status")
+under=$(sh -c "trap '' USR1; exec \"\$0\" run -- grep -E '^Sig(Ign|Blk)' /proc/self/status" "$VIGIL")
+[ "$native" = "$under" ] || fail "signal dispositions differ: native [$native] vigil [$under]"
+
 # Environment: VIGIL_* removed, everything else kept, nothing of vigil added.
 env -i PATH=/usr/bin:/bin FOO=bar VIGIL_OPTS=--trace=none VIGIL_X=1 "$VIGIL" run -- env | sort > "$tmp/env"
 printf 'FOO=bar\nPATH=/usr/bin:/bin\n' | diff - "$tmp/env" || fail "app environment differs"
