@@ -36,8 +36,8 @@ def send(s):
     os.write(fd, s.encode())
 
 expect("PROMPT$ ")
-send(f"{vigil} run -- cat\n")
-time.sleep(0.5)
+send(f"{vigil} run -- sh -c 'echo READY-$((6*7)); exec cat'\n")
+expect("READY-42")            # the app runs and owns the terminal
 send("hello-tty\n")
 expect("hello-tty")           # tty echo
 expect("hello-tty")           # cat's output
@@ -45,7 +45,7 @@ send("\x1a")                  # ^Z
 expect("Stopped")
 expect("PROMPT$ ")
 send("fg\n")
-time.sleep(0.5)
+expect("cat")                 # bash echoes the job it resumes
 send("again\n")
 expect("again")
 expect("again")
@@ -54,8 +54,8 @@ expect("PROMPT$ ")
 send("echo rc=$?\n")
 expect("rc=0")
 expect("PROMPT$ ")
-send(f"{vigil} run -- sleep 60\n")
-time.sleep(1.0)
+send(f"{vigil} run -- sh -c 'echo READY-$((7*7)); exec sleep 60'\n")
+expect("READY-49")
 send("\x03")                  # ^C
 expect("PROMPT$ ")
 send("echo rc=$?\n")
