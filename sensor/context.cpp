@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -12,26 +13,36 @@
 namespace vigil {
 namespace {
 
-// A container id is the last run of 64 hex digits in /proc/self/cgroup
-// (docker/containerd: .../docker-<id>.scope, /docker/<id>, ECS: /ecs/<task>/<id>).
-std::string container_id_from_cgroup() {
+std::string read_cgroup() {
   std::ifstream in("/proc/self/cgroup");
-  std::string line, found;
-  while (std::getline(in, line)) {
-    size_t run = 0;
-    for (size_t i = 0; i <= line.size(); ++i) {
-      if (i < line.size() && std::isxdigit(static_cast<unsigned char>(line[i]))) {
-        ++run;
-        continue;
-      }
-      if (run == 64) found = line.substr(i - 64, 64);
-      run = 0;
-    }
-  }
-  return found;
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace
+
+std::string container_id_from_cgroup(std::string_view text) {
+  std::string hex64, ecs;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    size_t colon = line.find(':', line.find(':') + 1);
+    std::string_view path = colon == std::string_view::npos ? line : line.substr(colon + 1);
+    size_t run = 0;
+    for (size_t i = 0; i <= path.size(); ++i) {
+      if (i < path.size() && std::isxdigit(static_cast<unsigned char>(path[i]))) {
+        ++run;
+        continue;
+      }
+      if (run == 64) hex64 = path.substr(i - 64, 64);
+      run = 0;
+    }
+    if (path.starts_with("/ecs/") && path.size() > 5) ecs = path.substr(path.rfind('/') + 1);
+  }
+  return !hex64.empty() ? hex64 : ecs;
+}
 
 Context make_context() {
   Context ctx;
@@ -43,7 +54,7 @@ Context make_context() {
   for (unsigned char c : rnd) ctx.sensor_id += fmt::format("{:02x}", c);
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) ctx.hostname = host;
-  ctx.container_id = container_id_from_cgroup();
+  ctx.container_id = container_id_from_cgroup(read_cgroup());
   return ctx;
 }
 

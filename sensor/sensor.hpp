@@ -37,6 +37,10 @@ class Output;
 // Fills sensor_id (random per run), hostname and container id (from
 // /proc/self/cgroup when it names one).
 Context make_context();
+// The container id named by a /proc/self/cgroup text: a 64-hex-digit id
+// (docker, containerd), else the last component of an /ecs/ path (Fargate:
+// TASKID-NNNN); empty if none.
+std::string container_id_from_cgroup(std::string_view cgroup_text);
 
 struct TracerHooks {
   Output* out = nullptr;  // events are handed here; may be null

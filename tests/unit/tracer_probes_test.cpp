@@ -62,3 +62,17 @@ TEST_CASE("tracee strings are read page by page and stop at unmapped memory", "[
   CHECK_FALSE(self.read_string(0, 100, &out));
   munmap(mem, size_t(page) * 2);
 }
+
+#include "sensor/sensor.hpp"
+
+TEST_CASE("container id from /proc/self/cgroup", "[tracer]") {
+  const std::string id(64, 'a');
+  CHECK(container_id_from_cgroup("0::/system.slice/docker-" + id + ".scope\n") == id);
+  CHECK(container_id_from_cgroup("12:pids:/docker/" + id + "\n11:cpu:/docker/" + id + "\n") == id);
+  CHECK(container_id_from_cgroup("11:cpuset:/ecs/0123456789abcdef0123456789abcdef/"
+                                 "0123456789abcdef0123456789abcdef-3812404731\n") ==
+        "0123456789abcdef0123456789abcdef-3812404731");
+  CHECK(container_id_from_cgroup("0::/\n").empty());
+  CHECK(container_id_from_cgroup("0::/user.slice/user-0.slice/session-1.scope\n").empty());
+  CHECK(container_id_from_cgroup("").empty());
+}
