@@ -55,6 +55,12 @@ mkdir -p "$V/.rootfs.staging.99999/lib64" "$V/.rootfs.old.4242"; chmod 0555 "$V/
 "$VIGIL" init --volume "$V" --source "$ROOTFS" || die "init with stale staging dirs failed"
 check_installed "$V"
 
+echo "--- concurrent inits on one volume are serialised (flock): all succeed"
+V3=$T/vol3; mkdir "$V3"; pids=()
+for i in 1 2 3; do "$VIGIL" init --volume "$V3" --source "$ROOTFS" & pids+=($!); done
+for p in "${pids[@]}"; do wait "$p" || die "a concurrent init failed"; done
+check_installed "$V3"
+
 echo "--- corrupt source: error line, non-zero, volume untouched"
 S3=$T/src-bad; cp -a "$ROOTFS" "$S3"; chmod -R u+w "$S3"
 flip_byte "$S3/lib64/libstdc++.so.6" 5000
