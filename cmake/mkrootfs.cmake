@@ -10,7 +10,7 @@ cmake_minimum_required(VERSION 3.25)
 
 foreach(v VIGIL OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB)
   if(NOT DEFINED ${v} OR "${${v}}" STREQUAL "")
-    message(FATAL_ERROR "mkrootfs: -D${v}=... is required (is `strip` installed? binutils)")
+    message(FATAL_ERROR "mkrootfs: -D${v}=... is required (run through the rootfs target; STRIP needs binutils)")
   endif()
 endforeach()
 
