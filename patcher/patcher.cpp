@@ -141,6 +141,8 @@ int run(int argc, char** argv) {
   const std::string what = cfn ? "CloudFormation template" : "task definition";
   const std::string text = read_input(in, what);
   const std::string source = in == "-" ? "stdin" : in;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw Error(fmt::format("{}: empty input; expected a {}", source, what));
   std::string result = cfn ? patch::patch_cfn(text, s)
                            : patch::to_text(patch::patch_ecs(patch::parse_json(text, source), s));
   write_output(out, result);
