@@ -53,6 +53,8 @@ expect_error "task definition 't': no containerDefinitions" ecs "${IMG[@]}" --in
 echo '{"family": "t", "containerDefinitions": []}' >"$w/empty.json"
 expect_error "containerDefinitions must be a non-empty list" ecs "${IMG[@]}" --in "$w/empty.json"
 echo '{"family": "t", "containerDefinitions": [{"image": "x"}]}' >"$w/noname.json"
+echo '{"family": "t", "containerDefinitions": [{"name": "a"}, {"name": "a"}]}' >"$w/dup.json"
+expect_error "containerDefinitions[1]: two containers are named 'a'" ecs "${IMG[@]}" --in "$w/dup.json"
 expect_error "containerDefinitions[0]: no name" ecs "${IMG[@]}" --in "$w/noname.json"
 
 # Container selection

@@ -16,7 +16,7 @@ CASES=(
   "seed|ecs|$T/ecs/seed-before.json|--opts=--trace=info"
   "describe-no-entrypoint|ecs|$T/ecs/describe-output-no-entrypoint.json|--image-config=api=$T/ecs/image-config-api.json --exclude=log_router"
   "seed-volume-path|ecs|$T/ecs/seed-before.json|--volume-path=/opt/vigil/ --container=web"
-  "matrix|ecs|$T/matrix.json|--opts=--trace=info --image-config=command-only=$T/image-entry-cmd.json --image-config=image-entry-and-cmd=$T/image-entry-cmd.json --image-config=image-cmd-only=$T/image-cmd-only.json --image-config=image-entry-only=$T/image-entry-only.json"
+  "matrix|ecs|$T/matrix.json|--opts=--trace=info --image-config=command-only=$T/image-entry-cmd.json --image-config=image-entry-and-cmd=$T/image-entry-cmd.json --image-config=image-cmd-only=$T/image-cmd-only.json --image-config=command-no-image-entry=$T/image-cmd-only.json --image-config=image-entry-only=$T/image-entry-only.json"
   "cfn-template.yaml|cfn|$T/cfn-template.yaml|--opts=--trace=info --image-config=worker=$T/worker-image.json"
   "cfn-template.json|cfn|$T/cfn-template.json|"
 )
