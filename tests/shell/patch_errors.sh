@@ -24,6 +24,14 @@ expect_error() {
   fi
 }
 
+# expect_error_in CONTENT SUBSTRING ecs|cfn [ARGS...]: the same, with CONTENT (printf %b) as --in.
+expect_error_in() {
+  local content=$1 want=$2 target=$3
+  shift 3
+  printf '%b' "$content" >"$w/in.$n"
+  expect_error "$want" "$target" --image vigil:test --in "$w/in.$n" "$@"
+}
+
 # A minimal task definition with one container; $1 = extra JSON members of the container,
 # $2 = extra members of the task.
 task() {
@@ -46,15 +54,11 @@ expect_error "cannot read task definition $w/missing.json" ecs "${IMG[@]}" --in 
 printf '{\n  "family": x\n}\n' >"$w/bad.json"
 expect_error "invalid JSON at line 2, column 13" ecs "${IMG[@]}" --in "$w/bad.json"
 expect_error "stdin: empty input; expected a task definition" ecs "${IMG[@]}"
-echo '[1, 2]' >"$w/array.json"
-expect_error "input is a JSON array" ecs "${IMG[@]}" --in "$w/array.json"
-echo '{"family": "t"}' >"$w/nocontainers.json"
-expect_error "task definition 't': no containerDefinitions" ecs "${IMG[@]}" --in "$w/nocontainers.json"
-echo '{"family": "t", "containerDefinitions": []}' >"$w/empty.json"
-expect_error "containerDefinitions must be a non-empty list" ecs "${IMG[@]}" --in "$w/empty.json"
+expect_error_in '[1, 2]\n' "input is a JSON array" ecs
+expect_error_in '{"family": "t"}\n' "task definition 't': no containerDefinitions" ecs
+expect_error_in '{"family": "t", "containerDefinitions": []}\n' "containerDefinitions must be a non-empty list" ecs
 echo '{"family": "t", "containerDefinitions": [{"image": "x"}]}' >"$w/noname.json"
-echo '{"family": "t", "containerDefinitions": [{"name": "a"}, {"name": "a"}]}' >"$w/dup.json"
-expect_error "containerDefinitions[1]: two containers are named 'a'" ecs "${IMG[@]}" --in "$w/dup.json"
+expect_error_in '{"family": "t", "containerDefinitions": [{"name": "a"}, {"name": "a"}]}\n' "containerDefinitions[1]: two containers are named 'a'" ecs
 expect_error "containerDefinitions[0]: no name" ecs "${IMG[@]}" --in "$w/noname.json"
 
 # Container selection
@@ -90,10 +94,8 @@ expect_error "--image-config nope: no container named 'nope'" ecs "${IMG[@]}" --
 echo '{"family": "t", "containerDefinitions": [{"name": "app", "image": "x"}]}' >"$w/bare.json"
 echo '{"config": {"Entrypoint": null, "Cmd": null}}' >"$w/nothing.json"
 expect_error "has neither Entrypoint nor Cmd and the task sets no command" ecs "${IMG[@]}" --in "$w/bare.json" --image-config "app=$w/nothing.json"
-echo '{"family": "t", "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": []}]}' >"$w/emptyep.json"
-expect_error "entryPoint is an empty list" ecs "${IMG[@]}" --in "$w/emptyep.json"
-echo '{"family": "t", "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": "/bin/app"}]}' >"$w/strep.json"
-expect_error "entryPoint must be a list, not string" ecs "${IMG[@]}" --in "$w/strep.json"
+expect_error_in '{"family": "t", "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": []}]}\n' "entryPoint is an empty list" ecs
+expect_error_in '{"family": "t", "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": "/bin/app"}]}\n' "entryPoint must be a list, not string" ecs
 
 # Conflicts with what is there
 task ', "linuxParameters": {"capabilities": {"drop": ["SYS_PTRACE"]}}' "" >"$w/drop.json"
@@ -102,8 +104,7 @@ task ', "mountPoints": [{"sourceVolume": "data", "containerPath": "/vigil"}]' ""
 expect_error "mountPoints already mounts something at /vigil" ecs "${IMG[@]}" --in "$w/mount.json"
 task "" ', "volumes": [{"name": "vigil", "efsVolumeConfiguration": {"fileSystemId": "fs-1"}}]' >"$w/vol.json"
 expect_error "a volume named 'vigil' already exists with efsVolumeConfiguration" ecs "${IMG[@]}" --in "$w/vol.json"
-printf '{"family": "t", "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": ["/bin/app"]}, {"name": "vigil-init", "image": "someone-else"}]}\n' >"$w/init.json"
-expect_error "a container named vigil-init already exists with another image (\"someone-else\")" ecs "${IMG[@]}" --in "$w/init.json"
+expect_error_in '{"family": "t", "containerDefinitions": [{"name": "app", "image": "x", "entryPoint": ["/bin/app"]}, {"name": "vigil-init", "image": "someone-else"}]}\n' "a container named vigil-init already exists with another image (\"someone-else\")" ecs
 "$VIGIL" patch ecs "${IMG[@]}" --in "$w/t.json" --out "$w/patched.json"
 expect_error "already patched for another volume path or CPU architecture" ecs "${IMG[@]}" --in "$w/patched.json" --volume-path /other
 expect_error "a container named vigil-init already exists with another image" ecs --image vigil:new --in "$w/patched.json"
@@ -112,18 +113,12 @@ expect_error "VIGIL_OPTS in environment must be a string, not null" ecs "${IMG[@
 expect_error "cannot write --out $w/no/such/dir/out.json" ecs "${IMG[@]}" --in "$w/t.json" --out "$w/no/such/dir/out.json"
 
 # CloudFormation
-echo 'Resources: [' >"$w/bad.yaml"
-expect_error "template: invalid YAML at line 2" cfn "${IMG[@]}" --in "$w/bad.yaml"
-echo 'Description: nothing' >"$w/nores.yaml"
-expect_error "template: no Resources section" cfn "${IMG[@]}" --in "$w/nores.yaml"
-printf 'Resources:\n  B:\n    Type: AWS::S3::Bucket\n' >"$w/notask.yaml"
-expect_error "no AWS::ECS::TaskDefinition resource" cfn "${IMG[@]}" --in "$w/notask.yaml"
-printf 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions: !If [C, [], []]\n' >"$w/intr.yaml"
-expect_error "resource T: ContainerDefinitions is computed by !If, but vigil patch needs it as a literal non-empty list" cfn "${IMG[@]}" --in "$w/intr.yaml"
-printf 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: app\n          EntryPoint: {"Fn::Split": [" ", "a b"]}\n' >"$w/split.yaml"
-expect_error "EntryPoint is computed by Fn::Split" cfn "${IMG[@]}" --in "$w/split.yaml"
-printf 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: !Sub "${X}-app"\n' >"$w/name.yaml"
-expect_error "ContainerDefinitions[0].Name is computed by !Sub" cfn "${IMG[@]}" --in "$w/name.yaml"
+expect_error_in 'Resources: [\n' "template: invalid YAML at line 2" cfn
+expect_error_in 'Description: nothing\n' "template: no Resources section" cfn
+expect_error_in 'Resources:\n  B:\n    Type: AWS::S3::Bucket\n' "no AWS::ECS::TaskDefinition resource" cfn
+expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions: !If [C, [], []]\n' "resource T: ContainerDefinitions is computed by !If, but vigil patch needs it as a literal non-empty list" cfn
+expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: app\n          EntryPoint: {"Fn::Split": [" ", "a b"]}\n' "EntryPoint is computed by Fn::Split" cfn
+expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: !Sub "${X}-app"\n' "ContainerDefinitions[0].Name is computed by !Sub" cfn
 
 [ "$fail" = 0 ] && echo "ok: $n error cases"
 exit "$fail"
