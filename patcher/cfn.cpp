@@ -113,7 +113,10 @@ std::string patch_cfn(const std::string& text, const Settings& s) {
     doc = parse_json(text, "template");
   } else {
     try {
-      doc = from_yaml(YAML::Load(text));
+      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      if (docs.size() != 1)
+        throw Error(fmt::format("template: holds {} YAML documents, expected one", docs.size()));
+      doc = from_yaml(docs[0]);
     } catch (const YAML::Exception& e) {
       throw Error(fmt::format("template: invalid YAML at line {}, column {}: {}; fix the file", e.mark.line + 1,
                               e.mark.column + 1, e.msg));

@@ -192,7 +192,8 @@ void add_opts(json& c, const std::string& path, const std::string& opts, const N
   env.push_back({{k("name"), "VIGIL_OPTS"}, {k("value"), opts}});
 }
 
-json init_container(const Settings& s, const Naming& k, const json& log) {
+// `with_memory`: the task sets no task-level memory (EC2), so every container needs its own.
+json init_container(const Settings& s, const Naming& k, const json& log, bool with_memory) {
   json c = {{k("name"), kInit},
             {k("image"), s.image},
             {k("essential"), false},
@@ -202,6 +203,7 @@ json init_container(const Settings& s, const Naming& k, const json& log) {
             {k("mountPoints"), json::array({{{k("sourceVolume"), kVolume},
                                              {k("containerPath"), s.volume_path},
                                              {k("readOnly"), false}}})}};
+  if (with_memory) c[k("memoryReservation")] = 64;  // MiB; `vigil init` copies files
   if (!log.is_null()) c[k("logConfiguration")] = log;
   return c;
 }
@@ -209,7 +211,7 @@ json init_container(const Settings& s, const Naming& k, const json& log) {
 // An existing vigil-init must carry what vigil sets; fields vigil does not set are the user's.
 void check_init(json& have, const json& want, const std::string& path, const Naming& k) {
   for (const auto& [key, value] : want.items()) {
-    if (key == k("logConfiguration")) continue;
+    if (key == k("logConfiguration") || key == k("memoryReservation")) continue;  // set once, then yours
     const json* v = member(have, key);
     bool ok = v && (key == k("mountPoints")
                         ? v->is_array() && std::any_of(v->begin(), v->end(), [&](auto& m) { return same(m, value[0]); })
@@ -344,7 +346,7 @@ void patch_task(json& td, const Settings& s, const Naming& k, const std::string&
                  where.c_str(), kLabel);
     return;
   }
-  json want = init_container(s, k, log);
+  json want = init_container(s, k, log, !member(td, k("memory")));
   if (init)
     check_init(defs[*init], want, fmt::format("{}: {}[{}]", where, k("containerDefinitions"), *init), k);
   else

@@ -115,6 +115,8 @@ expect_error "cannot write --out $w/no/such/dir/out.json" ecs "${IMG[@]}" --in "
 # CloudFormation
 expect_error_in 'Resources: [\n' "template: invalid YAML at line 2" cfn
 expect_error_in 'Description: nothing\n' "template: no Resources section" cfn
+expect_error_in 'Resources: {}\n---\nResources: {}\n' "template: holds 2 YAML documents, expected one" cfn
+expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n' "resource T: no Properties" cfn
 expect_error_in 'Resources:\n  B:\n    Type: AWS::S3::Bucket\n' "no AWS::ECS::TaskDefinition resource" cfn
 expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions: !If [C, [], []]\n' "resource T: ContainerDefinitions is computed by !If, but vigil patch needs it as a literal non-empty list" cfn
 expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: app\n          EntryPoint: {"Fn::Split": [" ", "a b"]}\n' "EntryPoint is computed by Fn::Split" cfn

@@ -61,5 +61,12 @@ if "$py" "$T/validate_ecs.py" "$T/ecs/describe-output-no-entrypoint.json" >/dev/
   echo "FAIL: validate_ecs.py accepted describe-task-definition output"
   fail=1
 fi
+# --opts unknown to this build: accepted with a warning (the sensor image may be newer).
+if ! "$VIGIL" patch ecs --in "$T/ecs/seed-before.json" --image "$IMG" --opts=--no-such-option \
+     2>"$work/warn" >"$work/out.json" || ! grep -q "warning: --opts: .*--no-such-option" "$work/warn" ||
+   ! grep -q '"value": "--no-such-option"' "$work/out.json"; then
+  echo "FAIL: --opts with an unknown option should warn and still patch:"; cat "$work/warn"
+  fail=1
+fi
 [ "$fail" = 0 ] && echo "ok: ${#CASES[@]} golden cases"
 exit "$fail"
