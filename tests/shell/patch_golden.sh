@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vigil patch: every case's output equals its golden file byte for byte, patching that output
-# again changes nothing, and every patched ECS task definition is valid
-# RegisterTaskDefinition input according to botocore's ECS service model.
+# again changes nothing, and every patched ECS task definition (and every task definition of a
+# patched JSON template) is valid RegisterTaskDefinition input according to botocore's ECS
+# service model.
 # Regenerate the golden files: UPDATE_GOLDEN=1 VIGIL=build/vigil SRC_DIR=. bash tests/shell/patch_golden.sh
 set -euo pipefail
 : "${VIGIL:?}" "${SRC_DIR:?}"
@@ -18,11 +19,12 @@ CASES=(
   "seed-volume-path|ecs|$T/ecs/seed-before.json|--volume-path=/opt/vigil/ --container=web"
   "matrix|ecs|$T/matrix.json|--opts=--trace=info --image-config=command-only=$T/image-entry-cmd.json --image-config=image-entry-and-cmd=$T/image-entry-cmd.json --image-config=image-cmd-only=$T/image-cmd-only.json --image-config=command-no-image-entry=$T/image-cmd-only.json --image-config=image-entry-only=$T/image-entry-only.json"
   "cfn-template.yaml|cfn|$T/cfn-template.yaml|--opts=--trace=info --image-config=worker=$T/worker-image.json"
-  "cfn-template.json|cfn|$T/cfn-template.json|"
+  "cfn-template.json|cfn|$T/cfn-template.json|--opts=--trace=info"
 )
 
 fail=0
 ecs_outputs=()
+cfn_outputs=()
 for case in "${CASES[@]}"; do
   IFS='|' read -r name kind input opts <<<"$case"
   file="$name"; [ "$kind" = ecs ] && file="$name.json"
@@ -43,7 +45,9 @@ for case in "${CASES[@]}"; do
     echo "FAIL $name: patching the patched output changed it"
     fail=1
   fi
-  [ "$kind" = ecs ] && ecs_outputs+=("$out")
+  case "$file" in
+    *.json) [ "$kind" = ecs ] && ecs_outputs+=("$out") || cfn_outputs+=("$out") ;;
+  esac
 done
 
 # Validation against botocore's model (Debian's python3-botocore; scripts/deps.sh installs it).
@@ -56,6 +60,7 @@ if [ -z "$py" ]; then
   exit 1
 fi
 "$py" "$T/validate_ecs.py" "${ecs_outputs[@]}" || fail=1
+"$py" "$T/validate_ecs.py" --cfn "${cfn_outputs[@]}" || fail=1
 # The validator must be able to fail: describe output is not register input.
 if "$py" "$T/validate_ecs.py" "$T/ecs/describe-output-no-entrypoint.json" >/dev/null; then
   echo "FAIL: validate_ecs.py accepted describe-task-definition output"
