@@ -70,8 +70,10 @@ json from_yaml(const YAML::Node& n) {
 void emit_string(YAML::Emitter& e, const std::string& s, bool flow) {
   if (needs_quotes(s))
     e << YAML::DoubleQuoted << s;
-  else if (!flow && s.find('\n') != std::string::npos)
-    e << YAML::Literal << s;
+  else if (!flow && s.size() > 1 && s.back() == '\n' && s[s.size() - 2] != '\n' && s[0] != ' ')
+    e << YAML::Literal << s;  // a block scalar ("|") keeps exactly one final newline
+  else if (s.find('\n') != std::string::npos)
+    e << YAML::DoubleQuoted << s;
   else
     e << s;
 }

@@ -226,3 +226,24 @@ TEST_CASE("cfn YAML keeps intrinsic tags, types and quoting, and re-patches to i
   CHECK(p["ContainerDefinitions"][1]["Name"].Scalar() == "vigil-init");
   CHECK(p["Volumes"][0]["Name"].Scalar() == "vigil");
 }
+
+TEST_CASE("cfn YAML round-trips strings that need quoting or block style", "[patcher]") {
+  const std::vector<std::string> values = {
+      "a: b", " lead", "#x", "x #y", "*star", "&amp", "!bang", "@at", "`tick", "'sq", "\"dq", "%pct", "- dash",
+      "?q", "[x]", "{y}", "multi\nline\n", "multi\nno-end", "two\nnewlines\n\n", "trailing ", "", "~", "null",
+      "0x1F", "1e3", ".5", "+1", "-", "yes", "On", "2010-09-09", "a,b", "|pipe", ">gt", "tab\there",
+      "back\\slash", "unicod\xc3\xa9", "${AWS::Region}", "Fn::Sub", "x:y", ":"};
+  std::string tmpl =
+      "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n"
+      "        - Name: app\n          EntryPoint: [/a]\n          Environment:\n";
+  for (size_t i = 0; i < values.size(); ++i)  // a JSON string is a YAML double-quoted scalar
+    tmpl += "            - {Name: V" + std::to_string(i) + ", Value: " + json(values[i]).dump() + "}\n";
+  const std::string once = vigil::patch::patch_cfn(tmpl, settings());
+  CHECK(vigil::patch::patch_cfn(once, settings()) == once);
+  YAML::Node env = YAML::Load(once)["Resources"]["T"]["Properties"]["ContainerDefinitions"][0]["Environment"];
+  REQUIRE(env.size() == values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    INFO("value " << i << ": " << json(values[i]).dump());
+    CHECK(env[i]["Value"].Scalar() == values[i]);
+  }
+}
