@@ -126,7 +126,8 @@ int run(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (arg.rfind("--", 0) != 0) throw Error(fmt::format("unexpected argument '{}' (input is --in FILE; see vigil patch --help)", arg));
+    if (arg.rfind("--", 0) != 0)
+      throw Error(fmt::format("unexpected argument '{}' (input is --in FILE; see vigil patch --help)", arg));
     auto eq = arg.find('=');
     std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
     auto opt = std::find_if(std::begin(table), std::end(table), [&](auto& o) { return name == o.first; });
