@@ -23,6 +23,17 @@ CASES=(
 )
 
 fail=0
+# tests/patcher/ecs/ are copies of shared/reference/ecs/: when that checkout is beside this one,
+# they must still match it.
+shared="$SRC_DIR/../shared/reference/ecs"
+if [ -d "$shared" ]; then
+  for f in "$T"/ecs/*.json; do
+    if ! cmp -s "$f" "$shared/$(basename "$f")"; then
+      echo "FAIL: $f differs from $shared/$(basename "$f"); copy it again and update the golden files"
+      fail=1
+    fi
+  done
+fi
 ecs_outputs=()
 cfn_outputs=()
 for case in "${CASES[@]}"; do
