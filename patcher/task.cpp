@@ -269,6 +269,7 @@ std::vector<std::string> container_names(const json& td, const Naming& k, const 
   std::vector<std::string> names;
   for (size_t i = 0; i < defs->size(); ++i) {
     const std::string path = fmt::format("{}: {}[{}]", where, k("containerDefinitions"), i);
+    if (!(*defs)[i].is_object() || !intrinsic((*defs)[i]).empty()) not_literal((*defs)[i], path, "object");
     const json* name = member((*defs)[i], k("name"));
     if (!name) fail("{}: no {}; every container needs one", path, k("name"));
     names.push_back(literal(*name, path + "." + k("name")));

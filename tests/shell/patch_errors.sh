@@ -119,6 +119,7 @@ expect_error_in 'Resources: {}\n---\nResources: {}\n' "template: holds 2 YAML do
 expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n' "resource T: no Properties" cfn
 expect_error_in 'Resources:\n  B:\n    Type: AWS::S3::Bucket\n' "no AWS::ECS::TaskDefinition resource" cfn
 expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions: !If [C, [], []]\n' "resource T: ContainerDefinitions is computed by !If, but vigil patch needs it as a literal non-empty list" cfn
+expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - !If [C, {Name: a}, !Ref AWS::NoValue]\n' "resource T: ContainerDefinitions[0] is computed by !If, but vigil patch needs it as a literal object" cfn
 expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: app\n          EntryPoint: {"Fn::Split": [" ", "a b"]}\n' "EntryPoint is computed by Fn::Split" cfn
 expect_error_in 'Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: !Sub "${X}-app"\n' "ContainerDefinitions[0].Name is computed by !Sub" cfn
 
