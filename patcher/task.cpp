@@ -130,6 +130,9 @@ Process resolve(const json& c, const std::string& name, const std::string& path,
       fail("{}: {} is an empty list, which container runtimes read differently; remove it (to run the "
            "image's ENTRYPOINT) or write the entrypoint out",
            path, k("entryPoint"));
+    if (s.image_configs.count(name))
+      std::fprintf(stderr, "vigil patch: warning: %s: --image-config %s is not needed: the task sets %s\n",
+                   path.c_str(), name.c_str(), k("entryPoint").c_str());
     return {*entry, std::nullopt};  // the task's command (if any) stays as it is
   }
   auto it = s.image_configs.find(name);
