@@ -36,7 +36,8 @@ sys.stdout.write("".join(a + "\0" for a in c.get("entryPoint", []) + c.get("comm
 
 mapfile -d '' init_cmd < <(argv vigil-init)
 mkdir -p "$dir"
-if ! "$VIGIL" init "${init_cmd[@]}" >"$w/init.out" 2>&1; then
+# The sensor image runs the vigil of its rootfs (init finds its source rootfs from it).
+if ! "${BUILD_DIR:?}/rootfs/bin/vigil" init "${init_cmd[@]}" >"$w/init.out" 2>&1; then
   if grep -q "not implemented" "$w/init.out"; then echo "skip: vigil init is not implemented yet"; exit 77; fi
   echo "FAIL: vigil init ${init_cmd[*]}:"; cat "$w/init.out"; exit 1
 fi
