@@ -93,7 +93,6 @@ struct Tracer::Impl {
 
   Event new_event(EventClass cls, const char* type, int tid, const ProcessPtr& p) {
     Event ev;
-    ev.seq = ++seq;
     ev.time_ns = now_realtime_ns();
     ev.cls = cls;
     ev.type = type;
@@ -102,7 +101,10 @@ struct Tracer::Impl {
     return ev;
   }
 
+  // Every event is numbered here, when it is judged: before its syscall
+  // proceeds. (Events that wait for a return value are emitted later.)
   Action judge(Event& ev) {
+    ev.seq = ++seq;
     Action a = hooks.verdict ? hooks.verdict(ev) : Action::None;
     ev.action = a;
     return a;
@@ -226,7 +228,6 @@ struct Tracer::Impl {
       // execveat relative to a directory fd: not a path we can resolve here.
       bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
       procs[tgid].exec_path = usable ? ev.file->raw_path : std::string();
-      --seq;  // the exec event is numbered when it is emitted
       return cont(tid, 0);
     }
     Action a = judge(ev);
@@ -312,6 +313,8 @@ struct Tracer::Impl {
     Event ev = new_event(EventClass::Process, "exit", tid, p->second.info);
     if (WIFEXITED(status)) ev.exit_code = WEXITSTATUS(status);
     else ev.exit_signal = WTERMSIG(status);
+    ev.seq = ++seq;
+    if (hooks.verdict) hooks.verdict(ev);  // nothing left to block; rules may still alert on it
     emit(std::move(ev));
     procs.erase(p);
   }
