@@ -160,10 +160,10 @@ struct Tracer::Impl {
     return flags;
   }
 
-  void on_clone(int tid, int event) {
+  void on_clone(int tid) {
     int child = int(event_msg(tid));
     int tgid = thread_tgid[tid];
-    uint64_t flags = event == PTRACE_EVENT_CLONE ? clone_flags(tid) : 0;
+    uint64_t flags = clone_flags(tid);  // 0 for the fork and vfork syscalls
     if (flags & CLONE_THREAD) {
       thread_tgid[child] = tgid;
       if (unannounced.erase(child)) cont(child, 0);
@@ -178,7 +178,10 @@ struct Tracer::Impl {
     if (unannounced.erase(child)) cont(child, 0);
     Event ev = new_event(EventClass::Process, "fork", tid, info_of(tgid));
     ev.child_pid = child;
-    if (judge(ev) != Action::None) kill(child, SIGKILL);
+    if (judge(ev) != Action::None) {
+      ev.action = Action::Killed;  // the process exists already: blocking a fork kills the child
+      kill(child, SIGKILL);
+    }
     emit(std::move(ev));
   }
 
@@ -273,7 +276,7 @@ struct Tracer::Impl {
       case PTRACE_EVENT_SECCOMP: return on_seccomp(tid);
       case PTRACE_EVENT_FORK:
       case PTRACE_EVENT_VFORK:
-      case PTRACE_EVENT_CLONE: on_clone(tid, status >> 16); return cont(tid, 0);
+      case PTRACE_EVENT_CLONE: on_clone(tid); return cont(tid, 0);
       case PTRACE_EVENT_EXEC: on_exec(tid); return cont(tid, 0);
       case PTRACE_EVENT_STOP:
         if (!is_stop_signal(sig)) return cont(tid, 0);  // first stop of a new task, or end of a group-stop
