@@ -111,6 +111,9 @@ struct Tracer::Impl {
   }
 
   void emit(Event&& ev) {
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("event #{} {} pid={} tid={} exe={}{}", ev.seq, ev.type, ev.proc ? ev.proc->pid : 0, ev.tid,
+                    ev.proc ? ev.proc->exe : "", ev.child_pid ? fmt::format(" child={}", ev.child_pid) : "");
     if (hooks.out) hooks.out->event(std::move(ev));
   }
 
