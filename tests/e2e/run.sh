@@ -30,9 +30,10 @@ build_images() {
   local version revision=""
   version=$(sed -n 's/^project(vigil VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
   revision=$(git -C "$SRC" rev-parse HEAD 2>/dev/null || true)
-  # The deps stage gets a tag so that pruning dangling images (old compile
-  # layers, hundreds of MB each) keeps it.
-  if ! { podman build --pull=never --layers --target deps -t "$VIGIL_E2E_APP_PREFIX/build-deps" "$SRC" &&
+  # The build stage gets a tag so that pruning dangling images (old build
+  # layers) keeps it and its parent, the deps stage, cached.
+  if ! { podman build --pull=never --layers --target build -t "$VIGIL_E2E_APP_PREFIX/build" \
+           --build-arg VERSION="$version" "$SRC" &&
          podman build --pull=never --layers -t "$VIGIL_E2E_IMAGE" --build-arg VERSION="$version" \
            --build-arg REVISION="$revision" "$SRC"; } >"$work/build.log" 2>&1; then
     if grep -qE "No rule to make target '?rootfs|unknown target '?rootfs" "$work/build.log"; then
