@@ -41,7 +41,7 @@ fi
 # The base image for the Dockerfile's build stage and the Debian test images.
 base=docker.io/library/debian:bookworm-slim
 if ! podman image exists "$base"; then
-  dir=$(flock /var/lock/vigil-mkbase.lock bash scripts/mkbase.sh) || die "creating the Debian base tree failed (scripts/mkbase.sh)"
+  dir=$(bash scripts/mkbase.sh) || die "creating the Debian base tree failed (scripts/mkbase.sh)"
   tar -C "$dir" --exclude=./.complete -c . | podman import --quiet - "$base" >/dev/null ||
     die "podman import of $dir as $base failed"
 fi
