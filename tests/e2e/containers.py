@@ -21,13 +21,13 @@ APP_OUT = "hello from the e2e app\nchild says hi\nchild exited 0\n"
 C_APPS = {"debian": "/usr/local/bin/app", "musl": "/app", "static": "/app"}
 
 
-def sensored_args(image, argv, opts=OPTS):
+def sensored_args(image, argv, opts=OPTS, extra=()):
     return ["--network=none", "--cap-add=SYS_PTRACE", "-v", f"{VOL}:/vigil:ro", "-e", f"VIGIL_OPTS={opts}",
-            "--entrypoint", json.dumps(WRAP + argv), f"{APP_PREFIX}/{image}"]
+            *extra, "--entrypoint", json.dumps(WRAP + argv), f"{APP_PREFIX}/{image}"]
 
 
-def run(image, argv):
-    p = podman("run", "--rm", *sensored_args(image, argv))
+def run(image, argv, extra=()):
+    p = podman("run", "--rm", *sensored_args(image, argv, extra=extra))
     events, alerts, other = split_stderr(p.stderr)
     return p.returncode, p.stdout, events, alerts, other
 
@@ -69,6 +69,14 @@ def c_app_cases(c, image, app):
     c.check(f"{image}: exec event of the child", exec_events(ev, app, "child"), short(json.dumps(ev)))
     c.check(f"{image}: exit events with code 0", any((e.get("exit") or {}).get("code") == 0 for e in exit_events(ev, app)),
             short(json.dumps(exit_events(ev, app))))
+
+    if image == "debian":
+        # A hardened app: non-root user, read-only root filesystem (the capability set is then empty).
+        rc, out, ev, al, other = run(image, [app, "hello"], extra=["--user", "10001:10001", "--read-only"])
+        c.equal(f"{image}: hello as user 10001 on a read-only root", (rc, out), (0, APP_OUT))
+        c.check(f"{image}: exec event with uid 10001",
+                any((e["process"].get("user") or {}).get("uid") == 10001 for e in exec_events(ev, app, "child")),
+                short(json.dumps(exec_events(ev, app))))
 
     rc, out, ev, al, other = run(image, [app, "exit", "3"])
     c.equal(f"{image}: exit 3 passes through", rc, 3)
