@@ -17,6 +17,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 die() { echo "e2e: $*" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || skip "the e2e tests need root (rootful podman); run as root"
 
+export PYTHONDONTWRITEBYTECODE=1  # keep the source tree clean
 export VIGIL_E2E_IMAGE=${VIGIL_E2E_IMAGE:-localhost/vigil:e2e}
 export VIGIL_E2E_APP_PREFIX=localhost/vigil-e2e
 work=$(mktemp -d /tmp/vigil-e2e.XXXXXX)
