@@ -72,6 +72,14 @@ def errors(c, tmp):
         "image not local": ({"containerDefinitions": [{"name": "a", "image": "example.invalid/nope:1"}]},
                             "--image-map example.invalid/nope:1=LOCAL_IMAGE"),
     }
+    # An entrypoint that does not exist: the task stops, run-taskdef says why (exit 1, not a crash).
+    path = os.path.join(tmp, "nostart.json")
+    with open(path, "w") as f:
+        json.dump({"containerDefinitions": [{"name": "a", "image": f"{APP_PREFIX}/busybox", "entryPoint": ["/nonexistent"]}]}, f)
+    p, s, by = run_taskdef(path, os.path.join(tmp, "nostart-logs"))
+    c.check("errors: missing entrypoint stops the task with the reason", p.returncode == 1 and
+            "could not start: failed to start" in (s.get("stoppedReason") or "") and "/nonexistent" in s["stoppedReason"],
+            short(p.stdout + p.stderr))
     for name, (td, want) in cases.items():
         path = os.path.join(tmp, "bad.json")
         with open(path, "w") as f:
