@@ -1,0 +1,87 @@
+// Per-process file state for the probes: the fd table and the cwd.
+//
+// Kernel semantics modelled: fork copies the fd table and the fs state;
+// clone(CLONE_FILES) shares the table and clone(CLONE_FS) shares the cwd (so
+// both are shared_ptr); unshare(CLONE_FILES/CLONE_FS) copies; exec drops
+// close-on-exec fds and (in a multi-threaded process) unshares nothing else.
+// An fd the sensor did not see being created (inherited from outside the tree,
+// passed over a unix socket, opened by an untraced read-open) is resolved
+// lazily from /proc by resolve_fd().
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "events/events.hpp"
+
+namespace vigil {
+
+enum class FdKind : uint8_t { Unknown, File, Socket, Pipe, Other };
+
+struct FdInfo {
+  FdKind kind = FdKind::Unknown;
+  std::string path;  // File: normalised absolute path; Other: "anon_inode:[eventfd]", ...
+  // Socket
+  int domain = 0, type = 0, protocol = 0;
+  Endpoint local, peer;
+  bool dns = false;  // UDP/TCP socket that sent a DNS query (answers worth decoding)
+  bool cloexec = false;
+  uint64_t dev = 0, ino = 0;  // when known (0 = unknown)
+};
+
+std::string_view kind_name(FdKind k);
+
+class FdTable {
+ public:
+  void set(int fd, FdInfo info) { fds_[fd] = std::move(info); }
+  const FdInfo* get(int fd) const;
+  FdInfo* get_mut(int fd);
+  void close(int fd) { fds_.erase(fd); }
+  // close_range(lo, hi, flags): CLOSE_RANGE_CLOEXEC marks instead of closing.
+  // (CLOSE_RANGE_UNSHARE: the caller unshares the table first.)
+  void close_range(unsigned lo, unsigned hi, unsigned flags);
+  // dup/dup2/dup3/fcntl(F_DUPFD*): newfd becomes a copy of oldfd with its own
+  // cloexec flag. Returns false (and forgets newfd) if oldfd is unknown.
+  bool dup(int oldfd, int newfd, bool cloexec);
+  void set_cloexec(int fd, bool on);
+  void exec();  // drops close-on-exec fds
+  size_t size() const { return fds_.size(); }
+
+ private:
+  std::unordered_map<int, FdInfo> fds_;
+};
+
+struct FsState {
+  std::string cwd;  // absolute; "" = unknown (resolve from /proc/PID/cwd)
+};
+
+// What a process (thread) holds: shared with other threads per clone flags.
+struct FileState {
+  std::shared_ptr<FdTable> fds = std::make_shared<FdTable>();
+  std::shared_ptr<FsState> fs = std::make_shared<FsState>();
+
+  // State of a child created by fork/vfork/clone/clone3 with these flags.
+  FileState clone_for(uint64_t clone_flags) const;
+  // unshare(2) with these flags: copies what stops being shared.
+  void unshare(uint64_t flags);
+  // Directory a *at() syscall is relative to: cwd for AT_FDCWD, else the
+  // dirfd's path ("" when unknown).
+  std::string dir_of(int dirfd) const;
+};
+
+// Lazily resolves fd of process pid from /proc/PID/fd/N and /proc/PID/fdinfo/N;
+// sockets additionally via pidfd_getfd(2) + getsockname/getpeername/getsockopt
+// (needs ptrace access to pid, kernel >= 5.6; detected at run time: without it
+// a socket is known only by kind and inode). nullopt if the fd does not exist.
+std::optional<FdInfo> resolve_fd(pid_t pid, int fd, const char* proc_root = "/proc");
+
+// Classifies a /proc/PID/fd/N link target ("socket:[123]", "pipe:[4]",
+// "anon_inode:[eventfd]", "/path", "/memfd:x (deleted)"); ino from "[...]".
+FdInfo classify_fd_link(std::string_view target);
+
+}  // namespace vigil

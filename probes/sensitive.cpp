@@ -1,0 +1,147 @@
+#include "probes/sensitive.hpp"
+
+#include <dirent.h>
+#include <glob.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+namespace vigil {
+namespace {
+
+constexpr uint32_t kFileMask = IN_OPEN | IN_DONT_FOLLOW;
+constexpr uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+
+std::vector<std::string> expand(const std::string& pattern) {
+  std::vector<std::string> out;
+  glob_t g{};
+  if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0)
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  return out;
+}
+
+std::string parent_of(const std::string& p) {
+  auto slash = p.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+}
+
+}  // namespace
+
+SensitiveWatch::~SensitiveWatch() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<std::string> SensitiveWatch::default_patterns() {
+  std::vector<std::string> out = {
+      "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
+      "/etc/sudoers.d/*", "/etc/ssh/ssh_host_*_key", "/var/run/secrets/kubernetes.io/serviceaccount/token",
+      "/run/secrets/*", "/var/run/secrets/*",
+  };
+  // Per-user secrets, for root and every home directory.
+  for (const char* home : {"/root", "/home/*"})
+    for (const char* rel : {"/.ssh/id_*", "/.ssh/authorized_keys", "/.aws/credentials", "/.aws/config",
+                            "/.docker/config.json", "/.kube/config", "/.config/gcloud/credentials.db",
+                            "/.config/gcloud/application_default_credentials.json", "/.azure/accessTokens.json",
+                            "/.netrc", "/.git-credentials", "/.pgpass"})
+      out.push_back(std::string(home) + rel);
+  return out;
+}
+
+bool SensitiveWatch::start(std::vector<std::string> patterns, std::string* error) {
+  patterns_ = std::move(patterns);
+  fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd_ < 0) {
+    *error = std::string("sensitive-file watch: inotify_init1 failed: ") + std::strerror(errno) +
+             " (raise fs.inotify.max_user_instances or disable the watch)";
+    return false;
+  }
+  rescan();
+  return true;
+}
+
+void SensitiveWatch::rescan() {
+  std::set<std::string> have;
+  for (const auto& [wd, w] : watches_) have.insert(w.path);
+  auto add = [&](const std::string& path, bool dir) {
+    if (have.contains(path)) return;
+    int wd = inotify_add_watch(fd_, path.c_str(), dir ? kDirMask : kFileMask);
+    if (wd < 0) return;  // gone meanwhile, not a directory, or out of watches
+    watches_[wd] = {path, dir};
+    have.insert(path);
+  };
+  for (const auto& pat : patterns_) {
+    for (const auto& dir : expand(parent_of(pat))) add(dir, true);
+    for (const auto& file : expand(pat)) {
+      struct stat st;
+      if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) add(file, false);
+    }
+  }
+}
+
+std::vector<SensitiveOpen> SensitiveWatch::read_events() {
+  std::vector<SensitiveOpen> out;
+  alignas(inotify_event) char buf[16384];
+  bool need_rescan = false;
+  for (;;) {
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) break;  // EAGAIN: drained
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      p += sizeof(inotify_event) + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        need_rescan = true;
+        continue;
+      }
+      auto it = watches_.find(ev->wd);
+      if (it == watches_.end()) continue;
+      if (ev->mask & IN_IGNORED) {  // file deleted or replaced: watch the new one
+        watches_.erase(it);
+        need_rescan = true;
+        continue;
+      }
+      if (it->second.dir) {
+        need_rescan = true;
+        continue;
+      }
+      if (!(ev->mask & IN_OPEN)) continue;
+      SensitiveOpen o{it->second.path};
+      struct stat st;
+      if (::stat(o.path.c_str(), &st) == 0) o.dev = st.st_dev, o.ino = st.st_ino;
+      out.push_back(std::move(o));
+    }
+  }
+  if (need_rescan) rescan();
+  return out;
+}
+
+size_t SensitiveWatch::watched_files() const {
+  size_t n = 0;
+  for (const auto& [wd, w] : watches_) n += !w.dir;
+  return n;
+}
+
+std::vector<pid_t> attribute_open(dev_t dev, ino_t ino, const std::vector<pid_t>& candidates,
+                                  const char* proc_root) {
+  std::vector<pid_t> out;
+  for (pid_t pid : candidates) {
+    std::string dir = std::string(proc_root) + "/" + std::to_string(pid) + "/fd";
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) continue;  // exited
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      struct stat st;
+      if (fstatat(dirfd(d), e->d_name, &st, 0) == 0 && st.st_dev == dev && st.st_ino == ino) {
+        out.push_back(pid);
+        break;
+      }
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+}  // namespace vigil

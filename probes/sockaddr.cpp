@@ -1,0 +1,94 @@
+#include "probes/sockaddr.hpp"
+
+#include <arpa/inet.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace vigil {
+
+Endpoint decode_sockaddr(const void* data, size_t len) {
+  Endpoint ep;
+  if (data == nullptr || len < sizeof(sa_family_t)) return ep;
+  sa_family_t fam;
+  std::memcpy(&fam, data, sizeof fam);
+  ep.family = fam;
+  char buf[INET6_ADDRSTRLEN];
+  switch (fam) {
+    case AF_INET: {
+      sockaddr_in sin;
+      if (len < sizeof sin) break;
+      std::memcpy(&sin, data, sizeof sin);
+      ep.addr = inet_ntop(AF_INET, &sin.sin_addr, buf, sizeof buf);
+      ep.port = ntohs(sin.sin_port);
+      break;
+    }
+    case AF_INET6: {
+      sockaddr_in6 sin6;
+      if (len < sizeof sin6) break;
+      std::memcpy(&sin6, data, sizeof sin6);
+      ep.addr = inet_ntop(AF_INET6, &sin6.sin6_addr, buf, sizeof buf);
+      ep.port = ntohs(sin6.sin6_port);
+      break;
+    }
+    case AF_UNIX: {
+      const char* p = static_cast<const char*>(data) + offsetof(sockaddr_un, sun_path);
+      size_t n = std::min(len, sizeof(sockaddr_un)) - offsetof(sockaddr_un, sun_path);
+      if (n == 0) break;  // unnamed
+      if (p[0] == '\0') {  // abstract: exactly n bytes, NULs included
+        ep.addr.assign(p, n);
+        for (auto& c : ep.addr)
+          if (c == '\0') c = '@';
+      } else {
+        ep.addr.assign(p, strnlen(p, n));
+      }
+      break;
+    }
+    case AF_NETLINK: {
+      sockaddr_nl nl;
+      if (len < sizeof nl) break;
+      std::memcpy(&nl, data, sizeof nl);
+      ep.addr = fmt::format("pid={} groups={:#x}", nl.nl_pid, nl.nl_groups);
+      break;
+    }
+    case AF_PACKET: {
+      sockaddr_ll ll;
+      if (len < offsetof(sockaddr_ll, sll_hatype)) break;
+      std::memset(&ll, 0, sizeof ll);
+      std::memcpy(&ll, data, std::min(len, sizeof ll));
+      ep.addr = fmt::format("ifindex={}", ll.sll_ifindex);
+      ep.port = ntohs(ll.sll_protocol);
+      break;
+    }
+    default:
+      break;
+  }
+  return ep;
+}
+
+std::string family_name(int family) {
+  switch (family) {
+    case AF_INET: return "inet";
+    case AF_INET6: return "inet6";
+    case AF_UNIX: return "unix";
+    case AF_NETLINK: return "netlink";
+    case AF_PACKET: return "packet";
+    default: return std::to_string(family);
+  }
+}
+
+std::string unmap_v4(std::string_view ip) {
+  constexpr std::string_view prefix = "::ffff:";
+  if (ip.size() > prefix.size() && ip.substr(0, prefix.size()) == prefix &&
+      ip.find('.') != std::string_view::npos)
+    return std::string(ip.substr(prefix.size()));
+  return std::string(ip);
+}
+
+}  // namespace vigil
