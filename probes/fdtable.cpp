@@ -33,6 +33,23 @@ const FdInfo* FdTable::get(int fd) const {
   return it == fds_.end() ? nullptr : &it->second;
 }
 
+const FdInfo* FdTable::lookup(pid_t pid, int fd, const char* proc_root) {
+  const std::string link = std::string(proc_root) + "/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  struct stat st;
+  if (::stat(link.c_str(), &st) != 0) {
+    fds_.erase(fd);
+    return nullptr;
+  }
+  if (const FdInfo* cur = get(fd); cur != nullptr && cur->ino != 0 && cur->ino == st.st_ino && cur->dev == st.st_dev)
+    return cur;
+  auto fresh = resolve_fd(pid, fd, proc_root);
+  if (!fresh) {
+    fds_.erase(fd);
+    return nullptr;
+  }
+  return &(fds_[fd] = std::move(*fresh));
+}
+
 FdInfo* FdTable::get_mut(int fd) {
   auto it = fds_.find(fd);
   return it == fds_.end() ? nullptr : &it->second;

@@ -40,6 +40,12 @@ class FdTable {
  public:
   void set(int fd, FdInfo info) { fds_[fd] = std::move(info); }
   const FdInfo* get(int fd) const;
+  // The entry for fd of (stopped) thread pid, validated against the inode now
+  // behind /proc/PID/fd/N: a stale entry (fd closed and reused without the
+  // sensor seeing it: close is not traced) or a missing one is re-resolved
+  // with resolve_fd(). Entries with unknown identity (ino 0) are re-resolved
+  // too, so set() callers should fill dev/ino. nullptr if fd is not open.
+  const FdInfo* lookup(pid_t pid, int fd, const char* proc_root = "/proc");
   FdInfo* get_mut(int fd);
   void close(int fd) { fds_.erase(fd); }
   // close_range(lo, hi, flags): CLOSE_RANGE_CLOEXEC marks instead of closing.
@@ -74,7 +80,7 @@ struct FileState {
   std::string dir_of(int dirfd) const;
 };
 
-// Lazily resolves fd of process pid from /proc/PID/fd/N and /proc/PID/fdinfo/N;
+// Resolves fd of process pid from /proc/PID/fd/N and /proc/PID/fdinfo/N;
 // sockets additionally via pidfd_getfd(2) + getsockname/getpeername/getsockopt
 // (needs ptrace access to pid, kernel >= 5.6; detected at run time: without it
 // a socket is known only by kind and inode). nullopt if the fd does not exist.

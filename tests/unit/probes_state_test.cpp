@@ -188,3 +188,26 @@ TEST_CASE("fd resolve from /proc: file, pipe, connected UDP socket with addresse
   }
   close(u);
 }
+
+TEST_CASE("fd table lookup: stale entries of reused fds are re-resolved from /proc", "[probes][fd]") {
+  FdTable t;
+  int p[2];
+  REQUIRE(pipe(p) == 0);
+  const FdInfo* pi = t.lookup(getpid(), p[0]);  // unknown: resolved
+  REQUIRE(pi != nullptr);
+  CHECK(pi->kind == FdKind::Pipe);
+  FdInfo* m = t.get_mut(p[0]);
+  m->dns = true;  // state the tracer added; kept while the fd is the same
+  CHECK(t.lookup(getpid(), p[0])->dns);
+  close(p[0]);
+  CHECK(t.lookup(getpid(), p[0]) == nullptr);  // closed behind the sensor's back
+  int f = open("/proc/self/status", O_RDONLY);  // likely reuses the number
+  REQUIRE(f >= 0);
+  t.set(f, {FdKind::Socket});  // stale guess with no identity
+  const FdInfo* fi = t.lookup(getpid(), f);
+  REQUIRE(fi != nullptr);
+  CHECK(fi->kind == FdKind::File);
+  CHECK_FALSE(fi->dns);
+  close(f);
+  close(p[1]);
+}
