@@ -5,6 +5,7 @@
 # none/write/all: `git grep` over a generated tree (every file read-opened),
 # python3 importing a few stdlib modules (read-opens of .py/.pyc), and an
 # OSBench-style create_files (write-opens: trapped in both write and all).
+# Prints the best wall and CPU time per mode and the ratio native/mode ("x").
 set -euo pipefail
 FILES=${1:-20000}
 REPS=${2:-5}
@@ -42,32 +43,34 @@ C
 cc -O2 -o "$work/create_files" "$work/create_files.c"
 mkdir -p "$work/cf"
 
-now() { date +%s.%N; }
-# One timed run of "$@" (exit codes ignored: git grep -q of a missing word exits 1).
-once() { local a b; a=$(now); "$@" >/dev/null 2>&1 || true; b=$(now); awk "BEGIN{print $b - $a}"; }
-stops() { "$work/trap" "$1" "${@:2}" 2>&1 >/dev/null | sed -n 's/.*stops=\([0-9]*\).*/\1/p' | tail -1; }
+# One run of "$@" in MODE: prints "stops wall cpu" (exit codes ignored: git
+# grep -q of a missing word exits 1).
+once() {
+  "$work/trap" "$@" 2>&1 >/dev/null | sed -n 's/.*stops=\([0-9]*\).*wall=\([0-9.]*\) cpu=\([0-9.]*\)/\1 \2 \3/p' | tail -1 || true
+}
 MODES=(native none write all)
-# Best of REPS for each mode, the modes interleaved within each repetition so
-# that load from other processes hits them alike; one warm-up run first.
+# Best (lowest) wall and CPU time of REPS runs per mode, the modes interleaved
+# within each repetition so that load from other processes hits them alike;
+# one warm-up run first. CPU = tracer + tracees, user + system.
 run() {
   local name=$1; shift
-  local -A best=()
-  once "$@" >/dev/null
+  local -A wall=() cpu=() stops=()
+  once native "$@" >/dev/null
   for _ in $(seq "$REPS"); do
     for mode in "${MODES[@]}"; do
-      local t
-      if [ "$mode" = native ]; then t=$(once "$@"); else t=$(once "$work/trap" "$mode" "$@"); fi
-      best[$mode]=$(awk -v a="${best[$mode]:-1e9}" -v b="$t" 'BEGIN{print (b < a) ? b : a}')
+      read -r n w c < <(once "$mode" "$@")
+      stops[$mode]=$n
+      wall[$mode]=$(awk -v a="${wall[$mode]:-1e9}" -v b="$w" 'BEGIN{print (b < a) ? b : a}')
+      cpu[$mode]=$(awk -v a="${cpu[$mode]:-1e9}" -v b="$c" 'BEGIN{print (b < a) ? b : a}')
     done
   done
   for mode in "${MODES[@]}"; do
-    local n=0
-    [ "$mode" = native ] || n=$(stops "$mode" "$@")
-    printf '%-14s %-7s %9.3f %8.2f %9s\n' "$name" "$mode" "${best[$mode]}" \
-      "$(awk "BEGIN{print ${best[native]} / ${best[$mode]}}")" "$n"
+    printf '%-14s %-7s %8.3f %6.2f %8.3f %6.2f %8s\n' "$name" "$mode" "${wall[$mode]}" \
+      "$(awk "BEGIN{print ${wall[native]} / ${wall[$mode]}}")" "${cpu[$mode]}" \
+      "$(awk "BEGIN{print ${cpu[native]} / ${cpu[$mode]}}")" "${stops[$mode]}"
   done
 }
-printf '%-14s %-7s %9s %8s %9s\n' workload mode best_s vs_native stops
+printf '%-14s %-7s %8s %6s %8s %6s %8s\n' workload mode wall_s x cpu_s x stops
 run git-grep git -C "$work/tree" grep -q zzz_not_there
 run python-import /usr/bin/python3 -S -c 'import json, email.parser, http.client, decimal, asyncio'
 run create_files "$work/create_files" "$work/cf"

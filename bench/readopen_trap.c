@@ -1,10 +1,12 @@
 // Read-open cost probe (docs/design-probes.md): runs a command under a minimal
 // ptrace + seccomp(RET_TRACE) tracer that traps open/openat/openat2 either
+//   native plain fork+exec, no ptrace (the baseline)
 //   none   no filter (ptrace attached, no syscall stops)
 //   write  only write-opens, decided in BPF on the flags argument
 //   all    every open, the path read with process_vm_readv and compared
 //          against a few sensitive prefixes (what a read-open probe must do)
-// and prints the number of stops and the wall time. Build: cc -O2 readopen_trap.c -lseccomp
+// and prints the number of stops, the wall time and the CPU time of tracer
+// plus tracees (CPU time is what a loaded machine makes the least noisy). Build: cc -O2 readopen_trap.c -lseccomp
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -55,6 +58,11 @@ int main(int argc, char** argv) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   pid_t child = fork();
+  const int native = strcmp(mode, "native") == 0;
+  if (child == 0 && native) {
+    execvp(argv[2], argv + 2);
+    _exit(127);
+  }
   if (child == 0) {
     ptrace(PTRACE_TRACEME, 0, 0, 0);
     raise(SIGSTOP);
@@ -66,13 +74,18 @@ int main(int argc, char** argv) {
     _exit(127);
   }
   int status;
+  long stops = 0, hits = 0;
+  int rc = 0;
+  if (native) {
+    waitpid(child, &status, 0);
+    rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    goto done;
+  }
   waitpid(child, &status, 0);
   ptrace(PTRACE_SETOPTIONS, child, 0,
          PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE |
              PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL);
   ptrace(PTRACE_CONT, child, 0, 0);
-  long stops = 0, hits = 0;
-  int rc = 0;
   for (;;) {
     pid_t pid = waitpid(-1, &status, __WALL);
     if (pid < 0) break;
@@ -100,8 +113,15 @@ int main(int argc, char** argv) {
     }
     ptrace(PTRACE_CONT, pid, 0, sig);
   }
+done:
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  fprintf(stderr, "mode=%s stops=%ld sensitive=%ld wall=%.3f\n", mode, stops, hits,
-          (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+  struct rusage self, kids;
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &kids);
+  double cpu = 0;
+  struct timeval* tv[] = {&self.ru_utime, &self.ru_stime, &kids.ru_utime, &kids.ru_stime};
+  for (int i = 0; i < 4; i++) cpu += tv[i]->tv_sec + tv[i]->tv_usec / 1e6;
+  fprintf(stderr, "mode=%s stops=%ld sensitive=%ld wall=%.4f cpu=%.4f\n", mode, stops, hits,
+          (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9, cpu);
   return rc;
 }
