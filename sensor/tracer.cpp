@@ -11,6 +11,7 @@
 #include <linux/audit.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -21,9 +22,13 @@
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
+#include <optional>
+
+#include <fmt/format.h>
 
 #include <spdlog/spdlog.h>
 
+#include "probes/drift.hpp"
 #include "probes/probes.hpp"
 #include "sensor/procfs.hpp"
 #include "sensor/sensor.hpp"
@@ -32,7 +37,7 @@
 namespace vigil {
 namespace {
 
-constexpr long kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+constexpr long kPtraceOptions = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                                 PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 
 // Syscall numbers of clone/clone3 for reading their flags at fork events.
@@ -66,6 +71,16 @@ struct Tracer::Impl {
   struct Proc {
     ProcessPtr info;
     std::string exec_path;  // path given to the pending execve, for "#!" scripts
+    FileState files;        // fd table and cwd (probes/fdtable.hpp)
+  };
+  // A thread resumed with PTRACE_SYSCALL: an event to finish at syscall exit
+  // (a row's Finisher), and/or a DNS window on an fd (docs/design-probes.md).
+  struct Followed {
+    std::optional<Event> pending;
+    const probes::Probe* probe = nullptr;
+    probes::SyscallArgs args;
+    int dns_fd = -1;
+    int steps = 0;
   };
 
   TracerHooks hooks;
@@ -76,6 +91,19 @@ struct Tracer::Impl {
   // New tasks whose first stop came before their creator's fork/clone event:
   // held stopped until that event names them (or until the tracer is idle).
   std::unordered_set<int> unannounced;
+  std::unordered_map<int, Followed> followed;  // tid -> what its syscall stops are for
+  DnsMap dns;
+  DriftTracker drift{now_realtime_ns()};
+
+  probes::DecodeContext decode_context(int tgid) {
+    probes::DecodeContext ctx;
+    ctx.tgid = tgid;
+    auto it = procs.find(tgid);
+    ctx.files = it == procs.end() ? nullptr : &it->second.files;
+    ctx.dns = &dns;
+    ctx.drift = &drift;
+    return ctx;
+  }
 
   Event new_event(EventClass cls, const char* type, int tid, const ProcessPtr& p) {
     Event ev;
@@ -158,12 +186,28 @@ struct Tracer::Impl {
       ProcessPtr self = info_of(tgid);
       ppid = self ? self->ppid : 0;
     }
-    if (!procs.count(child)) add_process(child, ppid);
+    if (!procs.count(child)) {
+      add_process(child, ppid);
+      if (auto parent = procs.find(tgid); parent != procs.end())
+        procs[child].files = parent->second.files.clone_for(flags);
+    }
     if (unannounced.erase(child)) resume(child, 0);
     Event ev = new_event(EventClass::Process, "fork", tid, info_of(tgid));
     ev.child_pid = child;
     if (judge(ev) != Action::None) kill(child, SIGKILL);
     emit(std::move(ev));
+  }
+
+  // Drift of what runs: the script of a "#!" interpreter, else the executable.
+  void exec_drift(int pid, Process* p) {
+    if (p->exe_from_memfd) return;  // reported as such
+    const std::string& path = p->interpreter_script.empty() ? p->exe : p->interpreter_script;
+    struct stat st;
+    std::string at = p->interpreter_script.empty() ? fmt::format("/proc/{}/exe", pid) : path;
+    if (::stat(at.c_str(), &st) != 0) return;
+    DriftReason r = drift.check(path, st);
+    p->exe_drift = r != DriftReason::None;
+    p->exe_mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   }
 
   void on_exec(int pid) {
@@ -175,6 +219,8 @@ struct Tracer::Impl {
     p->pid = pid;
     p->start_ns = pr.info ? pr.info->start_ns : now_realtime_ns();
     procfs::read_exec(pid, pr.exec_path, p.get());
+    pr.files.fds->exec();
+    exec_drift(pid, p.get());
     p->parent = info_of(p->ppid);
     if (!p->parent && pr.info) p->parent = pr.info->parent;
     pr.exec_path.clear();
@@ -207,7 +253,8 @@ struct Tracer::Impl {
     for (int i = 0; i < 6; ++i) args.args[i] = info.seccomp.args[i];
     int tgid = thread_tgid[tid];
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
-    probe->decode(args, probes::TraceeMemory(tid), &ev);
+    probes::DecodeContext ctx = decode_context(tgid);
+    probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (probe->stage == probes::Stage::ExecEntry) {
       // execveat relative to a directory fd: not a path we can resolve here.
       bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
@@ -215,11 +262,96 @@ struct Tracer::Impl {
       --seq;  // the exec event is numbered when it is emitted
       return resume(tid, 0);
     }
+    if (ctx.drop) {
+      --seq;
+      return resume_after(tid, ctx.dns_fd, args);
+    }
+    if (ctx.exit_stop && probe->finish) {
+      // Judged and emitted at syscall exit, when the result is known.
+      Followed& f = followed[tid];
+      f.pending = std::move(ev);
+      f.probe = probe;
+      f.args = args;
+      return resume_after(tid, ctx.dns_fd, args);
+    }
     Action a = judge(ev);
     if (a == Action::Denied) skip_syscall(tid, -EPERM);
     if (a == Action::Killed) kill(tgid, SIGKILL);
     emit(std::move(ev));
-    resume(tid, 0);
+    resume_after(tid, ctx.dns_fd, args);
+  }
+
+  // Resumes a seccomp-stopped thread: to its next syscall stop if something
+  // follows it (a pending exit, a DNS window), else freely.
+  void resume_after(int tid, int dns_fd, const probes::SyscallArgs& args) {
+    if (dns_fd >= 0) {
+      Followed& f = followed[tid];
+      f.dns_fd = dns_fd;
+      f.steps = 0;
+      f.args = args;  // its exit stop comes next
+    }
+    if (!followed.count(tid)) return resume(tid, 0);
+    if (ptrace(PTRACE_SYSCALL, tid, nullptr, nullptr) < 0 && errno != ESRCH)
+      spdlog::warn("PTRACE_SYSCALL {}: {}", tid, std::strerror(errno));
+  }
+
+  // A syscall-enter/exit stop of a followed thread.
+  void on_syscall_stop(int tid) {
+    auto it = followed.find(tid);
+    __ptrace_syscall_info info{};
+    if (it == followed.end() || ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0) {
+      followed.erase(tid);
+      return resume(tid, 0);
+    }
+    Followed& f = it->second;
+    const bool at_exit = info.op == PTRACE_SYSCALL_INFO_EXIT;
+    int tgid = thread_tgid[tid];
+    probes::DecodeContext ctx = decode_context(tgid);
+    probes::TraceeMemory mem(tid);
+    if (at_exit && f.pending) {
+      Event ev = std::move(*f.pending);
+      f.pending.reset();
+      ev.res = info.exit.rval;
+      ev.has_res = true;
+      f.probe->finish(f.args, mem, ctx, &ev);
+      if (ev.res >= 0) {
+        ev.seq = ++seq;
+        if (judge(ev) == Action::Killed) kill(tgid, SIGKILL);
+        emit(std::move(ev));
+      }
+    } else if (f.dns_fd >= 0) {
+      probes::SyscallArgs args;
+      args.arch = info.arch;
+      args.nr = int64_t(at_exit ? f.args.nr : info.entry.nr);
+      if (at_exit) {
+        std::copy(std::begin(f.args.args), std::end(f.args.args), args.args);
+      } else {
+        for (int i = 0; i < 6; ++i) args.args[i] = info.entry.args[i];
+        f.args = args;  // the exit stop has no arguments: keep the entry's
+      }
+      Event ev = new_event(EventClass::Dns, "dns", tid, info_of(tgid));
+      bool done = false;
+      if (probes::dns_window_step(args, at_exit, at_exit ? info.exit.rval : 0, mem, f.dns_fd, ctx, &ev, &done)) {
+        ev.type = syscall_name(args);
+        emit(std::move(ev));
+      } else {
+        --seq;
+      }
+      if (done || ++f.steps >= probes::kDnsWindowMax) f.dns_fd = -1;
+    }
+    if (!f.pending && f.dns_fd < 0) {
+      followed.erase(it);
+      return resume(tid, 0);
+    }
+    if (ptrace(PTRACE_SYSCALL, tid, nullptr, nullptr) < 0 && errno != ESRCH)
+      spdlog::warn("PTRACE_SYSCALL {}: {}", tid, std::strerror(errno));
+  }
+
+  static std::string syscall_name(const probes::SyscallArgs& a) {
+    char* n = seccomp_syscall_resolve_num_arch(a.arch, int(a.nr));
+    std::string out = n ? n : std::to_string(a.nr);
+    free(n);
+    return out;
   }
 
   void on_stop(int tid, int status) {
@@ -247,7 +379,7 @@ struct Tracer::Impl {
         if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
         return;
       default:
-        if (status >> 8 == (SIGTRAP | 0x80)) return resume(tid, 0);  // syscall-stop: not requested
+        if (status >> 8 == (SIGTRAP | 0x80)) return on_syscall_stop(tid);  // a followed thread
         return resume(tid, sig);  // signal-delivery-stop: deliver it
     }
   }
@@ -263,6 +395,7 @@ struct Tracer::Impl {
 
   void on_exit(int tid, int status) {
     unannounced.erase(tid);
+    followed.erase(tid);
     auto t = thread_tgid.find(tid);
     if (t == thread_tgid.end()) return;  // not traced (an orphan we only reap)
     int tgid = t->second;
