@@ -60,10 +60,12 @@ void args_only(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx
       if (flags & uint64_t(bit)) names += (names.empty() ? "" : "|") + std::string(n);
     add_arg(ev, t == "unshare" ? "flags" : "nstype", names.empty() ? fmt::format("{:#x}", flags) : names);
     if (t == "setns") {
-      FileInfo f;
-      f.fd = arg_int(a, 0);
-      if (const FdInfo* i = fd_info(ctx, mem.tid(), f.fd)) f.path = f.raw_path = i->path;  // "net:[4026...]", /proc/PID/ns/...
-      ev->file = std::move(f);
+      if (const FdInfo* i = fd_info(ctx, mem.tid(), arg_int(a, 0))) {  // "net:[4026...]", /proc/PID/ns/...
+        FileInfo f;
+        f.fd = arg_int(a, 0);
+        f.path = f.raw_path = i->path;
+        ev->file = std::move(f);
+      }
     }
     if (t == "unshare" && ctx.files != nullptr) ctx.files->unshare(flags);
   } else if (t == "process_vm_writev") {
@@ -89,10 +91,12 @@ void module(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, E
     mem.read_string(a.args[0], 64, &name);
     add_arg(ev, "name", name);
   } else if (t == "finit_module") {
-    FileInfo f;
-    f.fd = arg_int(a, 0);
-    if (const FdInfo* i = fd_info(ctx, mem.tid(), f.fd)) f.path = f.raw_path = i->path;
-    ev->file = std::move(f);
+    if (const FdInfo* i = fd_info(ctx, mem.tid(), arg_int(a, 0))) {
+      FileInfo f;
+      f.fd = arg_int(a, 0);
+      f.path = f.raw_path = i->path;
+      ev->file = std::move(f);
+    }
   } else {
     add_arg(ev, "len", std::to_string(a.args[1]));
   }

@@ -255,6 +255,7 @@ struct Tracer::Impl {
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
     probes::DecodeContext ctx = decode_context(tgid);
     probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
+    if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
     if (probe->stage == probes::Stage::ExecEntry) {
       // execveat relative to a directory fd: not a path we can resolve here.
       bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
