@@ -29,6 +29,7 @@
 #include <spdlog/spdlog.h>
 
 #include "probes/drift.hpp"
+#include "probes/sensitive.hpp"
 #include "probes/probes.hpp"
 #include "sensor/procfs.hpp"
 #include "sensor/sensor.hpp"
@@ -94,6 +95,27 @@ struct Tracer::Impl {
   std::unordered_map<int, Followed> followed;  // tid -> what its syscall stops are for
   DnsMap dns;
   DriftTracker drift{now_realtime_ns()};
+  SensitiveMonitor sensitive;  // reads of credential files (docs/design-probes.md)
+
+  // Sensitive-file opens seen by the watch thread since the last call: one
+  // "open" event each (flags 0 = O_RDONLY as far as the sensor knows),
+  // attributed to the process found holding the file, else unattributed.
+  void emit_sensitive() {
+    for (auto& h : sensitive.drain()) {
+      const int pid = h.pids.empty() ? 0 : h.pids.front();
+      auto t = thread_tgid.find(pid);
+      ProcessPtr p = t == thread_tgid.end() ? nullptr : info_of(t->second);
+      Event ev = new_event(EventClass::FileSystem, "open", pid, p);
+      FileInfo f;
+      f.path = f.raw_path = h.open.path;
+      ev.file = std::move(f);
+      ev.args.push_back({"source", "inotify"});
+      if (!p) ev.args.push_back({"attributed", "false"});
+      judge(ev);  // cannot be denied: the open has happened (inotify reports after the fact)
+      ev.action = Action::None;
+      emit(std::move(ev));
+    }
+  }
 
   probes::DecodeContext decode_context(int tgid) {
     probes::DecodeContext ctx;
@@ -467,6 +489,9 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   }
   impl_->main_pid = pid;
   impl_->add_process(pid, getpid());
+  std::string watch_error;
+  if (!impl_->sensitive.start(SensitiveWatch::default_patterns(), &watch_error))
+    spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
   if (write(go[1], "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
   close(go[1]);
   return pid;
@@ -486,9 +511,13 @@ int Tracer::run() {
       spdlog::error("waitpid: {}", std::strerror(errno));
       return W_EXITCODE(255, 0);
     }
+    impl_->emit_sensitive();
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       impl_->on_exit(tid, status);
-      if (tid == impl_->main_pid) return status;
+      if (tid == impl_->main_pid) {
+        impl_->emit_sensitive();
+        return status;
+      }
     } else if (WIFSTOPPED(status)) {
       impl_->on_stop(tid, status);
     }
