@@ -178,19 +178,22 @@ struct SensitiveMonitor::Impl {
   std::mutex mu;
   std::vector<Hit> hits;
 
+  void collect(pid_t self) {
+    for (auto& o : watch.read_events()) {
+      Hit h{std::move(o), {}};
+      if (h.open.ino != 0) h.pids = attribute_open(h.open.dev, h.open.ino, descendants(self));
+      std::lock_guard<std::mutex> lock(mu);
+      if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
+    }
+  }
+
   void loop() {
     const pid_t self = getpid();
     pollfd fds[2] = {{watch.fd(), POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
     for (;;) {
       if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
-      if (fds[1].revents) return;
-      if (!(fds[0].revents & POLLIN)) continue;
-      for (auto& o : watch.read_events()) {
-        Hit h{std::move(o), {}};
-        if (h.open.ino != 0) h.pids = attribute_open(h.open.dev, h.open.ino, descendants(self));
-        std::lock_guard<std::mutex> lock(mu);
-        if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
-      }
+      if (fds[1].revents) return collect(self);  // what is queued at stop still counts
+      if (fds[0].revents & POLLIN) collect(self);
     }
   }
 };
@@ -218,14 +221,14 @@ std::vector<SensitiveMonitor::Hit> SensitiveMonitor::drain() {
 }
 
 void SensitiveMonitor::stop() {
-  if (!impl_) return;
-  if (impl_->thread.joinable()) {
-    if (write(impl_->stop_pipe[1], "x", 1) != 1) {}
-    impl_->thread.join();
+  if (!impl_ || !impl_->thread.joinable()) return;
+  if (write(impl_->stop_pipe[1], "x", 1) != 1) {
   }
-  for (int fd : impl_->stop_pipe)
-    if (fd >= 0) ::close(fd);
-  impl_.reset();
+  impl_->thread.join();
+  for (int& fd : impl_->stop_pipe) {
+    ::close(fd);
+    fd = -1;
+  }
 }
 
 }  // namespace vigil

@@ -73,6 +73,8 @@ class SensitiveMonitor {
   ~SensitiveMonitor();
   bool start(std::vector<std::string> patterns, std::string* error);
   std::vector<Hit> drain();
+  // Ends the thread after it has collected what inotify queued so far;
+  // drain() still returns those.
   void stop();
 
  private:

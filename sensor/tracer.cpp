@@ -515,6 +515,7 @@ int Tracer::run() {
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       impl_->on_exit(tid, status);
       if (tid == impl_->main_pid) {
+        impl_->sensitive.stop();  // collects opens still queued
         impl_->emit_sensitive();
         return status;
       }
