@@ -11,7 +11,7 @@ fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "nameserver 127.0.0.1" > "$tmp/resolv.conf"
 printf 'hosts: files dns\n' > "$tmp/nsswitch.conf"
-mount --bind "$tmp/resolv.conf" /etc/resolv.conf
+mount --bind "$tmp/resolv.conf" /etc/resolv.conf || { echo "skip: cannot bind-mount in this namespace"; exit 77; }
 mount --bind "$tmp/nsswitch.conf" /etc/nsswitch.conf
 coproc R { exec python3 "$SRC_DIR/tests/shell/probes_resolver.py" probe.test=127.0.0.7 evil.test=10.66.0.1; }
 read -r -t 60 line <&"${R[0]}"
