@@ -40,13 +40,16 @@ const FdInfo* FdTable::lookup(pid_t pid, int fd, const char* proc_root) {
     fds_.erase(fd);
     return nullptr;
   }
-  if (const FdInfo* cur = get(fd); cur != nullptr && cur->ino != 0 && cur->ino == st.st_ino && cur->dev == st.st_dev)
-    return cur;
+  const FdInfo* cur = get(fd);
+  const bool same = cur != nullptr && cur->ino != 0 && cur->ino == st.st_ino && cur->dev == st.st_dev;
+  // A socket's addresses change under the same inode (bind, connect): re-read them.
+  if (same && cur->kind != FdKind::Socket) return cur;
   auto fresh = resolve_fd(pid, fd, proc_root);
   if (!fresh) {
     fds_.erase(fd);
     return nullptr;
   }
+  if (same) fresh->dns = cur->dns;  // state the sensor added to this socket
   return &(fds_[fd] = std::move(*fresh));
 }
 

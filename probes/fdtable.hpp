@@ -44,7 +44,9 @@ class FdTable {
   // behind /proc/PID/fd/N: a stale entry (fd closed and reused without the
   // sensor seeing it: close is not traced) or a missing one is re-resolved
   // with resolve_fd(). Entries with unknown identity (ino 0) are re-resolved
-  // too, so set() callers should fill dev/ino. nullptr if fd is not open.
+  // too, so set() callers should fill dev/ino. Sockets are always re-read
+  // (bind/connect change their addresses, not their inode); state the sensor
+  // added (dns) is kept. nullptr if fd is not open.
   const FdInfo* lookup(pid_t pid, int fd, const char* proc_root = "/proc");
   FdInfo* get_mut(int fd);
   void close(int fd) { fds_.erase(fd); }

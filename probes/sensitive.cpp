@@ -1,13 +1,20 @@
 #include "probes/sensitive.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <poll.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 namespace vigil {
 namespace {
@@ -142,6 +149,86 @@ std::vector<pid_t> attribute_open(dev_t dev, ino_t ino, const std::vector<pid_t>
     closedir(d);
   }
   return out;
+}
+
+std::vector<pid_t> descendants(pid_t pid, const char* proc_root) {
+  std::vector<pid_t> out, todo = {pid};
+  std::set<pid_t> seen = {pid};
+  while (!todo.empty() && out.size() < 100000) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    std::string tasks = std::string(proc_root) + "/" + std::to_string(p) + "/task";
+    DIR* d = opendir(tasks.c_str());
+    if (d == nullptr) continue;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(tasks + "/" + e->d_name + "/children");
+      for (pid_t c; in >> c;)
+        if (seen.insert(c).second) out.push_back(c), todo.push_back(c);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+struct SensitiveMonitor::Impl {
+  SensitiveWatch watch;
+  int stop_pipe[2] = {-1, -1};
+  std::thread thread;
+  std::mutex mu;
+  std::vector<Hit> hits;
+
+  void collect(pid_t self) {
+    for (auto& o : watch.read_events()) {
+      Hit h{std::move(o), {}};
+      if (h.open.ino != 0) h.pids = attribute_open(h.open.dev, h.open.ino, descendants(self));
+      std::lock_guard<std::mutex> lock(mu);
+      if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
+    }
+  }
+
+  void loop() {
+    const pid_t self = getpid();
+    pollfd fds[2] = {{watch.fd(), POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+    for (;;) {
+      if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents) return collect(self);  // what is queued at stop still counts
+      if (fds[0].revents & POLLIN) collect(self);
+    }
+  }
+};
+
+SensitiveMonitor::SensitiveMonitor() = default;
+SensitiveMonitor::~SensitiveMonitor() { stop(); }
+
+bool SensitiveMonitor::start(std::vector<std::string> patterns, std::string* error) {
+  impl_ = std::make_unique<Impl>();
+  if (!impl_->watch.start(std::move(patterns), error)) return false;
+  if (pipe2(impl_->stop_pipe, O_CLOEXEC) != 0) {
+    *error = std::string("sensitive-file watch: pipe: ") + std::strerror(errno);
+    return false;
+  }
+  impl_->thread = std::thread([this] { impl_->loop(); });
+  return true;
+}
+
+std::vector<SensitiveMonitor::Hit> SensitiveMonitor::drain() {
+  std::vector<Hit> out;
+  if (!impl_) return out;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  out.swap(impl_->hits);
+  return out;
+}
+
+void SensitiveMonitor::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  if (write(impl_->stop_pipe[1], "x", 1) != 1) {
+  }
+  impl_->thread.join();
+  for (int& fd : impl_->stop_pipe) {
+    ::close(fd);
+    fd = -1;
+  }
 }
 
 }  // namespace vigil

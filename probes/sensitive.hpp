@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +56,34 @@ class SensitiveWatch {
   };
   std::unordered_map<int, Watch> watches_;  // wd -> what it watches
 };
+
+// SensitiveWatch on its own thread: reads inotify as events come (so the
+// opener is looked for while it most likely still holds the file) and
+// attributes each open among the descendants of this process. The tracer
+// thread collects the results with drain() at its next wake-up.
+class SensitiveMonitor {
+ public:
+  struct Hit {
+    SensitiveOpen open;
+    std::vector<pid_t> pids;  // holders found; empty = unattributed
+  };
+  SensitiveMonitor();
+  SensitiveMonitor(const SensitiveMonitor&) = delete;
+  SensitiveMonitor& operator=(const SensitiveMonitor&) = delete;
+  ~SensitiveMonitor();
+  bool start(std::vector<std::string> patterns, std::string* error);
+  std::vector<Hit> drain();
+  // Ends the thread after it has collected what inotify queued so far;
+  // drain() still returns those.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Descendants of pid (children, grandchildren, ...) from /proc/PID/task/*/children.
+std::vector<pid_t> descendants(pid_t pid, const char* proc_root = "/proc");
 
 // The pids among candidates that have the file (dev, ino) open right now,
 // found by stat()ing /proc/PID/fd/* (no open of the file itself).

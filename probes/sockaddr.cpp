@@ -12,6 +12,20 @@
 #include <fmt/format.h>
 
 namespace vigil {
+namespace {
+
+// AF_INET / AF_INET6: textual address and host-order port.
+template <class Sa, class Addr>
+void ip_endpoint(const void* data, size_t len, int family, Addr Sa::*addr, in_port_t Sa::*port, Endpoint& ep) {
+  Sa sa;
+  if (len < sizeof sa) return;
+  std::memcpy(&sa, data, sizeof sa);
+  char buf[INET6_ADDRSTRLEN];
+  ep.addr = inet_ntop(family, &(sa.*addr), buf, sizeof buf);
+  ep.port = ntohs(sa.*port);
+}
+
+}  // namespace
 
 Endpoint decode_sockaddr(const void* data, size_t len) {
   Endpoint ep;
@@ -19,24 +33,13 @@ Endpoint decode_sockaddr(const void* data, size_t len) {
   sa_family_t fam;
   std::memcpy(&fam, data, sizeof fam);
   ep.family = fam;
-  char buf[INET6_ADDRSTRLEN];
   switch (fam) {
-    case AF_INET: {
-      sockaddr_in sin;
-      if (len < sizeof sin) break;
-      std::memcpy(&sin, data, sizeof sin);
-      ep.addr = inet_ntop(AF_INET, &sin.sin_addr, buf, sizeof buf);
-      ep.port = ntohs(sin.sin_port);
+    case AF_INET:
+      ip_endpoint(data, len, AF_INET, &sockaddr_in::sin_addr, &sockaddr_in::sin_port, ep);
       break;
-    }
-    case AF_INET6: {
-      sockaddr_in6 sin6;
-      if (len < sizeof sin6) break;
-      std::memcpy(&sin6, data, sizeof sin6);
-      ep.addr = inet_ntop(AF_INET6, &sin6.sin6_addr, buf, sizeof buf);
-      ep.port = ntohs(sin6.sin6_port);
+    case AF_INET6:
+      ip_endpoint(data, len, AF_INET6, &sockaddr_in6::sin6_addr, &sockaddr_in6::sin6_port, ep);
       break;
-    }
     case AF_UNIX: {
       const char* p = static_cast<const char*>(data) + offsetof(sockaddr_un, sun_path);
       size_t n = std::min(len, sizeof(sockaddr_un)) - offsetof(sockaddr_un, sun_path);

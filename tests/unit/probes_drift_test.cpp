@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <poll.h>
+#include <sys/wait.h>
+#include <csignal>
 #include <thread>
 
 #include "events/events.hpp"
@@ -137,4 +139,42 @@ TEST_CASE("sensitive watch: default patterns cover the usual credentials", "[pro
   CHECK(has("/etc/sudoers"));
   CHECK(has("/root/.ssh/id_*"));
   CHECK(has("/home/*/.aws/credentials"));
+}
+
+TEST_CASE("sensitive monitor: a child's open is attributed on the watch thread", "[probes][sensitive]") {
+  TempDir d;
+  const fs::path secret = d.path / "credentials";
+  write_file(secret, "aws_secret_access_key=x");
+  SensitiveMonitor m;
+  std::string err;
+  REQUIRE(m.start({secret.string()}, &err));
+  int go[2];
+  REQUIRE(pipe(go) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    int fd = open(secret.c_str(), O_RDONLY);
+    sleep(30);  // holds it until killed
+    _exit(fd >= 0 ? 0 : 1);
+  }
+  CHECK(descendants(getpid()) == std::vector<pid_t>{child});
+  REQUIRE(write(go[1], "g", 1) == 1);
+  std::vector<SensitiveMonitor::Hit> hits;
+  for (int i = 0; i < 100 && hits.empty(); ++i) {
+    usleep(50000);
+    hits = m.drain();
+  }
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(go[0]), close(go[1]);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].open.path == secret.string());
+  CHECK(hits[0].pids == std::vector<pid_t>{child});
+  // Opens queued before stop() are still collected, unattributed once closed.
+  close(open(secret.c_str(), O_RDONLY));
+  m.stop();
+  hits = m.drain();
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].pids.empty());
 }
