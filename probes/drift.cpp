@@ -4,16 +4,31 @@ namespace vigil {
 
 void DriftTracker::note_write(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-    inodes_.emplace(st.st_dev, st.st_ino);
-  else
-    paths_.insert(path);  // e.g. O_CREAT seen at syscall entry, before the file exists
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (!inodes_.emplace(st.st_dev, st.st_ino).second) return;
+    inode_order_.emplace_back(st.st_dev, st.st_ino);
+    if (inode_order_.size() > cap_) {
+      inodes_.erase(inode_order_.front());
+      inode_order_.pop_front();
+    }
+  } else {
+    remember_path(path);  // e.g. O_CREAT seen at syscall entry, before the file exists
+  }
+}
+
+void DriftTracker::remember_path(const std::string& path) {
+  if (!paths_.insert(path).second) return;
+  path_order_.push_back(path);
+  if (path_order_.size() > cap_) {
+    paths_.erase(path_order_.front());  // (a no-op if it was renamed away meanwhile)
+    path_order_.pop_front();
+  }
 }
 
 void DriftTracker::note_rename(const std::string& from, const std::string& to) {
   // A tracked inode keeps its identity across rename; only path entries move.
   // Renaming an untracked file is not drift (its content did not change).
-  if (paths_.erase(from) > 0) paths_.insert(to);
+  if (paths_.erase(from) > 0) remember_path(to);
 }
 
 DriftReason DriftTracker::check(const std::string& path, const struct stat& st) const {

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <string_view>
@@ -24,7 +25,9 @@ enum class DriftReason : uint8_t { None, TracedWrite, ChangedAfterStart };
 
 class DriftTracker {
  public:
-  explicit DriftTracker(int64_t start_realtime_ns) : start_ns_(start_realtime_ns) {}
+  // At most `cap` inodes and `cap` paths are remembered (oldest forgotten
+  // first); a forgotten file is still caught by the mtime fallback.
+  explicit DriftTracker(int64_t start_realtime_ns, size_t cap = 100000) : start_ns_(start_realtime_ns), cap_(cap) {}
 
   // A traced write to path (normalised absolute). The path is stat()ed now to
   // learn its inode when it exists; later renames of that inode stay known.
@@ -38,9 +41,13 @@ class DriftTracker {
   size_t size() const { return inodes_.size() + paths_.size(); }
 
  private:
+  void remember_path(const std::string& path);
   int64_t start_ns_;
+  size_t cap_;
   std::set<std::pair<uint64_t, uint64_t>> inodes_;  // (dev, ino)
-  std::unordered_set<std::string> paths_;          // written before they existed / unstatable
+  std::deque<std::pair<uint64_t, uint64_t>> inode_order_;
+  std::unordered_set<std::string> paths_;  // written before they existed / unstatable
+  std::deque<std::string> path_order_;
 };
 
 std::string_view drift_reason_name(DriftReason r);

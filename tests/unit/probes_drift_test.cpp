@@ -178,3 +178,14 @@ TEST_CASE("sensitive monitor: a child's open is attributed on the watch thread",
   REQUIRE(hits.size() == 1);
   CHECK(hits[0].pids.empty());
 }
+
+TEST_CASE("drift: memory is bounded, the oldest traced writes are forgotten first", "[probes][drift]") {
+  TempDir d;
+  DriftTracker drift(now_realtime_ns(), 2);
+  for (const char* n : {"a", "b", "c"}) drift.note_write(d.path / n);  // none exists yet: paths
+  CHECK(drift.size() == 2);
+  struct stat st{};  // an old, unrelated inode
+  st.st_ino = 1;
+  CHECK(drift.check(d.path / "a", st) == DriftReason::None);  // forgotten
+  CHECK(drift.check(d.path / "c", st) == DriftReason::TracedWrite);
+}
