@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # DNS events (issue 3): queries and answers from glibc getaddrinfo() and from
 # busybox nslookup against a tiny resolver on 127.0.0.1:53, and later
-# connects annotated with the name. Needs root (port 53, a mount namespace
-# whose /etc/resolv.conf points at the resolver).
+# connects annotated with the name. Needs root (port 53; mount and network
+# namespaces of its own, /etc/resolv.conf pointing at the resolver).
 set -euo pipefail
-if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then echo "skip: needs root and unshare -m"; exit 77; fi
+if [ "$(id -u)" -ne 0 ] || ! unshare -mn true 2>/dev/null; then echo "skip: needs root and unshare -mn"; exit 77; fi
 if [ -z "${PROBES_DNS_INNER:-}" ]; then
-  exec env PROBES_DNS_INNER=1 unshare -m --propagation private bash "$0" "$@"
+  # Own mount namespace (resolv.conf) and network namespace (nothing leaves it).
+  exec env PROBES_DNS_INNER=1 unshare -mn --propagation private bash "$0" "$@"
 fi
+bb=$(command -v busybox)
+"$bb" ip link set lo up
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 echo "nameserver 127.0.0.1" > "$tmp/resolv.conf"
 printf 'hosts: files dns\n' > "$tmp/nsswitch.conf"
@@ -16,7 +19,6 @@ mount --bind "$tmp/nsswitch.conf" /etc/nsswitch.conf
 coproc R { exec python3 "$SRC_DIR/tests/shell/probes_resolver.py" probe.test=127.0.0.7 evil.test=10.66.0.1; }
 read -r -t 60 line <&"${R[0]}"
 [ "$line" = ready ]
-bb=$(command -v busybox)
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- sh -c \
   "$FIXTURES/probes_dns probe.test evil.test nothere.test; $bb nslookup evil.test 127.0.0.1" > "$tmp/out" 2>&1 || true
 grep -q "probe.test 127.0.0.7" "$tmp/out" || { cat "$tmp/out"; exit 1; }
