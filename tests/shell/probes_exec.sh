@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Exec enrichment (issue 3): drift (a binary written after start), memfd via
-# execveat(AT_EMPTY_PATH), /dev/shm, clone3, and an int 0x80 (i386) open.
+# execveat(AT_EMPTY_PATH), /dev/shm, clone3, an int 0x80 (i386) open, and a
+# shared library written after start and dlopen()ed (mmap PROT_EXEC).
 set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/w"
@@ -21,5 +22,9 @@ t = [p for p in execs if p["args"] == ["true", "clone3-child"]]
 assert len(t) == 1 and not t[0].get("exe_drift"), t                 # clone3 child; /usr/bin/true is no drift
 o = [e for e in ev if e["type"] == "open" and e["file"]["path"] == d + "/int80_open"]
 assert len(o) == 1 and o[0]["args"]["arch"] == "i386", o
+if os.path.exists("/lib/x86_64-linux-gnu/libm.so.6"):
+    m = [e for e in ev if e["type"] == "mmap"]
+    assert [e["file"]["path"] for e in m] == [d + "/libdrift.so"], m   # system libraries are no drift
+    assert m[0]["args"]["drift"] == "traced_write", m
 PY
 echo ok
