@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures what trapping read-opens costs (docs/design-probes.md, "Read-opens").
-# Usage: bench/readopen.sh [files=20000] [reps=5]
+# Usage: [VIGIL=build/vigil] bench/readopen.sh [files=20000] [reps=5]
 # Workloads, each run natively and under bench/readopen_trap.c in modes
 # none/write/all: `git grep` over a generated tree (every file read-opened),
 # python3 importing a few stdlib modules (read-opens of .py/.pyc), and an
@@ -49,6 +49,9 @@ once() {
   "$work/trap" "$@" 2>&1 >/dev/null | sed -n 's/.*stops=\([0-9]*\).*wall=\([0-9.]*\) cpu=\([0-9.]*\)/\1 \2 \3/p' | tail -1 || true
 }
 MODES=(native none write all)
+# VIGIL=path/to/vigil adds the real sensor ("vigil": vigil run -- CMD, timed
+# like native, so its CPU includes the sensor and the app).
+if [ -n "${VIGIL:-}" ]; then MODES+=(vigil); fi
 # Best (lowest) wall and CPU time of REPS runs per mode, the modes interleaved
 # within each repetition so that load from other processes hits them alike;
 # one warm-up run first. CPU = tracer + tracees, user + system.
@@ -58,7 +61,7 @@ run() {
   once native "$@" >/dev/null
   for _ in $(seq "$REPS"); do
     for mode in "${MODES[@]}"; do
-      read -r n w c < <(once "$mode" "$@")
+      if [ "$mode" = vigil ]; then read -r n w c < <(once native "$VIGIL" run -- "$@"); else read -r n w c < <(once "$mode" "$@"); fi
       stops[$mode]=$n
       wall[$mode]=$(awk -v a="${wall[$mode]:-1e9}" -v b="$w" 'BEGIN{print (b < a) ? b : a}')
       cpu[$mode]=$(awk -v a="${cpu[$mode]:-1e9}" -v b="$c" 'BEGIN{print (b < a) ? b : a}')

@@ -96,19 +96,11 @@ void FdTable::exec() {
 FileState FileState::clone_for(uint64_t clone_flags) const {
   FileState child;
   child.fds = (clone_flags & CLONE_FILES) ? fds : std::make_shared<FdTable>(*fds);
-  child.fs = (clone_flags & CLONE_FS) ? fs : std::make_shared<FsState>(*fs);
   return child;
 }
 
 void FileState::unshare(uint64_t flags) {
   if (flags & CLONE_FILES) fds = std::make_shared<FdTable>(*fds);
-  if (flags & CLONE_FS) fs = std::make_shared<FsState>(*fs);
-}
-
-std::string FileState::dir_of(int dirfd) const {
-  if (dirfd == AT_FDCWD) return fs->cwd;
-  const FdInfo* i = fds->get(dirfd);
-  return (i != nullptr && i->kind == FdKind::File) ? i->path : std::string();
 }
 
 FdInfo classify_fd_link(std::string_view t) {

@@ -1,9 +1,8 @@
-// Per-process file state for the probes: the fd table and the cwd.
+// Per-process file state for the probes: the fd table.
 //
-// Kernel semantics modelled: fork copies the fd table and the fs state;
-// clone(CLONE_FILES) shares the table and clone(CLONE_FS) shares the cwd (so
-// both are shared_ptr); unshare(CLONE_FILES/CLONE_FS) copies; exec drops
-// close-on-exec fds and (in a multi-threaded process) unshares nothing else.
+// Kernel semantics modelled: fork copies the fd table; clone(CLONE_FILES)
+// shares it (hence a shared_ptr); unshare(CLONE_FILES) copies; exec drops
+// close-on-exec fds.
 // An fd the sensor did not see being created (inherited from outside the tree,
 // passed over a unix socket, opened by an untraced read-open) is resolved
 // lazily from /proc by resolve_fd().
@@ -64,22 +63,16 @@ class FdTable {
   std::unordered_map<int, FdInfo> fds_;
 };
 
-struct FsState {
-  std::string cwd;  // absolute; "" = unknown (resolve from /proc/PID/cwd)
-};
-
-// What a process (thread) holds: shared with other threads per clone flags.
+// What a process holds, shared with other processes per clone flags. (The
+// cwd is not tracked: decoders read /proc/TID/cwd at the stop, exact and
+// cheaper than tracing chdir's result.)
 struct FileState {
   std::shared_ptr<FdTable> fds = std::make_shared<FdTable>();
-  std::shared_ptr<FsState> fs = std::make_shared<FsState>();
 
   // State of a child created by fork/vfork/clone/clone3 with these flags.
   FileState clone_for(uint64_t clone_flags) const;
   // unshare(2) with these flags: copies what stops being shared.
   void unshare(uint64_t flags);
-  // Directory a *at() syscall is relative to: cwd for AT_FDCWD, else the
-  // dirfd's path ("" when unknown).
-  std::string dir_of(int dirfd) const;
 };
 
 // Resolves fd of process pid from /proc/PID/fd/N and /proc/PID/fdinfo/N;
