@@ -14,15 +14,16 @@ mount -t tmpfs vigil-test /root || { echo "skip: cannot mount in this namespace"
 mkdir -p /root/.aws
 echo "aws_secret_access_key=test" > /root/.aws/credentials
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- sh -c \
-  'exec 3</root/.aws/credentials; sleep 1; cat /etc/hostname >/dev/null; exec 3<&-; cat /root/.aws/credentials >/dev/null' 
+  'exec 3</root/.aws/credentials; sleep 2; cat /etc/hostname >/dev/null; exec 3<&-; cat /root/.aws/credentials >/dev/null' 
 python3 - "$tmp/ev" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 hits = [e for e in ev if e["type"] == "open" and e.get("args", {}).get("source") == "inotify"]
 assert all(e["file"]["path"] == "/root/.aws/credentials" for e in hits), hits
 assert len(hits) >= 2, hits   # the shell's open and cat's (inotify may merge back-to-back ones)
-held = hits[0]
-assert held["process"]["exe"].endswith("sh") and held["class_uid"] == 1001, held   # held 1 s: attributed
+assert all(e["class_uid"] == 1001 for e in hits)
+# the shell holds it for 2 s: attributed to it (cat's short read may not be)
+assert any(e.get("process", {}).get("exe", "").endswith("sh") for e in hits), hits
 assert not [e for e in ev if e.get("file", {}).get("path") == "/etc/hostname"], "read-opens are not events"
 PY
 echo ok
