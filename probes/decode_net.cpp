@@ -66,7 +66,10 @@ std::vector<uint8_t> gather(const TraceeMemory& mem, uint64_t iov_addr, uint64_t
 
 // A DNS message -> ev as a DNS event; a response also feeds the DnsMap.
 bool dns_event(const uint8_t* p, size_t n, DecodeContext& ctx, Event* ev, bool tcp) {
-  auto m = tcp ? dns::parse_tcp(p, n) : dns::parse(p, n);
+  // Over TCP a message has a 2-byte length first, unless the app reads the
+  // length and the message separately (glibc does): try both.
+  auto m = tcp ? dns::parse_tcp(p, n) : std::nullopt;
+  if (!m) m = dns::parse(p, n);
   if (!m || m->questions.empty()) return false;
   ev->cls = EventClass::Dns;
   DnsInfo d;
@@ -221,6 +224,12 @@ bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const Tra
       {
         std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kDnsMax));
         return mem.read(a.args[1], buf.data(), buf.size()) && dns_event(buf.data(), buf.size(), ctx, ev, tcp);
+      }
+    case SYS_writev:  // glibc over TCP: length and message in two iovecs
+      if (at_exit) return false;
+      {
+        auto buf = gather(mem, a.args[1], a.args[2], kDnsMax);
+        return dns_event(buf.data(), buf.size(), ctx, ev, tcp);
       }
     case SYS_read:
     case SYS_recvfrom:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # DNS events (issue 3): queries and answers from glibc getaddrinfo() and from
-# busybox nslookup against a tiny resolver on 127.0.0.1:53, and later
+# busybox nslookup against a tiny resolver on 127.0.0.1:53 (UDP, and TCP
+# with "options use-vc"), and later
 # connects annotated with the name. Needs root (port 53; mount and network
 # namespaces of its own, /etc/resolv.conf pointing at the resolver).
 set -euo pipefail
@@ -22,9 +23,14 @@ read -r -t 60 line <&"${R[0]}"
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- sh -c \
   "$FIXTURES/probes_dns probe.test evil.test nothere.test; $bb nslookup evil.test 127.0.0.1" > "$tmp/out" 2>&1 || true
 grep -q "probe.test 127.0.0.7" "$tmp/out" || { cat "$tmp/out"; exit 1; }
-python3 - "$tmp/ev" <<'PY'
+# DNS over TCP: glibc with "options use-vc" (writev of length + query, reads).
+printf 'nameserver 127.0.0.1\noptions use-vc\n' > "$tmp/resolv.conf"
+timeout 120 "$VIGIL" run --events="$tmp/ev-tcp" -- "$FIXTURES/probes_dns" evil.test > "$tmp/out-tcp" 2>&1
+grep -q "evil.test 10.66.0.1" "$tmp/out-tcp" || { cat "$tmp/out-tcp"; exit 1; }
+python3 - "$tmp/ev" "$tmp/ev-tcp" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
+tcp = [json.loads(l) for l in open(sys.argv[2])]
 dns = [e for e in ev if e["class_uid"] == 4003]
 assert all(e["class_name"] == "dns" for e in dns)
 def q(name, exe):
@@ -45,5 +51,11 @@ assert len(c) == 1 and c[0]["network"]["remote_name"] == "evil.test", c
 b = q("evil.test", "busybox")
 assert any(e["type"] in ("write", "sendto", "send") and e["dns"]["qtype"] == 1 for e in b), b
 assert any(e["dns"]["answers"] == ["10.66.0.1"] for e in b), b
+# over TCP
+tq = [e for e in tcp if e["class_uid"] == 4003 and e["network"]["type"] == 1]
+assert any(e["type"] == "writev" and e["dns"]["qname"] == "evil.test" for e in tq), tq
+assert any(e["dns"]["answers"] == ["10.66.0.1"] for e in tq), tq
+c = [e for e in tcp if e["type"] == "connect" and e["network"]["remote"].get("addr") == "10.66.0.1"]
+assert c and c[0]["network"]["remote_name"] == "evil.test", c
 PY
 echo ok

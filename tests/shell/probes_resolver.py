@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tiny DNS resolver for the probes tests: UDP on 127.0.0.1:PORT (default 53).
+"""Tiny DNS resolver for the probes tests: UDP and TCP on 127.0.0.1:PORT (default 53).
 
 Answers A queries for the names given as NAME=IPV4 arguments, NOERROR with no
 answer for other types of those names, NXDOMAIN for anything else. Writes
@@ -35,6 +35,19 @@ def answer(msg, names):
     return struct.pack("!HHHHHH", qid, flags, 1, 1 if answers else 0, 0, 0) + question + answers
 
 
+def serve_tcp(c, names):
+    """Answers length-prefixed queries on one connection until it closes."""
+    c.settimeout(10)
+    with c:
+        while True:
+            head = c.recv(2, socket.MSG_WAITALL)
+            if len(head) < 2:
+                return
+            (n,) = struct.unpack("!H", head)
+            reply = answer(c.recv(n, socket.MSG_WAITALL), names)
+            c.sendall(struct.pack("!H", len(reply)) + reply)
+
+
 def main():
     port = 53
     names = {}
@@ -46,18 +59,24 @@ def main():
             names[n.lower()] = ip
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", port))
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("127.0.0.1", port))
+    t.listen(8)
     print("ready", flush=True)
     deadline = time.time() + 300
     while time.time() < deadline:
-        r, _, _ = select.select([s, sys.stdin], [], [], 1.0)
+        r, _, _ = select.select([s, t, sys.stdin], [], [], 1.0)
         if sys.stdin in r and not sys.stdin.buffer.read1(1):
             break
-        if s in r:
-            msg, peer = s.recvfrom(4096)
-            try:
+        try:
+            if s in r:
+                msg, peer = s.recvfrom(4096)
                 s.sendto(answer(msg, names), peer)
-            except (IndexError, struct.error):
-                pass  # malformed query: ignore
+            if t in r:
+                serve_tcp(t.accept()[0], names)
+        except (IndexError, struct.error, OSError):
+            pass  # malformed query or a client gone: ignore
 
 
 if __name__ == "__main__":
