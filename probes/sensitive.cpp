@@ -151,6 +151,29 @@ std::vector<pid_t> attribute_open(dev_t dev, ino_t ino, const std::vector<pid_t>
   return out;
 }
 
+bool parse_sensitive_patterns(const std::string& value, std::vector<std::string>* out, std::string* error) {
+  out->clear();
+  if (value == "none") return true;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string::npos) comma = value.size();
+    std::string item = value.substr(start, comma - start);
+    if (item == "default") {
+      auto d = SensitiveWatch::default_patterns();
+      out->insert(out->end(), d.begin(), d.end());
+    } else if (item.empty() || item[0] != '/') {
+      *error = "invalid --sensitive-files entry '" + item +
+               "': use absolute glob patterns (/etc/app/*.key), 'default' or 'none', comma-separated";
+      return false;
+    } else {
+      out->push_back(item);
+    }
+    start = comma + 1;
+  }
+  return true;
+}
+
 std::vector<pid_t> descendants(pid_t pid, const char* proc_root) {
   std::vector<pid_t> out, todo = {pid};
   std::set<pid_t> seen = {pid};

@@ -85,6 +85,11 @@ class SensitiveMonitor {
 // Descendants of pid (children, grandchildren, ...) from /proc/PID/task/*/children.
 std::vector<pid_t> descendants(pid_t pid, const char* proc_root = "/proc");
 
+// Parses a --sensitive-files value: "none" (empty list), or comma-separated
+// absolute glob patterns where "default" expands to default_patterns().
+// false + one line in *error on bad input.
+bool parse_sensitive_patterns(const std::string& value, std::vector<std::string>* out, std::string* error);
+
 // The pids among candidates that have the file (dev, ino) open right now,
 // found by stat()ing /proc/PID/fd/* (no open of the file itself).
 std::vector<pid_t> attribute_open(dev_t dev, ino_t ino, const std::vector<pid_t>& candidates,

@@ -485,7 +485,7 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   impl_->main_pid = pid;
   impl_->add_process(pid, getpid());
   std::string watch_error;
-  if (!impl_->sensitive.start(SensitiveWatch::default_patterns(), &watch_error))
+  if (!impl_->hooks.sensitive_patterns.empty() && !impl_->sensitive.start(impl_->hooks.sensitive_patterns, &watch_error))
     spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
   if (write(go[1], "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
   close(go[1]);

@@ -15,6 +15,20 @@ mkdir -p /root/.aws
 echo "aws_secret_access_key=test" > /root/.aws/credentials
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- sh -c \
   'exec 3</root/.aws/credentials; sleep 2; cat /etc/hostname >/dev/null; exec 3<&-; cat /root/.aws/credentials >/dev/null' 
+# Own patterns replace the built-in list; "none" turns the watch off.
+echo k > "$tmp/app.key"
+timeout 120 "$VIGIL" run --events="$tmp/ev-own" --sensitive-files="$tmp/*.key" -- sh -c \
+  "exec 3<$tmp/app.key; sleep 2; cat /root/.aws/credentials >/dev/null"
+timeout 120 "$VIGIL" run --events="$tmp/ev-none" --sensitive-files=none -- sh -c \
+  "exec 3<$tmp/app.key; sleep 1; cat /root/.aws/credentials >/dev/null"
+python3 - "$tmp/ev-own" "$tmp/ev-none" "$tmp/app.key" <<'PY'
+import json, sys
+own = [json.loads(l) for l in open(sys.argv[1])]
+none = [json.loads(l) for l in open(sys.argv[2])]
+hits = [e["file"]["path"] for e in own if e.get("args", {}).get("source") == "inotify"]
+assert hits and set(hits) == {sys.argv[3]}, hits
+assert not [e for e in none if e.get("args", {}).get("source") == "inotify"], none
+PY
 python3 - "$tmp/ev" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]

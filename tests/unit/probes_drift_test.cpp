@@ -189,3 +189,18 @@ TEST_CASE("drift: memory is bounded, the oldest traced writes are forgotten firs
   CHECK(drift.check(d.path / "a", st) == DriftReason::None);  // forgotten
   CHECK(drift.check(d.path / "c", st) == DriftReason::TracedWrite);
 }
+
+TEST_CASE("sensitive-files option: none, default, own patterns, errors", "[probes][sensitive]") {
+  std::vector<std::string> p;
+  std::string err;
+  REQUIRE(parse_sensitive_patterns("none", &p, &err));
+  CHECK(p.empty());
+  REQUIRE(parse_sensitive_patterns("/app/keys/*.pem", &p, &err));
+  CHECK(p == std::vector<std::string>{"/app/keys/*.pem"});
+  REQUIRE(parse_sensitive_patterns("default,/app/token", &p, &err));
+  CHECK(p.size() == SensitiveWatch::default_patterns().size() + 1);
+  CHECK(p.back() == "/app/token");
+  CHECK_FALSE(parse_sensitive_patterns("default,relative/x", &p, &err));
+  CHECK(err.find("'relative/x'") != std::string::npos);
+  CHECK_FALSE(parse_sensitive_patterns("", &p, &err));
+}
