@@ -35,6 +35,11 @@ def run(image, argv, extra=()):
 NO_RULES = None  # why alerts cannot be expected yet, or None
 
 
+def check_shadow_event(c, name, events):
+    c.check(name, any(e.get("class_name") == "file_system" and (e.get("file") or {}).get("path") == "/etc/shadow"
+                      for e in events), short(json.dumps(events)))
+
+
 def check_alert(c, name, alerts, other):
     if NO_RULES and not alerts:
         c.skip(name, NO_RULES)
@@ -90,6 +95,7 @@ def c_app_cases(c, image, app):
 
     rc, out, ev, al, other = run(image, [app, "shadow"])
     c.equal(f"{image}: reading /etc/shadow works (detect mode)", (rc, out.startswith("read ")), (0, True))
+    check_shadow_event(c, f"{image}: a file event for /etc/shadow", ev)
     check_alert(c, f"{image}: an alert names /etc/shadow", al, other)
 
     stop_case(c, f"{image}: handled SIGTERM", image, [app, "wait-term"], 42, "ready\ngot SIGTERM\n")
@@ -112,6 +118,7 @@ def busybox_cases(c):
     c.equal("busybox: death by SIGKILL gives 128+9", rc, 137)
     rc, out, ev, al, other = run("busybox", ["/bin/sh", "-c", "cat /etc/shadow >/dev/null && echo read"])
     c.equal("busybox: cat /etc/shadow", (rc, out), (0, "read\n"))
+    check_shadow_event(c, "busybox: a file event for /etc/shadow", ev)
     check_alert(c, "busybox: an alert names /etc/shadow", al, other)
     stop_case(c, "busybox: trap TERM", "busybox",
               ["/bin/sh", "-c", "trap 'echo got SIGTERM; exit 42' TERM; echo ready; while :; do sleep 1; done"],
