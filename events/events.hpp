@@ -40,7 +40,9 @@ struct Process {
   std::string cwd;
   std::string sha256;  // hex SHA-256 of the executable, empty if unknown
   std::string tty;     // controlling terminal name, empty if none
+  int tty_nr = 0;      // controlling terminal device number (/proc/PID/stat), 0 if none
   int sid = 0;
+  int64_t cap_effective = -1;  // effective capability mask (CapEff), -1 if unknown
   // Exec enrichment (issue 3 fills these; defaults are "not known").
   std::string interpreter_script;  // "#!" script path when exe is an interpreter
   bool exe_from_memfd = false;

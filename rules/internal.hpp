@@ -1,0 +1,244 @@
+// Internals of the rules engine, shared by its .cpp files and unit tests.
+// Not a public API: other libraries use rules/rules.hpp.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <re2/re2.h>
+
+#include "events/events.hpp"
+#include "rules/rules.hpp"
+
+namespace vigil::rules {
+
+// ---------------------------------------------------------------- fields ---
+enum class FieldType { Str, Int, Bool, Ip };
+
+// One value produced by an extractor. Strings are views into the event, the
+// engine's caches or the evaluation scratch (valid during one evaluation).
+struct Val {
+  std::string_view s;
+  int64_t n = 0;
+};
+
+// Per-evaluation state handed to extractors.
+struct EvalCtx {
+  const Event* ev = nullptr;
+  const Context* host = nullptr;
+  std::vector<Val> vals;               // extractor output (reused)
+  std::vector<std::string> slots;      // computed strings, one per compiled field
+  std::vector<uint64_t> slot_gen;      // slots[i] valid when slot_gen[i] == gen
+  uint64_t gen = 1;
+  std::unordered_map<int, std::string>* user_names = nullptr;   // uid -> name cache
+  std::unordered_map<int, std::string>* group_names = nullptr;  // gid -> name cache
+};
+
+struct FieldRef;
+// Appends the field's values to ctx.vals; none = not available (<NA>).
+// Multi-valued fields (proc.aname without index) append several.
+using Extract = void (*)(EvalCtx& ctx, const FieldRef& f);
+
+struct FieldDef {
+  const char* name;
+  FieldType type;
+  bool arg;           // takes [n] or .NAME
+  Extract extract;
+  const char* desc;
+};
+
+// A field as used in a condition or an output: definition plus argument.
+struct FieldRef {
+  const FieldDef* def = nullptr;
+  std::string name;    // as written, e.g. "proc.aname[2]"
+  std::string sarg;    // evt.arg.NAME -> NAME
+  int iarg = -1;       // proc.aname[2] -> 2; -1 = none
+  int slot = -1;       // scratch slot for computed strings
+};
+
+const std::vector<FieldDef>& field_table();
+// Parses "proc.aname[2]" / "evt.arg.flags"; null def if vigil has no such field.
+FieldRef lookup_field(std::string_view name);
+// Extracts into ctx.vals (cleared first). Returns false when no value.
+bool extract(EvalCtx& ctx, const FieldRef& f);
+// Renders a field for outputs ("<NA>" when not available).
+std::string render(EvalCtx& ctx, const FieldRef& f);
+
+// --------------------------------------------------------------- syntax ---
+struct SyntaxError {
+  size_t pos;  // offset in the condition text
+  std::string msg;
+};
+
+// Condition AST (Falco grammar: or < and < not < check).
+struct Ast {
+  enum Kind { And, Or, Not, Compare, Unary, Macro } kind;
+  size_t pos = 0;
+  std::vector<std::unique_ptr<Ast>> kids;  // And/Or/Not
+  std::string field, op;                   // Compare/Unary ("exists")
+  std::vector<std::string> values;         // Compare: one value, or a (list)
+  std::vector<bool> quoted;                // per value: was it a quoted string
+  bool is_list = false;                    // values came in (...)
+  std::string name;                        // Macro
+};
+
+// Throws SyntaxError.
+std::unique_ptr<Ast> parse_condition(std::string_view text);
+
+// -------------------------------------------------------------- compile ---
+struct Node;
+using NodePtr = std::unique_ptr<Node>;
+
+struct Node {
+  enum Kind { And, Or, Not, Check } kind;
+  std::vector<NodePtr> kids;
+  // Check
+  FieldRef field;
+  std::string op;  // "=", "!=", "<", "contains", "in", "exists", ...
+  std::vector<std::string> strs;               // literal strings (lowercased for icontains)
+  std::unordered_set<std::string_view> set;    // in/intersects on strings (views into strs)
+  std::vector<int64_t> nums;                   // numeric/bool literals
+  struct Net { unsigned char addr[16]; int family, prefix; };
+  std::vector<Net> nets;                       // Ip literals
+  std::unique_ptr<RE2> re;                     // regex
+};
+
+bool eval(const Node& n, EvalCtx& ctx);
+
+// Lists and macros visible to compilation.
+struct Scope {
+  std::map<std::string, std::vector<std::string>, std::less<>> lists;  // expanded items
+  std::map<std::string, const Ast*, std::less<>> macros;
+};
+
+struct CompileError {
+  size_t pos;
+  std::string msg;
+  std::string unsupported_field;  // set when the problem is a field vigil lacks
+};
+
+// Throws CompileError. `slots` counts scratch slots handed out.
+NodePtr compile(const Ast& ast, const Scope& scope, int* slots);
+// evt.type values the node can match; nullopt = any.
+std::optional<std::set<std::string>> event_types_of(const Node& n);
+
+// --------------------------------------------------------------- output ---
+struct OutputPart {
+  std::string text;  // literal, when field.def == nullptr and !missing
+  FieldRef field;
+  bool is_field = false;
+};
+std::vector<OutputPart> compile_output(std::string_view fmt, int* slots);
+
+// ----------------------------------------------------------- priorities ---
+// Falco priority from a rules file ("WARNING", "info", ...); empty if unknown.
+std::string normalize_priority(std::string_view p);
+int priority_rank(std::string_view normalized);  // Emergency=0 ... Debug=7
+
+}  // namespace vigil::rules
+
+namespace vigil::rules {
+
+// ----------------------------------------------------------------- load ---
+enum class RuleAction { None, Block, Kill };
+
+struct CompiledRule {
+  RuleInfo info;
+  NodePtr cond;
+  std::vector<OutputPart> output;
+  std::string source = "syscall";
+  RuleAction action = RuleAction::None;
+  std::optional<std::set<std::string>> types;  // evt.types it can match; nullopt = any
+};
+
+// A stateful detector's settings, from `- detector: NAME` items.
+struct DetectorCfg {
+  std::string name;
+  bool enabled = true;
+  std::string priority = "Warning";
+  std::vector<std::string> tags;
+  RuleAction action = RuleAction::None;
+  std::string file;
+  int line = 0;
+  std::map<std::string, double> params;  // thresholds; durations in ns
+};
+
+struct Loaded {
+  std::vector<CompiledRule> rules;  // active rules, in file order
+  std::vector<RuleInfo> infos;      // every rule and detector, for `rules list`
+  std::vector<DetectorCfg> detectors;
+  int slots = 0;
+};
+
+// Reads and compiles the files (directories: their *.yaml/*.yml, sorted).
+// Returns false with *error = "file:line:col: what" on the first error.
+bool load_files(const std::vector<std::string>& paths, bool strict, Loaded* out, std::string* error,
+                std::vector<std::string>* warnings);
+
+// Known detectors and their default parameters (detectors.cpp).
+const std::map<std::string, std::map<std::string, double>>& detector_defaults();
+
+}  // namespace vigil::rules
+
+namespace vigil::rules {
+
+// An alert raised outside condition rules (detectors, threat intel).
+struct Hit {
+  std::string rule, priority, output;
+  std::vector<std::string> tags;
+  std::vector<std::pair<std::string, std::string>> fields;
+  RuleAction action = RuleAction::None;
+  int key = 0;  // rate-limit key within the source (e.g. detector index)
+};
+
+// Stateful detectors (port scan, mass rewrite/rename, DGA-like names).
+class Detectors {
+ public:
+  explicit Detectors(std::vector<DetectorCfg> cfg);
+  void observe(const Event& ev, std::vector<Hit>* hits);
+  bool wants_all() const { return !cfg_.empty(); }
+
+ private:
+  struct Seen {
+    int64_t t;
+    std::string a;
+    int port;
+  };
+  std::vector<DetectorCfg> cfg_;
+  std::unordered_map<int, std::vector<Seen>> conns_, writes_;
+};
+
+// DGA heuristics on one name, exposed for tests: true if the registered
+// label looks machine-generated.
+bool dga_like(std::string_view qname, const std::map<std::string, double>& params);
+
+// Threat-intelligence lists: IPs/CIDRs, domains, SHA-256 hashes.
+class Intel {
+ public:
+  // Each file: one entry per line, '#' comments; kind detected per entry.
+  bool load(const std::vector<std::string>& files, std::string* error);
+  void observe(const Event& ev, std::vector<Hit>* hits) const;
+  bool empty() const { return nets_.empty() && domains_.empty() && hashes_.empty(); }
+  size_t size() const { return nets_.size() + domains_.size() + hashes_.size(); }
+
+ private:
+  struct Net {
+    unsigned char addr[16];
+    int family, prefix;
+    std::string text;
+  };
+  const Net* match_ip(const std::string& ip) const;
+  std::vector<Net> nets_;
+  std::unordered_set<std::string> domains_, hashes_;
+};
+
+}  // namespace vigil::rules
