@@ -185,7 +185,7 @@ class Loader {
         Where w = map_offset(r.cond_from_append ? r.at : r.cond_at, r.condition, e.pos);
         if (e.unsupported_field.empty() || strict_)
           throw LoadError{fmt::format("{}: rule '{}': {}{}", w.str(), name, e.msg,
-                                      e.unsupported_field.empty() ? "" : " (--strict makes this an error; remove or change the rule)")};
+                                      e.unsupported_field.empty() ? "" : " (an error because of --strict)")};
         info.skip_reason = e.msg;
         if (warnings_) warnings_->push_back(fmt::format("{}: skipping rule '{}': {}", r.at.str(), name, e.msg));
         out->infos.push_back(info);
