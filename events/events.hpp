@@ -48,6 +48,7 @@ struct Process {
   bool exe_from_memfd = false;
   bool exe_deleted = false;
   bool exe_drift = false;  // executable created/modified after container start
+  bool stdio_net = false;  // stdin or stdout is an IPv4/IPv6 socket (at exec)
   int64_t exe_mtime_ns = 0;
   std::shared_ptr<const Process> parent;  // may be null (outside the tree)
 
@@ -73,6 +74,7 @@ struct FileInfo {
   int64_t mode = -1;     // mode argument when there is one
   int fd = -1;
   std::string sha256;    // of the file, when computed
+  bool drift = false;    // file created/modified after container start
 };
 
 struct NetInfo {

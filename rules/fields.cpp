@@ -335,6 +335,7 @@ const std::vector<FieldDef> kFields = {
     {"proc.is_exe_upper_layer", F::Bool, false, P(num(c, p->exe_drift)), "executable created/modified after start (drift)"},
     {"proc.is_exe_from_memfd", F::Bool, false, P(num(c, p->exe_from_memfd)), "executable is a memfd"},
     {"proc.exe_ino.mtime", F::Int, false, P(if (p->exe_mtime_ns) num(c, p->exe_mtime_ns)), "executable mtime, ns"},
+    {"proc.is_stdio_net", F::Bool, false, P(num(c, p->stdio_net)), "stdin or stdout is a network socket (vigil)"},
     {"proc.sha256", F::Str, false, P(opt_str(c, p->sha256)), "SHA-256 of the executable"},
     {"thread.tid", F::Int, false, E(num(c, ev.tid ? ev.tid : ev.proc ? ev.proc->pid : 0)), "thread id"},
     {"thread.cap_effective", F::Str, false,
@@ -423,6 +424,7 @@ const std::vector<FieldDef> kFields = {
      E(if (ev.dns) computed(c, f, [&](std::string& s) { const char* n = qtype_name(ev.dns->qtype); s = n ? n : std::to_string(ev.dns->qtype); })),
      "A, AAAA, TXT, ... or the number"},
     {"dns.answer", F::Ip, false, E(if (ev.dns) for (const auto& a : ev.dns->answers) str(c, a)), "a resolved address"},
+    {"file.is_drift", F::Bool, false, E(if (ev.file) num(c, ev.file->drift)), "file created/modified after start (vigil)"},
     {"file.sha256", F::Str, false, E(if (ev.file) opt_str(c, ev.file->sha256)), "SHA-256 of the file"},
 };
 
