@@ -260,9 +260,21 @@ bool ops_allowed(FieldType t, const std::string& op) {
   return false;
 }
 
+Node::Op op_code(const std::string& op) {
+  using O = Node::Op;
+  static const std::map<std::string, O> kOps = {
+      {"=", O::Eq},          {"!=", O::Ne},           {"<", O::Lt},          {"<=", O::Le},
+      {">", O::Gt},          {">=", O::Ge},           {"contains", O::Contains}, {"bcontains", O::Contains},
+      {"icontains", O::IContains}, {"startswith", O::StartsWith}, {"bstartswith", O::StartsWith},
+      {"endswith", O::EndsWith}, {"glob", O::Glob},   {"iglob", O::IGlob},   {"pmatch", O::PMatch},
+      {"in", O::In},         {"intersects", O::In},   {"exists", O::Exists}, {"regex", O::Regex},
+  };
+  return kOps.at(op);
+}
+
 struct Compiler {
   const Scope& scope;
-  int* slots;
+  Slots* slots;
   std::vector<std::string> stack;  // macros being expanded (recursion check)
   size_t pos_override = SIZE_MAX;  // inside a macro, errors point at its use
 
@@ -290,19 +302,35 @@ struct Compiler {
     if (it == scope.macros.end()) throw CompileError{where(a), fmt::format("undefined macro '{}'", a.name), ""};
     if (std::find(stack.begin(), stack.end(), a.name) != stack.end())
       throw CompileError{where(a), fmt::format("macro '{}' refers to itself", a.name), ""};
+    if (auto e = slots->macro_errors.find(a.name); e != slots->macro_errors.end())
+      throw CompileError{where(a), e->second.first, e->second.second};
+    auto n = std::make_unique<Node>();
+    n->kind = Node::Macro;
+    if (auto m = slots->macros.find(a.name); m != slots->macros.end()) {
+      n->target = m->second.get();
+      n->memo = m->second->memo;
+      return n;
+    }
     stack.push_back(a.name);
     size_t saved = pos_override;
     if (pos_override == SIZE_MAX) pos_override = a.pos;
-    NodePtr n;
+    NodePtr body;
     try {
-      n = run(*it->second);
+      body = run(*it->second);
     } catch (CompileError& e) {
       if (e.unsupported_field.empty() && e.msg.find("(in macro") == std::string::npos)
         e.msg += fmt::format(" (in macro '{}')", a.name);
+      slots->macro_errors[a.name] = {e.msg, e.unsupported_field};
+      pos_override = saved;
+      stack.pop_back();
       throw;
     }
     pos_override = saved;
     stack.pop_back();
+    body->memo = slots->memos++;
+    n->target = body.get();
+    n->memo = body->memo;
+    slots->macros[a.name] = std::move(body);
     return n;
   }
 
@@ -311,11 +339,12 @@ struct Compiler {
     n->kind = Node::Check;
     n->field = lookup_field(a.field);
     if (!n->field.def) {
-      std::string via = stack.empty() ? "" : fmt::format(" (via macro '{}')", stack.front());
+      std::string via = stack.empty() ? "" : fmt::format(" (via macro '{}')", stack.back());
       throw CompileError{where(a), fmt::format("field '{}' is not provided by vigil{}", a.field, via), a.field};
     }
-    n->field.slot = (*slots)++;
+    n->field.slot = slots->get(n->field.name);
     n->op = a.op;
+    n->opc = op_code(a.op);
     FieldType t = n->field.def->type;
     if (!ops_allowed(t, a.op))
       throw CompileError{where(a), fmt::format("operator '{}' cannot be used with field '{}'", a.op, a.field), ""};
@@ -403,16 +432,19 @@ bool glob(std::string_view v, const std::string& pattern, bool fold) {
 }
 
 // One value against the check (positive form; != is handled by the caller).
-bool match_one(const Node& n, const Val& v, FieldType t, const std::string& op) {
+bool match_one(const Node& n, const Val& v, FieldType t) {
+  using O = Node::Op;
   if (t == FieldType::Int || t == FieldType::Bool) {
-    if (op == "in" || op == "intersects") return std::find(n.nums.begin(), n.nums.end(), v.n) != n.nums.end();
-    int64_t x = n.nums[0];
-    if (op == "=" || op == "!=") return v.n == x;
-    if (op == "<") return v.n < x;
-    if (op == "<=") return v.n <= x;
-    if (op == ">") return v.n > x;
-    if (op == ">=") return v.n >= x;
-    return false;
+    switch (n.opc) {
+      case O::In: return std::find(n.nums.begin(), n.nums.end(), v.n) != n.nums.end();
+      case O::Eq:
+      case O::Ne: return v.n == n.nums[0];
+      case O::Lt: return v.n < n.nums[0];
+      case O::Le: return v.n <= n.nums[0];
+      case O::Gt: return v.n > n.nums[0];
+      case O::Ge: return v.n >= n.nums[0];
+      default: return false;
+    }
   }
   if (t == FieldType::Ip) {
     for (const auto& net : n.nets)
@@ -420,34 +452,32 @@ bool match_one(const Node& n, const Val& v, FieldType t, const std::string& op) 
     return false;
   }
   const std::string_view s = v.s;
-  switch (op[0]) {
-    case '=':
-    case '!': return s == n.strs[0];
-    case 'i':
-      if (op == "in" || op == "intersects") return n.set.count(s) > 0;
-      if (op == "icontains") return icontains(s, n.strs[0]);
-      return glob(s, n.strs[0], true);  // iglob
-    case 'c':
-    case 'b':
-      if (op == "bstartswith") return s.substr(0, n.strs[0].size()) == n.strs[0];
-      return s.find(n.strs[0]) != std::string_view::npos;
-    case 's': return s.substr(0, n.strs[0].size()) == n.strs[0];
-    case 'e': return s.size() >= n.strs[0].size() && s.substr(s.size() - n.strs[0].size()) == n.strs[0];
-    case 'g': return glob(s, n.strs[0], false);
-    case 'p':
+  switch (n.opc) {
+    case O::Eq:
+    case O::Ne: return s == n.strs[0];
+    case O::In:
+      if (n.strs.size() <= 8) return std::find(n.strs.begin(), n.strs.end(), s) != n.strs.end();
+      return n.set.count(s) > 0;
+    case O::IContains: return icontains(s, n.strs[0]);
+    case O::Contains: return s.find(n.strs[0]) != std::string_view::npos;
+    case O::StartsWith: return s.substr(0, n.strs[0].size()) == n.strs[0];
+    case O::EndsWith: return s.size() >= n.strs[0].size() && s.substr(s.size() - n.strs[0].size()) == n.strs[0];
+    case O::Glob: return glob(s, n.strs[0], false);
+    case O::IGlob: return glob(s, n.strs[0], true);
+    case O::PMatch:
       for (const auto& p : n.strs)
         if (!p.empty() && pmatch(s, p)) return true;
       return false;
-    case 'r': return RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *n.re);
+    case O::Regex: return RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *n.re);
+    default: return false;
   }
-  return false;
 }
 
 }  // namespace
 
 std::unique_ptr<Ast> parse_condition(std::string_view text) { return Parser(text).parse(); }
 
-NodePtr compile(const Ast& ast, const Scope& scope, int* slots) {
+NodePtr compile(const Ast& ast, const Scope& scope, Slots* slots) {
   Compiler c{scope, slots, {}};
   return c.run(ast);
 }
@@ -463,22 +493,28 @@ bool eval(const Node& n, EvalCtx& ctx) {
         if (eval(*k, ctx)) return true;
       return false;
     case Node::Not: return !eval(*n.kids[0], ctx);
+    case Node::Macro: {
+      size_t m = size_t(n.memo);
+      if (ctx.memo_gen[m] == ctx.gen) return ctx.memo_val[m];
+      bool r = eval(*n.target, ctx);
+      ctx.memo_gen[m] = ctx.gen;
+      ctx.memo_val[m] = r;
+      return r;
+    }
     case Node::Check: break;
   }
-  if (!extract(ctx, n.field)) return false;  // a missing field fails every operator
-  if (n.op == "exists") return true;
+  auto [vals, count] = values(ctx, n.field);
+  if (!count) return false;  // a missing field fails every operator
+  if (n.opc == Node::Op::Exists) return true;
   FieldType t = n.field.def->type;
   bool any = false;
-  for (const auto& v : ctx.vals)
-    if (match_one(n, v, t, n.op)) {
-      any = true;
-      break;
-    }
-  return n.op == "!=" ? !any : any;
+  for (size_t i = 0; i < count && !any; ++i) any = match_one(n, vals[i], t);
+  return n.opc == Node::Op::Ne ? !any : any;
 }
 
 std::optional<std::set<std::string>> event_types_of(const Node& n) {
   switch (n.kind) {
+    case Node::Macro: return event_types_of(*n.target);
     case Node::Not: return std::nullopt;  // conservative
     case Node::Or: {
       std::set<std::string> all;
@@ -505,14 +541,14 @@ std::optional<std::set<std::string>> event_types_of(const Node& n) {
       return acc;
     }
     case Node::Check:
-      if (n.field.name == "evt.type" && (n.op == "=" || n.op == "in"))
+      if (n.field.name == "evt.type" && (n.opc == Node::Op::Eq || n.opc == Node::Op::In))
         return std::set<std::string>(n.strs.begin(), n.strs.end());
       return std::nullopt;
   }
   return std::nullopt;
 }
 
-std::vector<OutputPart> compile_output(std::string_view fmt, int* slots) {
+std::vector<OutputPart> compile_output(std::string_view fmt, Slots* slots) {
   std::vector<OutputPart> parts;
   std::string lit;
   for (size_t i = 0; i < fmt.size(); ++i) {
@@ -545,7 +581,7 @@ std::vector<OutputPart> compile_output(std::string_view fmt, int* slots) {
     p.is_field = true;
     p.field = lookup_field(name);
     p.field.name = std::string(name);
-    if (p.field.def) p.field.slot = (*slots)++;
+    if (p.field.def) p.field.slot = slots->get(p.field.name);
     parts.push_back(std::move(p));
     i = (paren && e < fmt.size() && fmt[e] == ')') ? e : e - 1;
   }

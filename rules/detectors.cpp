@@ -51,14 +51,6 @@ Hit make_hit(const DetectorCfg& d, const Event& ev, std::string rule, std::strin
   return h;
 }
 
-// Drops entries older than the window, and the oldest beyond a cap.
-template <class V>
-void prune(V& v, int64_t now, double window) {
-  auto keep = std::find_if(v.begin(), v.end(), [&](const auto& s) { return double(now - s.t) <= window; });
-  v.erase(v.begin(), keep);
-  if (v.size() > 4096) v.erase(v.begin(), v.begin() + long(v.size() - 4096));
-}
-
 bool is_connect(const Event& ev) {
   return ev.net && ev.net->remote.family && (ev.type == "connect" || ev.type == "sendto" || ev.type == "sendmsg");
 }
@@ -111,6 +103,19 @@ bool dga_like(std::string_view qname, const std::map<std::string, double>& p) {
   return h >= p.at("min_entropy") && vowel_ratio <= p.at("max_vowel_ratio") && letters > 0;
 }
 
+// Adds one observation and forgets those older than the window (and the
+// oldest beyond a cap, so memory stays bounded).
+void Detectors::Window::add(int64_t t, const std::string& a, int port, double window) {
+  q.push_back({t, a, port});
+  ++by_key[a][port];
+  while (!q.empty() && (double(t - q.front().t) > window || q.size() > 4096)) {
+    auto k = by_key.find(q.front().a);
+    if (--k->second[q.front().port] == 0) k->second.erase(q.front().port);
+    if (k->second.empty()) by_key.erase(k);
+    q.pop_front();
+  }
+}
+
 Detectors::Detectors(std::vector<DetectorCfg> cfg) {
   for (auto& d : cfg)
     if (d.enabled) cfg_.push_back(std::move(d));
@@ -122,41 +127,33 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits) {
     const DetectorCfg& d = cfg_[i];
     const auto& p = d.params;
     if (d.name == "port_scan" && is_connect(ev) && ev.net->remote.port) {
-      auto& v = conns_[pid];
-      v.push_back({ev.time_ns, ev.net->remote.addr, ev.net->remote.port});
-      prune(v, ev.time_ns, p.at("window"));
-      std::set<int> ports;
-      std::set<std::string_view> hosts;
-      for (const auto& s : v) {
-        hosts.insert(s.a);
-        if (s.a == ev.net->remote.addr) ports.insert(s.port);
-      }
-      bool by_ports = double(ports.size()) >= p.at("ports");
-      if (by_ports || double(hosts.size()) >= p.at("hosts")) {
-        std::string what = by_ports ? fmt::format("{} distinct ports on {}", ports.size(), ev.net->remote.addr)
-                                    : fmt::format("{} distinct hosts", hosts.size());
+      Window& w = conns_[pid];
+      w.add(ev.time_ns, ev.net->remote.addr, ev.net->remote.port, p.at("window"));
+      size_t ports = w.by_key[ev.net->remote.addr].size(), hosts = w.by_key.size();
+      bool by_ports = double(ports) >= p.at("ports");
+      if (by_ports || double(hosts) >= p.at("hosts")) {
+        std::string what = by_ports ? fmt::format("{} distinct ports on {}", ports, ev.net->remote.addr)
+                                    : fmt::format("{} distinct hosts", hosts);
         Hit h = make_hit(d, ev, "Port scan", fmt::format("Port scan: {} contacted within {}s", what, p.at("window") / 1e9), int(i));
         h.fields.push_back({"fd.sip", ev.net->remote.addr});
-        h.fields.push_back({"vigil.distinct_ports", std::to_string(ports.size())});
-        h.fields.push_back({"vigil.distinct_hosts", std::to_string(hosts.size())});
+        h.fields.push_back({"vigil.distinct_ports", std::to_string(ports)});
+        h.fields.push_back({"vigil.distinct_hosts", std::to_string(hosts)});
         hits->push_back(std::move(h));
-        v.clear();  // start counting again
+        w.clear();  // start counting again
       }
     } else if (d.name == "mass_file_rewrite" && is_rewrite(ev)) {
-      auto& v = writes_[pid];
-      v.push_back({ev.time_ns, ev.file->path, 0});
-      prune(v, ev.time_ns, p.at("window"));
-      std::set<std::string_view> files;
-      for (const auto& s : v) files.insert(s.a);
-      if (double(files.size()) >= p.at("files")) {
+      Window& w = writes_[pid];
+      w.add(ev.time_ns, ev.file->path, 0, p.at("window"));
+      size_t files = w.by_key.size();
+      if (double(files) >= p.at("files")) {
         Hit h = make_hit(d, ev, "Mass file rewrite or rename",
                          fmt::format("Ransomware-like activity: {} distinct files rewritten or renamed within {}s (last={})",
-                                     files.size(), p.at("window") / 1e9, ev.file->path),
+                                     files, p.at("window") / 1e9, ev.file->path),
                          int(i));
         h.fields.push_back({"fd.name", ev.file->path});
-        h.fields.push_back({"vigil.distinct_files", std::to_string(files.size())});
+        h.fields.push_back({"vigil.distinct_files", std::to_string(files)});
         hits->push_back(std::move(h));
-        v.clear();
+        w.clear();
       }
     } else if (d.name == "dga_domain" && ev.dns && !ev.dns->qname.empty() && dga_like(ev.dns->qname, p)) {
       Hit h = make_hit(d, ev, "DGA-like domain queried",

@@ -59,33 +59,46 @@ struct Engine::Impl {
     types.assign(all.begin(), all.end());
     blocking.assign(block.begin(), block.end());
     any = !any_rules.empty() || detectors->wants_all() || !intel.empty();
-    ctx.slots.assign(size_t(loaded.slots), std::string());
-    ctx.slot_gen.assign(size_t(loaded.slots), 0);
+    size_t n = size_t(loaded.slots.n);
+    ctx.slots.assign(n, std::string());
+    ctx.slot_gen.assign(n, 0);
+    ctx.one.assign(n, Val{});
+    ctx.one_gen.assign(n, 0);
+    ctx.one_n.assign(n, 0);
+    ctx.memo_gen.assign(size_t(loaded.slots.memos), 0);
+    ctx.memo_val.assign(size_t(loaded.slots.memos), 0);
     ctx.user_names = &user_names;
     ctx.group_names = &group_names;
     ctx.host = &host;
   }
 
   // Rate limiting: one alert per (source, rule, pid) per window; repeats
-  // inside the window are counted and reported on the next alert (or flush).
-  void emit(int source, int key, Alert a, std::vector<Alert>* out) {
-    if (cfg.rate_limit_ns <= 0) return out->push_back(std::move(a));
+  // inside the window are only counted (not rendered) and reported as the
+  // count of the next alert, or by flush() with the window's first alert.
+  // True when the alert must be built and sent; *lim is its limiter state.
+  bool should_emit(int source, int key, int64_t now, Limit** lim) {
+    *lim = nullptr;
+    if (cfg.rate_limit_ns <= 0) return true;
     if (limits.size() > 65536) {
       for (auto it = limits.begin(); it != limits.end();)
-        it = (it->second.suppressed == 0 && a.time_ns - it->second.window_start >= cfg.rate_limit_ns) ? limits.erase(it) : std::next(it);
+        it = (it->second.suppressed == 0 && now - it->second.window_start >= cfg.rate_limit_ns) ? limits.erase(it) : std::next(it);
     }
     auto [it, fresh] = limits.try_emplace({source, key, last_pid});
-    Limit& l = it->second;
-    if (fresh || a.time_ns - l.window_start >= cfg.rate_limit_ns) {
-      a.count = 1 + l.suppressed;
-      l.window_start = a.time_ns;
-      l.suppressed = 0;
-      l.last = a;
-      out->push_back(std::move(a));
-      return;
+    *lim = &it->second;
+    if (!fresh && now - it->second.window_start < cfg.rate_limit_ns) {
+      ++it->second.suppressed;
+      return false;
     }
-    ++l.suppressed;
-    l.last = std::move(a);
+    return true;
+  }
+  void emitted(Limit* l, Alert a, std::vector<Alert>* out) {
+    if (l) {
+      a.count = 1 + l->suppressed;
+      l->window_start = a.time_ns;
+      l->suppressed = 0;
+      l->last = a;
+    }
+    out->push_back(std::move(a));
   }
   int last_pid = 0;
 
@@ -157,7 +170,8 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
     const CompiledRule& r = m.loaded.rules[size_t(i)];
     if (!eval(*r.cond, m.ctx)) continue;
     Action act = m.act_for(r.action, &verdict);
-    m.emit(0, i, m.rule_alert(r, ev, act), out);
+    Impl::Limit* lim;
+    if (m.should_emit(0, i, ev.time_ns, &lim)) m.emitted(lim, m.rule_alert(r, ev, act), out);
   }
   if (m.detectors->wants_all() || !m.intel.empty()) {
     std::vector<Hit> hits;
@@ -166,6 +180,9 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
     m.intel.observe(ev, &hits);
     for (size_t k = 0; k < hits.size(); ++k) {
       Hit& h = hits[k];
+      Impl::Limit* lim;
+      Action act = m.act_for(h.action, &verdict);
+      if (!m.should_emit(k < ndet ? 1 : 2, h.key, ev.time_ns, &lim)) continue;
       Alert a;
       a.time_ns = ev.time_ns;
       a.rule = h.rule;
@@ -173,9 +190,9 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
       a.output = m.output_prefix(ev.time_ns, h.priority) + h.output;
       a.output_fields = std::move(h.fields);
       a.tags = std::move(h.tags);
-      a.action = m.act_for(h.action, &verdict);
+      a.action = act;
       a.event_seq = ev.seq;
-      m.emit(k < ndet ? 1 : 2, h.key, std::move(a), out);
+      m.emitted(lim, std::move(a), out);
     }
   }
   m.ctx.ev = nullptr;

@@ -483,10 +483,30 @@ bool extract(EvalCtx& ctx, const FieldRef& f) {
   return !ctx.vals.empty();
 }
 
+std::pair<const Val*, size_t> values(EvalCtx& ctx, const FieldRef& f) {
+  if (f.slot >= 0 && size_t(f.slot) < ctx.one.size()) {
+    size_t i = size_t(f.slot);
+    if (ctx.one_gen[i] == ctx.gen) return {&ctx.one[i], ctx.one_n[i]};
+    extract(ctx, f);
+    if (ctx.vals.size() <= 1) {
+      ctx.one_gen[i] = ctx.gen;
+      ctx.one_n[i] = uint8_t(ctx.vals.size());
+      if (!ctx.vals.empty()) ctx.one[i] = ctx.vals[0];
+      return {&ctx.one[i], ctx.one_n[i]};
+    }
+    return {ctx.vals.data(), ctx.vals.size()};
+  }
+  extract(ctx, f);
+  return {ctx.vals.data(), ctx.vals.size()};
+}
+
 std::string render(EvalCtx& ctx, const FieldRef& f) {
-  if (!f.def || !extract(ctx, f)) return "<NA>";
+  if (!f.def) return "<NA>";
+  auto [vals, count] = values(ctx, f);
+  if (!count) return "<NA>";
   std::string out;
-  for (const auto& v : ctx.vals) {
+  for (size_t i = 0; i < count; ++i) {
+    const Val& v = vals[i];
     if (!out.empty()) out += ',';
     if (f.def->type == FieldType::Int) out += std::to_string(v.n);
     else if (f.def->type == FieldType::Bool) out += v.n ? "true" : "false";

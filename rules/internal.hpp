@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -36,8 +37,13 @@ struct EvalCtx {
   const Event* ev = nullptr;
   const Context* host = nullptr;
   std::vector<Val> vals;               // extractor output (reused)
-  std::vector<std::string> slots;      // computed strings, one per compiled field
+  std::vector<std::string> slots;      // computed strings, one per distinct field
   std::vector<uint64_t> slot_gen;      // slots[i] valid when slot_gen[i] == gen
+  std::vector<Val> one;                // cached single value per distinct field
+  std::vector<uint64_t> one_gen;       // one[i] valid when one_gen[i] == gen
+  std::vector<uint8_t> one_n;          // 0 (not available) or 1
+  std::vector<uint64_t> memo_gen;      // macro results, valid when memo_gen[i] == gen
+  std::vector<uint8_t> memo_val;
   uint64_t gen = 1;
   std::unordered_map<int, std::string>* user_names = nullptr;   // uid -> name cache
   std::unordered_map<int, std::string>* group_names = nullptr;  // gid -> name cache
@@ -70,6 +76,9 @@ const std::vector<FieldDef>& field_table();
 FieldRef lookup_field(std::string_view name);
 // Extracts into ctx.vals (cleared first). Returns false when no value.
 bool extract(EvalCtx& ctx, const FieldRef& f);
+// The field's values for this event, cached per distinct field (ctx.gen).
+std::pair<const Val*, size_t> values(EvalCtx& ctx, const FieldRef& f);
+
 // Renders a field for outputs ("<NA>" when not available).
 std::string render(EvalCtx& ctx, const FieldRef& f);
 
@@ -99,11 +108,16 @@ struct Node;
 using NodePtr = std::unique_ptr<Node>;
 
 struct Node {
-  enum Kind { And, Or, Not, Check } kind;
+  enum Kind { And, Or, Not, Check, Macro } kind;
   std::vector<NodePtr> kids;
+  // Macro: compiled once, evaluated at most once per event (memo slot)
+  const Node* target = nullptr;
+  int memo = -1;
   // Check
   FieldRef field;
   std::string op;  // "=", "!=", "<", "contains", "in", "exists", ...
+  enum class Op : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Contains, IContains, StartsWith, EndsWith, Glob, IGlob, PMatch, In, Exists, Regex };
+  Op opc = Op::Eq;  // op, decoded once at compile time
   std::vector<std::string> strs;               // literal strings (lowercased for icontains)
   std::unordered_set<std::string_view> set;    // in/intersects on strings (views into strs)
   std::vector<int64_t> nums;                   // numeric/bool literals
@@ -126,8 +140,21 @@ struct CompileError {
   std::string unsupported_field;  // set when the problem is a field vigil lacks
 };
 
+// Scratch slots: one per distinct field name, so a value computed for one
+// rule (proc.cmdline, ...) is reused by every other rule on the same event.
+// Also holds each macro compiled once (shared by the rules using it, its
+// result memoised per event) or the error compiling it gave.
+struct Slots {
+  std::map<std::string, int, std::less<>> ids;
+  int n = 0;
+  int get(const std::string& name) { return ids.try_emplace(name, n).second ? n++ : ids.at(name); }
+  std::map<std::string, std::unique_ptr<Node>> macros;
+  std::map<std::string, std::pair<std::string, std::string>> macro_errors;  // name -> (msg, field)
+  int memos = 0;
+};
+
 // Throws CompileError. `slots` counts scratch slots handed out.
-NodePtr compile(const Ast& ast, const Scope& scope, int* slots);
+NodePtr compile(const Ast& ast, const Scope& scope, Slots* slots);
 // evt.type values the node can match; nullopt = any.
 std::optional<std::set<std::string>> event_types_of(const Node& n);
 
@@ -137,7 +164,7 @@ struct OutputPart {
   FieldRef field;
   bool is_field = false;
 };
-std::vector<OutputPart> compile_output(std::string_view fmt, int* slots);
+std::vector<OutputPart> compile_output(std::string_view fmt, Slots* slots);
 
 // ----------------------------------------------------------- priorities ---
 // Falco priority from a rules file ("WARNING", "info", ...); empty if unknown.
@@ -176,7 +203,7 @@ struct Loaded {
   std::vector<CompiledRule> rules;  // active rules, in file order
   std::vector<RuleInfo> infos;      // every rule and detector, for `rules list`
   std::vector<DetectorCfg> detectors;
-  int slots = 0;
+  Slots slots;
 };
 
 // Reads and compiles the files (directories: their *.yaml/*.yml, sorted).
@@ -208,13 +235,20 @@ class Detectors {
   bool wants_all() const { return !cfg_.empty(); }
 
  private:
-  struct Seen {
-    int64_t t;
-    std::string a;
-    int port;
+  // Per-process sliding window with incremental distinct counts.
+  struct Window {
+    struct Seen {
+      int64_t t;
+      std::string a;
+      int port;
+    };
+    std::deque<Seen> q;
+    std::unordered_map<std::string, std::unordered_map<int, int>> by_key;  // key -> port -> hits
+    void add(int64_t t, const std::string& a, int port, double window);
+    void clear() { q.clear(), by_key.clear(); }
   };
   std::vector<DetectorCfg> cfg_;
-  std::unordered_map<int, std::vector<Seen>> conns_, writes_;
+  std::unordered_map<int, Window> conns_, writes_;
 };
 
 // DGA heuristics on one name, exposed for tests: true if the registered
