@@ -426,8 +426,10 @@ bool pmatch(std::string_view v, std::string_view prefix) {
 }
 
 bool glob(std::string_view v, const std::string& pattern, bool fold) {
-  std::string s(v);
-  if (fold) s = lower(s);
+  static thread_local std::string s;  // reused: no allocation per check
+  s.assign(v);
+  if (fold)
+    for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
   return fnmatch(pattern.c_str(), s.c_str(), 0) == 0;
 }
 
@@ -482,6 +484,33 @@ NodePtr compile(const Ast& ast, const Scope& scope, Slots* slots) {
   return c.run(ast);
 }
 
+namespace {
+// Kept out of line so the structural nodes (and/or/not/macro) stay cheap.
+[[gnu::noinline]] bool eval_check(const Node& n, EvalCtx& ctx) {
+  if (n.opc == Node::Op::TypeIn) {  // evt.type against the event's interned type id
+    bool in = ctx.type_id >= 0 && size_t(ctx.type_id) < n.type_bits.size() && n.type_bits[size_t(ctx.type_id)];
+    return n.negate ? !in : in;
+  }
+  auto [vals, count] = values(ctx, n.field);
+  if (!count) return false;  // a missing field fails every operator
+  if (n.opc == Node::Op::Exists) return true;
+  // icontains on a single value: search a lower-case copy made once per event.
+  if (n.opc == Node::Op::IContains && count == 1 && n.field.slot >= 0 && size_t(n.field.slot) < ctx.lowered.size()) {
+    size_t i = size_t(n.field.slot);
+    if (ctx.lowered_gen[i] != ctx.gen) {
+      ctx.lowered_gen[i] = ctx.gen;
+      ctx.lowered[i].assign(vals[0].s);
+      for (auto& c : ctx.lowered[i]) c = char(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return ctx.lowered[i].find(n.strs[0]) != std::string::npos;
+  }
+  FieldType t = n.field.def->type;
+  bool any = false;
+  for (size_t i = 0; i < count && !any; ++i) any = match_one(n, vals[i], t);
+  return n.opc == Node::Op::Ne ? !any : any;
+}
+}  // namespace
+
 bool eval(const Node& n, EvalCtx& ctx) {
   switch (n.kind) {
     case Node::And:
@@ -501,15 +530,20 @@ bool eval(const Node& n, EvalCtx& ctx) {
       ctx.memo_val[m] = r;
       return r;
     }
-    case Node::Check: break;
+    case Node::Check: return eval_check(n, ctx);
   }
-  auto [vals, count] = values(ctx, n.field);
-  if (!count) return false;  // a missing field fails every operator
-  if (n.opc == Node::Op::Exists) return true;
-  FieldType t = n.field.def->type;
-  bool any = false;
-  for (size_t i = 0; i < count && !any; ++i) any = match_one(n, vals[i], t);
-  return n.opc == Node::Op::Ne ? !any : any;
+  return false;
+}
+
+void bind_types(Node& n, const std::map<std::string, int, std::less<>>& ids) {
+  for (auto& k : n.kids) bind_types(*k, ids);
+  if (n.kind != Node::Check || n.field.name != "evt.type") return;
+  if (n.opc != Node::Op::Eq && n.opc != Node::Op::Ne && n.opc != Node::Op::In) return;
+  n.negate = n.opc == Node::Op::Ne;
+  n.type_bits.assign(ids.size(), 0);
+  for (const auto& s : n.strs)
+    if (auto it = ids.find(s); it != ids.end()) n.type_bits[size_t(it->second)] = 1;
+  n.opc = Node::Op::TypeIn;
 }
 
 std::optional<std::set<std::string>> event_types_of(const Node& n) {
@@ -541,7 +575,7 @@ std::optional<std::set<std::string>> event_types_of(const Node& n) {
       return acc;
     }
     case Node::Check:
-      if (n.field.name == "evt.type" && (n.opc == Node::Op::Eq || n.opc == Node::Op::In))
+      if (n.field.name == "evt.type" && (n.opc == Node::Op::Eq || n.opc == Node::Op::In || (n.opc == Node::Op::TypeIn && !n.negate)))
         return std::set<std::string>(n.strs.begin(), n.strs.end());
       return std::nullopt;
   }

@@ -119,19 +119,26 @@ void Detectors::Window::add(int64_t t, const std::string& a, int port, double wi
 Detectors::Detectors(std::vector<DetectorCfg> cfg) {
   for (auto& d : cfg)
     if (d.enabled) cfg_.push_back(std::move(d));
+  for (const auto& d : cfg_) {
+    const auto& p = d.params;
+    if (d.name == "port_scan") active_.push_back({&d, Kind::PortScan, p.at("window"), p.at("ports"), p.at("hosts")});
+    else if (d.name == "mass_file_rewrite") active_.push_back({&d, Kind::MassRewrite, p.at("window"), p.at("files")});
+    else if (d.name == "dga_domain") active_.push_back({&d, Kind::Dga});
+  }
 }
 
 void Detectors::observe(const Event& ev, std::vector<Hit>* hits) {
   int pid = ev.proc ? ev.proc->pid : 0;
-  for (size_t i = 0; i < cfg_.size(); ++i) {
-    const DetectorCfg& d = cfg_[i];
+  for (size_t i = 0; i < active_.size(); ++i) {
+    const Active& a = active_[i];
+    const DetectorCfg& d = *a.cfg;
     const auto& p = d.params;
-    if (d.name == "port_scan" && is_connect(ev) && ev.net->remote.port) {
+    if (a.kind == Kind::PortScan && ev.net && is_connect(ev) && ev.net->remote.port) {
       Window& w = conns_[pid];
-      w.add(ev.time_ns, ev.net->remote.addr, ev.net->remote.port, p.at("window"));
+      w.add(ev.time_ns, ev.net->remote.addr, ev.net->remote.port, a.window);
       size_t ports = w.by_key[ev.net->remote.addr].size(), hosts = w.by_key.size();
-      bool by_ports = double(ports) >= p.at("ports");
-      if (by_ports || double(hosts) >= p.at("hosts")) {
+      bool by_ports = double(ports) >= a.a;
+      if (by_ports || double(hosts) >= a.b) {
         std::string what = by_ports ? fmt::format("{} distinct ports on {}", ports, ev.net->remote.addr)
                                     : fmt::format("{} distinct hosts", hosts);
         Hit h = make_hit(d, ev, "Port scan", fmt::format("Port scan: {} contacted within {}s", what, p.at("window") / 1e9), int(i));
@@ -141,11 +148,11 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits) {
         hits->push_back(std::move(h));
         w.clear();  // start counting again
       }
-    } else if (d.name == "mass_file_rewrite" && is_rewrite(ev)) {
+    } else if (a.kind == Kind::MassRewrite && ev.file && is_rewrite(ev)) {
       Window& w = writes_[pid];
-      w.add(ev.time_ns, ev.file->path, 0, p.at("window"));
+      w.add(ev.time_ns, ev.file->path, 0, a.window);
       size_t files = w.by_key.size();
-      if (double(files) >= p.at("files")) {
+      if (double(files) >= a.a) {
         Hit h = make_hit(d, ev, "Mass file rewrite or rename",
                          fmt::format("Ransomware-like activity: {} distinct files rewritten or renamed within {}s (last={})",
                                      files, p.at("window") / 1e9, ev.file->path),
@@ -155,14 +162,14 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits) {
         hits->push_back(std::move(h));
         w.clear();
       }
-    } else if (d.name == "dga_domain" && ev.dns && !ev.dns->qname.empty() && dga_like(ev.dns->qname, p)) {
+    } else if (a.kind == Kind::Dga && ev.dns && !ev.dns->qname.empty() && dga_like(ev.dns->qname, p)) {
       Hit h = make_hit(d, ev, "DGA-like domain queried",
                        fmt::format("DNS query for an algorithmically generated-looking name (query={})", ev.dns->qname), int(i));
       h.fields.push_back({"dns.qname", ev.dns->qname});
       hits->push_back(std::move(h));
     }
   }
-  if (ev.type == "exit") {
+  if (!ev.file && !ev.net && ev.type == "exit") {
     conns_.erase(pid);
     writes_.erase(pid);
   }

@@ -23,9 +23,14 @@ struct Engine::Impl {
   EvalCtx ctx;
   std::unordered_map<int, std::string> user_names, group_names;
   // evt.type -> indexes of candidate rules (typed ones merged with the any-type ones).
-  std::unordered_map<std::string, std::vector<int>> by_type;
+  struct SvHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  std::unordered_map<std::string, std::vector<int>, SvHash, std::equal_to<>> by_type;
   std::vector<int> any_rules;
   std::vector<std::string> types, blocking;
+  std::map<std::string, int, std::less<>> type_ids;
   bool any = false;
 
   struct Limit {
@@ -33,7 +38,7 @@ struct Engine::Impl {
     uint64_t suppressed = 0;
     Alert last;
   };
-  std::map<std::tuple<int, int, int>, Limit> limits;  // (source, rule/key, pid)
+  std::unordered_map<uint64_t, Limit> limits;  // (source, rule/key, pid)
 
   void index() {
     std::set<std::string> all, block;
@@ -57,6 +62,9 @@ struct Engine::Impl {
       by_type[t] = std::move(v);
     }
     types.assign(all.begin(), all.end());
+    for (size_t i = 0; i < types.size(); ++i) type_ids[types[i]] = int(i);
+    for (auto& r : loaded.rules) bind_types(*r.cond, type_ids);
+    for (auto& [name, node] : loaded.slots.macros) bind_types(*node, type_ids);
     blocking.assign(block.begin(), block.end());
     any = !any_rules.empty() || detectors->wants_all() || !intel.empty();
     size_t n = size_t(loaded.slots.n);
@@ -67,6 +75,8 @@ struct Engine::Impl {
     ctx.one_n.assign(n, 0);
     ctx.memo_gen.assign(size_t(loaded.slots.memos), 0);
     ctx.memo_val.assign(size_t(loaded.slots.memos), 0);
+    ctx.lowered.assign(n, std::string());
+    ctx.lowered_gen.assign(n, 0);
     ctx.user_names = &user_names;
     ctx.group_names = &group_names;
     ctx.host = &host;
@@ -83,7 +93,8 @@ struct Engine::Impl {
       for (auto it = limits.begin(); it != limits.end();)
         it = (it->second.suppressed == 0 && now - it->second.window_start >= cfg.rate_limit_ns) ? limits.erase(it) : std::next(it);
     }
-    auto [it, fresh] = limits.try_emplace({source, key, last_pid});
+    uint64_t k = (uint64_t(source) << 56) ^ (uint64_t(uint32_t(key)) << 32) ^ uint32_t(last_pid);
+    auto [it, fresh] = limits.try_emplace(k);
     *lim = &it->second;
     if (!fresh && now - it->second.window_start < cfg.rate_limit_ns) {
       ++it->second.suppressed;
@@ -164,7 +175,10 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   m.ctx.ev = &ev;
   ++m.ctx.gen;
   m.last_pid = ev.proc ? ev.proc->pid : 0;
-  auto it = m.by_type.find(std::string(falco_evt_type(ev)));
+  std::string_view et = falco_evt_type(ev);
+  auto it = m.by_type.find(et);
+  auto tid = m.type_ids.find(et);
+  m.ctx.type_id = tid != m.type_ids.end() ? tid->second : -1;
   const std::vector<int>& cand = it != m.by_type.end() ? it->second : m.any_rules;
   for (int i : cand) {
     const CompiledRule& r = m.loaded.rules[size_t(i)];

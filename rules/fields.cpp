@@ -85,7 +85,7 @@ void open_flags_text(int64_t fl, std::string& out) {
   int acc = int(fl & O_ACCMODE);
   out = acc == O_WRONLY ? "O_WRONLY" : acc == O_RDWR ? "O_RDWR" : "O_RDONLY";
   for (const auto& [bit, name] : kFlags)
-    if (fl & bit) out += fmt::format("|{}", name);
+    if (fl & bit) out.append("|").append(name);
 }
 
 const char* family_name(int f) {
@@ -183,29 +183,54 @@ int euid(const Process& p) { return p.euid >= 0 ? p.euid : p.uid; }
 int egid(const Process& p) { return p.egid >= 0 ? p.egid : p.gid; }
 
 // evt.arg.NAME: the event's own args first, then values derived from the
-// typed parts (docs/rules.md "evt.arg").
+// typed parts (docs/rules.md "evt.arg"). NAME is classified once at compile time.
+enum ArgKind { kArgOther, kArgFlags, kArgLinkpath, kArgTarget, kArgOldpath, kArgNewpath, kArgSource, kArgDir, kArgPath, kArgMode, kArgFd, kArgDomain };
+
+int arg_kind(std::string_view n) {
+  static const std::pair<const char*, int> kNames[] = {
+      {"flags", kArgFlags},   {"linkpath", kArgLinkpath}, {"target", kArgTarget}, {"oldpath", kArgOldpath},
+      {"newpath", kArgNewpath}, {"source", kArgSource},   {"dev", kArgSource},    {"dir", kArgDir},
+      {"name", kArgPath},     {"path", kArgPath},         {"pathname", kArgPath}, {"filename", kArgPath},
+      {"mode", kArgMode},     {"fd", kArgFd},             {"domain", kArgDomain},
+  };
+  for (const auto& [k, v] : kNames)
+    if (n == k) return v;
+  return kArgOther;
+}
+
 void evt_arg(EvalCtx& c, const FieldRef& f) {
   const Event& ev = *c.ev;
-  if (const std::string* v = ev.arg(f.sarg)) return str(c, *v);
-  const std::string& n = f.sarg;
-  const std::string& t = ev.type;
-  if (ev.file) {
-    const auto& fi = *ev.file;
-    bool two = t.find("link") != std::string::npos || t.find("rename") != std::string::npos;
-    bool sym = t.rfind("symlink", 0) == 0;
-    if (n == "flags" && is_open(t)) return computed(c, f, [&](std::string& s) { open_flags_text(open_flags(ev), s); });
-    if (sym && n == "linkpath") return opt_str(c, fi.path);
-    if (sym && n == "target") return opt_str(c, fi.target);
-    if (two && !sym && n == "oldpath") return opt_str(c, fi.path);
-    if (two && !sym && n == "newpath") return opt_str(c, fi.target);
-    if (t == "mount" && (n == "dev" || n == "source")) return opt_str(c, fi.path);
-    if (t == "mount" && (n == "dir" || n == "target")) return opt_str(c, fi.target);
-    if (n == "name" || n == "path" || n == "pathname" || n == "filename") return opt_str(c, fi.path);
-    if (n == "mode" && fi.mode >= 0) return computed(c, f, [&](std::string& s) { s = fmt::format("{:o}", fi.mode); });
-    if (n == "fd" && fi.fd >= 0) return computed(c, f, [&](std::string& s) { s = std::to_string(fi.fd); });
+  for (const auto& a : ev.args)
+    if (a.name == f.sarg) return str(c, a.value);
+  if (f.akind == kArgOther) return;
+  if (f.akind == kArgDomain) {
+    if (ev.net)
+      if (const char* fam = family_name(ev.net->domain)) str(c, fam);
+    return;
   }
-  if (ev.net && n == "domain") {
-    if (const char* fam = family_name(ev.net->domain)) return str(c, fam);
+  if (!ev.file) return;
+  const auto& fi = *ev.file;
+  const std::string& t = ev.type;
+  bool sym = t.rfind("symlink", 0) == 0;
+  bool two = !sym && (t.rfind("link", 0) == 0 || t.rfind("rename", 0) == 0);
+  bool mnt = t == "mount";
+  switch (f.akind) {
+    case kArgFlags:
+      if (is_open(t)) computed(c, f, [&](std::string& s) { open_flags_text(open_flags(ev), s); });
+      return;
+    case kArgLinkpath: return sym ? opt_str(c, fi.path) : void();
+    case kArgTarget: return sym || mnt ? opt_str(c, fi.target) : void();
+    case kArgOldpath: return two ? opt_str(c, fi.path) : void();
+    case kArgNewpath: return two ? opt_str(c, fi.target) : void();
+    case kArgSource: return mnt ? opt_str(c, fi.path) : void();
+    case kArgDir: return mnt ? opt_str(c, fi.target) : void();
+    case kArgPath: return opt_str(c, fi.path);
+    case kArgMode:
+      if (fi.mode >= 0) computed(c, f, [&](std::string& s) { s = fmt::format("{:o}", fi.mode); });
+      return;
+    case kArgFd:
+      if (fi.fd >= 0) computed(c, f, [&](std::string& s) { s = std::to_string(fi.fd); });
+      return;
   }
 }
 
@@ -460,6 +485,7 @@ FieldRef lookup_field(std::string_view name) {
   if (!r.def) return r;
   if (std::string_view(r.def->name) == "evt.arg") {
     r.sarg = std::string(arg);
+    r.akind = arg_kind(r.sarg);
     if (r.sarg.empty()) r.def = nullptr;
     return r;
   }

@@ -44,7 +44,10 @@ struct EvalCtx {
   std::vector<uint8_t> one_n;          // 0 (not available) or 1
   std::vector<uint64_t> memo_gen;      // macro results, valid when memo_gen[i] == gen
   std::vector<uint8_t> memo_val;
+  std::vector<std::string> lowered;    // lower-case copy of a slot's value (icontains)
+  std::vector<uint64_t> lowered_gen;
   uint64_t gen = 1;
+  int type_id = -1;                    // interned evt.type of the event, -1 if no rule names it
   std::unordered_map<int, std::string>* user_names = nullptr;   // uid -> name cache
   std::unordered_map<int, std::string>* group_names = nullptr;  // gid -> name cache
 };
@@ -69,6 +72,7 @@ struct FieldRef {
   std::string sarg;    // evt.arg.NAME -> NAME
   int iarg = -1;       // proc.aname[2] -> 2; -1 = none
   int slot = -1;       // scratch slot for computed strings
+  int akind = 0;       // evt.arg.NAME: which derived value NAME is (fields.cpp)
 };
 
 const std::vector<FieldDef>& field_table();
@@ -116,8 +120,11 @@ struct Node {
   // Check
   FieldRef field;
   std::string op;  // "=", "!=", "<", "contains", "in", "exists", ...
-  enum class Op : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Contains, IContains, StartsWith, EndsWith, Glob, IGlob, PMatch, In, Exists, Regex };
+  enum class Op : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Contains, IContains, StartsWith, EndsWith, Glob, IGlob, PMatch, In, Exists, Regex, TypeIn };
   Op opc = Op::Eq;  // op, decoded once at compile time
+  // TypeIn: evt.type =/!=/in bound to interned type ids (bind_types)
+  std::vector<uint8_t> type_bits;
+  bool negate = false;
   std::vector<std::string> strs;               // literal strings (lowercased for icontains)
   std::unordered_set<std::string_view> set;    // in/intersects on strings (views into strs)
   std::vector<int64_t> nums;                   // numeric/bool literals
@@ -127,6 +134,8 @@ struct Node {
 };
 
 bool eval(const Node& n, EvalCtx& ctx);
+// Rewrites evt.type checks into bit tests on the interned evt.type id.
+void bind_types(Node& n, const std::map<std::string, int, std::less<>>& ids);
 
 // Lists and macros visible to compilation.
 struct Scope {
@@ -232,7 +241,7 @@ class Detectors {
  public:
   explicit Detectors(std::vector<DetectorCfg> cfg);
   void observe(const Event& ev, std::vector<Hit>* hits);
-  bool wants_all() const { return !cfg_.empty(); }
+  bool wants_all() const { return !active_.empty(); }
 
  private:
   // Per-process sliding window with incremental distinct counts.
@@ -247,7 +256,14 @@ class Detectors {
     void add(int64_t t, const std::string& a, int port, double window);
     void clear() { q.clear(), by_key.clear(); }
   };
+  enum class Kind { PortScan, MassRewrite, Dga };
+  struct Active {
+    const DetectorCfg* cfg;
+    Kind kind;
+    double window = 0, a = 0, b = 0;  // port_scan: ports, hosts; mass_file_rewrite: files
+  };
   std::vector<DetectorCfg> cfg_;
+  std::vector<Active> active_;
   std::unordered_map<int, Window> conns_, writes_;
 };
 
