@@ -82,7 +82,9 @@ std::vector<Event> stream(size_t n) {
       NetInfo n;
       n.domain = AF_INET;
       n.type = SOCK_STREAM;
-      n.remote = {AF_INET, hosts[rng() % 6], int(rng() % 4 == 0 ? 443 : 1000 + rng() % 60000)};
+      static const int kPorts[] = {443, 80, 5432, 6379, 8080, 3306, 9200, 27017};
+      // service ports, and now and then an ephemeral one
+      n.remote = {AF_INET, hosts[rng() % 6], rng() % 16 == 0 ? int(1024 + rng() % 60000) : kPorts[rng() % 8]};
       n.local = {AF_INET, "10.0.0.5", 40000};
       ev.net = n;
     } else if (k < 95) {  // dns

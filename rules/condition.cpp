@@ -511,7 +511,59 @@ namespace {
 }
 }  // namespace
 
+namespace {
+bool run(const Program& p, EvalCtx& ctx);
+
+bool eval_leaf(const Node& n, EvalCtx& ctx) {
+  if (n.kind == Node::Check) return eval_check(n, ctx);
+  size_t m = size_t(n.memo);  // Macro
+  if (ctx.memo_gen[m] == ctx.gen) return ctx.memo_val[m];
+  bool r = n.target->prog ? run(*n.target->prog, ctx) : eval(*n.target, ctx);
+  ctx.memo_gen[m] = ctx.gen;
+  ctx.memo_val[m] = r;
+  return r;
+}
+
+bool run(const Program& p, EvalCtx& ctx) {
+  int i = p.entry;
+  while (i >= 0) {
+    const Program::Step& s = p.steps[size_t(i)];
+    i = eval_leaf(*s.leaf, ctx) ? s.t : s.f;
+  }
+  return i == Program::kTrue;
+}
+
+// Emits the steps of n so that it continues at t when true, f when false;
+// returns its entry. Built from the last operand backwards.
+int build(const Node& n, int t, int f, Program* p) {
+  switch (n.kind) {
+    case Node::And: {
+      int next = t;
+      for (size_t k = n.kids.size(); k-- > 0;) next = build(*n.kids[k], next, f, p);
+      return next;
+    }
+    case Node::Or: {
+      int next = f;
+      for (size_t k = n.kids.size(); k-- > 0;) next = build(*n.kids[k], t, next, p);
+      return next;
+    }
+    case Node::Not: return build(*n.kids[0], f, t, p);
+    case Node::Check:
+    case Node::Macro: p->steps.push_back({&n, t, f}); return int(p->steps.size() - 1);
+  }
+  return f;
+}
+}  // namespace
+
+void flatten(Node& n) {
+  if (n.prog) return;
+  auto p = std::make_unique<Program>();
+  p->entry = build(n, Program::kTrue, Program::kFalse, p.get());
+  n.prog = std::move(p);
+}
+
 bool eval(const Node& n, EvalCtx& ctx) {
+  if (n.prog) return run(*n.prog, ctx);
   switch (n.kind) {
     case Node::And:
       for (const auto& k : n.kids)

@@ -27,7 +27,11 @@ struct Engine::Impl {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  std::unordered_map<std::string, std::vector<int>, SvHash, std::equal_to<>> by_type;
+  struct Bucket {
+    std::vector<int> rules;  // candidate rules, in file order
+    int id = -1;             // interned evt.type (bind_types)
+  };
+  std::unordered_map<std::string, Bucket, SvHash, std::equal_to<>> by_type;
   std::vector<int> any_rules;
   std::vector<std::string> types, blocking;
   std::map<std::string, int, std::less<>> type_ids;
@@ -59,12 +63,13 @@ struct Engine::Impl {
       for (size_t i = 0; i < loaded.rules.size(); ++i)
         if (loaded.rules[i].types && loaded.rules[i].types->count(t)) v.push_back(int(i));
       std::sort(v.begin(), v.end());
-      by_type[t] = std::move(v);
+      by_type[t].rules = std::move(v);
     }
     types.assign(all.begin(), all.end());
-    for (size_t i = 0; i < types.size(); ++i) type_ids[types[i]] = int(i);
+    for (size_t i = 0; i < types.size(); ++i) type_ids[types[i]] = by_type[types[i]].id = int(i);
     for (auto& r : loaded.rules) bind_types(*r.cond, type_ids);
-    for (auto& [name, node] : loaded.slots.macros) bind_types(*node, type_ids);
+    for (auto& [name, node] : loaded.slots.macros) bind_types(*node, type_ids), flatten(*node);
+    for (auto& r : loaded.rules) flatten(*r.cond);
     blocking.assign(block.begin(), block.end());
     any = !any_rules.empty() || detectors->wants_all() || !intel.empty();
     size_t n = size_t(loaded.slots.n);
@@ -175,11 +180,9 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   m.ctx.ev = &ev;
   ++m.ctx.gen;
   m.last_pid = ev.proc ? ev.proc->pid : 0;
-  std::string_view et = falco_evt_type(ev);
-  auto it = m.by_type.find(et);
-  auto tid = m.type_ids.find(et);
-  m.ctx.type_id = tid != m.type_ids.end() ? tid->second : -1;
-  const std::vector<int>& cand = it != m.by_type.end() ? it->second : m.any_rules;
+  auto it = m.by_type.find(falco_evt_type(ev));
+  m.ctx.type_id = it != m.by_type.end() ? it->second.id : -1;
+  const std::vector<int>& cand = it != m.by_type.end() ? it->second.rules : m.any_rules;
   for (int i : cand) {
     const CompiledRule& r = m.loaded.rules[size_t(i)];
     if (!eval(*r.cond, m.ctx)) continue;

@@ -509,10 +509,9 @@ bool extract(EvalCtx& ctx, const FieldRef& f) {
   return !ctx.vals.empty();
 }
 
-std::pair<const Val*, size_t> values(EvalCtx& ctx, const FieldRef& f) {
+std::pair<const Val*, size_t> values_slow(EvalCtx& ctx, const FieldRef& f) {
   if (f.slot >= 0 && size_t(f.slot) < ctx.one.size()) {
     size_t i = size_t(f.slot);
-    if (ctx.one_gen[i] == ctx.gen) return {&ctx.one[i], ctx.one_n[i]};
     extract(ctx, f);
     if (ctx.vals.size() <= 1) {
       ctx.one_gen[i] = ctx.gen;

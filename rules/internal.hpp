@@ -81,7 +81,12 @@ FieldRef lookup_field(std::string_view name);
 // Extracts into ctx.vals (cleared first). Returns false when no value.
 bool extract(EvalCtx& ctx, const FieldRef& f);
 // The field's values for this event, cached per distinct field (ctx.gen).
-std::pair<const Val*, size_t> values(EvalCtx& ctx, const FieldRef& f);
+std::pair<const Val*, size_t> values_slow(EvalCtx& ctx, const FieldRef& f);
+inline std::pair<const Val*, size_t> values(EvalCtx& ctx, const FieldRef& f) {
+  size_t i = size_t(f.slot);  // -1 wraps: never below one_gen.size()
+  if (i < ctx.one_gen.size() && ctx.one_gen[i] == ctx.gen) return {&ctx.one[i], ctx.one_n[i]};
+  return values_slow(ctx, f);
+}
 
 // Renders a field for outputs ("<NA>" when not available).
 std::string render(EvalCtx& ctx, const FieldRef& f);
@@ -111,12 +116,26 @@ std::unique_ptr<Ast> parse_condition(std::string_view text);
 struct Node;
 using NodePtr = std::unique_ptr<Node>;
 
+// A condition flattened into a branch program: each step tests one leaf
+// (a check or a memoised macro) and jumps to t or f; kTrue/kFalse end it.
+// No recursion and no and/or/not nodes are visited at evaluation time.
+struct Program {
+  static constexpr int kTrue = -1, kFalse = -2;
+  struct Step {
+    const Node* leaf;
+    int t, f;
+  };
+  std::vector<Step> steps;
+  int entry = kFalse;
+};
+
 struct Node {
   enum Kind { And, Or, Not, Check, Macro } kind;
   std::vector<NodePtr> kids;
   // Macro: compiled once, evaluated at most once per event (memo slot)
   const Node* target = nullptr;
   int memo = -1;
+  std::unique_ptr<Program> prog;  // set on rule roots and macro bodies (flatten)
   // Check
   FieldRef field;
   std::string op;  // "=", "!=", "<", "contains", "in", "exists", ...
@@ -134,6 +153,8 @@ struct Node {
 };
 
 bool eval(const Node& n, EvalCtx& ctx);
+// Builds n.prog (and those of the macro bodies it reaches) once bound.
+void flatten(Node& n);
 // Rewrites evt.type checks into bit tests on the interned evt.type id.
 void bind_types(Node& n, const std::map<std::string, int, std::less<>>& ids);
 
