@@ -18,6 +18,14 @@ constexpr const char* kUsage =
     "usage: vigil rules validate [--strict] FILE|DIR...   check rules files; exit 1 on the first error\n"
     "       vigil rules list [--strict] [FILE|DIR...]     list rules (default: the rootfs' etc/vigil/rules)\n";
 
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+}  // namespace
+
 // The rootfs layout: <root>/bin/vigil and <root>/etc/vigil/rules/.
 std::string default_rules_dir() {
   std::error_code ec;
@@ -26,14 +34,6 @@ std::string default_rules_dir() {
   auto dir = exe.parent_path().parent_path() / "etc" / "vigil" / "rules";
   return std::filesystem::is_directory(dir, ec) ? dir.string() : "";
 }
-
-std::string join(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-}  // namespace
 
 int cmd_rules(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {

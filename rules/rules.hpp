@@ -75,6 +75,10 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+// The rootfs' etc/vigil/rules/ next to the running binary (<root>/bin/vigil),
+// or "" if there is none: the default for --rules.
+std::string default_rules_dir();
+
 // Falco's evt.type name of a vigil event ("exec" -> "execve").
 std::string_view falco_evt_type(const Event& ev);
 

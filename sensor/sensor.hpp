@@ -12,6 +12,11 @@ enum class TraceLevel { None, Err, Warn, Info, Debug };
 struct Options {
   TraceLevel trace = TraceLevel::Warn;
   std::string events;  // --events=PATH|stderr; empty: no event output
+  // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
+  std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
+  bool strict = false;                    // --strict: a rule with an unsupported field is an error
+  bool prevent = false;                   // --mode=detect|prevent (default detect: never blocks)
+  std::vector<std::string> threat_intel;  // --threat-intel=FILE
 };
 
 // Parses options from the VIGIL_OPTS value (split like a shell splits words,

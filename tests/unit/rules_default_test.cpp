@@ -24,7 +24,7 @@ std::shared_ptr<Process> with(std::shared_ptr<Process> p, Fn fn) {
   return p;
 }
 
-Event res(Event ev, int64_t r) {
+[[maybe_unused]] Event res(Event ev, int64_t r) {
   ev.has_res = true;
   ev.res = r;
   return ev;
@@ -133,7 +133,7 @@ std::vector<Case> default_cases() {
 
 TEST_CASE("the default ruleset loads with --strict and every rule is tagged with MITRE IDs", "[rules][default]") {
   RulesConfig cfg;
-  cfg.files = {default_rules_dir()};
+  cfg.files = {source_rules_dir()};
   cfg.strict = true;
   std::string err;
   auto e = Engine::load(cfg, &err);
@@ -151,7 +151,7 @@ TEST_CASE("the default ruleset loads with --strict and every rule is tagged with
 }
 
 TEST_CASE("every default rule fires on its behaviour and not on a near miss", "[rules][default]") {
-  auto e = engine_from({default_rules_dir()});
+  auto e = engine_from({source_rules_dir()});
   std::set<std::string> covered;
   for (const auto& c : default_cases()) {
     INFO("rule: " << c.rule);
@@ -167,7 +167,7 @@ TEST_CASE("every default rule fires on its behaviour and not on a near miss", "[
 }
 
 TEST_CASE("benign activity raises no default alert of priority warning or above", "[rules][default]") {
-  auto e = engine_from({default_rules_dir()});
+  auto e = engine_from({source_rules_dir()});
   auto make = proc("/usr/bin/make", {"make", "-j2"});
   auto py = proc("/usr/bin/python3", {"python3", "-m", "http.server"});
   std::vector<Event> benign = {

@@ -25,7 +25,7 @@ inline std::string repo_dir() {
   return f.substr(0, f.rfind("/tests/unit/"));
 }
 inline std::string reference_dir() { return repo_dir() + "/../shared/reference"; }
-inline std::string default_rules_dir() { return repo_dir() + "/rules/default"; }
+inline std::string source_rules_dir() { return repo_dir() + "/rules/default"; }
 
 inline std::string write_tmp(const std::string& text, const std::string& ext = ".yaml") {
   static int n = 0;
