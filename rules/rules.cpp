@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "rules/internal.hpp"
 #include "rules/rules.hpp"
 
 namespace vigil {
@@ -16,7 +17,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vigil rules validate [--strict] FILE|DIR...   check rules files; exit 1 on the first error\n"
-    "       vigil rules list [--strict] [FILE|DIR...]     list rules (default: the rootfs' etc/vigil/rules)\n";
+    "       vigil rules list [--strict] [FILE|DIR...]     list rules (default: the rootfs' etc/vigil/rules)\n"
+    "       vigil rules fields                            list the fields conditions and outputs can use\n";
 
 std::string join(const std::vector<std::string>& v) {
   std::string out;
@@ -41,8 +43,15 @@ int cmd_rules(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   std::string verb = argv[1];
+  if (verb == "fields") {
+    static const char* kTypes[] = {"string", "number", "bool", "ip/net"};
+    for (const auto& f : rules::field_table())
+      std::printf("%-28s %-7s %s\n", (std::string(f.name) + (f.arg ? (std::string(f.name) == "evt.arg" ? ".NAME" : "[n]") : "")).c_str(),
+                  kTypes[int(f.type)], f.desc);
+    return 0;
+  }
   if (verb != "validate" && verb != "list") {
-    std::fprintf(stderr, "vigil rules: unknown action '%s' (use validate or list)\n%s", argv[1], kUsage);
+    std::fprintf(stderr, "vigil rules: unknown action '%s' (use validate, list or fields)\n%s", argv[1], kUsage);
     return 2;
   }
   RulesConfig cfg;
