@@ -62,7 +62,8 @@ class Engine {
   const std::vector<std::string>& event_types() const;
   bool any_type() const;
   bool wants(std::string_view evt_type) const;
-  // evt.types for which a block/kill rule exists (judge at syscall entry).
+  // evt.types for which a block/kill rule exists (judge at syscall entry);
+  // "*" when such a rule can match any evt.type.
   const std::vector<std::string>& blocking_types() const;
   const std::vector<RuleInfo>& rules() const;
   // Container id/image and hostname for container.* fields (set once at start).

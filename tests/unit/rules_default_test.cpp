@@ -13,17 +13,6 @@ using namespace rt;
 
 namespace {
 
-struct Case {
-  std::string rule;
-  Event hit, miss;
-};
-
-template <class Fn>
-std::shared_ptr<Process> with(std::shared_ptr<Process> p, Fn fn) {
-  fn(*p);
-  return p;
-}
-
 [[maybe_unused]] Event res(Event ev, int64_t r) {
   ev.has_res = true;
   ev.res = r;

@@ -14,16 +14,6 @@ using namespace rt;
 
 namespace {
 
-struct Case {
-  std::string rule;
-  Event hit, miss;
-};
-
-std::shared_ptr<Process> with(std::shared_ptr<Process> p, void (*fn)(Process&)) {
-  fn(*p);
-  return p;
-}
-
 std::vector<Case> falco_cases() {
   std::vector<Case> c;
   auto nginx = proc("/usr/sbin/nginx", {"nginx"}, nullptr, 2);

@@ -167,6 +167,18 @@ inline Event syscall_ev(const std::string& type, std::vector<Arg> args, std::sha
   return ev;
 }
 
+// A rule, an event of its behaviour and a near miss that must not fire it.
+struct Case {
+  std::string rule;
+  Event hit, miss;
+};
+
+template <class Fn>
+std::shared_ptr<Process> with(std::shared_ptr<Process> p, Fn fn) {
+  fn(*p);
+  return p;
+}
+
 // Names of the rules that fired on ev.
 inline std::vector<std::string> fired(Engine& e, const Event& ev, Verdict* v = nullptr) {
   std::vector<Alert> out;
