@@ -293,7 +293,14 @@ class Loader {
     else ex.comps = strings(s, c, "comps");
     if (ex.comps.size() != ex.fields.size())
       fail(where(s, c), fmt::format("rule '{}' exception '{}': {} fields but {} comps", rule, ex.name, ex.fields.size(), ex.comps.size()));
-    for (auto& op : ex.comps) op = op == "==" ? "=" : op;
+    static const std::set<std::string> kComps = {"=", "!=", "<", "<=", ">", ">=", "contains", "icontains", "bcontains",
+                                                 "startswith", "bstartswith", "endswith", "glob", "iglob", "pmatch",
+                                                 "in", "intersects", "regex"};
+    for (auto& op : ex.comps) {
+      op = op == "==" ? "=" : op;
+      if (!kComps.count(op))
+        fail(where(s, c), fmt::format("rule '{}' exception '{}': expected a comparison operator (=, !=, in, startswith, ...), got '{}'", rule, ex.name, op));
+    }
     const YAML::Node v = e["values"];
     if (!v) return ex;
     if (!v.IsSequence()) fail(where(s, v), fmt::format("rule '{}' exception '{}': expected a list of values", rule, ex.name));
@@ -566,6 +573,9 @@ bool load_files(const std::vector<std::string>& paths, bool strict, Loaded* out,
     loader.finish(out);
   } catch (const LoadError& e) {
     *error = e.msg;
+    return false;
+  } catch (const std::exception& e) {  // never crash the sensor on a rules file
+    *error = fmt::format("{}: unexpected error loading rules: {}", sources.empty() ? "rules" : sources.back()->file, e.what());
     return false;
   }
   return true;

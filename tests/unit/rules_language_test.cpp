@@ -221,6 +221,9 @@ TEST_CASE("load errors name file, line, column and what was expected", "[rules]"
              Catch::Contains("invalid regular expression"));
   CHECK_THAT(load_error("- macro: m\n  condition: m\n- rule: r\n  condition: m\n  output: o\n  priority: INFO\n"),
              Catch::Contains("refers to itself"));
+  CHECK_THAT(load_error("- rule: r\n  condition: proc.name=x\n  output: o\n  priority: INFO\n  exceptions:\n"
+                        "    - name: e\n      fields: [proc.name]\n      comps: [bogus]\n      values: [[x]]\n"),
+             Catch::Contains(":8:14: rule 'r' exception 'e': expected a comparison operator"));
   CHECK(load_error("- required_engine_version: 0.57.0\n- required_plugin_versions:\n    - name: container\n      version: 0.4.0\n") == "");
 }
 
