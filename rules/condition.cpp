@@ -406,15 +406,20 @@ bool icontains(std::string_view hay, std::string_view needle_lower) {
   return false;
 }
 
-bool net_match(std::string_view text, const Node::Net& net) {
+// Parses an address once; 0 when it is not an IP.
+int parse_ip(std::string_view text, unsigned char* a) {
   char buf[64];
-  if (text.empty() || text.size() >= sizeof buf) return false;
+  if (text.empty() || text.size() >= sizeof buf) return 0;
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = 0;
-  unsigned char a[16] = {};
-  if (inet_pton(net.family, buf, a) != 1) return false;
+  int fam = std::memchr(buf, ':', text.size()) ? AF_INET6 : AF_INET;
+  return inet_pton(fam, buf, a) == 1 ? fam : 0;
+}
+
+bool net_match(const unsigned char* a, int family, const Node::Net& net) {
+  if (family != net.family) return false;
   int full = net.prefix / 8, rest = net.prefix % 8;
-  if (std::memcmp(a, net.addr, full)) return false;
+  if (std::memcmp(a, net.addr, size_t(full))) return false;
   if (!rest) return true;
   unsigned char mask = static_cast<unsigned char>(0xFF << (8 - rest));
   return (a[full] & mask) == (net.addr[full] & mask);
@@ -449,8 +454,10 @@ bool match_one(const Node& n, const Val& v, FieldType t) {
     }
   }
   if (t == FieldType::Ip) {
+    unsigned char a[16] = {};
+    int fam = parse_ip(v.s, a);
     for (const auto& net : n.nets)
-      if (net_match(v.s, net)) return true;
+      if (fam && net_match(a, fam, net)) return true;
     return false;
   }
   const std::string_view s = v.s;

@@ -63,21 +63,21 @@ bool is_rewrite(const Event& ev) {
   return open && (fl & O_TRUNC) && (fl & O_ACCMODE) != O_RDONLY;
 }
 
-// The label an owner registered: "c2" in "x.c2.example.co.uk"-like names.
+// The label an owner registered: "c2" in "x.c2.example"-like names, the
+// label before a two-level public suffix (co.uk, com.au) when there is one.
 std::string_view registered_label(std::string_view q) {
   while (!q.empty() && q.back() == '.') q.remove_suffix(1);
-  std::vector<std::string_view> labels;
-  size_t b = 0;
-  for (size_t i = 0; i <= q.size(); ++i)
-    if (i == q.size() || q[i] == '.') {
-      labels.push_back(q.substr(b, i - b));
-      b = i + 1;
-    }
-  if (labels.size() < 2) return labels.empty() ? std::string_view() : labels[0];
-  size_t n = labels.size();
-  // Two-level public suffixes like co.uk, com.au: short second-level label.
-  if (n >= 3 && labels[n - 1].size() == 2 && labels[n - 2].size() <= 3) return labels[n - 3];
-  return labels[n - 2];
+  auto label_before = [&](size_t end) {  // label ending at end (exclusive)
+    size_t b = q.rfind('.', end ? end - 1 : 0);
+    b = (b == std::string_view::npos || end == 0) ? 0 : b + 1;
+    return q.substr(b, end - b);
+  };
+  size_t last = q.rfind('.');
+  if (last == std::string_view::npos) return q;
+  std::string_view tld = q.substr(last + 1), second = label_before(last);
+  size_t second_start = size_t(second.data() - q.data());
+  if (tld.size() == 2 && second.size() <= 3 && second_start > 0) return label_before(second_start - 1);
+  return second;
 }
 
 }  // namespace
@@ -127,7 +127,7 @@ Detectors::Detectors(std::vector<DetectorCfg> cfg) {
   }
 }
 
-void Detectors::observe(const Event& ev, std::vector<Hit>* hits) {
+void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& admit) {
   int pid = ev.proc ? ev.proc->pid : 0;
   for (size_t i = 0; i < active_.size(); ++i) {
     const Active& a = active_[i];
@@ -138,34 +138,40 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits) {
       w.add(ev.time_ns, ev.net->remote.addr, ev.net->remote.port, a.window);
       size_t ports = w.by_key[ev.net->remote.addr].size(), hosts = w.by_key.size();
       bool by_ports = double(ports) >= a.a;
-      if (by_ports || double(hosts) >= a.b) {
+      void* token = nullptr;
+      if ((by_ports || double(hosts) >= a.b) && admit(int(i), &token)) {
         std::string what = by_ports ? fmt::format("{} distinct ports on {}", ports, ev.net->remote.addr)
                                     : fmt::format("{} distinct hosts", hosts);
         Hit h = make_hit(d, ev, "Port scan", fmt::format("Port scan: {} contacted within {}s", what, p.at("window") / 1e9), int(i));
         h.fields.push_back({"fd.sip", ev.net->remote.addr});
         h.fields.push_back({"vigil.distinct_ports", std::to_string(ports)});
         h.fields.push_back({"vigil.distinct_hosts", std::to_string(hosts)});
+        h.token = token;
         hits->push_back(std::move(h));
-        w.clear();  // start counting again
       }
+      if (by_ports || double(hosts) >= a.b) w.clear();  // start counting again
     } else if (a.kind == Kind::MassRewrite && ev.file && is_rewrite(ev)) {
       Window& w = writes_[pid];
       w.add(ev.time_ns, ev.file->path, 0, a.window);
       size_t files = w.by_key.size();
-      if (double(files) >= a.a) {
+      void* token = nullptr;
+      if (double(files) >= a.a && admit(int(i), &token)) {
         Hit h = make_hit(d, ev, "Mass file rewrite or rename",
                          fmt::format("Ransomware-like activity: {} distinct files rewritten or renamed within {}s (last={})",
                                      files, p.at("window") / 1e9, ev.file->path),
                          int(i));
         h.fields.push_back({"fd.name", ev.file->path});
         h.fields.push_back({"vigil.distinct_files", std::to_string(files)});
+        h.token = token;
         hits->push_back(std::move(h));
-        w.clear();
       }
-    } else if (a.kind == Kind::Dga && ev.dns && !ev.dns->qname.empty() && dga_like(ev.dns->qname, p)) {
+      if (double(files) >= a.a) w.clear();
+    } else if (void* token = nullptr; a.kind == Kind::Dga && ev.dns && !ev.dns->qname.empty() && dga_like(ev.dns->qname, p) &&
+                                      admit(int(i), &token)) {
       Hit h = make_hit(d, ev, "DGA-like domain queried",
                        fmt::format("DNS query for an algorithmically generated-looking name (query={})", ev.dns->qname), int(i));
       h.fields.push_back({"dns.qname", ev.dns->qname});
+      h.token = token;
       hits->push_back(std::move(h));
     }
   }

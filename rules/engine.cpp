@@ -192,14 +192,27 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   }
   if (m.detectors->wants_all() || !m.intel.empty()) {
     std::vector<Hit> hits;
-    m.detectors->observe(ev, &hits);
+    // Detectors ask the limiter before building an alert (repeats are only
+    // counted); a repeat still gets the detector's verdict.
+    struct AdmitCtx {
+      Impl* m;
+      int64_t now;
+      Verdict* verdict;
+    } ac{&m, ev.time_ns, &verdict};
+    m.detectors->observe(ev, &hits, [&ac](int key, void** token) {  // one capture: no allocation
+      Impl::Limit* lim;
+      bool ok = ac.m->should_emit(1, key, ac.now, &lim);
+      *token = lim;
+      if (!ok) ac.m->act_for(ac.m->detectors->action(key), ac.verdict);
+      return ok;
+    });
     size_t ndet = hits.size();
     m.intel.observe(ev, &hits);
     for (size_t k = 0; k < hits.size(); ++k) {
       Hit& h = hits[k];
-      Impl::Limit* lim;
+      Impl::Limit* lim = static_cast<Impl::Limit*>(h.token);
       Action act = m.act_for(h.action, &verdict);
-      if (!m.should_emit(k < ndet ? 1 : 2, h.key, ev.time_ns, &lim)) continue;
+      if (k >= ndet && !m.should_emit(2, h.key, ev.time_ns, &lim)) continue;
       Alert a;
       a.time_ns = ev.time_ns;
       a.rule = h.rule;

@@ -255,14 +255,20 @@ struct Hit {
   std::vector<std::pair<std::string, std::string>> fields;
   RuleAction action = RuleAction::None;
   int key = 0;  // rate-limit key within the source (e.g. detector index)
+  void* token = nullptr;  // detectors: the rate limiter's state, already admitted
 };
+
+// Asks the engine's rate limiter whether an alert with this key is to be
+// sent (true) or only counted (false), before the alert is built.
+using Admit = std::function<bool(int key, void** token)>;
 
 // Stateful detectors (port scan, mass rewrite/rename, DGA-like names).
 class Detectors {
  public:
   explicit Detectors(std::vector<DetectorCfg> cfg);
-  void observe(const Event& ev, std::vector<Hit>* hits);
+  void observe(const Event& ev, std::vector<Hit>* hits, const Admit& admit);
   bool wants_all() const { return !active_.empty(); }
+  RuleAction action(int key) const { return active_[size_t(key)].cfg->action; }
 
  private:
   // Per-process sliding window with incremental distinct counts.
