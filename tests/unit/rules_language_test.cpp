@@ -329,3 +329,24 @@ TEST_CASE("field catalog: Falco semantics of proc, fd, evt and user fields", "[r
   capped->cap_effective = (int64_t(1) << 16) | (int64_t(1) << 21);  // sys_module, sys_admin
   CHECK(match("thread.cap_effective contains CAP_SYS_ADMIN and thread.cap_effective icontains sys_module", syscall_ev("init_module", {}, capped)));
 }
+
+TEST_CASE("parser and loader never crash on truncated or garbled input", "[rules]") {
+  std::string cond =
+      "evt.type in (open, openat) and (fd.name startswith \"/etc/\" or not proc.aname[2] = 'x y') "
+      "and fd.sip in (\"10.0.0.0/8\") and proc.cmdline regex \"a.*b\" and fd.name exists";
+  for (size_t n = 0; n <= cond.size(); ++n) {
+    INFO(cond.substr(0, n));
+    try {
+      rules::parse_condition(cond.substr(0, n));
+    } catch (const rules::SyntaxError& e) {
+      CHECK(e.pos <= n);
+      CHECK_FALSE(e.msg.empty());
+    }
+  }
+  // every byte value in a rule's condition and in the YAML itself: an error line or a load, no crash
+  for (int c = 1; c < 256; ++c) {
+    std::string y = "- rule: r\n  desc: d\n  condition: 'proc.name = a" + std::string(1, char(c)) + "'\n  output: o\n  priority: INFO\n";
+    std::string err = load_error(y);
+    if (!err.empty()) CHECK_THAT(err, Catch::Contains(".yaml:"));
+  }
+}
