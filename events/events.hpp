@@ -74,13 +74,13 @@ struct FileInfo {
   int64_t mode = -1;     // mode argument when there is one
   int fd = -1;
   std::string sha256;    // of the file, when computed
-  bool drift = false;    // file created/modified after container start
 };
 
 struct NetInfo {
   int domain = 0, type = 0, protocol = 0;
   Endpoint local, remote;
   int fd = -1;
+  std::string remote_name;  // DNS name the remote address was resolved from, when seen
 };
 
 struct DnsInfo {

@@ -159,6 +159,11 @@ const char* fd_type(const Event& ev, char* typechar) {
   return nullptr;
 }
 
+// dup2/dup3 return newfd on success: judged before the call, that is the result.
+const std::string* dup_newfd(const Event& ev) {
+  return ev.type == "dup2" || ev.type == "dup3" ? ev.arg("newfd") : nullptr;
+}
+
 std::string_view path_of(const EvalCtx& c) { return c.ev->file ? std::string_view(c.ev->file->path) : std::string_view(); }
 
 const std::string& cached_name(std::unordered_map<int, std::string>* cache, int id, bool user) {
@@ -211,8 +216,11 @@ void evt_arg(EvalCtx& c, const FieldRef& f) {
   if (!ev.file) return;
   const auto& fi = *ev.file;
   const std::string& t = ev.type;
+  // docs/events.md: rename path = old, target = new; link path = the new
+  // link, target = the existing file; symlink path = the link, target = contents
   bool sym = t.rfind("symlink", 0) == 0;
-  bool two = !sym && (t.rfind("link", 0) == 0 || t.rfind("rename", 0) == 0);
+  bool link = !sym && t.rfind("link", 0) == 0;
+  bool ren = t.rfind("rename", 0) == 0;
   bool mnt = t == "mount";
   switch (f.akind) {
     case kArgFlags:
@@ -220,8 +228,8 @@ void evt_arg(EvalCtx& c, const FieldRef& f) {
       return;
     case kArgLinkpath: return sym ? opt_str(c, fi.path) : void();
     case kArgTarget: return sym || mnt ? opt_str(c, fi.target) : void();
-    case kArgOldpath: return two ? opt_str(c, fi.path) : void();
-    case kArgNewpath: return two ? opt_str(c, fi.target) : void();
+    case kArgOldpath: return ren ? opt_str(c, fi.path) : link ? opt_str(c, fi.target) : void();
+    case kArgNewpath: return ren ? opt_str(c, fi.target) : link ? opt_str(c, fi.path) : void();
     case kArgSource: return mnt ? opt_str(c, fi.path) : void();
     case kArgDir: return mnt ? opt_str(c, fi.target) : void();
     case kArgPath: return opt_str(c, fi.path);
@@ -321,7 +329,8 @@ const std::vector<FieldDef> kFields = {
        else if (const char* n = strerrorname_np(int(-ev.res))) str(c, n);
      }),
      "SUCCESS or the errno name; not available before the syscall ran"},
-    {"evt.rawres", F::Int, false, E(if (ev.has_res) num(c, ev.res)), "raw return value"},
+    {"evt.rawres", F::Int, false, E(if (ev.has_res) num(c, ev.res); else if (const std::string* nfd = dup_newfd(ev)) num(c, std::atoll(nfd->c_str()))),
+     "raw return value (dup2/dup3 before they ran: newfd, their result on success)"},
     {"evt.failed", F::Bool, false, E(if (ev.has_res) num(c, ev.res < 0)), "the syscall failed"},
     {"evt.arg", F::Str, true, evt_arg, "syscall argument by name (evt.arg.flags, evt.arg.request, ...)"},
     {"evt.args", F::Str, false, evt_args, "all named arguments, k=v"},
@@ -449,7 +458,6 @@ const std::vector<FieldDef> kFields = {
      E(if (ev.dns) computed(c, f, [&](std::string& s) { const char* n = qtype_name(ev.dns->qtype); s = n ? n : std::to_string(ev.dns->qtype); })),
      "A, AAAA, TXT, ... or the number"},
     {"dns.answer", F::Ip, false, E(if (ev.dns) for (const auto& a : ev.dns->answers) str(c, a)), "a resolved address"},
-    {"file.is_drift", F::Bool, false, E(if (ev.file) num(c, ev.file->drift)), "file created/modified after start (vigil)"},
     {"file.sha256", F::Str, false, E(if (ev.file) opt_str(c, ev.file->sha256)), "SHA-256 of the file"},
 };
 

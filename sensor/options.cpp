@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/sensitive.hpp"
 #include "sensor/sensor.hpp"
 
 namespace vigil {
@@ -81,6 +82,13 @@ const std::vector<OptionSpec>& option_table() {
          }
          o.threat_intel.push_back(v);
          return true;
+       }},
+      {"sensitive-files",
+       "LIST: credential files whose reads are reported (inotify): 'none', or comma-separated absolute "
+       "glob patterns, 'default' standing for the built-in list (default: default)",
+       [](const std::string& v, Options& o, std::string* err) {
+         o.sensitive_default = false;
+         return parse_sensitive_patterns(v, &o.sensitive_files, err);
        }},
   };
   return kTable;

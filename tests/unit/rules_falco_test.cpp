@@ -53,7 +53,8 @@ std::vector<Case> falco_cases() {
   c.push_back({"Remove Bulk Data from Disk", exec_ev("/usr/bin/shred", {"shred", "-u", "/data/db"}), exec_ev("/bin/rm", {"rm", "/tmp/x"})});
 
   c.push_back({"Create Symlink Over Sensitive Files", file_op("symlinkat", "/tmp/s", "/etc/shadow"), file_op("symlinkat", "/tmp/s", "/tmp/t")});
-  c.push_back({"Create Hardlink Over Sensitive Files", file_op("linkat", "/etc/shadow", "/tmp/h"), file_op("linkat", "/tmp/a", "/tmp/h")});
+  // link events: path = the new link, target = the existing file (docs/events.md)
+  c.push_back({"Create Hardlink Over Sensitive Files", file_op("linkat", "/tmp/h", "/etc/shadow"), file_op("linkat", "/tmp/h", "/tmp/a")});
 
   Event pkt = syscall_ev("socket", {});
   pkt.net = NetInfo{};
@@ -68,6 +69,14 @@ std::vector<Case> falco_cases() {
   Event dup_miss = dup;
   dup_miss.res = 7;
   c.push_back({"Redirect STDOUT/STDIN to Network Connection in Container", dup, dup_miss});
+  // as the probes emit it: judged before the call, newfd in args
+  Event dup_entry = connect_ev("203.0.113.9", 4444, proc("/bin/bash", {"bash", "-i"}), "dup2");
+  dup_entry.args = {{"oldfd", "3"}, {"newfd", "1"}, {"oldfd_kind", "socket"}};
+  Event dup_file = dup_entry;
+  dup_file.net.reset();
+  dup_file.file = FileInfo{};
+  dup_file.file->path = "/tmp/log";
+  c.push_back({"Redirect STDOUT/STDIN to Network Connection in Container", dup_entry, dup_file});
 
   auto capmod = with(proc("/sbin/insmod", {"insmod", "rootkit.ko"}), [](Process& p) { p.cap_effective = int64_t(1) << 16; });
   auto nocap = with(proc("/sbin/insmod", {"insmod", "rootkit.ko"}), [](Process& p) { p.cap_effective = 0; });
