@@ -28,7 +28,9 @@ std::string join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-// The rootfs layout: <root>/bin/vigil and <root>/etc/vigil/rules/.
+// The rootfs layout: <root>/bin/vigil and <root>/etc/vigil/rules/. When vigil
+// is started through the rootfs loader (<root>/lib64/ld-linux-x86-64.so.2 ...
+// bin/vigil), /proc/self/exe is the loader: <root>/lib64/.. is the same root.
 std::string default_rules_dir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);

@@ -44,4 +44,12 @@ cp "$VIGIL" "$tmp/root/bin/vigil"
 cp "$SRC_DIR"/rules/default/*.yaml "$tmp/root/etc/vigil/rules/"
 "$tmp/root/bin/vigil" rules list >"$tmp/list" 2>&1 || fail "rules list in rootfs layout: $(cat "$tmp/list")"
 grep -q "active    Critical      kill   Reverse shell" "$tmp/list" || fail "default rules not listed: $(head -3 "$tmp/list")"
+# the built rootfs (when the build made one): started through its own loader,
+# as `vigil run` is in a task, it finds its etc/vigil/rules/
+root="${BUILD_DIR:-}/rootfs"
+if [ -x "$root/lib64/ld-linux-x86-64.so.2" ] && [ -d "$root/etc/vigil/rules" ]; then
+  "$root/lib64/ld-linux-x86-64.so.2" --library-path "$root/lib64" "$root/bin/vigil" rules list >"$tmp/list" 2>&1 \
+    || fail "rules list in the built rootfs: $(tail -3 "$tmp/list")"
+  grep -q " 0 skipped" "$tmp/list" || fail "built rootfs rules: $(tail -1 "$tmp/list")"
+fi
 echo "ok"
