@@ -39,10 +39,12 @@ struct Engine::Impl {
 
   struct Limit {
     int64_t window_start = 0;
-    uint64_t suppressed = 0;
-    Alert last;
+    uint64_t suppressed = 0;  // repeats counted since the window opened
+    uint64_t count = 1;       // count of the alert being sent
+    Alert last;               // the window's alert, for flush()
   };
   std::unordered_map<uint64_t, Limit> limits;  // (source, rule/key, pid)
+  size_t evict_at = 65536;
 
   void index() {
     std::set<std::string> all, block;
@@ -94,24 +96,27 @@ struct Engine::Impl {
   bool should_emit(int source, int key, int64_t now, Limit** lim) {
     *lim = nullptr;
     if (cfg.rate_limit_ns <= 0) return true;
-    if (limits.size() > 65536) {
+    if (limits.size() > evict_at) {  // bounded memory: forget closed windows with nothing pending
       for (auto it = limits.begin(); it != limits.end();)
         it = (it->second.suppressed == 0 && now - it->second.window_start >= cfg.rate_limit_ns) ? limits.erase(it) : std::next(it);
+      evict_at = std::max<size_t>(65536, limits.size() * 2);
     }
     uint64_t k = (uint64_t(source) << 56) ^ (uint64_t(uint32_t(key)) << 32) ^ uint32_t(last_pid);
     auto [it, fresh] = limits.try_emplace(k);
-    *lim = &it->second;
-    if (!fresh && now - it->second.window_start < cfg.rate_limit_ns) {
-      ++it->second.suppressed;
+    Limit& l = it->second;
+    *lim = &l;
+    if (!fresh && now - l.window_start < cfg.rate_limit_ns) {
+      ++l.suppressed;
       return false;
     }
+    l.count = 1 + l.suppressed;  // the window opens now (never evicted within this call)
+    l.window_start = now;
+    l.suppressed = 0;
     return true;
   }
   void emitted(Limit* l, Alert a, std::vector<Alert>* out) {
     if (l) {
-      a.count = 1 + l->suppressed;
-      l->window_start = a.time_ns;
-      l->suppressed = 0;
+      a.count = l->count;
       l->last = a;
     }
     out->push_back(std::move(a));

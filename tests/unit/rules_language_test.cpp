@@ -350,3 +350,21 @@ TEST_CASE("parser and loader never crash on truncated or garbled input", "[rules
     if (!err.empty()) CHECK_THAT(err, Catch::Contains(".yaml:"));
   }
 }
+
+TEST_CASE("rate limiter memory stays bounded with many processes", "[rules]") {
+  auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), Mode::Detect, 1'000'000'000);
+  std::vector<Alert> out;
+  Event ev = open_ev("/etc/shadow", O_RDONLY);
+  for (int pid = 1; pid <= 70000; ++pid) {
+    ev.proc = proc("/bin/cat", {"cat"}, nullptr, pid);
+    ev.time_ns += 1'000'000;  // 1ms apart: old windows close as we go
+    e->evaluate(ev, &out);
+    e->evaluate(ev, &out);  // a repeat, counted
+  }
+  CHECK(out.size() == 70000);
+  ev.time_ns += 2'000'000'000;
+  out.clear();
+  e->evaluate(ev, &out);  // the last process again, after its window: carries its repeat
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].count == 2);
+}
