@@ -8,6 +8,7 @@ Images come from tests/e2e/run.sh. Exit 0 pass, 1 fail, 77 skipped."""
 import json
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,6 +34,12 @@ def run(image, argv, extra=()):
 
 
 NO_RULES = None  # why alerts cannot be expected yet, or None
+PROBE_RULE = """- rule: e2e probe every exec
+  desc: matches every exec, to tell whether vigil run evaluates rules at all
+  condition: evt.type in (execve, execveat)
+  output: exec (process=%proc.name)
+  priority: WARNING
+"""
 
 
 def check_shadow_event(c, name, events):
@@ -151,11 +158,18 @@ def main():
             c.skip("sensored app containers", "`vigil run` is not implemented yet")
             return c.finish()
 
-        # The rules engine is wired into `vigil run` once it knows --rules.
+        # Is the rules engine wired into `vigil run`? A rule matching every exec must alert.
         global NO_RULES
-        probe = podman("run", "--rm", *sensored_args("busybox", ["/bin/true"], opts="--rules=/nonexistent"))
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as rules:
+            rules.write(PROBE_RULE)
+            rules.flush()
+            os.chmod(rules.name, 0o644)
+            probe = podman("run", "--rm", *sensored_args("busybox", ["/bin/true"], opts="--rules=/e2e-rules.yaml",
+                                                         extra=["-v", f"{rules.name}:/e2e-rules.yaml:ro"]))
         if "unknown option '--rules'" in probe.stderr:
             NO_RULES = "`vigil run` has no --rules option yet (rules engine not wired in)"
+        elif probe.returncode == 0 and not split_stderr(probe.stderr)[1]:
+            NO_RULES = "`vigil run` raised no alert even for a rule matching every exec (rules engine not wired in)"
         busybox_cases(c)
         for image, app in C_APPS.items():
             c_app_cases(c, image, app)
