@@ -5,13 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "sinks/sinks.hpp"
+
 namespace vigil {
 
 enum class TraceLevel { None, Err, Warn, Info, Debug };
 
 struct Options {
   TraceLevel trace = TraceLevel::Warn;
-  std::string events;  // --events=PATH|stderr; empty: no event output
+  std::string events;  // the last --events value (all of them are in sinks.events)
+  SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
 };
 
 // Parses options from the VIGIL_OPTS value (split like a shell splits words,
