@@ -106,8 +106,8 @@ void Channel::push(std::string line) {
   if (spool_append(line)) {
     ++st_.spooled;
     if (power_of_ten(st_.spooled))
-      spdlog::warn("sink {}: memory queue full ({} records), {} records spooled to {} so far", spec_.text,
-                   queue_max_, st_.spooled, spool_dir_.string());
+      spdlog::warn("sink {}: {} records spooled to {} so far (memory queue of {} full, or spool not drained yet)",
+                   spec_.text, st_.spooled, spool_dir_.string(), queue_max_);
     lk.unlock();
     if (wake) cv_.notify_one();
     return;

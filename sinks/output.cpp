@@ -61,6 +61,7 @@ class AsyncOutput final : public Output {
               std::vector<std::shared_ptr<Channel>> alerts)
       : cfg_(cfg), ctx_(std::make_shared<Context>(std::move(ctx))), events_(std::move(events)),
         alerts_(std::move(alerts)) {
+    if (const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4")) ecs_uri_ = uri;
     for (auto* list : {&events_, &alerts_})
       for (const auto& c : *list)
         if (std::find(all_.begin(), all_.end(), c) == all_.end()) all_.push_back(c);
@@ -162,14 +163,13 @@ class AsyncOutput final : public Output {
 
   // ECS task metadata, fetched once here so the tracer never waits for it.
   void load_ecs_metadata() {
-    const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4");
-    if (!uri || !*uri) {
+    if (ecs_uri_.empty()) {
       spdlog::info("ECS metadata: ECS_CONTAINER_METADATA_URI_V4 not set; records carry hostname {} and container id {}",
                    ctx_->hostname, ctx_->container_id.empty() ? "(none found in /proc/self/cgroup)" : ctx_->container_id);
       return;
     }
     std::string err;
-    if (!fetch_ecs_metadata(uri, std::chrono::milliseconds(3000), &ecs_, &err)) {
+    if (!fetch_ecs_metadata(ecs_uri_, std::chrono::milliseconds(3000), &ecs_, &err)) {
       spdlog::warn("ECS metadata: {}; records carry hostname and cgroup container id only", err);
       return;
     }
@@ -243,6 +243,7 @@ class AsyncOutput final : public Output {
   SinkConfig cfg_;
   mutable std::mutex ctx_mu_;
   std::shared_ptr<const Context> ctx_;
+  std::string ecs_uri_;
   json ecs_;
   std::vector<std::shared_ptr<Channel>> events_, alerts_, all_;
   mutable std::mutex mu_;
