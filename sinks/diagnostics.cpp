@@ -52,7 +52,7 @@ std::string dns_hint(int rc) {
            "with the task's VPC; for an AWS service, use an interface VPC endpoint with private DNS enabled; check the "
            "VPC has enableDnsSupport and enableDnsHostnames; check the spelling (" + where + ")";
   if (rc == EAI_AGAIN)
-    return "hint: the resolver did not answer in time. Check that the VPC resolver (VPC CIDR base + 2) is reachable "
+    return "hint: the resolver did not answer (unreachable or timed out). Check that the VPC resolver (VPC CIDR base + 2) is reachable "
            "(security groups, network ACLs, a custom DHCP options set) (" + where + ")";
   return "hint: check /etc/resolv.conf and the VPC's DNS settings (" + where + ")";
 }

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# vigil check: kernel features, ECS metadata, DNS/TCP/TLS of sinks with hints,
+# TLS with a self-signed CA (verification on and off), malformed input.
+# Servers: tests/sinks/collector.py on 127.0.0.1 only.
+set -euo pipefail
+: "${VIGIL:?}" "${SRC_DIR:?}"
+t=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do { kill -9 "$p"; wait "$p"; } 2>/dev/null || true; done; rm -rf "$t"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; echo "--- last output:" >&2; cat "$t/out" >&2 || true; exit 1; }
+
+collector() {  # collector NAME [args...]: starts it, its port is in $t/NAME.port
+  local name=$1; shift
+  python3 "$SRC_DIR/tests/sinks/collector.py" --port-file "$t/$name.port" --lifetime 120 "$@" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 400); do [ -f "$t/$name.port" ] && return 0; sleep 0.05; done
+  fail "collector $name did not start"
+}
+# check EXPECTED_STATUS ARGS...: runs vigil check, output in $t/out
+check() {
+  local want=$1; shift
+  local rc=0
+  timeout 60 "$VIGIL" check "$@" >"$t/out" 2>&1 || rc=$?
+  [ "$rc" = "$want" ] || fail "vigil check $* exited $rc, expected $want"
+}
+has() { grep -qF -- "$1" "$t/out" || fail "output lacks '$1'"; }
+lacks() { ! grep -qF -- "$1" "$t/out" || fail "output shows '$1'"; }
+
+# 1. A live collector: DNS, TCP, and the kernel features.
+collector plain; port=$(cat "$t/plain.port")
+check 0 --sink "http://127.0.0.1:$port/ingest"
+has "kernel: seccomp actions: yes"
+has "kernel: PTRACE_GET_SYSCALL_INFO"
+has "DNS: 127.0.0.1 -> 127.0.0.1"
+has "TCP: connected to 127.0.0.1 port $port"
+has "all checks passed"
+
+# 2. Nothing listening: exit 1 with a hint. Credentials in the URL never shown.
+dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+check 1 --sink "http://user:hunter2@127.0.0.1:$dead/"
+has "Connection refused"
+has "hint: nothing listens there"
+lacks "hunter2"
+
+# 3. A name the resolver cannot answer for (in a network namespace whose only
+#    resolver is a dead 127.0.0.1: no query leaves the machine).
+if unshare -mn true 2>/dev/null; then
+  echo "nameserver 127.0.0.1" >"$t/resolv.conf"
+  rc=0
+  timeout 60 unshare -mn sh -c "mount --bind '$t/resolv.conf' /etc/resolv.conf && exec '$VIGIL' check --sink https://collector.example.internal/ingest" >"$t/out" 2>&1 || rc=$?
+  [ "$rc" = 1 ] || fail "DNS failure: exit $rc, expected 1"
+  has "DNS: cannot resolve 'collector.example.internal'"
+  has "hint:"
+  has "resolvers: 127.0.0.1"
+else
+  echo "note: unshare -mn not permitted, DNS failure case not run" >&2
+fi
+
+# 4. TLS with a self-signed CA.
+(cd "$t" &&
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=vigil-test-ca &&
+  openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=127.0.0.1 &&
+  printf 'subjectAltName=IP:127.0.0.1\n' >ext &&
+  openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext) >/dev/null 2>&1 ||
+  fail "openssl could not make the test CA"
+collector tls --tls "$t/srv.pem" "$t/srv.key"; tport=$(cat "$t/tls.port")
+check 0 --sink "https://127.0.0.1:$tport/" --ca-file="$t/ca.pem"
+has "TLS: handshake ok"
+has "verified against $t/ca.pem"
+check 1 --sink "https://127.0.0.1:$tport/"
+has "TLS: handshake failed"
+has "not trusted"
+check 0 --sink "https://127.0.0.1:$tport/" --tls-insecure
+has "NOT verified"
+check 1 --sink "https://127.0.0.1:$port/"  # plain HTTP server behind an https URL
+has "TLS: handshake failed"
+
+# 5. Sinks from VIGIL_OPTS, as in a task definition.
+VIGIL_OPTS="--events=http://127.0.0.1:$port/ --alerts=falcosidekick+http://127.0.0.1:$dead/" check 1
+has "sink http://127.0.0.1:$port/: TCP: connected"
+has "sink falcosidekick+http://127.0.0.1:$dead/: TCP: connect to 127.0.0.1 port $dead failed"
+
+# 6. ECS metadata from a loopback metadata endpoint, and a broken one.
+collector ecs --ecs "$SRC_DIR/tests/sinks/ecs-metadata.json"; mport=$(cat "$t/ecs.port")
+ECS_CONTAINER_METADATA_URI_V4="http://127.0.0.1:$mport/v4/cd189a93" check 0
+has '"task_arn":"arn:aws:ecs:eu-west-1:123456789012:task/prod/cd189a933e5849daa93386466019ab50"'
+has '"availability_zone":"eu-west-1b"'
+ECS_CONTAINER_METADATA_URI_V4="http://127.0.0.1:$dead/v4/x" check 1
+has "ECS metadata: ECS task metadata endpoint"
+
+# 7. Malformed input: one clear line, exit 1.
+check 1 --sink "http://"
+has "invalid sink URL"
+check 1 --events=gopher://x
+[ "$(wc -l <"$t/out")" = 1 ] || fail "a bad option must give one line"
+has "vigil check: command line: --events: unsupported sink 'gopher://x'"
+check 1 --queue=lots
+has "--queue"
+echo "sinks_check: ok"
