@@ -111,10 +111,9 @@ class HttpBackend final : public Backend {
       headers_ = curl_slist_append(headers_, h.c_str());
       custom_type |= strncasecmp(h.c_str(), "content-type:", 13) == 0;
     }
-    if (!custom_type)
-      headers_ = curl_slist_append(headers_, spec_.kind == SinkSpec::Kind::Falcosidekick
-                                                 ? "Content-Type: application/json"
-                                                 : "Content-Type: application/x-ndjson");
+    // application/json for NDJSON bodies too: Fluent Bit's http input (FireLens)
+    // refuses any other type and reads concatenated objects; Vector ignores it.
+    if (!custom_type) headers_ = curl_slist_append(headers_, "Content-Type: application/json");
     headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
     curl_ = curl_easy_init();
   }

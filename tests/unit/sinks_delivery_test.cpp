@@ -174,7 +174,7 @@ TEST_CASE("sinks: collector down at start, up, SIGKILLed mid-stream, back: no ev
   INFO("duplicates (at-least-once): " << lines.size() - ids.size());
   auto requests = read_json_lines(t.path / "requests.ndjson");
   REQUIRE_FALSE(requests.empty());
-  CHECK(requests[0]["content_type"] == "application/x-ndjson");
+  CHECK(requests[0]["content_type"] == "application/json");  // what Fluent Bit's http input requires
 }
 
 TEST_CASE("sinks: a full queue spills to the spool, beyond its cap drops are counted, the spool is sent later",
