@@ -315,12 +315,16 @@ std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in
   }
   // One channel per distinct sink: events and alerts to the same place share it.
   std::map<std::string, std::shared_ptr<Channel>> by_text;
-  auto channels = [&](const std::vector<SinkSpec>& specs, std::vector<std::shared_ptr<Channel>>* out) {
+  auto channels = [&](const std::vector<SinkSpec>& specs, std::vector<std::shared_ptr<Channel>>* out,
+                      const char* what) {
     for (const auto& s : specs) {
       auto& ch = by_text[s.text];
       if (!ch) {
         auto backend = make_backend(s, http, error);
-        if (!backend) return false;
+        if (!backend) {
+          *error = fmt::format("{}: {}", what, *error);
+          return false;
+        }
         std::string kind = s.kind == SinkSpec::Kind::File ? "file" : s.kind == SinkSpec::Kind::Stderr ? "stderr" : "http";
         auto dir = spool / fmt::format("{}-{:016x}", kind, std::hash<std::string>{}(s.text));
         ch = std::make_shared<Channel>(s, std::move(backend), cfg.queue, dir, cfg.spool_max);
@@ -330,7 +334,7 @@ std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in
     return true;
   };
   std::vector<std::shared_ptr<Channel>> ev_ch, al_ch;
-  if (!channels(ev, &ev_ch) || !channels(al, &al_ch)) return nullptr;
+  if (!channels(ev, &ev_ch, "--events") || !channels(al, &al_ch, "--alerts")) return nullptr;
   Context ctx = ctx_in;
   fill_context(&ctx);
   return std::make_unique<AsyncOutput>(cfg, std::move(ctx), std::move(ev_ch), std::move(al_ch));
