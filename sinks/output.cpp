@@ -87,7 +87,9 @@ class AsyncOutput final : public Output {
   void event(Event ev) override { push(std::move(ev)); }
   void alert(Alert a) override { push(std::move(a)); }
 
-  bool flush(std::chrono::milliseconds deadline) override {
+  void flush(std::chrono::milliseconds deadline) override { drain(deadline); }
+
+  bool drain(std::chrono::milliseconds deadline) {
     flushed_ = true;
     auto until = Clock::now() + deadline;
     {

@@ -64,9 +64,9 @@ class Output {
   // Both calls return at once; they may be called from the tracer thread only.
   virtual void event(Event ev) = 0;
   virtual void alert(Alert a) = 0;
-  // Deliver what is pending, waiting at most `deadline`. Returns true when
-  // everything was delivered.
-  virtual bool flush(std::chrono::milliseconds deadline) = 0;
+  // Deliver what is pending, waiting at most `deadline`. Afterwards
+  // stats().queue_depth says what is still undelivered.
+  virtual void flush(std::chrono::milliseconds deadline) = 0;
   // The tracer's count of ptrace stops, reported per second in stats records.
   virtual void set_stop_counter(const std::atomic<uint64_t>*) {}
   virtual DeliveryStats stats() const { return {}; }

@@ -125,6 +125,12 @@ SinkConfig base_config(const fs::path& dir) {
   return cfg;
 }
 
+// flush() and report whether everything was delivered.
+bool flushed(Output& out, std::chrono::milliseconds deadline) {
+  out.flush(deadline);
+  return out.stats().queue_depth == 0;
+}
+
 std::set<std::string> ids_of(const std::vector<json>& lines) {
   std::set<std::string> ids;
   for (const auto& j : lines) ids.insert(j.at("id").get<std::string>());
@@ -163,7 +169,7 @@ TEST_CASE("sinks: collector down at start, up, SIGKILLed mid-stream, back: no ev
   send();
   c.emplace(t.path, port);
   send();
-  REQUIRE(out->flush(120s));
+  REQUIRE(flushed(*out, 120s));
   auto lines = read_json_lines(t.path / "received.ndjson");
   auto ids = ids_of(lines);
   CHECK(ids.size() == 5 * kPhase);
@@ -190,7 +196,7 @@ TEST_CASE("sinks: a full queue spills to the spool, beyond its cap drops are cou
   REQUIRE(out);
   const uint64_t n = 2000;  // ~400 bytes each: far more than memory + 64 kB of spool
   for (uint64_t i = 1; i <= n; ++i) out->event(make_event(i));
-  CHECK_FALSE(out->flush(300ms));
+  CHECK_FALSE(flushed(*out, 300ms));
   auto s = out->stats();
   CHECK(s.sent == 0);
   CHECK(s.spooled > 0);
@@ -203,7 +209,7 @@ TEST_CASE("sinks: a full queue spills to the spool, beyond its cap drops are cou
   CHECK(spool_bytes <= uint64_t(cfg.spool_max));
 
   Collector c(t.path, port);
-  REQUIRE(out->flush(120s));
+  REQUIRE(flushed(*out, 120s));
   auto ids = ids_of(read_json_lines(t.path / "received.ndjson"));
   CHECK(ids.size() == n - s.dropped);
   CHECK(out->stats().sent >= n - s.dropped);
@@ -226,7 +232,7 @@ TEST_CASE("sinks: what is undelivered at exit stays in the spool and the next ru
   Collector c(t.path, port);
   auto out = make_output(cfg, ctx, &err);
   REQUIRE(out);
-  REQUIRE(out->flush(60s));
+  REQUIRE(flushed(*out, 60s));
   CHECK(ids_of(read_json_lines(t.path / "received.ndjson")).size() == 300);
 }
 
@@ -245,7 +251,7 @@ TEST_CASE("sinks: HTTPS with a self-signed CA, verification on and off", "[sinks
     auto out = make_output(cfg, test_context(), &err);
     REQUIRE(out);
     for (uint64_t i = first; i < first + 10; ++i) out->event(make_event(i));
-    bool ok = out->flush(5s);
+    bool ok = flushed(*out, 5s);
     return std::pair{ok, out->stats()};
   };
   auto cfg = base_config(t.path);
@@ -295,7 +301,7 @@ TEST_CASE("sinks: falcosidekick mode posts one alert JSON per request, with secr
       a.event_seq = uint64_t(i);
       out->alert(a);
     }
-    REQUIRE(out->flush(30s));
+    REQUIRE(flushed(*out, 30s));
   }
   spdlog::set_default_logger(previous);
   auto requests = read_json_lines(t.path / "requests.ndjson");
@@ -331,7 +337,7 @@ TEST_CASE("sinks: file rotation keeps at most max_files files, newest records la
   REQUIRE(out);
   const uint64_t n = 200;
   for (uint64_t i = 1; i <= n; ++i) out->event(make_event(i));
-  REQUIRE(out->flush(30s));
+  REQUIRE(flushed(*out, 30s));
   CHECK(fs::exists(path));
   CHECK(fs::exists(path.string() + ".1"));
   CHECK(fs::exists(path.string() + ".2"));
@@ -364,7 +370,7 @@ TEST_CASE("sinks: periodic stats records report counters and tracer stops per se
   }
   json stats;
   wait_for([&] {
-    out->flush(1s);
+    flushed(*out, 1s);
     for (const auto& j : read_json_lines(path))
       if (j["type"] == "stats" && j["stats"]["sent"].get<uint64_t>() >= 20) stats = j;
     return !stats.is_null();
@@ -398,7 +404,7 @@ TEST_CASE("sinks: ECS task metadata is fetched once and stamped on events and al
     a.rule = "r";
     a.priority = "Warning";
     out->alert(a);
-    REQUIRE(out->flush(30s));
+    REQUIRE(flushed(*out, 30s));
   }
   auto events = read_json_lines(t.path / "ev.json");
   REQUIRE(events.size() == 1);
@@ -419,7 +425,7 @@ TEST_CASE("sinks: ECS task metadata is fetched once and stamped on events and al
   // Without the variable: hostname (and cgroup id when there is one), no ecs.
   auto out = make_output(cfg, test_context(), &err);
   out->event(make_event(2));
-  REQUIRE(out->flush(30s));
+  REQUIRE(flushed(*out, 30s));
   events = read_json_lines(t.path / "ev.json");
   REQUIRE(events.size() == 2);
   CHECK_FALSE(events[1].contains("ecs"));
