@@ -34,8 +34,10 @@ mkdir -p "$work/apt/parts" "$work/apt/lists/partial"
 aptopts=(-q -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/apt/parts"
          -o "Dir::State::Lists=$work/apt/lists" -o APT::Sandbox::User=root)
 apt-get "${aptopts[@]}" update >>"$log" 2>&1 || fail "apt-get update for deb-src failed"
-(cd "$work" && apt-get "${aptopts[@]}" source --download-only "curl=$version") >>"$log" 2>&1 ||
-  fail "apt-get source curl=$version failed"
+# The installed version's source, else the candidate (a superseded security update).
+(cd "$work" && { apt-get "${aptopts[@]}" source --download-only "curl=$version" ||
+  apt-get "${aptopts[@]}" source --download-only curl; }) >>"$log" 2>&1 || fail "apt-get source curl failed"
+version=$(cd "$work" && ls curl_*.dsc | sed -E 's/^curl_(.*)\.dsc$/\1/')
 upstream=${version#*:}; upstream=${upstream%-*}
 tar -xzf "$work"/curl_"$upstream".orig.tar.gz -C "$work" && tar -xJf "$work"/curl_*.debian.tar.xz -C "$work/curl-$upstream" ||
   fail "cannot unpack the curl source"

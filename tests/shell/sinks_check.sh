@@ -2,30 +2,14 @@
 # vigil check: kernel features, ECS metadata, DNS/TCP/TLS of sinks with hints,
 # TLS with a self-signed CA (verification on and off), malformed input.
 # Servers: tests/sinks/collector.py on 127.0.0.1 only.
-set -euo pipefail
-: "${VIGIL:?}" "${SRC_DIR:?}"
-t=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do { kill -9 "$p"; wait "$p"; } 2>/dev/null || true; done; rm -rf "$t"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; echo "--- last output:" >&2; cat "$t/out" >&2 || true; exit 1; }
-
-collector() {  # collector NAME [args...]: starts it, its port is in $t/NAME.port
-  local name=$1; shift
-  python3 "$SRC_DIR/tests/sinks/collector.py" --port-file "$t/$name.port" --lifetime 120 "$@" >/dev/null 2>&1 &
-  pids+=($!)
-  for _ in $(seq 400); do [ -f "$t/$name.port" ] && return 0; sleep 0.05; done
-  fail "collector $name did not start"
-}
+source "$SRC_DIR/tests/sinks/lib.sh"
 # check EXPECTED_STATUS ARGS...: runs vigil check, output in $t/out
 check() {
   local want=$1; shift
   local rc=0
-  timeout 60 "$VIGIL" check "$@" >"$t/out" 2>&1 || rc=$?
+  timeout 60 "$VIGIL" check "$@" >"$out" 2>&1 || rc=$?
   [ "$rc" = "$want" ] || fail "vigil check $* exited $rc, expected $want"
 }
-has() { grep -qF -- "$1" "$t/out" || fail "output lacks '$1'"; }
-lacks() { ! grep -qF -- "$1" "$t/out" || fail "output shows '$1'"; }
 
 # 1. A live collector: DNS, TCP, and the kernel features.
 collector plain; port=$(cat "$t/plain.port")
@@ -37,7 +21,7 @@ has "TCP: connected to 127.0.0.1 port $port"
 has "all checks passed"
 
 # 2. Nothing listening: exit 1 with a hint. Credentials in the URL never shown.
-dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+dead=$(free_port)
 check 1 --sink "http://user:hunter2@127.0.0.1:$dead/"
 has "Connection refused"
 has "hint: nothing listens there"
@@ -48,7 +32,7 @@ lacks "hunter2"
 if unshare -mn true 2>/dev/null; then
   echo "nameserver 127.0.0.1" >"$t/resolv.conf"
   rc=0
-  timeout 60 unshare -mn sh -c "mount --bind '$t/resolv.conf' /etc/resolv.conf && exec '$VIGIL' check --sink https://collector.example.internal/ingest" >"$t/out" 2>&1 || rc=$?
+  timeout 60 unshare -mn sh -c "mount --bind '$t/resolv.conf' /etc/resolv.conf && exec '$VIGIL' check --sink https://collector.example.internal/ingest" >"$out" 2>&1 || rc=$?
   [ "$rc" = 1 ] || fail "DNS failure: exit $rc, expected 1"
   has "DNS: cannot resolve 'collector.example.internal'"
   has "hint:"
@@ -93,7 +77,7 @@ has "ECS metadata: ECS task metadata endpoint"
 check 1 --sink "http://"
 has "invalid sink URL"
 check 1 --events=gopher://x
-[ "$(wc -l <"$t/out")" = 1 ] || fail "a bad option must give one line"
+[ "$(wc -l <"$out")" = 1 ] || fail "a bad option must give one line"
 has "vigil check: command line: --events: unsupported sink 'gopher://x'"
 check 1 --queue=lots
 has "--queue"

@@ -2,21 +2,7 @@
 # vigil run with network sinks: events reach a loopback collector (same ids as
 # the file sink), --trace=info diagnostics, a dead collector does not hold the
 # app (bounded flush, the spool is sent by the next run), SIGTERM, bad URLs.
-set -euo pipefail
-: "${VIGIL:?}" "${SRC_DIR:?}"
-t=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do { kill -9 "$p"; wait "$p"; } 2>/dev/null || true; done; rm -rf "$t"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; echo "--- stderr:" >&2; cat "$t/err" >&2 || true; exit 1; }
-has() { grep -qF -- "$1" "$t/err" || fail "stderr lacks '$1'"; }
-collector() {  # collector NAME [args...]: its port is in $t/NAME.port
-  local name=$1; shift
-  python3 "$SRC_DIR/tests/sinks/collector.py" --port-file "$t/$name.port" --lifetime 200 "$@" >/dev/null 2>&1 &
-  pids+=($!)
-  for _ in $(seq 400); do [ -f "$t/$name.port" ] && return 0; sleep 0.05; done
-  fail "collector $name did not start"
-}
+source "$SRC_DIR/tests/sinks/lib.sh"
 ids() { python3 -c 'import json,sys; print("\n".join(sorted({json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip() and json.loads(l)["type"] != "stats"})))' "$1"; }
 app=(sh -c 'for i in 1 2 3 4 5; do /bin/true; done; exit 3')
 
@@ -25,7 +11,7 @@ collector up --out "$t/up.ndjson" --requests "$t/up.req"
 port=$(cat "$t/up.port")
 rc=0
 VIGIL_OPTS="--trace=info --spool-dir=$t/spool" timeout 60 "$VIGIL" run --events="http://127.0.0.1:$port/ingest" \
-  --events="$t/ev.json" -- "${app[@]}" 2>"$t/err" || rc=$?
+  --events="$t/ev.json" -- "${app[@]}" 2>"$out" || rc=$?
 [ "$rc" = 3 ] || fail "app exit status $rc, expected 3"
 has "config: events -> http://127.0.0.1:$port/ingest, $t/ev.json"
 has "kernel: seccomp actions"
@@ -37,17 +23,17 @@ has "delivery summary"
 
 # 2. A dead collector: the app's exit is not held beyond --flush-timeout; what
 #    was not delivered stays in the spool and the next run sends it.
-dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+dead=$(free_port)
 start=$(date +%s)
 rc=0
 timeout 60 "$VIGIL" run --events="http://127.0.0.1:$dead/" --flush-timeout=1s --spool-dir="$t/spool2" \
-  --events="$t/ev2.json" -- "${app[@]}" 2>"$t/err" || rc=$?
+  --events="$t/ev2.json" -- "${app[@]}" 2>"$out" || rc=$?
 [ "$rc" = 3 ] || fail "app exit status $rc with a dead collector, expected 3"
 [ $(( $(date +%s) - start )) -lt 30 ] || fail "vigil held the exit for $(( $(date +%s) - start )) s with a dead collector"
 has "kept in spool $t/spool2"
 collector back --port "$dead" --out "$t/back.ndjson"
 rc=0
-timeout 60 "$VIGIL" run --events="http://127.0.0.1:$dead/" --spool-dir="$t/spool2" -- /bin/true 2>"$t/err" || rc=$?
+timeout 60 "$VIGIL" run --events="http://127.0.0.1:$dead/" --spool-dir="$t/spool2" -- /bin/true 2>"$out" || rc=$?
 [ "$rc" = 0 ] || fail "second run exit $rc"
 for id in $(ids "$t/ev2.json"); do grep -qF "\"id\":\"$id\"" "$t/back.ndjson" || fail "event $id of the first run never arrived"; done
 
@@ -56,7 +42,7 @@ for id in $(ids "$t/ev2.json"); do grep -qF "\"id\":\"$id\"" "$t/back.ndjson" ||
 collector slow --delay 3 --out "$t/slow.ndjson"
 sport=$(cat "$t/slow.port")
 timeout 60 "$VIGIL" run --events="http://127.0.0.1:$sport/" --flush-timeout=2s --spool-dir="$t/spool3" \
-  -- sh -c 'for i in 1 2 3; do /bin/true; done; exec sleep 30' 2>"$t/err" &
+  -- sh -c 'for i in 1 2 3; do /bin/true; done; exec sleep 30' 2>"$out" &
 vpid=$!
 sleep 1
 start=$(date +%s)
@@ -68,12 +54,12 @@ wait "$vpid" || rc=$?
 
 # 4. Malformed sinks fail at start with one clear line.
 rc=0
-"$VIGIL" run --events=http:// -- /bin/true 2>"$t/err" || rc=$?
+"$VIGIL" run --events=http:// -- /bin/true 2>"$out" || rc=$?
 [ "$rc" != 0 ] || fail "a malformed URL was accepted"
-[ "$(wc -l <"$t/err")" = 1 ] || fail "a malformed URL must give one line"
+[ "$(wc -l <"$out")" = 1 ] || fail "a malformed URL must give one line"
 has "--events: invalid sink URL"
 rc=0
-VIGIL_OPTS="--alerts=file:$t/a.json,max_files=x" "$VIGIL" run -- /bin/true 2>"$t/err" || rc=$?
+VIGIL_OPTS="--alerts=file:$t/a.json,max_files=x" "$VIGIL" run -- /bin/true 2>"$out" || rc=$?
 [ "$rc" != 0 ] || fail "a malformed file option was accepted"
 has "VIGIL_OPTS: --alerts: invalid file sink option 'max_files=x'"
 echo "sinks_run: ok"
