@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -29,12 +30,23 @@ bool write_all(int fd, const std::string& buf, std::string* error) {
   return true;
 }
 
+// stderr is usually a pipe shared with the app (awslogs): writes of at most
+// PIPE_BUF bytes are atomic there, so lines are grouped into such writes and
+// the app's output cannot land in the middle of a line that fits.
 class StderrBackend final : public Backend {
  public:
   size_t deliver(const std::vector<std::string>& lines, Clock::time_point, std::string* error, bool*) override {
     std::string buf;
-    for (const auto& l : lines) buf.append(l).push_back('\n');
-    return write_all(STDERR_FILENO, buf, error) ? lines.size() : 0;
+    size_t done = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (!buf.empty() && buf.size() + lines[i].size() + 1 > PIPE_BUF) {
+        if (!write_all(STDERR_FILENO, buf, error)) return done;
+        done = i;
+        buf.clear();
+      }
+      buf.append(lines[i]).push_back('\n');
+    }
+    return write_all(STDERR_FILENO, buf, error) ? lines.size() : done;
   }
 };
 

@@ -12,6 +12,7 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "sinks/internal.hpp"
@@ -137,9 +138,11 @@ bool Channel::spool_append(const std::string& line) {
   ssize_t n = ::write(write_fd_, buf.data(), buf.size());
   if (n != ssize_t(buf.size())) {
     if (n > 0 && ftruncate(write_fd_, off_t(write_segment_bytes_)) != 0) {}  // drop the partial line
-    spdlog::error("sink {}: cannot write spool file {}: {}", spec_.text, write_segment_.string(),
-                  n < 0 ? std::strerror(errno) : "short write (disk full?)");
+    spdlog::error("sink {}: cannot write spool file {}: {}; spooling stops, records beyond the memory queue are "
+                  "dropped (set --spool-dir to a volume with space)",
+                  spec_.text, write_segment_.string(), n < 0 ? std::strerror(errno) : "short write (disk full?)");
     spool_seal();
+    spool_ok_ = false;
     return false;
   }
   write_segment_bytes_ += buf.size();
@@ -174,8 +177,19 @@ bool Channel::take_batch(std::vector<std::string>* batch, fs::path* segment) {
     }
   } else {
     if (segments_.empty()) spool_seal();
+    if (segments_.empty()) {  // counters out of step with the files: trust the files
+      spool_lines_ = spool_bytes_ = 0;
+      spooling_ = false;
+      return true;
+    }
     *segment = segments_.front();
-    *batch = read_lines(*segment);
+    auto lines = read_lines(*segment);
+    segment_lines_ = lines.size();
+    for (auto& line : lines) {
+      // A run killed mid-write can leave a partial last line: never send it.
+      if (nlohmann::json::accept(line)) batch->push_back(std::move(line));
+      else ++st_.dropped;
+    }
   }
   inflight_ = batch->size();
   return true;
@@ -236,7 +250,7 @@ void Channel::run() {
       fs::remove(segment, ec);
       segments_.pop_front();
       spool_bytes_ -= std::min(spool_bytes_, bytes);
-      spool_lines_ -= std::min<uint64_t>(spool_lines_, batch.size());
+      spool_lines_ -= std::min<uint64_t>(spool_lines_, segment_lines_);
       if (spool_lines_ == 0 && write_fd_ < 0) spooling_ = false;
     }
     inflight_ = 0;

@@ -90,6 +90,7 @@ class Channel {
   uint64_t write_segment_lines_ = 0;
   uint64_t spool_bytes_ = 0, spool_lines_ = 0;
   uint64_t next_segment_ = 0;
+  uint64_t segment_lines_ = 0;  // lines in the segment being delivered
   size_t inflight_ = 0;
   uint64_t kick_ = 0;  // bumped by wait_idle() to end a backoff wait
   bool stop_ = false;

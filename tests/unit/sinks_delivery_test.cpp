@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -229,11 +230,19 @@ TEST_CASE("sinks: what is undelivered at exit stays in the spool and the next ru
     REQUIRE(out);
     for (uint64_t i = 1; i <= 300; ++i) out->event(make_event(i));
   }  // destroyed with the collector down: flush times out, records go to the spool
+  // As if the run had been killed mid-write: a partial last line.
+  std::vector<fs::path> segments;
+  for (const auto& e : fs::recursive_directory_iterator(t.path / "spool"))
+    if (e.path().extension() == ".ndjson") segments.push_back(e.path());
+  REQUIRE_FALSE(segments.empty());
+  std::sort(segments.begin(), segments.end());
+  std::ofstream(segments.back(), std::ios::app) << "{\"id\":\"partial";
   Collector c(t.path, port);
   auto out = make_output(cfg, ctx, &err);
   REQUIRE(out);
   REQUIRE(flushed(*out, 60s));
-  CHECK(ids_of(read_json_lines(t.path / "received.ndjson")).size() == 300);
+  CHECK(ids_of(read_json_lines(t.path / "received.ndjson")).size() == 300);  // parses every line received
+  CHECK(out->stats().dropped == 1);
 }
 
 TEST_CASE("sinks: HTTPS with a self-signed CA, verification on and off", "[sinks][net]") {
