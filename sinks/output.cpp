@@ -106,7 +106,7 @@ class AsyncOutput final : public Output {
     return ok;
   }
 
-  void set_stop_counter(const std::atomic<uint64_t>* stops) override { stops_ = stops; }
+  void set_stop_counter(const std::atomic<uint64_t>* stops) override { stops_.store(stops); }
 
   DeliveryStats stats() const override {
     DeliveryStats t;
@@ -187,7 +187,8 @@ class AsyncOutput final : public Output {
   void emit_stats(Clock::time_point now) {
     auto s = stats();
     double secs = std::chrono::duration<double>(now - last_stats_).count();
-    uint64_t stops = stops_ ? stops_->load(std::memory_order_relaxed) : 0;
+    const auto* counter = stops_.load();
+    uint64_t stops = counter ? counter->load(std::memory_order_relaxed) : 0;
     double rate = secs > 0 ? double(stops - last_stops_) / secs : 0;
     last_stats_ = now;
     last_stops_ = stops;
@@ -207,11 +208,13 @@ class AsyncOutput final : public Output {
     }
     j["stats"] = {{"sent", s.sent},         {"spooled", s.spooled},   {"dropped", s.dropped},
                   {"failures", s.failures}, {"queue_depth", s.queue_depth},
-                  {"tracer_stops_per_sec", std::round(rate * 10) / 10}, {"sinks", sinks}};
+                  {"tracer_stops_per_sec", counter ? json(std::round(rate * 10) / 10) : json(nullptr)},
+                  {"sinks", sinks}};
     std::string line = j.dump();
     for (const auto& c : events_) c->push(line);
-    spdlog::info("delivery health: {} sent, {} spooled, {} dropped, {} queued, {} failed attempts, {:.1f} tracer stops/s",
-                 s.sent, s.spooled, s.dropped, s.queue_depth, s.failures, rate);
+    spdlog::info("delivery health: {} sent, {} spooled, {} dropped, {} queued, {} failed attempts, {} tracer stops/s",
+                 s.sent, s.spooled, s.dropped, s.queue_depth, s.failures,
+                 counter ? fmt::format("{:.1f}", rate) : std::string("n/a"));
   }
 
   void run() {
@@ -254,7 +257,7 @@ class AsyncOutput final : public Output {
   bool busy_ = false, stop_ = false;
   bool flushed_ = false;
   std::atomic<uint64_t> alert_seq_{0};
-  const std::atomic<uint64_t>* stops_ = nullptr;
+  std::atomic<const std::atomic<uint64_t>*> stops_{nullptr};  // set by the tracer thread
   uint64_t stats_seq_ = 0, last_stops_ = 0;
   Clock::time_point last_stats_;
   std::thread dispatcher_;

@@ -44,7 +44,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with open(args.out, "ab") as f:
                     f.write(body if body.endswith(b"\n") or not body else body + b"\n")
                     f.flush()
-                    os.fsync(f.fileno())
+                    if args.out != os.devnull:
+                        os.fsync(f.fileno())
                 with open(args.requests, "a") as f:
                     f.write(json.dumps({"path": self.path, "content_type": self.headers.get("Content-Type"),
                                         "lines": len(body.splitlines()),
