@@ -111,14 +111,15 @@ bool tls_check(const std::string& name, const SinkSpec& spec, const sinks_detail
                  proto.empty() ? "?" : proto,
                  http.insecure ? "NOT verified (--tls-insecure)" : "verified against " + http.ca_file);
   } else {
-    std::string hint = rc == CURLE_PEER_FAILED_VERIFICATION || verify != 0
-                           ? fmt::format("hint: the server certificate is not trusted by {}: pass the collector's CA with "
-                                         "--ca-file, or --tls-insecure for a test only",
-                                         http.ca_file.empty() ? "curl's default CA bundle" : http.ca_file)
-                           : "hint: is the server speaking TLS on this port (https:// vs http://)?";
-    spdlog::error("sink {}: TLS: handshake failed after {:.1f} ms: {} (verify result {}). {}", name,
-                  double(tls_us ? tls_us - connect_us : 0) / 1000, *errbuf ? errbuf : curl_easy_strerror(rc), verify,
-                  hint);
+    std::string hint =
+        rc == CURLE_PEER_FAILED_VERIFICATION
+            ? fmt::format("hint: the server certificate is not trusted by {} (verify result {}): pass the collector's "
+                          "CA with --ca-file, or --tls-insecure for a test only",
+                          http.ca_file.empty() ? "curl's default CA bundle" : http.ca_file, verify)
+        : rc == CURLE_SSL_CACERT_BADFILE ? fmt::format("hint: cannot use the CA file {}: fix --ca-file", http.ca_file)
+                                         : "hint: is the server speaking TLS on this port (https:// vs http://)?";
+    spdlog::error("sink {}: TLS: handshake failed after {:.1f} ms: {}. {}", name,
+                  double(tls_us ? tls_us - connect_us : 0) / 1000, *errbuf ? errbuf : curl_easy_strerror(rc), hint);
   }
   curl_easy_cleanup(c);
   return ok;
