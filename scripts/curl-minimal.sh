@@ -9,7 +9,7 @@
 # apt state directory: the system's apt configuration is not changed.
 set -euo pipefail
 cache=${VIGIL_CACHE:-/var/cache/vigil}
-mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=${XDG_CACHE_HOME:-$HOME/.cache}/vigil
+mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vigil
 version=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
 [ -n "$version" ] || version=$(apt-cache policy curl | awk '/Candidate:/ {print $2}')
 [ -n "$version" ] && [ "$version" != "(none)" ] ||

@@ -198,11 +198,17 @@ TEST_CASE("sinks: a full queue spills to the spool, beyond its cap drops are cou
   const uint64_t n = 2000;  // ~400 bytes each: far more than memory + 64 kB of spool
   for (uint64_t i = 1; i <= n; ++i) out->event(make_event(i));
   CHECK_FALSE(flushed(*out, 300ms));
+  // Once the dispatcher has handed everything over, every record is either
+  // waiting (memory, spool, in flight) or counted as dropped.
+  wait_for([&] {
+    auto s = out->stats();
+    return s.dropped + s.queue_depth == n;
+  });
   auto s = out->stats();
   CHECK(s.sent == 0);
   CHECK(s.spooled > 0);
   CHECK(s.dropped > 0);
-  CHECK(s.dropped + s.queue_depth == n);  // every record is either waiting or counted as dropped
+  CHECK(s.dropped + s.queue_depth == n);
   uint64_t spool_bytes = 0;
   for (const auto& e : fs::recursive_directory_iterator(t.path / "spool"))
     if (e.is_regular_file()) spool_bytes += e.file_size();
