@@ -6,6 +6,7 @@
 #include <fstream>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <random>
 #include <variant>
 
@@ -134,9 +135,37 @@ class AsyncOutput final : public Output {
       return;
     }
     lk.unlock();
-    // The dispatcher is behind: serialise here and hand over to the channels,
-    // which spool (or count a drop) rather than wait.
-    dispatch(r);
+    // The dispatcher is behind: dispatch the oldest record here (the channels
+    // spool or count a drop rather than wait) and queue this one, so the
+    // order is kept. dispatch_mu_ waits for at most the one record the
+    // dispatcher may be handling.
+    std::lock_guard d(dispatch_mu_);
+    std::optional<Record> oldest;
+    lk.lock();
+    if (!queue_.empty()) {
+      oldest = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    queue_.push_back(std::move(r));
+    lk.unlock();
+    if (oldest) dispatch(*oldest);
+  }
+
+  // Dispatches queued records one by one until the queue is empty.
+  void drain_queue() {
+    while (true) {
+      std::lock_guard d(dispatch_mu_);
+      std::optional<Record> r;
+      {
+        std::lock_guard lk(mu_);
+        busy_ = !queue_.empty();
+        if (!busy_) break;
+        r = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      dispatch(*r);
+    }
+    idle_cv_.notify_all();
   }
 
   std::shared_ptr<const Context> context() const {
@@ -222,22 +251,13 @@ class AsyncOutput final : public Output {
     last_stats_ = Clock::now();
     auto interval = cfg_.stats_interval.count() > 0 ? cfg_.stats_interval : std::chrono::hours(24 * 365);
     auto next_stats = last_stats_ + interval;
-    std::deque<Record> batch;
     while (true) {
       {
         std::unique_lock lk(mu_);
         cv_.wait_until(lk, next_stats, [&] { return stop_ || !queue_.empty(); });
         if (stop_ && queue_.empty()) break;
-        batch.swap(queue_);
-        busy_ = true;
       }
-      for (const auto& r : batch) dispatch(r);
-      batch.clear();
-      {
-        std::lock_guard lk(mu_);
-        busy_ = false;
-      }
-      idle_cv_.notify_all();
+      drain_queue();
       if (auto now = Clock::now(); now >= next_stats) {
         emit_stats(now);
         next_stats = now + interval;
@@ -251,6 +271,7 @@ class AsyncOutput final : public Output {
   std::string ecs_uri_;
   json ecs_;
   std::vector<std::shared_ptr<Channel>> events_, alerts_, all_;
+  std::mutex dispatch_mu_;  // one dispatch at a time: records reach the sinks in order
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::deque<Record> queue_;

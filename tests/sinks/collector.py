@@ -66,6 +66,14 @@ class Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+# An earlier collector killed mid-write may have left a partial last line:
+# end it, so the next record starts on a line of its own.
+if args.out != os.devnull and os.path.exists(args.out) and os.path.getsize(args.out):
+    with open(args.out, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) != b"\n":
+            f.write(b"\n")
+
 srv = Server(("127.0.0.1", args.port), Handler)
 if args.tls:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
