@@ -93,6 +93,7 @@ class AsyncOutput final : public Output {
   bool drain(std::chrono::milliseconds deadline) {
     flushed_ = true;
     auto until = Clock::now() + deadline;
+    cv_.notify_one();
     {
       std::unique_lock lk(mu_);
       if (!idle_cv_.wait_until(lk, until, [&] { return queue_.empty() && !busy_; })) return false;
@@ -146,8 +147,10 @@ class AsyncOutput final : public Output {
       oldest = std::move(queue_.front());
       queue_.pop_front();
     }
+    bool wake = queue_.empty();  // the dispatcher caught up meanwhile and may be asleep
     queue_.push_back(std::move(r));
     lk.unlock();
+    if (wake) cv_.notify_one();
     if (oldest) dispatch(*oldest);
   }
 

@@ -225,7 +225,10 @@ TEST_CASE("sinks: a full queue spills to the spool, beyond its cap drops are cou
   CHECK(spool_bytes <= uint64_t(cfg.spool_max));
 
   Collector c(t.path, port);
-  REQUIRE(flushed(*out, 120s));
+  bool all = flushed(*out, 120s);
+  INFO("after flush: sent " << out->stats().sent << ", dropped " << out->stats().dropped << ", waiting "
+                            << out->stats().queue_depth);
+  REQUIRE(all);
   auto received = read_json_lines(t.path / "received.ndjson");
   auto ids = ids_of(received);
   CHECK(ids.size() == n - s.dropped);
