@@ -2,6 +2,7 @@
 // (batches, exponential backoff with full jitter).
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -56,7 +57,23 @@ Channel::Channel(SinkSpec spec, std::unique_ptr<Backend> backend, size_t queue_m
       queue_max_(std::max<size_t>(queue_max, 1)),
       spool_dir_(std::move(spool_dir)),
       spool_max_(spool_max) {
+  lock_spool();
   scan_spool();
+}
+
+// One process per spool directory: a second sensor with the same sink and
+// --spool-dir (two runs in one container) uses a sub-directory of its own.
+void Channel::lock_spool() {
+  std::error_code ec;
+  if (spool_dir_.empty()) return;
+  fs::create_directories(spool_dir_, ec);
+  lock_fd_ = ::open((spool_dir_ / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ >= 0 && flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) return;
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
+  static std::atomic<int> n{0};
+  spool_dir_ /= fmt::format("pid-{}-{}", getpid(), n++);
+  fs::create_directories(spool_dir_, ec);
 }
 
 Channel::~Channel() {
@@ -68,6 +85,9 @@ Channel::~Channel() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   persist_memory();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  std::error_code ec;
+  if (spool_dir_.filename().string().rfind("pid-", 0) == 0) fs::remove(spool_dir_, ec);  // only if empty
 }
 
 void Channel::start() { thread_ = start_thread([this] { run(); }); }

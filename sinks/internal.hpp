@@ -70,6 +70,7 @@ class Channel {
   bool spool_append(const std::string& line);  // mutex held
   void spool_seal();                           // mutex held
   void persist_memory();                       // at stop: memory -> spool
+  void lock_spool();
   void scan_spool();
 
   SinkSpec spec_;
@@ -86,6 +87,7 @@ class Channel {
   std::deque<std::filesystem::path> segments_;  // sealed, oldest first
   std::filesystem::path write_segment_;
   int write_fd_ = -1;
+  int lock_fd_ = -1;  // flock on <spool dir>/.lock
   uint64_t write_segment_bytes_ = 0;
   uint64_t write_segment_lines_ = 0;
   uint64_t spool_bytes_ = 0, spool_lines_ = 0;

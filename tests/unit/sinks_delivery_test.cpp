@@ -269,6 +269,37 @@ TEST_CASE("sinks: what is undelivered at exit stays in the spool and the next ru
   CHECK(out->stats().dropped == 1);
 }
 
+TEST_CASE("sinks: two sensors with the same sink and spool directory do not mix their spools", "[sinks][net]") {
+  TempDir t;
+  int port = free_port();
+  auto cfg = base_config(t.path);
+  cfg.events = {fmt::format("http://127.0.0.1:{}/", port)};
+  cfg.queue = 5;
+  std::string err;
+  auto ctx_a = test_context(), ctx_b = test_context();
+  ctx_a.sensor_id += "a";
+  ctx_b.sensor_id += "b";
+  auto a = make_output(cfg, ctx_a, &err);
+  auto b = make_output(cfg, ctx_b, &err);
+  REQUIRE((a && b));
+  for (uint64_t i = 1; i <= 200; ++i) {
+    a->event(make_event(i));
+    b->event(make_event(i));
+  }
+  wait_for([&] { return a->stats().spooled > 0 && b->stats().spooled > 0; });
+  std::set<fs::path> dirs;  // the second one spools in a pid-* sub-directory
+  for (const auto& e : fs::recursive_directory_iterator(t.path / "spool"))
+    if (e.path().extension() == ".ndjson") dirs.insert(e.path().parent_path());
+  CHECK(dirs.size() == 2);
+  Collector c(t.path, port);
+  REQUIRE(flushed(*a, 60s));
+  REQUIRE(flushed(*b, 60s));
+  CHECK(a->stats().spooled > 0);
+  CHECK(b->stats().spooled > 0);
+  auto ids = ids_of(read_json_lines(t.path / "received.ndjson"));
+  CHECK(ids.size() == 400);
+}
+
 TEST_CASE("sinks: HTTPS with a self-signed CA, verification on and off", "[sinks][net]") {
   TempDir t;
   auto sh = [&](const std::string& cmd) { REQUIRE(std::system(("cd " + t.path.string() + " && " + cmd + " >/dev/null 2>&1").c_str()) == 0); };
