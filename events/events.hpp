@@ -77,6 +77,7 @@ struct NetInfo {
   int domain = 0, type = 0, protocol = 0;
   Endpoint local, remote;
   int fd = -1;
+  std::string remote_name;  // DNS name the remote address was resolved from, when seen
 };
 
 struct DnsInfo {

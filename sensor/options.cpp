@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/sensitive.hpp"
 #include "sensor/sensor.hpp"
 
 namespace vigil {
@@ -98,6 +99,13 @@ const std::vector<OptionSpec>& option_table() {
        [](const std::string& v, Options& o, std::string* err) { return prefixed("--flush-timeout", parse_duration(v, &o.sinks.flush_timeout, err), err); }},
       {"stats-interval", "DURATION: period of the stats record (default 60s, 0 = off)",
        [](const std::string& v, Options& o, std::string* err) { return prefixed("--stats-interval", parse_duration(v, &o.sinks.stats_interval, err), err); }},
+      {"sensitive-files",
+       "LIST: credential files whose reads are reported (inotify): 'none', or comma-separated absolute "
+       "glob patterns, 'default' standing for the built-in list (default: default)",
+       [](const std::string& v, Options& o, std::string* err) {
+         o.sensitive_default = false;
+         return parse_sensitive_patterns(v, &o.sensitive_files, err);
+       }},
   };
   return kTable;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "events/events.hpp"
+#include "probes/probes.hpp"
 #include "sinks/sinks.hpp"
 
 namespace vigil {
@@ -18,6 +19,8 @@ struct Options {
   TraceLevel trace = TraceLevel::Warn;
   std::string events;  // the last --events value (all of them are in sinks.events)
   SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
+  std::vector<std::string> sensitive_files;  // --sensitive-files: glob patterns; empty: watch off
+  bool sensitive_default = true;             // not given: the built-in list
 };
 
 // Parses options from the VIGIL_OPTS value (split like a shell splits words,
@@ -53,6 +56,10 @@ struct TracerHooks {
   std::function<Action(Event& ev)> verdict;
   // The main process entered a group-stop with this signal (job control).
   std::function<void(int sig)> main_stopped;
+  // The traced syscalls; null: probes::table(). (Tests use their own.)
+  const probes::Table* table = nullptr;
+  // Credential files whose reads are watched (glob patterns); empty: off.
+  std::vector<std::string> sensitive_patterns;
 };
 
 // ptrace + seccomp(RET_TRACE) tracer. One instance, one thread (the caller's),
