@@ -110,10 +110,6 @@ size_t collect_body(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
-int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<std::atomic<bool>*>(user)->load() ? 1 : 0;
-}
-
 // NDJSON batches (one POST per batch), or falcosidekick: one JSON per POST.
 class HttpBackend final : public Backend {
  public:
@@ -128,14 +124,20 @@ class HttpBackend final : public Backend {
     if (!custom_type) headers_ = curl_slist_append(headers_, "Content-Type: application/json");
     headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
     curl_ = curl_easy_init();
+    multi_ = curl_multi_init();
   }
   ~HttpBackend() override {
+    curl_multi_cleanup(multi_);
     curl_easy_cleanup(curl_);
     curl_slist_free_all(headers_);
   }
   size_t max_batch() const override { return spec_.kind == SinkSpec::Kind::Falcosidekick ? 50 : 1000; }
   bool is_network() const override { return true; }
   void diagnose() override;
+  void interrupt() override {
+    abort = true;
+    curl_multi_wakeup(multi_);
+  }
 
   size_t deliver(const std::vector<std::string>& lines, Clock::time_point deadline, std::string* error,
                  bool* reject) override {
@@ -167,11 +169,8 @@ class HttpBackend final : public Backend {
     curl_easy_setopt(curl_, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl_, CURLOPT_WRITEFUNCTION, collect_body);
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response);
-    curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl_, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(curl_, CURLOPT_XFERINFODATA, &abort);
     apply_tls(curl_, http_);
-    CURLcode rc = curl_easy_perform(curl_);
+    CURLcode rc = perform();
     if (rc != CURLE_OK) {
       *error = fmt::format("POST {}: {}", spec_.text, *errbuf ? errbuf : curl_easy_strerror(rc));
       return false;
@@ -187,10 +186,34 @@ class HttpBackend final : public Backend {
     return false;
   }
 
+  // curl_easy_perform() through a multi handle, so that interrupt() can end
+  // a request at once (at exit, when the flush time is over).
+  CURLcode perform() {
+    CURLcode rc = CURLE_ABORTED_BY_CALLBACK;
+    curl_multi_add_handle(multi_, curl_);
+    int running = 1;
+    while (!abort) {
+      if (curl_multi_perform(multi_, &running) != CURLM_OK) {
+        rc = CURLE_FAILED_INIT;
+        break;
+      }
+      if (!running) {
+        int left = 0;
+        while (CURLMsg* m = curl_multi_info_read(multi_, &left))
+          if (m->msg == CURLMSG_DONE) rc = m->data.result;
+        break;
+      }
+      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+    }
+    curl_multi_remove_handle(multi_, curl_);
+    return rc;
+  }
+
   SinkSpec spec_;
   HttpSettings http_;
   curl_slist* headers_ = nullptr;
   CURL* curl_ = nullptr;
+  CURLM* multi_ = nullptr;
 };
 
 void HttpBackend::diagnose() { check_endpoint(spec_, http_); }

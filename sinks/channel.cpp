@@ -81,7 +81,7 @@ Channel::~Channel() {
     std::lock_guard lk(mu_);
     stop_ = true;
   }
-  backend_->abort = true;
+  backend_->interrupt();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   persist_memory();
@@ -250,7 +250,7 @@ void Channel::run() {
       }
       ++st_.failures;
       last_error_ = err;
-      if (power_of_ten(++streak))
+      if (power_of_ten(++streak) && !stop_)  // an abort at stop is not a delivery failure
         spdlog::warn("sink {}: delivery failed ({} attempts so far, will retry): {}", spec_.text, streak, err);
       // Full jitter: sleep a random time in [backoff/2, backoff].
       auto sleep = std::chrono::milliseconds(

@@ -46,7 +46,8 @@ class Backend {
   virtual size_t max_batch() const { return 500; }
   virtual bool is_network() const { return false; }
   virtual void diagnose() {}
-  // Cancels a delivery in progress (network backends), from another thread.
+  // Ends a delivery in progress and refuses new ones; from another thread.
+  virtual void interrupt() { abort = true; }
   std::atomic<bool> abort{false};
 };
 std::unique_ptr<Backend> make_backend(const SinkSpec& spec, const HttpSettings& http, std::string* error);
