@@ -79,6 +79,10 @@ int cmd_check(int argc, char** argv) {
   }
   setup_logging(std::max(o.trace, TraceLevel::Info));
   int failed = 0;
+  if (!log_sink_config(o.sinks, &err)) {
+    spdlog::error("config: {}", err);
+    ++failed;
+  }
 
   for (const auto& f : detect_kernel_features(true))
     spdlog::log(f.available ? spdlog::level::info : spdlog::level::warn, "kernel: {}: {}{}", f.name,

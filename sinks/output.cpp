@@ -299,46 +299,66 @@ std::string spec_list(const std::vector<SinkSpec>& specs) {
   return out.empty() ? "none" : out;
 }
 
-void log_config(const SinkConfig& cfg, const std::vector<SinkSpec>& ev, const std::vector<SinkSpec>& al,
-                const HttpSettings& http, const fs::path& spool) {
-  spdlog::info("config: events -> {}; alerts -> {}", spec_list(ev), spec_list(al));
-  spdlog::info("config: queue {} records; spool {} (max {} bytes per sink); flush timeout {} ms; stats every {} ms",
-               cfg.queue, spool.string(), cfg.spool_max, cfg.flush_timeout.count(), cfg.stats_interval.count());
-  std::string secrets;
-  if (!cfg.header_env.empty()) secrets += fmt::format(" headers from ${} (values masked);", cfg.header_env);
-  if (!cfg.header_file.empty()) secrets += fmt::format(" headers from {} (values masked);", cfg.header_file);
-  if (!cfg.bearer_token_env.empty()) secrets += fmt::format(" bearer token from ${} (masked);", cfg.bearer_token_env);
-  if (!cfg.bearer_token_file.empty()) secrets += fmt::format(" bearer token from {} (masked);", cfg.bearer_token_file);
-  spdlog::info("config: HTTP: {} header(s);{} TLS verification {}; CA file {}", http.headers.size(), secrets,
-               http.insecure ? "OFF (--tls-insecure)" : "on", http.ca_file.empty() ? "(curl default)" : http.ca_file);
-  if (http.insecure) spdlog::warn("TLS certificate verification is off (--tls-insecure)");
-}
+// A SinkConfig checked and resolved: sinks parsed, headers and token read,
+// spool directory chosen.
+struct Plan {
+  std::vector<SinkSpec> events, alerts;
+  HttpSettings http;
+  fs::path spool;
+};
 
-}  // namespace
-
-std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in, std::string* error) {
-  std::vector<SinkSpec> ev, al;
+bool make_plan(const SinkConfig& cfg, Plan* p, std::string* error) {
   bool network = false;
-  for (auto [specs, out, what] : {std::tuple{&cfg.events, &ev, "--events"}, std::tuple{&cfg.alerts, &al, "--alerts"}}) {
+  for (auto [specs, out, what] :
+       {std::tuple{&cfg.events, &p->events, "--events"}, std::tuple{&cfg.alerts, &p->alerts, "--alerts"}}) {
     for (const auto& text : *specs) {
       SinkSpec s;
       if (!parse_sink_spec(text, &s, error)) {
         *error = fmt::format("{}: {}", what, *error);
-        return nullptr;
+        return false;
       }
       network |= s.kind == SinkSpec::Kind::Http || s.kind == SinkSpec::Kind::Falcosidekick;
       out->push_back(std::move(s));
     }
   }
-  if (cfg.alerts.empty()) parse_sink_spec("stderr", &al.emplace_back(), error);
-  HttpSettings http;
-  if (!load_http_settings(cfg, &http, error)) return nullptr;
-  if (network && http.ca_file.empty() && !http.insecure)
+  if (cfg.alerts.empty()) parse_sink_spec("stderr", &p->alerts.emplace_back(), error);
+  if (!load_http_settings(cfg, &p->http, error)) return false;
+  if (network && p->http.ca_file.empty() && !p->http.insecure)
     spdlog::warn("no CA bundle found (rootfs etc/vigil/ca-certificates.crt or /etc/ssl/certs): set --ca-file");
   const char* tmp = std::getenv("TMPDIR");
-  fs::path spool = !cfg.spool_dir.empty() ? fs::path(cfg.spool_dir) : fs::path(tmp && *tmp ? tmp : "/tmp") / "vigil-spool";
+  p->spool = !cfg.spool_dir.empty() ? fs::path(cfg.spool_dir) : fs::path(tmp && *tmp ? tmp : "/tmp") / "vigil-spool";
+  return true;
+}
+
+void log_config(const SinkConfig& cfg, const Plan& p) {
+  spdlog::info("config: events -> {}; alerts -> {}", spec_list(p.events), spec_list(p.alerts));
+  spdlog::info("config: queue {} records; spool {} (max {} bytes per sink); flush timeout {} ms; stats every {} ms",
+               cfg.queue, p.spool.string(), cfg.spool_max, cfg.flush_timeout.count(), cfg.stats_interval.count());
+  std::string secrets;
+  if (!cfg.header_env.empty()) secrets += fmt::format(" headers from ${} (values masked);", cfg.header_env);
+  if (!cfg.header_file.empty()) secrets += fmt::format(" headers from {} (values masked);", cfg.header_file);
+  if (!cfg.bearer_token_env.empty()) secrets += fmt::format(" bearer token from ${} (masked);", cfg.bearer_token_env);
+  if (!cfg.bearer_token_file.empty()) secrets += fmt::format(" bearer token from {} (masked);", cfg.bearer_token_file);
+  spdlog::info("config: HTTP: {} header(s);{} TLS verification {}; CA file {}", p.http.headers.size(), secrets,
+               p.http.insecure ? "OFF (--tls-insecure)" : "on",
+               p.http.ca_file.empty() ? "(curl default)" : p.http.ca_file);
+  if (p.http.insecure) spdlog::warn("TLS certificate verification is off (--tls-insecure)");
+}
+
+}  // namespace
+
+bool log_sink_config(const SinkConfig& cfg, std::string* error) {
+  Plan p;
+  if (!make_plan(cfg, &p, error)) return false;
+  log_config(cfg, p);
+  return true;
+}
+
+std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in, std::string* error) {
+  Plan p;
+  if (!make_plan(cfg, &p, error)) return nullptr;
   if (spdlog::should_log(spdlog::level::info)) {
-    log_config(cfg, ev, al, http, spool);
+    log_config(cfg, p);
     for (const auto& f : detect_kernel_features(false))
       spdlog::info("kernel: {}: {}{}", f.name, f.available ? "yes" : "no", f.detail.empty() ? "" : " (" + f.detail + ")");
   }
@@ -349,13 +369,13 @@ std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in
     for (const auto& s : specs) {
       auto& ch = by_text[s.text];
       if (!ch) {
-        auto backend = make_backend(s, http, error);
+        auto backend = make_backend(s, p.http, error);
         if (!backend) {
           *error = fmt::format("{}: {}", what, *error);
           return false;
         }
         std::string kind = s.kind == SinkSpec::Kind::File ? "file" : s.kind == SinkSpec::Kind::Stderr ? "stderr" : "http";
-        auto dir = spool / fmt::format("{}-{:016x}", kind, std::hash<std::string>{}(s.text));
+        auto dir = p.spool / fmt::format("{}-{:016x}", kind, std::hash<std::string>{}(s.text));
         ch = std::make_shared<Channel>(s, std::move(backend), cfg.queue, dir, cfg.spool_max);
       }
       if (std::find(out->begin(), out->end(), ch) == out->end()) out->push_back(ch);
@@ -363,7 +383,7 @@ std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in
     return true;
   };
   std::vector<std::shared_ptr<Channel>> ev_ch, al_ch;
-  if (!channels(ev, &ev_ch, "--events") || !channels(al, &al_ch, "--alerts")) return nullptr;
+  if (!channels(p.events, &ev_ch, "--events") || !channels(p.alerts, &al_ch, "--alerts")) return nullptr;
   Context ctx = ctx_in;
   fill_context(&ctx);
   return std::make_unique<AsyncOutput>(cfg, std::move(ctx), std::move(ev_ch), std::move(al_ch));

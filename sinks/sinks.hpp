@@ -81,6 +81,9 @@ class Output {
 std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx, std::string* error);
 
 // Diagnostics shared by `vigil run --trace=info` and `vigil check`.
+// Logs the configuration at info level (secrets masked); false and one line
+// in *error when it is not usable.
+bool log_sink_config(const SinkConfig& cfg, std::string* error);
 struct KernelFeature {
   std::string name;
   bool available = false;

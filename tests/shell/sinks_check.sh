@@ -22,10 +22,14 @@ has "all checks passed"
 
 # 2. Nothing listening: exit 1 with a hint. Credentials in the URL never shown.
 dead=$(free_port)
-check 1 --sink "http://user:hunter2@127.0.0.1:$dead/"
+VIGIL_TEST_TOKEN=t0psecret check 1 --sink "http://user:hunter2@127.0.0.1:$dead/" --bearer-token-env=VIGIL_TEST_TOKEN
 has "Connection refused"
 has "hint: nothing listens there"
+has "bearer token from \$VIGIL_TEST_TOKEN (masked)"
 lacks "hunter2"
+lacks "t0psecret"
+check 1 --bearer-token-env=VIGIL_TEST_UNSET_VAR
+has "VIGIL_TEST_UNSET_VAR is not set"
 
 # 3. A name the resolver cannot answer for (in a network namespace whose only
 #    resolver is a dead 127.0.0.1: no query leaves the machine).
