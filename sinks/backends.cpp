@@ -216,7 +216,7 @@ class HttpBackend final : public Backend {
   CURLM* multi_ = nullptr;
 };
 
-void HttpBackend::diagnose() { check_endpoint(spec_, http_); }
+void HttpBackend::diagnose() { check_endpoint(spec_, http_, &abort); }
 
 }  // namespace
 

@@ -57,23 +57,63 @@ std::string dns_hint(int rc) {
   return "hint: check /etc/resolv.conf and the VPC's DNS settings (" + where + ")";
 }
 
+bool aborted(const std::atomic<bool>* abort) { return abort && abort->load(); }
+
+// getaddrinfo, but given up when *abort is set. The request lives on the heap
+// and is leaked if glibc cannot cancel it (its helper thread still writes it).
+int resolve(const std::string& host, const std::string& port, addrinfo** res, const std::atomic<bool>* abort) {
+  struct Request {
+    std::string host, port;
+    addrinfo hints{};
+    gaicb cb{};
+  };
+  auto* r = new Request{host, port};
+  r->hints.ai_family = AF_UNSPEC;
+  r->hints.ai_socktype = SOCK_STREAM;
+  r->cb = {r->host.c_str(), r->port.c_str(), &r->hints, nullptr};
+  gaicb* list[1] = {&r->cb};
+  int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr);
+  if (rc != 0) {
+    delete r;
+    return rc;
+  }
+  while ((rc = gai_error(&r->cb)) == EAI_INPROGRESS) {
+    if (aborted(abort)) {
+      if (gai_cancel(&r->cb) == EAI_CANCELED) delete r;
+      return EAI_CANCELED;
+    }
+    timespec slice{0, 100'000'000};
+    gai_suspend(list, 1, &slice);
+  }
+  *res = r->cb.ar_result;
+  delete r;
+  return rc;
+}
+
 // Non-blocking connect with a timeout; returns 0 or an errno.
-int tcp_connect(const addrinfo* ai, int timeout_ms) {
+int tcp_connect(const addrinfo* ai, int timeout_ms, const std::atomic<bool>* abort) {
   int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
   if (fd < 0) return errno;
   int err = 0;
   if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
     err = errno;
-    if (err == EINPROGRESS) {
+    for (int waited = 0; err == EINPROGRESS; waited += 100) {
+      if (waited >= timeout_ms || aborted(abort)) {
+        err = waited >= timeout_ms ? ETIMEDOUT : ECANCELED;
+        break;
+      }
       pollfd p{fd, POLLOUT, 0};
-      int n = poll(&p, 1, timeout_ms);
+      int n = poll(&p, 1, 100);
       socklen_t len = sizeof err;
-      if (n == 0) err = ETIMEDOUT;
-      else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+      if (n < 0 || (n > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)) err = errno;
     }
   }
   close(fd);
   return err;
+}
+
+int on_progress(void* abort, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return aborted(static_cast<const std::atomic<bool>*>(abort)) ? 1 : 0;
 }
 
 std::string addr_text(const addrinfo* ai) {
@@ -84,7 +124,8 @@ std::string addr_text(const addrinfo* ai) {
   return buf;
 }
 
-bool tls_check(const std::string& name, const SinkSpec& spec, const sinks_detail::HttpSettings& http) {
+bool tls_check(const std::string& name, const SinkSpec& spec, const sinks_detail::HttpSettings& http,
+               const std::atomic<bool>* abort) {
   CURL* c = curl_easy_init();
   char errbuf[CURL_ERROR_SIZE] = "";
   curl_easy_setopt(c, CURLOPT_URL, spec.target.c_str());
@@ -93,6 +134,9 @@ bool tls_check(const std::string& name, const SinkSpec& spec, const sinks_detail
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, abort);
   sinks_detail::apply_tls(c, http);
   CURLcode rc = curl_easy_perform(c);
   curl_off_t connect_us = 0, tls_us = 0;
@@ -129,7 +173,7 @@ bool tls_check(const std::string& name, const SinkSpec& spec, const sinks_detail
 
 namespace sinks_detail {
 
-bool check_endpoint(const SinkSpec& spec, const HttpSettings& http) {
+bool check_endpoint(const SinkSpec& spec, const HttpSettings& http, const std::atomic<bool>* abort) {
   const std::string& name = spec.text;
   CURLU* u = curl_url();
   char *host = nullptr, *port = nullptr, *scheme = nullptr;
@@ -148,13 +192,11 @@ bool check_endpoint(const SinkSpec& spec, const HttpSettings& http) {
   }
   if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);  // IPv6 literal
 
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   auto t0 = Clock::now();
-  int rc = getaddrinfo(h.c_str(), p.c_str(), &hints, &res);
+  int rc = resolve(h, p, &res, abort);
   double dns_ms = ms_since(t0);
+  if (rc == EAI_CANCELED) return false;  // stopping
   if (rc != 0) {
     spdlog::error("sink {}: DNS: cannot resolve '{}' ({:.1f} ms): {}. {}", name, h, dns_ms, gai_strerror(rc),
                   dns_hint(rc));
@@ -168,7 +210,8 @@ bool check_endpoint(const SinkSpec& spec, const HttpSettings& http) {
   int tried = 0;
   for (auto* ai = res; ai && tried < 4 && !connected; ai = ai->ai_next, ++tried) {
     t0 = Clock::now();
-    int err = tcp_connect(ai, 3000);
+    int err = tcp_connect(ai, 3000, abort);
+    if (err == ECANCELED) break;
     double ms = ms_since(t0);
     connected = err == 0;
     if (connected) spdlog::info("sink {}: TCP: connected to {} port {} in {:.1f} ms", name, addr_text(ai), p, ms);
@@ -183,7 +226,7 @@ bool check_endpoint(const SinkSpec& spec, const HttpSettings& http) {
   freeaddrinfo(res);
   if (!connected) return false;
   if (s != "https") return true;
-  return tls_check(name, spec, http);
+  return tls_check(name, spec, http, abort);
 }
 
 }  // namespace sinks_detail

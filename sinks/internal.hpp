@@ -32,7 +32,9 @@ void apply_tls(void* curl, const HttpSettings& http);  // CA file and verificati
 void curl_init_once();
 // DNS (getaddrinfo), TCP connect and TLS handshake of a network sink, logged
 // with timings; failures at error level with hints. True when all passed.
-bool check_endpoint(const SinkSpec& spec, const HttpSettings& http);
+// abort (may be null) ends the checks early (at exit): a resolver that never
+// answers must not hold vigil's exit.
+bool check_endpoint(const SinkSpec& spec, const HttpSettings& http, const std::atomic<bool>* abort = nullptr);
 
 // Where records go. deliver() gets a batch of JSON lines and returns how many
 // of them, from the front, were delivered; a shorter count means "retry the
