@@ -132,6 +132,7 @@ class HttpBackend final : public Backend {
     curl_slist_free_all(headers_);
   }
   size_t max_batch() const override { return spec_.kind == SinkSpec::Kind::Falcosidekick ? 50 : 1000; }
+  bool one_record_per_request() const override { return spec_.kind == SinkSpec::Kind::Falcosidekick; }
   bool is_network() const override { return true; }
   void diagnose() override;
   void interrupt() override {

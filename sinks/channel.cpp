@@ -234,7 +234,7 @@ void Channel::run() {
       size_t lost = 0;
       if (n < chunk.size() && reject) {
         // Falcosidekick refuses one record; an NDJSON receiver the whole batch.
-        lost = backend_->max_batch() <= 50 ? 1 : chunk.size() - n;
+        lost = backend_->one_record_per_request() ? 1 : chunk.size() - n;
         spdlog::error("sink {}: receiver rejected {} records, dropped: {}", spec_.text, lost, err);
       }
       pos += n + lost;

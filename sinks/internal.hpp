@@ -46,6 +46,7 @@ class Backend {
   virtual size_t deliver(const std::vector<std::string>& lines, Clock::time_point deadline, std::string* error,
                          bool* reject) = 0;
   virtual size_t max_batch() const { return 500; }
+  virtual bool one_record_per_request() const { return false; }  // a rejection then loses one record
   virtual bool is_network() const { return false; }
   virtual void diagnose() {}
   // Ends a delivery in progress and refuses new ones; from another thread.
