@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_root = argv[1];
+  signal(SIGPIPE, SIG_IGN);  // a client closing mid-response must not kill the server
   alarm(argc > 3 ? (unsigned)atoi(argv[3]) : 300);
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
