@@ -1,4 +1,4 @@
-// ptrace_rtt [N]: cost of one sensor stop round-trip, i.e. what the tracer's
+// ptrace_rtt [N [ROUNDS]]: cost of one sensor stop round-trip, i.e. what the tracer's
 // wake-up path costs per traced syscall, for the designs a ptrace/seccomp
 // sensor can choose from. The tracee makes N getppid() calls that a seccomp
 // filter sends to the tracer; the time per call minus the untraced time per
@@ -7,7 +7,8 @@
 //   ptrace+spin  same, tracer polls waitpid(WNOHANG) up to 50 us before blocking
 //   unotif     SECCOMP_RET_USER_NOTIF, supervisor NOTIF_RECV + NOTIF_SEND(CONTINUE)
 //   unotif+sync  same with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux >= 6.6)
-// each with tracer and tracee unpinned, pinned to the same CPU, and to two CPUs.
+// each with tracer and tracee unpinned, pinned to the same CPU, and to two CPUs;
+// median and minimum over ROUNDS (default 5) rounds interleaved across modes.
 #include <errno.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -177,23 +178,32 @@ static double measure(enum Mech mech, enum Place place, long n) {
   return extra;
 }
 
+static int cmp_double(const void* a, const void* b) {
+  double x = *(const double*)a, y = *(const double*)b;
+  return (x > y) - (x < y);
+}
+
 int main(int argc, char** argv) {
   long n = argc > 1 ? atol(argv[1]) : 20000;
-  if (n <= 0) {
-    fprintf(stderr, "usage: ptrace_rtt [N]  (N > 0 traced calls per mode)\n");
+  int rounds = argc > 2 ? atoi(argv[2]) : 5;
+  if (n <= 0 || rounds <= 0 || rounds > 99) {
+    fprintf(stderr, "usage: ptrace_rtt [N [ROUNDS]]  (N > 0 traced calls per mode, 1..99 rounds)\n");
     return 2;
   }
   const char* mech_names[] = {"ptrace", "ptrace+spin50us", "unotif", "unotif+sync_wake_up"};
   const char* place_names[] = {"unpinned", "same CPU", "two CPUs"};
-  printf("| mechanism | placement | us per stop |\n|---|---|---|\n");
-  for (int m = PTRACE; m <= UNOTIF_SYNC; m++)
-    for (int p = UNPINNED; p <= TWO_CPUS; p++) {
-      double ns = measure((enum Mech)m, (enum Place)p, n);
-      if (ns < 0)
-        printf("| %s | %s | unsupported |\n", mech_names[m], place_names[p]);
-      else
-        printf("| %s | %s | %.2f |\n", mech_names[m], place_names[p], ns / 1000.0);
-      fflush(stdout);
-    }
+  enum { kModes = 4 * 3 };
+  double us[kModes][99];
+  // Rounds are interleaved across modes so load drift spreads over all of them.
+  for (int r = 0; r < rounds; r++)
+    for (int mode = 0; mode < kModes; mode++) us[mode][r] = measure((enum Mech)(mode / 3), (enum Place)(mode % 3), n) / 1000.0;
+  printf("| mechanism | placement | median us per stop | min |\n|---|---|---|---|\n");
+  for (int mode = 0; mode < kModes; mode++) {
+    qsort(us[mode], (size_t)rounds, sizeof(double), cmp_double);
+    if (us[mode][0] < 0)
+      printf("| %s | %s | unsupported | |\n", mech_names[mode / 3], place_names[mode % 3]);
+    else
+      printf("| %s | %s | %.2f | %.2f |\n", mech_names[mode / 3], place_names[mode % 3], us[mode][rounds / 2], us[mode][0]);
+  }
   return 0;
 }
