@@ -1,5 +1,83 @@
 // vigil probes: the single table of traced syscalls. Each row yields the
-// seccomp filter rule, the decoder and the event it produces.
+// seccomp filter rule (with optional BPF argument checks), the decoder and the
+// event it produces. Syscalls that are not in the table are allowed by the
+// filter without a stop (cost: a few BPF instructions).
+//
+// Adding a syscall = adding one row to kProbes in probes/probes.cpp.
 #pragma once
 
-namespace vigil {}
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <seccomp.h>
+
+#include "events/events.hpp"
+
+namespace vigil::probes {
+
+// A syscall as seen at a seccomp stop (PTRACE_GET_SYSCALL_INFO).
+struct SyscallArgs {
+  uint32_t arch = 0;  // AUDIT_ARCH_X86_64 or AUDIT_ARCH_I386
+  int64_t nr = 0;
+  uint64_t args[6] = {};
+};
+
+// Reads the tracee's memory: process_vm_readv in page-bounded chunks, with a
+// /proc/PID/mem fallback. The tracee must be stopped.
+class TraceeMemory {
+ public:
+  explicit TraceeMemory(int tid) : tid_(tid) {}
+  // Reads a NUL-terminated string of at most `max` bytes; false if unreadable.
+  bool read_string(uint64_t addr, size_t max, std::string* out) const;
+  bool read(uint64_t addr, void* buf, size_t len) const;
+
+ private:
+  size_t read_some(uint64_t addr, void* buf, size_t len) const;
+  int tid_;
+};
+
+// What the tracer does with a stop of this row.
+enum class Stage : uint8_t {
+  Entry,      // decode at the seccomp stop; the event is emitted (and judged) before the syscall runs
+  ExecEntry,  // remember the decoded path; the exec event is emitted at PTRACE_EVENT_EXEC
+};
+
+// One BPF argument condition (libseccomp semantics, all conditions of a row must hold).
+struct ArgCheck {
+  unsigned arg;
+  scmp_compare op;
+  uint64_t datum_a;
+  uint64_t datum_b = 0;
+};
+
+using Decoder = void (*)(const SyscallArgs& a, const TraceeMemory& mem, Event* ev);
+
+struct Probe {
+  const char* syscall;  // name; resolved for each architecture by libseccomp
+  EventClass cls;
+  const char* type;  // Event::type
+  Stage stage;
+  Decoder decode;
+  std::vector<ArgCheck> checks;  // empty: every call of the syscall is traced
+};
+
+// The table (probes/probes.cpp).
+const std::vector<Probe>& table();
+
+// SECCOMP_RET_DATA of our RET_TRACE actions: kDataBase + index into table().
+// A seccomp stop whose data is outside [kDataBase, kDataBase + table().size())
+// comes from a filter the app installed itself.
+inline constexpr uint16_t kDataBase = 0x7600;
+const Probe* lookup(uint16_t data);
+
+// Builds the seccomp filter: default ALLOW; every row RET_TRACE(kDataBase+i);
+// for x86_64 and i386 (int 0x80) with the same rows; x32 and any other
+// architecture fail with ENOSYS. Returns null and sets *error on failure.
+// The caller owns the context (seccomp_release).
+scmp_filter_ctx build_filter(std::string* error);
+
+// Cap on a path read from tracee memory.
+inline constexpr size_t kPathMax = 4096;
+
+}  // namespace vigil::probes

@@ -2,8 +2,12 @@
 // syscalls into events.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "events/events.hpp"
 
 namespace vigil {
 
@@ -22,5 +26,59 @@ bool parse_options(const char* vigil_opts, int argc, char** argv, Options* out, 
 
 // Logging through spdlog to stderr, prefixed "vigil[PID] LEVEL:"; never stdout.
 void setup_logging(TraceLevel level);
+
+}  // namespace vigil
+
+// ---- The tracer (sensor/tracer.cpp) -------------------------------------
+namespace vigil {
+
+class Output;
+
+// Fills sensor_id (random per run), hostname and container id (from
+// /proc/self/cgroup when it names one).
+Context make_context();
+// The container id named by a /proc/self/cgroup text: a 64-hex-digit id
+// (docker, containerd), else the last component of an /ecs/ path (Fargate:
+// TASKID-NNNN); empty if none.
+std::string container_id_from_cgroup(std::string_view cgroup_text);
+
+struct TracerHooks {
+  Output* out = nullptr;  // events are handed here; may be null
+  // Rules verdict, called synchronously for each event before the syscall
+  // proceeds (exec: at PTRACE_EVENT_EXEC, before the new program's first
+  // instruction). Denied: the syscall fails with EPERM (exec: the process is
+  // killed, the old image is gone); Killed: SIGKILL to the process.
+  std::function<Action(Event& ev)> verdict;
+  // The main process entered a group-stop with this signal (job control).
+  std::function<void(int sig)> main_stopped;
+};
+
+// ptrace + seccomp(RET_TRACE) tracer. One instance, one thread (the caller's),
+// which must be the thread that calls spawn() (ptrace ties tracees to it).
+class Tracer {
+ public:
+  explicit Tracer(TracerHooks hooks);
+  ~Tracer();
+  Tracer(const Tracer&) = delete;
+  Tracer& operator=(const Tracer&) = delete;
+
+  // Forks; the child runs child_setup (async-signal-safe code only), waits
+  // until it is seized (PTRACE_O_EXITKILL: if the tracer dies, every tracee
+  // is killed), sets no_new_privs, loads the filter from the probes table and
+  // execs path. Returns the child's pid, or -1 and sets *error.
+  int spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+            void (*child_setup)(), std::string* error);
+  // Services stops until the main process (the spawned one) has exited;
+  // reaps every child of this process meanwhile (PID-1 duty). Returns the
+  // main process's wait status.
+  int run();
+  // SIGKILL to every traced process still known, then collects their exits
+  // (emitting exit events) for at most timeout_ms.
+  void kill_all(int timeout_ms);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace vigil

@@ -1,0 +1,88 @@
+# cmake -P script run by the `rootfs` target (cmake/rootfs.cmake). Builds the
+# self-contained rootfs next to OUT, then renames it into place:
+#   lib64/   the ELF interpreter (ld-linux-*.so.*) and every shared library in
+#            the DT_NEEDED closure of bin/vigil, resolved here at build time
+#   bin/vigil   stripped copy of the built binary
+#   etc/vigil/  README, ca-certificates.crt, rules/*.yaml (if any)
+#   MANIFEST    format version, vigil version, "sha256  path" per file
+# Inputs (-D): VIGIL OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB
+cmake_minimum_required(VERSION 3.25)
+
+foreach(v VIGIL OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB)
+  if(NOT DEFINED ${v} OR "${${v}}" STREQUAL "")
+    message(FATAL_ERROR "mkrootfs: -D${v}=... is required (run through the rootfs target; STRIP needs binutils)")
+  endif()
+endforeach()
+
+set(stage ${OUT}.new)
+file(REMOVE_RECURSE ${stage})
+file(MAKE_DIRECTORY ${stage}/lib64 ${stage}/bin ${stage}/etc/vigil)
+
+# Shared libraries: the recursive DT_NEEDED closure, as the dynamic loader
+# would resolve it on this build host. Nothing may stay unresolved.
+file(GET_RUNTIME_DEPENDENCIES
+  EXECUTABLES ${VIGIL}
+  RESOLVED_DEPENDENCIES_VAR libs
+  UNRESOLVED_DEPENDENCIES_VAR missing)
+if(missing)
+  message(FATAL_ERROR "mkrootfs: cannot resolve shared libraries needed by ${VIGIL}: ${missing} (install them, see scripts/deps.sh)")
+endif()
+set(loader "")
+foreach(lib ${libs})
+  get_filename_component(name ${lib} NAME)  # the SONAME-named path the loader asks for
+  file(REAL_PATH ${lib} real)                 # copy the content, not the symlink
+  file(COPY_FILE ${real} ${stage}/lib64/${name})
+  if(name MATCHES "^ld-linux.*\\.so\\.[0-9]+$")
+    set(loader ${name})
+  endif()
+endforeach()
+if(loader STREQUAL "")
+  message(FATAL_ERROR "mkrootfs: no ld-linux loader among the dependencies of ${VIGIL}: ${libs}")
+endif()
+
+execute_process(COMMAND ${STRIP} --strip-all -o ${stage}/bin/vigil ${VIGIL} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "mkrootfs: '${STRIP} --strip-all ${VIGIL}' failed (${rc})")
+endif()
+
+file(COPY_FILE ${README} ${stage}/etc/vigil/README)
+file(COPY_FILE ${CA_FILE} ${stage}/etc/vigil/ca-certificates.crt)
+file(GLOB rules ${RULES_DIR}/*.yaml)
+if(rules)
+  file(MAKE_DIRECTORY ${stage}/etc/vigil/rules)
+  file(COPY ${rules} DESTINATION ${stage}/etc/vigil/rules)
+endif()
+
+# Permissions before hashing: executables 0755, the rest 0644 (vigil init
+# installs them a=rX). Then the manifest, sorted by path.
+file(GLOB_RECURSE files LIST_DIRECTORIES false RELATIVE ${stage} ${stage}/*)
+list(SORT files)
+set(manifest "# vigil-rootfs-manifest 1\n# version ${VERSION}\n")
+set(total 0)
+set(table "")
+foreach(f ${files})
+  if(f STREQUAL "bin/vigil" OR f STREQUAL "lib64/${loader}")
+    file(CHMOD ${stage}/${f} PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  else()
+    file(CHMOD ${stage}/${f} PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  endif()
+  file(SHA256 ${stage}/${f} sum)
+  string(APPEND manifest "${sum}  ${f}\n")
+  file(SIZE ${stage}/${f} size)
+  math(EXPR total "${total} + ${size}")
+  math(EXPR kb "${size} / 1024")
+  string(APPEND table "  ${kb} KB\t${f}\n")
+endforeach()
+file(WRITE ${stage}/MANIFEST "${manifest}")
+file(CHMOD ${stage}/MANIFEST PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+
+file(REMOVE_RECURSE ${OUT})
+file(RENAME ${stage} ${OUT})
+
+math(EXPR budget "${BUDGET_MB} * 1024 * 1024")
+math(EXPR total_kb "${total} / 1024")
+message(STATUS "rootfs: ${OUT}, vigil ${VERSION}, loader lib64/${loader}\n${table}  ${total_kb} KB total (budget ${BUDGET_MB} MB)")
+if(total GREATER budget)
+  message(WARNING "rootfs: ${OUT} is ${total_kb} KB, over its ${BUDGET_MB} MB budget: test shell.init_rootfs will fail. "
+                  "Drop or slim the largest libraries above (docs/rootfs.md, size table).")
+endif()

@@ -1,0 +1,144 @@
+#include "sensor/procfs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+namespace vigil::procfs {
+namespace {
+
+std::string read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, size_t(n)) : std::string();
+}
+
+// Reads up to max bytes of a file; false if it cannot be opened.
+bool read_file(const std::string& path, size_t max, std::string* out) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out->resize(max);
+  size_t len = 0;
+  while (len < max) {
+    ssize_t n = read(fd, out->data() + len, max - len);
+    if (n <= 0) break;
+    len += size_t(n);
+  }
+  close(fd);
+  out->resize(len);
+  return true;
+}
+
+std::string hash_fd(int fd) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[65536];
+  ssize_t n;
+  bool ok = true;
+  while ((n = read(fd, buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    EVP_DigestUpdate(ctx, buf, size_t(n));
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  if (!ok) return {};
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+// SHA-256 of the process's executable, cached by (dev, inode, mtime, size).
+std::string exe_sha256(int pid, int64_t* mtime_ns) {
+  using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
+  static std::map<Key, std::string> cache;
+  int fd = open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat st {};
+  std::string hex;
+  if (fstat(fd, &st) == 0) {
+    *mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    Key key{st.st_dev, st.st_ino, *mtime_ns, st.st_size};
+    if (auto it = cache.find(key); it != cache.end()) {
+      hex = it->second;
+    } else if (st.st_size <= kHashMaxBytes) {
+      hex = hash_fd(fd);
+      if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
+      if (!hex.empty()) cache.emplace(key, hex);
+    }
+  }
+  close(fd);
+  return hex;
+}
+
+}  // namespace
+
+bool read_status(int pid, Status* st) {
+  std::string s;
+  if (!read_file(fmt::format("/proc/{}/status", pid), 4096, &s)) return false;
+  auto field = [&](const char* name) -> const char* {
+    size_t at = s.find(name);
+    return at == std::string::npos ? nullptr : s.c_str() + at + std::strlen(name);
+  };
+  if (const char* v = field("\nTgid:")) st->tgid = std::atoi(v);
+  if (const char* v = field("\nPPid:")) st->ppid = std::atoi(v);
+  if (const char* v = field("\nUid:")) std::sscanf(v, "%d %d", &st->uid, &st->euid);
+  if (const char* v = field("\nGid:")) std::sscanf(v, "%d %d", &st->gid, &st->egid);
+  return st->tgid != 0;
+}
+
+void read_exec(int pid, const std::string& exec_path, Process* p) {
+  Status st;
+  if (read_status(pid, &st)) {
+    p->ppid = st.ppid;
+    p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
+  }
+  p->exe = read_link(fmt::format("/proc/{}/exe", pid));
+  static constexpr std::string_view kDeleted = " (deleted)";
+  if (p->exe.size() > kDeleted.size() && p->exe.ends_with(kDeleted)) {
+    p->exe.resize(p->exe.size() - kDeleted.size());
+    p->exe_deleted = true;
+  }
+  p->exe_from_memfd = p->exe.starts_with("/memfd:");
+  p->cwd = read_link(fmt::format("/proc/{}/cwd", pid));
+
+  std::string cmd;
+  read_file(fmt::format("/proc/{}/cmdline", pid), kArgvMaxBytes + 1, &cmd);
+  p->argv_truncated = cmd.size() > kArgvMaxBytes;
+  if (p->argv_truncated) cmd.resize(kArgvMaxBytes);
+  p->argv.clear();
+  for (size_t i = 0; i < cmd.size();) {
+    size_t end = cmd.find('\0', i);
+    if (end == std::string::npos) end = cmd.size();
+    p->argv.push_back(cmd.substr(i, end - i));
+    i = end + 1;
+  }
+
+  p->sha256 = exe_sha256(pid, &p->exe_mtime_ns);
+
+  // "#!" script: the path given to execve is another file than the executable.
+  p->interpreter_script.clear();
+  if (!exec_path.empty()) {
+    std::string abs = exec_path[0] == '/' ? exec_path : p->cwd + "/" + exec_path;
+    struct stat a {}, b {};
+    if (stat(abs.c_str(), &a) == 0 && stat(fmt::format("/proc/{}/exe", pid).c_str(), &b) == 0 &&
+        (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+      p->interpreter_script = std::filesystem::path(abs).lexically_normal().string();
+  }
+  const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;
+  p->name = named.substr(named.rfind('/') + 1);
+}
+
+}  // namespace vigil::procfs

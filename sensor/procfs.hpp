@@ -1,0 +1,26 @@
+// Internal to sensor/: what the tracer reads from /proc about a process.
+#pragma once
+
+#include <string>
+
+#include "events/events.hpp"
+
+namespace vigil::procfs {
+
+struct Status {
+  int tgid = 0, ppid = 0;
+  int uid = -1, euid = -1, gid = -1, egid = -1;
+};
+bool read_status(int pid, Status* st);
+
+// Fills exe, argv (capped at kArgvMaxBytes), cwd, ids, ppid, sha256 and the
+// exe flags of a process that has just exec'd. exec_path is the path the
+// process passed to execve (empty if unknown): if it names another file than
+// the executable, it is recorded as the interpreted script.
+void read_exec(int pid, const std::string& exec_path, Process* p);
+
+// Executables larger than this are not hashed (sha256 stays empty): hashing
+// happens on the tracer thread while the process waits.
+inline constexpr long long kHashMaxBytes = 64LL << 20;
+
+}  // namespace vigil::procfs

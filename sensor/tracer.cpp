@@ -1,0 +1,379 @@
+// The tracer: ptrace (PTRACE_SEIZE) + a seccomp filter whose traced rows come
+// from the probes table (probes/probes.cpp). One thread services every stop:
+//   seccomp stop        -> decode the row (probes), judge, emit, resume
+//   fork/vfork/clone    -> track the process tree, emit fork for new processes
+//   exec                -> read /proc, judge, emit exec
+//   group-stop          -> PTRACE_LISTEN (job control), tell the wrapper
+//   signal-delivery     -> re-inject the signal
+//   exit (waitpid)      -> emit exit for thread-group leaders
+// See docs/design.md.
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
+
+#include "probes/probes.hpp"
+#include "sensor/procfs.hpp"
+#include "sensor/sensor.hpp"
+#include "sinks/sinks.hpp"
+
+namespace vigil {
+namespace {
+
+constexpr long kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+
+// Syscall numbers of clone/clone3 for reading their flags at fork events.
+constexpr long kCloneX86_64 = 56, kCloneI386 = 120, kClone3 = 435;
+
+bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
+
+void resume(int tid, int sig) {
+  if (ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(intptr_t(sig))) < 0 && errno != ESRCH)
+    spdlog::warn("PTRACE_CONT {}: {}", tid, std::strerror(errno));
+}
+
+// Makes the syscall at a seccomp stop not run, returning `ret` instead.
+void skip_syscall(int tid, long ret) {
+  user_regs_struct regs{};
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) < 0) return;
+  regs.orig_rax = uint64_t(-1);
+  regs.rax = uint64_t(ret);
+  if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) < 0) spdlog::warn("PTRACE_SETREGS {}: {}", tid, std::strerror(errno));
+}
+
+unsigned long event_msg(int tid) {
+  unsigned long msg = 0;
+  ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg);
+  return msg;
+}
+
+}  // namespace
+
+struct Tracer::Impl {
+  struct Proc {
+    ProcessPtr info;
+    std::string exec_path;  // path given to the pending execve, for "#!" scripts
+  };
+
+  TracerHooks hooks;
+  int main_pid = 0;
+  uint64_t seq = 0;
+  std::unordered_map<int, int> thread_tgid;  // every traced task -> its thread group
+  std::unordered_map<int, Proc> procs;       // thread group id -> process
+  // New tasks whose first stop came before their creator's fork/clone event:
+  // held stopped until that event names them (or until the tracer is idle).
+  std::unordered_set<int> unannounced;
+
+  Event new_event(EventClass cls, const char* type, int tid, const ProcessPtr& p) {
+    Event ev;
+    ev.seq = ++seq;
+    ev.time_ns = now_realtime_ns();
+    ev.cls = cls;
+    ev.type = type;
+    ev.tid = tid;
+    ev.proc = p;
+    return ev;
+  }
+
+  Action judge(Event& ev) {
+    Action a = hooks.verdict ? hooks.verdict(ev) : Action::None;
+    ev.action = a;
+    return a;
+  }
+
+  void emit(Event&& ev) {
+    if (hooks.out) hooks.out->event(std::move(ev));
+  }
+
+  ProcessPtr info_of(int tgid) {
+    auto it = procs.find(tgid);
+    return it == procs.end() ? nullptr : it->second.info;
+  }
+
+  // A new process: what its parent was, with its own pid.
+  void add_process(int pid, int ppid) {
+    ProcessPtr parent = info_of(ppid);
+    auto p = parent ? std::make_shared<Process>(*parent) : std::make_shared<Process>();
+    p->pid = pid;
+    p->ppid = ppid;
+    p->parent = parent;
+    p->start_ns = now_realtime_ns();
+    procs[pid] = Proc{std::move(p), {}};
+    thread_tgid[pid] = pid;
+  }
+
+  // A task we have not heard of yet and its creator's event did not name it
+  // (e.g. the creator was killed in between): learn its thread group from /proc.
+  void adopt(int tid) {
+    procfs::Status st;
+    if (!procfs::read_status(tid, &st)) return;
+    if (st.tgid != tid) {
+      thread_tgid[tid] = st.tgid;
+      if (!procs.count(st.tgid)) add_process(st.tgid, 0);
+    } else {
+      add_process(tid, st.ppid);
+    }
+  }
+
+  // clone flags of the fork/clone the stopped task is in (0 if unknown).
+  uint64_t clone_flags(int tid) {
+    __ptrace_syscall_info info{};
+    user_regs_struct regs{};
+    if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 ||
+        ptrace(PTRACE_GETREGS, tid, nullptr, &regs) < 0)
+      return 0;
+    bool i386 = info.arch == AUDIT_ARCH_I386;
+    uint64_t arg0 = i386 ? uint32_t(regs.rbx) : regs.rdi;
+    long nr = long(regs.orig_rax);
+    if (nr == (i386 ? kCloneI386 : kCloneX86_64)) return arg0;
+    uint64_t flags = 0;
+    if (nr == kClone3) probes::TraceeMemory(tid).read(arg0, &flags, sizeof flags);  // clone_args.flags
+    return flags;
+  }
+
+  void on_clone(int tid, int event) {
+    int child = int(event_msg(tid));
+    int tgid = thread_tgid[tid];
+    uint64_t flags = event == PTRACE_EVENT_CLONE ? clone_flags(tid) : 0;
+    if (flags & CLONE_THREAD) {
+      thread_tgid[child] = tgid;
+      if (unannounced.erase(child)) resume(child, 0);
+      return;
+    }
+    int ppid = tgid;
+    if (flags & CLONE_PARENT) {
+      ProcessPtr self = info_of(tgid);
+      ppid = self ? self->ppid : 0;
+    }
+    if (!procs.count(child)) add_process(child, ppid);
+    if (unannounced.erase(child)) resume(child, 0);
+    Event ev = new_event(EventClass::Process, "fork", tid, info_of(tgid));
+    ev.child_pid = child;
+    if (judge(ev) != Action::None) kill(child, SIGKILL);
+    emit(std::move(ev));
+  }
+
+  void on_exec(int pid) {
+    int former = int(event_msg(pid));  // exec from a non-leader thread: its old tid is gone
+    if (former != pid) thread_tgid.erase(former);
+    thread_tgid[pid] = pid;
+    Proc& pr = procs[pid];
+    auto p = std::make_shared<Process>();
+    p->pid = pid;
+    p->start_ns = pr.info ? pr.info->start_ns : now_realtime_ns();
+    procfs::read_exec(pid, pr.exec_path, p.get());
+    p->parent = info_of(p->ppid);
+    if (!p->parent && pr.info) p->parent = pr.info->parent;
+    pr.exec_path.clear();
+    pr.info = p;
+    Event ev = new_event(EventClass::Process, "exec", pid, p);
+    if (judge(ev) != Action::None) {
+      ev.action = Action::Killed;  // the old image is gone: blocking an exec kills the process
+      kill(pid, SIGKILL);
+    }
+    emit(std::move(ev));
+  }
+
+  void on_seccomp(int tid) {
+    auto data = uint16_t(event_msg(tid));
+    const probes::Probe* probe = probes::lookup(data);
+    if (!probe) {
+      // RET_TRACE from a filter the app installed: without a tracer of its
+      // own the syscall fails with ENOSYS, so make it do exactly that.
+      skip_syscall(tid, -ENOSYS);
+      return resume(tid, 0);
+    }
+    __ptrace_syscall_info info{};
+    if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
+      spdlog::warn("PTRACE_GET_SYSCALL_INFO {}: {}", tid, std::strerror(errno));
+      return resume(tid, 0);
+    }
+    probes::SyscallArgs args;
+    args.arch = info.arch;
+    args.nr = int64_t(info.seccomp.nr);
+    for (int i = 0; i < 6; ++i) args.args[i] = info.seccomp.args[i];
+    int tgid = thread_tgid[tid];
+    Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
+    probe->decode(args, probes::TraceeMemory(tid), &ev);
+    if (probe->stage == probes::Stage::ExecEntry) {
+      // execveat relative to a directory fd: not a path we can resolve here.
+      bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
+      procs[tgid].exec_path = usable ? ev.file->raw_path : std::string();
+      --seq;  // the exec event is numbered when it is emitted
+      return resume(tid, 0);
+    }
+    Action a = judge(ev);
+    if (a == Action::Denied) skip_syscall(tid, -EPERM);
+    if (a == Action::Killed) kill(tgid, SIGKILL);
+    emit(std::move(ev));
+    resume(tid, 0);
+  }
+
+  void on_stop(int tid, int status) {
+    int sig = WSTOPSIG(status);
+    if (!thread_tgid.count(tid)) {
+      // The first stop of a new task usually comes before its creator's
+      // fork/clone event, which tells what it is: wait for that.
+      if (status >> 16 == PTRACE_EVENT_STOP && sig == SIGTRAP) {
+        unannounced.insert(tid);
+        return;
+      }
+      adopt(tid);
+    }
+    switch (status >> 16) {
+      case PTRACE_EVENT_SECCOMP: return on_seccomp(tid);
+      case PTRACE_EVENT_FORK:
+      case PTRACE_EVENT_VFORK:
+      case PTRACE_EVENT_CLONE: on_clone(tid, status >> 16); return resume(tid, 0);
+      case PTRACE_EVENT_EXEC: on_exec(tid); return resume(tid, 0);
+      case PTRACE_EVENT_STOP:
+        if (!is_stop_signal(sig)) return resume(tid, 0);  // first stop of a new task, or end of a group-stop
+        // Group-stop: stay stopped, but let us see SIGCONT.
+        if (ptrace(PTRACE_LISTEN, tid, nullptr, nullptr) < 0 && errno != ESRCH)
+          spdlog::warn("PTRACE_LISTEN {}: {}", tid, std::strerror(errno));
+        if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
+        return;
+      default:
+        if (status >> 8 == (SIGTRAP | 0x80)) return resume(tid, 0);  // syscall-stop: not requested
+        return resume(tid, sig);  // signal-delivery-stop: deliver it
+    }
+  }
+
+  // Nothing else to do: resolve the tasks still waiting for their announcement.
+  void adopt_unannounced() {
+    for (int tid : unannounced) {
+      adopt(tid);
+      resume(tid, 0);
+    }
+    unannounced.clear();
+  }
+
+  void on_exit(int tid, int status) {
+    unannounced.erase(tid);
+    auto t = thread_tgid.find(tid);
+    if (t == thread_tgid.end()) return;  // not traced (an orphan we only reap)
+    int tgid = t->second;
+    thread_tgid.erase(t);
+    if (tid != tgid) return;  // a thread: no event
+    auto p = procs.find(tgid);
+    if (p == procs.end()) return;
+    Event ev = new_event(EventClass::Process, "exit", tid, p->second.info);
+    if (WIFEXITED(status)) ev.exit_code = WEXITSTATUS(status);
+    else ev.exit_signal = WTERMSIG(status);
+    emit(std::move(ev));
+    procs.erase(p);
+  }
+};
+
+Tracer::Tracer(TracerHooks hooks) : impl_(std::make_unique<Impl>()) { impl_->hooks = std::move(hooks); }
+Tracer::~Tracer() = default;
+
+int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                  void (*child_setup)(), std::string* error) {
+  scmp_filter_ctx filter = probes::build_filter(error);
+  if (!filter) return -1;
+  std::vector<char*> cargv, cenv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) < 0) {
+    *error = fmt::format("pipe: {}", std::strerror(errno));
+    seccomp_release(filter);
+    return -1;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(go[1]);
+    if (child_setup) child_setup();
+    char c;
+    ssize_t n;
+    do n = read(go[0], &c, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(127);  // the tracer died before seizing us: never run untraced
+    close(go[0]);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(filter) < 0) {
+      dprintf(2, "vigil run: cannot install the seccomp filter: %s\n", std::strerror(errno));
+      _exit(126);
+    }
+    execve(path.c_str(), cargv.data(), cenv.data());
+    int e = errno;
+    dprintf(2, "vigil run: cannot execute '%s': %s\n", path.c_str(), std::strerror(e));
+    _exit(e == ENOENT ? 127 : 126);
+  }
+  seccomp_release(filter);
+  close(go[0]);
+  if (pid < 0) {
+    *error = fmt::format("fork: {}", std::strerror(errno));
+    close(go[1]);
+    return -1;
+  }
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0) {
+    *error = fmt::format(
+        "cannot trace the app (PTRACE_SEIZE: {}): give the container the SYS_PTRACE capability, and do not run "
+        "vigil itself under a debugger or tracer",
+        std::strerror(errno));
+    close(go[1]);  // the child sees EOF and exits without running the app
+    waitpid(pid, nullptr, 0);
+    return -1;
+  }
+  impl_->main_pid = pid;
+  impl_->add_process(pid, getpid());
+  if (write(go[1], "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
+  close(go[1]);
+  return pid;
+}
+
+int Tracer::run() {
+  for (;;) {
+    int status = 0;
+    int tid = 0;
+    if (!impl_->unannounced.empty() && (tid = waitpid(-1, &status, __WALL | WNOHANG)) == 0) {
+      impl_->adopt_unannounced();
+      continue;
+    }
+    if (tid == 0) tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("waitpid: {}", std::strerror(errno));
+      return W_EXITCODE(255, 0);
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      impl_->on_exit(tid, status);
+      if (tid == impl_->main_pid) return status;
+    } else if (WIFSTOPPED(status)) {
+      impl_->on_stop(tid, status);
+    }
+  }
+}
+
+void Tracer::kill_all(int timeout_ms) {
+  for (const auto& [tgid, p] : impl_->procs) kill(tgid, SIGKILL);
+  // Collect their exits (and exit events); SIGKILL ends even ptrace-stopped tasks.
+  for (int waited = 0; !impl_->procs.empty() && waited < timeout_ms;) {
+    int status = 0;
+    int tid = waitpid(-1, &status, __WALL | WNOHANG);
+    if (tid < 0 && errno != EINTR) break;
+    if (tid > 0 && (WIFEXITED(status) || WIFSIGNALED(status))) impl_->on_exit(tid, status);
+    if (tid == 0) {
+      usleep(1000);
+      ++waited;
+    }
+  }
+}
+
+}  // namespace vigil

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# An app that installs its own seccomp filter behaves exactly as natively:
+# its ERRNO rule holds, its RET_TRACE rule gives ENOSYS (no tracer of its own),
+# and vigil still sees what it execs.
+set -euo pipefail
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+"$FIXTURES/run_ownfilter" > "$tmp/native"
+timeout 60 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/run_ownfilter" > "$tmp/vigil"
+diff "$tmp/native" "$tmp/vigil" || { echo "FAIL: output differs under vigil"; exit 1; }
+grep -q '"args":\["echo","child-after-filter"\]' "$tmp/ev" || { echo "FAIL: exec after the app's filter not seen"; exit 1; }
+echo ok

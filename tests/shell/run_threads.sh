@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Many threads, threads that exit early (the leader first), a thread that execs.
+set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+out=$(timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/run_threads" many 500)
+[ "$out" = "created 500 threads" ] || fail "many threads: $out"
+python3 - "$tmp/ev" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+types = [e["type"] for e in ev]
+assert types == ["exec", "exit"], f"threads must not give fork/exit events: {types}"
+PY
+set +e; out=$(timeout 60 "$VIGIL" run -- "$FIXTURES/run_threads" early); rc=$?; set -e
+[ "$rc" = 7 ] && [ "$out" = "last thread exiting" ] || fail "early-exit threads: rc=$rc out=$out"
+rm -f "$tmp/ev"
+out=$(timeout 60 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/run_threads" exec)
+[ "$out" = "exec-from-thread" ] || fail "exec from a thread: $out"
+python3 - "$tmp/ev" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+execs = [e for e in ev if e["type"] == "exec"]
+assert len(execs) == 2, execs
+assert execs[1]["process"]["exe"].endswith("/echo"), execs[1]
+assert execs[1]["process"]["pid"] == execs[0]["process"]["pid"], "exec from a thread keeps the process id"
+exits = [e for e in ev if e["type"] == "exit"]
+assert len(exits) == 1 and exits[0]["exit"] == {"code": 0}, exits
+PY
+echo ok

@@ -1,0 +1,78 @@
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "probes/probes.hpp"
+
+using namespace vigil;
+
+TEST_CASE("the probes table yields a seccomp filter", "[tracer]") {
+  std::string err;
+  scmp_filter_ctx ctx = probes::build_filter(&err);
+  REQUIRE(ctx != nullptr);
+  CHECK(err.empty());
+  // Both x86_64 and i386 (int 0x80) carry the rules.
+  CHECK(seccomp_arch_exist(ctx, SCMP_ARCH_X86_64) == 0);
+  CHECK(seccomp_arch_exist(ctx, SCMP_ARCH_X86) == 0);
+  seccomp_release(ctx);
+  for (const auto& p : probes::table()) {
+    INFO(p.syscall);
+    CHECK(seccomp_syscall_resolve_name(p.syscall) != __NR_SCMP_ERROR);
+    CHECK(p.decode != nullptr);
+  }
+}
+
+TEST_CASE("seccomp RET_DATA maps back to table rows only", "[tracer]") {
+  const auto& t = probes::table();
+  REQUIRE(!t.empty());
+  CHECK(probes::lookup(probes::kDataBase) == &t[0]);
+  CHECK(probes::lookup(uint16_t(probes::kDataBase + t.size() - 1)) == &t.back());
+  CHECK(probes::lookup(uint16_t(probes::kDataBase + t.size())) == nullptr);
+  CHECK(probes::lookup(0x42) == nullptr);  // data of an app's own filter
+  CHECK(probes::lookup(0) == nullptr);
+}
+
+TEST_CASE("tracee strings are read page by page and stop at unmapped memory", "[tracer]") {
+  long page = sysconf(_SC_PAGESIZE);
+  auto* mem = static_cast<char*>(mmap(nullptr, size_t(page) * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(mem != MAP_FAILED);
+  probes::TraceeMemory self(getpid());
+  std::string out;
+
+  // A string crossing the page boundary.
+  char* s = mem + page - 3;
+  std::strcpy(s, "abcdef");
+  REQUIRE(self.read_string(reinterpret_cast<uint64_t>(s), 100, &out));
+  CHECK(out == "abcdef");
+
+  // Capped at max bytes.
+  REQUIRE(self.read_string(reinterpret_cast<uint64_t>(s), 4, &out));
+  CHECK(out == "abcd");
+
+  // Unterminated up to an unmapped page: what was readable, no fault.
+  std::memset(mem + page, 'x', size_t(page));
+  REQUIRE(munmap(mem + 2 * page, size_t(page)) == 0);
+  REQUIRE(self.read_string(reinterpret_cast<uint64_t>(mem + 2 * page - 2), 100, &out));
+  CHECK(out == "xx");
+  CHECK_FALSE(self.read_string(reinterpret_cast<uint64_t>(mem + 2 * page), 100, &out));
+  CHECK_FALSE(self.read_string(0, 100, &out));
+  munmap(mem, size_t(page) * 2);
+}
+
+#include "sensor/sensor.hpp"
+
+TEST_CASE("container id from /proc/self/cgroup", "[tracer]") {
+  const std::string id(64, 'a');
+  CHECK(container_id_from_cgroup("0::/system.slice/docker-" + id + ".scope\n") == id);
+  CHECK(container_id_from_cgroup("12:pids:/docker/" + id + "\n11:cpu:/docker/" + id + "\n") == id);
+  CHECK(container_id_from_cgroup("11:cpuset:/ecs/0123456789abcdef0123456789abcdef/"
+                                 "0123456789abcdef0123456789abcdef-3812404731\n") ==
+        "0123456789abcdef0123456789abcdef-3812404731");
+  CHECK(container_id_from_cgroup("0::/\n").empty());
+  CHECK(container_id_from_cgroup("0::/user.slice/user-0.slice/session-1.scope\n").empty());
+  CHECK(container_id_from_cgroup("").empty());
+}

@@ -1,0 +1,61 @@
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "sensor/sensor.hpp"
+#include "sinks/sinks.hpp"
+
+using namespace vigil;
+
+namespace {
+struct Capture final : Output {
+  std::vector<Event> events;
+  void event(Event ev) override { events.push_back(std::move(ev)); }
+  void alert(Alert) override {}
+  void flush(std::chrono::milliseconds) override {}
+};
+}  // namespace
+
+TEST_CASE("the verdict hook kills a blocked exec before the program runs", "[tracer]") {
+  char dir[] = "/tmp/vigil-verdict-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string marker = std::string(dir) + "/ran";
+  Capture out;
+  TracerHooks hooks;
+  hooks.out = &out;
+  hooks.verdict = [](Event& ev) {
+    return ev.type == "exec" && ev.proc->exe.ends_with("/touch") ? Action::Killed : Action::None;
+  };
+  Tracer tracer(std::move(hooks));
+  std::string err;
+  int pid = tracer.spawn("/bin/sh", {"sh", "-c", "/usr/bin/touch \"$1\"; exit 3", "sh", marker},
+                         {"PATH=/usr/bin:/bin"}, nullptr, &err);
+  REQUIRE(pid > 0);
+  int status = tracer.run();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 3);
+  struct stat st {};
+  CHECK(stat(marker.c_str(), &st) != 0);  // touch never ran
+  rmdir(dir);
+
+  int blocked_pid = 0;
+  for (const auto& ev : out.events)
+    if (ev.type == "exec" && ev.proc->exe.ends_with("/touch")) {
+      CHECK(ev.action == Action::Killed);
+      blocked_pid = ev.proc->pid;
+    }
+  REQUIRE(blocked_pid != 0);
+  bool exit_seen = false;
+  for (const auto& ev : out.events)
+    if (ev.type == "exit" && ev.proc->pid == blocked_pid) {
+      exit_seen = true;
+      CHECK(ev.exit_signal == SIGKILL);
+    }
+  CHECK(exit_seen);
+}
