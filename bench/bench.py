@@ -430,6 +430,9 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one pair, no reference column (smoke test)")
     ap.add_argument("--only", default="", help="comma-separated workload names")
     ap.add_argument("--vigil", default=os.path.join(os.path.dirname(here), "build", "vigil"), help="vigil binary")
+    ap.add_argument("--rootfs", default=None,
+                    help="start vigil as deployed: DIR/lib64/ld-linux-x86-64.so.2 --library-path DIR/lib64 "
+                         "DIR/bin/vigil (DIR: a vigil rootfs, e.g. build/rootfs)")
     ap.add_argument("--vigil-opts", default="", help="options inserted after `vigil run`")
     ap.add_argument("--compare", default=None,
                     help=f"reference tracer prefix, 'none' to skip (default in a full run: '{DEFAULT_COMPARE}')")
@@ -463,7 +466,13 @@ def main():
             fail(f"--only: unknown workload '{n}' (known: {', '.join(names)})")
     workloads = [w for w in workloads if not only or w.name in only]
 
-    prefixes = {"native": [], "vigil": [ctx.vigil, "run"] + shlex.split(ctx.vigil_opts) + ["--"]}
+    launcher = [ctx.vigil]
+    if ctx.rootfs:
+        rootfs = os.path.abspath(ctx.rootfs)
+        launcher = [f"{rootfs}/lib64/ld-linux-x86-64.so.2", "--library-path", f"{rootfs}/lib64", f"{rootfs}/bin/vigil"]
+        if not all(os.access(p, os.X_OK) for p in (launcher[0], launcher[3])):
+            fail(f"--rootfs: '{rootfs}' has no lib64/ld-linux-x86-64.so.2 or bin/vigil (build it: scripts/build.sh)")
+    prefixes = {"native": [], "vigil": launcher + ["run"] + shlex.split(ctx.vigil_opts) + ["--"]}
     if compare != "none":
         prefixes["ref"] = shlex.split(compare)
     unavailable = {}
@@ -477,7 +486,7 @@ def main():
     report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "machine": machine(), "vigil": shlex.join(prefixes["vigil"]), "quick": ctx.quick, "reps": ctx.reps,
               "compare": compare, "unavailable": unavailable, "workloads": [], "errors": [], "sensor_rss_kb": {}}
-    report["vigil_version"] = subprocess.run([ctx.vigil, "--version"], capture_output=True, text=True).stdout.strip()
+    report["vigil_version"] = subprocess.run(launcher + ["--version"], capture_output=True, text=True).stdout.strip()
     for w in workloads:
         wcols = [c for c in cols if c != "ref" or w.osbench]
         res, errors = {c: [] for c in wcols}, {}
