@@ -350,7 +350,7 @@ def summarize(w, cols, res, errors):
     for col in cols:
         shown = [r[1] for r in res[col]]
         row["columns"][col] = {"values": shown, "median": statistics.median(shown) if shown else None,
-                               "error": errors.get(col)}
+                               "error": errors.get(col), "peak_rss_kb": max((r[2] for r in res[col]), default=0)}
     for col in cols[1:]:
         pairs = list(zip(res["native"], res[col]))
         if not pairs or errors.get(col):
@@ -413,9 +413,10 @@ def markdown(report, cols):
         lines.append("| " + " | ".join(cells) + " |")
     rss = report["sensor_rss_kb"]
     lines += ["", "Sensor peak RSS (VmHWM of the vigil process, sampled every 50 ms during every vigil run): "
-              + (f"{rss['vigil'] / 1024:.1f} MB (target <= 15 MB: {'pass' if rss['vigil'] <= 15 * 1024 else 'FAIL'})"
+              + (f"{rss['vigil'] / 1024:.1f} MB during {rss['vigil_workload']} "
+                 f"(target <= 15 MB: {'pass' if rss['vigil'] <= 15 * 1024 else 'FAIL'})"
                  if rss.get("vigil") else "n/a")
-              + (f"; reference tracer: {rss['ref'] / 1024:.1f} MB" if rss.get("ref") else "") + "."]
+              + (f"; reference tracer: {rss['ref'] / 1024:.1f} MB during {rss['ref_workload']}" if rss.get("ref") else "") + "."]
     if "ref" in cols:
         lines.append(f"Reference column: `{report['compare']}`.")
     for e in report["errors"]:
@@ -509,7 +510,9 @@ def main():
                     report["errors"].append(f"{w.name} [{col}]: {e}")
                     continue
                 res[col].append(value)
-                report["sensor_rss_kb"][col] = max(report["sensor_rss_kb"].get(col, 0), value[2])
+                if value[2] > report["sensor_rss_kb"].get(col, 0):
+                    report["sensor_rss_kb"][col] = value[2]
+                    report["sensor_rss_kb"][col + "_workload"] = w.name
         if res["native"]:
             report["workloads"].append(summarize(w, wcols, res, errors))
     report["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
