@@ -100,6 +100,7 @@ static json process_json(const Process& p, int tid) {
   j["user"] = {{"uid", p.uid}, {"gid", p.gid}, {"euid", p.euid}, {"egid", p.egid}};
   if (!p.sha256.empty()) j["sha256"] = p.sha256;
   if (!p.tty.empty()) j["tty"] = p.tty;
+  if (p.sid) j["sid"] = p.sid;
   if (!p.interpreter_script.empty()) j["script"] = utf8_sanitize(p.interpreter_script);
   if (p.exe_from_memfd) j["exe_from_memfd"] = true;
   if (p.exe_deleted) j["exe_deleted"] = true;

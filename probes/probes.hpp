@@ -52,6 +52,8 @@ struct ArgCheck {
 };
 
 using Decoder = void (*)(const SyscallArgs& a, const TraceeMemory& mem, Event* ev);
+// Completes an event with the syscall's return value (ret: >= 0, or -errno).
+using ReturnDecoder = void (*)(int64_t ret, const TraceeMemory& mem, Event* ev);
 
 struct Probe {
   const char* syscall;  // name; resolved for each architecture by libseccomp
@@ -60,22 +62,29 @@ struct Probe {
   Stage stage;
   Decoder decode;
   std::vector<ArgCheck> checks;  // empty: every call of the syscall is traced
+  // Set only if the event needs the return value (an fd, a peer address):
+  // the tracer then also takes the syscall-exit stop for this row and emits
+  // the event there (Event::res). The verdict is still taken at entry.
+  ReturnDecoder on_return = nullptr;
 };
 
 // The table (probes/probes.cpp).
 const std::vector<Probe>& table();
+using Table = std::vector<Probe>;
 
 // SECCOMP_RET_DATA of our RET_TRACE actions: kDataBase + index into table().
 // A seccomp stop whose data is outside [kDataBase, kDataBase + table().size())
 // comes from a filter the app installed itself.
 inline constexpr uint16_t kDataBase = 0x7600;
-const Probe* lookup(uint16_t data);
+const Probe* lookup(const Table& t, uint16_t data);
+inline const Probe* lookup(uint16_t data) { return lookup(table(), data); }
 
 // Builds the seccomp filter: default ALLOW; every row RET_TRACE(kDataBase+i);
 // for x86_64 and i386 (int 0x80) with the same rows; x32 and any other
 // architecture fail with ENOSYS. Returns null and sets *error on failure.
 // The caller owns the context (seccomp_release).
-scmp_filter_ctx build_filter(std::string* error);
+scmp_filter_ctx build_filter(const Table& t, std::string* error);
+inline scmp_filter_ctx build_filter(std::string* error) { return build_filter(table(), error); }
 
 // Cap on a path read from tracee memory.
 inline constexpr size_t kPathMax = 4096;

@@ -83,6 +83,25 @@ std::string exe_sha256(int pid, int64_t* mtime_ns) {
   return hex;
 }
 
+// Session id and controlling terminal from /proc/PID/stat.
+void read_stat(int pid, Process* p) {
+  std::string s;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s)) return;
+  size_t paren = s.rfind(')');  // comm may contain anything, even ") "
+  if (paren == std::string::npos) return;
+  char state = 0;
+  int ppid = 0, pgrp = 0, session = 0, tty_nr = 0;
+  if (std::sscanf(s.c_str() + paren + 1, " %c %d %d %d %d", &state, &ppid, &pgrp, &session, &tty_nr) != 5) return;
+  p->sid = session;
+  unsigned major = (unsigned(tty_nr) >> 8) & 0xfff, minor = (unsigned(tty_nr) & 0xff) | ((unsigned(tty_nr) >> 12) & 0xfff00);
+  if (tty_nr == 0) p->tty.clear();
+  else if (major >= 136 && major <= 143) p->tty = fmt::format("pts/{}", (major - 136) * 256 + minor);
+  else if (major == 4 && minor < 64) p->tty = fmt::format("tty{}", minor);
+  else if (major == 4) p->tty = fmt::format("ttyS{}", minor - 64);
+  else if (major == 5 && minor == 1) p->tty = "console";
+  else p->tty = fmt::format("{}:{}", major, minor);
+}
+
 }  // namespace
 
 bool read_status(int pid, Status* st) {
@@ -113,6 +132,7 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
   }
   p->exe_from_memfd = p->exe.starts_with("/memfd:");
   p->cwd = read_link(fmt::format("/proc/{}/cwd", pid));
+  read_stat(pid, p);
 
   std::string cmd;
   read_file(fmt::format("/proc/{}/cmdline", pid), kArgvMaxBytes + 1, &cmd);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "events/events.hpp"
+#include "probes/probes.hpp"
 
 namespace vigil {
 
@@ -51,6 +52,8 @@ struct TracerHooks {
   std::function<Action(Event& ev)> verdict;
   // The main process entered a group-stop with this signal (job control).
   std::function<void(int sig)> main_stopped;
+  // The traced syscalls; null: probes::table(). (Tests use their own.)
+  const probes::Table* table = nullptr;
 };
 
 // ptrace + seccomp(RET_TRACE) tracer. One instance, one thread (the caller's),

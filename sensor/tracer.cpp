@@ -33,16 +33,19 @@ namespace vigil {
 namespace {
 
 constexpr long kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
+                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
+                                PTRACE_O_TRACESYSGOOD;
 
 // Syscall numbers of clone/clone3 for reading their flags at fork events.
 constexpr long kCloneX86_64 = 56, kCloneI386 = 120, kClone3 = 435;
 
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
-void resume(int tid, int sig) {
-  if (ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(intptr_t(sig))) < 0 && errno != ESRCH)
-    spdlog::warn("PTRACE_CONT {}: {}", tid, std::strerror(errno));
+// PTRACE_CONT, or PTRACE_SYSCALL to stop again at the end of the current syscall.
+void resume(int tid, int sig, bool stop_at_return = false) {
+  if (ptrace(stop_at_return ? PTRACE_SYSCALL : PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(intptr_t(sig))) < 0 &&
+      errno != ESRCH)
+    spdlog::warn("resuming {}: {}", tid, std::strerror(errno));
 }
 
 // Makes the syscall at a seccomp stop not run, returning `ret` instead.
@@ -76,10 +79,20 @@ struct Tracer::Impl {
   // New tasks whose first stop came before their creator's fork/clone event:
   // held stopped until that event names them (or until the tracer is idle).
   std::unordered_set<int> unannounced;
+  // Events waiting for their syscall's return value, by thread.
+  struct AwaitingReturn {
+    Event ev;
+    const probes::Probe* probe;
+  };
+  std::unordered_map<int, AwaitingReturn> awaiting_return;
+
+  // Resumes a stopped task, keeping its syscall-exit stop if an event waits for it.
+  void cont(int tid, int sig) { resume(tid, sig, awaiting_return.count(tid) > 0); }
+
+  const probes::Table& table() const { return hooks.table ? *hooks.table : probes::table(); }
 
   Event new_event(EventClass cls, const char* type, int tid, const ProcessPtr& p) {
     Event ev;
-    ev.seq = ++seq;
     ev.time_ns = now_realtime_ns();
     ev.cls = cls;
     ev.type = type;
@@ -88,13 +101,19 @@ struct Tracer::Impl {
     return ev;
   }
 
+  // Every event is numbered here, when it is judged: before its syscall
+  // proceeds. (Events that wait for a return value are emitted later.)
   Action judge(Event& ev) {
+    ev.seq = ++seq;
     Action a = hooks.verdict ? hooks.verdict(ev) : Action::None;
     ev.action = a;
     return a;
   }
 
   void emit(Event&& ev) {
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("event #{} {} pid={} tid={} exe={}{}", ev.seq, ev.type, ev.proc ? ev.proc->pid : 0, ev.tid,
+                    ev.proc ? ev.proc->exe : "", ev.child_pid ? fmt::format(" child={}", ev.child_pid) : "");
     if (hooks.out) hooks.out->event(std::move(ev));
   }
 
@@ -144,13 +163,13 @@ struct Tracer::Impl {
     return flags;
   }
 
-  void on_clone(int tid, int event) {
+  void on_clone(int tid) {
     int child = int(event_msg(tid));
     int tgid = thread_tgid[tid];
-    uint64_t flags = event == PTRACE_EVENT_CLONE ? clone_flags(tid) : 0;
+    uint64_t flags = clone_flags(tid);  // 0 for the fork and vfork syscalls
     if (flags & CLONE_THREAD) {
       thread_tgid[child] = tgid;
-      if (unannounced.erase(child)) resume(child, 0);
+      if (unannounced.erase(child)) cont(child, 0);
       return;
     }
     int ppid = tgid;
@@ -159,10 +178,13 @@ struct Tracer::Impl {
       ppid = self ? self->ppid : 0;
     }
     if (!procs.count(child)) add_process(child, ppid);
-    if (unannounced.erase(child)) resume(child, 0);
+    if (unannounced.erase(child)) cont(child, 0);
     Event ev = new_event(EventClass::Process, "fork", tid, info_of(tgid));
     ev.child_pid = child;
-    if (judge(ev) != Action::None) kill(child, SIGKILL);
+    if (judge(ev) != Action::None) {
+      ev.action = Action::Killed;  // the process exists already: blocking a fork kills the child
+      kill(child, SIGKILL);
+    }
     emit(std::move(ev));
   }
 
@@ -189,17 +211,17 @@ struct Tracer::Impl {
 
   void on_seccomp(int tid) {
     auto data = uint16_t(event_msg(tid));
-    const probes::Probe* probe = probes::lookup(data);
+    const probes::Probe* probe = probes::lookup(table(), data);
     if (!probe) {
       // RET_TRACE from a filter the app installed: without a tracer of its
       // own the syscall fails with ENOSYS, so make it do exactly that.
       skip_syscall(tid, -ENOSYS);
-      return resume(tid, 0);
+      return cont(tid, 0);
     }
     __ptrace_syscall_info info{};
     if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
       spdlog::warn("PTRACE_GET_SYSCALL_INFO {}: {}", tid, std::strerror(errno));
-      return resume(tid, 0);
+      return cont(tid, 0);
     }
     probes::SyscallArgs args;
     args.arch = info.arch;
@@ -212,14 +234,34 @@ struct Tracer::Impl {
       // execveat relative to a directory fd: not a path we can resolve here.
       bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
       procs[tgid].exec_path = usable ? ev.file->raw_path : std::string();
-      --seq;  // the exec event is numbered when it is emitted
-      return resume(tid, 0);
+      return cont(tid, 0);
     }
     Action a = judge(ev);
     if (a == Action::Denied) skip_syscall(tid, -EPERM);
     if (a == Action::Killed) kill(tgid, SIGKILL);
+    if (a == Action::None && probe->on_return) {
+      awaiting_return[tid] = AwaitingReturn{std::move(ev), probe};
+      return resume(tid, 0, true);
+    }
     emit(std::move(ev));
-    resume(tid, 0);
+    cont(tid, 0);
+  }
+
+  // The syscall-exit stop requested by on_seccomp for a row with on_return.
+  void on_syscall_exit(int tid) {
+    auto it = awaiting_return.find(tid);
+    if (it == awaiting_return.end()) return cont(tid, 0);
+    __ptrace_syscall_info info{};
+    Event ev = std::move(it->second.ev);
+    const probes::Probe* probe = it->second.probe;
+    awaiting_return.erase(it);
+    if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT) {
+      ev.res = info.exit.rval;
+      ev.has_res = true;
+      probe->on_return(ev.res, probes::TraceeMemory(tid), &ev);
+    }
+    emit(std::move(ev));
+    cont(tid, 0);
   }
 
   void on_stop(int tid, int status) {
@@ -237,18 +279,18 @@ struct Tracer::Impl {
       case PTRACE_EVENT_SECCOMP: return on_seccomp(tid);
       case PTRACE_EVENT_FORK:
       case PTRACE_EVENT_VFORK:
-      case PTRACE_EVENT_CLONE: on_clone(tid, status >> 16); return resume(tid, 0);
-      case PTRACE_EVENT_EXEC: on_exec(tid); return resume(tid, 0);
+      case PTRACE_EVENT_CLONE: on_clone(tid); return cont(tid, 0);
+      case PTRACE_EVENT_EXEC: on_exec(tid); return cont(tid, 0);
       case PTRACE_EVENT_STOP:
-        if (!is_stop_signal(sig)) return resume(tid, 0);  // first stop of a new task, or end of a group-stop
+        if (!is_stop_signal(sig)) return cont(tid, 0);  // first stop of a new task, or end of a group-stop
         // Group-stop: stay stopped, but let us see SIGCONT.
         if (ptrace(PTRACE_LISTEN, tid, nullptr, nullptr) < 0 && errno != ESRCH)
           spdlog::warn("PTRACE_LISTEN {}: {}", tid, std::strerror(errno));
         if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
         return;
       default:
-        if (status >> 8 == (SIGTRAP | 0x80)) return resume(tid, 0);  // syscall-stop: not requested
-        return resume(tid, sig);  // signal-delivery-stop: deliver it
+        if (sig == (SIGTRAP | 0x80)) return on_syscall_exit(tid);
+        return cont(tid, sig);  // signal-delivery-stop: deliver it
     }
   }
 
@@ -256,13 +298,17 @@ struct Tracer::Impl {
   void adopt_unannounced() {
     for (int tid : unannounced) {
       adopt(tid);
-      resume(tid, 0);
+      cont(tid, 0);
     }
     unannounced.clear();
   }
 
   void on_exit(int tid, int status) {
     unannounced.erase(tid);
+    if (auto it = awaiting_return.find(tid); it != awaiting_return.end()) {
+      emit(std::move(it->second.ev));  // the syscall never returned
+      awaiting_return.erase(it);
+    }
     auto t = thread_tgid.find(tid);
     if (t == thread_tgid.end()) return;  // not traced (an orphan we only reap)
     int tgid = t->second;
@@ -273,6 +319,8 @@ struct Tracer::Impl {
     Event ev = new_event(EventClass::Process, "exit", tid, p->second.info);
     if (WIFEXITED(status)) ev.exit_code = WEXITSTATUS(status);
     else ev.exit_signal = WTERMSIG(status);
+    ev.seq = ++seq;
+    if (hooks.verdict) hooks.verdict(ev);  // nothing left to block; rules may still alert on it
     emit(std::move(ev));
     procs.erase(p);
   }
@@ -283,7 +331,7 @@ Tracer::~Tracer() = default;
 
 int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
                   void (*child_setup)(), std::string* error) {
-  scmp_filter_ctx filter = probes::build_filter(error);
+  scmp_filter_ctx filter = probes::build_filter(impl_->table(), error);
   if (!filter) return -1;
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));

@@ -4,9 +4,10 @@
 set -euo pipefail
 command -v python3 >/dev/null || { echo "python3 missing"; exit 77; }
 exec python3 - "$VIGIL" <<'PY'
-import os, pty, sys, time, select
+import json, os, pty, sys, tempfile, time, select
 
 vigil = sys.argv[1]
+events = tempfile.mktemp(prefix="vigil-pty-events.")
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["PS1"] = "PROMPT$ "
@@ -36,7 +37,7 @@ def send(s):
     os.write(fd, s.encode())
 
 expect("PROMPT$ ")
-send(f"{vigil} run -- sh -c 'echo READY-$((6*7)); exec cat'\n")
+send(f"{vigil} run --events={events} -- sh -c 'echo READY-$((6*7)); exec cat'\n")
 expect("READY-42")            # the app runs and owns the terminal
 send("hello-tty\n")
 expect("hello-tty")           # tty echo
@@ -62,5 +63,9 @@ send("echo rc=$?\n")
 expect("rc=130")
 send("exit\n")
 os.waitpid(pid, 0)
+execs = [e for e in map(json.loads, open(events)) if e["type"] == "exec"]
+os.unlink(events)
+assert execs and all(e["process"].get("tty", "").startswith("pts/") for e in execs), execs
+assert all(e["process"].get("sid", 0) > 0 for e in execs), execs
 print("ok: tty, job control and ^C")
 PY

@@ -26,4 +26,14 @@ assert execs[1]["process"]["pid"] == execs[0]["process"]["pid"], "exec from a th
 exits = [e for e in ev if e["type"] == "exit"]
 assert len(exits) == 1 and exits[0]["exit"] == {"code": 0}, exits
 PY
+# musl creates threads with clone (glibc uses clone3): same results, static binary.
+if command -v musl-gcc >/dev/null; then
+  musl-gcc -static -O2 -o "$tmp/threads_musl" "$SRC_DIR/tests/fixtures/run_threads.c" -lpthread
+  out=$(timeout 120 "$VIGIL" run -- "$tmp/threads_musl" many 200)
+  [ "$out" = "created 200 threads" ] || fail "musl threads: $out"
+  out=$(timeout 60 "$VIGIL" run -- "$tmp/threads_musl" exec)
+  [ "$out" = "exec-from-thread" ] || fail "musl exec from a thread: $out"
+  set +e; timeout 60 "$VIGIL" run -- "$tmp/threads_musl" early >/dev/null; rc=$?; set -e
+  [ "$rc" = 7 ] || fail "musl early-exit threads: rc=$rc"
+fi
 echo ok

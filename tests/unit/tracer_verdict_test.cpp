@@ -59,3 +59,47 @@ TEST_CASE("the verdict hook kills a blocked exec before the program runs", "[tra
     }
   CHECK(exit_seen);
 }
+
+TEST_CASE("entry rows: a denied syscall fails with EPERM, a row with on_return gets the result", "[tracer]") {
+  // A table of our own: uname (judged at entry) and getppid (needs its return value).
+  const probes::Table table = {
+      {"uname", EventClass::Sensor, "uname", probes::Stage::Entry, [](const probes::SyscallArgs&, const probes::TraceeMemory&, Event*) {}},
+      {"getppid", EventClass::Sensor, "getppid", probes::Stage::Entry,
+       [](const probes::SyscallArgs&, const probes::TraceeMemory&, Event* ev) { ev->args.push_back({"seen", "entry"}); },
+       {},
+       [](int64_t ret, const probes::TraceeMemory&, Event* ev) { ev->args.push_back({"ret", std::to_string(ret)}); }},
+  };
+  Capture out;
+  TracerHooks hooks;
+  hooks.out = &out;
+  hooks.table = &table;
+  hooks.verdict = [](Event& ev) { return ev.type == "uname" ? Action::Denied : Action::None; };
+  Tracer tracer(std::move(hooks));
+  std::string err;
+  // dash reads $PPID with getppid() at start; uname(1) fails if uname(2) does.
+  int pid = tracer.spawn("/bin/dash", {"dash", "-c", "echo $PPID >/dev/null; uname >/dev/null 2>&1; exit $?"},
+                         {"PATH=/usr/bin:/bin"}, nullptr, &err);
+  REQUIRE(pid > 0);
+  int status = tracer.run();
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);  // uname(1) saw EPERM
+
+  int unames = 0, getppids = 0;
+  for (const auto& ev : out.events) {
+    if (ev.type == "uname") {
+      ++unames;
+      CHECK(ev.action == Action::Denied);
+      CHECK_FALSE(ev.has_res);
+    }
+    if (ev.type == "getppid" && ev.proc->pid == pid) {
+      ++getppids;
+      CHECK(ev.has_res);
+      CHECK(ev.res == getpid());  // the tracer is the parent of the spawned process
+      REQUIRE(ev.arg("seen"));
+      REQUIRE(ev.arg("ret"));
+      CHECK(*ev.arg("ret") == std::to_string(getpid()));
+    }
+  }
+  CHECK(unames >= 1);
+  CHECK(getppids >= 1);
+}
