@@ -369,9 +369,9 @@ def fmt(v):
     return f"{v:.0f}" if v >= 100 else f"{v:.3g}"
 
 
-def verdict(row, col):
+def verdict(row, col, quick):
     c = row["columns"].get(col, {})
-    if row["target"] is None or ("ratio" not in c and "delta_ms" not in c):
+    if quick or row["target"] is None or ("ratio" not in c and "delta_ms" not in c):
         return "-"
     ok = c["delta_ms"] <= row["target"] if "delta_ms" in c else c["ratio"] >= row["target"]
     return "pass" if ok else "FAIL"
@@ -407,7 +407,7 @@ def markdown(report, cols):
             return "n/a"
 
         cells = [row["name"], row["unit"], fmt(c["native"]["median"]), fmt(c.get("vigil", {}).get("median")),
-                 ratio("vigil"), target, verdict(row, "vigil")]
+                 ratio("vigil"), target, verdict(row, "vigil", report["quick"])]
         if "ref" in cols:
             cells += [fmt(c["ref"]["median"]) if "ref" in c else "-", ratio("ref") if "ref" in c else "-"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -450,7 +450,8 @@ def main():
     if not os.access(ctx.vigil, os.X_OK):
         fail(f"vigil binary '{ctx.vigil}' not found or not executable (build it: scripts/build.sh, or pass --vigil PATH)")
     ctx.vigil = os.path.abspath(ctx.vigil)
-    ctx.reps = ctx.reps or (1 if ctx.quick else 5)
+    if ctx.reps is None:
+        ctx.reps = 1 if ctx.quick else 5
     if ctx.reps < 1:
         fail("--reps must be at least 1")
     ctx.workdir = os.path.abspath(ctx.workdir or os.path.join(os.path.dirname(ctx.bench_bin), "bench-work"))
