@@ -143,6 +143,7 @@ json to_json(const Event& ev, const Context& ctx) {
     json nj = {{"domain", n.domain}, {"type", n.type}, {"protocol", n.protocol}};
     if (n.local.family) nj["local"] = endpoint_json(n.local);
     if (n.remote.family) nj["remote"] = endpoint_json(n.remote);
+    if (!n.remote_name.empty()) nj["remote_name"] = utf8_sanitize(n.remote_name);
     if (n.fd >= 0) nj["fd"] = n.fd;
     j["network"] = std::move(nj);
   }

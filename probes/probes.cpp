@@ -1,10 +1,16 @@
 #include "probes/probes.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -22,11 +28,111 @@ void decode_exec_path(unsigned path_arg, const SyscallArgs& a, const TraceeMemor
   ev->file = std::move(f);
 }
 
+// BPF argument checks used by the rows below.
+constexpr ArgCheck has_bits(unsigned arg, uint64_t bits) { return {arg, SCMP_CMP_MASKED_EQ, bits, bits}; }
+constexpr ArgCheck no_bits(unsigned arg, uint64_t bits) { return {arg, SCMP_CMP_MASKED_EQ, bits, 0}; }
+constexpr ArgCheck eq(unsigned arg, uint64_t v) { return {arg, SCMP_CMP_EQ, v}; }
+constexpr ArgCheck ne(unsigned arg, uint64_t v) { return {arg, SCMP_CMP_NE, v}; }
+// Write-opens: flags has O_WRONLY, O_RDWR, O_CREAT or O_TRUNC (O_TMPFILE implies O_WRONLY/O_RDWR).
+std::vector<ArgCheck> write_open(unsigned flags_arg) {
+  return {has_bits(flags_arg, O_WRONLY), has_bits(flags_arg, O_RDWR), has_bits(flags_arg, O_CREAT),
+          has_bits(flags_arg, O_TRUNC)};
+}
+std::vector<ArgCheck> one_of(unsigned arg, std::initializer_list<uint64_t> values) {
+  std::vector<ArgCheck> out;
+  for (uint64_t v : values) out.push_back(eq(arg, v));
+  return out;
+}
+
+constexpr auto F = EventClass::FileSystem;
+constexpr auto N = EventClass::Network;
+constexpr auto P = EventClass::Process;
+constexpr auto E = Stage::Entry;
+
+// Issue 3 rows: probes/catalog.md explains each check and decoder.
 const std::vector<Probe> kProbes = {
     {"execve", EventClass::Process, "exec", Stage::ExecEntry,
-     [](const SyscallArgs& a, const TraceeMemory& m, Event* ev) { decode_exec_path(0, a, m, ev); }},
+     [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(0, a, m, ev); }},
     {"execveat", EventClass::Process, "exec", Stage::ExecEntry,
-     [](const SyscallArgs& a, const TraceeMemory& m, Event* ev) { decode_exec_path(1, a, m, ev); }},
+     [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(1, a, m, ev); }},
+    // File
+    {"open", F, "open", E, dec::open, {}, nullptr, write_open(1)},
+    {"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)},
+    {"openat2", F, "openat2", E, dec::open},
+    {"creat", F, "creat", E, dec::open},
+    {"truncate", F, "truncate", E, dec::path_op},
+    {"unlink", F, "unlink", E, dec::path_op},
+    {"unlinkat", F, "unlinkat", E, dec::path_op},
+    {"rmdir", F, "rmdir", E, dec::path_op},
+    {"mkdir", F, "mkdir", E, dec::path_op},
+    {"mkdirat", F, "mkdirat", E, dec::path_op},
+    {"chmod", F, "chmod", E, dec::path_op},
+    {"fchmodat", F, "fchmodat", E, dec::path_op},
+    {"fchmodat2", F, "fchmodat2", E, dec::path_op},
+    {"chown", F, "chown", E, dec::path_op},
+    {"lchown", F, "lchown", E, dec::path_op},
+    {"fchownat", F, "fchownat", E, dec::path_op},
+    {"chdir", P, "chdir", E, dec::path_op},
+    {"rename", F, "rename", E, dec::two_path},
+    {"renameat", F, "renameat", E, dec::two_path},
+    {"renameat2", F, "renameat2", E, dec::two_path},
+    {"link", F, "link", E, dec::two_path},
+    {"linkat", F, "linkat", E, dec::two_path},
+    {"symlink", F, "symlink", E, dec::two_path},
+    {"symlinkat", F, "symlinkat", E, dec::two_path},
+    {"fchmod", F, "fchmod", E, dec::fd_op},
+    {"fchown", F, "fchown", E, dec::fd_op},
+    {"fchdir", P, "fchdir", E, dec::fd_op},
+    {"open_by_handle_at", F, "open_by_handle_at", E, dec::fd_op},
+    {"mount", F, "mount", E, dec::mount},
+    {"umount2", F, "umount2", E, dec::mount},
+    {"memfd_create", F, "memfd_create", E, dec::memfd},
+    {"mmap", F, "mmap", E, dec::mmap_exec, {has_bits(2, PROT_EXEC), no_bits(3, MAP_ANONYMOUS)}},
+    // Network and DNS
+    {"socket", N, "socket", E, dec::socket, {}, nullptr,
+     {eq(0, AF_PACKET), {1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW}, {1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET}}},
+    {"connect", N, "connect", E, dec::sockaddr_op},
+    {"bind", N, "bind", E, dec::sockaddr_op},
+    {"listen", N, "listen", E, dec::listen},
+    {"accept", N, "accept", E, dec::accept, {}, dec::accept_done},
+    {"accept4", N, "accept4", E, dec::accept, {}, dec::accept_done},
+    {"sendto", N, "sendto", E, dec::sendto, {ne(4, 0)}},
+    {"sendmsg", N, "sendmsg", E, dec::sendmsg},
+    {"sendmmsg", N, "sendmmsg", E, dec::sendmmsg},
+    // Privilege and kernel surface
+    {"setuid", P, "setuid", E, dec::ids},
+    {"setgid", P, "setgid", E, dec::ids},
+    {"setreuid", P, "setreuid", E, dec::ids},
+    {"setregid", P, "setregid", E, dec::ids},
+    {"setresuid", P, "setresuid", E, dec::ids},
+    {"setresgid", P, "setresgid", E, dec::ids},
+    {"setfsuid", P, "setfsuid", E, dec::ids},
+    {"setfsgid", P, "setfsgid", E, dec::ids},
+    {"capset", P, "capset", E, dec::args_only},
+    {"prctl", P, "prctl", E, dec::prctl, {}, nullptr,
+     one_of(0, {PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_SECUREBITS,
+                PR_SET_MM, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_SET_PTRACER})},
+    {"unshare", P, "unshare", E, dec::args_only},
+    {"setns", P, "setns", E, dec::args_only},
+    {"ptrace", P, "ptrace", E, dec::ptrace, {}, nullptr,
+     one_of(0, {PTRACE_TRACEME, PTRACE_POKETEXT, PTRACE_POKEDATA, PTRACE_POKEUSER, PTRACE_SETREGS, PTRACE_SETFPREGS,
+                PTRACE_ATTACH, 0x4205 /* SETREGSET */, 0x4206 /* SEIZE */})},
+    {"process_vm_writev", P, "process_vm_writev", E, dec::args_only},
+    {"init_module", P, "init_module", E, dec::module},
+    {"finit_module", P, "finit_module", E, dec::module},
+    {"delete_module", P, "delete_module", E, dec::module},
+    {"bpf", P, "bpf", E, dec::args_only},
+    {"userfaultfd", P, "userfaultfd", E, dec::args_only},
+    {"io_uring_setup", P, "io_uring_setup", E, dec::args_only},
+    // Signals: not liveness probes (kill 0), not Go's preemption (tgkill
+    // SIGURG, every 10 ms). libseccomp allows one test per argument and rule,
+    // hence "< SIGURG or > SIGURG" (thread liveness probes, tkill 0, are rare).
+    {"kill", P, "kill", E, dec::signal, {ne(1, 0)}},
+    {"tkill", P, "tkill", E, dec::signal, {}, nullptr, {{1, SCMP_CMP_LT, SIGURG}, {1, SCMP_CMP_GT, SIGURG}}},
+    {"tgkill", P, "tgkill", E, dec::signal, {}, nullptr, {{2, SCMP_CMP_LT, SIGURG}, {2, SCMP_CMP_GT, SIGURG}}},
+    {"pidfd_send_signal", P, "pidfd_send_signal", E, dec::signal, {ne(1, 0)}},
+    {"dup2", P, "dup2", E, dec::dup, {{1, SCMP_CMP_LE, 2}}},
+    {"dup3", P, "dup3", E, dec::dup, {{1, SCMP_CMP_LE, 2}}},
 };
 
 }  // namespace
@@ -67,8 +173,16 @@ scmp_filter_ctx build_filter(const Table& table, std::string* error) {
     if (nr == __NR_SCMP_ERROR) return fail(fmt::format("unknown syscall '{}'", p.syscall), -EINVAL);
     std::vector<scmp_arg_cmp> cmps;
     for (const auto& c : p.checks) cmps.push_back(scmp_arg_cmp{c.arg, c.op, c.datum_a, c.datum_b});
-    int rc = seccomp_rule_add_array(ctx, SCMP_ACT_TRACE(kDataBase + i), nr, unsigned(cmps.size()), cmps.data());
-    if (rc < 0) return fail(fmt::format("rule for '{}'", p.syscall), rc);
+    // One rule per alternative (OR), each with the common checks (AND).
+    for (size_t k = 0; k < std::max<size_t>(1, p.any_of.size()); ++k) {
+      std::vector<scmp_arg_cmp> all = cmps;
+      if (!p.any_of.empty()) {
+        const auto& c = p.any_of[k];
+        all.push_back(scmp_arg_cmp{c.arg, c.op, c.datum_a, c.datum_b});
+      }
+      int rc = seccomp_rule_add_array(ctx, SCMP_ACT_TRACE(kDataBase + i), nr, unsigned(all.size()), all.data());
+      if (rc < 0) return fail(fmt::format("rule for '{}'", p.syscall), rc);
+    }
   }
   return ctx;
 }

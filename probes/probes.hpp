@@ -13,6 +13,9 @@
 #include <seccomp.h>
 
 #include "events/events.hpp"
+#include "probes/dnsmap.hpp"
+#include "probes/drift.hpp"
+#include "probes/fdtable.hpp"
 
 namespace vigil::probes {
 
@@ -28,6 +31,7 @@ struct SyscallArgs {
 class TraceeMemory {
  public:
   explicit TraceeMemory(int tid) : tid_(tid) {}
+  int tid() const { return tid_; }
   // Reads a NUL-terminated string of at most `max` bytes; false if unreadable.
   bool read_string(uint64_t addr, size_t max, std::string* out) const;
   bool read(uint64_t addr, void* buf, size_t len) const;
@@ -43,6 +47,17 @@ enum class Stage : uint8_t {
   ExecEntry,  // remember the decoded path; the exec event is emitted at PTRACE_EVENT_EXEC
 };
 
+// Sensor state a decoder may read and update (owned by the tracer).
+struct DecodeContext {
+  int tgid = 0;
+  FileState* files = nullptr;     // the calling process's fd table and cwd (null: unknown)
+  DnsMap* dns = nullptr;          // names of resolved addresses
+  DriftTracker* drift = nullptr;  // files written since start
+  // Set by the decoder:
+  bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
+  int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)
+};
+
 // One BPF argument condition (libseccomp semantics, all conditions of a row must hold).
 struct ArgCheck {
   unsigned arg;
@@ -51,9 +66,11 @@ struct ArgCheck {
   uint64_t datum_b = 0;
 };
 
-using Decoder = void (*)(const SyscallArgs& a, const TraceeMemory& mem, Event* ev);
-// Completes an event with the syscall's return value (ret: >= 0, or -errno).
-using ReturnDecoder = void (*)(int64_t ret, const TraceeMemory& mem, Event* ev);
+using Decoder = void (*)(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev);
+// Completes an event with the syscall's return value (ret: >= 0, or -errno);
+// a entry's arguments are in a. Setting ctx.drop suppresses the event.
+using ReturnDecoder = void (*)(int64_t ret, const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
+                               Event* ev);
 
 struct Probe {
   const char* syscall;  // name; resolved for each architecture by libseccomp
@@ -66,6 +83,9 @@ struct Probe {
   // the tracer then also takes the syscall-exit stop for this row and emits
   // the event there (Event::res). The verdict is still taken at entry.
   ReturnDecoder on_return = nullptr;
+  // Alternatives: when not empty, the row traces a call if `checks` hold and
+  // at least one of these does (e.g. flags has O_WRONLY, or O_RDWR, or ...).
+  std::vector<ArgCheck> any_of = {};
 };
 
 // The table (probes/probes.cpp).
@@ -86,7 +106,45 @@ inline const Probe* lookup(uint16_t data) { return lookup(table(), data); }
 scmp_filter_ctx build_filter(const Table& t, std::string* error);
 inline scmp_filter_ctx build_filter(std::string* error) { return build_filter(table(), error); }
 
-// Cap on a path read from tracee memory.
+// Cap on a path read from tracee memory: longer than PATH_MAX so that an
+// over-long path (which the kernel refuses) is still reported, flagged.
 inline constexpr size_t kPathMax = 4096;
+inline constexpr size_t kLongPathMax = 16384;
+
+// Issue-3 decoders (probes/decode_*.cpp), one per syscall family.
+namespace dec {
+void open(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void path_op(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void two_path(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void fd_op(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void mount(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void memfd(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void mmap_exec(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void socket(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void sockaddr_op(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void listen(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void accept(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void accept_done(int64_t ret, const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void sendto(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void sendmsg(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void sendmmsg(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void ids(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void args_only(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void prctl(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void ptrace(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void signal(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void dup(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void module(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+}  // namespace dec
+
+// The DNS window (docs/design-probes.md): a thread that sent a DNS query is
+// followed syscall by syscall for a while. Called for each syscall stop of
+// such a thread (entry: at_exit false; exit: rval = the return value, a = the
+// entry's arguments) on fd; fills *ev and returns true when the stop carried a
+// DNS message (a query sent or an answer received on fd). Sets *done when the
+// window should close.
+bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const TraceeMemory& mem, int fd,
+                     DecodeContext& ctx, Event* ev, bool* done);
+inline constexpr int kDnsWindowMax = 64;  // syscall stops per window
 
 }  // namespace vigil::probes

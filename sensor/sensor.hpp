@@ -17,6 +17,13 @@ enum class TraceLevel { None, Err, Warn, Info, Debug };
 struct Options {
   TraceLevel trace = TraceLevel::Warn;
   std::string events;  // --events=PATH|stderr; empty: no event output
+  // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
+  std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
+  bool strict = false;                    // --strict: a rule with an unsupported field is an error
+  bool prevent = false;                   // --mode=detect|prevent (default detect: never blocks)
+  std::vector<std::string> threat_intel;  // --threat-intel=FILE
+  std::vector<std::string> sensitive_files;  // --sensitive-files: glob patterns; empty: watch off
+  bool sensitive_default = true;             // not given: the built-in list
 };
 
 // Parses options from the VIGIL_OPTS value (split like a shell splits words,
@@ -54,6 +61,8 @@ struct TracerHooks {
   std::function<void(int sig)> main_stopped;
   // The traced syscalls; null: probes::table(). (Tests use their own.)
   const probes::Table* table = nullptr;
+  // Credential files whose reads are watched (glob patterns); empty: off.
+  std::vector<std::string> sensitive_patterns;
 };
 
 // ptrace + seccomp(RET_TRACE) tracer. One instance, one thread (the caller's),

@@ -11,6 +11,7 @@
 #include <linux/audit.h>
 #include <sched.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -22,9 +23,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
 
+#include "probes/drift.hpp"
 #include "probes/probes.hpp"
+#include "probes/sensitive.hpp"
 #include "sensor/procfs.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
@@ -69,6 +74,7 @@ struct Tracer::Impl {
   struct Proc {
     ProcessPtr info;
     std::string exec_path;  // path given to the pending execve, for "#!" scripts
+    FileState files;        // fd table and cwd (probes/fdtable.hpp)
   };
 
   TracerHooks hooks;
@@ -83,11 +89,54 @@ struct Tracer::Impl {
   struct AwaitingReturn {
     Event ev;
     const probes::Probe* probe;
+    probes::SyscallArgs args;
   };
   std::unordered_map<int, AwaitingReturn> awaiting_return;
+  // Threads that sent a DNS query: followed syscall by syscall for a while
+  // to decode the answer (docs/design-probes.md, "DNS window").
+  struct DnsWindow {
+    int fd = -1;
+    int steps = 0;
+    probes::SyscallArgs args;  // of the syscall in progress (exit stops carry none)
+  };
+  std::unordered_map<int, DnsWindow> dns_windows;
+  DnsMap dns;
+  DriftTracker drift{now_realtime_ns()};
+  SensitiveMonitor sensitive;  // reads of credential files (docs/design-probes.md)
 
-  // Resumes a stopped task, keeping its syscall-exit stop if an event waits for it.
-  void cont(int tid, int sig) { resume(tid, sig, awaiting_return.count(tid) > 0); }
+  // Resumes a stopped task, keeping its syscall stops if something follows it.
+  void cont(int tid, int sig) { resume(tid, sig, awaiting_return.count(tid) > 0 || dns_windows.count(tid) > 0); }
+
+  probes::DecodeContext decode_context(int tgid) {
+    probes::DecodeContext ctx;
+    ctx.tgid = tgid;
+    auto it = procs.find(tgid);
+    ctx.files = it == procs.end() ? nullptr : &it->second.files;
+    ctx.dns = &dns;
+    ctx.drift = &drift;
+    return ctx;
+  }
+
+  // Sensitive-file opens seen by the watch thread since the last call: one
+  // "open" event each (no flags: inotify does not tell them), attributed to
+  // the process found holding the file, else unattributed. Never denied:
+  // inotify reports after the open.
+  void emit_sensitive() {
+    for (auto& h : sensitive.drain()) {
+      const int pid = h.pids.empty() ? 0 : h.pids.front();
+      auto t = thread_tgid.find(pid);
+      ProcessPtr p = t == thread_tgid.end() ? nullptr : info_of(t->second);
+      Event ev = new_event(EventClass::FileSystem, "open", pid, p);
+      FileInfo f;
+      f.path = f.raw_path = h.open.path;
+      ev.file = std::move(f);
+      ev.args.push_back({"source", "inotify"});
+      if (!p) ev.args.push_back({"attributed", "false"});
+      judge(ev);
+      ev.action = Action::None;
+      emit(std::move(ev));
+    }
+  }
 
   const probes::Table& table() const { return hooks.table ? *hooks.table : probes::table(); }
 
@@ -177,7 +226,11 @@ struct Tracer::Impl {
       ProcessPtr self = info_of(tgid);
       ppid = self ? self->ppid : 0;
     }
-    if (!procs.count(child)) add_process(child, ppid);
+    if (!procs.count(child)) {
+      add_process(child, ppid);
+      if (auto parent = procs.find(tgid); parent != procs.end())
+        procs[child].files = parent->second.files.clone_for(flags);
+    }
     if (unannounced.erase(child)) cont(child, 0);
     Event ev = new_event(EventClass::Process, "fork", tid, info_of(tgid));
     ev.child_pid = child;
@@ -186,6 +239,17 @@ struct Tracer::Impl {
       kill(child, SIGKILL);
     }
     emit(std::move(ev));
+  }
+
+  // Drift of what runs: the script of a "#!" interpreter, else the executable.
+  void exec_drift(int pid, Process* p) {
+    if (p->exe_from_memfd) return;  // reported as such
+    const bool script = !p->interpreter_script.empty();
+    const std::string& path = script ? p->interpreter_script : p->exe;
+    struct stat st;
+    if (::stat(script ? path.c_str() : fmt::format("/proc/{}/exe", pid).c_str(), &st) != 0) return;
+    p->exe_drift = drift.check(path, st) != DriftReason::None;
+    p->exe_mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   }
 
   void on_exec(int pid) {
@@ -197,6 +261,8 @@ struct Tracer::Impl {
     p->pid = pid;
     p->start_ns = pr.info ? pr.info->start_ns : now_realtime_ns();
     procfs::read_exec(pid, pr.exec_path, p.get());
+    pr.files.fds->exec();
+    exec_drift(pid, p.get());
     p->parent = info_of(p->ppid);
     if (!p->parent && pr.info) p->parent = pr.info->parent;
     pr.exec_path.clear();
@@ -229,7 +295,11 @@ struct Tracer::Impl {
     for (int i = 0; i < 6; ++i) args.args[i] = info.seccomp.args[i];
     int tgid = thread_tgid[tid];
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
-    probe->decode(args, probes::TraceeMemory(tid), &ev);
+    probes::DecodeContext ctx = decode_context(tgid);
+    probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
+    if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
+    if (ctx.dns_fd >= 0) dns_windows[tid] = DnsWindow{ctx.dns_fd, 0, args};
+    if (ctx.drop) return cont(tid, 0);
     if (probe->stage == probes::Stage::ExecEntry) {
       // execveat relative to a directory fd: not a path we can resolve here.
       bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
@@ -240,28 +310,60 @@ struct Tracer::Impl {
     if (a == Action::Denied) skip_syscall(tid, -EPERM);
     if (a == Action::Killed) kill(tgid, SIGKILL);
     if (a == Action::None && probe->on_return) {
-      awaiting_return[tid] = AwaitingReturn{std::move(ev), probe};
+      awaiting_return[tid] = AwaitingReturn{std::move(ev), probe, args};
       return resume(tid, 0, true);
     }
     emit(std::move(ev));
     cont(tid, 0);
   }
 
-  // The syscall-exit stop requested by on_seccomp for a row with on_return.
-  void on_syscall_exit(int tid) {
-    auto it = awaiting_return.find(tid);
-    if (it == awaiting_return.end()) return cont(tid, 0);
+  // A syscall stop (PTRACE_SYSCALL) of a followed thread: the exit of a row
+  // with on_return, and/or a step of its DNS window.
+  void on_syscall_stop(int tid) {
     __ptrace_syscall_info info{};
-    Event ev = std::move(it->second.ev);
-    const probes::Probe* probe = it->second.probe;
-    awaiting_return.erase(it);
-    if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0 && info.op == PTRACE_SYSCALL_INFO_EXIT) {
-      ev.res = info.exit.rval;
-      ev.has_res = true;
-      probe->on_return(ev.res, probes::TraceeMemory(tid), &ev);
+    const bool ok = ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) > 0;
+    const bool at_exit = ok && info.op == PTRACE_SYSCALL_INFO_EXIT;
+    probes::TraceeMemory mem(tid);
+    probes::DecodeContext ctx = decode_context(thread_tgid[tid]);
+    if (auto it = awaiting_return.find(tid); it != awaiting_return.end() && (at_exit || !ok)) {
+      Event ev = std::move(it->second.ev);
+      const probes::Probe* probe = it->second.probe;
+      const probes::SyscallArgs args = it->second.args;
+      awaiting_return.erase(it);
+      if (at_exit) {
+        ev.res = info.exit.rval;
+        ev.has_res = true;
+        probe->on_return(ev.res, args, mem, ctx, &ev);
+      }
+      if (!ctx.drop) emit(std::move(ev));
     }
-    emit(std::move(ev));
+    if (auto w = dns_windows.find(tid); w != dns_windows.end()) {
+      bool done = !ok;
+      if (ok) {
+        if (!at_exit) {  // keep the arguments for the exit stop
+          w->second.args.arch = info.arch;
+          w->second.args.nr = int64_t(info.entry.nr);
+          for (int i = 0; i < 6; ++i) w->second.args.args[i] = info.entry.args[i];
+        }
+        Event ev = new_event(EventClass::Dns, "dns", tid, info_of(thread_tgid[tid]));
+        if (probes::dns_window_step(w->second.args, at_exit, at_exit ? info.exit.rval : 0, mem, w->second.fd, ctx,
+                                    &ev, &done)) {
+          ev.type = syscall_name(w->second.args);
+          judge(ev);
+          ev.action = Action::None;  // the query or answer has happened
+          emit(std::move(ev));
+        }
+      }
+      if (done || ++w->second.steps >= probes::kDnsWindowMax) dns_windows.erase(w);
+    }
     cont(tid, 0);
+  }
+
+  static std::string syscall_name(const probes::SyscallArgs& a) {
+    char* n = seccomp_syscall_resolve_num_arch(a.arch, int(a.nr));
+    std::string out = n ? n : std::to_string(a.nr);
+    free(n);
+    return out;
   }
 
   void on_stop(int tid, int status) {
@@ -289,7 +391,7 @@ struct Tracer::Impl {
         if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
         return;
       default:
-        if (sig == (SIGTRAP | 0x80)) return on_syscall_exit(tid);
+        if (sig == (SIGTRAP | 0x80)) return on_syscall_stop(tid);
         return cont(tid, sig);  // signal-delivery-stop: deliver it
     }
   }
@@ -305,6 +407,7 @@ struct Tracer::Impl {
 
   void on_exit(int tid, int status) {
     unannounced.erase(tid);
+    dns_windows.erase(tid);
     if (auto it = awaiting_return.find(tid); it != awaiting_return.end()) {
       emit(std::move(it->second.ev));  // the syscall never returned
       awaiting_return.erase(it);
@@ -381,6 +484,9 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   }
   impl_->main_pid = pid;
   impl_->add_process(pid, getpid());
+  std::string watch_error;
+  if (!impl_->hooks.sensitive_patterns.empty() && !impl_->sensitive.start(impl_->hooks.sensitive_patterns, &watch_error))
+    spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
   if (write(go[1], "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
   close(go[1]);
   return pid;
@@ -400,9 +506,14 @@ int Tracer::run() {
       spdlog::error("waitpid: {}", std::strerror(errno));
       return W_EXITCODE(255, 0);
     }
+    impl_->emit_sensitive();
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       impl_->on_exit(tid, status);
-      if (tid == impl_->main_pid) return status;
+      if (tid == impl_->main_pid) {
+        impl_->sensitive.stop();  // collects opens still queued
+        impl_->emit_sensitive();
+        return status;
+      }
     } else if (WIFSTOPPED(status)) {
       impl_->on_stop(tid, status);
     }

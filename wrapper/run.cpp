@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "probes/sensitive.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 #include "wrapper/pid1.hpp"
@@ -26,7 +27,9 @@ constexpr const char* kUsage =
     "Runs ENTRYPOINT under the sensor and exits with its status (128+N if killed by signal N).\n"
     "Options (also from the VIGIL_OPTS variable; the command line wins):\n"
     "  --trace=none|err|warn|info|debug  sensor log level on stderr (default warn)\n"
-    "  --events=PATH|stderr              write process events as JSON lines (docs/events.md)\n";
+    "  --events=PATH|stderr              write process events as JSON lines (docs/events.md)\n"
+    "  --sensitive-files=LIST            credential files whose reads are reported: 'none', or\n"
+    "                                    comma-separated absolute globs, 'default' = built-in list\n";
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -127,6 +130,7 @@ int cmd_run(int argc, char** argv) {
   TracerHooks hooks;
   hooks.out = out.get();
   hooks.main_stopped = pid1::on_app_stopped;
+  hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   Tracer tracer(std::move(hooks));
   int pid = tracer.spawn(path, app_argv, env, pid1::restore_in_child, &error);
   if (pid < 0) {

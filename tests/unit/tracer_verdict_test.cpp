@@ -63,11 +63,11 @@ TEST_CASE("the verdict hook kills a blocked exec before the program runs", "[tra
 TEST_CASE("entry rows: a denied syscall fails with EPERM, a row with on_return gets the result", "[tracer]") {
   // A table of our own: uname (judged at entry) and getppid (needs its return value).
   const probes::Table table = {
-      {"uname", EventClass::Sensor, "uname", probes::Stage::Entry, [](const probes::SyscallArgs&, const probes::TraceeMemory&, Event*) {}},
+      {"uname", EventClass::Sensor, "uname", probes::Stage::Entry, [](const probes::SyscallArgs&, const probes::TraceeMemory&, probes::DecodeContext&, Event*) {}},
       {"getppid", EventClass::Sensor, "getppid", probes::Stage::Entry,
-       [](const probes::SyscallArgs&, const probes::TraceeMemory&, Event* ev) { ev->args.push_back({"seen", "entry"}); },
+       [](const probes::SyscallArgs&, const probes::TraceeMemory&, probes::DecodeContext&, Event* ev) { ev->args.push_back({"seen", "entry"}); },
        {},
-       [](int64_t ret, const probes::TraceeMemory&, Event* ev) { ev->args.push_back({"ret", std::to_string(ret)}); }},
+       [](int64_t ret, const probes::SyscallArgs&, const probes::TraceeMemory&, probes::DecodeContext&, Event* ev) { ev->args.push_back({"ret", std::to_string(ret)}); }},
   };
   Capture out;
   TracerHooks hooks;

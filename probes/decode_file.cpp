@@ -1,0 +1,181 @@
+// File-family decoders (OCSF 1001). Rows: probes/probes.cpp; semantics:
+// probes/catalog.md.
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "probes/decode_util.hpp"
+#include "probes/path.hpp"
+
+namespace vigil::probes {
+
+void add_arg(Event* ev, const char* name, std::string value) { ev->args.push_back({name, std::move(value)}); }
+
+std::string dir_of(int tid, int dirfd) {
+  std::string link = dirfd == AT_FDCWD ? fmt::format("/proc/{}/cwd", tid) : fmt::format("/proc/{}/fd/{}", tid, dirfd);
+  std::vector<char> buf(4096);
+  ssize_t n;
+  while ((n = readlink(link.c_str(), buf.data(), buf.size())) == ssize_t(buf.size())) buf.resize(buf.size() * 2);
+  if (n <= 0 || buf[0] != '/') return {};
+  return std::string(buf.data(), size_t(n));
+}
+
+void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path) {
+  mem.read_string(addr, kLongPathMax, raw);
+  if (raw->size() >= kLongPathMax) add_arg(ev, "path_truncated", "true");
+  const bool absolute = !raw->empty() && (*raw)[0] == '/';
+  *path = normalize_path(absolute ? std::string() : dir_of(mem.tid(), dirfd), *raw);
+}
+
+const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd) {
+  if (ctx.files == nullptr || fd < 0) return nullptr;
+  return ctx.files->fds->lookup(ctx.tgid ? ctx.tgid : tid, fd);
+}
+
+namespace dec {
+namespace {
+
+FileInfo& file_of(Event* ev) {
+  if (!ev->file) ev->file.emplace();
+  return *ev->file;
+}
+
+void note_write(DecodeContext& ctx, const std::string& path) {
+  if (ctx.drift != nullptr && !path.empty() && path[0] == '/') ctx.drift->note_write(path);
+}
+
+}  // namespace
+
+// open(path, flags, mode) / openat(dirfd, path, flags, mode) /
+// openat2(dirfd, path, how, size) / creat(path, mode)
+void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  FileInfo& f = file_of(ev);
+  const bool at = ev->type == "openat" || ev->type == "openat2";
+  const int dirfd = at ? arg_int(a, 0) : AT_FDCWD;
+  read_path(mem, a.args[at ? 1 : 0], dirfd, ev, &f.raw_path, &f.path);
+  if (ev->type == "creat") {
+    f.flags = O_CREAT | O_WRONLY | O_TRUNC;
+    f.mode = int64_t(a.args[1] & 07777);
+  } else if (ev->type == "openat2") {
+    open_how how{};
+    if (!mem.read(a.args[2], &how, sizeof how)) return void(ctx.drop = true);
+    f.flags = int64_t(how.flags);
+    if (how.flags & (O_CREAT | O_TMPFILE)) f.mode = int64_t(how.mode);
+    // No BPF check can see inside open_how: read-only openat2 ends here.
+    if (!(how.flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC))) return void(ctx.drop = true);
+  } else {
+    f.flags = int64_t(uint32_t(a.args[at ? 2 : 1]));
+    if (f.flags & (O_CREAT | O_TMPFILE)) f.mode = int64_t(a.args[at ? 3 : 2] & 07777);
+  }
+  note_write(ctx, f.path);
+}
+
+// One path, relative to a dirfd for the *at forms, plus mode/uid/gid/flags.
+void path_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  FileInfo& f = file_of(ev);
+  const std::string& t = ev->type;
+  const bool at = t.ends_with("at") || t == "fchmodat2";
+  const int p = at ? 1 : 0;  // index of the path argument
+  read_path(mem, a.args[p], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path);
+  if (t.starts_with("mkdir") || t.starts_with("chmod") || t.starts_with("fchmodat")) {
+    f.mode = int64_t(a.args[p + 1] & 07777);
+  } else if (t.find("chown") != std::string::npos) {
+    add_arg(ev, "uid", std::to_string(arg_int(a, p + 1)));
+    add_arg(ev, "gid", std::to_string(arg_int(a, p + 2)));
+  } else if (t == "unlinkat") {
+    f.flags = arg_int(a, 2);
+  } else if (t == "truncate") {
+    add_arg(ev, "length", std::to_string(int64_t(a.args[1])));
+    note_write(ctx, f.path);
+  }
+}
+
+// rename/renameat/renameat2/link/linkat (old -> new), symlink/symlinkat
+// (target string, link path): file.path = old path or link path, file.target
+// = new path or symlink contents.
+void two_path(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  FileInfo& f = file_of(ev);
+  const std::string& t = ev->type;
+  if (t.starts_with("symlink")) {
+    mem.read_string(a.args[0], kLongPathMax, &f.target);  // contents: not a path to resolve
+    const bool at = t == "symlinkat";
+    read_path(mem, a.args[at ? 2 : 1], at ? arg_int(a, 1) : AT_FDCWD, ev, &f.raw_path, &f.path);
+    return;
+  }
+  const bool at = t != "rename" && t != "link";
+  std::string new_raw;
+  read_path(mem, a.args[at ? 1 : 0], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path);
+  read_path(mem, a.args[at ? 3 : 1], at ? arg_int(a, 2) : AT_FDCWD, ev, &new_raw, &f.target);
+  if (t == "renameat2" || t == "linkat") f.flags = arg_int(a, 4);
+  if (t.starts_with("rename") && ctx.drift != nullptr) ctx.drift->note_rename(f.path, f.target);
+}
+
+// fchmod(fd, mode) / fchown(fd, uid, gid) / fchdir(fd) / open_by_handle_at(mount_fd, handle, flags)
+void fd_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  FileInfo& f = file_of(ev);
+  f.fd = arg_int(a, 0);
+  if (const FdInfo* i = fd_info(ctx, mem.tid(), f.fd)) f.path = f.raw_path = i->path;
+  const std::string& t = ev->type;
+  if (t == "fchmod") f.mode = int64_t(a.args[1] & 07777);
+  if (t == "fchown") {
+    add_arg(ev, "uid", std::to_string(arg_int(a, 1)));
+    add_arg(ev, "gid", std::to_string(arg_int(a, 2)));
+  }
+  if (t == "open_by_handle_at") f.flags = arg_int(a, 2);
+}
+
+// mount(source, target, fstype, flags, data) / umount2(target, flags)
+void mount(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event* ev) {
+  FileInfo& f = file_of(ev);
+  if (ev->type == "umount2") {
+    read_path(mem, a.args[0], AT_FDCWD, ev, &f.raw_path, &f.path);
+    f.target = f.path;
+    f.flags = arg_int(a, 1);
+    return;
+  }
+  mem.read_string(a.args[0], kPathMax, &f.path);  // source: a device, "none", a path
+  f.raw_path = f.path;
+  std::string raw_target, fstype;
+  read_path(mem, a.args[1], AT_FDCWD, ev, &raw_target, &f.target);
+  mem.read_string(a.args[2], 256, &fstype);
+  add_arg(ev, "fstype", fstype);
+  f.flags = int64_t(a.args[3]);
+}
+
+// memfd_create(name, flags)
+void memfd(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event* ev) {
+  FileInfo& f = file_of(ev);
+  std::string name;
+  mem.read_string(a.args[0], 249, &name);  // the kernel's limit
+  f.path = f.raw_path = "memfd:" + name;
+  f.flags = arg_int(a, 1);
+  add_arg(ev, "name", name);
+}
+
+// mmap(addr, len, prot, flags, fd, off) with PROT_EXEC of a file: only an
+// event when the file is drift (a library written after start).
+void mmap_exec(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  ctx.drop = true;
+  const int fd = arg_int(a, 4);
+  if (ctx.drift == nullptr || fd < 0 || is_i386(a)) return;  // i386 mmap takes a struct: not decoded
+  const FdInfo* i = fd_info(ctx, mem.tid(), fd);
+  if (i == nullptr || i->kind != FdKind::File) return;
+  struct stat st;
+  if (::stat(fmt::format("/proc/{}/fd/{}", mem.tid(), fd).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  DriftReason r = ctx.drift->check(i->path, st);
+  if (r == DriftReason::None) return;
+  ctx.drop = false;
+  FileInfo& f = file_of(ev);
+  f.path = f.raw_path = i->path;
+  f.fd = fd;
+  add_arg(ev, "drift", std::string(drift_reason_name(r)));
+}
+
+}  // namespace dec
+}  // namespace vigil::probes

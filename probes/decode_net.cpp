@@ -1,0 +1,254 @@
+// Network and DNS decoders (OCSF 4001, 4003) and the DNS window
+// (docs/design-probes.md). Rows: probes/probes.cpp.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "probes/decode_util.hpp"
+#include "probes/dns.hpp"
+#include "probes/sockaddr.hpp"
+
+namespace vigil::probes {
+namespace {
+
+constexpr size_t kDnsMax = 4096;  // bytes of a DNS message read from the tracee
+
+NetInfo& net_of(Event* ev) {
+  if (!ev->net) ev->net.emplace();
+  return *ev->net;
+}
+
+Endpoint read_sockaddr(const TraceeMemory& mem, uint64_t addr, uint64_t len) {
+  sockaddr_storage ss{};
+  len = std::min<uint64_t>(len, sizeof ss);
+  if (addr == 0 || len == 0 || !mem.read(addr, &ss, size_t(len))) return {};
+  return decode_sockaddr(&ss, size_t(len));
+}
+
+// Socket facts from the fd table: domain/type/protocol and local/peer.
+void fill_from_fd(const DecodeContext& ctx, int tid, int fd, NetInfo& n) {
+  n.fd = fd;
+  if (const FdInfo* i = fd_info(ctx, tid, fd); i && i->kind == FdKind::Socket) {
+    n.domain = i->domain, n.type = i->type, n.protocol = i->protocol;
+    n.local = i->local;
+    if (!n.remote.family) n.remote = i->peer;
+  }
+}
+
+bool is_dns_endpoint(const Endpoint& e) { return (e.family == AF_INET || e.family == AF_INET6) && e.port == 53; }
+
+void annotate(const DecodeContext& ctx, NetInfo& n) {
+  if (ctx.dns != nullptr && !n.remote.addr.empty())
+    if (auto name = ctx.dns->name_for(n.remote.addr)) n.remote_name = *name;
+}
+
+// Gathers up to kDnsMax bytes from an iovec array in tracee memory (x86_64 layout).
+std::vector<uint8_t> gather(const TraceeMemory& mem, uint64_t iov_addr, uint64_t iovcnt, size_t limit) {
+  std::vector<uint8_t> out;
+  for (uint64_t k = 0; k < std::min<uint64_t>(iovcnt, 16) && out.size() < limit; ++k) {
+    iovec v;
+    if (!mem.read(iov_addr + k * sizeof v, &v, sizeof v)) break;
+    size_t n = std::min(v.iov_len, limit - out.size());
+    size_t at = out.size();
+    out.resize(at + n);
+    if (n && !mem.read(uint64_t(v.iov_base), out.data() + at, n)) {
+      out.resize(at);
+      break;
+    }
+  }
+  return out;
+}
+
+// A DNS message -> ev as a DNS event; a response also feeds the DnsMap.
+bool dns_event(const uint8_t* p, size_t n, DecodeContext& ctx, Event* ev, bool tcp) {
+  // Over TCP a message has a 2-byte length first, unless the app reads the
+  // length and the message separately (glibc does): try both.
+  auto m = tcp ? dns::parse_tcp(p, n) : std::nullopt;
+  if (!m) m = dns::parse(p, n);
+  if (!m || m->questions.empty()) return false;
+  ev->cls = EventClass::Dns;
+  DnsInfo d;
+  d.qname = m->questions[0].name;
+  d.qtype = m->questions[0].type;
+  if (m->response) {
+    d.answers = m->addresses();
+    if (ctx.dns != nullptr)
+      for (const auto& ip : d.answers) ctx.dns->add(d.qname, ip);
+    add_arg(ev, "rcode", std::to_string(m->rcode));
+  }
+  ev->dns = std::move(d);
+  return true;
+}
+
+struct MsgHdr64 {  // struct msghdr on x86_64
+  uint64_t name;
+  uint32_t namelen, pad0;
+  uint64_t iov, iovlen, control, controllen;
+  int32_t flags, pad1;
+};
+static_assert(sizeof(MsgHdr64) == sizeof(msghdr));
+
+// One msghdr: destination (its own or the socket's peer) and, if that is
+// port 53, the DNS payload into ev.
+bool dns_from_msghdr(const MsgHdr64& h, const TraceeMemory& mem, DecodeContext& ctx, int fd, Event* ev) {
+  NetInfo& n = net_of(ev);
+  if (h.name) n.remote = read_sockaddr(mem, h.name, h.namelen);
+  fill_from_fd(ctx, mem.tid(), fd, n);
+  if (!is_dns_endpoint(n.remote)) return false;
+  auto buf = gather(mem, h.iov, h.iovlen, kDnsMax);
+  return dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM);
+}
+
+}  // namespace
+
+namespace dec {
+
+// socket(domain, type, protocol): only raw and packet sockets reach here (BPF).
+void socket(const SyscallArgs& a, const TraceeMemory&, DecodeContext&, Event* ev) {
+  NetInfo& n = net_of(ev);
+  n.domain = arg_int(a, 0);
+  n.type = arg_int(a, 1) & 0xf;
+  n.protocol = arg_int(a, 2);
+  if (n.domain == AF_PACKET || n.type == SOCK_RAW || n.type == SOCK_PACKET) add_arg(ev, "raw", "true");
+}
+
+// connect(fd, addr, len) / bind(fd, addr, len)
+void sockaddr_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  NetInfo& n = net_of(ev);
+  Endpoint ep = read_sockaddr(mem, a.args[1], a.args[2]);
+  if (ev->type == "bind") n.local = ep;
+  else n.remote = ep;
+  const int fd = arg_int(a, 0);
+  fill_from_fd(ctx, mem.tid(), fd, n);
+  if (ev->type == "bind") n.local = ep;  // the fd does not have it yet
+  if (!n.domain) n.domain = ep.family;
+  if (ev->type == "connect") {
+    annotate(ctx, n);
+    if (is_dns_endpoint(ep)) ctx.dns_fd = fd;
+  }
+}
+
+// listen(fd, backlog)
+void listen(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  NetInfo& n = net_of(ev);
+  fill_from_fd(ctx, mem.tid(), arg_int(a, 0), n);
+  add_arg(ev, "backlog", std::to_string(arg_int(a, 1)));
+}
+
+// accept(fd, addr, addrlen) / accept4(fd, addr, addrlen, flags): the peer is
+// known at exit only.
+void accept(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  NetInfo& n = net_of(ev);
+  fill_from_fd(ctx, mem.tid(), arg_int(a, 0), n);
+  n.remote = {};
+}
+
+void accept_done(int64_t ret, const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  if (ret < 0) return void(ctx.drop = true);  // failed (EAGAIN on a non-blocking listener is common): no event
+  NetInfo& n = net_of(ev);
+  n.fd = int(ev->res);
+  uint32_t len = 0;
+  if (a.args[1] && a.args[2] && mem.read(a.args[2], &len, sizeof len)) n.remote = read_sockaddr(mem, a.args[1], len);
+  if (!n.remote.family)
+    if (const FdInfo* i = fd_info(ctx, mem.tid(), n.fd)) n.remote = i->peer;
+}
+
+// sendto(fd, buf, len, flags, addr, addrlen): addr != NULL (BPF). Only DNS
+// queries are events.
+void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  NetInfo& n = net_of(ev);
+  n.remote = read_sockaddr(mem, a.args[4], a.args[5]);
+  const int fd = arg_int(a, 0);
+  if (!is_dns_endpoint(n.remote)) return void(ctx.drop = true);
+  fill_from_fd(ctx, mem.tid(), fd, n);
+  std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kDnsMax));
+  if (!mem.read(a.args[1], buf.data(), buf.size()) ||
+      !dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM))
+    return void(ctx.drop = true);
+  ctx.dns_fd = fd;
+}
+
+// sendmsg(fd, msghdr, flags)
+void sendmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  MsgHdr64 h;
+  ctx.drop = true;
+  if (is_i386(a) || !mem.read(a.args[1], &h, sizeof h)) return;
+  const int fd = arg_int(a, 0);
+  if (dns_from_msghdr(h, mem, ctx, fd, ev)) ctx.drop = false, ctx.dns_fd = fd;
+}
+
+// sendmmsg(fd, mmsghdr[], vlen, flags): glibc sends the A and AAAA queries
+// together; the event names the first, evt.arg.qtypes lists all.
+void sendmmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  ctx.drop = true;
+  if (is_i386(a)) return;
+  const int fd = arg_int(a, 0);
+  std::string qtypes;
+  for (uint64_t k = 0; k < std::min<uint64_t>(a.args[2], 8); ++k) {
+    MsgHdr64 h;
+    if (!mem.read(a.args[1] + k * (sizeof h + 8), &h, sizeof h)) break;  // struct mmsghdr: msghdr + len + pad
+    Event one = *ev;
+    if (!dns_from_msghdr(h, mem, ctx, fd, &one)) continue;
+    qtypes += (qtypes.empty() ? "" : ",") + dns::type_name(one.dns->qtype);
+    if (ctx.drop) *ev = std::move(one);
+    ctx.drop = false;
+  }
+  if (!ctx.drop) {
+    add_arg(ev, "qtypes", qtypes);
+    ctx.dns_fd = fd;
+  }
+}
+
+}  // namespace dec
+
+bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const TraceeMemory& mem, int fd,
+                     DecodeContext& ctx, Event* ev, bool* done) {
+  *done = false;
+  if (is_i386(a)) return *done = true, false;
+  if (arg_int(a, 0) != fd) return false;
+  const FdInfo* i = fd_info(ctx, mem.tid(), fd);
+  const bool tcp = i != nullptr && i->type == SOCK_STREAM;
+  if (i != nullptr) fill_from_fd(ctx, mem.tid(), fd, net_of(ev));
+  switch (a.nr) {
+    case SYS_close:
+      *done = true;
+      return false;
+    case SYS_write:
+    case SYS_sendto:  // send(): sendto without an address (addressed ones are table rows)
+      if (at_exit || (a.nr == SYS_sendto && a.args[4] != 0)) return false;
+      {
+        std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kDnsMax));
+        return mem.read(a.args[1], buf.data(), buf.size()) && dns_event(buf.data(), buf.size(), ctx, ev, tcp);
+      }
+    case SYS_writev:  // glibc over TCP: length and message in two iovecs
+      if (at_exit) return false;
+      {
+        auto buf = gather(mem, a.args[1], a.args[2], kDnsMax);
+        return dns_event(buf.data(), buf.size(), ctx, ev, tcp);
+      }
+    case SYS_read:
+    case SYS_recvfrom:
+      if (!at_exit || rval <= 0) return false;
+      {
+        std::vector<uint8_t> buf(std::min<uint64_t>(uint64_t(rval), kDnsMax));
+        return mem.read(a.args[1], buf.data(), buf.size()) && dns_event(buf.data(), buf.size(), ctx, ev, tcp);
+      }
+    case SYS_recvmsg:
+      if (!at_exit || rval <= 0) return false;
+      {
+        MsgHdr64 h;
+        if (!mem.read(a.args[1], &h, sizeof h)) return false;
+        auto buf = gather(mem, h.iov, h.iovlen, std::min<size_t>(size_t(rval), kDnsMax));
+        return dns_event(buf.data(), buf.size(), ctx, ev, tcp);
+      }
+    default:
+      return false;
+  }
+}
+
+}  // namespace vigil::probes

@@ -1,0 +1,25 @@
+// Helpers shared by the decoders (probes/decode_*.cpp); internal to probes/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "probes/probes.hpp"
+
+namespace vigil::probes {
+
+inline int arg_int(const SyscallArgs& a, int i) { return int(int32_t(uint32_t(a.args[i]))); }
+inline bool is_i386(const SyscallArgs& a) { return a.arch == 0x40000003; /* AUDIT_ARCH_I386 */ }
+
+void add_arg(Event* ev, const char* name, std::string value);
+
+// Directory that dirfd (or AT_FDCWD) of thread tid stands for, read from
+// /proc at the stop (exact: the thread is stopped); "" if unknown.
+std::string dir_of(int tid, int dirfd);
+// Reads the path at addr and fills raw_path and the normalised path relative
+// to dirfd; flags over-long paths with evt.arg.path_truncated.
+void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path);
+// The fd table entry of fd (validated; resolved from /proc when unknown).
+const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd);
+
+}  // namespace vigil::probes

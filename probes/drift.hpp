@@ -1,0 +1,55 @@
+// Drift: an executable or shared library created or modified after the
+// container (the sensor) started. Known exactly from the writes vigil traced
+// (write-opens, creat, rename targets of written files, truncate), with the
+// file's mtime against the start time as the fallback for writes vigil could
+// not see (a process outside the tree, a shared volume). A chmod +x of an old
+// file is not drift by itself (content unchanged); rules see the chmod event.
+//
+// Checked at exec (the executable, and the script of a "#!" interpreter) and
+// at mmap(PROT_EXEC) of a file (shared libraries, see docs/design-probes.md).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <deque>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+namespace vigil {
+
+enum class DriftReason : uint8_t { None, TracedWrite, ChangedAfterStart };
+
+class DriftTracker {
+ public:
+  // At most `cap` inodes and `cap` paths are remembered (oldest forgotten
+  // first); a forgotten file is still caught by the mtime fallback.
+  explicit DriftTracker(int64_t start_realtime_ns, size_t cap = 100000) : start_ns_(start_realtime_ns), cap_(cap) {}
+
+  // A traced write to path (normalised absolute). The path is stat()ed now to
+  // learn its inode when it exists; later renames of that inode stay known.
+  void note_write(const std::string& path);
+  // A traced rename: drift follows the file to its new name.
+  void note_rename(const std::string& from, const std::string& to);
+
+  // Is the file at path (with st from stat/fstat of what actually runs) drift?
+  DriftReason check(const std::string& path, const struct stat& st) const;
+  int64_t start_ns() const { return start_ns_; }
+  size_t size() const { return inodes_.size() + paths_.size(); }
+
+ private:
+  void remember_path(const std::string& path);
+  int64_t start_ns_;
+  size_t cap_;
+  std::set<std::pair<uint64_t, uint64_t>> inodes_;  // (dev, ino)
+  std::deque<std::pair<uint64_t, uint64_t>> inode_order_;
+  std::unordered_set<std::string> paths_;  // written before they existed / unstatable
+  std::deque<std::string> path_order_;
+};
+
+std::string_view drift_reason_name(DriftReason r);
+
+}  // namespace vigil

@@ -1,0 +1,257 @@
+#include "probes/sensitive.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <poll.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace vigil {
+namespace {
+
+constexpr uint32_t kFileMask = IN_OPEN | IN_DONT_FOLLOW;
+constexpr uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+
+std::vector<std::string> expand(const std::string& pattern) {
+  std::vector<std::string> out;
+  glob_t g{};
+  if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0)
+    for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+  globfree(&g);
+  return out;
+}
+
+std::string parent_of(const std::string& p) {
+  auto slash = p.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : p.substr(0, slash);
+}
+
+}  // namespace
+
+SensitiveWatch::~SensitiveWatch() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<std::string> SensitiveWatch::default_patterns() {
+  std::vector<std::string> out = {
+      "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers",
+      "/etc/sudoers.d/*", "/etc/ssh/ssh_host_*_key", "/var/run/secrets/kubernetes.io/serviceaccount/token",
+      "/run/secrets/*", "/var/run/secrets/*",
+  };
+  // Per-user secrets, for root and every home directory.
+  for (const char* home : {"/root", "/home/*"})
+    for (const char* rel : {"/.ssh/id_*", "/.ssh/authorized_keys", "/.aws/credentials", "/.aws/config",
+                            "/.docker/config.json", "/.kube/config", "/.config/gcloud/credentials.db",
+                            "/.config/gcloud/application_default_credentials.json", "/.azure/accessTokens.json",
+                            "/.netrc", "/.git-credentials", "/.pgpass"})
+      out.push_back(std::string(home) + rel);
+  return out;
+}
+
+bool SensitiveWatch::start(std::vector<std::string> patterns, std::string* error) {
+  patterns_ = std::move(patterns);
+  fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd_ < 0) {
+    *error = std::string("sensitive-file watch: inotify_init1 failed: ") + std::strerror(errno) +
+             " (raise fs.inotify.max_user_instances or disable the watch)";
+    return false;
+  }
+  rescan();
+  return true;
+}
+
+void SensitiveWatch::rescan() {
+  std::set<std::string> have;
+  for (const auto& [wd, w] : watches_) have.insert(w.path);
+  auto add = [&](const std::string& path, bool dir) {
+    if (have.contains(path)) return;
+    int wd = inotify_add_watch(fd_, path.c_str(), dir ? kDirMask : kFileMask);
+    if (wd < 0) return;  // gone meanwhile, not a directory, or out of watches
+    watches_[wd] = {path, dir};
+    have.insert(path);
+  };
+  for (const auto& pat : patterns_) {
+    for (const auto& dir : expand(parent_of(pat))) add(dir, true);
+    for (const auto& file : expand(pat)) {
+      struct stat st;
+      if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) add(file, false);
+    }
+  }
+}
+
+std::vector<SensitiveOpen> SensitiveWatch::read_events() {
+  std::vector<SensitiveOpen> out;
+  alignas(inotify_event) char buf[16384];
+  bool need_rescan = false;
+  for (;;) {
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0) break;  // EAGAIN: drained
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      p += sizeof(inotify_event) + ev->len;
+      if (ev->mask & IN_Q_OVERFLOW) {
+        need_rescan = true;
+        continue;
+      }
+      auto it = watches_.find(ev->wd);
+      if (it == watches_.end()) continue;
+      if (ev->mask & IN_IGNORED) {  // file deleted or replaced: watch the new one
+        watches_.erase(it);
+        need_rescan = true;
+        continue;
+      }
+      if (it->second.dir) {
+        need_rescan = true;
+        continue;
+      }
+      if (!(ev->mask & IN_OPEN)) continue;
+      SensitiveOpen o{it->second.path};
+      struct stat st;
+      if (::stat(o.path.c_str(), &st) == 0) o.dev = st.st_dev, o.ino = st.st_ino;
+      out.push_back(std::move(o));
+    }
+  }
+  if (need_rescan) rescan();
+  return out;
+}
+
+size_t SensitiveWatch::watched_files() const {
+  size_t n = 0;
+  for (const auto& [wd, w] : watches_) n += !w.dir;
+  return n;
+}
+
+std::vector<pid_t> attribute_open(dev_t dev, ino_t ino, const std::vector<pid_t>& candidates,
+                                  const char* proc_root) {
+  std::vector<pid_t> out;
+  for (pid_t pid : candidates) {
+    std::string dir = std::string(proc_root) + "/" + std::to_string(pid) + "/fd";
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) continue;  // exited
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      struct stat st;
+      if (fstatat(dirfd(d), e->d_name, &st, 0) == 0 && st.st_dev == dev && st.st_ino == ino) {
+        out.push_back(pid);
+        break;
+      }
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+bool parse_sensitive_patterns(const std::string& value, std::vector<std::string>* out, std::string* error) {
+  out->clear();
+  if (value == "none") return true;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string::npos) comma = value.size();
+    std::string item = value.substr(start, comma - start);
+    if (item == "default") {
+      auto d = SensitiveWatch::default_patterns();
+      out->insert(out->end(), d.begin(), d.end());
+    } else if (item.empty() || item[0] != '/') {
+      *error = "invalid --sensitive-files entry '" + item +
+               "': use absolute glob patterns (/etc/app/*.key), 'default' or 'none', comma-separated";
+      return false;
+    } else {
+      out->push_back(item);
+    }
+    start = comma + 1;
+  }
+  return true;
+}
+
+std::vector<pid_t> descendants(pid_t pid, const char* proc_root) {
+  std::vector<pid_t> out, todo = {pid};
+  std::set<pid_t> seen = {pid};
+  while (!todo.empty() && out.size() < 100000) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    std::string tasks = std::string(proc_root) + "/" + std::to_string(p) + "/task";
+    DIR* d = opendir(tasks.c_str());
+    if (d == nullptr) continue;
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(tasks + "/" + e->d_name + "/children");
+      for (pid_t c; in >> c;)
+        if (seen.insert(c).second) out.push_back(c), todo.push_back(c);
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+struct SensitiveMonitor::Impl {
+  SensitiveWatch watch;
+  int stop_pipe[2] = {-1, -1};
+  std::thread thread;
+  std::mutex mu;
+  std::vector<Hit> hits;
+
+  void collect(pid_t self) {
+    for (auto& o : watch.read_events()) {
+      Hit h{std::move(o), {}};
+      if (h.open.ino != 0) h.pids = attribute_open(h.open.dev, h.open.ino, descendants(self));
+      std::lock_guard<std::mutex> lock(mu);
+      if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
+    }
+  }
+
+  void loop() {
+    const pid_t self = getpid();
+    pollfd fds[2] = {{watch.fd(), POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+    for (;;) {
+      if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents) return collect(self);  // what is queued at stop still counts
+      if (fds[0].revents & POLLIN) collect(self);
+    }
+  }
+};
+
+SensitiveMonitor::SensitiveMonitor() = default;
+SensitiveMonitor::~SensitiveMonitor() { stop(); }
+
+bool SensitiveMonitor::start(std::vector<std::string> patterns, std::string* error) {
+  impl_ = std::make_unique<Impl>();
+  if (!impl_->watch.start(std::move(patterns), error)) return false;
+  if (pipe2(impl_->stop_pipe, O_CLOEXEC) != 0) {
+    *error = std::string("sensitive-file watch: pipe: ") + std::strerror(errno);
+    return false;
+  }
+  impl_->thread = std::thread([this] { impl_->loop(); });
+  return true;
+}
+
+std::vector<SensitiveMonitor::Hit> SensitiveMonitor::drain() {
+  std::vector<Hit> out;
+  if (!impl_) return out;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  out.swap(impl_->hits);
+  return out;
+}
+
+void SensitiveMonitor::stop() {
+  if (!impl_ || !impl_->thread.joinable()) return;
+  if (write(impl_->stop_pipe[1], "x", 1) != 1) {
+  }
+  impl_->thread.join();
+  for (int& fd : impl_->stop_pipe) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+}  // namespace vigil

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Exec enrichment (issue 3): drift (a binary written after start), memfd via
+# execveat(AT_EMPTY_PATH), /dev/shm, clone3, an int 0x80 (i386) open, and a
+# shared library written after start and dlopen()ed (mmap PROT_EXEC).
+set -euo pipefail
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/w"
+timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/probes_exec" "$tmp/w" >/dev/null
+python3 - "$tmp/ev" "$tmp/w" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+d = sys.argv[2]
+execs = [e["process"] for e in ev if e["type"] == "exec"]
+def ex(exe): return [p for p in execs if p["exe"] == exe][0]
+assert ex(d + "/dropped").get("exe_drift") is True
+m = [p for p in execs if p.get("exe_from_memfd")]
+assert len(m) == 1 and m[0]["exe"].startswith("/memfd:payload"), m
+import os
+if os.path.isdir("/dev/shm"):
+    assert ex("/dev/shm/vigil-probes-exec").get("exe_drift") is True
+t = [p for p in execs if p["args"] == ["true", "clone3-child"]]
+assert len(t) == 1 and not t[0].get("exe_drift"), t                 # clone3 child; /usr/bin/true is no drift
+o = [e for e in ev if e["type"] == "open" and e["file"]["path"] == d + "/int80_open"]
+assert len(o) == 1 and o[0]["args"]["arch"] == "i386", o
+if os.path.exists("/lib/x86_64-linux-gnu/libm.so.6"):
+    m = [e for e in ev if e["type"] == "mmap"]
+    assert [e["file"]["path"] for e in m] == [d + "/libdrift.so"], m   # system libraries are no drift
+    assert m[0]["args"]["drift"] == "traced_write", m
+PY
+echo ok

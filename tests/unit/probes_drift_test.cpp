@@ -1,0 +1,206 @@
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <poll.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <thread>
+
+#include "events/events.hpp"
+#include "probes/drift.hpp"
+#include "probes/sensitive.hpp"
+
+using namespace vigil;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/vigil-probes-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+void write_file(const fs::path& p, const char* text) { std::ofstream(p) << text; }
+
+struct stat stat_of(const fs::path& p) {
+  struct stat st{};
+  REQUIRE(::stat(p.c_str(), &st) == 0);
+  return st;
+}
+
+// Polls the watch until it reports something (generous: loaded CI machines).
+std::vector<SensitiveOpen> wait_events(SensitiveWatch& w) {
+  pollfd pfd{w.fd(), POLLIN, 0};
+  std::vector<SensitiveOpen> out;
+  for (int i = 0; i < 50 && out.empty(); ++i) {
+    poll(&pfd, 1, 100);
+    out = w.read_events();
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("drift: traced writes, renames, mtime fallback, old files", "[probes][drift]") {
+  TempDir d;
+  const fs::path old_bin = d.path / "old";
+  write_file(old_bin, "old");
+  struct timespec past[2] = {{1000, 0}, {1000, 0}};  // mtime long before start
+  REQUIRE(utimensat(AT_FDCWD, old_bin.c_str(), past, 0) == 0);
+  DriftTracker drift(now_realtime_ns());
+
+  CHECK(drift.check(old_bin, stat_of(old_bin)) == DriftReason::None);
+  chmod(old_bin.c_str(), 0755);  // ctime changes, content does not
+  CHECK(drift.check(old_bin, stat_of(old_bin)) == DriftReason::None);
+
+  // Written through a traced open at syscall entry, before the file exists.
+  const fs::path dropped = d.path / "dropped";
+  drift.note_write(dropped);
+  write_file(dropped, "payload");
+  REQUIRE(utimensat(AT_FDCWD, dropped.c_str(), past, 0) == 0);  // even with a forged mtime
+  CHECK(drift.check(dropped, stat_of(dropped)) == DriftReason::TracedWrite);
+  // Existing file opened for writing: known by inode, so renames keep it.
+  const fs::path tool = d.path / "tool";
+  write_file(tool, "x");
+  REQUIRE(utimensat(AT_FDCWD, tool.c_str(), past, 0) == 0);
+  drift.note_write(tool);
+  const fs::path moved = d.path / "usr-bin-tool";
+  fs::rename(tool, moved);
+  drift.note_rename(tool, moved);
+  CHECK(drift.check(moved, stat_of(moved)) == DriftReason::TracedWrite);
+  CHECK(drift_reason_name(DriftReason::TracedWrite) == "traced_write");
+
+  // Written by something vigil did not trace: caught by mtime after start.
+  const fs::path sneaky = d.path / "sneaky";
+  write_file(sneaky, "y");
+  CHECK(drift.check(sneaky, stat_of(sneaky)) == DriftReason::ChangedAfterStart);
+}
+
+TEST_CASE("sensitive watch: opens of watched files are seen and attributed", "[probes][sensitive]") {
+  TempDir d;
+  write_file(d.path / "shadow", "root:*:1::::::");
+  write_file(d.path / "unrelated", "x");
+  fs::create_directory(d.path / "ssh");
+  SensitiveWatch w;
+  std::string err;
+  REQUIRE(w.start({(d.path / "shadow").string(), (d.path / "ssh/id_*").string()}, &err));
+  CHECK(w.watched_files() == 1);
+
+  // Unwatched files produce nothing.
+  close(open((d.path / "unrelated").c_str(), O_RDONLY));
+  CHECK(w.read_events().empty());
+
+  int fd = open((d.path / "shadow").c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  auto ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].path == (d.path / "shadow").string());
+  // The opener still holds it: attributed to us, not to an unrelated pid.
+  auto who = attribute_open(ev[0].dev, ev[0].ino, {1, getpid()});
+  CHECK(who == std::vector<pid_t>{getpid()});
+  close(fd);
+  CHECK(attribute_open(ev[0].dev, ev[0].ino, {getpid()}).empty());  // closed: unattributed
+
+  // A key created after start is picked up through the directory watch.
+  write_file(d.path / "ssh/id_ed25519", "KEY");
+  w.read_events();  // processes IN_CREATE, rescans
+  CHECK(w.watched_files() == 2);
+  close(open((d.path / "ssh/id_ed25519").c_str(), O_RDONLY));
+  ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].path == (d.path / "ssh/id_ed25519").string());
+
+  // Replaced by rename (as passwd/vipw do): the new inode is watched.
+  write_file(d.path / "shadow.new", "root:!:1::::::");
+  fs::rename(d.path / "shadow.new", d.path / "shadow");
+  w.read_events();
+  close(open((d.path / "shadow").c_str(), O_RDONLY));
+  ev = wait_events(w);
+  REQUIRE_FALSE(ev.empty());
+  CHECK(ev.back().path == (d.path / "shadow").string());
+  CHECK(ev.back().ino == stat_of(d.path / "shadow").st_ino);
+}
+
+TEST_CASE("sensitive watch: default patterns cover the usual credentials", "[probes][sensitive]") {
+  auto p = SensitiveWatch::default_patterns();
+  auto has = [&](const std::string& s) { return std::find(p.begin(), p.end(), s) != p.end(); };
+  CHECK(has("/etc/shadow"));
+  CHECK(has("/etc/sudoers"));
+  CHECK(has("/root/.ssh/id_*"));
+  CHECK(has("/home/*/.aws/credentials"));
+}
+
+TEST_CASE("sensitive monitor: a child's open is attributed on the watch thread", "[probes][sensitive]") {
+  TempDir d;
+  const fs::path secret = d.path / "credentials";
+  write_file(secret, "aws_secret_access_key=x");
+  SensitiveMonitor m;
+  std::string err;
+  REQUIRE(m.start({secret.string()}, &err));
+  int go[2];
+  REQUIRE(pipe(go) == 0);
+  pid_t child = fork();
+  if (child == 0) {
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(1);
+    int fd = open(secret.c_str(), O_RDONLY);
+    sleep(30);  // holds it until killed
+    _exit(fd >= 0 ? 0 : 1);
+  }
+  CHECK(descendants(getpid()) == std::vector<pid_t>{child});
+  REQUIRE(write(go[1], "g", 1) == 1);
+  std::vector<SensitiveMonitor::Hit> hits;
+  for (int i = 0; i < 100 && hits.empty(); ++i) {
+    usleep(50000);
+    hits = m.drain();
+  }
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(go[0]), close(go[1]);
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].open.path == secret.string());
+  CHECK(hits[0].pids == std::vector<pid_t>{child});
+  // Opens queued before stop() are still collected, unattributed once closed.
+  close(open(secret.c_str(), O_RDONLY));
+  m.stop();
+  hits = m.drain();
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].pids.empty());
+}
+
+TEST_CASE("drift: memory is bounded, the oldest traced writes are forgotten first", "[probes][drift]") {
+  TempDir d;
+  DriftTracker drift(now_realtime_ns(), 2);
+  for (const char* n : {"a", "b", "c"}) drift.note_write(d.path / n);  // none exists yet: paths
+  CHECK(drift.size() == 2);
+  struct stat st{};  // an old, unrelated inode
+  st.st_ino = 1;
+  CHECK(drift.check(d.path / "a", st) == DriftReason::None);  // forgotten
+  CHECK(drift.check(d.path / "c", st) == DriftReason::TracedWrite);
+}
+
+TEST_CASE("sensitive-files option: none, default, own patterns, errors", "[probes][sensitive]") {
+  std::vector<std::string> p;
+  std::string err;
+  REQUIRE(parse_sensitive_patterns("none", &p, &err));
+  CHECK(p.empty());
+  REQUIRE(parse_sensitive_patterns("/app/keys/*.pem", &p, &err));
+  CHECK(p == std::vector<std::string>{"/app/keys/*.pem"});
+  REQUIRE(parse_sensitive_patterns("default,/app/token", &p, &err));
+  CHECK(p.size() == SensitiveWatch::default_patterns().size() + 1);
+  CHECK(p.back() == "/app/token");
+  CHECK_FALSE(parse_sensitive_patterns("default,relative/x", &p, &err));
+  CHECK(err.find("'relative/x'") != std::string::npos);
+  CHECK_FALSE(parse_sensitive_patterns("", &p, &err));
+}
