@@ -40,12 +40,15 @@ struct Process {
   std::string cwd;
   std::string sha256;  // hex SHA-256 of the executable, empty if unknown
   std::string tty;     // controlling terminal name, empty if none
+  int tty_nr = 0;      // controlling terminal device number (/proc/PID/stat), 0 if none
   int sid = 0;
+  int64_t cap_effective = -1;  // effective capability mask (CapEff), -1 if unknown
   // Exec enrichment (issue 3 fills these; defaults are "not known").
   std::string interpreter_script;  // "#!" script path when exe is an interpreter
   bool exe_from_memfd = false;
   bool exe_deleted = false;
   bool exe_drift = false;  // executable created/modified after container start
+  bool stdio_net = false;  // stdin or stdout is an IPv4/IPv6 socket (at exec)
   int64_t exe_mtime_ns = 0;
   std::shared_ptr<const Process> parent;  // may be null (outside the tree)
 

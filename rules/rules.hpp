@@ -1,6 +1,88 @@
-// vigil rules: Falco-compatible rules engine.
+// vigil rules: Falco-compatible rules engine (docs/rules.md).
+//
+// Rules files (YAML: rule, macro, list, detector, required_engine_version) are
+// loaded once; each condition is lexed, parsed to an AST and compiled into a
+// tree of checks against one registered extractor per field. Rules are indexed
+// by evt.type so an event only runs the rules that can match it. Stateful
+// detectors (port scan, mass rewrite, DGA) and threat-intel lists raise alerts
+// of the same shape.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/events.hpp"
+
 namespace vigil {
+
+enum class Mode { Detect, Prevent };
+enum class Verdict { Allow, Deny, Kill };  // Deny: fail the syscall with EPERM
+
+struct RulesConfig {
+  std::vector<std::string> files;         // rules files or directories (*.yaml, sorted)
+  bool strict = false;                    // unsupported field: error instead of skip
+  Mode mode = Mode::Detect;               // Detect never blocks
+  std::vector<std::string> threat_intel;  // files of IPs/CIDRs, domains, SHA-256s
+  int64_t rate_limit_ns = 60'000'000'000; // one alert per (rule, pid) per window; 0 = off
+};
+
+// What `vigil rules list` shows; one per rule name after override/append.
+struct RuleInfo {
+  std::string name, file;
+  int line = 0;
+  std::string priority;  // Falco name: Emergency ... Debug
+  std::string action;    // "", "block" or "kill"
+  std::vector<std::string> tags;
+  bool enabled = true;
+  bool active = false;      // enabled and compiled
+  std::string skip_reason;  // why an enabled rule is not active
+  bool detector = false;    // a stateful detector, not a condition rule
+};
+
+class Engine {
+ public:
+  // Loads and compiles everything. On error returns null and sets *error to
+  // one line "file:line:col: what". Warnings (skipped rules) go to *warnings.
+  static std::unique_ptr<Engine> load(const RulesConfig& cfg, std::string* error,
+                                      std::vector<std::string>* warnings = nullptr);
+  ~Engine();
+
+  // Runs the candidate rules, detectors and threat intel on one event and
+  // appends alerts (after rate limiting). Returns what to do with the syscall:
+  // always Allow in detect mode. Called from one thread.
+  Verdict evaluate(const Event& ev, std::vector<Alert>* out);
+  // Alerts still holding suppressed repeats (count > 0), e.g. at exit.
+  void flush(std::vector<Alert>* out);
+
+  // evt.type values some rule can match; any_type() means some rule or
+  // detector wants every event (the tracer must not filter then).
+  const std::vector<std::string>& event_types() const;
+  bool any_type() const;
+  bool wants(std::string_view evt_type) const;
+  // evt.types for which a block/kill rule exists (judge at syscall entry);
+  // "*" when such a rule can match any evt.type.
+  const std::vector<std::string>& blocking_types() const;
+  const std::vector<RuleInfo>& rules() const;
+  // Container id/image and hostname for container.* fields (set once at start).
+  void set_context(const Context& ctx);
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The rootfs' etc/vigil/rules/ next to the running binary (<root>/bin/vigil),
+// or "" if there is none: the default for --rules.
+std::string default_rules_dir();
+
+// Falco's evt.type name of a vigil event ("exec" -> "execve").
+std::string_view falco_evt_type(const Event& ev);
+
 int cmd_rules(int argc, char** argv);
-}
+
+}  // namespace vigil

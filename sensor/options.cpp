@@ -99,6 +99,43 @@ const std::vector<OptionSpec>& option_table() {
        [](const std::string& v, Options& o, std::string* err) { return prefixed("--flush-timeout", parse_duration(v, &o.sinks.flush_timeout, err), err); }},
       {"stats-interval", "DURATION: period of the stats record (default 60s, 0 = off)",
        [](const std::string& v, Options& o, std::string* err) { return prefixed("--stats-interval", parse_duration(v, &o.sinks.stats_interval, err), err); }},
+      {"rules", "FILE|DIR: rules file or directory of *.yaml (repeatable; default: etc/vigil/rules/ of the rootfs)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v.empty()) {
+           *err = "--rules needs a value: a rules file or a directory of *.yaml";
+           return false;
+         }
+         o.rules.push_back(v);
+         return true;
+       }},
+      {"strict", "[=true|false]: a rule using a field vigil cannot provide is an error instead of skipped",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v.empty() || v == "true") o.strict = true;
+         else if (v == "false") o.strict = false;
+         else {
+           *err = fmt::format("invalid --strict value '{}': use --strict, --strict=true or --strict=false", v);
+           return false;
+         }
+         return true;
+       }},
+      {"mode", "detect|prevent: prevent lets rules with action block/kill stop the syscall (default detect)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v != "detect" && v != "prevent") {
+           *err = fmt::format("invalid --mode value '{}': use detect or prevent", v);
+           return false;
+         }
+         o.prevent = v == "prevent";
+         return true;
+       }},
+      {"threat-intel", "FILE: list of IPs/CIDRs, domains and SHA-256 hashes to alert on (repeatable)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v.empty()) {
+           *err = "--threat-intel needs a value: a file with one IP, CIDR, domain or SHA-256 per line";
+           return false;
+         }
+         o.threat_intel.push_back(v);
+         return true;
+       }},
       {"sensitive-files",
        "LIST: credential files whose reads are reported (inotify): 'none', or comma-separated absolute "
        "glob patterns, 'default' standing for the built-in list (default: default)",

@@ -19,6 +19,11 @@ struct Options {
   TraceLevel trace = TraceLevel::Warn;
   std::string events;  // the last --events value (all of them are in sinks.events)
   SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
+  // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
+  std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
+  bool strict = false;                    // --strict: a rule with an unsupported field is an error
+  bool prevent = false;                   // --mode=detect|prevent (default detect: never blocks)
+  std::vector<std::string> threat_intel;  // --threat-intel=FILE
   std::vector<std::string> sensitive_files;  // --sensitive-files: glob patterns; empty: watch off
   bool sensitive_default = true;             // not given: the built-in list
 };

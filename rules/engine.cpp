@@ -1,0 +1,260 @@
+// The engine: per-event dispatch through the evt.type index, alerts in
+// Falco's shape, prevention verdicts, and rate limiting of repeats.
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "rules/internal.hpp"
+
+namespace vigil {
+
+using namespace rules;
+
+struct Engine::Impl {
+  RulesConfig cfg;
+  Loaded loaded;
+  std::unique_ptr<Detectors> detectors;
+  Intel intel;
+  Context host;
+  EvalCtx ctx;
+  std::unordered_map<int, std::string> user_names, group_names;
+  // evt.type -> indexes of candidate rules (typed ones merged with the any-type ones).
+  struct SvHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  struct Bucket {
+    std::vector<int> rules;  // candidate rules, in file order
+    int id = -1;             // interned evt.type (bind_types)
+  };
+  std::unordered_map<std::string, Bucket, SvHash, std::equal_to<>> by_type;
+  std::vector<int> any_rules;
+  std::vector<std::string> types, blocking;
+  std::map<std::string, int, std::less<>> type_ids;
+  bool any = false;
+
+  struct Limit {
+    int64_t window_start = 0;
+    uint64_t suppressed = 0;  // repeats counted since the window opened
+    uint64_t count = 1;       // count of the alert being sent
+    Alert last;               // the window's alert, for flush()
+  };
+  std::unordered_map<uint64_t, Limit> limits;  // (source, rule/key, pid)
+  size_t evict_at = 65536;
+
+  void index() {
+    std::set<std::string> all, block;
+    for (size_t i = 0; i < loaded.rules.size(); ++i) {
+      const auto& r = loaded.rules[i];
+      if (!r.types) {
+        any_rules.push_back(int(i));
+        if (r.action != RuleAction::None) block.insert("*");
+        continue;
+      }
+      for (const auto& t : *r.types) {
+        all.insert(t);
+        if (r.action != RuleAction::None) block.insert(t);
+      }
+    }
+    for (const auto& t : all) {
+      std::vector<int> v = any_rules;
+      for (size_t i = 0; i < loaded.rules.size(); ++i)
+        if (loaded.rules[i].types && loaded.rules[i].types->count(t)) v.push_back(int(i));
+      std::sort(v.begin(), v.end());
+      by_type[t].rules = std::move(v);
+    }
+    types.assign(all.begin(), all.end());
+    for (size_t i = 0; i < types.size(); ++i) type_ids[types[i]] = by_type[types[i]].id = int(i);
+    for (auto& r : loaded.rules) bind_types(*r.cond, type_ids);
+    for (auto& [name, node] : loaded.slots.macros) bind_types(*node, type_ids), flatten(*node);
+    for (auto& r : loaded.rules) flatten(*r.cond);
+    blocking.assign(block.begin(), block.end());
+    any = !any_rules.empty() || detectors->wants_all() || !intel.empty();
+    size_t n = size_t(loaded.slots.n);
+    ctx.slots.assign(n, std::string());
+    ctx.slot_gen.assign(n, 0);
+    ctx.one.assign(n, Val{});
+    ctx.one_gen.assign(n, 0);
+    ctx.one_n.assign(n, 0);
+    ctx.memo_gen.assign(size_t(loaded.slots.memos), 0);
+    ctx.memo_val.assign(size_t(loaded.slots.memos), 0);
+    ctx.lowered.assign(n, std::string());
+    ctx.lowered_gen.assign(n, 0);
+    ctx.user_names = &user_names;
+    ctx.group_names = &group_names;
+    ctx.host = &host;
+  }
+
+  // Rate limiting: one alert per (source, rule, pid) per window; repeats
+  // inside the window are only counted (not rendered) and reported as the
+  // count of the next alert, or by flush() with the window's first alert.
+  // True when the alert must be built and sent; *lim is its limiter state.
+  bool should_emit(int source, int key, int64_t now, Limit** lim) {
+    *lim = nullptr;
+    if (cfg.rate_limit_ns <= 0) return true;
+    if (limits.size() > evict_at) {  // bounded memory: forget closed windows with nothing pending
+      for (auto it = limits.begin(); it != limits.end();)
+        it = (it->second.suppressed == 0 && now - it->second.window_start >= cfg.rate_limit_ns) ? limits.erase(it) : std::next(it);
+      evict_at = std::max<size_t>(65536, limits.size() * 2);
+    }
+    uint64_t k = (uint64_t(source) << 56) ^ (uint64_t(uint32_t(key)) << 32) ^ uint32_t(last_pid);
+    auto [it, fresh] = limits.try_emplace(k);
+    Limit& l = it->second;
+    *lim = &l;
+    if (!fresh && now - l.window_start < cfg.rate_limit_ns) {
+      ++l.suppressed;
+      return false;
+    }
+    l.count = 1 + l.suppressed;  // the window opens now (never evicted within this call)
+    l.window_start = now;
+    l.suppressed = 0;
+    return true;
+  }
+  void emitted(Limit* l, Alert a, std::vector<Alert>* out) {
+    if (l) {
+      a.count = l->count;
+      l->last = a;
+    }
+    out->push_back(std::move(a));
+  }
+  int last_pid = 0;
+
+  std::string output_prefix(int64_t t, const std::string& prio) {
+    std::string ts = rfc3339_ns(t);  // 2026-11-23T12:00:00.123456789Z -> 12:00:00.123456789
+    return fmt::format("{}: {} ", ts.substr(11, 18), prio);
+  }
+
+  Alert rule_alert(const CompiledRule& r, const Event& ev, Action act) {
+    Alert a;
+    a.time_ns = ev.time_ns;
+    a.rule = r.info.name;
+    a.priority = r.info.priority;
+    a.source = r.source;
+    a.tags = r.info.tags;
+    a.action = act;
+    a.event_seq = ev.seq;
+    std::string text;
+    for (const auto& p : r.output) {
+      if (!p.is_field) {
+        text += p.text;
+        continue;
+      }
+      std::string v = render(ctx, p.field);
+      text += v;
+      if (std::none_of(a.output_fields.begin(), a.output_fields.end(), [&](const auto& kv) { return kv.first == p.field.name; }))
+        a.output_fields.emplace_back(p.field.name, std::move(v));
+    }
+    a.output = output_prefix(ev.time_ns, a.priority) + text;
+    return a;
+  }
+
+  Action act_for(RuleAction ra, Verdict* v) {
+    if (cfg.mode != Mode::Prevent || ra == RuleAction::None) return Action::None;
+    if (ra == RuleAction::Kill) {
+      *v = Verdict::Kill;
+      return Action::Killed;
+    }
+    if (*v != Verdict::Kill) *v = Verdict::Deny;
+    return Action::Denied;
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::load(const RulesConfig& cfg, std::string* error, std::vector<std::string>* warnings) {
+  auto impl = std::make_unique<Impl>();
+  impl->cfg = cfg;
+  if (!load_files(cfg.files, cfg.strict, &impl->loaded, error, warnings)) return nullptr;
+  if (!impl->intel.load(cfg.threat_intel, error)) return nullptr;
+  impl->detectors = std::make_unique<Detectors>(impl->loaded.detectors);
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  impl->host.hostname = host;
+  impl->index();
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
+  Impl& m = *impl_;
+  Verdict verdict = Verdict::Allow;
+  m.ctx.ev = &ev;
+  ++m.ctx.gen;
+  m.last_pid = ev.proc ? ev.proc->pid : 0;
+  auto it = m.by_type.find(falco_evt_type(ev));
+  m.ctx.type_id = it != m.by_type.end() ? it->second.id : -1;
+  const std::vector<int>& cand = it != m.by_type.end() ? it->second.rules : m.any_rules;
+  for (int i : cand) {
+    const CompiledRule& r = m.loaded.rules[size_t(i)];
+    if (!eval(*r.cond, m.ctx)) continue;
+    Action act = m.act_for(r.action, &verdict);
+    Impl::Limit* lim;
+    if (m.should_emit(0, i, ev.time_ns, &lim)) m.emitted(lim, m.rule_alert(r, ev, act), out);
+  }
+  if (m.detectors->wants_all() || !m.intel.empty()) {
+    std::vector<Hit> hits;
+    // Detectors ask the limiter before building an alert (repeats are only
+    // counted); a repeat still gets the detector's verdict.
+    struct AdmitCtx {
+      Impl* m;
+      int64_t now;
+      Verdict* verdict;
+    } ac{&m, ev.time_ns, &verdict};
+    m.detectors->observe(ev, &hits, [&ac](int key, void** token) {  // one capture: no allocation
+      Impl::Limit* lim;
+      bool ok = ac.m->should_emit(1, key, ac.now, &lim);
+      *token = lim;
+      if (!ok) ac.m->act_for(ac.m->detectors->action(key), ac.verdict);
+      return ok;
+    });
+    size_t ndet = hits.size();
+    m.intel.observe(ev, &hits);
+    for (size_t k = 0; k < hits.size(); ++k) {
+      Hit& h = hits[k];
+      Impl::Limit* lim = static_cast<Impl::Limit*>(h.token);
+      Action act = m.act_for(h.action, &verdict);
+      if (k >= ndet && !m.should_emit(2, h.key, ev.time_ns, &lim)) continue;
+      Alert a;
+      a.time_ns = ev.time_ns;
+      a.rule = h.rule;
+      a.priority = h.priority;
+      a.output = m.output_prefix(ev.time_ns, h.priority) + h.output;
+      a.output_fields = std::move(h.fields);
+      a.tags = std::move(h.tags);
+      a.action = act;
+      a.event_seq = ev.seq;
+      m.emitted(lim, std::move(a), out);
+    }
+  }
+  m.ctx.ev = nullptr;
+  return verdict;
+}
+
+void Engine::flush(std::vector<Alert>* out) {
+  for (auto& [key, l] : impl_->limits)
+    if (l.suppressed) {
+      Alert a = l.last;
+      a.count = l.suppressed;
+      l.suppressed = 0;
+      out->push_back(std::move(a));
+    }
+}
+
+const std::vector<std::string>& Engine::event_types() const { return impl_->types; }
+bool Engine::any_type() const { return impl_->any; }
+bool Engine::wants(std::string_view t) const {
+  return impl_->any || std::binary_search(impl_->types.begin(), impl_->types.end(), std::string(t));
+}
+const std::vector<std::string>& Engine::blocking_types() const { return impl_->blocking; }
+const std::vector<RuleInfo>& Engine::rules() const { return impl_->loaded.infos; }
+void Engine::set_context(const Context& ctx) {
+  impl_->host.hostname = ctx.hostname.empty() ? impl_->host.hostname : ctx.hostname;
+  impl_->host.container_id = ctx.container_id;
+  impl_->host.container_image = ctx.container_image;
+}
+
+}  // namespace vigil

@@ -1,0 +1,370 @@
+// Rules language: parser, operators, lists, macros, append/override,
+// exceptions, outputs, error positions, verdicts, rate limiting, alert shape.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "rules/internal.hpp"
+#include "rules_test_util.hpp"
+
+using namespace vigil;
+using namespace rt;
+
+namespace {
+
+std::string rule_yaml(const std::string& cond, const std::string& extra = "") {
+  return extra + "- rule: r\n  desc: d\n  condition: '" + cond + "'\n  output: out %proc.name\n  priority: WARNING\n";
+}
+bool match(const std::string& cond, const Event& ev, const std::string& extra = "") {
+  auto e = engine_text(rule_yaml(cond, extra));
+  REQUIRE(e->rules().size() == 1);
+  REQUIRE(e->rules()[0].active);
+  return fires(*e, ev, "r");
+}
+
+}  // namespace
+
+TEST_CASE("parser: precedence of not > and > or, parentheses", "[rules]") {
+  using rules::Ast;
+  auto a = rules::parse_condition("a or b and not c");
+  REQUIRE(a->kind == Ast::Or);
+  REQUIRE(a->kids.size() == 2);
+  CHECK(a->kids[0]->kind == Ast::Macro);
+  REQUIRE(a->kids[1]->kind == Ast::And);
+  CHECK(a->kids[1]->kids[1]->kind == Ast::Not);
+  auto b = rules::parse_condition("(a or b) and c");
+  CHECK(b->kind == Ast::And);
+  CHECK(b->kids[0]->kind == Ast::Or);
+  auto c = rules::parse_condition("proc.name in (a, \"b c\", 'd') and fd.name exists and proc.aname[2]=x");
+  REQUIRE(c->kind == Ast::And);
+  CHECK(c->kids[0]->values == std::vector<std::string>{"a", "b c", "d"});
+  CHECK(c->kids[1]->kind == Ast::Unary);
+  CHECK(c->kids[2]->field == "proc.aname[2]");
+  auto d = rules::parse_condition("proc.pname in (runc:[0:PARENT], runc:[1:CHILD])");
+  CHECK(d->values == std::vector<std::string>{"runc:[0:PARENT]", "runc:[1:CHILD]"});
+}
+
+TEST_CASE("parser: syntax errors carry the column", "[rules]") {
+  auto col = [](const std::string& s) {
+    try {
+      rules::parse_condition(s);
+    } catch (const rules::SyntaxError& e) {
+      return int(e.pos);
+    }
+    return -1;
+  };
+  CHECK(col("proc.name =") == 11);
+  CHECK(col("proc.name = x and") == 17);
+  CHECK(col("(proc.name = x") == 14);
+  CHECK(col("proc.name in (a, b") == 18);
+  CHECK(col("proc.name bogus x") == 10);
+  CHECK(col("") == 0);
+  CHECK(col("proc.name = \"open") == 12);
+  CHECK(col("proc.name = x y") == 14);
+}
+
+TEST_CASE("operators on string, number, bool and IP fields", "[rules]") {
+  Event ev = exec_ev("/usr/bin/curl", {"curl", "-s", "http://Example.com/x"});
+  CHECK(match("proc.name = curl", ev));
+  CHECK(match("proc.name == curl", ev));
+  CHECK_FALSE(match("proc.name = curlx", ev));
+  CHECK(match("proc.name != wget", ev));
+  CHECK_FALSE(match("proc.name != curl", ev));
+  CHECK(match("proc.cmdline contains Example", ev));
+  CHECK_FALSE(match("proc.cmdline contains example", ev));
+  CHECK(match("proc.cmdline icontains EXAMPLE.COM", ev));
+  CHECK(match("proc.exepath startswith /usr/", ev));
+  CHECK_FALSE(match("proc.exepath startswith /bin/", ev));
+  CHECK(match("proc.exepath endswith /curl", ev));
+  CHECK(match("proc.name in (wget, curl)", ev));
+  CHECK_FALSE(match("proc.name in (wget, nc)", ev));
+  CHECK(match("proc.name intersects (curl, x)", ev));
+  CHECK(match("proc.exepath pmatch (/usr/bin, /opt)", ev));
+  CHECK_FALSE(match("proc.exepath pmatch (/usr/b)", ev));
+  CHECK(match("proc.exepath glob \"/usr/*/cu?l\"", ev));
+  CHECK_FALSE(match("proc.exepath glob \"/opt/*\"", ev));
+  CHECK(match("proc.cmdline regex \".*https?://[a-zA-Z]+\\.com.*\"", ev));
+  CHECK_FALSE(match("proc.cmdline regex \"curl\"", ev));  // full match
+  CHECK(match("proc.pid = 100", ev));
+  CHECK(match("proc.pid > 99 and proc.pid >= 100 and proc.pid < 101 and proc.pid <= 100", ev));
+  CHECK_FALSE(match("proc.pid < 100", ev));
+  CHECK(match("proc.pid in (1, 100)", ev));
+  CHECK(match("proc.is_exe_from_memfd = false", ev));
+  CHECK_FALSE(match("proc.is_exe_from_memfd = true", ev));
+  CHECK(match("proc.name exists", ev));
+  CHECK_FALSE(match("fd.sip exists", ev));
+  CHECK_FALSE(match("not proc.name exists", ev));
+  Event c = connect_ev("10.1.2.3", 443);
+  CHECK(match("fd.sip = 10.1.2.3", c));
+  CHECK(match("fd.snet = \"10.0.0.0/8\"", c));
+  CHECK_FALSE(match("fd.snet = \"192.168.0.0/16\"", c));
+  CHECK(match("fd.sip in (\"192.168.0.0/16\", \"10.1.0.0/16\")", c));
+  CHECK(match("fd.sport = 443 and fd.l4proto = tcp and fd.typechar = 4 and fd.type = ipv4", c));
+  CHECK(match("fd.name = \"10.0.0.5:40000->10.1.2.3:443\"", c));
+}
+
+TEST_CASE("a missing field fails every operator, including !=", "[rules]") {
+  Event ev = exec_ev("/bin/ls", {"ls"});
+  CHECK_FALSE(match("fd.sip != 1.2.3.4", ev));
+  CHECK_FALSE(match("dns.qname != x", ev));
+  CHECK(match("not dns.qname = x", ev));
+}
+
+TEST_CASE("lists nest, macros nest, and both expand at compile time", "[rules]") {
+  std::string defs =
+      "- list: a\n  items: [bash, '\"zsh\"']\n"
+      "- list: b\n  items: [a, dash]\n"
+      "- macro: m1\n  condition: proc.name in (b)\n"
+      "- macro: m2\n  condition: (m1 and not proc.pname = never)\n";
+  CHECK(match("m2", exec_ev("/bin/zsh", {"zsh"}), defs));
+  CHECK(match("m2", exec_ev("/bin/dash", {"dash"}), defs));
+  CHECK_FALSE(match("m2", exec_ev("/bin/ksh", {"ksh"}), defs));
+  // Order does not matter: a macro may be defined after the rule using it.
+  auto e = engine_text(rule_yaml("late") + "- macro: late\n  condition: proc.name = ls\n");
+  CHECK(fires(*e, exec_ev("/bin/ls", {"ls"}), "r"));
+}
+
+TEST_CASE("append and override on lists, macros and rules", "[rules]") {
+  std::string y =
+      "- list: l\n  items: [ls]\n"
+      "- list: l\n  items: [cat]\n  append: true\n"
+      "- macro: m\n  condition: proc.name in (l)\n"
+      "- macro: m\n  condition: or proc.name = echo\n  override:\n    condition: append\n"
+      "- rule: r\n  desc: d\n  condition: m\n  output: first\n  priority: INFO\n"
+      "- rule: r\n  condition: and not proc.pname = skipme\n  append: true\n"
+      "- rule: r\n  output: second %proc.name\n  priority: ERROR\n  override:\n    output: replace\n    priority: replace\n";
+  auto e = engine_text(y);
+  std::vector<Alert> out;
+  e->evaluate(exec_ev("/bin/cat", {"cat"}), &out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].priority == "Error");
+  CHECK(out[0].output.find("second cat") != std::string::npos);
+  CHECK(fires(*e, exec_ev("/bin/echo", {"echo"}), "r"));
+  CHECK(fires(*e, exec_ev("/bin/ls", {"ls"}), "r"));
+  auto skip = proc("/usr/bin/skipme", {"skipme"}, nullptr, 5);
+  CHECK_FALSE(fires(*e, exec_ev("/bin/ls", {"ls"}, skip), "r"));
+  // enabled: false on an existing rule disables it
+  auto d = engine_text(y + "- rule: r\n  enabled: false\n");
+  CHECK_FALSE(fires(*d, exec_ev("/bin/ls", {"ls"}), "r"));
+  CHECK_FALSE(d->rules()[0].enabled);
+  // appending to nothing is an error that names the item
+  CHECK_THAT(load_error("- list: nope\n  items: [x]\n  append: true\n"),
+             Catch::Contains(":1:9: list 'nope' appends to a list that is not defined before"));
+}
+
+TEST_CASE("exceptions: tuples of fields and single-field lists", "[rules]") {
+  std::string y =
+      "- rule: r\n  desc: d\n  condition: evt.type = openat and fd.name startswith /etc/\n  output: o\n  priority: INFO\n"
+      "  exceptions:\n"
+      "    - name: writer\n      fields: [proc.name, fd.directory]\n      comps: [=, =]\n"
+      "      values:\n        - [apk, /etc/apk]\n"
+      "    - name: readers\n      fields: proc.name\n      values: [cat, less]\n"
+      "    - name: in_list\n      fields: [proc.name, fd.name]\n      comps: [=, in]\n"
+      "      values:\n        - [vim, [/etc/hosts, /etc/motd]]\n";
+  auto e = engine_text(y);
+  CHECK(fires(*e, open_ev("/etc/apk/world", O_RDONLY, proc("/sbin/tar", {"tar"})), "r"));
+  CHECK_FALSE(fires(*e, open_ev("/etc/apk/world", O_RDONLY, proc("/sbin/apk", {"apk"})), "r"));
+  CHECK(fires(*e, open_ev("/etc/passwd", O_RDONLY, proc("/sbin/apk", {"apk"})), "r"));
+  CHECK_FALSE(fires(*e, open_ev("/etc/passwd", O_RDONLY, proc("/bin/cat", {"cat"})), "r"));
+  CHECK_FALSE(fires(*e, open_ev("/etc/motd", O_RDONLY, proc("/bin/vim", {"vim"})), "r"));
+  CHECK(fires(*e, open_ev("/etc/shadow", O_RDONLY, proc("/bin/vim", {"vim"})), "r"));
+}
+
+TEST_CASE("output substitution and Falco's alert JSON shape", "[rules]") {
+  auto e = engine_text(
+      "- rule: Shell\n  desc: d\n  condition: evt.type in (execve, execveat) and proc.name = bash\n"
+      "  output: 'Shell %proc.name (parent=%proc.pname gp=%proc.aname[2] cmd=%proc.cmdline missing=%proc.loginuid pct=100%%)'\n"
+      "  priority: NOTICE\n  tags: [shell, T1059.004]\n");
+  auto gp = proc("/usr/sbin/nginx", {"nginx"}, nullptr, 5);
+  auto parent = proc("/usr/bin/python3", {"python3", "app.py"}, gp, 6);
+  std::vector<Alert> out;
+  e->evaluate(exec_ev("/bin/bash", {"bash", "-c", "id"}, parent), &out);
+  REQUIRE(out.size() == 1);
+  const Alert& a = out[0];
+  CHECK_THAT(a.output, Catch::EndsWith("Notice Shell bash (parent=python3 gp=nginx cmd=bash -c id missing=<NA> pct=100%)"));
+  CHECK_THAT(a.output, Catch::Matches("^\\d\\d:\\d\\d:\\d\\d\\.\\d{9}: Notice .*"));
+  Context ctx;
+  ctx.hostname = "h1";
+  ctx.sensor_id = "s";
+  auto j = to_json(a, ctx);
+  CHECK(j["rule"] == "Shell");
+  CHECK(j["priority"] == "Notice");
+  CHECK(j["source"] == "syscall");
+  CHECK(j["hostname"] == "h1");
+  CHECK(j["tags"] == nlohmann::json::array({"shell", "T1059.004"}));
+  CHECK(j["output_fields"]["proc.name"] == "bash");
+  CHECK(j["output_fields"]["proc.aname[2]"] == "nginx");
+  CHECK(j["output_fields"]["proc.loginuid"] == "<NA>");
+  CHECK_THAT(j["time"].get<std::string>(), Catch::Matches("^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z$"));
+  CHECK(j["vigil"]["action"] == "none");
+}
+
+TEST_CASE("load errors name file, line, column and what was expected", "[rules]") {
+  // condition on one line: column inside the file
+  std::string e1 = load_error("- rule: r\n  desc: d\n  condition: proc.name = x and (fd.name =\n  output: o\n  priority: INFO\n");
+  CHECK_THAT(e1, Catch::Matches(".*\\.yaml:3:42: rule 'r': condition column 29: expected a value after '=', got end of condition"));
+  // folded block scalar: the line and column of the token in the file
+  std::string e2 = load_error(
+      "- rule: r\n  desc: d\n  condition: >\n    evt.type = open\n    and proc.name bogus x\n  output: o\n  priority: INFO\n");
+  CHECK_THAT(e2, Catch::Matches(".*\\.yaml:5:19: rule 'r': condition column 31: expected an operator after 'proc.name', got 'bogus'"));
+  CHECK_THAT(load_error("- rule: r\n  desc: d\n  condition: nomacro\n  output: o\n  priority: INFO\n"),
+             Catch::Contains(":3:14: rule 'r': undefined macro 'nomacro'"));
+  CHECK_THAT(load_error("- rule: r\n  desc: d\n  condition: proc.pid = abc\n  output: o\n  priority: INFO\n"),
+             Catch::Contains("expected a number for field 'proc.pid', got 'abc'"));
+  CHECK_THAT(load_error("- rule: r\n  desc: d\n  output: o\n  priority: INFO\n"), Catch::Contains(":1:9: rule 'r': missing 'condition'"));
+  CHECK_THAT(load_error("- rule: r\n  condition: proc.name=x\n  output: o\n  priority: LOUD\n"),
+             Catch::Contains(":4:13: rule 'r': expected a priority"));
+  CHECK_THAT(load_error("- rule: r\n  condition: proc.name=x\n  output: o\n  priority: INFO\n  action: explode\n"),
+             Catch::Contains(":5:11: expected action block, kill or none, got 'explode'"));
+  CHECK_THAT(load_error("- bogus: 1\n"), Catch::Contains(":1:3: expected one of rule, macro, list"));
+  CHECK_THAT(load_error("- rule: [\n"), Catch::Contains("invalid YAML"));
+  CHECK_THAT(load_error("- rule: r\n  condition: proc.name regex \"(\"\n  output: o\n  priority: INFO\n"),
+             Catch::Contains("invalid regular expression"));
+  CHECK_THAT(load_error("- macro: m\n  condition: m\n- rule: r\n  condition: m\n  output: o\n  priority: INFO\n"),
+             Catch::Contains("refers to itself"));
+  CHECK_THAT(load_error("- rule: r\n  condition: proc.name=x\n  output: o\n  priority: INFO\n  exceptions:\n"
+                        "    - name: e\n      fields: [proc.name]\n      comps: [bogus]\n      values: [[x]]\n"),
+             Catch::Contains(":8:14: rule 'r' exception 'e': expected a comparison operator"));
+  CHECK(load_error("- required_engine_version: 0.57.0\n- required_plugin_versions:\n    - name: container\n      version: 0.4.0\n") == "");
+}
+
+TEST_CASE("unsupported fields skip the rule with a warning, or fail with strict", "[rules]") {
+  std::string y = "- rule: r\n  desc: d\n  condition: evt.type=open and k8s.ns.name = x\n  output: o\n  priority: INFO\n";
+  RulesConfig cfg;
+  cfg.files = {write_tmp(y)};
+  std::string err;
+  std::vector<std::string> warnings;
+  auto e = Engine::load(cfg, &err, &warnings);
+  REQUIRE(e);
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Contains("skipping rule 'r': field 'k8s.ns.name' is not provided by vigil"));
+  CHECK_FALSE(e->rules()[0].active);
+  CHECK(e->rules()[0].skip_reason == "field 'k8s.ns.name' is not provided by vigil");
+  CHECK_THAT(load_error(y, true), Catch::Contains(":3:32: rule 'r': field 'k8s.ns.name' is not provided by vigil"));
+}
+
+TEST_CASE("verdicts: block and kill only in prevent mode", "[rules]") {
+  std::string y =
+      "- rule: b\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow\n  output: o\n  priority: CRITICAL\n  action: block\n"
+      "- rule: k\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow and proc.name = evil\n  output: o\n  priority: CRITICAL\n  action: kill\n";
+  auto detect = engine_text(y, Mode::Detect);
+  auto prevent = engine_text(y, Mode::Prevent);
+  Verdict v;
+  std::vector<Alert> out;
+  CHECK(detect->evaluate(open_ev("/etc/shadow", O_RDONLY), &out) == Verdict::Allow);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].action == Action::None);
+  out.clear();
+  CHECK(prevent->evaluate(open_ev("/etc/shadow", O_RDONLY), &out) == Verdict::Deny);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].action == Action::Denied);
+  fired(*prevent, open_ev("/etc/shadow", O_RDONLY, proc("/tmp/evil", {"evil"})), &v);
+  CHECK(v == Verdict::Kill);
+  fired(*prevent, open_ev("/etc/hosts", O_RDONLY), &v);
+  CHECK(v == Verdict::Allow);
+  CHECK(prevent->blocking_types() == std::vector<std::string>{"openat"});
+}
+
+TEST_CASE("rate limiting keeps the count of suppressed repeats", "[rules]") {
+  auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), Mode::Detect, 10'000'000'000);
+  auto p = proc("/bin/cat", {"cat"}, app(), 77);
+  std::vector<Alert> out;
+  Event ev = open_ev("/etc/shadow", O_RDONLY, p);
+  for (int i = 0; i < 5; ++i) {
+    ev.time_ns += 1'000'000'000;  // 1s apart: all in one 10s window
+    e->evaluate(ev, &out);
+  }
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].count == 1);
+  // another process is limited separately
+  e->evaluate(open_ev("/etc/shadow", O_RDONLY, proc("/bin/cat", {"cat"}, app(), 78)), &out);
+  CHECK(out.size() == 2);
+  // after the window: one alert carrying the 4 suppressed repeats plus itself
+  ev.time_ns += 20'000'000'000;
+  e->evaluate(ev, &out);
+  REQUIRE(out.size() == 3);
+  CHECK(out[2].count == 5);
+  // flush reports what is still suppressed
+  ev.time_ns += 1'000'000'000;
+  e->evaluate(ev, &out);
+  e->evaluate(ev, &out);
+  CHECK(out.size() == 3);
+  std::vector<Alert> rest;
+  e->flush(&rest);
+  REQUIRE(rest.size() == 1);
+  CHECK(rest[0].count == 2);
+}
+
+TEST_CASE("the evt.type index: wanted types and evt.type of exec events", "[rules]") {
+  auto e = engine_text(rule_yaml("evt.type in (execve, execveat) and evt.dir = <") +
+                       "- rule: c\n  desc: d\n  condition: evt.type = connect or (evt.type = openat and fd.name = x)\n  output: o\n  priority: INFO\n");
+  CHECK(e->event_types() == std::vector<std::string>{"connect", "execve", "execveat", "openat"});
+  CHECK_FALSE(e->any_type());
+  CHECK(e->wants("connect"));
+  CHECK_FALSE(e->wants("read"));
+  CHECK(fires(*e, exec_ev("/bin/ls", {"ls"}), "r"));
+  auto any = engine_text(rule_yaml("proc.name = ls"));
+  CHECK(any->any_type());
+}
+
+TEST_CASE("field catalog: Falco semantics of proc, fd, evt and user fields", "[rules]") {
+  auto gp = proc("/usr/sbin/sshd", {"sshd"}, nullptr, 2);
+  auto parent = proc("/bin/bash", {"-bash"}, gp, 3);
+  Event ev = open_ev("/etc/../etc/shadow", O_WRONLY | O_TRUNC | O_CREAT, proc("/usr/bin/tee", {"tee", "-a", "x"}, parent));
+  ev.file->path = "/etc/shadow";
+  CHECK(match("proc.exe = tee and proc.exepath = /usr/bin/tee and proc.args = \"-a x\" and proc.cmdline = \"tee -a x\"", ev));
+  CHECK(match("proc.pname = bash and proc.pexe = -bash and proc.aname[2] = sshd and proc.aname = sshd and proc.aname[0] = tee", ev));
+  CHECK(match("proc.apid[2] = 2 and proc.ppid = 3", ev));
+  CHECK(match("fd.directory = /etc and fd.filename = shadow and fd.nameraw = /etc/../etc/shadow", ev));
+  CHECK(match("evt.is_open_write = true and evt.is_open_read = false and evt.arg.flags contains O_TRUNC", ev));
+  CHECK(match("fd.typechar = f and fd.num >= 0 and user.uid = 0 and user.name = root", ev));
+  CHECK(match("proc.duration > 5000000000", ev));
+  ev.has_res = true;
+  ev.res = -2;
+  CHECK(match("evt.res = ENOENT and evt.rawres = -2 and fd.num = -1", ev));
+  Event s = syscall_ev("ptrace", {{"request", "PTRACE_ATTACH"}});
+  CHECK(match("evt.type = ptrace and evt.arg.request contains PTRACE_ATTACH and evt.args contains \"request=PTRACE\"", s));
+  Event sym = file_op("symlink", "/tmp/link", "/etc/shadow");
+  CHECK(match("evt.arg.target = /etc/shadow and evt.arg.linkpath = /tmp/link", sym));
+  auto capped = proc("/sbin/insmod", {"insmod", "x.ko"});
+  capped->cap_effective = (int64_t(1) << 16) | (int64_t(1) << 21);  // sys_module, sys_admin
+  CHECK(match("thread.cap_effective contains CAP_SYS_ADMIN and thread.cap_effective icontains sys_module", syscall_ev("init_module", {}, capped)));
+}
+
+TEST_CASE("parser and loader never crash on truncated or garbled input", "[rules]") {
+  std::string cond =
+      "evt.type in (open, openat) and (fd.name startswith \"/etc/\" or not proc.aname[2] = 'x y') "
+      "and fd.sip in (\"10.0.0.0/8\") and proc.cmdline regex \"a.*b\" and fd.name exists";
+  for (size_t n = 0; n <= cond.size(); ++n) {
+    INFO(cond.substr(0, n));
+    try {
+      rules::parse_condition(cond.substr(0, n));
+    } catch (const rules::SyntaxError& e) {
+      CHECK(e.pos <= n);
+      CHECK_FALSE(e.msg.empty());
+    }
+  }
+  // every byte value in a rule's condition and in the YAML itself: an error line or a load, no crash
+  for (int c = 1; c < 256; ++c) {
+    std::string y = "- rule: r\n  desc: d\n  condition: 'proc.name = a" + std::string(1, char(c)) + "'\n  output: o\n  priority: INFO\n";
+    std::string err = load_error(y);
+    if (!err.empty()) CHECK_THAT(err, Catch::Contains(".yaml:"));
+  }
+}
+
+TEST_CASE("rate limiter memory stays bounded with many processes", "[rules]") {
+  auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), Mode::Detect, 1'000'000'000);
+  std::vector<Alert> out;
+  Event ev = open_ev("/etc/shadow", O_RDONLY);
+  for (int pid = 1; pid <= 70000; ++pid) {
+    ev.proc = proc("/bin/cat", {"cat"}, nullptr, pid);
+    ev.time_ns += 1'000'000;  // 1ms apart: old windows close as we go
+    e->evaluate(ev, &out);
+    e->evaluate(ev, &out);  // a repeat, counted
+  }
+  CHECK(out.size() == 70000);
+  ev.time_ns += 2'000'000'000;
+  out.clear();
+  e->evaluate(ev, &out);  // the last process again, after its window: carries its repeat
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].count == 2);
+}
