@@ -2,6 +2,8 @@
 // syscalls into events.
 #pragma once
 
+#include <atomic>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -9,6 +11,7 @@
 
 #include "events/events.hpp"
 #include "probes/probes.hpp"
+#include "sinks/sinks.hpp"
 
 namespace vigil {
 
@@ -16,7 +19,8 @@ enum class TraceLevel { None, Err, Warn, Info, Debug };
 
 struct Options {
   TraceLevel trace = TraceLevel::Warn;
-  std::string events;  // --events=PATH|stderr; empty: no event output
+  std::string events;  // the last --events value (all of them are in sinks.events)
+  SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
   // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
   std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
   bool strict = false;                    // --strict: a rule with an unsupported field is an error
@@ -87,6 +91,8 @@ class Tracer {
   // SIGKILL to every traced process still known, then collects their exits
   // (emitting exit events) for at most timeout_ms.
   void kill_all(int timeout_ms);
+  // Number of ptrace stops serviced so far (read by the sinks' stats record).
+  const std::atomic<uint64_t>& stops() const;
 
  private:
   struct Impl;

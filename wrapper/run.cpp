@@ -117,12 +117,9 @@ int cmd_run(int argc, char** argv) {
   }
 
   Context ctx = make_context();
-  SinkConfig sinks;
-  sinks.events = opts.events;
-  sinks.alerts = "";
-  std::unique_ptr<Output> out = make_output(sinks, ctx, &error);
+  std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
   if (!out) {
-    std::fprintf(stderr, "vigil run: --events: %s\n", error.c_str());
+    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
 
@@ -132,6 +129,7 @@ int cmd_run(int argc, char** argv) {
   hooks.main_stopped = pid1::on_app_stopped;
   hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   Tracer tracer(std::move(hooks));
+  if (out) out->set_stop_counter(&tracer.stops());
   int pid = tracer.spawn(path, app_argv, env, pid1::restore_in_child, &error);
   if (pid < 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
@@ -142,7 +140,7 @@ int cmd_run(int argc, char** argv) {
   int status = tracer.run();
   // Container semantics: when the main process is gone, so is the app.
   tracer.kill_all(1000);
-  out->flush(std::chrono::milliseconds(2000));
+  out->flush(opts.sinks.flush_timeout);  // docs/sinks.md: exit and ECS stopTimeout
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);
   return code;
