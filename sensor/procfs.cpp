@@ -93,6 +93,7 @@ void read_stat(int pid, Process* p) {
   int ppid = 0, pgrp = 0, session = 0, tty_nr = 0;
   if (std::sscanf(s.c_str() + paren + 1, " %c %d %d %d %d", &state, &ppid, &pgrp, &session, &tty_nr) != 5) return;
   p->sid = session;
+  p->tty_nr = tty_nr;
   unsigned major = (unsigned(tty_nr) >> 8) & 0xfff, minor = (unsigned(tty_nr) & 0xff) | ((unsigned(tty_nr) >> 12) & 0xfff00);
   if (tty_nr == 0) p->tty.clear();
   else if (major >= 136 && major <= 143) p->tty = fmt::format("pts/{}", (major - 136) * 256 + minor);
@@ -115,6 +116,7 @@ bool read_status(int pid, Status* st) {
   if (const char* v = field("\nPPid:")) st->ppid = std::atoi(v);
   if (const char* v = field("\nUid:")) std::sscanf(v, "%d %d", &st->uid, &st->euid);
   if (const char* v = field("\nGid:")) std::sscanf(v, "%d %d", &st->gid, &st->egid);
+  if (const char* v = field("\nCapEff:")) st->cap_eff = std::strtoll(v, nullptr, 16);
   return st->tgid != 0;
 }
 
@@ -123,6 +125,7 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
   if (read_status(pid, &st)) {
     p->ppid = st.ppid;
     p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
+    p->cap_effective = st.cap_eff;
   }
   p->exe = read_link(fmt::format("/proc/{}/exe", pid));
   static constexpr std::string_view kDeleted = " (deleted)";

@@ -1,6 +1,7 @@
 // Internal to sensor/: what the tracer reads from /proc about a process.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "events/events.hpp"
@@ -10,6 +11,7 @@ namespace vigil::procfs {
 struct Status {
   int tgid = 0, ppid = 0;
   int uid = -1, euid = -1, gid = -1, egid = -1;
+  int64_t cap_eff = -1;  // CapEff mask, -1 if unknown
 };
 bool read_status(int pid, Status* st);
 
