@@ -105,6 +105,20 @@ void read_stat(int pid, Process* p) {
 
 }  // namespace
 
+bool stdio_net(int pid) {
+  for (int fd : {0, 1}) {
+    std::string link = read_link(fmt::format("/proc/{}/fd/{}", pid, fd));
+    if (!link.starts_with("socket:[")) continue;  // the common case: no further reads
+    const std::string inode = " " + link.substr(8, link.size() - 9) + " ";
+    for (const char* table : {"tcp", "tcp6", "udp", "udp6"}) {
+      std::string text;
+      if (read_file(fmt::format("/proc/{}/net/{}", pid, table), 1 << 20, &text) && text.find(inode) != std::string::npos)
+        return true;
+    }
+  }
+  return false;
+}
+
 bool read_status(int pid, Status* st) {
   std::string s;
   if (!read_file(fmt::format("/proc/{}/status", pid), 4096, &s)) return false;
@@ -136,6 +150,7 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
   p->exe_from_memfd = p->exe.starts_with("/memfd:");
   p->cwd = read_link(fmt::format("/proc/{}/cwd", pid));
   read_stat(pid, p);
+  p->stdio_net = stdio_net(pid);
 
   std::string cmd;
   read_file(fmt::format("/proc/{}/cmdline", pid), kArgvMaxBytes + 1, &cmd);

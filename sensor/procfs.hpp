@@ -21,6 +21,10 @@ bool read_status(int pid, Status* st);
 // the executable, it is recorded as the interpreted script.
 void read_exec(int pid, const std::string& exec_path, Process* p);
 
+// stdin or stdout of pid is a TCP/UDP socket (IPv4 or IPv6). Reads only
+// two links unless one is a socket; then the socket tables of its netns.
+bool stdio_net(int pid);
+
 // Executables larger than this are not hashed (sha256 stays empty): hashing
 // happens on the tracer thread while the process waits.
 inline constexpr long long kHashMaxBytes = 64LL << 20;

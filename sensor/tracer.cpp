@@ -282,6 +282,7 @@ struct Tracer::Impl {
     auto p = caller ? std::make_shared<Process>(*caller) : std::make_shared<Process>();
     if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get()))
       return Action::None;
+    p->stdio_net = procfs::stdio_net(tgid);  // what the new program inherits (but O_CLOEXEC)
     Event ev = new_event(EventClass::Process, "exec", tid, p);
     ev.seq = ++seq;
     ev.action = hooks.exec_verdict(ev);

@@ -2,7 +2,7 @@
 # Benign workloads under the default ruleset: no alert of priority Warning or
 # above may fire (each offending alert is printed).
 source "$(dirname "$0")/lib.bash"
-PY=/usr/bin/python3
+
 export HOME="$T/home" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
 mkdir -p "$HOME"
 bad=0
@@ -22,12 +22,13 @@ benign() {
   fi
 }
 
-# a small C project built with make -j2
+# a small C project built with make -j2 (only built: running a binary made
+# after the container started is what "Drifted binary executed" reports)
 mkdir -p "$T/cproj"
 for i in 1 2 3 4; do printf 'int f%d(int x) { return x * %d; }\n' "$i" "$i" >"$T/cproj/f$i.c"; done
 printf 'int f1(int);int f2(int);int f3(int);int f4(int);\nint main(void){return f1(1)+f2(1)+f3(1)+f4(1)-10;}\n' >"$T/cproj/main.c"
 printf 'OBJS=main.o f1.o f2.o f3.o f4.o\napp: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n%%.o: %%.c\n\t$(CC) -O1 -c -o $@ $<\n' >"$T/cproj/Makefile"
-benign c-build /bin/sh -c 'make -s -j2 -C "$0" && "$0/app"' "$T/cproj"
+benign c-build make -s -j2 -C "$T/cproj"
 
 # a git workflow
 benign git /bin/sh -c 'set -e; cd "$0"; git init -q -b main repo; cd repo; echo a >a; git add a; git commit -qm one
@@ -37,11 +38,13 @@ benign git /bin/sh -c 'set -e; cd "$0"; git init -q -b main repo; cd repo; echo 
 # python file I/O
 benign python-io "$PY" -c 'import os, json, sys, tempfile
 d = tempfile.mkdtemp(dir=sys.argv[1])
-for i in range(200):
+for i in range(200):  # new files, updated atomically (temp file renamed over), read, removed
     p = os.path.join(d, f"f{i}.json")
     with open(p, "w") as f: json.dump({"i": i}, f)
-    with open(p) as f: assert json.load(f)["i"] == i
-    os.rename(p, p + ".old"); os.unlink(p + ".old")
+    with open(p + ".tmp", "w") as f: json.dump({"i": i, "v": 2}, f)
+    os.replace(p + ".tmp", p)
+    with open(p) as f: assert json.load(f)["v"] == 2
+for i in range(200): os.unlink(os.path.join(d, f"f{i}.json"))
 os.rmdir(d)' "$T"
 
 # an HTTP server under a short bounded loopback load

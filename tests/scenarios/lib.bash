@@ -5,6 +5,7 @@ set -u
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 DEFAULT_RULES="$SRC_DIR/rules/default"
+PY=/usr/bin/python3  # not a PATH shim (pyenv): the app under test is python itself
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -21,7 +22,7 @@ vrun() {
 
 # Prints "rule|action|priority" for every alert in $T/err.
 alerts() {
-  python3 - "$T/err" <<'PY'
+  "$PY" - "$T/err" <<'PY'
 import json, sys
 for line in open(sys.argv[1], errors="replace"):
     line = line.strip()
