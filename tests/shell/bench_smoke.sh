@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench/run.sh --quick runs every workload (tiny sizes) natively and under vigil
+# and produces the results table and files, so the bench scripts do not rot.
+# The figures are meaningless here; performance is measured by bench/run.sh.
+set -euo pipefail
+: "${SRC_DIR:?}" "${BUILD_DIR:?}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+# Bad input: one clear error line, non-zero exit.
+if BUILD_DIR="$BUILD_DIR" bash "$SRC_DIR/bench/run.sh" --quick --only no_such_workload >"$tmp/out" 2>"$tmp/err"; then
+  echo "FAIL: --only with an unknown name succeeded"; exit 1
+fi
+grep -q "unknown workload 'no_such_workload'" "$tmp/err" || { echo "FAIL: unclear error:"; cat "$tmp/err"; exit 1; }
+
+BUILD_DIR="$BUILD_DIR" bash "$SRC_DIR/bench/run.sh" --quick --results "$tmp/results" --workdir "$tmp/work" \
+  >"$tmp/out" 2>"$tmp/err" || { echo "FAIL: bench/run.sh --quick exited $?"; cat "$tmp/out" "$tmp/err"; exit 1; }
+
+grep -q '^| workload | unit | native | vigil | ratio' "$tmp/out" || { echo "FAIL: no table"; cat "$tmp/out"; exit 1; }
+for w in create_threads create_processes launch_programs create_files malloc build git_grep http startup; do
+  # each row has a positive native figure
+  grep -Eq "^\| $w \| [^|]+ \| [0-9.e+-]+ \|" "$tmp/out" || { echo "FAIL: no native figure for $w"; cat "$tmp/out"; exit 1; }
+done
+grep -q '^Machine: [0-9]* CPUs' "$tmp/out" || { echo "FAIL: no machine description"; exit 1; }
+ls "$tmp"/results/*-quick.md "$tmp"/results/*-quick.json >/dev/null
+python3 - "$tmp"/results/*-quick.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert len(r["workloads"]) == 9, r["workloads"]
+for w in r["workloads"]:
+    assert w["columns"]["native"]["median"] > 0, w
+assert r["machine"]["nproc"] >= 1
+PY
+echo "bench smoke: ok"
+cat "$tmp/out"
