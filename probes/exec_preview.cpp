@@ -15,12 +15,6 @@
 namespace vigil::probes {
 namespace {
 
-std::string read_link(const std::string& path) {
-  char buf[4096];
-  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
-  return n > 0 ? std::string(buf, size_t(n)) : std::string();
-}
-
 // The NULL-terminated argv array at addr, capped like procfs argv.
 void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Process* p) {
   const size_t word = is_i386(a) ? 4 : 8;
@@ -60,7 +54,7 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
   // (O_PATH: no read permission needed, nothing runs) and name what we got.
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;  // execve will fail on its own
-  p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));
+  p->exe = dir_of(int(getpid()), fd);  // the link /proc/OURPID/fd/FD names the file
   close(fd);
   static constexpr std::string_view kDeleted = " (deleted)";
   p->exe_deleted = p->exe.ends_with(kDeleted);
