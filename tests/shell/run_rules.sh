@@ -22,7 +22,8 @@ grep -q "missing.yaml" "$tmp/err" || fail "missing rules file: unclear error: $(
 "$VIGIL" run --trace=info -- /bin/true 2>"$tmp/err" || fail "run failed: $(cat "$tmp/err")"
 grep -Eq "info: rules: [1-9][0-9]* active, 0 not active, mode detect" "$tmp/err" || fail "no rules count: $(cat "$tmp/err")"
 
-# six setuid chmods by one process: one alert at once, the repeats flushed at exit with the total count
+# six setuid chmods by one process: one alert at once, the 5 repeats flushed at exit
+# with their count; user.name filled
 cp /bin/true "$tmp/f"
 "$VIGIL" run -- /usr/bin/python3 -c 'import os, sys
 for i in range(6): os.chmod(sys.argv[1], 0o4755); os.chmod(sys.argv[1], 0o755)' "$tmp/f" 2>"$tmp/err" || fail "chmod run failed"
@@ -31,5 +32,8 @@ import json, sys
 alerts = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 counts = [a["vigil"]["count"] for a in alerts if a["rule"] == "Setuid or setgid bit set"]
 assert counts == [1, 5], counts  # the first, then the 5 repeats (docs/rules.md "Alerts")
+import os, pwd  # user.name comes from /etc/passwd, read by vigil itself
+names = {a["output_fields"].get("user.name") for a in alerts if a["rule"] == "Setuid or setgid bit set"}
+assert names == {pwd.getpwuid(os.geteuid()).pw_name}, names
 PY
 echo ok
