@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.bash"
 port_file="$T/port"
 "$PY" - "$port_file" "$T/accepted" <<'PY' &
 import socket, sys
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5); s.settimeout(60)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(5); s.settimeout(280)
 open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
 import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 n = 0
