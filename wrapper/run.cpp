@@ -192,8 +192,16 @@ int cmd_run(int argc, char** argv) {
   hooks.out = out.get();
   hooks.main_stopped = pid1::on_app_stopped;
   if (engine) {
-    auto judge = [&](Event& ev, bool blocking_only) {
-      Verdict v = engine->evaluate(ev, &alerts, blocking_only);
+    auto judge = [&](Event& ev, bool at_exec_entry) {
+      Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
+      // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
+      // already loaded or a fork already done is killed; an inotify-seen open is past.
+      const std::string* src = ev.arg("source");
+      const Action instead = src && *src == "inotify" ? Action::None
+                             : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
+                                                                                          : Action::Denied;
+      for (auto& a : alerts)
+        if (a.action == Action::Denied) a.action = instead;
       deliver();
       return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
     };
