@@ -195,9 +195,9 @@ int cmd_run(int argc, char** argv) {
     auto judge = [&](Event& ev, bool at_exec_entry) {
       Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
       // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
-      // already loaded or a fork already done is killed; an inotify-seen open is past.
+      // already loaded or a fork already done is killed; an exit or an inotify-seen open is past.
       const std::string* src = ev.arg("source");
-      const Action instead = src && *src == "inotify" ? Action::None
+      const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
                              : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
                                                                                           : Action::Denied;
       for (auto& a : alerts)
