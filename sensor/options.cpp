@@ -22,6 +22,22 @@ bool parse_trace(const std::string& v, TraceLevel* out) {
   return false;
 }
 
+bool prefixed(const char* option, bool ok, std::string* err, const char* why = nullptr) {
+  if (!ok) *err = why ? fmt::format("invalid {} value: {}", option, why) : fmt::format("{}: {}", option, *err);
+  return ok;
+}
+
+bool text_value(const char* option, const std::string& v, std::string* out, std::string* err) {
+  if (v.empty()) return prefixed(option, false, err, "it needs a value (--name=value)");
+  *out = v;
+  return true;
+}
+
+bool sink_spec_ok(const char* option, const std::string& v, std::string* err) {
+  SinkSpec spec;
+  return prefixed(option, parse_sink_spec(v, &spec, err), err);
+}
+
 // One row per option: the whole option surface of `vigil run` is this table.
 struct OptionSpec {
   const char* name;
@@ -37,15 +53,52 @@ const std::vector<OptionSpec>& option_table() {
          *err = fmt::format("invalid --trace value '{}': use none, err, warn, info or debug", v);
          return false;
        }},
-      {"events", "PATH|stderr: write events as JSON lines there",
+      {"events", "SPEC: send events there (repeatable): stderr, file:PATH[,max_bytes=..,max_files=..], PATH, "
+                 "http(s)://URL (NDJSON batches), falcosidekick+http(s)://URL",
        [](const std::string& v, Options& o, std::string* err) {
-         if (v.empty()) {
-           *err = "--events needs a value: a file path or 'stderr'";
-           return false;
-         }
+         if (!sink_spec_ok("--events", v, err)) return false;
          o.events = v;
+         o.sinks.events.push_back(v);
          return true;
        }},
+      {"alerts", "SPEC: send alerts there (repeatable, same SPECs as --events; default stderr)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (!sink_spec_ok("--alerts", v, err)) return false;
+         o.sinks.alerts.push_back(v);
+         return true;
+       }},
+      {"spool-dir", "DIR: disk spool for records a sink cannot take yet (default $TMPDIR/vigil-spool)",
+       [](const std::string& v, Options& o, std::string* err) { return text_value("--spool-dir", v, &o.sinks.spool_dir, err); }},
+      {"spool-max", "SIZE: spool cap per sink, beyond it records are dropped and counted (default 256M)",
+       [](const std::string& v, Options& o, std::string* err) { return prefixed("--spool-max", parse_size(v, &o.sinks.spool_max, err), err); }},
+      {"queue", "N: records held in memory before spooling (default 10000)",
+       [](const std::string& v, Options& o, std::string* err) {
+         uint64_t n = 0;
+         if (!parse_size(v, &n, err) || n == 0) return prefixed("--queue", false, err, "use a positive number");
+         o.sinks.queue = size_t(n);
+         return true;
+       }},
+      {"http-header-env", "NAME: env var holding extra HTTP headers, one 'Name: value' per line (never logged)",
+       [](const std::string& v, Options& o, std::string* err) { return text_value("--http-header-env", v, &o.sinks.header_env, err); }},
+      {"http-header-file", "PATH: file holding extra HTTP headers, one 'Name: value' per line (never logged)",
+       [](const std::string& v, Options& o, std::string* err) { return text_value("--http-header-file", v, &o.sinks.header_file, err); }},
+      {"bearer-token-env", "NAME: env var holding a bearer token for HTTP sinks (never logged)",
+       [](const std::string& v, Options& o, std::string* err) { return text_value("--bearer-token-env", v, &o.sinks.bearer_token_env, err); }},
+      {"bearer-token-file", "PATH: file holding a bearer token for HTTP sinks (never logged)",
+       [](const std::string& v, Options& o, std::string* err) { return text_value("--bearer-token-file", v, &o.sinks.bearer_token_file, err); }},
+      {"ca-file", "PATH: CA bundle for https sinks (default: the rootfs's etc/vigil/ca-certificates.crt)",
+       [](const std::string& v, Options& o, std::string* err) { return text_value("--ca-file", v, &o.sinks.ca_file, err); }},
+      {"tls-insecure", "[=true|false]: do not verify TLS certificates (tests only)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v.empty() || v == "true" || v == "1") o.sinks.tls_insecure = true;
+         else if (v == "false" || v == "0") o.sinks.tls_insecure = false;
+         else return prefixed("--tls-insecure", false, err, "use --tls-insecure, =true or =false");
+         return true;
+       }},
+      {"flush-timeout", "DURATION: how long to deliver pending records at exit (default 5s)",
+       [](const std::string& v, Options& o, std::string* err) { return prefixed("--flush-timeout", parse_duration(v, &o.sinks.flush_timeout, err), err); }},
+      {"stats-interval", "DURATION: period of the stats record (default 60s, 0 = off)",
+       [](const std::string& v, Options& o, std::string* err) { return prefixed("--stats-interval", parse_duration(v, &o.sinks.stats_interval, err), err); }},
       {"rules", "FILE|DIR: rules file or directory of *.yaml (repeatable; default: etc/vigil/rules/ of the rootfs)",
        [](const std::string& v, Options& o, std::string* err) {
          if (v.empty()) {

@@ -9,6 +9,7 @@
 
 #include "events/events.hpp"
 #include "probes/probes.hpp"
+#include "sinks/sinks.hpp"
 
 namespace vigil {
 
@@ -16,7 +17,8 @@ enum class TraceLevel { None, Err, Warn, Info, Debug };
 
 struct Options {
   TraceLevel trace = TraceLevel::Warn;
-  std::string events;  // --events=PATH|stderr; empty: no event output
+  std::string events;  // the last --events value (all of them are in sinks.events)
+  SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
   // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
   std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
   bool strict = false;                    // --strict: a rule with an unsupported field is an error

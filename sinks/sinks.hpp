@@ -1,18 +1,61 @@
 // vigil sinks: event and alert delivery. The tracer hands records to an
 // Output; delivery happens elsewhere and never stalls the traced app.
+//
+// Pipeline (docs/sinks.md): tracer -> bounded record queue -> dispatcher
+// thread (serialises, stamps ECS metadata) -> one channel per sink (bounded
+// memory queue -> disk spool -> drop, all counted) -> one delivery thread per
+// sink (batches, retries with exponential backoff and jitter).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "events/events.hpp"
 
 namespace vigil {
 
+// One sink, parsed from a SPEC (docs/sinks.md):
+//   stderr | file:PATH[,max_bytes=SIZE][,max_files=N] | PATH |
+//   http(s)://HOST[:PORT]/PATH (NDJSON batches) | falcosidekick+http(s)://... (one JSON per POST)
+struct SinkSpec {
+  enum class Kind { Stderr, File, Http, Falcosidekick };
+  Kind kind = Kind::Stderr;
+  std::string target;  // file path or URL (without the falcosidekick+ prefix)
+  uint64_t max_bytes = 100ull << 20;  // file: rotate when the file would exceed this (0: never)
+  int max_files = 10;                 // file: keep at most this many files (current + rotated)
+  std::string text;                   // the SPEC as given, for messages (URL credentials masked)
+};
+bool parse_sink_spec(const std::string& spec, SinkSpec* out, std::string* error);
+
+// "250ms", "5s", "2m", "1h" (a bare number is seconds); "64M", "1G", "512k", "1000".
+bool parse_duration(const std::string& text, std::chrono::milliseconds* out, std::string* error);
+bool parse_size(const std::string& text, uint64_t* out, std::string* error);
+
 struct SinkConfig {
-  std::string events;            // "", "stderr" or a file path
-  std::string alerts = "stderr"; // "stderr" or a file path
+  std::vector<std::string> events;  // sink SPECs for events (empty: no events)
+  std::vector<std::string> alerts;  // sink SPECs for alerts (empty: stderr)
+  std::string spool_dir;            // empty: $TMPDIR or /tmp, + /vigil-spool
+  uint64_t spool_max = 256ull << 20;  // bytes of spool per sink
+  size_t queue = 10000;               // records held in memory (record queue, and per sink)
+  std::string header_env, header_file;            // extra HTTP headers, "Name: value" per line
+  std::string bearer_token_env, bearer_token_file;  // Authorization: Bearer <token>
+  bool tls_insecure = false;
+  std::string ca_file;  // empty: <rootfs>/etc/vigil/ca-certificates.crt, else the system bundle
+  std::chrono::milliseconds flush_timeout{5000};
+  std::chrono::milliseconds stats_interval{60000};  // 0: no stats records
+};
+
+// Counters of one sink, or of all sinks added up.
+struct DeliveryStats {
+  uint64_t sent = 0;       // records acknowledged by the sink
+  uint64_t spooled = 0;    // records written to the disk spool
+  uint64_t dropped = 0;    // records lost (spool full or unusable, or rejected by the receiver)
+  uint64_t failures = 0;   // failed delivery attempts (each one retried)
+  uint64_t queue_depth = 0;  // records waiting (memory + spool)
 };
 
 class Output {
@@ -21,14 +64,45 @@ class Output {
   // Both calls return at once; they may be called from the tracer thread only.
   virtual void event(Event ev) = 0;
   virtual void alert(Alert a) = 0;
-  // Deliver what is pending, waiting at most `deadline`.
+  // Deliver what is pending, waiting at most `deadline`. Afterwards
+  // stats().queue_depth says what is still undelivered.
   virtual void flush(std::chrono::milliseconds deadline) = 0;
+  // The tracer's count of ptrace stops, reported per second in stats records.
+  virtual void set_stop_counter(const std::atomic<uint64_t>*) {}
+  virtual DeliveryStats stats() const { return {}; }
 };
 
 // Builds the outputs described by cfg. On bad configuration returns null and
-// sets *error to one line (what, where, how to fix).
+// sets *error to one line (what, where, how to fix). When the log level is
+// info, logs the configuration (secrets masked), the kernel features, and,
+// from the delivery threads, the DNS/TCP/TLS checks of each network sink.
+// When ECS_CONTAINER_METADATA_URI_V4 is set, the task and container metadata
+// are fetched once (off the tracer thread) and stamped on every record.
 std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx, std::string* error);
 
+// Diagnostics shared by `vigil run --trace=info` and `vigil check`.
+// Logs the configuration at info level (secrets masked); false and one line
+// in *error when it is not usable.
+bool log_sink_config(const SinkConfig& cfg, std::string* error);
+struct KernelFeature {
+  std::string name;
+  bool available = false;
+  std::string detail;
+};
+// may_fork: allowed to fork a short-lived child to probe ptrace (not in `vigil
+// run`, whose PID 1 reaps every child).
+std::vector<KernelFeature> detect_kernel_features(bool may_fork);
+// DNS, TCP connect and TLS handshake checks of one network sink, logged at
+// info (failures at error, with hints). Returns true when all passed.
+bool check_network_sink(const SinkSpec& spec, const SinkConfig& cfg);
+// GET ${uri} and ${uri}/task (ECS task metadata endpoint v4) and condense them
+// into {cluster, task_arn, task_family, task_revision, container_name, image,
+// container_id, availability_zone}. timeout bounds the whole fetch.
+bool fetch_ecs_metadata(const std::string& uri, std::chrono::milliseconds timeout, nlohmann::json* out,
+                        std::string* error);
+
+// `vigil check [--sink URL]... [run options]`: defined in sensor/diagnostics.cpp
+// (it parses the same options as `vigil run`).
 int cmd_check(int argc, char** argv);
 
 }  // namespace vigil

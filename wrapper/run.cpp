@@ -169,11 +169,9 @@ int cmd_run(int argc, char** argv) {
   }
 
   Context ctx = make_context();
-  SinkConfig sinks;
-  sinks.events = opts.events;
-  std::unique_ptr<Output> out = make_output(sinks, ctx, &error);
+  std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
   if (!out) {
-    std::fprintf(stderr, "vigil run: --events: %s\n", error.c_str());
+    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
   std::unique_ptr<Engine> engine = load_rules(opts, ctx, &error);
@@ -226,7 +224,7 @@ int cmd_run(int argc, char** argv) {
   // Container semantics: when the main process is gone, so is the app.
   tracer.kill_all(1000);
   if (engine) engine->flush(&alerts), deliver();
-  out->flush(std::chrono::milliseconds(2000));
+  out->flush(opts.sinks.flush_timeout);  // docs/sinks.md: exit and ECS stopTimeout
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);
   return code;

@@ -15,7 +15,7 @@ benign() {
   loud=$(alerts | awk -F'|' '$3 ~ /^(Emergency|Alert|Critical|Error|Warning)$/')
   if [ -n "$loud" ]; then
     echo "FAIL: $name raised alerts:" >&2
-    grep '"rule"' "$T/err" | grep -E '"priority":"(Emergency|Alert|Critical|Error|Warning)"' >&2
+    grep -E '"priority":"(Emergency|Alert|Critical|Error|Warning)"' "$T/alerts" >&2
     bad=1
   else
     echo "$name: clean"

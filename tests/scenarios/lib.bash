@@ -1,6 +1,6 @@
 # Helpers for tests/scenarios/*.sh (run by tests/shell/scenarios.sh with
 # VIGIL, FIXTURES, SRC_DIR set). Each scenario runs a behaviour under
-# `vigil run` and checks the alerts (Falco JSON lines on stderr).
+# `vigil run` and checks the alerts (Falco JSON lines, --alerts=file:$T/alerts).
 set -u
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -9,20 +9,23 @@ PY=/usr/bin/python3  # not a PATH shim (pyenv): the app under test is python its
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# vrun MODE [VIGIL OPTIONS...] -- CMD...: stderr of vigil and the app goes to
-# $T/err; the app's status is in $RC.
+# vrun MODE [VIGIL OPTIONS...] -- CMD...: alerts go to $T/alerts, stderr of
+# vigil and the app to $T/err; the app's status is in $RC.
 vrun() {
   local mode=$1; shift
   local opts=()
   while [ "$1" != "--" ]; do opts+=("$1"); shift; done
   shift
   RC=0
-  timeout 120 "$VIGIL" run --mode="$mode" --rules="$DEFAULT_RULES" "${opts[@]}" -- "$@" 2>"$T/err" </dev/null || RC=$?
+  rm -f "$T/alerts"
+  timeout 120 "$VIGIL" run --mode="$mode" --rules="$DEFAULT_RULES" --alerts="file:$T/alerts" "${opts[@]}" -- "$@" \
+    2>"$T/err" </dev/null || RC=$?
 }
 
-# Prints "rule|action|priority" for every alert in $T/err.
+# Prints "rule|action|priority" for every alert in $T/alerts.
 alerts() {
-  "$PY" - "$T/err" <<'PY'
+  [ -e "$T/alerts" ] || return 0
+  "$PY" - "$T/alerts" <<'PY'
 import json, sys
 for line in open(sys.argv[1], errors="replace"):
     line = line.strip()
@@ -43,6 +46,7 @@ expect_alert() {
   got=$(alerts)
   if ! grep -qF "$1|${2:-}" <<<"$got"; then
     echo "--- vigil stderr:" >&2; cat "$T/err" >&2
+    echo "--- alerts:" >&2; cat "$T/alerts" >&2 2>/dev/null
     fail "expected alert '$1' ${2:+action $2}; got: ${got:-none}"
   fi
 }

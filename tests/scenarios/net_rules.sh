@@ -72,8 +72,9 @@ except OSError: sys.exit(4)'
 expect_alert "Metadata blocked" denied
 if unshare -n true 2>/dev/null && command -v curl >/dev/null; then
   RC=0  # no route in the new namespace: curl fails, the connect is still seen
-  timeout 60 unshare -n "$VIGIL" run --rules="$DEFAULT_RULES" -- curl -s -m 2 http://169.254.169.254/latest/meta-data/ \
-    2>"$T/err" </dev/null || RC=$?
+  rm -f "$T/alerts"
+  timeout 60 unshare -n "$VIGIL" run --rules="$DEFAULT_RULES" --alerts="file:$T/alerts" -- \
+    curl -s -m 2 http://169.254.169.254/latest/meta-data/ 2>"$T/err" </dev/null || RC=$?
   expect_alert "Cloud metadata contacted by a tool" none
 fi
 

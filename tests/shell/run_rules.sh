@@ -25,9 +25,9 @@ grep -Eq "info: rules: [1-9][0-9]* active, 0 not active, mode detect" "$tmp/err"
 # six setuid chmods by one process: one alert at once, the 5 repeats flushed at exit
 # with their count; user.name filled
 cp /bin/true "$tmp/f"
-"$VIGIL" run -- /usr/bin/python3 -c 'import os, sys
+"$VIGIL" run --alerts="file:$tmp/alerts" -- /usr/bin/python3 -c 'import os, sys
 for i in range(6): os.chmod(sys.argv[1], 0o4755); os.chmod(sys.argv[1], 0o755)' "$tmp/f" 2>"$tmp/err" || fail "chmod run failed"
-/usr/bin/python3 - "$tmp/err" <<'PY' || { cat "$tmp/err"; fail "rate limiting"; }
+/usr/bin/python3 - "$tmp/alerts" <<'PY' || { cat "$tmp/alerts"; fail "rate limiting"; }
 import json, sys
 alerts = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 counts = [a["vigil"]["count"] for a in alerts if a["rule"] == "Setuid or setgid bit set"]

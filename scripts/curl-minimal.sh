@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Builds (once, cached) a minimal static libcurl from Debian's own source
+# package: HTTP/HTTPS only, OpenSSL, threaded resolver; no LDAP, RTMP, SSH,
+# GSSAPI, IDN, PSL, brotli, zstd, nghttp2 or zlib. The shared libcurl4 would
+# pull ~10 MB of libraries into the rootfs (docs/sinks.md "libcurl").
+#   scripts/curl-minimal.sh   -> prints the install prefix (include/, lib/libcurl.a)
+# Cache: $VIGIL_CACHE (default /var/cache/vigil)/curl-minimal-<version>.
+# The deb-src entries are derived from apt's own configuration, in a private
+# apt state directory: the system's apt configuration is not changed.
+set -euo pipefail
+cache=${VIGIL_CACHE:-/var/cache/vigil}
+mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vigil
+version=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
+[ -n "$version" ] || version=$(apt-cache policy curl | awk '/Candidate:/ {print $2}')
+[ -n "$version" ] && [ "$version" != "(none)" ] ||
+  { echo "curl-minimal: cannot tell which curl version to build: install libcurl4-openssl-dev (scripts/deps.sh)" >&2; exit 1; }
+prefix=$cache/curl-minimal-$version
+if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/curl-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+log=$cache/curl-minimal.log
+: >"$log"
+fail() { echo "curl-minimal: $1 (log: $log)" >&2; tail -n 15 "$log" >&2; exit 1; }
+
+# 1. Source package, through a private apt state with deb-src entries.
+mkdir -p "$work/apt/parts" "$work/apt/lists/partial"
+{
+  for f in /etc/apt/sources.list.d/*.sources; do [ -f "$f" ] && sed -E 's/^Types:.*/Types: deb-src/' "$f" && echo; done
+} >"$work/apt/parts/src.sources"
+{
+  { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } | sed -nE 's/^deb[[:space:]]/deb-src /p'
+} >"$work/apt/parts/src.list"
+aptopts=(-q -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/apt/parts"
+         -o "Dir::State::Lists=$work/apt/lists" -o APT::Sandbox::User=root)
+apt-get "${aptopts[@]}" update >>"$log" 2>&1 || fail "apt-get update for deb-src failed"
+# The installed version's source, else the candidate (a superseded security update).
+(cd "$work" && { apt-get "${aptopts[@]}" source --download-only "curl=$version" ||
+  apt-get "${aptopts[@]}" source --download-only curl; }) >>"$log" 2>&1 || fail "apt-get source curl failed"
+version=$(cd "$work" && ls curl_*.dsc | sed -E 's/^curl_(.*)\.dsc$/\1/')
+upstream=${version#*:}; upstream=${upstream%-*}
+tar -xzf "$work"/curl_"$upstream".orig.tar.gz -C "$work" && tar -xJf "$work"/curl_*.debian.tar.xz -C "$work/curl-$upstream" ||
+  fail "cannot unpack the curl source"
+src=$work/curl-$upstream
+# Debian's code patches (security fixes); skip the ones that only change the
+# build system of other flavours (GnuTLS/NSS renames, LDAP, GSSAPI, zsh).
+while read -r p; do
+  case "$p" in ''|'#'*) continue ;; esac
+  grep -qE '^\+\+\+ [^ ]*(Makefile\.am|configure\.ac|\.m4)' "$src/debian/patches/$p" && continue
+  patch -d "$src" -p1 -s <"$src/debian/patches/$p" >>"$log" 2>&1 || fail "Debian patch $p does not apply"
+done <"$src/debian/patches/series"
+
+# 2. Configure and build the library only.
+(cd "$src" && ./configure --prefix="$prefix" --disable-shared --enable-static --with-pic \
+  --with-openssl --without-gnutls --without-nss --without-wolfssl --without-mbedtls --without-rustls \
+  --enable-http --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
+  --disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp --disable-gopher \
+  --disable-mqtt --disable-manual --disable-ntlm --disable-ntlm-wb --disable-kerberos-auth --disable-negotiate-auth \
+  --disable-cookies --disable-alt-svc --disable-unix-sockets --disable-ares --enable-threaded-resolver \
+  --without-librtmp --without-libssh2 --without-libssh --without-libidn2 --without-libpsl --without-brotli \
+  --without-zstd --without-nghttp2 --without-ngtcp2 --without-nghttp3 --without-quiche --without-gssapi \
+  --without-zlib --without-ca-bundle --without-ca-path --without-ca-fallback) >>"$log" 2>&1 ||
+  fail "configure failed"
+make -C "$src/lib" -j"$(nproc)" >>"$log" 2>&1 || fail "make failed"
+rm -rf "$prefix.tmp" && mkdir -p "$prefix.tmp/lib" "$prefix.tmp/include/curl"
+cp "$src/lib/.libs/libcurl.a" "$prefix.tmp/lib/"
+cp "$src"/include/curl/*.h "$prefix.tmp/include/curl/"
+rm -rf "$prefix" && mv "$prefix.tmp" "$prefix"
+touch "$prefix/.complete"
+echo "$prefix"

@@ -1,0 +1,318 @@
+// One sink's queue (memory -> disk spool -> drop) and its delivery thread
+// (batches, exponential backoff with full jitter).
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "sinks/internal.hpp"
+
+namespace vigil::sinks_detail {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr uint64_t kSegmentBytes = 1 << 20;
+constexpr auto kBackoffMin = std::chrono::milliseconds(250);
+constexpr auto kBackoffMax = std::chrono::milliseconds(30000);
+
+bool power_of_ten(uint64_t n) {
+  while (n >= 10 && n % 10 == 0) n /= 10;
+  return n == 1;
+}
+
+std::vector<std::string> read_lines(const fs::path& p) {
+  std::vector<std::string> out;
+  std::ifstream in(p, std::ios::binary);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(std::move(line));
+  return out;
+}
+
+}  // namespace
+
+std::thread start_thread(std::function<void()> fn) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  std::thread t(std::move(fn));
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return t;
+}
+
+Channel::Channel(SinkSpec spec, std::unique_ptr<Backend> backend, size_t queue_max, fs::path spool_dir,
+                 uint64_t spool_max)
+    : spec_(std::move(spec)),
+      backend_(std::move(backend)),
+      queue_max_(std::max<size_t>(queue_max, 1)),
+      spool_dir_(std::move(spool_dir)),
+      spool_max_(spool_max) {
+  lock_spool();
+  scan_spool();
+}
+
+// One process per spool directory: a second sensor with the same sink and
+// --spool-dir (two runs in one container) uses a sub-directory of its own.
+void Channel::lock_spool() {
+  std::error_code ec;
+  if (spool_dir_.empty()) return;
+  fs::create_directories(spool_dir_, ec);
+  lock_fd_ = ::open((spool_dir_ / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ >= 0 && flock(lock_fd_, LOCK_EX | LOCK_NB) == 0) return;
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  lock_fd_ = -1;
+  static std::atomic<int> n{0};
+  spool_dir_ /= fmt::format("pid-{}-{}", getpid(), n++);
+  fs::create_directories(spool_dir_, ec);
+}
+
+Channel::~Channel() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  backend_->interrupt();
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  persist_memory();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+  std::error_code ec;
+  if (spool_dir_.filename().string().rfind("pid-", 0) == 0) fs::remove(spool_dir_, ec);  // only if empty
+}
+
+void Channel::start() { thread_ = start_thread([this] { run(); }); }
+
+// Segments left by an earlier run (same sink, same spool dir) are sent first.
+void Channel::scan_spool() {
+  std::error_code ec;
+  if (spool_dir_.empty() || !fs::is_directory(spool_dir_, ec)) return;
+  std::vector<fs::path> found;
+  for (const auto& e : fs::directory_iterator(spool_dir_, ec))
+    if (e.path().extension() == ".ndjson") found.push_back(e.path());
+  std::sort(found.begin(), found.end());
+  for (const auto& p : found) {
+    uint64_t lines = read_lines(p).size();
+    spool_bytes_ += fs::file_size(p, ec);
+    spool_lines_ += lines;
+    segments_.push_back(p);
+    next_segment_ = std::max<uint64_t>(next_segment_, std::strtoull(p.stem().c_str(), nullptr, 10) + 1);
+  }
+  if (spool_lines_) {
+    spooling_ = true;
+    spdlog::info("sink {}: {} records left in spool {} by an earlier run will be sent first", spec_.text, spool_lines_,
+                 spool_dir_.string());
+  }
+}
+
+void Channel::push(std::string line) {
+  std::unique_lock lk(mu_);
+  if (!spooling_ && memory_.size() < queue_max_) {
+    bool wake = memory_.empty();
+    memory_.push_back(std::move(line));
+    lk.unlock();
+    if (wake) cv_.notify_one();
+    return;
+  }
+  bool wake = spool_lines_ == 0;
+  if (spool_append(line)) {
+    ++st_.spooled;
+    if (power_of_ten(st_.spooled))
+      spdlog::warn("sink {}: {} records spooled to {} so far (memory queue of {} full, or spool not drained yet)",
+                   spec_.text, st_.spooled, spool_dir_.string(), queue_max_);
+    lk.unlock();
+    if (wake) cv_.notify_one();
+    return;
+  }
+  ++st_.dropped;
+  if (power_of_ten(st_.dropped))
+    spdlog::error("sink {}: queue and spool full (spool {} of {} bytes{}), {} records dropped so far", spec_.text,
+                  spool_bytes_, spool_max_, spool_ok_ ? "" : ", spool unusable", st_.dropped);
+}
+
+bool Channel::spool_append(const std::string& line) {
+  if (!spool_ok_ || spool_dir_.empty() || spool_bytes_ + line.size() + 1 > spool_max_) return false;
+  if (write_fd_ < 0) {
+    std::error_code ec;
+    fs::create_directories(spool_dir_, ec);
+    write_segment_ = spool_dir_ / fmt::format("{:020}.ndjson", next_segment_++);
+    write_fd_ = ::open(write_segment_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (write_fd_ < 0) {
+      spool_ok_ = false;
+      spdlog::error("sink {}: cannot create spool file {}: {} (set --spool-dir to a writable directory)", spec_.text,
+                    write_segment_.string(), std::strerror(errno));
+      return false;
+    }
+    write_segment_bytes_ = write_segment_lines_ = 0;
+  }
+  std::string buf = line + '\n';
+  ssize_t n = ::write(write_fd_, buf.data(), buf.size());
+  if (n != ssize_t(buf.size())) {
+    if (n > 0 && ftruncate(write_fd_, off_t(write_segment_bytes_)) != 0) {}  // drop the partial line
+    spdlog::error("sink {}: cannot write spool file {}: {}; spooling stops, records beyond the memory queue are "
+                  "dropped (set --spool-dir to a volume with space)",
+                  spec_.text, write_segment_.string(), n < 0 ? std::strerror(errno) : "short write (disk full?)");
+    spool_seal();
+    spool_ok_ = false;
+    return false;
+  }
+  write_segment_bytes_ += buf.size();
+  ++write_segment_lines_;
+  spool_bytes_ += buf.size();
+  ++spool_lines_;
+  spooling_ = true;
+  if (write_segment_bytes_ >= kSegmentBytes) spool_seal();
+  return true;
+}
+
+void Channel::spool_seal() {
+  if (write_fd_ < 0) return;
+  ::close(write_fd_);
+  write_fd_ = -1;
+  if (write_segment_lines_) segments_.push_back(write_segment_);
+  else ::unlink(write_segment_.c_str());
+}
+
+// Caller holds no lock. Returns false when stopping.
+bool Channel::take_batch(std::vector<std::string>* batch, fs::path* segment) {
+  std::unique_lock lk(mu_);
+  cv_.wait(lk, [&] { return stop_ || !memory_.empty() || spool_lines_ > 0; });
+  if (stop_) return false;
+  batch->clear();
+  segment->clear();
+  if (!memory_.empty()) {
+    size_t n = std::min(memory_.size(), backend_->max_batch());
+    for (size_t i = 0; i < n; ++i) {
+      batch->push_back(std::move(memory_.front()));
+      memory_.pop_front();
+    }
+  } else {
+    if (segments_.empty()) spool_seal();
+    if (segments_.empty()) {  // counters out of step with the files: trust the files
+      spool_lines_ = spool_bytes_ = 0;
+      spooling_ = false;
+      return true;
+    }
+    *segment = segments_.front();
+    auto lines = read_lines(*segment);
+    segment_lines_ = lines.size();
+    for (auto& line : lines) {
+      // A run killed mid-write can leave a partial last line: never send it.
+      if (nlohmann::json::accept(line)) batch->push_back(std::move(line));
+      else ++st_.dropped;
+    }
+  }
+  inflight_ = batch->size();
+  return true;
+}
+
+void Channel::run() {
+  if (backend_->is_network()) backend_->diagnose();
+  std::mt19937_64 rng(std::random_device{}());
+  auto backoff = kBackoffMin;
+  uint64_t streak = 0;
+  std::vector<std::string> batch;
+  fs::path segment;
+  while (take_batch(&batch, &segment)) {
+    size_t pos = 0;
+    bool stopped = false;
+    while (pos < batch.size() && !stopped) {
+      std::vector<std::string> chunk(batch.begin() + long(pos),
+                                     batch.begin() + long(std::min(batch.size(), pos + backend_->max_batch())));
+      std::string err;
+      bool reject = false;
+      size_t n = backend_->deliver(chunk, Clock::now() + kBackoffMax, &err, &reject);
+      size_t lost = 0;
+      if (n < chunk.size() && reject) {
+        // Falcosidekick refuses one record; an NDJSON receiver the whole batch.
+        lost = backend_->one_record_per_request() ? 1 : chunk.size() - n;
+        spdlog::error("sink {}: receiver rejected {} records, dropped: {}", spec_.text, lost, err);
+      }
+      pos += n + lost;
+      std::unique_lock lk(mu_);
+      st_.sent += n;
+      st_.dropped += lost;
+      inflight_ -= n + lost;
+      if (n + lost == chunk.size() || lost) {
+        if (streak) spdlog::info("sink {}: delivery recovered after {} failed attempts", spec_.text, streak);
+        streak = 0;
+        backoff = kBackoffMin;
+        continue;
+      }
+      ++st_.failures;
+      last_error_ = err;
+      if (power_of_ten(++streak) && !stop_)  // an abort at stop is not a delivery failure
+        spdlog::warn("sink {}: delivery failed ({} attempts so far, will retry): {}", spec_.text, streak, err);
+      // Full jitter: sleep a random time in [backoff/2, backoff].
+      auto sleep = std::chrono::milliseconds(
+          std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(rng));
+      backoff = std::min(backoff * 2, kBackoffMax);
+      // flush() cuts the wait short: the receiver may be back.
+      uint64_t seen = kick_;
+      stopped = cv_.wait_for(lk, sleep, [&] { return stop_ || kick_ != seen; }) && stop_;
+    }
+    std::lock_guard lk(mu_);
+    if (segment.empty()) {
+      // Stopped mid-batch: put the rest back in front, persist_memory() keeps it.
+      for (size_t i = batch.size(); i > pos; --i) memory_.push_front(std::move(batch[i - 1]));
+    } else if (pos >= batch.size()) {
+      std::error_code ec;
+      uint64_t bytes = fs::file_size(segment, ec);
+      fs::remove(segment, ec);
+      segments_.pop_front();
+      spool_bytes_ -= std::min(spool_bytes_, bytes);
+      spool_lines_ -= std::min<uint64_t>(spool_lines_, segment_lines_);
+      if (spool_lines_ == 0 && write_fd_ < 0) spooling_ = false;
+    }
+    inflight_ = 0;
+    idle_cv_.notify_all();
+    if (stopped) break;
+  }
+  idle_cv_.notify_all();
+}
+
+// At stop: what is still in memory goes to the spool (sent by the next run
+// that uses the same spool directory), or is counted as dropped.
+void Channel::persist_memory() {
+  std::lock_guard lk(mu_);
+  uint64_t kept = 0, lost = 0;
+  for (const auto& l : memory_) (spool_append(l) ? kept : lost)++;
+  spool_seal();
+  memory_.clear();
+  st_.spooled += kept;
+  st_.dropped += lost;
+  if (kept || lost || spool_lines_)
+    spdlog::warn("sink {}: stopping with {} records undelivered: {} kept in spool {}, {} dropped{}", spec_.text,
+                 spool_lines_ + lost, spool_lines_, spool_dir_.string(), lost,
+                 last_error_.empty() ? "" : " (last error: " + last_error_ + ")");
+}
+
+bool Channel::wait_idle(Clock::time_point deadline) {
+  std::unique_lock lk(mu_);
+  ++kick_;
+  cv_.notify_all();
+  return idle_cv_.wait_until(lk, deadline, [&] { return memory_.empty() && spool_lines_ == 0 && inflight_ == 0; });
+}
+
+DeliveryStats Channel::stats() const {
+  std::lock_guard lk(mu_);
+  DeliveryStats s = st_;
+  s.queue_depth = memory_.size() + spool_lines_ + inflight_;
+  return s;
+}
+
+std::string Channel::last_error() const {
+  std::lock_guard lk(mu_);
+  return last_error_;
+}
+
+}  // namespace vigil::sinks_detail

@@ -1,0 +1,111 @@
+// Private to sinks/: backends, channels, HTTP settings.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sinks/sinks.hpp"
+
+namespace vigil::sinks_detail {
+
+using Clock = std::chrono::steady_clock;
+
+// Settings every HTTP request of a sink uses (built once by make_output).
+struct HttpSettings {
+  std::vector<std::string> headers;  // "Name: value", secrets: never logged
+  std::string ca_file;               // empty: curl's default
+  bool insecure = false;
+};
+// Reads headers and bearer token as configured; one-line error on failure.
+bool load_http_settings(const SinkConfig& cfg, HttpSettings* out, std::string* error);
+std::string default_ca_file();  // rootfs bundle, else system bundle, else ""
+std::string mask_url(const std::string& url);  // user:password@ -> ***@
+void apply_tls(void* curl, const HttpSettings& http);  // CA file and verification on a CURL*
+void curl_init_once();
+// DNS (getaddrinfo), TCP connect and TLS handshake of a network sink, logged
+// with timings; failures at error level with hints. True when all passed.
+// abort (may be null) ends the checks early (at exit): a resolver that never
+// answers must not hold vigil's exit.
+bool check_endpoint(const SinkSpec& spec, const HttpSettings& http, const std::atomic<bool>* abort = nullptr);
+
+// Where records go. deliver() gets a batch of JSON lines and returns how many
+// of them, from the front, were delivered; a shorter count means "retry the
+// rest later" (error set) unless *reject is set (the receiver refused them for
+// good: they are counted as dropped).
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual size_t deliver(const std::vector<std::string>& lines, Clock::time_point deadline, std::string* error,
+                         bool* reject) = 0;
+  virtual size_t max_batch() const { return 500; }
+  virtual bool one_record_per_request() const { return false; }  // a rejection then loses one record
+  virtual bool is_network() const { return false; }
+  virtual void diagnose() {}
+  // Ends a delivery in progress and refuses new ones; from another thread.
+  virtual void interrupt() { abort = true; }
+  std::atomic<bool> abort{false};
+};
+std::unique_ptr<Backend> make_backend(const SinkSpec& spec, const HttpSettings& http, std::string* error);
+
+// One sink's queue: bounded memory -> disk spool -> drop, and its delivery thread.
+class Channel {
+ public:
+  Channel(SinkSpec spec, std::unique_ptr<Backend> backend, size_t queue_max, std::filesystem::path spool_dir,
+          uint64_t spool_max);
+  ~Channel();  // stops the thread; what is left in memory is kept in the spool
+  void start();
+  void push(std::string line);  // never blocks on delivery
+  bool wait_idle(Clock::time_point deadline);
+  DeliveryStats stats() const;
+  const SinkSpec& spec() const { return spec_; }
+  std::string last_error() const;
+
+ private:
+  void run();
+  bool take_batch(std::vector<std::string>* batch, std::filesystem::path* segment);
+  bool spool_append(const std::string& line);  // mutex held
+  void spool_seal();                           // mutex held
+  void persist_memory();                       // at stop: memory -> spool
+  void lock_spool();
+  void scan_spool();
+
+  SinkSpec spec_;
+  std::unique_ptr<Backend> backend_;
+  size_t queue_max_;
+  std::filesystem::path spool_dir_;
+  uint64_t spool_max_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<std::string> memory_;
+  bool spooling_ = false;  // once set, new lines go to the spool until it is empty (keeps order)
+  bool spool_ok_ = true;
+  std::deque<std::filesystem::path> segments_;  // sealed, oldest first
+  std::filesystem::path write_segment_;
+  int write_fd_ = -1;
+  int lock_fd_ = -1;  // flock on <spool dir>/.lock
+  uint64_t write_segment_bytes_ = 0;
+  uint64_t write_segment_lines_ = 0;
+  uint64_t spool_bytes_ = 0, spool_lines_ = 0;
+  uint64_t next_segment_ = 0;
+  uint64_t segment_lines_ = 0;  // lines in the segment being delivered
+  size_t inflight_ = 0;
+  uint64_t kick_ = 0;  // bumped by wait_idle() to end a backoff wait
+  bool stop_ = false;
+  std::string last_error_;
+  DeliveryStats st_;
+  std::thread thread_;
+};
+
+// Runs fn on a new thread with every signal blocked (signals are PID 1's job).
+std::thread start_thread(std::function<void()> fn);
+
+}  // namespace vigil::sinks_detail
