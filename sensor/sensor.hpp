@@ -2,6 +2,8 @@
 // syscalls into events.
 #pragma once
 
+#include <atomic>
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -94,6 +96,8 @@ class Tracer {
   // SIGKILL to every traced process still known, then collects their exits
   // (emitting exit events) for at most timeout_ms.
   void kill_all(int timeout_ms);
+  // Number of ptrace stops serviced so far (read by the sinks' stats record).
+  const std::atomic<uint64_t>& stops() const;
 
  private:
   struct Impl;

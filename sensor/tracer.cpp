@@ -78,6 +78,7 @@ struct Tracer::Impl {
   };
 
   TracerHooks hooks;
+  std::atomic<uint64_t> stops{0};
   int main_pid = 0;
   uint64_t seq = 0;
   std::unordered_map<int, int> thread_tgid;  // every traced task -> its thread group
@@ -387,6 +388,7 @@ struct Tracer::Impl {
   }
 
   void on_stop(int tid, int status) {
+    stops.fetch_add(1, std::memory_order_relaxed);
     int sig = WSTOPSIG(status);
     if (!thread_tgid.count(tid)) {
       // The first stop of a new task usually comes before its creator's
@@ -539,6 +541,8 @@ int Tracer::run() {
     }
   }
 }
+
+const std::atomic<uint64_t>& Tracer::stops() const { return impl_->stops; }
 
 void Tracer::kill_all(int timeout_ms) {
   for (const auto& [tgid, p] : impl_->procs) kill(tgid, SIGKILL);

@@ -213,6 +213,7 @@ int cmd_run(int argc, char** argv) {
   }
   hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   Tracer tracer(std::move(hooks));
+  if (out) out->set_stop_counter(&tracer.stops());
   int pid = tracer.spawn(path, app_argv, env, pid1::restore_in_child, &error);
   if (pid < 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());

@@ -83,4 +83,11 @@ rc=0
 VIGIL_OPTS="--alerts=file:$t/a.json,max_files=x" "$VIGIL" run -- /bin/true 2>"$out" || rc=$?
 [ "$rc" != 0 ] || fail "a malformed file option was accepted"
 has "VIGIL_OPTS: --alerts: invalid file sink option 'max_files=x'"
+# 6. The periodic stats record carries the tracer's stop rate.
+"$VIGIL" run --stats-interval=1s --events="$t/stats.json" -- sh -c 'sleep 1.5; ls / >/dev/null; true' >/dev/null
+python3 - "$t/stats.json" <<'PY' || fail "no stats record with a tracer stop rate"
+import json, sys
+stats = [json.loads(l)["stats"] for l in open(sys.argv[1]) if '"type":"stats"' in l]
+assert stats and all(isinstance(s["tracer_stops_per_sec"], (int, float)) for s in stats), stats
+PY
 echo "sinks_run: ok"
