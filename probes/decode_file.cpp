@@ -73,6 +73,12 @@ void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Eve
     f.flags = int64_t(uint32_t(a.args[at ? 2 : 1]));
     if (f.flags & (O_CREAT | O_TMPFILE)) f.mode = int64_t(a.args[at ? 3 : 2] & 07777);
   }
+  // O_TRUNC of a file with data destroys it (what ransomware does); of a new
+  // or empty file it does not. One stat, only for truncating opens.
+  struct stat st {};
+  if ((f.flags & O_TRUNC) && (f.flags & O_ACCMODE) != O_RDONLY && f.path.starts_with("/") &&
+      ::stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+    add_arg(ev, "overwrites", "true");
   note_write(ctx, f.path);
 }
 

@@ -111,6 +111,13 @@ inline scmp_filter_ctx build_filter(std::string* error) { return build_filter(ta
 inline constexpr size_t kPathMax = 4096;
 inline constexpr size_t kLongPathMax = 16384;
 
+// The provisional exec of an execve (execveat: true) entry stop, for judging
+// it before the binary runs: sets exe (symlinks and /proc links followed),
+// name, argv (from the caller's memory, capped at kArgvMaxBytes) and the
+// memfd/deleted flags of *p; other fields stay the caller's. False if the
+// target cannot be opened (the execve will fail by itself).
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p);
+
 // Issue-3 decoders (probes/decode_*.cpp), one per syscall family.
 namespace dec {
 void open(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);

@@ -55,12 +55,18 @@ bool is_connect(const Event& ev) {
   return ev.net && ev.net->remote.family && (ev.type == "connect" || ev.type == "sendto" || ev.type == "sendmsg");
 }
 
+// Opens that destroy data (O_TRUNC of a file that had some: the sensor's
+// evt.arg.overwrites) and renames; creating new files is not a rewrite.
 bool is_rewrite(const Event& ev) {
   if (!ev.file || ev.file->path.empty()) return false;
   if (ev.type.rfind("rename", 0) == 0) return true;
+  const std::string* over = ev.arg("overwrites");
+  return over && *over == "true";
+}
+
+bool is_create(const Event& ev) {
   bool open = ev.type == "open" || ev.type == "openat" || ev.type == "openat2" || ev.type == "creat";
-  int64_t fl = ev.type == "creat" ? O_TRUNC | O_WRONLY : ev.file->flags;
-  return open && (fl & O_TRUNC) && (fl & O_ACCMODE) != O_RDONLY;
+  return open && ev.file && (ev.type == "creat" || (ev.file->flags & O_CREAT));
 }
 
 // The label an owner registered: "c2" in "x.c2.example"-like names, the
@@ -150,7 +156,15 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& ad
         hits->push_back(std::move(h));
       }
       if (by_ports || double(hosts) >= a.b) w.clear();  // start counting again
-    } else if (a.kind == Kind::MassRewrite && ev.file && is_rewrite(ev)) {
+    } else if (a.kind == Kind::MassRewrite && ev.file && (is_rewrite(ev) || is_create(ev))) {
+      // Renaming a file this process created in the window is an atomic
+      // write (write a temp file, rename it over the target), not a rewrite.
+      Window& made = created_[pid];
+      if (!is_rewrite(ev) || (ev.type.rfind("rename", 0) == 0 && made.by_key.count(ev.file->path))) {
+        if (is_create(ev)) made.add(ev.time_ns, ev.file->path, 0, a.window);
+        continue;
+      }
+      if (is_create(ev)) made.add(ev.time_ns, ev.file->path, 0, a.window);
       Window& w = writes_[pid];
       w.add(ev.time_ns, ev.file->path, 0, a.window);
       size_t files = w.by_key.size();
@@ -178,6 +192,7 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& ad
   if (!ev.file && !ev.net && ev.type == "exit") {
     conns_.erase(pid);
     writes_.erase(pid);
+    created_.erase(pid);
   }
 }
 

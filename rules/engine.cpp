@@ -179,7 +179,7 @@ std::unique_ptr<Engine> Engine::load(const RulesConfig& cfg, std::string* error,
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
+Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out, bool blocking_only) {
   Impl& m = *impl_;
   Verdict verdict = Verdict::Allow;
   m.ctx.ev = &ev;
@@ -190,12 +190,13 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   const std::vector<int>& cand = it != m.by_type.end() ? it->second.rules : m.any_rules;
   for (int i : cand) {
     const CompiledRule& r = m.loaded.rules[size_t(i)];
+    if (blocking_only && r.action == RuleAction::None) continue;
     if (!eval(*r.cond, m.ctx)) continue;
     Action act = m.act_for(r.action, &verdict);
     Impl::Limit* lim;
     if (m.should_emit(0, i, ev.time_ns, &lim)) m.emitted(lim, m.rule_alert(r, ev, act), out);
   }
-  if (m.detectors->wants_all() || !m.intel.empty()) {
+  if (!blocking_only && (m.detectors->wants_all() || !m.intel.empty())) {
     std::vector<Hit> hits;
     // Detectors ask the limiter before building an alert (repeats are only
     // counted); a repeat still gets the detector's verdict.

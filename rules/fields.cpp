@@ -1,13 +1,12 @@
 // The field catalog: one registered extractor per field (docs/rules.md).
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <sys/capability.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -166,20 +165,25 @@ const std::string* dup_newfd(const Event& ev) {
 
 std::string_view path_of(const EvalCtx& c) { return c.ev->file ? std::string_view(c.ev->file->path) : std::string_view(); }
 
+// The name of id in an /etc/passwd or /etc/group style file ("name:x:id:..."),
+// read directly: getpwuid would load the app image's NSS modules into vigil.
+std::string name_in_db(const char* file, int id) {
+  std::ifstream in(file);
+  const std::string want = std::to_string(id);
+  for (std::string line; std::getline(in, line);) {
+    size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    size_t c = b == std::string::npos ? b : line.find(':', b + 1);
+    if (c != std::string::npos && line.compare(b + 1, c - b - 1, want) == 0) return line.substr(0, a);
+  }
+  return {};
+}
+
 const std::string& cached_name(std::unordered_map<int, std::string>* cache, int id, bool user) {
   static thread_local std::string none;
   if (!cache) return none;
   auto it = cache->find(id);
   if (it != cache->end()) return it->second;
-  std::string name;
-  char buf[4096];
-  if (user) {
-    passwd pw, *res = nullptr;
-    if (getpwuid_r(uid_t(id), &pw, buf, sizeof buf, &res) == 0 && res) name = res->pw_name;
-  } else {
-    group gr, *res = nullptr;
-    if (getgrgid_r(gid_t(id), &gr, buf, sizeof buf, &res) == 0 && res) name = res->gr_name;
-  }
+  std::string name = name_in_db(user ? "/etc/passwd" : "/etc/group", id);
   if (name.empty() && id == 0) name = user ? "root" : "root";
   return cache->emplace(id, name).first->second;
 }

@@ -291,7 +291,7 @@ class Detectors {
   };
   std::vector<DetectorCfg> cfg_;
   std::vector<Active> active_;
-  std::unordered_map<int, Window> conns_, writes_;
+  std::unordered_map<int, Window> conns_, writes_, created_;
 };
 
 // DGA heuristics on one name, exposed for tests: true if the registered

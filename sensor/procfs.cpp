@@ -93,6 +93,7 @@ void read_stat(int pid, Process* p) {
   int ppid = 0, pgrp = 0, session = 0, tty_nr = 0;
   if (std::sscanf(s.c_str() + paren + 1, " %c %d %d %d %d", &state, &ppid, &pgrp, &session, &tty_nr) != 5) return;
   p->sid = session;
+  p->tty_nr = tty_nr;
   unsigned major = (unsigned(tty_nr) >> 8) & 0xfff, minor = (unsigned(tty_nr) & 0xff) | ((unsigned(tty_nr) >> 12) & 0xfff00);
   if (tty_nr == 0) p->tty.clear();
   else if (major >= 136 && major <= 143) p->tty = fmt::format("pts/{}", (major - 136) * 256 + minor);
@@ -103,6 +104,20 @@ void read_stat(int pid, Process* p) {
 }
 
 }  // namespace
+
+bool stdio_net(int pid) {
+  for (int fd : {0, 1}) {
+    std::string link = read_link(fmt::format("/proc/{}/fd/{}", pid, fd));
+    if (!link.starts_with("socket:[")) continue;  // the common case: no further reads
+    const std::string inode = " " + link.substr(8, link.size() - 9) + " ";
+    for (const char* table : {"tcp", "tcp6", "udp", "udp6"}) {
+      std::string text;
+      if (read_file(fmt::format("/proc/{}/net/{}", pid, table), 1 << 20, &text) && text.find(inode) != std::string::npos)
+        return true;
+    }
+  }
+  return false;
+}
 
 bool read_status(int pid, Status* st) {
   std::string s;
@@ -115,6 +130,7 @@ bool read_status(int pid, Status* st) {
   if (const char* v = field("\nPPid:")) st->ppid = std::atoi(v);
   if (const char* v = field("\nUid:")) std::sscanf(v, "%d %d", &st->uid, &st->euid);
   if (const char* v = field("\nGid:")) std::sscanf(v, "%d %d", &st->gid, &st->egid);
+  if (const char* v = field("\nCapEff:")) st->cap_eff = std::strtoll(v, nullptr, 16);
   return st->tgid != 0;
 }
 
@@ -123,6 +139,7 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
   if (read_status(pid, &st)) {
     p->ppid = st.ppid;
     p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
+    p->cap_effective = st.cap_eff;
   }
   p->exe = read_link(fmt::format("/proc/{}/exe", pid));
   static constexpr std::string_view kDeleted = " (deleted)";
@@ -133,6 +150,7 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
   p->exe_from_memfd = p->exe.starts_with("/memfd:");
   p->cwd = read_link(fmt::format("/proc/{}/cwd", pid));
   read_stat(pid, p);
+  p->stdio_net = stdio_net(pid);
 
   std::string cmd;
   read_file(fmt::format("/proc/{}/cmdline", pid), kArgvMaxBytes + 1, &cmd);

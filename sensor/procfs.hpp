@@ -1,6 +1,7 @@
 // Internal to sensor/: what the tracer reads from /proc about a process.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "events/events.hpp"
@@ -10,6 +11,7 @@ namespace vigil::procfs {
 struct Status {
   int tgid = 0, ppid = 0;
   int uid = -1, euid = -1, gid = -1, egid = -1;
+  int64_t cap_eff = -1;  // CapEff mask, -1 if unknown
 };
 bool read_status(int pid, Status* st);
 
@@ -18,6 +20,10 @@ bool read_status(int pid, Status* st);
 // process passed to execve (empty if unknown): if it names another file than
 // the executable, it is recorded as the interpreted script.
 void read_exec(int pid, const std::string& exec_path, Process* p);
+
+// stdin or stdout of pid is a TCP/UDP socket (IPv4 or IPv6). Reads only
+// two links unless one is a socket; then the socket tables of its netns.
+bool stdio_net(int pid);
 
 // Executables larger than this are not hashed (sha256 stays empty): hashing
 // happens on the tracer thread while the process waits.

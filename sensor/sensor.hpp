@@ -61,6 +61,11 @@ struct TracerHooks {
   // instruction). Denied: the syscall fails with EPERM (exec: the process is
   // killed, the old image is gone); Killed: SIGKILL to the process.
   std::function<Action(Event& ev)> verdict;
+  // Optional (prevent mode): judges a provisional exec event at the execve
+  // entry stop (exe = the resolved target, argv from the caller's memory,
+  // the rest = the caller). Denied: execve fails with EPERM and the binary
+  // never runs; Killed: SIGKILL. Null: no extra work at exec entry.
+  std::function<Action(Event& ev)> exec_verdict;
   // The main process entered a group-stop with this signal (job control).
   std::function<void(int sig)> main_stopped;
   // The traced syscalls; null: probes::table(). (Tests use their own.)

@@ -276,6 +276,25 @@ struct Tracer::Impl {
     emit(std::move(ev));
   }
 
+  // Prevent mode: the exec judged at its entry stop, before the binary runs
+  // (TracerHooks::exec_verdict). A blocked exec yields its event here.
+  Action judge_exec_entry(int tid, int tgid, const probes::Probe* probe, const probes::SyscallArgs& args) {
+    ProcessPtr caller = info_of(tgid);
+    auto p = caller ? std::make_shared<Process>(*caller) : std::make_shared<Process>();
+    if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get()))
+      return Action::None;
+    p->stdio_net = procfs::stdio_net(tgid);  // what the new program inherits (but O_CLOEXEC)
+    Event ev = new_event(EventClass::Process, "exec", tid, p);
+    ev.seq = ++seq;
+    ev.action = hooks.exec_verdict(ev);
+    if (ev.action == Action::None) return Action::None;
+    procs[tgid].exec_path.clear();
+    if (ev.action == Action::Killed) kill(tgid, SIGKILL);
+    Action a = ev.action;
+    emit(std::move(ev));
+    return a;
+  }
+
   void on_seccomp(int tid) {
     auto data = uint16_t(event_msg(tid));
     const probes::Probe* probe = probes::lookup(table(), data);
@@ -305,6 +324,7 @@ struct Tracer::Impl {
       // execveat relative to a directory fd: not a path we can resolve here.
       bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
       procs[tgid].exec_path = usable ? ev.file->raw_path : std::string();
+      if (hooks.exec_verdict && judge_exec_entry(tid, tgid, probe, args) == Action::Denied) skip_syscall(tid, -EPERM);
       return cont(tid, 0);
     }
     Action a = judge(ev);

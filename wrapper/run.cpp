@@ -6,12 +6,17 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "probes/sensitive.hpp"
+#include "rules/rules.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 #include "wrapper/pid1.hpp"
@@ -28,6 +33,9 @@ constexpr const char* kUsage =
     "Options (also from the VIGIL_OPTS variable; the command line wins):\n"
     "  --trace=none|err|warn|info|debug  sensor log level on stderr (default warn)\n"
     "  --events=PATH|stderr              write process events as JSON lines (docs/events.md)\n"
+    "  --rules=FILE|DIR                  rules (repeatable; default: etc/vigil/rules/ of the rootfs)\n"
+    "  --mode=detect|prevent             prevent: rules with action block|kill stop the syscall\n"
+    "  --strict, --threat-intel=FILE     see docs/rules.md\n"
     "  --sensitive-files=LIST            credential files whose reads are reported: 'none', or\n"
     "                                    comma-separated absolute globs, 'default' = built-in list\n";
 
@@ -88,6 +96,50 @@ int resolve_entrypoint(const std::string& name, const std::vector<std::string>& 
   return denied ? 126 : 127;
 }
 
+// Where rules come from when no --rules is given: the rootfs' etc/vigil/rules/,
+// else, for a binary run from its CMake build tree, the source's rules/default.
+std::string default_rules() {
+  std::string dir = default_rules_dir();
+  if (!dir.empty()) return dir;
+  std::error_code ec;
+  auto build = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+  std::ifstream cache(build / "CMakeCache.txt");
+  for (std::string line; std::getline(cache, line);)
+    if (line.starts_with("CMAKE_HOME_DIRECTORY:INTERNAL=")) {
+      auto src = std::filesystem::path(line.substr(line.find('=') + 1)) / "rules" / "default";
+      if (std::filesystem::is_directory(src, ec)) return src.string();
+    }
+  return "";
+}
+
+// Loads the rules engine from the options; null with *error on a load error,
+// and also null (no error) when there are no rules at all.
+std::unique_ptr<Engine> load_rules(const Options& opts, const Context& ctx, std::string* error) {
+  RulesConfig cfg;
+  cfg.files = opts.rules;
+  cfg.strict = opts.strict;
+  cfg.mode = opts.prevent ? Mode::Prevent : Mode::Detect;
+  cfg.threat_intel = opts.threat_intel;
+  if (cfg.files.empty()) {
+    std::string dir = default_rules();
+    if (dir.empty()) {
+      spdlog::info("no --rules and no etc/vigil/rules/ next to the binary: rules engine off");
+      return nullptr;
+    }
+    cfg.files.push_back(dir);
+  }
+  std::vector<std::string> warnings;
+  auto engine = Engine::load(cfg, error, &warnings);
+  if (!engine) return nullptr;
+  for (const auto& w : warnings) spdlog::info("rules: {}", w);
+  size_t active = 0;
+  for (const auto& r : engine->rules()) active += r.active;
+  spdlog::info("rules: {} active, {} not active, mode {} (from {})", active, engine->rules().size() - active,
+               opts.prevent ? "prevent" : "detect", fmt::join(cfg.files, ", "));
+  engine->set_context(ctx);
+  return engine;
+}
+
 }  // namespace
 
 int cmd_run(int argc, char** argv) {
@@ -122,11 +174,43 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
+  std::unique_ptr<Engine> engine = load_rules(opts, ctx, &error);
+  if (!engine && !error.empty()) {
+    std::fprintf(stderr, "vigil run: rules: %s\n", error.c_str());
+    return 2;
+  }
+  std::vector<Alert> alerts;
+  auto deliver = [&] {
+    for (auto& a : alerts) out->alert(std::move(a));
+    alerts.clear();
+  };
 
   pid1::install();
   TracerHooks hooks;
   hooks.out = out.get();
   hooks.main_stopped = pid1::on_app_stopped;
+  if (engine) {
+    auto judge = [&](Event& ev, bool at_exec_entry) {
+      Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
+      // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
+      // already loaded or a fork already done is killed; an exit or an inotify-seen open is past.
+      const std::string* src = ev.arg("source");
+      const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
+                             : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
+                                                                                          : Action::Denied;
+      for (auto& a : alerts)
+        if (a.action == Action::Denied) a.action = instead;
+      deliver();
+      return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
+    };
+    hooks.verdict = [judge](Event& ev) { return judge(ev, false); };
+    // Prevent mode with a block/kill rule for execs: judge them before the binary runs.
+    const auto& bt = engine->blocking_types();
+    if (opts.prevent && std::any_of(bt.begin(), bt.end(), [](const std::string& t) {
+          return t == "*" || t == "execve" || t == "execveat";
+        }))
+      hooks.exec_verdict = [judge](Event& ev) { return judge(ev, true); };
+  }
   hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   Tracer tracer(std::move(hooks));
   if (out) out->set_stop_counter(&tracer.stops());
@@ -140,6 +224,7 @@ int cmd_run(int argc, char** argv) {
   int status = tracer.run();
   // Container semantics: when the main process is gone, so is the app.
   tracer.kill_all(1000);
+  if (engine) engine->flush(&alerts), deliver();
   out->flush(opts.sinks.flush_timeout);  // docs/sinks.md: exit and ECS stopTimeout
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);

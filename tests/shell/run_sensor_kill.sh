@@ -6,7 +6,7 @@ set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$VIGIL" run -- sh -c 'sleep 300 & echo $! > '"$tmp"'/child; echo $$ > '"$tmp"'/main; wait' &
 vp=$!
-for _ in $(seq 100); do [ -s "$tmp/child" ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$tmp/child" ] && [ -s "$tmp/main" ] && break; sleep 0.1; done  # main is written last
 main=$(cat "$tmp/main"); child=$(cat "$tmp/child")
 kill -0 "$main" && kill -0 "$child"
 kill -KILL "$vp"

@@ -59,11 +59,24 @@ TEST_CASE("mass rewrite or rename: ransomware-like activity, with its configured
   auto e = engine_text(kDetectors, Mode::Prevent);
   auto locker = proc("/tmp/locker", {"locker"}, app(), 400);
   std::vector<Alert> out;
-  for (int i = 0; i < 3; ++i) e->evaluate(open_ev("/data/f" + std::to_string(i), O_WRONLY | O_TRUNC, locker), &out);
+  // the sensor marks a truncating open of a file that had data: evt.arg.overwrites
+  auto overwrite = [&](const std::string& path) {
+    Event ev = open_ev(path, O_WRONLY | O_TRUNC, locker);
+    ev.args.push_back({"overwrites", "true"});
+    return ev;
+  };
+  for (int i = 0; i < 3; ++i) e->evaluate(overwrite("/data/f" + std::to_string(i)), &out);
   e->evaluate(file_op("rename", "/data/a", "/data/a.locked", locker), &out);
   CHECK(out.empty());
   // rewriting the same file again does not count twice
-  e->evaluate(open_ev("/data/f0", O_WRONLY | O_TRUNC, locker), &out);
+  e->evaluate(overwrite("/data/f0"), &out);
+  CHECK(out.empty());
+  // new files, and renaming a file the process just created (atomic write), do not count
+  for (int i = 0; i < 10; ++i) {
+    std::string tmp = "/data/.new" + std::to_string(i) + ".tmp";
+    e->evaluate(open_ev(tmp, O_WRONLY | O_CREAT | O_TRUNC, locker), &out);
+    e->evaluate(file_op("rename", tmp, "/data/new" + std::to_string(i), locker), &out);
+  }
   CHECK(out.empty());
   // reads do not count
   e->evaluate(open_ev("/data/r", O_RDONLY, locker), &out);

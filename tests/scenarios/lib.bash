@@ -1,0 +1,55 @@
+# Helpers for tests/scenarios/*.sh (run by tests/shell/scenarios.sh with
+# VIGIL, FIXTURES, SRC_DIR set). Each scenario runs a behaviour under
+# `vigil run` and checks the alerts (Falco JSON lines, --alerts=file:$T/alerts).
+set -u
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+DEFAULT_RULES="$SRC_DIR/rules/default"
+PY=/usr/bin/python3  # not a PATH shim (pyenv): the app under test is python itself
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# vrun MODE [VIGIL OPTIONS...] -- CMD...: alerts go to $T/alerts, stderr of
+# vigil and the app to $T/err; the app's status is in $RC.
+vrun() {
+  local mode=$1; shift
+  local opts=()
+  while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+  shift
+  RC=0
+  rm -f "$T/alerts"
+  timeout 120 "$VIGIL" run --mode="$mode" --rules="$DEFAULT_RULES" --alerts="file:$T/alerts" "${opts[@]}" -- "$@" \
+    2>"$T/err" </dev/null || RC=$?
+}
+
+# Prints "rule|action|priority" for every alert in $T/alerts.
+alerts() {
+  [ -e "$T/alerts" ] || return 0
+  "$PY" - "$T/alerts" <<'PY'
+import json, sys
+for line in open(sys.argv[1], errors="replace"):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    try:
+        a = json.loads(line)
+    except ValueError:
+        continue
+    if "rule" in a:
+        print(f'{a["rule"]}|{a.get("vigil", {}).get("action", "")}|{a.get("priority", "")}')
+PY
+}
+
+# expect_alert RULE [ACTION]: an alert of RULE (with that action) was raised.
+expect_alert() {
+  local got
+  got=$(alerts)
+  if ! grep -qF "$1|${2:-}" <<<"$got"; then
+    echo "--- vigil stderr:" >&2; cat "$T/err" >&2
+    echo "--- alerts:" >&2; cat "$T/alerts" >&2 2>/dev/null
+    fail "expected alert '$1' ${2:+action $2}; got: ${got:-none}"
+  fi
+}
+
+# rules_file NAME YAML: writes a custom rules file, prints its path.
+rules_file() { printf '%s\n' "$2" >"$T/$1.yaml"; echo "$T/$1.yaml"; }
