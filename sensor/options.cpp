@@ -205,6 +205,12 @@ bool apply(const std::string& word, const char* origin, Options& o, std::string*
 
 }  // namespace
 
+std::string options_help() {
+  std::string out;
+  for (const auto& spec : option_table()) out += fmt::format("  --{:<18} {}\n", spec.name, spec.help);
+  return out;
+}
+
 bool parse_options(const char* vigil_opts, int argc, char** argv, Options* out, int* rest, std::string* error) {
   if (vigil_opts && *vigil_opts) {
     std::vector<std::string> words;

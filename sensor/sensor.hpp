@@ -36,6 +36,9 @@ struct Options {
 // On bad input returns false and sets *error to one line (what, where, fix).
 bool parse_options(const char* vigil_opts, int argc, char** argv, Options* out, int* rest, std::string* error);
 
+// One line per option of the table ("  --name  help"), for `vigil run --help`.
+std::string options_help();
+
 // Logging through spdlog to stderr, prefixed "vigil[PID] LEVEL:"; never stdout.
 void setup_logging(TraceLevel level);
 

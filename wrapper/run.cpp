@@ -30,14 +30,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: vigil run [OPTIONS] -- ENTRYPOINT [ARGS...]\n"
     "Runs ENTRYPOINT under the sensor and exits with its status (128+N if killed by signal N).\n"
-    "Options (also from the VIGIL_OPTS variable; the command line wins):\n"
-    "  --trace=none|err|warn|info|debug  sensor log level on stderr (default warn)\n"
-    "  --events=PATH|stderr              write process events as JSON lines (docs/events.md)\n"
-    "  --rules=FILE|DIR                  rules (repeatable; default: etc/vigil/rules/ of the rootfs)\n"
-    "  --mode=detect|prevent             prevent: rules with action block|kill stop the syscall\n"
-    "  --strict, --threat-intel=FILE     see docs/rules.md\n"
-    "  --sensitive-files=LIST            credential files whose reads are reported: 'none', or\n"
-    "                                    comma-separated absolute globs, 'default' = built-in list\n";
+    "Options, as --name=value (also from the VIGIL_OPTS variable; the command line wins):\n";
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -145,6 +138,7 @@ std::unique_ptr<Engine> load_rules(const Options& opts, const Context& ctx, std:
 int cmd_run(int argc, char** argv) {
   if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
     std::fputs(kUsage, stdout);
+    std::fputs(options_help().c_str(), stdout);
     return 0;
   }
   Options opts;

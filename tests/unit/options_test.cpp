@@ -42,3 +42,21 @@ TEST_CASE("VIGIL_OPTS quoting and errors", "[options]") {
   CHECK_FALSE(parse_options("--nope", a.argc(), a.argv(), &o, &rest, &err));
   CHECK(err.find("unknown option '--nope'") != std::string::npos);
 }
+
+TEST_CASE("options_help lists every option the parser accepts", "[options]") {
+  std::string help = options_help();
+  for (const char* name : {"trace", "events", "alerts", "rules", "mode", "sensitive-files", "flush-timeout"})
+    CHECK(help.find(std::string("  --") + name + " ") != std::string::npos);
+  // And nothing the parser would refuse: every listed name is accepted by it.
+  Argv a({"run", "--", "x"});
+  size_t pos = 0;
+  while ((pos = help.find("  --", pos)) != std::string::npos) {
+    pos += 4;
+    std::string name = help.substr(pos, help.find(' ', pos) - pos);
+    Options o;
+    int rest = 0;
+    std::string err;
+    parse_options(("--" + name + "=x").c_str(), a.argc(), a.argv(), &o, &rest, &err);
+    CHECK(err.find("unknown option") == std::string::npos);
+  }
+}
