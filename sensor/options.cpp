@@ -33,6 +33,17 @@ bool text_value(const char* option, const std::string& v, std::string* out, std:
   return true;
 }
 
+// A repeatable option: each non-empty value is appended; `what` says what it takes.
+bool list_value(const char* option, const std::string& v, std::vector<std::string>* out, std::string* err,
+                const char* what) {
+  if (v.empty()) {
+    *err = fmt::format("{} needs a value: {}", option, what);
+    return false;
+  }
+  out->push_back(v);
+  return true;
+}
+
 bool sink_spec_ok(const char* option, const std::string& v, std::string* err) {
   SinkSpec spec;
   return prefixed(option, parse_sink_spec(v, &spec, err), err);
@@ -101,12 +112,7 @@ const std::vector<OptionSpec>& option_table() {
        [](const std::string& v, Options& o, std::string* err) { return prefixed("--stats-interval", parse_duration(v, &o.sinks.stats_interval, err), err); }},
       {"rules", "FILE|DIR: rules file or directory of *.yaml (repeatable; default: etc/vigil/rules/ of the rootfs)",
        [](const std::string& v, Options& o, std::string* err) {
-         if (v.empty()) {
-           *err = "--rules needs a value: a rules file or a directory of *.yaml";
-           return false;
-         }
-         o.rules.push_back(v);
-         return true;
+         return list_value("--rules", v, &o.rules, err, "a rules file or a directory of *.yaml");
        }},
       {"strict", "[=true|false]: a rule using a field vigil cannot provide is an error instead of skipped",
        [](const std::string& v, Options& o, std::string* err) {
@@ -129,12 +135,8 @@ const std::vector<OptionSpec>& option_table() {
        }},
       {"threat-intel", "FILE: list of IPs/CIDRs, domains and SHA-256 hashes to alert on (repeatable)",
        [](const std::string& v, Options& o, std::string* err) {
-         if (v.empty()) {
-           *err = "--threat-intel needs a value: a file with one IP, CIDR, domain or SHA-256 per line";
-           return false;
-         }
-         o.threat_intel.push_back(v);
-         return true;
+         return list_value("--threat-intel", v, &o.threat_intel, err,
+                           "a file with one IP, CIDR, domain or SHA-256 per line");
        }},
       {"sensitive-files",
        "LIST: credential files whose reads are reported (inotify): 'none', or comma-separated absolute "
