@@ -183,7 +183,19 @@ struct Tracer::Impl {
       emit(std::move(ev));
     }
     thread_tgid[tid] = st.tgid;
+    if (thread_tgid.size() > prune_at) prune_threads();
     return st.tgid;
+  }
+
+  // Forgets threads that are gone (their exits are not seen): amortised, so
+  // that a server making a thread per request does not grow this map.
+  size_t prune_at = 4096;
+  void prune_threads() {
+    size_t gone = std::erase_if(thread_tgid, [&](const auto& e) {
+      return e.first != e.second && !seized.count(e.first) && syscall(SYS_tgkill, e.second, e.first, 0) != 0;
+    });
+    prune_at = std::max<size_t>(4096, 2 * thread_tgid.size());
+    spdlog::debug("threads gone: forgot {}, {} known", gone, thread_tgid.size());
   }
 
   probes::DecodeContext decode_context(int tgid) {
