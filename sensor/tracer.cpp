@@ -64,17 +64,6 @@ constexpr long kPtraceOptions =
 // Syscall numbers of clone/clone3 for reading their flags at fork events.
 constexpr long kCloneX86_64 = 56, kCloneI386 = 120, kClone3 = 435;
 
-// How long to poll for an imminent ptrace stop before sleeping: measured
-// (bench/micro/ptrace_rtt) a stop costs ~45 us when the tracer sleeps and
-// ~14 us when it polls; a fork takes longer than this anyway.
-constexpr int64_t kSpinNs = 50'000;
-
-int64_t now_monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
 // PTRACE_CONT, or PTRACE_SYSCALL to stop again at the end of the current syscall.
@@ -135,10 +124,6 @@ struct Tracer::Impl {
   DriftTracker drift{now_realtime_ns()};
   SensitiveMonitor sensitive;  // reads of credential files (docs/design-probes.md)
   bool sensitive_on = false;
-  int64_t spin_until = 0;  // CLOCK_MONOTONIC ns: poll without sleeping until then
-
-  // A ptrace stop is imminent (a fork under way): poll for it without sleeping for a while.
-  void expect_stop() { spin_until = now_monotonic_ns() + kSpinNs; }
 
   // Resumes a stopped task, keeping its syscall stops if something follows it.
   bool followed(int tid) const {
@@ -307,7 +292,6 @@ struct Tracer::Impl {
   void on_clone(int tid) {
     int child = int(event_msg(tid));
     seized.insert(child);  // auto-attached
-    expect_stop();         // the child's first stop
     int tgid = thread_tgid[tid];
     uint64_t flags = clone_flags(tid);  // 0 for the fork and vfork syscalls
     if (flags & CLONE_THREAD) {
@@ -426,8 +410,7 @@ struct Tracer::Impl {
       if (req.data.nr == kClone3) probes::TraceeMemory(tid).read(req.data.args[0], &flags, sizeof flags);
       if (flags & CLONE_THREAD) return answer(req.id, 0);
       ensure_seized(tid);  // the new process is then auto-attached (TRACEFORK, TRACEVFORK)
-      answer(req.id, 0);
-      return expect_stop();  // PTRACE_EVENT_FORK
+      return answer(req.id, 0);
     }
     probes::SyscallArgs args;
     args.arch = req.data.arch;
@@ -722,13 +705,9 @@ int Tracer::run() {
       }
     }
     impl_->emit_sensitive();
-    // Wait for a notification or SIGCHLD. Right after a fork, the next ptrace
-    // stops are microseconds away: poll without sleeping for a moment, as a
-    // sleeping tracer on an idle CPU takes tens of microseconds to wake.
-    const bool spin = impl_->spin_until && now_monotonic_ns() < impl_->spin_until;
-    if (!spin) impl_->spin_until = 0;
-    // The sensitive-file watch has no fd here: look at its queue at least every second.
-    const int timeout = spin ? 0 : impl_->sensitive_on ? 1000 : -1;
+    // Wait for a notification or SIGCHLD. The sensitive-file watch has no fd
+    // here: look at its queue at least every second.
+    const int timeout = impl_->sensitive_on ? 1000 : -1;
     pollfd fds[2] = {{impl_->notify_fd, POLLIN, 0}, {impl_->sig_fd, POLLIN, 0}};
     if (poll(fds, 2, timeout) <= 0) continue;  // EINTR: a forwarded signal
     if (fds[0].revents & POLLIN) impl_->on_notify();
