@@ -228,10 +228,12 @@ bool TraceeMemory::read_string(uint64_t addr, size_t max, std::string* out) cons
   out->clear();
   if (!addr) return false;
   constexpr size_t kPage = 4096;
+  constexpr size_t kFirst = 256;  // most paths are shorter: do not copy a whole page for them
   char chunk[kPage];
   while (out->size() < max) {
     // Never cross a page boundary in one read: the next page may be unmapped.
     size_t len = std::min(kPage - size_t(addr % kPage), max - out->size());
+    if (out->empty()) len = std::min(len, kFirst);
     size_t n = read_some(addr, chunk, len);
     if (n == 0) return !out->empty();
     if (const void* nul = std::memchr(chunk, 0, n)) {
