@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -153,6 +154,11 @@ int cmd_run(int argc, char** argv) {
     return 2;
   }
   setup_logging(opts.trace);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto phase = [&](const char* what) {
+    spdlog::debug("startup: {} at {:.2f} ms", what,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  };
 
   std::vector<std::string> env = app_environment();
   std::vector<std::string> app_argv(argv + rest, argv + argc);
@@ -168,7 +174,9 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
+  phase("sinks ready");
   std::unique_ptr<Engine> engine = load_rules(opts, ctx, &error);
+  phase("rules loaded");
   if (!engine && !error.empty()) {
     std::fprintf(stderr, "vigil run: rules: %s\n", error.c_str());
     return 2;
@@ -207,6 +215,7 @@ int cmd_run(int argc, char** argv) {
   }
   hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   Tracer tracer(std::move(hooks));
+  phase("tracer ready");
   if (out) out->set_stop_counter(&tracer.stops());
   int pid = tracer.spawn(path, app_argv, env, pid1::restore_in_child, &error);
   if (pid < 0) {
@@ -214,12 +223,15 @@ int cmd_run(int argc, char** argv) {
     return 126;
   }
   pid1::set_target(pid);
+  phase("app spawned");
   spdlog::info("sensor {} tracing {} (pid {})", ctx.sensor_id, path, pid);
   int status = tracer.run();
+  phase("app exited");
   // Container semantics: when the main process is gone, so is the app.
   tracer.kill_all(1000);
   if (engine) engine->flush(&alerts), deliver();
   out->flush(opts.sinks.flush_timeout);  // docs/sinks.md: exit and ECS stopTimeout
+  phase("sinks flushed");
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);
   return code;
