@@ -16,9 +16,14 @@ void DriftTracker::note_write(const std::string& path) {
   }
 }
 
+namespace {
+uint64_t path_key(const std::string& path) { return std::hash<std::string>{}(path); }
+}  // namespace
+
 void DriftTracker::remember_path(const std::string& path) {
-  if (!paths_.insert(path).second) return;
-  path_order_.push_back(path);
+  const uint64_t key = path_key(path);
+  if (!paths_.insert(key).second) return;
+  path_order_.push_back(key);
   if (path_order_.size() > cap_) {
     paths_.erase(path_order_.front());  // (a no-op if it was renamed away meanwhile)
     path_order_.pop_front();
@@ -28,11 +33,11 @@ void DriftTracker::remember_path(const std::string& path) {
 void DriftTracker::note_rename(const std::string& from, const std::string& to) {
   // A tracked inode keeps its identity across rename; only path entries move.
   // Renaming an untracked file is not drift (its content did not change).
-  if (paths_.erase(from) > 0) remember_path(to);
+  if (paths_.erase(path_key(from)) > 0) remember_path(to);
 }
 
 DriftReason DriftTracker::check(const std::string& path, const struct stat& st) const {
-  if (inodes_.contains({st.st_dev, st.st_ino}) || paths_.contains(path)) return DriftReason::TracedWrite;
+  if (inodes_.contains({st.st_dev, st.st_ino}) || paths_.contains(path_key(path))) return DriftReason::TracedWrite;
   // mtime, not ctime: entrypoints often chown -R/chmod -R their app dir at
   // start, which bumps ctime of every file without changing any content.
   const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
