@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -169,18 +170,28 @@ int cmd_run(int argc, char** argv) {
   }
 
   Context ctx = make_context();
+  // The rules are parsed and compiled on a second thread while the sinks, the
+  // tracer and the app's process are set up (the app's first stop waits for
+  // them, below): ~2 ms off every start (docs/bench.md "Startup and memory").
+  // Prevent mode may judge execs at entry, which needs them before the spawn.
+  std::string rules_error;
+  auto rules = std::async(opts.prevent ? std::launch::deferred : std::launch::async,
+                          [&] { return load_rules(opts, ctx, &rules_error); });
+  std::unique_ptr<Engine> engine;
+  auto rules_loaded = [&] {  // false (error printed) on a load error
+    engine = rules.get();
+    phase("rules loaded");
+    if (engine || rules_error.empty()) return true;
+    std::fprintf(stderr, "vigil run: rules: %s\n", rules_error.c_str());
+    return false;
+  };
   std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
   if (!out) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
   phase("sinks ready");
-  std::unique_ptr<Engine> engine = load_rules(opts, ctx, &error);
-  phase("rules loaded");
-  if (!engine && !error.empty()) {
-    std::fprintf(stderr, "vigil run: rules: %s\n", error.c_str());
-    return 2;
-  }
+  if (opts.prevent && !rules_loaded()) return 2;
   std::vector<Alert> alerts;
   auto deliver = [&] {
     for (auto& a : alerts) out->alert(std::move(a));
@@ -191,24 +202,25 @@ int cmd_run(int argc, char** argv) {
   TracerHooks hooks;
   hooks.out = out.get();
   hooks.main_stopped = pid1::on_app_stopped;
-  if (engine) {
-    auto judge = [&](Event& ev, bool at_exec_entry) {
-      Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
-      // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
-      // already loaded or a fork already done is killed; an exit or an inotify-seen open is past.
-      const std::string* src = ev.arg("source");
-      const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
-                             : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
-                                                                                          : Action::Denied;
-      for (auto& a : alerts)
-        if (a.action == Action::Denied) a.action = instead;
-      deliver();
-      return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
-    };
-    hooks.verdict = [judge](Event& ev) { return judge(ev, false); };
-    // Prevent mode with a block/kill rule for execs: judge them before the binary runs.
+  auto judge = [&](Event& ev, bool at_exec_entry) {
+    if (!engine) return Action::None;  // no rules
+    Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
+    // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
+    // already loaded or a fork already done is killed; an exit or an inotify-seen open is past.
+    const std::string* src = ev.arg("source");
+    const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
+                           : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
+                                                                                        : Action::Denied;
+    for (auto& a : alerts)
+      if (a.action == Action::Denied) a.action = instead;
+    deliver();
+    return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
+  };
+  hooks.verdict = [judge](Event& ev) { return judge(ev, false); };
+  // Prevent mode with a block/kill rule for execs: judge them before the binary runs.
+  if (engine && opts.prevent) {
     const auto& bt = engine->blocking_types();
-    if (opts.prevent && std::any_of(bt.begin(), bt.end(), [](const std::string& t) {
+    if (std::any_of(bt.begin(), bt.end(), [](const std::string& t) {
           return t == "*" || t == "execve" || t == "execveat";
         }))
       hooks.exec_verdict = [judge](Event& ev) { return judge(ev, true); };
@@ -222,8 +234,14 @@ int cmd_run(int argc, char** argv) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 126;
   }
-  pid1::set_target(pid);
   phase("app spawned");
+  // The app is held at its first stop (its execve) until the tracer runs: a
+  // rules error ends it before it has run any of its own code.
+  if (!opts.prevent && !rules_loaded()) {
+    tracer.kill_all(1000);
+    return 2;
+  }
+  pid1::set_target(pid);
   spdlog::info("sensor {} tracing {} (pid {})", ctx.sensor_id, path, pid);
   int status = tracer.run();
   phase("app exited");
