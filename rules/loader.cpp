@@ -7,9 +7,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
-
 #include "rules/internal.hpp"
+#include "rules/yaml.hpp"
 
 namespace vigil::rules {
 namespace {
@@ -33,7 +32,7 @@ struct LoadError {
 
 [[noreturn]] void fail(const Where& w, const std::string& what) { throw LoadError{fmt::format("{}: {}", w.str(), what)}; }
 
-Where where(const Source& s, const YAML::Node& n) { return Where{&s, n.Mark().line, n.Mark().column}; }
+Where where(const Source& s, const yaml::Node& n) { return Where{&s, n.Mark().line, n.Mark().column}; }
 
 // Maps an offset inside a condition scalar back to the file: walks the file
 // from the scalar's start and the condition text together, matching
@@ -87,12 +86,12 @@ struct RuleItem {
   RuleAction action = RuleAction::None;
 };
 
-std::string scalar(const Source& s, const YAML::Node& n, const std::string& what) {
+std::string scalar(const Source& s, const yaml::Node& n, const std::string& what) {
   if (!n.IsScalar()) fail(where(s, n), fmt::format("expected a string for '{}', got a {}", what, n.IsSequence() ? "list" : n.IsMap() ? "mapping" : "null"));
   return n.Scalar();
 }
 
-std::vector<std::string> strings(const Source& s, const YAML::Node& n, const std::string& what) {
+std::vector<std::string> strings(const Source& s, const yaml::Node& n, const std::string& what) {
   std::vector<std::string> out;
   if (n.IsNull()) return out;
   if (!n.IsSequence()) fail(where(s, n), fmt::format("expected a list for '{}'", what));
@@ -100,14 +99,14 @@ std::vector<std::string> strings(const Source& s, const YAML::Node& n, const std
   return out;
 }
 
-bool boolean(const Source& s, const YAML::Node& n, const std::string& what) {
+bool boolean(const Source& s, const yaml::Node& n, const std::string& what) {
   std::string v = scalar(s, n, what);
   if (v == "true" || v == "True" || v == "yes") return true;
   if (v == "false" || v == "False" || v == "no") return false;
   fail(where(s, n), fmt::format("expected true or false for '{}', got '{}'", what, v));
 }
 
-RuleAction parse_action(const Source& s, const YAML::Node& n) {
+RuleAction parse_action(const Source& s, const yaml::Node& n) {
   std::string v = scalar(s, n, "action");
   if (v == "block") return RuleAction::Block;
   if (v == "kill") return RuleAction::Kill;
@@ -131,11 +130,11 @@ std::string unquote(const std::string& v) {
 }
 
 // Override/append mode of one key: "", "append" or "replace".
-std::string override_mode(const Source& s, const YAML::Node& item, const std::string& key) {
-  const YAML::Node o = item["override"];
+std::string override_mode(const Source& s, const yaml::Node& item, const std::string& key) {
+  const yaml::Node o = item["override"];
   if (!o) return "";
   if (!o.IsMap()) fail(where(s, o), "expected a mapping of key: append|replace for 'override'");
-  const YAML::Node m = o[key];
+  const yaml::Node m = o[key];
   if (!m) return "";
   std::string v = scalar(s, m, "override");
   if (v != "append" && v != "replace") fail(where(s, m), fmt::format("expected append or replace for override of '{}', got '{}'", key, v));
@@ -147,13 +146,13 @@ class Loader {
   Loader(bool strict, std::vector<std::string>* warnings) : strict_(strict), warnings_(warnings) {}
 
   void add(const Source& src) {
-    std::vector<YAML::Node> docs;
+    std::unique_ptr<yaml::Stream> docs;
     try {
-      docs = YAML::LoadAll(src.text);
-    } catch (const YAML::Exception& e) {
+      docs = yaml::load_all(src.text);
+    } catch (const yaml::ParseError& e) {
       throw LoadError{fmt::format("{}:{}:{}: invalid YAML: {}", src.file, e.mark.line + 1, e.mark.column + 1, e.msg)};
     }
-    for (const auto& doc : docs) {
+    for (const auto& doc : docs->documents) {
       if (doc.IsNull()) continue;
       if (!doc.IsSequence()) fail(where(src, doc), "expected a list of rule, macro and list items at the top level");
       for (const auto& item : doc) add_item(src, item);
@@ -273,13 +272,13 @@ class Loader {
     return n;
   }
 
-  ExceptionDef parse_exception(const Source& s, const YAML::Node& e, const std::string& rule) {
+  ExceptionDef parse_exception(const Source& s, const yaml::Node& e, const std::string& rule) {
     ExceptionDef ex;
     ex.at = where(s, e);
     if (!e.IsMap()) fail(ex.at, fmt::format("rule '{}': expected an exception mapping with name, fields, values", rule));
     if (!e["name"]) fail(ex.at, fmt::format("rule '{}': exception without 'name'", rule));
     ex.name = scalar(s, e["name"], "name");
-    const YAML::Node f = e["fields"];
+    const yaml::Node f = e["fields"];
     if (!f) fail(ex.at, fmt::format("rule '{}' exception '{}': missing 'fields'", rule, ex.name));
     if (f.IsScalar()) {
       ex.single_field = true;
@@ -287,7 +286,7 @@ class Loader {
     } else {
       ex.fields = strings(s, f, "fields");
     }
-    const YAML::Node c = e["comps"];
+    const yaml::Node c = e["comps"];
     if (!c) ex.comps.assign(ex.fields.size(), ex.single_field ? "in" : "=");
     else if (c.IsScalar()) ex.comps = {c.Scalar()};
     else ex.comps = strings(s, c, "comps");
@@ -301,7 +300,7 @@ class Loader {
       if (!kComps.count(op))
         fail(where(s, c), fmt::format("rule '{}' exception '{}': expected a comparison operator (=, !=, in, startswith, ...), got '{}'", rule, ex.name, op));
     }
-    const YAML::Node v = e["values"];
+    const yaml::Node v = e["values"];
     if (!v) return ex;
     if (!v.IsSequence()) fail(where(s, v), fmt::format("rule '{}' exception '{}': expected a list of values", rule, ex.name));
     if (ex.single_field) {
@@ -324,7 +323,7 @@ class Loader {
     return ex;
   }
 
-  void add_item(const Source& s, const YAML::Node& item) {
+  void add_item(const Source& s, const yaml::Node& item) {
     Where at = where(s, item);
     if (!item.IsMap()) fail(at, "expected a mapping (rule, macro, list, detector or required_engine_version)");
     if (item["required_engine_version"] || item["required_plugin_versions"]) return;  // accepted
@@ -336,13 +335,13 @@ class Loader {
     fail(at, fmt::format("expected one of rule, macro, list, detector, required_engine_version, got '{}'", got));
   }
 
-  void add_list(const Source& s, const YAML::Node& item) {
+  void add_list(const Source& s, const yaml::Node& item) {
     std::string name = scalar(s, item["list"], "list");
     Where at = where(s, item["list"]);
     bool append = (item["append"] && boolean(s, item["append"], "append")) || override_mode(s, item, "items") == "append";
     if (!item["items"]) fail(at, fmt::format("list '{}': missing 'items'", name));
     std::vector<std::string> items;
-    const YAML::Node n = item["items"];
+    const yaml::Node n = item["items"];
     if (!n.IsNull()) {
       if (!n.IsSequence()) fail(where(s, n), fmt::format("list '{}': expected a list for 'items'", name));
       for (const auto& e : n) items.push_back(scalar(s, e, "items"));
@@ -357,7 +356,7 @@ class Loader {
     lists_[name] = ListItem{name, std::move(items), at};
   }
 
-  void add_macro(const Source& s, const YAML::Node& item) {
+  void add_macro(const Source& s, const yaml::Node& item) {
     std::string name = scalar(s, item["macro"], "macro");
     Where at = where(s, item["macro"]);
     if (!item["condition"]) fail(at, fmt::format("macro '{}': missing 'condition'", name));
@@ -373,7 +372,7 @@ class Loader {
     macros_[name] = MacroItem{name, cond, cat, nullptr};
   }
 
-  void add_rule(const Source& s, const YAML::Node& item) {
+  void add_rule(const Source& s, const yaml::Node& item) {
     std::string name = scalar(s, item["rule"], "rule");
     Where at = where(s, item["rule"]);
     static const std::set<std::string> kKeys = {"rule", "desc", "condition", "output", "priority", "tags", "enabled",
@@ -461,14 +460,14 @@ class Loader {
     rules_[name] = std::move(r);
   }
 
-  std::string priority(const Source& s, const YAML::Node& n, const std::string& rule) {
+  std::string priority(const Source& s, const yaml::Node& n, const std::string& rule) {
     std::string p = normalize_priority(scalar(s, n, "priority"));
     if (p.empty())
       fail(where(s, n), fmt::format("rule '{}': expected a priority (EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG), got '{}'", rule, n.Scalar()));
     return p;
   }
 
-  void add_detector(const Source& s, const YAML::Node& item) {
+  void add_detector(const Source& s, const yaml::Node& item) {
     std::string name = scalar(s, item["detector"], "detector");
     Where at = where(s, item["detector"]);
     const auto& defaults = detector_defaults();
@@ -491,7 +490,7 @@ class Loader {
     DetectorCfg& d = it->second;
     for (const auto& kv : item) {
       std::string k = kv.first.as<std::string>("");
-      const YAML::Node& v = kv.second;
+      const yaml::Node& v = kv.second;
       if (k == "detector") continue;
       if (k == "enabled") d.enabled = boolean(s, v, k);
       else if (k == "priority") d.priority = priority(s, v, name);
@@ -507,7 +506,7 @@ class Loader {
   }
 
   // A number, or a duration with unit (500ms, 60s, 5m) returned in ns.
-  double number(const Source& s, const YAML::Node& n, const std::string& det, const std::string& key) {
+  double number(const Source& s, const yaml::Node& n, const std::string& det, const std::string& key) {
     std::string v = scalar(s, n, key);
     size_t used = 0;
     double x = 0;

@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstdio>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -153,6 +155,11 @@ int cmd_run(int argc, char** argv) {
     return 2;
   }
   setup_logging(opts.trace);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto phase = [&](const char* what) {
+    spdlog::debug("startup: {} at {:.2f} ms", what,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  };
 
   std::vector<std::string> env = app_environment();
   std::vector<std::string> app_argv(argv + rest, argv + argc);
@@ -163,16 +170,28 @@ int cmd_run(int argc, char** argv) {
   }
 
   Context ctx = make_context();
+  // The rules are parsed and compiled on a second thread while the sinks, the
+  // tracer and the app's process are set up (the app's first stop waits for
+  // them, below): ~2 ms off every start (docs/bench.md "Startup and memory").
+  // Prevent mode may judge execs at entry, which needs them before the spawn.
+  std::string rules_error;
+  auto rules = std::async(opts.prevent ? std::launch::deferred : std::launch::async,
+                          [&] { return load_rules(opts, ctx, &rules_error); });
+  std::unique_ptr<Engine> engine;
+  auto rules_loaded = [&] {  // false (error printed) on a load error
+    engine = rules.get();
+    phase("rules loaded");
+    if (engine || rules_error.empty()) return true;
+    std::fprintf(stderr, "vigil run: rules: %s\n", rules_error.c_str());
+    return false;
+  };
   std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
   if (!out) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
-  std::unique_ptr<Engine> engine = load_rules(opts, ctx, &error);
-  if (!engine && !error.empty()) {
-    std::fprintf(stderr, "vigil run: rules: %s\n", error.c_str());
-    return 2;
-  }
+  phase("sinks ready");
+  if (opts.prevent && !rules_loaded()) return 2;
   std::vector<Alert> alerts;
   auto deliver = [&] {
     for (auto& a : alerts) out->alert(std::move(a));
@@ -183,43 +202,54 @@ int cmd_run(int argc, char** argv) {
   TracerHooks hooks;
   hooks.out = out.get();
   hooks.main_stopped = pid1::on_app_stopped;
-  if (engine) {
-    auto judge = [&](Event& ev, bool at_exec_entry) {
-      Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
-      // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
-      // already loaded or a fork already done is killed; an exit or an inotify-seen open is past.
-      const std::string* src = ev.arg("source");
-      const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
-                             : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
-                                                                                          : Action::Denied;
-      for (auto& a : alerts)
-        if (a.action == Action::Denied) a.action = instead;
-      deliver();
-      return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
-    };
-    hooks.verdict = [judge](Event& ev) { return judge(ev, false); };
-    // Prevent mode with a block/kill rule for execs: judge them before the binary runs.
+  auto judge = [&](Event& ev, bool at_exec_entry) {
+    if (!engine) return Action::None;  // no rules
+    Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
+    // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
+    // already loaded or a fork already done is killed; an exit or an inotify-seen open is past.
+    const std::string* src = ev.arg("source");
+    const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
+                           : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
+                                                                                        : Action::Denied;
+    for (auto& a : alerts)
+      if (a.action == Action::Denied) a.action = instead;
+    deliver();
+    return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
+  };
+  hooks.verdict = [judge](Event& ev) { return judge(ev, false); };
+  // Prevent mode with a block/kill rule for execs: judge them before the binary runs.
+  if (engine && opts.prevent) {
     const auto& bt = engine->blocking_types();
-    if (opts.prevent && std::any_of(bt.begin(), bt.end(), [](const std::string& t) {
+    if (std::any_of(bt.begin(), bt.end(), [](const std::string& t) {
           return t == "*" || t == "execve" || t == "execveat";
         }))
       hooks.exec_verdict = [judge](Event& ev) { return judge(ev, true); };
   }
   hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   Tracer tracer(std::move(hooks));
+  phase("tracer ready");
   if (out) out->set_stop_counter(&tracer.stops());
   int pid = tracer.spawn(path, app_argv, env, pid1::restore_in_child, &error);
   if (pid < 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 126;
   }
+  phase("app spawned");
+  // The app is held at its first stop (its execve) until the tracer runs: a
+  // rules error ends it before it has run any of its own code.
+  if (!opts.prevent && !rules_loaded()) {
+    tracer.kill_all(1000);
+    return 2;
+  }
   pid1::set_target(pid);
   spdlog::info("sensor {} tracing {} (pid {})", ctx.sensor_id, path, pid);
   int status = tracer.run();
+  phase("app exited");
   // Container semantics: when the main process is gone, so is the app.
   tracer.kill_all(1000);
   if (engine) engine->flush(&alerts), deliver();
   out->flush(opts.sinks.flush_timeout);  // docs/sinks.md: exit and ECS stopTimeout
+  phase("sinks flushed");
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);
   return code;

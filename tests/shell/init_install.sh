@@ -63,12 +63,12 @@ check_installed "$V3"
 
 echo "--- corrupt source: error line, non-zero, volume untouched"
 S3=$T/src-bad; cp -a "$ROOTFS" "$S3"; chmod -R u+w "$S3"
-flip_byte "$S3/lib64/libstdc++.so.6" 5000
+flip_byte "$S3/lib64/libm.so.6" 5000
 # Replacing v2 -> corrupt source: the copy must fail and leave v2 in place.
 "$VIGIL" init --volume "$V" --source "$S2"
 before=$(snapshot "$V")
 if "$VIGIL" init --volume "$V" --source "$S3" 2>"$T/err"; then die "corrupt source was accepted"; fi
-one_line_error "$T/err" "source file $S3/lib64/libstdc++.so.6 does not match its SHA-256"
+one_line_error "$T/err" "source file $S3/lib64/libm.so.6 does not match its SHA-256"
 [ "$before" = "$(snapshot "$V")" ] || die "a failed init changed the volume"
 E=$T/vol-empty; mkdir "$E"
 if "$VIGIL" init --volume "$E" --source "$S3" 2>"$T/err"; then die "corrupt source was accepted (empty volume)"; fi
