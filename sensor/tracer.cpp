@@ -13,10 +13,12 @@
 // docs/design.md.
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -583,12 +585,34 @@ bool read_full(int fd, void* buf, size_t len) {
   while (n < 0 && errno == EINTR);
   return n == ssize_t(len);
 }
+
+
+// The filter as a BPF program, generated here once: the child only installs
+// it (generating it there costs copy-on-write faults in a copy of the sensor).
+bool export_filter(const probes::Table& table, std::vector<sock_filter>* prog, std::string* error) {
+  scmp_filter_ctx filter = probes::build_filter(table, error);
+  if (!filter) return false;
+  int fd = memfd_create("vigil-filter", MFD_CLOEXEC);
+  int rc = fd < 0 ? -errno : seccomp_export_bpf(filter, fd);
+  seccomp_release(filter);
+  struct stat st {};
+  if (rc == 0 && fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size % sizeof(sock_filter) == 0) {
+    prog->resize(size_t(st.st_size) / sizeof(sock_filter));
+    rc = pread(fd, prog->data(), size_t(st.st_size), 0) == st.st_size ? 0 : -EIO;
+  } else if (rc == 0) {
+    rc = -EIO;
+  }
+  if (fd >= 0) close(fd);
+  if (rc != 0) *error = fmt::format("exporting the seccomp filter: {}", std::strerror(-rc));
+  return rc == 0;
+}
 }  // namespace
 
 int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
                   void (*child_setup)(), std::string* error) {
-  scmp_filter_ctx filter = probes::build_filter(impl_->table(), error);
-  if (!filter) return -1;
+  std::vector<sock_filter> prog;
+  if (!export_filter(impl_->table(), &prog, error)) return -1;
+  const sock_fprog fprog{uint16_t(prog.size()), prog.data()};
   impl_->index = std::make_unique<probes::Index>(impl_->table());
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -598,7 +622,6 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   int go[2], back[2];  // tracer -> child: "seized", "listener taken"; child -> tracer: the listener's fd number
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(back, O_CLOEXEC) < 0) {
     *error = fmt::format("pipe: {}", std::strerror(errno));
-    seccomp_release(filter);
     return -1;
   }
   pid_t pid = fork();
@@ -608,11 +631,15 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
     if (child_setup) child_setup();
     char c;
     if (!read_full(go[0], &c, 1)) _exit(127);  // the tracer died before seizing us: never run untraced
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(filter) < 0) {
+    // SPEC_ALLOW: the filter observes, it must not force the Speculative Store
+    // Bypass mitigation on the app (kernels before 5.16 do by default).
+    int listener = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -1
+                   : int(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+                                 SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog));
+    if (listener < 0) {
       dprintf(2, "vigil run: cannot install the seccomp filter: %s\n", std::strerror(errno));
       _exit(126);
     }
-    int listener = seccomp_notify_fd(filter);
     if (write(back[1], &listener, sizeof listener) != sizeof listener || !read_full(go[0], &c, 1)) _exit(127);
     close(listener);  // the app must never hold it (it is close-on-exec anyway)
     close(go[0]);
@@ -622,7 +649,6 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
     dprintf(2, "vigil run: cannot execute '%s': %s\n", path.c_str(), std::strerror(e));
     _exit(e == ENOENT ? 127 : 126);
   }
-  seccomp_release(filter);
   close(go[0]);
   close(back[1]);
   auto fail = [&](std::string msg) {
