@@ -73,13 +73,15 @@ void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Eve
     f.flags = int64_t(uint32_t(a.args[at ? 2 : 1]));
     if (f.flags & (O_CREAT | O_TMPFILE)) f.mode = int64_t(a.args[at ? 3 : 2] & 07777);
   }
-  // O_TRUNC of a file with data destroys it (what ransomware does); of a new
-  // or empty file it does not. One stat, only for truncating opens.
+  // One stat for both: O_TRUNC of a file with data destroys it (what
+  // ransomware does; of a new or empty file it does not), and drift learns
+  // the inode of what is written.
+  if (!f.path.starts_with("/")) return;
   struct stat st {};
-  if ((f.flags & O_TRUNC) && (f.flags & O_ACCMODE) != O_RDONLY && f.path.starts_with("/") &&
-      ::stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+  const bool exists = ::stat(f.path.c_str(), &st) == 0;
+  if (exists && (f.flags & O_TRUNC) && (f.flags & O_ACCMODE) != O_RDONLY && S_ISREG(st.st_mode) && st.st_size > 0)
     add_arg(ev, "overwrites", "true");
-  note_write(ctx, f.path);
+  if (ctx.drift != nullptr) ctx.drift->note_write(f.path, exists ? &st : nullptr);
 }
 
 // One path, relative to a dirfd for the *at forms, plus mode/uid/gid/flags.
@@ -100,6 +102,9 @@ void path_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, 
     add_arg(ev, "length", std::to_string(int64_t(a.args[1])));
     note_write(ctx, f.path);
   }
+  // A deleted file cannot run; a new one at that path is a new write (the
+  // mtime fallback still covers an unlink that then fails).
+  if (t.starts_with("unlink") && ctx.drift != nullptr) ctx.drift->note_unlink(f.path);
 }
 
 // rename/renameat/renameat2/link/linkat (old -> new), symlink/symlinkat

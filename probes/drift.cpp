@@ -4,9 +4,13 @@ namespace vigil {
 
 void DriftTracker::note_write(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-    if (!inodes_.emplace(st.st_dev, st.st_ino).second) return;
-    inode_order_.emplace_back(st.st_dev, st.st_ino);
+  note_write(path, ::stat(path.c_str(), &st) == 0 ? &st : nullptr);
+}
+
+void DriftTracker::note_write(const std::string& path, const struct stat* st) {
+  if (st != nullptr && S_ISREG(st->st_mode)) {
+    if (!inodes_.emplace(st->st_dev, st->st_ino).second) return;
+    inode_order_.emplace_back(st->st_dev, st->st_ino);
     if (inode_order_.size() > cap_) {
       inodes_.erase(inode_order_.front());
       inode_order_.pop_front();
@@ -16,14 +20,10 @@ void DriftTracker::note_write(const std::string& path) {
   }
 }
 
-namespace {
-uint64_t path_key(const std::string& path) { return std::hash<std::string>{}(path); }
-}  // namespace
-
 void DriftTracker::remember_path(const std::string& path) {
-  const uint64_t key = path_key(path);
-  if (!paths_.insert(key).second) return;
-  path_order_.push_back(key);
+  const uint64_t h = hash(path);
+  if (!paths_.insert(h).second) return;
+  path_order_.push_back(h);
   if (path_order_.size() > cap_) {
     paths_.erase(path_order_.front());  // (a no-op if it was renamed away meanwhile)
     path_order_.pop_front();
@@ -33,11 +33,11 @@ void DriftTracker::remember_path(const std::string& path) {
 void DriftTracker::note_rename(const std::string& from, const std::string& to) {
   // A tracked inode keeps its identity across rename; only path entries move.
   // Renaming an untracked file is not drift (its content did not change).
-  if (paths_.erase(path_key(from)) > 0) remember_path(to);
+  if (paths_.erase(hash(from)) > 0) remember_path(to);
 }
 
 DriftReason DriftTracker::check(const std::string& path, const struct stat& st) const {
-  if (inodes_.contains({st.st_dev, st.st_ino}) || paths_.contains(path_key(path))) return DriftReason::TracedWrite;
+  if (inodes_.contains({st.st_dev, st.st_ino}) || paths_.contains(hash(path))) return DriftReason::TracedWrite;
   // mtime, not ctime: entrypoints often chown -R/chmod -R their app dir at
   // start, which bumps ctime of every file without changing any content.
   const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;

@@ -26,12 +26,17 @@ enum class DriftReason : uint8_t { None, TracedWrite, ChangedAfterStart };
 class DriftTracker {
  public:
   // At most `cap` inodes and `cap` paths are remembered (oldest forgotten
-  // first); a forgotten file is still caught by the mtime fallback.
-  explicit DriftTracker(int64_t start_realtime_ns, size_t cap = 100000) : start_ns_(start_realtime_ns), cap_(cap) {}
+  // first); a forgotten file is still caught by the mtime fallback. Paths
+  // are kept as 64-bit hashes (a few MB at most).
+  explicit DriftTracker(int64_t start_realtime_ns, size_t cap = 50000) : start_ns_(start_realtime_ns), cap_(cap) {}
 
   // A traced write to path (normalised absolute). The path is stat()ed now to
   // learn its inode when it exists; later renames of that inode stay known.
   void note_write(const std::string& path);
+  // The same when the caller has just stat()ed the path (st null: it does not exist).
+  void note_write(const std::string& path, const struct stat* st);
+  // A traced unlink: a file written then deleted is forgotten.
+  void note_unlink(const std::string& path) { paths_.erase(hash(path)); }
   // A traced rename: drift follows the file to its new name.
   void note_rename(const std::string& from, const std::string& to);
 
@@ -42,15 +47,12 @@ class DriftTracker {
 
  private:
   void remember_path(const std::string& path);
+  static uint64_t hash(const std::string& path) { return std::hash<std::string>{}(path); }
   int64_t start_ns_;
   size_t cap_;
   std::set<std::pair<uint64_t, uint64_t>> inodes_;  // (dev, ino)
   std::deque<std::pair<uint64_t, uint64_t>> inode_order_;
-  // Paths written before they existed / unstatable, as std::hash values: ~48
-  // bytes each instead of ~200 for two copies of the string (a sensor that
-  // saw 20 000 file creations held 3 MB more). A hash collision can only add
-  // a "traced_write" match, never hide one.
-  std::unordered_set<uint64_t> paths_;
+  std::unordered_set<uint64_t> paths_;  // hashes of paths written before they existed
   std::deque<uint64_t> path_order_;
 };
 

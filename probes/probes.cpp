@@ -1,6 +1,8 @@
 #include "probes/probes.hpp"
 
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -55,6 +57,14 @@ const std::vector<Probe> kProbes = {
      [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(0, a, m, ev); }},
     {"execveat", EventClass::Process, "exec", Stage::ExecEntry,
      [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(1, a, m, ev); }},
+    // Process creation: the fork event comes from ptrace (PTRACE_EVENT_FORK);
+    // these rows only attach the calling thread first. New threads (clone
+    // with CLONE_THREAD) are not stopped; clone3 keeps its flags in memory,
+    // out of BPF's reach, so every clone3 is notified.
+    {"fork", P, "fork", Stage::Attach, nullptr},
+    {"vfork", P, "vfork", Stage::Attach, nullptr},
+    {"clone", P, "clone", Stage::Attach, nullptr, {no_bits(0, CLONE_THREAD)}},
+    {"clone3", P, "clone3", Stage::Attach, nullptr},
     // File
     {"open", F, "open", E, dec::open, {}, nullptr, write_open(1)},
     {"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)},
@@ -137,11 +147,22 @@ const std::vector<Probe> kProbes = {
 
 }  // namespace
 
-const std::vector<Probe>& table() { return kProbes; }
+const Table& table() { return kProbes; }
 
-const Probe* lookup(const Table& t, uint16_t data) {
-  if (data < kDataBase || size_t(data - kDataBase) >= t.size()) return nullptr;
-  return &t[data - kDataBase];
+Index::Index(const Table& t) {
+  for (const Probe& p : t)
+    for (auto [arch, out] : {std::pair<uint32_t, std::vector<const Probe*>*>{SCMP_ARCH_X86_64, &x86_64_},
+                             std::pair<uint32_t, std::vector<const Probe*>*>{SCMP_ARCH_X86, &i386_}}) {
+      int nr = seccomp_syscall_resolve_name_arch(arch, p.syscall);
+      if (nr < 0) continue;  // not on this architecture (e.g. i386 has no accept before socketcall)
+      if (size_t(nr) >= out->size()) out->resize(size_t(nr) + 1, nullptr);
+      (*out)[size_t(nr)] = &p;
+    }
+}
+
+const Probe* Index::find(uint32_t arch, int64_t nr) const {
+  const auto& v = arch == AUDIT_ARCH_I386 ? i386_ : x86_64_;
+  return nr >= 0 && size_t(nr) < v.size() ? v[size_t(nr)] : nullptr;
 }
 
 scmp_filter_ctx build_filter(const Table& table, std::string* error) {
@@ -180,7 +201,7 @@ scmp_filter_ctx build_filter(const Table& table, std::string* error) {
         const auto& c = p.any_of[k];
         all.push_back(scmp_arg_cmp{c.arg, c.op, c.datum_a, c.datum_b});
       }
-      int rc = seccomp_rule_add_array(ctx, SCMP_ACT_TRACE(kDataBase + i), nr, unsigned(all.size()), all.data());
+      int rc = seccomp_rule_add_array(ctx, SCMP_ACT_NOTIFY, nr, unsigned(all.size()), all.data());
       if (rc < 0) return fail(fmt::format("rule for '{}'", p.syscall), rc);
     }
   }
@@ -207,10 +228,12 @@ bool TraceeMemory::read_string(uint64_t addr, size_t max, std::string* out) cons
   out->clear();
   if (!addr) return false;
   constexpr size_t kPage = 4096;
+  constexpr size_t kFirst = 256;  // most paths are shorter: do not copy a whole page for them
   char chunk[kPage];
   while (out->size() < max) {
     // Never cross a page boundary in one read: the next page may be unmapped.
     size_t len = std::min(kPage - size_t(addr % kPage), max - out->size());
+    if (out->empty()) len = std::min(len, kFirst);
     size_t n = read_some(addr, chunk, len);
     if (n == 0) return !out->empty();
     if (const void* nul = std::memchr(chunk, 0, n)) {

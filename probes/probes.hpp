@@ -19,7 +19,8 @@
 
 namespace vigil::probes {
 
-// A syscall as seen at a seccomp stop (PTRACE_GET_SYSCALL_INFO).
+// A syscall as seen at a seccomp notification (struct seccomp_data) or a
+// ptrace syscall stop (PTRACE_GET_SYSCALL_INFO).
 struct SyscallArgs {
   uint32_t arch = 0;  // AUDIT_ARCH_X86_64 or AUDIT_ARCH_I386
   int64_t nr = 0;
@@ -27,7 +28,8 @@ struct SyscallArgs {
 };
 
 // Reads the tracee's memory: process_vm_readv in page-bounded chunks, with a
-// /proc/PID/mem fallback. The tracee must be stopped.
+// /proc/PID/mem fallback. The thread must be blocked in a notification or
+// ptrace-stopped.
 class TraceeMemory {
  public:
   explicit TraceeMemory(int tid) : tid_(tid) {}
@@ -41,10 +43,12 @@ class TraceeMemory {
   int tid_;
 };
 
-// What the tracer does with a stop of this row.
+// What the tracer does with a notification of this row.
 enum class Stage : uint8_t {
-  Entry,      // decode at the seccomp stop; the event is emitted (and judged) before the syscall runs
+  Entry,      // decode at the notification; the event is judged and emitted before the syscall runs
   ExecEntry,  // remember the decoded path; the exec event is emitted at PTRACE_EVENT_EXEC
+  Attach,     // process creation (fork, vfork, clone, clone3): no event here; the calling thread is
+              // ptrace-attached first so that the new process is auto-attached (PTRACE_EVENT_FORK)
 };
 
 // Sensor state a decoder may read and update (owned by the tracer).
@@ -77,11 +81,12 @@ struct Probe {
   EventClass cls;
   const char* type;  // Event::type
   Stage stage;
-  Decoder decode;
+  Decoder decode;                // null only for Stage::Attach rows
   std::vector<ArgCheck> checks;  // empty: every call of the syscall is traced
   // Set only if the event needs the return value (an fd, a peer address):
-  // the tracer then also takes the syscall-exit stop for this row and emits
-  // the event there (Event::res). The verdict is still taken at entry.
+  // the tracer then follows the thread with ptrace syscall stops for this
+  // call and emits the event at its exit (Event::res). The verdict is still
+  // taken at entry.
   ReturnDecoder on_return = nullptr;
   // Alternatives: when not empty, the row traces a call if `checks` hold and
   // at least one of these does (e.g. flags has O_WRONLY, or O_RDWR, or ...).
@@ -89,18 +94,23 @@ struct Probe {
 };
 
 // The table (probes/probes.cpp).
-const std::vector<Probe>& table();
 using Table = std::vector<Probe>;
+const Table& table();
 
-// SECCOMP_RET_DATA of our RET_TRACE actions: kDataBase + index into table().
-// A seccomp stop whose data is outside [kDataBase, kDataBase + table().size())
-// comes from a filter the app installed itself.
-inline constexpr uint16_t kDataBase = 0x7600;
-const Probe* lookup(const Table& t, uint16_t data);
-inline const Probe* lookup(uint16_t data) { return lookup(table(), data); }
+// The row of a notified syscall, by architecture (AUDIT_ARCH_*) and number:
+// built once from a table, for x86_64 and i386.
+class Index {
+ public:
+  explicit Index(const Table& t);
+  const Probe* find(uint32_t arch, int64_t nr) const;
 
-// Builds the seccomp filter: default ALLOW; every row RET_TRACE(kDataBase+i);
-// for x86_64 and i386 (int 0x80) with the same rows; x32 and any other
+ private:
+  std::vector<const Probe*> x86_64_, i386_;  // by syscall number
+};
+
+// Builds the seccomp filter: default ALLOW; every row SCMP_ACT_NOTIFY (seccomp
+// user notification: the listener fd comes with the loaded filter); for
+// x86_64 and i386 (int 0x80) with the same rows; x32 and any other
 // architecture fail with ENOSYS. Returns null and sets *error on failure.
 // The caller owns the context (seccomp_release).
 scmp_filter_ctx build_filter(const Table& t, std::string* error);

@@ -375,6 +375,8 @@ const std::vector<FieldDef> kFields = {
     {"proc.exe_ino.mtime", F::Int, false, P(if (p->exe_mtime_ns) num(c, p->exe_mtime_ns)), "executable mtime, ns"},
     {"proc.is_stdio_net", F::Bool, false, P(num(c, p->stdio_net)), "stdin or stdout is a network socket (vigil)"},
     {"proc.sha256", F::Str, false, P(opt_str(c, p->sha256)), "SHA-256 of the executable"},
+    {"proc.script", F::Str, false, P(opt_str(c, p->interpreter_script)),
+     "the \"#!\" script an interpreter runs, when the executable is one (vigil)"},
     {"thread.tid", F::Int, false, E(num(c, ev.tid ? ev.tid : ev.proc ? ev.proc->pid : 0)), "thread id"},
     {"thread.cap_effective", F::Str, false,
      P(if (p->cap_effective >= 0) computed(c, f, [&](std::string& s) { cap_text(p->cap_effective, s); })),

@@ -1,16 +1,25 @@
-// The tracer: ptrace (PTRACE_SEIZE) + a seccomp filter whose traced rows come
-// from the probes table (probes/probes.cpp). One thread services every stop:
-//   seccomp stop        -> decode the row (probes), judge, emit, resume
-//   fork/vfork/clone    -> track the process tree, emit fork for new processes
+// The tracer: a seccomp filter whose rows come from the probes table
+// (probes/probes.cpp) and notify this process (seccomp user notification),
+// plus ptrace (PTRACE_SEIZE) on the processes for their lifecycle. One thread
+// services both, from one poll() loop:
+//   notification        -> decode the row (probes), judge, emit, answer
+//   fork/vfork          -> track the process tree, emit fork for new processes
 //   exec                -> read /proc, judge, emit exec
 //   group-stop          -> PTRACE_LISTEN (job control), tell the wrapper
 //   signal-delivery     -> re-inject the signal
 //   exit (waitpid)      -> emit exit for thread-group leaders
-// See docs/design.md.
+// Only thread-group leaders are attached up front; other threads only when
+// they fork, exec, or a row needs their syscall's return value. See
+// docs/design.md.
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/ptrace.h>
 #include <sys/user.h>
@@ -37,9 +46,20 @@
 namespace vigil {
 namespace {
 
-constexpr long kPtraceOptions = PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL |
-                                PTRACE_O_TRACESYSGOOD;
+// No TRACECLONE: new threads are not attached (no stop per thread), and no
+// TRACESECCOMP: the filter notifies instead of stopping (an app's own
+// RET_TRACE rule then gives ENOSYS, as it would without a tracer).
+constexpr long kPtraceOptions =
+    PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+
+// Linux 6.6: the notifying thread and the listener hand over on one CPU
+// (a wake-up of an idle CPU costs tens of microseconds on a VM).
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 
 // Syscall numbers of clone/clone3 for reading their flags at fork events.
 constexpr long kCloneX86_64 = 56, kCloneI386 = 120, kClone3 = 435;
@@ -51,15 +71,6 @@ void resume(int tid, int sig, bool stop_at_return = false) {
   if (ptrace(stop_at_return ? PTRACE_SYSCALL : PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(intptr_t(sig))) < 0 &&
       errno != ESRCH)
     spdlog::warn("resuming {}: {}", tid, std::strerror(errno));
-}
-
-// Makes the syscall at a seccomp stop not run, returning `ret` instead.
-void skip_syscall(int tid, long ret) {
-  user_regs_struct regs{};
-  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) < 0) return;
-  regs.orig_rax = uint64_t(-1);
-  regs.rax = uint64_t(ret);
-  if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) < 0) spdlog::warn("PTRACE_SETREGS {}: {}", tid, std::strerror(errno));
 }
 
 unsigned long event_msg(int tid) {
@@ -78,11 +89,19 @@ struct Tracer::Impl {
   };
 
   TracerHooks hooks;
-  std::atomic<uint64_t> stops{0};
+  std::atomic<uint64_t> stops{0};  // notifications and ptrace stops serviced
   int main_pid = 0;
   uint64_t seq = 0;
-  std::unordered_map<int, int> thread_tgid;  // every traced task -> its thread group
+  int notify_fd = -1;  // the filter's listener
+  int sig_fd = -1;     // signalfd for SIGCHLD: a tracee stopped or exited
+  std::unique_ptr<probes::Index> index;
+  std::unordered_map<int, int> thread_tgid;  // every known thread -> its thread group
+  std::unordered_set<int> seized;            // threads we ptrace (leaders, and threads attached on demand)
   std::unordered_map<int, Proc> procs;       // thread group id -> process
+  // Threads interrupted at a notification so that the syscall restarts under
+  // ptrace syscall stops (its return value is needed): the restarted call's
+  // notification is decoded as usual.
+  std::unordered_set<int> pending_follow;
   // New tasks whose first stop came before their creator's fork/clone event:
   // held stopped until that event names them (or until the tracer is idle).
   std::unordered_set<int> unannounced;
@@ -104,9 +123,65 @@ struct Tracer::Impl {
   DnsMap dns;
   DriftTracker drift{now_realtime_ns()};
   SensitiveMonitor sensitive;  // reads of credential files (docs/design-probes.md)
+  bool sensitive_on = false;
 
   // Resumes a stopped task, keeping its syscall stops if something follows it.
-  void cont(int tid, int sig) { resume(tid, sig, awaiting_return.count(tid) > 0 || dns_windows.count(tid) > 0); }
+  bool followed(int tid) const {
+    return awaiting_return.count(tid) > 0 || dns_windows.count(tid) > 0 || pending_follow.count(tid) > 0;
+  }
+  void cont(int tid, int sig) { resume(tid, sig, followed(tid)); }
+
+  // Attaches a thread we know but do not trace yet (it stays running).
+  bool ensure_seized(int tid) {
+    if (seized.count(tid)) return true;
+    if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0) {
+      spdlog::debug("PTRACE_SEIZE {}: {}", tid, std::strerror(errno));
+      return false;
+    }
+    seized.insert(tid);
+    return true;
+  }
+
+  // The thread group of a notifying thread. Threads are not attached, so
+  // their creation is not seen: a thread is learnt from /proc at its first
+  // notification and re-checked later (tgkill(tgid, tid, 0) fails once the
+  // thread is gone and its id reused elsewhere). A process we have not seen
+  // being created (clone with an exit signal other than SIGCHLD, or
+  // CLONE_UNTRACED) is adopted here: attached, with a fork event.
+  int tgid_of(int tid) {
+    if (auto it = thread_tgid.find(tid); it != thread_tgid.end()) {
+      if (it->second == tid || seized.count(tid) || syscall(SYS_tgkill, it->second, tid, 0) == 0) return it->second;
+      thread_tgid.erase(it);
+    }
+    procfs::Status st;
+    if (!procfs::read_status(tid, &st)) return 0;
+    if (!procs.count(st.tgid)) {
+      add_process(st.tgid, st.ppid);
+      ensure_seized(st.tgid);
+      Event ev = new_event(EventClass::Process, "fork", st.ppid, info_of(st.ppid));
+      ev.child_pid = st.tgid;
+      ev.args.push_back({"source", "adopted"});
+      if (judge(ev) != Action::None) {
+        ev.action = Action::Killed;
+        kill(st.tgid, SIGKILL);
+      }
+      emit(std::move(ev));
+    }
+    thread_tgid[tid] = st.tgid;
+    if (thread_tgid.size() > prune_at) prune_threads();
+    return st.tgid;
+  }
+
+  // Forgets threads that are gone (their exits are not seen): amortised, so
+  // that a server making a thread per request does not grow this map.
+  size_t prune_at = 4096;
+  void prune_threads() {
+    size_t gone = std::erase_if(thread_tgid, [&](const auto& e) {
+      return e.first != e.second && !seized.count(e.first) && syscall(SYS_tgkill, e.second, e.first, 0) != 0;
+    });
+    prune_at = std::max<size_t>(4096, 2 * thread_tgid.size());
+    spdlog::debug("threads gone: forgot {}, {} known", gone, thread_tgid.size());
+  }
 
   probes::DecodeContext decode_context(int tgid) {
     probes::DecodeContext ctx;
@@ -187,6 +262,7 @@ struct Tracer::Impl {
   // A task we have not heard of yet and its creator's event did not name it
   // (e.g. the creator was killed in between): learn its thread group from /proc.
   void adopt(int tid) {
+    seized.insert(tid);  // auto-attached
     procfs::Status st;
     if (!procfs::read_status(tid, &st)) return;
     if (st.tgid != tid) {
@@ -215,6 +291,7 @@ struct Tracer::Impl {
 
   void on_clone(int tid) {
     int child = int(event_msg(tid));
+    seized.insert(child);  // auto-attached
     int tgid = thread_tgid[tid];
     uint64_t flags = clone_flags(tid);  // 0 for the fork and vfork syscalls
     if (flags & CLONE_THREAD) {
@@ -255,7 +332,8 @@ struct Tracer::Impl {
 
   void on_exec(int pid) {
     int former = int(event_msg(pid));  // exec from a non-leader thread: its old tid is gone
-    if (former != pid) thread_tgid.erase(former);
+    if (former != pid) thread_tgid.erase(former), seized.erase(former);
+    seized.insert(pid);
     thread_tgid[pid] = pid;
     Proc& pr = procs[pid];
     auto p = std::make_shared<Process>();
@@ -295,47 +373,75 @@ struct Tracer::Impl {
     return a;
   }
 
-  void on_seccomp(int tid) {
-    auto data = uint16_t(event_msg(tid));
-    const probes::Probe* probe = probes::lookup(table(), data);
-    if (!probe) {
-      // RET_TRACE from a filter the app installed: without a tracer of its
-      // own the syscall fails with ENOSYS, so make it do exactly that.
-      skip_syscall(tid, -ENOSYS);
-      return cont(tid, 0);
+  // Answers a notification: continue the syscall, or fail it with -err.
+  void answer(uint64_t id, int err) {
+    seccomp_notif_resp resp{};
+    resp.id = id;
+    if (err) resp.error = -err;
+    else resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+      spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+  }
+
+  // Stops a notifying thread (without answering): its syscall is interrupted
+  // and restarts under ptrace syscall stops, notifying again.
+  // False if the thread cannot be attached: the caller answers as usual.
+  bool follow(int tid) {
+    if (!ensure_seized(tid) || ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) < 0) return false;
+    pending_follow.insert(tid);
+    return true;
+  }
+
+  void on_notify() {
+    seccomp_notif req{};
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+      // ENOENT: the thread was killed or its syscall interrupted meanwhile.
+      if (errno != ENOENT && errno != EINTR) spdlog::warn("receiving a seccomp notification: {}", std::strerror(errno));
+      return;
     }
-    __ptrace_syscall_info info{};
-    if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 || info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
-      spdlog::warn("PTRACE_GET_SYSCALL_INFO {}: {}", tid, std::strerror(errno));
-      return cont(tid, 0);
+    stops.fetch_add(1, std::memory_order_relaxed);
+    const int tid = int(req.pid);
+    const probes::Probe* probe = index->find(req.data.arch, req.data.nr);
+    const int tgid = probe ? tgid_of(tid) : 0;
+    if (!probe || !tgid) return answer(req.id, 0);  // e.g. i386 socketcall; or the thread is gone
+    if (probe->stage == probes::Stage::Attach) {
+      // clone3 keeps its flags in memory: a new thread needs nothing from us.
+      uint64_t flags = 0;
+      if (req.data.nr == kClone3) probes::TraceeMemory(tid).read(req.data.args[0], &flags, sizeof flags);
+      if (flags & CLONE_THREAD) return answer(req.id, 0);
+      ensure_seized(tid);  // the new process is then auto-attached (TRACEFORK, TRACEVFORK)
+      return answer(req.id, 0);
     }
     probes::SyscallArgs args;
-    args.arch = info.arch;
-    args.nr = int64_t(info.seccomp.nr);
-    for (int i = 0; i < 6; ++i) args.args[i] = info.seccomp.args[i];
-    int tgid = thread_tgid[tid];
+    args.arch = req.data.arch;
+    args.nr = req.data.nr;
+    for (int i = 0; i < 6; ++i) args.args[i] = req.data.args[i];
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
     probes::DecodeContext ctx = decode_context(tgid);
     probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
+    const bool was_pending = pending_follow.erase(tid) > 0;
+    if ((probe->on_return || ctx.dns_fd >= 0) && !was_pending && !followed(tid) && follow(tid)) return;
     if (ctx.dns_fd >= 0) dns_windows[tid] = DnsWindow{ctx.dns_fd, 0, args};
-    if (ctx.drop) return cont(tid, 0);
+    if (ctx.drop) return answer(req.id, 0);
     if (probe->stage == probes::Stage::ExecEntry) {
+      // An exec from a thread we do not trace: attach it, or PTRACE_EVENT_EXEC
+      // (and the process after it) would be lost.
+      ensure_seized(tid);
       // execveat relative to a directory fd: not a path we can resolve here.
       bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
       procs[tgid].exec_path = usable ? ev.file->raw_path : std::string();
-      if (hooks.exec_verdict && judge_exec_entry(tid, tgid, probe, args) == Action::Denied) skip_syscall(tid, -EPERM);
-      return cont(tid, 0);
+      const bool denied = hooks.exec_verdict && judge_exec_entry(tid, tgid, probe, args) == Action::Denied;
+      return answer(req.id, denied ? EPERM : 0);
     }
     Action a = judge(ev);
-    if (a == Action::Denied) skip_syscall(tid, -EPERM);
     if (a == Action::Killed) kill(tgid, SIGKILL);
     if (a == Action::None && probe->on_return) {
       awaiting_return[tid] = AwaitingReturn{std::move(ev), probe, args};
-      return resume(tid, 0, true);
+      return answer(req.id, 0);
     }
     emit(std::move(ev));
-    cont(tid, 0);
+    answer(req.id, a == Action::None ? 0 : EPERM);
   }
 
   // A syscall stop (PTRACE_SYSCALL) of a followed thread: the exit of a row
@@ -400,7 +506,6 @@ struct Tracer::Impl {
       adopt(tid);
     }
     switch (status >> 16) {
-      case PTRACE_EVENT_SECCOMP: return on_seccomp(tid);
       case PTRACE_EVENT_FORK:
       case PTRACE_EVENT_VFORK:
       case PTRACE_EVENT_CLONE: on_clone(tid); return cont(tid, 0);
@@ -430,6 +535,8 @@ struct Tracer::Impl {
   void on_exit(int tid, int status) {
     unannounced.erase(tid);
     dns_windows.erase(tid);
+    seized.erase(tid);
+    pending_follow.erase(tid);
     if (auto it = awaiting_return.find(tid); it != awaiting_return.end()) {
       emit(std::move(it->second.ev));  // the syscall never returned
       awaiting_return.erase(it);
@@ -452,19 +559,44 @@ struct Tracer::Impl {
 };
 
 Tracer::Tracer(TracerHooks hooks) : impl_(std::make_unique<Impl>()) { impl_->hooks = std::move(hooks); }
-Tracer::~Tracer() = default;
+Tracer::~Tracer() {
+  if (impl_->notify_fd >= 0) close(impl_->notify_fd);
+  if (impl_->sig_fd >= 0) close(impl_->sig_fd);
+}
+
+namespace {
+// The listener fd of the child's filter, taken from the child (pidfd_getfd,
+// Linux 5.6): the child cannot send it over a socket, sendmsg is a row.
+int take_listener(int pid, int child_fd, std::string* error) {
+  int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+  int fd = pidfd < 0 ? -1 : int(syscall(SYS_pidfd_getfd, pidfd, child_fd, 0));
+  if (fd < 0)
+    *error = fmt::format("cannot take the seccomp listener from the app (pidfd_getfd: {}): Linux 5.6 or later is needed",
+                         std::strerror(errno));
+  if (pidfd >= 0) close(pidfd);
+  return fd;
+}
+
+bool read_full(int fd, void* buf, size_t len) {
+  ssize_t n;
+  do n = read(fd, buf, len);
+  while (n < 0 && errno == EINTR);
+  return n == ssize_t(len);
+}
+}  // namespace
 
 int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
                   void (*child_setup)(), std::string* error) {
   scmp_filter_ctx filter = probes::build_filter(impl_->table(), error);
   if (!filter) return -1;
+  impl_->index = std::make_unique<probes::Index>(impl_->table());
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
-  int go[2];
-  if (pipe2(go, O_CLOEXEC) < 0) {
+  int go[2], back[2];  // tracer -> child: "seized", "listener taken"; child -> tracer: the listener's fd number
+  if (pipe2(go, O_CLOEXEC) < 0 || pipe2(back, O_CLOEXEC) < 0) {
     *error = fmt::format("pipe: {}", std::strerror(errno));
     seccomp_release(filter);
     return -1;
@@ -472,17 +604,19 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   pid_t pid = fork();
   if (pid == 0) {
     close(go[1]);
+    close(back[0]);
     if (child_setup) child_setup();
     char c;
-    ssize_t n;
-    do n = read(go[0], &c, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1) _exit(127);  // the tracer died before seizing us: never run untraced
-    close(go[0]);
+    if (!read_full(go[0], &c, 1)) _exit(127);  // the tracer died before seizing us: never run untraced
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(filter) < 0) {
       dprintf(2, "vigil run: cannot install the seccomp filter: %s\n", std::strerror(errno));
       _exit(126);
     }
+    int listener = seccomp_notify_fd(filter);
+    if (write(back[1], &listener, sizeof listener) != sizeof listener || !read_full(go[0], &c, 1)) _exit(127);
+    close(listener);  // the app must never hold it (it is close-on-exec anyway)
+    close(go[0]);
+    close(back[1]);
     execve(path.c_str(), cargv.data(), cenv.data());
     int e = errno;
     dprintf(2, "vigil run: cannot execute '%s': %s\n", path.c_str(), std::strerror(e));
@@ -490,54 +624,100 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   }
   seccomp_release(filter);
   close(go[0]);
-  if (pid < 0) {
-    *error = fmt::format("fork: {}", std::strerror(errno));
-    close(go[1]);
+  close(back[1]);
+  auto fail = [&](std::string msg) {
+    *error = std::move(msg);
+    close(go[1]);  // the child sees EOF and exits without running the app
+    close(back[0]);
+    if (pid > 0) waitpid(pid, nullptr, __WALL);
     return -1;
-  }
-  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0) {
-    *error = fmt::format(
+  };
+  if (pid < 0) return fail(fmt::format("fork: {}", std::strerror(errno)));
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0)
+    return fail(fmt::format(
         "cannot trace the app (PTRACE_SEIZE: {}): give the container the SYS_PTRACE capability, and do not run "
         "vigil itself under a debugger or tracer",
-        std::strerror(errno));
-    close(go[1]);  // the child sees EOF and exits without running the app
-    waitpid(pid, nullptr, 0);
-    return -1;
-  }
+        std::strerror(errno)));
   impl_->main_pid = pid;
+  impl_->seized.insert(pid);
   impl_->add_process(pid, getpid());
+  // SIGCHLD (a tracee stopped or exited) wakes the loop through a signalfd;
+  // blocked here only, after the fork: the app keeps its own signal mask.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  impl_->sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int child_fd = -1;
+  if (write(go[1], "g", 1) != 1 || !read_full(back[0], &child_fd, sizeof child_fd)) {
+    // The child failed to install the filter and said why; run() collects its exit.
+    close(go[1]);
+    close(back[0]);
+    return pid;
+  }
+  impl_->notify_fd = take_listener(pid, child_fd, error);
+  if (impl_->notify_fd < 0) {
+    kill(pid, SIGKILL);
+    return fail(*error);
+  }
+  if (ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0)
+    spdlog::debug("seccomp notifications: synchronous wake-up (Linux 6.6+)");
   std::string watch_error;
-  if (!impl_->hooks.sensitive_patterns.empty() && !impl_->sensitive.start(impl_->hooks.sensitive_patterns, &watch_error))
-    spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
+  if (!impl_->hooks.sensitive_patterns.empty()) {
+    impl_->sensitive_on = impl_->sensitive.start(impl_->hooks.sensitive_patterns, &watch_error);
+    if (!impl_->sensitive_on) spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
+  }
   if (write(go[1], "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
   close(go[1]);
+  close(back[0]);
   return pid;
 }
 
 int Tracer::run() {
+  bool reap = true;  // SIGCHLD came: collect every pending stop and exit
   for (;;) {
-    int status = 0;
-    int tid = 0;
-    if (!impl_->unannounced.empty() && (tid = waitpid(-1, &status, __WALL | WNOHANG)) == 0) {
-      impl_->adopt_unannounced();
-      continue;
-    }
-    if (tid == 0) tid = waitpid(-1, &status, __WALL);
-    if (tid < 0) {
-      if (errno == EINTR) continue;
-      spdlog::error("waitpid: {}", std::strerror(errno));
-      return W_EXITCODE(255, 0);
+    if (reap) {
+      int status = 0;
+      int tid = waitpid(-1, &status, __WALL | WNOHANG);
+      if (tid < 0 && errno == EINTR) continue;
+      if (tid < 0) {
+        spdlog::error("waitpid: {}", std::strerror(errno));
+        return W_EXITCODE(255, 0);
+      }
+      if (tid > 0) {
+        impl_->emit_sensitive();
+        if (WIFEXITED(status) || WIFSIGNALED(status)) {
+          impl_->on_exit(tid, status);
+          if (tid == impl_->main_pid) {
+            impl_->sensitive.stop();  // collects opens still queued
+            impl_->emit_sensitive();
+            return status;
+          }
+        } else if (WIFSTOPPED(status)) {
+          impl_->on_stop(tid, status);
+        }
+        continue;
+      }
+      reap = false;
+      if (!impl_->unannounced.empty()) {
+        impl_->adopt_unannounced();
+        continue;
+      }
     }
     impl_->emit_sensitive();
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      impl_->on_exit(tid, status);
-      if (tid == impl_->main_pid) {
-        impl_->sensitive.stop();  // collects opens still queued
-        impl_->emit_sensitive();
-        return status;
+    // Wait for a notification or SIGCHLD. The sensitive-file watch has no fd
+    // here: look at its queue at least every second.
+    const int timeout = impl_->sensitive_on ? 1000 : -1;
+    pollfd fds[2] = {{impl_->notify_fd, POLLIN, 0}, {impl_->sig_fd, POLLIN, 0}};
+    if (poll(fds, 2, timeout) <= 0) continue;  // EINTR: a forwarded signal
+    if (fds[0].revents & POLLIN) impl_->on_notify();
+    // POLLHUP: every process with the filter is gone; the exits follow.
+    if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) close(impl_->notify_fd), impl_->notify_fd = -1;
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo si;
+      while (read(impl_->sig_fd, &si, sizeof si) == sizeof si) {
       }
-    } else if (WIFSTOPPED(status)) {
-      impl_->on_stop(tid, status);
+      reap = true;
     }
   }
 }

@@ -337,7 +337,12 @@ std::vector<KernelFeature> detect_kernel_features(bool may_fork) {
                                      sizes.seccomp_notif_resp, sizes.seccomp_data)
                        : std::string(std::strerror(errno))});
   out.push_back({"user-notif flag CONTINUE", notif && at_least(5, 5), "by kernel version (5.5+)"});
-  out.push_back({"user-notif ioctl ADDFD", notif && at_least(5, 9), "by kernel version (5.9+)"});
+  // Optional: without it a notification wakes the sensor on another CPU (slower, still correct).
+  out.push_back({"user-notif SYNC_WAKE_UP", notif && at_least(6, 6), "by kernel version (6.6+); optional: speed only"});
+  // How vigil run takes the filter's listener from the app's first process (EBADF: the call exists).
+  errno = 0;
+  bool getfd = syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno == EBADF;
+  out.push_back({"pidfd_getfd", getfd, getfd ? "probed (5.6+)" : fmt::format("probe: {}", std::strerror(errno))});
   out.push_back({"libseccomp API level", seccomp_api_get() > 0, std::to_string(seccomp_api_get())});
   if (may_fork) out.push_back(probe_syscall_info());
   else out.push_back({"PTRACE_GET_SYSCALL_INFO", at_least(5, 3), "by kernel version (5.3+)"});

@@ -26,6 +26,13 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   [ ! -e "$T/ran" ] || fail "prevent: /dev/shm program ran"
   grep -q "rc=126" "$T/shm.rc" || fail "prevent: caller saw $(cat "$T/shm.rc" 2>&1)"
   expect_alert "Program run from /dev/shm" denied
+  # a "#!" script there: the executable is the interpreter, the script is what was dropped
+  printf '#!/bin/sh\ntouch "$1"\n' >"$shm/dropper.sh"
+  chmod +x "$shm/dropper.sh"
+  rm -f "$T/ran"
+  vrun detect -- "$shm/dropper.sh" "$T/ran"
+  [ -e "$T/ran" ] || fail "detect: /dev/shm script did not run"
+  expect_alert "Program run from /dev/shm" none
 fi
 
 # fileless execution from a memfd

@@ -23,14 +23,25 @@ read -r -t 60 line <&"${R[0]}"
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- sh -c \
   "$FIXTURES/probes_dns probe.test evil.test nothere.test; $bb nslookup evil.test 127.0.0.1" > "$tmp/out" 2>&1 || true
 grep -q "probe.test 127.0.0.7" "$tmp/out" || { cat "$tmp/out"; exit 1; }
+# The same from a thread that vigil has not attached yet.
+timeout 120 "$VIGIL" run --events="$tmp/ev-thread" -- "$FIXTURES/probes_dns" --thread evil.test > "$tmp/out-thread" 2>&1
+grep -q "evil.test 10.66.0.1" "$tmp/out-thread" || { cat "$tmp/out-thread"; exit 1; }
 # DNS over TCP: glibc with "options use-vc" (writev of length + query, reads).
 printf 'nameserver 127.0.0.1\noptions use-vc\n' > "$tmp/resolv.conf"
 timeout 120 "$VIGIL" run --events="$tmp/ev-tcp" -- "$FIXTURES/probes_dns" evil.test > "$tmp/out-tcp" 2>&1
 grep -q "evil.test 10.66.0.1" "$tmp/out-tcp" || { cat "$tmp/out-tcp"; exit 1; }
-python3 - "$tmp/ev" "$tmp/ev-tcp" <<'PY'
+python3 - "$tmp/ev" "$tmp/ev-tcp" "$tmp/ev-thread" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 tcp = [json.loads(l) for l in open(sys.argv[2])]
+th = [json.loads(l) for l in open(sys.argv[3])]
+# from a thread: one query event (not two: the call is restarted under ptrace), its answer, the named connect
+tdns = [e for e in th if e["class_uid"] == 4003]
+assert len([e for e in tdns if e["type"] == "sendmmsg"]) == 1, tdns
+assert any(e["dns"]["answers"] == ["10.66.0.1"] for e in tdns), tdns
+tc = [e for e in th if e["type"] == "connect" and e["network"]["remote"].get("addr") == "10.66.0.1"]
+assert len(tc) == 1 and tc[0]["network"]["remote_name"] == "evil.test", tc
+assert all(e["process"]["pid"] != e["process"].get("tid", e["process"]["pid"]) for e in tdns), "events carry the thread id"
 dns = [e for e in ev if e["class_uid"] == 4003]
 assert all(e["class_name"] == "dns" for e in dns)
 def q(name, exe):

@@ -11,6 +11,10 @@ ev = [json.loads(l) for l in open(sys.argv[1])]
 types = [e["type"] for e in ev]
 assert types == ["exec", "exit"], f"threads must not give fork/exit events: {types}"
 PY
+# Threads are learnt at their first notification and forgotten once gone.
+out=$(timeout 300 "$VIGIL" run --trace=debug -- "$FIXTURES/run_threads" many 6000 2>"$tmp/log")
+[ "$out" = "created 6000 threads" ] || fail "6000 threads: $out"
+grep -q "threads gone: forgot" "$tmp/log" || fail "the map of threads was never pruned: $(tail -3 "$tmp/log")"
 set +e; out=$(timeout 60 "$VIGIL" run -- "$FIXTURES/run_threads" early); rc=$?; set -e
 [ "$rc" = 7 ] && [ "$out" = "last thread exiting" ] || fail "early-exit threads: rc=$rc out=$out"
 rm -f "$tmp/ev"

@@ -85,6 +85,30 @@ TEST_CASE("drift: traced writes, renames, mtime fallback, old files", "[probes][
   const fs::path sneaky = d.path / "sneaky";
   write_file(sneaky, "y");
   CHECK(drift.check(sneaky, stat_of(sneaky)) == DriftReason::ChangedAfterStart);
+
+  // Written, then unlinked: forgotten (create_files-like churn does not pile up).
+  const size_t before = drift.size();
+  for (int i = 0; i < 100; ++i) {
+    const std::string tmp = (d.path / ("tmp" + std::to_string(i))).string();
+    drift.note_write(tmp, nullptr);
+    drift.note_unlink(tmp);
+  }
+  CHECK(drift.size() == before);
+  // An old file recreated at the same path after its unlink is a new write again.
+  drift.note_unlink(dropped);
+  drift.note_write(dropped, nullptr);
+  CHECK(drift.check(dropped, stat_of(dropped)) == DriftReason::TracedWrite);
+}
+
+TEST_CASE("drift: at most cap paths are remembered, oldest first out", "[probes][drift]") {
+  DriftTracker drift(now_realtime_ns(), 3);
+  struct stat old_file {};
+  old_file.st_mode = S_IFREG;
+  old_file.st_mtim = {1000, 0};
+  for (const char* p : {"/a", "/b", "/c", "/d"}) drift.note_write(p, nullptr);
+  CHECK(drift.size() == 3);
+  CHECK(drift.check("/a", old_file) == DriftReason::None);  // forgotten (mtime says old)
+  CHECK(drift.check("/d", old_file) == DriftReason::TracedWrite);
 }
 
 TEST_CASE("sensitive watch: opens of watched files are seen and attributed", "[probes][sensitive]") {

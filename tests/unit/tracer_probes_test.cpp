@@ -1,3 +1,4 @@
+#include <linux/audit.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -22,18 +23,26 @@ TEST_CASE("the probes table yields a seccomp filter", "[tracer]") {
   for (const auto& p : probes::table()) {
     INFO(p.syscall);
     CHECK(seccomp_syscall_resolve_name(p.syscall) != __NR_SCMP_ERROR);
-    CHECK(p.decode != nullptr);
+    CHECK((p.decode != nullptr) == (p.stage != probes::Stage::Attach));
   }
 }
 
-TEST_CASE("seccomp RET_DATA maps back to table rows only", "[tracer]") {
+TEST_CASE("notifications map back to table rows by architecture and number", "[tracer]") {
   const auto& t = probes::table();
-  REQUIRE(!t.empty());
-  CHECK(probes::lookup(probes::kDataBase) == &t[0]);
-  CHECK(probes::lookup(uint16_t(probes::kDataBase + t.size() - 1)) == &t.back());
-  CHECK(probes::lookup(uint16_t(probes::kDataBase + t.size())) == nullptr);
-  CHECK(probes::lookup(0x42) == nullptr);  // data of an app's own filter
-  CHECK(probes::lookup(0) == nullptr);
+  const probes::Index index(t);
+  auto row = [&](uint32_t arch, const char* name) {
+    return index.find(arch, seccomp_syscall_resolve_name_arch(arch == AUDIT_ARCH_I386 ? SCMP_ARCH_X86 : SCMP_ARCH_X86_64, name));
+  };
+  for (const auto& p : t) {
+    INFO(p.syscall);
+    CHECK(row(AUDIT_ARCH_X86_64, p.syscall) == &p);
+  }
+  REQUIRE(row(AUDIT_ARCH_I386, "openat") != nullptr);  // int 0x80: i386 numbers
+  CHECK(std::string(row(AUDIT_ARCH_I386, "openat")->syscall) == "openat");
+  CHECK(index.find(AUDIT_ARCH_X86_64, 5) == nullptr);   // x86_64 5 = fstat: not a row
+  CHECK(index.find(AUDIT_ARCH_I386, 5) != nullptr);     // i386 5 = open
+  CHECK(index.find(AUDIT_ARCH_X86_64, -1) == nullptr);
+  CHECK(index.find(AUDIT_ARCH_X86_64, 100000) == nullptr);
 }
 
 TEST_CASE("tracee strings are read page by page and stop at unmapped memory", "[tracer]") {

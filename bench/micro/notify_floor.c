@@ -1,0 +1,68 @@
+// notify_floor CMD [ARGS...]: runs CMD under the cheapest possible seccomp
+// user-notification supervisor for the create_files probes: write-opens
+// (openat with O_WRONLY/O_RDWR/O_CREAT/O_TRUNC) and unlink/unlinkat notify;
+// the supervisor reads the path (process_vm_readv) and continues the call,
+// with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it. No
+// decoding, rules or events: what any notification-based sensor pays at
+// least (docs/bench.md, "Floor of a trapped syscall").
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+
+int main(int argc, char** argv) {
+  if (argc < 2) return fprintf(stderr, "usage: notify_floor CMD [ARGS...]\n"), 2;
+  int up[2], down[2];  // child -> parent: the listener fd number; parent -> child: go
+  if (pipe(up) < 0 || pipe(down) < 0) return perror("pipe"), 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    const int flags[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC};
+    for (int i = 0; i < 4; i++)
+      seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, flags[i], flags[i]));
+    seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(unlink), 0);
+    seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(unlinkat), 0);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0) _exit(126);
+    int fd = seccomp_notify_fd(ctx);
+    char c;
+    if (write(up[1], &fd, sizeof fd) != sizeof fd || read(down[0], &c, 1) != 1) _exit(126);
+    execvp(argv[1], argv + 1);
+    _exit(127);
+  }
+  int child_fd = -1;
+  if (pid < 0 || read(up[0], &child_fd, sizeof child_fd) != sizeof child_fd) return fprintf(stderr, "no listener\n"), 1;
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  int fd = (int)syscall(SYS_pidfd_getfd, pidfd, child_fd, 0);
+  if (fd < 0) return perror("pidfd_getfd"), 1;
+  ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, 1UL);  // SYNC_WAKE_UP; fails harmlessly before 6.6
+  if (write(down[1], "g", 1) != 1) return 1;
+  for (;;) {
+    struct seccomp_notif req;
+    memset(&req, 0, sizeof req);
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+      int st;
+      if (waitpid(pid, &st, WNOHANG) == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      continue;
+    }
+    char path[256];
+    int arg = req.data.nr == SYS_unlink ? 0 : 1;
+    struct iovec local = {path, sizeof path}, remote = {(void*)req.data.args[arg], sizeof path};
+    process_vm_readv((pid_t)req.pid, &local, 1, &remote, 1, 0);
+    struct seccomp_notif_resp resp;
+    memset(&resp, 0, sizeof resp);
+    resp.id = req.id;
+    resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  }
+}
