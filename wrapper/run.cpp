@@ -169,8 +169,9 @@ int run(int argc, char** argv) {
 
   Context ctx = make_context();
   // The rules are parsed and compiled on a second thread while the sinks, the
-  // tracer and the app's process are set up (the app's first stop waits for
-  // them, below): ~2 ms off every start (docs/bench.md "Startup and memory").
+  // tracer and the app's process are set up (the app, blocked in its first
+  // execve notification, waits for them, below): ~2 ms off every start
+  // (docs/bench.md "Startup and memory").
   // Prevent mode may judge execs at entry, which needs them before the spawn.
   std::string rules_error;
   auto rules = std::async(opts.prevent ? std::launch::deferred : std::launch::async,
@@ -233,7 +234,7 @@ int run(int argc, char** argv) {
     return 126;
   }
   phase("app spawned");
-  // The app is held at its first stop (its execve) until the tracer runs: a
+  // The app is held in its execve notification until the tracer runs: a
   // rules error ends it before it has run any of its own code.
   if (!opts.prevent && !rules_loaded()) {
     tracer.kill_all(1000);
