@@ -121,8 +121,10 @@ void SensitiveWatch::rescan() {
     watches_[wd] = {path, dir};
     have.insert(path);
   };
+  std::set<std::string> parents;  // patterns share parents (/etc, /home/*/.aws): glob each once
   for (const auto& pat : patterns_) {
-    for (const auto& dir : expand(parent_of(pat))) add(dir, true);
+    if (parents.insert(parent_of(pat)).second)
+      for (const auto& dir : expand(parent_of(pat))) add(dir, true);
     for (const auto& file : expand(pat)) {
       struct stat st;
       if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) add(file, false);

@@ -135,9 +135,7 @@ std::unique_ptr<Engine> load_rules(const Options& opts, const Context& ctx, std:
   return engine;
 }
 
-}  // namespace
-
-int cmd_run(int argc, char** argv) {
+int run(int argc, char** argv) {
   if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
     std::fputs(kUsage, stdout);
     std::fputs(options_help().c_str(), stdout);
@@ -254,6 +252,18 @@ int cmd_run(int argc, char** argv) {
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);
   return code;
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  const int code = run(argc, argv);
+  // The app is gone, every record is delivered or spooled and vigil's threads
+  // and helpers are stopped (run()'s locals are destroyed by now): skip the
+  // exit-time cleanup of the libraries (OpenSSL's atexit handler, spdlog's
+  // registry, static destructors), ~0.5 ms that nobody needs.
+  std::fflush(nullptr);
+  _exit(code);
 }
 
 }  // namespace vigil
