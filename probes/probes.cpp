@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -206,6 +207,24 @@ scmp_filter_ctx build_filter(const Table& table, std::string* error) {
     }
   }
   return ctx;
+}
+
+bool export_filter(const Table& table, std::vector<sock_filter>* prog, std::string* error) {
+  scmp_filter_ctx filter = build_filter(table, error);
+  if (!filter) return false;
+  int fd = memfd_create("vigil-filter", MFD_CLOEXEC);
+  int rc = fd < 0 ? -errno : seccomp_export_bpf(filter, fd);
+  seccomp_release(filter);
+  struct stat st {};
+  if (rc == 0 && fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size % sizeof(sock_filter) == 0) {
+    prog->resize(size_t(st.st_size) / sizeof(sock_filter));
+    rc = pread(fd, prog->data(), size_t(st.st_size), 0) == st.st_size ? 0 : -EIO;
+  } else if (rc == 0) {
+    rc = -EIO;
+  }
+  if (fd >= 0) close(fd);
+  if (rc != 0) *error = fmt::format("exporting the seccomp filter: {}", std::strerror(-rc));
+  return rc == 0;
 }
 
 size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <linux/filter.h>
 #include <seccomp.h>
 
 #include "events/events.hpp"
@@ -115,6 +116,11 @@ class Index {
 // The caller owns the context (seccomp_release).
 scmp_filter_ctx build_filter(const Table& t, std::string* error);
 inline scmp_filter_ctx build_filter(std::string* error) { return build_filter(table(), error); }
+
+// The same filter as a classic BPF program, ready for seccomp(2). The program
+// of the default table is also generated at build time (probes/gen/), so
+// that `vigil run` does not spend milliseconds in libseccomp at every start.
+bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* error);
 
 // Cap on a path read from tracee memory: longer than PATH_MAX so that an
 // over-long path (which the kernel refuses) is still reported, flagged.

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -77,7 +78,25 @@ struct TracerHooks {
   std::vector<std::string> sensitive_patterns;
 };
 
-// ptrace + seccomp(RET_TRACE) tracer. One instance, one thread (the caller's),
+// The seccomp program of the default probes table, generated at build time
+// (probes/gen/filter_bpf.cpp; equal to probes::export_filter(probes::table())).
+std::span<const sock_filter> default_filter_program();
+
+// The app's process, forked early (before vigil starts its threads: a fork
+// of a multi-threaded process costs TLB-shootdown interrupts on every CPU).
+// It waits on a pipe until a Tracer takes it (Tracer::spawn); if vigil goes
+// away first, it exits 127 without running anything.
+struct PendingApp {
+  int pid = -1;
+  int to_child = -1;    // "seized", the filter program, "listener taken"
+  int from_child = -1;  // the listener's fd number in the child
+};
+// Forks the app's process for path/argv/env; the child runs child_setup
+// (async-signal-safe code only; may be null) and waits. pid -1 and *error on failure.
+PendingApp fork_app(const std::string& path, const std::vector<std::string>& argv,
+                    const std::vector<std::string>& env, void (*child_setup)(), std::string* error);
+
+// seccomp user notification + ptrace tracer (docs/design.md). One instance, one thread (the caller's),
 // which must be the thread that calls spawn() (ptrace ties tracees to it).
 class Tracer {
  public:
@@ -86,10 +105,12 @@ class Tracer {
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  // Forks; the child runs child_setup (async-signal-safe code only), waits
-  // until it is seized (PTRACE_O_EXITKILL: if the tracer dies, every tracee
-  // is killed), sets no_new_privs, loads the filter from the probes table and
-  // execs path. Returns the child's pid, or -1 and sets *error.
+  // Seizes a forked app (PTRACE_O_EXITKILL: if the tracer dies, every tracee
+  // is killed) and sends it the filter of the probes table; the child sets
+  // no_new_privs, installs the filter, hands over its listener and execs.
+  // Returns the child's pid, or -1 and sets *error (the child is gone then).
+  int spawn(PendingApp& app, std::string* error);
+  // fork_app + spawn.
   int spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
             void (*child_setup)(), std::string* error);
   // Services stops until the main process (the spawned one) has exited;

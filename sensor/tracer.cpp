@@ -560,6 +560,13 @@ struct Tracer::Impl {
   }
 };
 
+namespace {
+// kDefaultFilter: probes::export_filter(probes::table()), written by probes/gen/filter_bpf.cpp.
+#include "vigil/filter_bpf.inc"
+}  // namespace
+
+std::span<const sock_filter> default_filter_program() { return kDefaultFilter; }
+
 Tracer::Tracer(TracerHooks hooks) : impl_(std::make_unique<Impl>()) { impl_->hooks = std::move(hooks); }
 Tracer::~Tracer() {
   if (impl_->notify_fd >= 0) close(impl_->notify_fd);
@@ -587,42 +594,20 @@ bool read_full(int fd, void* buf, size_t len) {
 }
 
 
-// The filter as a BPF program, generated here once: the child only installs
-// it (generating it there costs copy-on-write faults in a copy of the sensor).
-bool export_filter(const probes::Table& table, std::vector<sock_filter>* prog, std::string* error) {
-  scmp_filter_ctx filter = probes::build_filter(table, error);
-  if (!filter) return false;
-  int fd = memfd_create("vigil-filter", MFD_CLOEXEC);
-  int rc = fd < 0 ? -errno : seccomp_export_bpf(filter, fd);
-  seccomp_release(filter);
-  struct stat st {};
-  if (rc == 0 && fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size % sizeof(sock_filter) == 0) {
-    prog->resize(size_t(st.st_size) / sizeof(sock_filter));
-    rc = pread(fd, prog->data(), size_t(st.st_size), 0) == st.st_size ? 0 : -EIO;
-  } else if (rc == 0) {
-    rc = -EIO;
-  }
-  if (fd >= 0) close(fd);
-  if (rc != 0) *error = fmt::format("exporting the seccomp filter: {}", std::strerror(-rc));
-  return rc == 0;
-}
 }  // namespace
 
-int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                  void (*child_setup)(), std::string* error) {
-  std::vector<sock_filter> prog;
-  if (!export_filter(impl_->table(), &prog, error)) return -1;
-  const sock_fprog fprog{uint16_t(prog.size()), prog.data()};
-  impl_->index = std::make_unique<probes::Index>(impl_->table());
+PendingApp fork_app(const std::string& path, const std::vector<std::string>& argv,
+                    const std::vector<std::string>& env, void (*child_setup)(), std::string* error) {
+  PendingApp app;
   std::vector<char*> cargv, cenv;
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
   for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
-  int go[2], back[2];  // tracer -> child: "seized", "listener taken"; child -> tracer: the listener's fd number
+  int go[2], back[2];
   if (pipe2(go, O_CLOEXEC) < 0 || pipe2(back, O_CLOEXEC) < 0) {
     *error = fmt::format("pipe: {}", std::strerror(errno));
-    return -1;
+    return app;
   }
   pid_t pid = fork();
   if (pid == 0) {
@@ -630,7 +615,13 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
     close(back[0]);
     if (child_setup) child_setup();
     char c;
-    if (!read_full(go[0], &c, 1)) _exit(127);  // the tracer died before seizing us: never run untraced
+    uint32_t len = 0;
+    sock_filter prog[BPF_MAXINSNS];
+    // Seized, then the program: until then never run anything (EOF: the tracer is gone).
+    if (!read_full(go[0], &c, 1) || !read_full(go[0], &len, sizeof len) || len == 0 || len > BPF_MAXINSNS ||
+        !read_full(go[0], prog, len * sizeof(sock_filter)))
+      _exit(127);
+    const sock_fprog fprog{uint16_t(len), prog};
     // SPEC_ALLOW: the filter observes, it must not force the Speculative Store
     // Bypass mitigation on the app (kernels before 5.16 do by default).
     int listener = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -1
@@ -651,14 +642,47 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   }
   close(go[0]);
   close(back[1]);
+  if (pid < 0) {
+    *error = fmt::format("fork: {}", std::strerror(errno));
+    close(go[1]);
+    close(back[0]);
+    return app;
+  }
+  app.pid = pid;
+  app.to_child = go[1];
+  app.from_child = back[0];
+  return app;
+}
+
+int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                  void (*child_setup)(), std::string* error) {
+  PendingApp app = fork_app(path, argv, env, child_setup, error);
+  return app.pid < 0 ? -1 : spawn(app, error);
+}
+
+int Tracer::spawn(PendingApp& app, std::string* error) {
+  const int pid = app.pid;
+  auto done = [&] {
+    close(app.to_child);  // the child sees EOF if it is still waiting
+    close(app.from_child);
+    app = PendingApp{};
+  };
   auto fail = [&](std::string msg) {
     *error = std::move(msg);
-    close(go[1]);  // the child sees EOF and exits without running the app
-    close(back[0]);
-    if (pid > 0) waitpid(pid, nullptr, __WALL);
+    done();
+    waitpid(pid, nullptr, __WALL);
     return -1;
   };
-  if (pid < 0) return fail(fmt::format("fork: {}", std::strerror(errno)));
+  // The program of the default table was generated at build time; a table of
+  // a test's own is compiled here. Either way the child only installs it.
+  std::vector<sock_filter> prog;
+  if (impl_->hooks.table) {
+    if (!probes::export_filter(*impl_->hooks.table, &prog, error)) return fail(*error);
+  } else {
+    auto built = default_filter_program();
+    prog.assign(built.begin(), built.end());
+  }
+  impl_->index = std::make_unique<probes::Index>(impl_->table());
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0)
     return fail(fmt::format(
         "cannot trace the app (PTRACE_SEIZE: {}): give the container the SYS_PTRACE capability, and do not run "
@@ -674,11 +698,15 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   impl_->sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  const uint32_t len = uint32_t(prog.size());
+  std::string msg = "g";
+  msg.append(reinterpret_cast<const char*>(&len), sizeof len);
+  msg.append(reinterpret_cast<const char*>(prog.data()), prog.size() * sizeof(sock_filter));
   int child_fd = -1;
-  if (write(go[1], "g", 1) != 1 || !read_full(back[0], &child_fd, sizeof child_fd)) {
+  if (write(app.to_child, msg.data(), msg.size()) != ssize_t(msg.size()) ||
+      !read_full(app.from_child, &child_fd, sizeof child_fd)) {
     // The child failed to install the filter and said why; run() collects its exit.
-    close(go[1]);
-    close(back[0]);
+    done();
     return pid;
   }
   impl_->notify_fd = take_listener(pid, child_fd, error);
@@ -686,16 +714,18 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
     kill(pid, SIGKILL);
     return fail(*error);
   }
-  if (ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0)
-    spdlog::debug("seccomp notifications: synchronous wake-up (Linux 6.6+)");
+  spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
+                impl_->hooks.table ? "generated now" : "generated at build time",
+                ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
+                    ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
+                    : "");
   std::string watch_error;
   if (!impl_->hooks.sensitive_patterns.empty()) {
     impl_->sensitive_on = impl_->sensitive.start(impl_->hooks.sensitive_patterns, &watch_error);
     if (!impl_->sensitive_on) spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
   }
-  if (write(go[1], "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
-  close(go[1]);
-  close(back[0]);
+  if (write(app.to_child, "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
+  done();
   return pid;
 }
 

@@ -10,9 +10,7 @@
 namespace vigil::pid1 {
 namespace {
 
-struct sigaction g_saved[NSIG];
-bool g_changed[NSIG];
-sigset_t g_saved_mask, g_forwarded;
+sigset_t g_forwarded;
 volatile sig_atomic_t g_target = 0;
 volatile sig_atomic_t g_self = 0;
 // CLOCK_MONOTONIC seconds of the last SIGTSTP received (0: none since SIGCONT).
@@ -59,17 +57,13 @@ void on_signal(int sig, siginfo_t* info, void*) {
 void install() {
   g_self = getpid();
   sigemptyset(&g_forwarded);
-  sigprocmask(SIG_SETMASK, nullptr, &g_saved_mask);
   struct sigaction sa {};
   sa.sa_sigaction = on_signal;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigfillset(&sa.sa_mask);
   for (int sig = 1; sig < NSIG; ++sig) {
     if (!forwardable(sig) || (sig > 31 && sig < SIGRTMIN)) continue;
-    if (sigaction(sig, &sa, &g_saved[sig]) == 0) {
-      g_changed[sig] = true;
-      sigaddset(&g_forwarded, sig);
-    }
+    if (sigaction(sig, &sa, nullptr) == 0) sigaddset(&g_forwarded, sig);
   }
   sigprocmask(SIG_BLOCK, &g_forwarded, nullptr);
 }
@@ -77,12 +71,6 @@ void install() {
 void set_target(pid_t pid) {
   g_target = pid;
   sigprocmask(SIG_UNBLOCK, &g_forwarded, nullptr);
-}
-
-void restore_in_child() {
-  for (int sig = 1; sig < NSIG; ++sig)
-    if (g_changed[sig]) sigaction(sig, &g_saved[sig], nullptr);
-  sigprocmask(SIG_SETMASK, &g_saved_mask, nullptr);
 }
 
 void on_app_stopped(int /*sig*/) {

@@ -7,12 +7,10 @@
 namespace vigil::pid1 {
 
 // Catches every forwardable signal (blocked until set_target). Call once,
-// before spawning the app.
+// after the app's process is forked (it keeps the original dispositions).
 void install();
 // From now on forwarded signals go to pid (then unblocks them).
 void set_target(pid_t pid);
-// In the app's child process before exec: original dispositions and mask.
-void restore_in_child();
 // The app's main process entered a group-stop with sig: if this process was
 // asked to stop too (tty ^Z, kill -TSTP to the job), stop with SIGTSTP until
 // SIGCONT. (Terminal SIGTTIN/SIGTTOU stop this process by their default action.)

@@ -167,6 +167,17 @@ int run(int argc, char** argv) {
     return rc;
   }
 
+  // The app's process is forked now, while vigil is still one thread (a fork
+  // of a multi-threaded process interrupts every CPU to flush TLBs); it waits
+  // until the tracer takes it (sensor/sensor.hpp PendingApp). Signal
+  // dispositions are still the ones vigil was started with.
+  PendingApp app = fork_app(path, app_argv, env, nullptr, &error);
+  if (app.pid < 0) {
+    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
+    return 126;
+  }
+  phase("app forked");
+
   Context ctx = make_context();
   // The rules are parsed and compiled on a second thread while the sinks, the
   // tracer and the app's process are set up (the app, blocked in its first
@@ -228,7 +239,7 @@ int run(int argc, char** argv) {
   Tracer tracer(std::move(hooks));
   phase("tracer ready");
   if (out) out->set_stop_counter(&tracer.stops());
-  int pid = tracer.spawn(path, app_argv, env, pid1::restore_in_child, &error);
+  int pid = tracer.spawn(app, &error);
   if (pid < 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 126;

@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "probes/probes.hpp"
+#include "sensor/sensor.hpp"
 
 using namespace vigil;
 
@@ -72,7 +73,6 @@ TEST_CASE("tracee strings are read page by page and stop at unmapped memory", "[
   munmap(mem, size_t(page) * 2);
 }
 
-#include "sensor/sensor.hpp"
 
 TEST_CASE("container id from /proc/self/cgroup", "[tracer]") {
   const std::string id(64, 'a');
@@ -84,4 +84,19 @@ TEST_CASE("container id from /proc/self/cgroup", "[tracer]") {
   CHECK(container_id_from_cgroup("0::/\n").empty());
   CHECK(container_id_from_cgroup("0::/user.slice/user-0.slice/session-1.scope\n").empty());
   CHECK(container_id_from_cgroup("").empty());
+}
+
+TEST_CASE("the build-time seccomp program is the probes table's", "[tracer]") {
+  std::vector<sock_filter> now;
+  std::string err;
+  REQUIRE(probes::export_filter(probes::table(), &now, &err));
+  auto built = default_filter_program();
+  REQUIRE(built.size() == now.size());
+  for (size_t i = 0; i < now.size(); ++i) {
+    INFO("instruction " << i);
+    CHECK(built[i].code == now[i].code);
+    CHECK(built[i].jt == now[i].jt);
+    CHECK(built[i].jf == now[i].jf);
+    CHECK(built[i].k == now[i].k);
+  }
 }
