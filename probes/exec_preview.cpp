@@ -1,4 +1,4 @@
-// The provisional exec of an execve/execveat entry stop (prevent mode,
+// The provisional exec of an execve/execveat entry notification (prevent mode,
 // docs/design.md "Blocking an exec"): what the process will run, read before
 // the kernel runs it.
 #include <fcntl.h>

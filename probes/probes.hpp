@@ -127,7 +127,7 @@ bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* 
 inline constexpr size_t kPathMax = 4096;
 inline constexpr size_t kLongPathMax = 16384;
 
-// The provisional exec of an execve (execveat: true) entry stop, for judging
+// The provisional exec of an execve (execveat: true) entry notification, for judging
 // it before the binary runs: sets exe (symlinks and /proc links followed),
 // name, argv (from the caller's memory, capped at kArgvMaxBytes) and the
 // memfd/deleted flags of *p; other fields stay the caller's. False if the

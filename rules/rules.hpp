@@ -54,7 +54,7 @@ class Engine {
   // appends alerts (after rate limiting). Returns what to do with the syscall:
   // always Allow in detect mode. Called from one thread.
   // blocking_only: only the block/kill rules run, no detectors (a provisional
-  // event judged before its syscall, e.g. an exec at its entry stop).
+  // event judged before its syscall, e.g. an exec at its entry notification).
   Verdict evaluate(const Event& ev, std::vector<Alert>* out, bool blocking_only = false);
   // Alerts still holding suppressed repeats (count > 0), e.g. at exit.
   void flush(std::vector<Alert>* out);

@@ -66,7 +66,7 @@ struct TracerHooks {
   // killed, the old image is gone); Killed: SIGKILL to the process.
   std::function<Action(Event& ev)> verdict;
   // Optional (prevent mode): judges a provisional exec event at the execve
-  // entry stop (exe = the resolved target, argv from the caller's memory,
+  // entry notification (exe = the resolved target, argv from the caller's memory,
   // the rest = the caller). Denied: execve fails with EPERM and the binary
   // never runs; Killed: SIGKILL. Null: no extra work at exec entry.
   std::function<Action(Event& ev)> exec_verdict;
@@ -120,7 +120,7 @@ class Tracer {
   // SIGKILL to every traced process still known, then collects their exits
   // (emitting exit events) for at most timeout_ms.
   void kill_all(int timeout_ms);
-  // Number of ptrace stops serviced so far (read by the sinks' stats record).
+  // Number of notifications and ptrace stops serviced so far (read by the sinks' stats record).
   const std::atomic<uint64_t>& stops() const;
 
  private:

@@ -356,7 +356,7 @@ struct Tracer::Impl {
     emit(std::move(ev));
   }
 
-  // Prevent mode: the exec judged at its entry stop, before the binary runs
+  // Prevent mode: the exec judged at its entry notification, before the binary runs
   // (TracerHooks::exec_verdict). A blocked exec yields its event here.
   Action judge_exec_entry(int tid, int tgid, const probes::Probe* probe, const probes::SyscallArgs& args) {
     ProcessPtr caller = info_of(tgid);

@@ -1,5 +1,5 @@
 // Engine::evaluate(..., blocking_only): how `vigil run` judges a provisional
-// exec at its entry stop (docs/rules.md "Prevention").
+// exec at its entry notification (docs/rules.md "Prevention").
 #include <catch2/catch.hpp>
 
 #include "tests/unit/rules_test_util.hpp"
