@@ -698,6 +698,7 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   impl_->sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (impl_->sig_fd < 0) spdlog::warn("signalfd: {} (polling for tracee stops instead)", std::strerror(errno));
   const uint32_t len = uint32_t(prog.size());
   std::string msg = "g";
   msg.append(reinterpret_cast<const char*>(&len), sizeof len);
@@ -763,7 +764,9 @@ int Tracer::run() {
     impl_->emit_sensitive();
     // Wait for a notification or SIGCHLD. The sensitive-file watch has no fd
     // here: look at its queue at least every second.
-    const int timeout = impl_->sensitive_on ? 1000 : -1;
+    // Without a signalfd (it could not be created), reap every 10 ms instead.
+    const int timeout = impl_->sig_fd < 0 ? 10 : impl_->sensitive_on ? 1000 : -1;
+    if (impl_->sig_fd < 0) reap = true;
     pollfd fds[2] = {{impl_->notify_fd, POLLIN, 0}, {impl_->sig_fd, POLLIN, 0}};
     if (poll(fds, 2, timeout) <= 0) continue;  // EINTR: a forwarded signal
     if (fds[0].revents & POLLIN) impl_->on_notify();
