@@ -104,7 +104,7 @@ struct Tracer::Impl {
   // ptrace syscall stops (its return value is needed): the restarted call's
   // notification is decoded as usual.
   std::unordered_set<int> pending_follow;
-  // New tasks whose first stop came before their creator's fork/clone event:
+  // New tasks whose first stop came before their creator's fork/vfork event:
   // held stopped until that event names them (or until the tracer is idle).
   std::unordered_set<int> unannounced;
   // Events waiting for their syscall's return value, by thread.
@@ -291,16 +291,11 @@ struct Tracer::Impl {
     return flags;
   }
 
-  void on_clone(int tid) {
+  void on_fork(int tid) {
     int child = int(event_msg(tid));
     seized.insert(child);  // auto-attached
     int tgid = thread_tgid[tid];
-    uint64_t flags = clone_flags(tid);  // 0 for the fork and vfork syscalls
-    if (flags & CLONE_THREAD) {
-      thread_tgid[child] = tgid;
-      if (unannounced.erase(child)) cont(child, 0);
-      return;
-    }
+    uint64_t flags = clone_flags(tid);  // 0 for the fork and vfork syscalls (never CLONE_THREAD: no TRACECLONE)
     int ppid = tgid;
     if (flags & CLONE_PARENT) {
       ProcessPtr self = info_of(tgid);
@@ -500,7 +495,7 @@ struct Tracer::Impl {
     int sig = WSTOPSIG(status);
     if (!thread_tgid.count(tid)) {
       // The first stop of a new task usually comes before its creator's
-      // fork/clone event, which tells what it is: wait for that.
+      // fork/vfork event, which tells what it is: wait for that.
       if (status >> 16 == PTRACE_EVENT_STOP && sig == SIGTRAP) {
         unannounced.insert(tid);
         return;
@@ -509,8 +504,7 @@ struct Tracer::Impl {
     }
     switch (status >> 16) {
       case PTRACE_EVENT_FORK:
-      case PTRACE_EVENT_VFORK:
-      case PTRACE_EVENT_CLONE: on_clone(tid); return cont(tid, 0);
+      case PTRACE_EVENT_VFORK: on_fork(tid); return cont(tid, 0);
       case PTRACE_EVENT_EXEC: on_exec(tid); return cont(tid, 0);
       case PTRACE_EVENT_STOP:
         if (!is_stop_signal(sig)) return cont(tid, 0);  // first stop of a new task, or end of a group-stop
