@@ -17,23 +17,18 @@
 #include <vector>
 
 #include "rules/rules.hpp"
+#include "tests/unit/rules_test_util.hpp"
 
 using namespace vigil;
 
 namespace {
 
+// The rules tests' process builder, as a non-root user started at time 1.
 std::shared_ptr<Process> make_proc(const std::string& exe, std::vector<std::string> argv, std::shared_ptr<const Process> parent, int pid) {
-  auto p = std::make_shared<Process>();
-  p->pid = pid;
-  p->ppid = parent ? parent->pid : 1;
+  auto p = rt::proc(exe, std::move(argv), std::move(parent), pid);
   p->uid = p->euid = 1000;
   p->gid = p->egid = 1000;
-  p->exe = exe;
-  p->name = exe.substr(exe.rfind('/') + 1);
-  p->argv = std::move(argv);
-  p->cwd = "/app";
   p->start_ns = 1;
-  p->parent = std::move(parent);
   return p;
 }
 
