@@ -170,20 +170,27 @@ void memfd(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event*
 }
 
 // mmap(addr, len, prot, flags, fd, off) with PROT_EXEC of a file: only an
-// event when the file is drift (a library written after start).
+// event when the file is drift (a library written after start). One stat
+// decides for most libraries; the fd's path is read only when needed.
 void mmap_exec(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   ctx.drop = true;
   const int fd = arg_int(a, 4);
   if (ctx.drift == nullptr || fd < 0 || is_i386(a)) return;  // i386 mmap takes a struct: not decoded
-  const FdInfo* i = fd_info(ctx, mem.tid(), fd);
-  if (i == nullptr || i->kind != FdKind::File) return;
+  const std::string link = fmt::format("/proc/{}/fd/{}", mem.tid(), fd);
   struct stat st;
-  if (::stat(fmt::format("/proc/{}/fd/{}", mem.tid(), fd).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-  DriftReason r = ctx.drift->check(i->path, st);
+  if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  DriftReason r = ctx.drift->check_file(st);
+  if (r == DriftReason::None && !ctx.drift->has_paths()) return;
+  char buf[kPathMax];
+  const ssize_t n = readlink(link.c_str(), buf, sizeof buf);
+  if (n <= 0) return;
+  std::string path(buf, size_t(n));
+  if (constexpr std::string_view kDeleted = " (deleted)"; path.ends_with(kDeleted)) path.resize(path.size() - kDeleted.size());
+  if (ctx.drift->written_path(path)) r = DriftReason::TracedWrite;  // the exact reason wins over mtime
   if (r == DriftReason::None) return;
   ctx.drop = false;
   FileInfo& f = file_of(ev);
-  f.path = f.raw_path = i->path;
+  f.path = f.raw_path = path;
   f.fd = fd;
   add_arg(ev, "drift", std::string(drift_reason_name(r)));
 }

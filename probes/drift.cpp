@@ -36,8 +36,8 @@ void DriftTracker::note_rename(const std::string& from, const std::string& to) {
   if (paths_.erase(hash(from)) > 0) remember_path(to);
 }
 
-DriftReason DriftTracker::check(const std::string& path, const struct stat& st) const {
-  if (inodes_.contains({st.st_dev, st.st_ino}) || paths_.contains(hash(path))) return DriftReason::TracedWrite;
+DriftReason DriftTracker::check_file(const struct stat& st) const {
+  if (inodes_.contains({st.st_dev, st.st_ino})) return DriftReason::TracedWrite;
   // mtime, not ctime: entrypoints often chown -R/chmod -R their app dir at
   // start, which bumps ctime of every file without changing any content.
   const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;

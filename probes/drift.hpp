@@ -41,7 +41,14 @@ class DriftTracker {
   void note_rename(const std::string& from, const std::string& to);
 
   // Is the file at path (with st from stat/fstat of what actually runs) drift?
-  DriftReason check(const std::string& path, const struct stat& st) const;
+  DriftReason check(const std::string& path, const struct stat& st) const {
+    return written_path(path) ? DriftReason::TracedWrite : check_file(st);
+  }
+  // The same from the inode and mtime alone, and from the path alone: a
+  // caller can then skip resolving the path while no path is remembered.
+  DriftReason check_file(const struct stat& st) const;
+  bool written_path(const std::string& path) const { return paths_.contains(hash(path)); }
+  bool has_paths() const { return !paths_.empty(); }
   int64_t start_ns() const { return start_ns_; }
   size_t size() const { return inodes_.size() + paths_.size(); }
 

@@ -21,8 +21,10 @@ std::string read_link(const std::string& path) {
   return n > 0 ? std::string(buf, size_t(n)) : std::string();
 }
 
-// Reads up to max bytes of a file; false if it cannot be opened.
-bool read_file(const std::string& path, size_t max, std::string* out) {
+// Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
+// a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
+// reads fill the buffer while there is more): saves the read that returns 0.
+bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out->resize(max);
@@ -31,6 +33,7 @@ bool read_file(const std::string& path, size_t max, std::string* out) {
     ssize_t n = read(fd, out->data() + len, max - len);
     if (n <= 0) break;
     len += size_t(n);
+    if (short_is_eof) break;
   }
   close(fd);
   out->resize(len);
@@ -60,20 +63,21 @@ std::string hash_fd(int fd) {
   return hex;
 }
 
-// SHA-256 of the process's executable, cached by (dev, inode, mtime, size).
-std::string exe_sha256(int pid, int64_t* mtime_ns) {
+// SHA-256 of the process's executable, cached by (dev, inode, mtime, size);
+// *st is the executable's fstat (st_ino 0 if it could not be opened).
+std::string exe_sha256(int pid, struct stat* st) {
   using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
   static std::map<Key, std::string> cache;
+  *st = {};
   int fd = open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return {};
-  struct stat st {};
   std::string hex;
-  if (fstat(fd, &st) == 0) {
-    *mtime_ns = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    Key key{st.st_dev, st.st_ino, *mtime_ns, st.st_size};
+  if (fstat(fd, st) == 0) {
+    const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
+    Key key{st->st_dev, st->st_ino, mtime_ns, st->st_size};
     if (auto it = cache.find(key); it != cache.end()) {
       hex = it->second;
-    } else if (st.st_size <= kHashMaxBytes) {
+    } else if (st->st_size <= kHashMaxBytes) {
       hex = hash_fd(fd);
       if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
       if (!hex.empty()) cache.emplace(key, hex);
@@ -86,7 +90,7 @@ std::string exe_sha256(int pid, int64_t* mtime_ns) {
 // Session id and controlling terminal from /proc/PID/stat.
 void read_stat(int pid, Process* p) {
   std::string s;
-  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s)) return;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return;
   size_t paren = s.rfind(')');  // comm may contain anything, even ") "
   if (paren == std::string::npos) return;
   char state = 0;
@@ -121,7 +125,7 @@ bool stdio_net(int pid) {
 
 bool read_status(int pid, Status* st) {
   std::string s;
-  if (!read_file(fmt::format("/proc/{}/status", pid), 4096, &s)) return false;
+  if (!read_file(fmt::format("/proc/{}/status", pid), 4096, &s, true)) return false;
   auto field = [&](const char* name) -> const char* {
     size_t at = s.find(name);
     return at == std::string::npos ? nullptr : s.c_str() + at + std::strlen(name);
@@ -134,7 +138,7 @@ bool read_status(int pid, Status* st) {
   return st->tgid != 0;
 }
 
-void read_exec(int pid, const std::string& exec_path, Process* p) {
+void read_exec(int pid, const std::string& exec_path, Process* p, struct stat* exe_st) {
   Status st;
   if (read_status(pid, &st)) {
     p->ppid = st.ppid;
@@ -153,7 +157,7 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
   p->stdio_net = stdio_net(pid);
 
   std::string cmd;
-  read_file(fmt::format("/proc/{}/cmdline", pid), kArgvMaxBytes + 1, &cmd);
+  read_file(fmt::format("/proc/{}/cmdline", pid), kArgvMaxBytes + 1, &cmd, true);
   p->argv_truncated = cmd.size() > kArgvMaxBytes;
   if (p->argv_truncated) cmd.resize(kArgvMaxBytes);
   p->argv.clear();
@@ -164,15 +168,15 @@ void read_exec(int pid, const std::string& exec_path, Process* p) {
     i = end + 1;
   }
 
-  p->sha256 = exe_sha256(pid, &p->exe_mtime_ns);
+  p->sha256 = exe_sha256(pid, exe_st);
+  p->exe_mtime_ns = int64_t(exe_st->st_mtim.tv_sec) * 1'000'000'000 + exe_st->st_mtim.tv_nsec;
 
   // "#!" script: the path given to execve is another file than the executable.
   p->interpreter_script.clear();
-  if (!exec_path.empty()) {
+  if (!exec_path.empty() && exe_st->st_ino != 0) {
     std::string abs = exec_path[0] == '/' ? exec_path : p->cwd + "/" + exec_path;
-    struct stat a {}, b {};
-    if (stat(abs.c_str(), &a) == 0 && stat(fmt::format("/proc/{}/exe", pid).c_str(), &b) == 0 &&
-        (a.st_dev != b.st_dev || a.st_ino != b.st_ino))
+    struct stat a {};
+    if (stat(abs.c_str(), &a) == 0 && (a.st_dev != exe_st->st_dev || a.st_ino != exe_st->st_ino))
       p->interpreter_script = std::filesystem::path(abs).lexically_normal().string();
   }
   const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;

@@ -1,6 +1,8 @@
 // Internal to sensor/: what the tracer reads from /proc about a process.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 
@@ -19,7 +21,8 @@ bool read_status(int pid, Status* st);
 // exe flags of a process that has just exec'd. exec_path is the path the
 // process passed to execve (empty if unknown): if it names another file than
 // the executable, it is recorded as the interpreted script.
-void read_exec(int pid, const std::string& exec_path, Process* p);
+// *exe_st is the executable's fstat (st_ino 0 if it could not be read).
+void read_exec(int pid, const std::string& exec_path, Process* p, struct stat* exe_st);
 
 // stdin or stdout of pid is a TCP/UDP socket (IPv4 or IPv6). Reads only
 // two links unless one is a socket; then the socket tables of its netns.

@@ -107,6 +107,8 @@ struct Tracer::Impl {
   // New tasks whose first stop came before their creator's fork/vfork event:
   // held stopped until that event names them (or until the tracer is idle).
   std::unordered_set<int> unannounced;
+  // clone flags of a fork seen at its notification, until its fork event.
+  std::unordered_map<int, uint64_t> fork_flags;
   // Events waiting for their syscall's return value, by thread.
   struct AwaitingReturn {
     Event ev;
@@ -295,7 +297,10 @@ struct Tracer::Impl {
     int child = int(event_msg(tid));
     seized.insert(child);  // auto-attached
     int tgid = thread_tgid[tid];
-    uint64_t flags = clone_flags(tid);  // 0 for the fork and vfork syscalls (never CLONE_THREAD: no TRACECLONE)
+    // 0 for the fork and vfork syscalls (never CLONE_THREAD: no TRACECLONE)
+    uint64_t flags = 0;
+    if (auto f = fork_flags.find(tid); f != fork_flags.end()) flags = f->second, fork_flags.erase(f);
+    else flags = clone_flags(tid);
     int ppid = tgid;
     if (flags & CLONE_PARENT) {
       ProcessPtr self = info_of(tgid);
@@ -317,12 +322,12 @@ struct Tracer::Impl {
   }
 
   // Drift of what runs: the script of a "#!" interpreter, else the executable.
-  void exec_drift(int pid, Process* p) {
+  void exec_drift(Process* p, const struct stat& exe_st) {
     if (p->exe_from_memfd) return;  // reported as such
     const bool script = !p->interpreter_script.empty();
     const std::string& path = script ? p->interpreter_script : p->exe;
-    struct stat st;
-    if (::stat(script ? path.c_str() : fmt::format("/proc/{}/exe", pid).c_str(), &st) != 0) return;
+    struct stat st = exe_st;
+    if (script ? ::stat(path.c_str(), &st) != 0 : st.st_ino == 0) return;
     p->exe_drift = drift.check(path, st) != DriftReason::None;
     p->exe_mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   }
@@ -336,9 +341,10 @@ struct Tracer::Impl {
     auto p = std::make_shared<Process>();
     p->pid = pid;
     p->start_ns = pr.info ? pr.info->start_ns : now_realtime_ns();
-    procfs::read_exec(pid, pr.exec_path, p.get());
+    struct stat exe_st;
+    procfs::read_exec(pid, pr.exec_path, p.get(), &exe_st);
     pr.files.fds->exec();
-    exec_drift(pid, p.get());
+    exec_drift(p.get(), exe_st);
     p->parent = info_of(p->ppid);
     if (!p->parent && pr.info) p->parent = pr.info->parent;
     pr.exec_path.clear();
@@ -403,10 +409,14 @@ struct Tracer::Impl {
     if (!probe || !tgid) return answer(req.id, 0);  // e.g. i386 socketcall; or the thread is gone
     if (probe->stage == probes::Stage::Attach) {
       // clone3 keeps its flags in memory: a new thread needs nothing from us.
+      // fork and vfork have no flags; clone's are its first argument on both arches.
       uint64_t flags = 0;
       if (req.data.nr == kClone3) probes::TraceeMemory(tid).read(req.data.args[0], &flags, sizeof flags);
+      else if (req.data.nr == (req.data.arch == AUDIT_ARCH_I386 ? kCloneI386 : kCloneX86_64))
+        flags = req.data.args[0];
       if (flags & CLONE_THREAD) return answer(req.id, 0);
       ensure_seized(tid);  // the new process is then auto-attached (TRACEFORK, TRACEVFORK)
+      fork_flags[tid] = flags;  // for its fork event: no need to read the stopped thread's registers
       return answer(req.id, 0);
     }
     probes::SyscallArgs args;
@@ -530,6 +540,7 @@ struct Tracer::Impl {
 
   void on_exit(int tid, int status) {
     unannounced.erase(tid);
+    fork_flags.erase(tid);
     dns_windows.erase(tid);
     seized.erase(tid);
     pending_follow.erase(tid);
@@ -767,9 +778,10 @@ int Tracer::run() {
     // POLLHUP: every process with the filter is gone; the exits follow.
     if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) close(impl_->notify_fd), impl_->notify_fd = -1;
     if (fds[1].revents & POLLIN) {
-      signalfd_siginfo si;
-      while (read(impl_->sig_fd, &si, sizeof si) == sizeof si) {
-      }
+      // SIGCHLD is a standard signal: at most one is pending, one read drains it.
+      signalfd_siginfo si[4];
+      if (read(impl_->sig_fd, si, sizeof si) < 0 && errno != EAGAIN && errno != EINTR)
+        spdlog::debug("signalfd: {}", std::strerror(errno));
       reap = true;
     }
   }
