@@ -174,4 +174,9 @@ void dup(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Even
   }
 }
 
+// exit_group(status): the process's exit code (status & 0xff, as wait reports it).
+void exit_code(const SyscallArgs& a, const TraceeMemory&, DecodeContext&, Event* ev) {
+  ev->exit_code = int(a.args[0] & 0xff);
+}
+
 }  // namespace vigil::probes::dec

@@ -1,6 +1,5 @@
-// The provisional exec of an execve/execveat entry notification (prevent mode,
-// docs/design.md "Blocking an exec"): what the process will run, read before
-// the kernel runs it.
+// The exec of an execve/execveat entry notification (docs/design.md section 1):
+// what the process will run, read before the kernel runs it.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -29,14 +28,19 @@ void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Pro
       p->argv_truncated = true;
       break;
     }
+    const bool capped = s.size() >= kArgvMaxBytes - bytes;  // no NUL within the cap
     bytes += s.size() + 1;
     p->argv.push_back(std::move(s));
+    if (capped) {
+      p->argv_truncated = true;
+      break;
+    }
   }
 }
 
 }  // namespace
 
-bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p) {
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd) {
   const unsigned path_arg = execveat ? 1 : 0;
   const int dirfd = execveat ? arg_int(a, 0) : AT_FDCWD;
   std::string raw;
@@ -55,7 +59,8 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;  // execve will fail on its own
   p->exe = dir_of(int(getpid()), fd);  // the link /proc/OURPID/fd/FD names the file
-  close(fd);
+  if (exe_fd) *exe_fd = fd;
+  else close(fd);
   static constexpr std::string_view kDeleted = " (deleted)";
   p->exe_deleted = p->exe.ends_with(kDeleted);
   if (p->exe_deleted) p->exe.resize(p->exe.size() - kDeleted.size());

@@ -58,14 +58,10 @@ const std::vector<Probe> kProbes = {
      [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(0, a, m, ev); }},
     {"execveat", EventClass::Process, "exec", Stage::ExecEntry,
      [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(1, a, m, ev); }},
-    // Process creation: the fork event comes from ptrace (PTRACE_EVENT_FORK);
-    // these rows only attach the calling thread first. New threads (clone
-    // with CLONE_THREAD) are not stopped; clone3 keeps its flags in memory,
-    // out of BPF's reach, so every clone3 is notified.
-    {"fork", P, "fork", Stage::Attach, nullptr},
-    {"vfork", P, "vfork", Stage::Attach, nullptr},
-    {"clone", P, "clone", Stage::Attach, nullptr, {no_bits(0, CLONE_THREAD)}},
-    {"clone3", P, "clone3", Stage::Attach, nullptr},
+    // Process creation is not a row: a new process is learnt at its first
+    // notification (its fork event then), so forks and threads cost nothing.
+    // Its end is exit_group (deaths by a signal: docs/design.md section 1).
+    {"exit_group", P, "exit", Stage::Exit, dec::exit_code},
     // File
     {"open", F, "open", E, dec::open, {}, nullptr, write_open(1)},
     {"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)},

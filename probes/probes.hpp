@@ -47,9 +47,8 @@ class TraceeMemory {
 // What the tracer does with a notification of this row.
 enum class Stage : uint8_t {
   Entry,      // decode at the notification; the event is judged and emitted before the syscall runs
-  ExecEntry,  // remember the decoded path; the exec event is emitted at PTRACE_EVENT_EXEC
-  Attach,     // process creation (fork, vfork, clone, clone3): no event here; the calling thread is
-              // ptrace-attached first so that the new process is auto-attached (PTRACE_EVENT_FORK)
+  ExecEntry,  // the exec event: what will run, read before the kernel runs it (judged, then emitted)
+  Exit,       // exit_group: the exit event (the process is past the point of no return)
 };
 
 // Sensor state a decoder may read and update (owned by the tracer).
@@ -82,7 +81,7 @@ struct Probe {
   EventClass cls;
   const char* type;  // Event::type
   Stage stage;
-  Decoder decode;                // null only for Stage::Attach rows
+  Decoder decode;
   std::vector<ArgCheck> checks;  // empty: every call of the syscall is traced
   // Set only if the event needs the return value (an fd, a peer address):
   // the tracer then follows the thread with ptrace syscall stops for this
@@ -131,8 +130,9 @@ inline constexpr size_t kLongPathMax = 16384;
 // it before the binary runs: sets exe (symlinks and /proc links followed),
 // name, argv (from the caller's memory, capped at kArgvMaxBytes) and the
 // memfd/deleted flags of *p; other fields stay the caller's. False if the
-// target cannot be opened (the execve will fail by itself).
-bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p);
+// target cannot be opened (the execve will fail by itself). With exe_fd, the
+// target stays open there (O_PATH) for the caller to read and close.
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd = nullptr);
 
 // Issue-3 decoders (probes/decode_*.cpp), one per syscall family.
 namespace dec {
@@ -158,6 +158,7 @@ void ptrace(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void signal(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void dup(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void module(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void exit_code(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 }  // namespace dec
 
 // The DNS window (docs/design-probes.md): a thread that sent a DNS query is

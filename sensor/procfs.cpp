@@ -1,13 +1,16 @@
 #include "sensor/procfs.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <tuple>
+#include <vector>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -63,28 +66,46 @@ std::string hash_fd(int fd) {
   return hex;
 }
 
-// SHA-256 of the process's executable, cached by (dev, inode, mtime, size);
-// *st is the executable's fstat (st_ino 0 if it could not be opened).
-std::string exe_sha256(int pid, struct stat* st) {
+// SHA-256 of the open file fd (any mode, O_PATH too), cached by (dev, inode,
+// mtime, size); *st is its fstat (st_ino 0 if unknown).
+std::string file_sha256(int fd, struct stat* st) {
   using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
   static std::map<Key, std::string> cache;
   *st = {};
-  int fd = open(fmt::format("/proc/{}/exe", pid).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
-  std::string hex;
-  if (fstat(fd, st) == 0) {
-    const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
-    Key key{st->st_dev, st->st_ino, mtime_ns, st->st_size};
-    if (auto it = cache.find(key); it != cache.end()) {
-      hex = it->second;
-    } else if (st->st_size <= kHashMaxBytes) {
-      hex = hash_fd(fd);
-      if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
-      if (!hex.empty()) cache.emplace(key, hex);
-    }
-  }
-  close(fd);
+  if (fstat(fd, st) != 0) return {};
+  const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
+  Key key{st->st_dev, st->st_ino, mtime_ns, st->st_size};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  if (!S_ISREG(st->st_mode) || st->st_size > kHashMaxBytes) return {};
+  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
+  if (rd < 0) return {};  // e.g. an execute-only file and vigil not root
+  std::string hex = hash_fd(rd);
+  close(rd);
+  if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
+  if (!hex.empty()) cache.emplace(key, hex);
   return hex;
+}
+
+// The "#!" line of the file open at fd: false if it is not a script.
+bool shebang(int fd, std::string* interp, std::string* arg) {
+  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
+  if (rd < 0) return false;
+  char buf[256];  // the kernel reads as much (BINPRM_BUF_SIZE)
+  ssize_t n = pread(rd, buf, sizeof buf, 0);
+  close(rd);
+  if (n < 3 || buf[0] != '#' || buf[1] != '!') return false;
+  std::string_view line(buf + 2, size_t(n) - 2);
+  line = line.substr(0, line.find('\n'));
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+  while (!line.empty() && (blank(line.back()) || line.back() == '\r')) line.remove_suffix(1);
+  size_t end = 0;
+  while (end < line.size() && !blank(line[end])) ++end;
+  *interp = std::string(line.substr(0, end));
+  line.remove_prefix(end);
+  while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+  *arg = std::string(line);  // the rest of the line is one argument
+  return !interp->empty();
 }
 
 // Session id and controlling terminal from /proc/PID/stat.
@@ -138,47 +159,111 @@ bool read_status(int pid, Status* st) {
   return st->tgid != 0;
 }
 
-void read_exec(int pid, const std::string& exec_path, Process* p, struct stat* exe_st) {
+bool read_ppid(int pid, int* ppid) {
+  std::string s;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return false;
+  size_t at = s.rfind(')');  // comm may contain anything, even ") "
+  char state = 0;
+  return at != std::string::npos && std::sscanf(s.c_str() + at + 1, " %c %d", &state, ppid) == 2;
+}
+
+bool read_exit_status(int pid, int* status) {
+  std::string s;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return false;
+  size_t at = s.rfind(')');
+  if (at == std::string::npos || at + 2 >= s.size() || s[at + 2] != 'Z') return false;  // not (or no longer) a zombie
+  // Fields after the comm: state is field 3, exit_code field 52.
+  const char* c = s.c_str() + at + 2;
+  for (int field = 3; field < 52 && *c; ++field) {
+    c = std::strchr(c, ' ');
+    if (!c) return false;
+    ++c;
+  }
+  *status = std::atoi(c);
+  return true;
+}
+
+namespace {
+// PIDFD_GET_INFO (Linux 6.13+; exit status 6.15+), include/uapi/linux/pidfd.h.
+struct PidfdInfo {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+constexpr uint64_t kPidfdInfoExit = 1 << 3;
+constexpr unsigned kPidfdThread = O_EXCL;  // pidfd_open flag (Linux 6.9+)
+}  // namespace
+
+int pidfd_exit_status(int pidfd) {
+  PidfdInfo info{};
+  info.mask = kPidfdInfoExit;
+  if (pidfd < 0 || ioctl(pidfd, kPidfdGetInfo, &info) < 0 || !(info.mask & kPidfdInfoExit)) return -1;
+  return info.exit_code;
+}
+
+bool thread_group(int tid, int* tgid, int* ppid) {
+  static bool have = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO, until one fails
+  if (have) {
+    int fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
+    PidfdInfo info{};
+    const bool ok = fd >= 0 && ioctl(fd, kPidfdGetInfo, &info) == 0;
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    if (ok) {
+      *tgid = int(info.tgid), *ppid = int(info.ppid);
+      return true;
+    }
+    if (fd >= 0 || err == EINVAL) have = err == ESRCH;  // not the thread being gone: the kernel lacks it
+    if (fd < 0 && err == ESRCH) return false;
+  }
   Status st;
-  if (read_status(pid, &st)) {
+  if (!read_status(tid, &st)) return false;
+  *tgid = st.tgid, *ppid = st.ppid;
+  return true;
+}
+
+void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st) {
+  Status st;
+  if (read_status(tid, &st)) {
     p->ppid = st.ppid;
     p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
     p->cap_effective = st.cap_eff;
   }
-  p->exe = read_link(fmt::format("/proc/{}/exe", pid));
-  static constexpr std::string_view kDeleted = " (deleted)";
-  if (p->exe.size() > kDeleted.size() && p->exe.ends_with(kDeleted)) {
-    p->exe.resize(p->exe.size() - kDeleted.size());
-    p->exe_deleted = true;
-  }
-  p->exe_from_memfd = p->exe.starts_with("/memfd:");
-  p->cwd = read_link(fmt::format("/proc/{}/cwd", pid));
-  read_stat(pid, p);
-  p->stdio_net = stdio_net(pid);
+  p->cwd = read_link(fmt::format("/proc/{}/cwd", tid));
+  read_stat(tid, p);
+  p->stdio_net = stdio_net(tid);  // what the new program inherits (but O_CLOEXEC)
 
-  std::string cmd;
-  read_file(fmt::format("/proc/{}/cmdline", pid), kArgvMaxBytes + 1, &cmd, true);
-  p->argv_truncated = cmd.size() > kArgvMaxBytes;
-  if (p->argv_truncated) cmd.resize(kArgvMaxBytes);
-  p->argv.clear();
-  for (size_t i = 0; i < cmd.size();) {
-    size_t end = cmd.find('\0', i);
-    if (end == std::string::npos) end = cmd.size();
-    p->argv.push_back(cmd.substr(i, end - i));
-    i = end + 1;
-  }
-
-  p->sha256 = exe_sha256(pid, exe_st);
-  p->exe_mtime_ns = int64_t(exe_st->st_mtim.tv_sec) * 1'000'000'000 + exe_st->st_mtim.tv_nsec;
-
-  // "#!" script: the path given to execve is another file than the executable.
+  // "#!" script: the kernel runs the interpreter with argv
+  // [interpreter, optional argument, the path given to execve, argv[1]...].
   p->interpreter_script.clear();
-  if (!exec_path.empty() && exe_st->st_ino != 0) {
-    std::string abs = exec_path[0] == '/' ? exec_path : p->cwd + "/" + exec_path;
-    struct stat a {};
-    if (stat(abs.c_str(), &a) == 0 && (a.st_dev != exe_st->st_dev || a.st_ino != exe_st->st_ino))
-      p->interpreter_script = std::filesystem::path(abs).lexically_normal().string();
+  std::string interp, arg;
+  int run_fd = exe_fd;
+  if (shebang(exe_fd, &interp, &arg)) {
+    const std::string at = interp[0] == '/' ? interp : fmt::format("/proc/{}/cwd/{}", tid, interp);
+    int ifd = open(at.c_str(), O_PATH | O_CLOEXEC);
+    if (ifd >= 0) {
+      const std::string script = raw_path.empty() ? p->exe : raw_path[0] == '/' ? raw_path : p->cwd + "/" + raw_path;
+      p->interpreter_script = std::filesystem::path(script).lexically_normal().string();
+      p->exe = read_link(fmt::format("/proc/self/fd/{}", ifd));
+      p->exe_deleted = p->exe_from_memfd = false;
+      std::vector<std::string> argv{interp};
+      if (!arg.empty()) argv.push_back(arg);
+      argv.push_back(raw_path.empty() ? p->interpreter_script : raw_path);
+      for (size_t i = 1; i < p->argv.size(); ++i) argv.push_back(std::move(p->argv[i]));
+      p->argv = std::move(argv);
+      run_fd = ifd;
+    }
   }
+  struct stat exe_st;
+  p->sha256 = file_sha256(run_fd, &exe_st);
+  if (run_fd != exe_fd) {
+    close(run_fd);
+    if (fstat(exe_fd, file_st) != 0) *file_st = {};
+  } else {
+    *file_st = exe_st;
+  }
+  p->exe_mtime_ns = int64_t(file_st->st_mtim.tv_sec) * 1'000'000'000 + file_st->st_mtim.tv_nsec;
   const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;
   p->name = named.substr(named.rfind('/') + 1);
 }

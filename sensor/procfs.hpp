@@ -17,12 +17,25 @@ struct Status {
 };
 bool read_status(int pid, Status* st);
 
-// Fills exe, argv (capped at kArgvMaxBytes), cwd, ids, ppid, sha256 and the
-// exe flags of a process that has just exec'd. exec_path is the path the
-// process passed to execve (empty if unknown): if it names another file than
-// the executable, it is recorded as the interpreted script.
-// *exe_st is the executable's fstat (st_ino 0 if it could not be read).
-void read_exec(int pid, const std::string& exec_path, Process* p, struct stat* exe_st);
+// Completes the exec of an execve entry notification, before the kernel runs
+// it: probes::exec_preview set exe, argv and the memfd/deleted flags, and
+// left the target open at exe_fd (O_PATH). Adds the caller's ids, ppid and
+// session (an exec under no_new_privs keeps them), cwd, stdio, and the
+// SHA-256 of what runs. A "#!" script: exe becomes the interpreter,
+// interpreter_script the script, argv what the kernel will pass (raw_path:
+// the path given to execve). *file_st: the stat of the file that was named
+// (the script, or the executable), st_ino 0 if unknown.
+void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st);
+
+// The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
+// no /proc lookup), else /proc/TID/status. False if tid is gone.
+bool thread_group(int tid, int* tgid, int* ppid);
+// The parent of process pid (/proc/PID/stat, lighter than status).
+bool read_ppid(int pid, int* ppid);
+// The wait status of pid if it is a zombie (field 52 of /proc/PID/stat).
+bool read_exit_status(int pid, int* status);
+// The wait status of the reaped process of a pidfd (Linux 6.15+), else -1.
+int pidfd_exit_status(int pidfd);
 
 // stdin or stdout of pid is a TCP/UDP socket (IPv4 or IPv6). Reads only
 // two links unless one is a socket; then the socket tables of its netns.

@@ -1,21 +1,22 @@
 // The tracer: a seccomp filter whose rows come from the probes table
-// (probes/probes.cpp) and notify this process (seccomp user notification),
-// plus ptrace (PTRACE_SEIZE) on the processes for their lifecycle. One thread
-// services both, from one poll() loop:
-//   notification        -> decode the row (probes), judge, emit, answer
-//   fork/vfork          -> track the process tree, emit fork for new processes
-//   exec                -> read /proc, judge, emit exec
-//   group-stop          -> PTRACE_LISTEN (job control), tell the wrapper
-//   signal-delivery     -> re-inject the signal
-//   exit (waitpid)      -> emit exit for thread-group leaders
-// Only thread-group leaders are attached up front; other threads only when
-// they fork, exec, or a row needs their syscall's return value. See
-// docs/design.md.
+// (probes/probes.cpp) and notify this process (seccomp user notification).
+// One thread services everything from one poll() loop:
+//   notification        -> decode the row (probes), judge, emit, answer;
+//                          a process unknown so far is learnt (fork event),
+//                          execve gives the exec event, exit_group the exit
+//   pidfd readable      -> a known process died without exit_group (a signal)
+//   SIGCHLD (signalfd)  -> waitpid: the main process's exit and job-control
+//                          stops, orphans (PID 1), threads followed by ptrace
+// ptrace (PTRACE_SEIZE) only follows a thread for a while when a row needs its
+// syscall's return value (accept, the DNS window). Nothing is stopped per
+// fork, exec or exit. If the sensor dies, the keeper (sensor/keeper.hpp) kills
+// the app. See docs/design.md section 1.
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -41,6 +42,7 @@
 #include "probes/drift.hpp"
 #include "probes/probes.hpp"
 #include "probes/sensitive.hpp"
+#include "sensor/keeper.hpp"
 #include "sensor/procfs.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
@@ -48,11 +50,10 @@
 namespace vigil {
 namespace {
 
-// No TRACECLONE: new threads are not attached (no stop per thread), and no
-// TRACESECCOMP: the filter notifies instead of stopping (an app's own
-// RET_TRACE rule then gives ENOSYS, as it would without a tracer).
-constexpr long kPtraceOptions =
-    PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+// For threads followed through a syscall (their new threads and processes
+// are not attached). No TRACESECCOMP: the filter notifies instead of stopping
+// (an app's own RET_TRACE rule then gives ENOSYS, as it would without a tracer).
+constexpr long kPtraceOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
 
 // Linux 6.6: the notifying thread and the listener hand over on one CPU
 // (a wake-up of an idle CPU costs tens of microseconds on a VM).
@@ -63,9 +64,6 @@ constexpr long kPtraceOptions =
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
 
-// Syscall numbers of clone/clone3 for reading their flags at fork events.
-constexpr long kCloneX86_64 = 56, kCloneI386 = 120, kClone3 = 435;
-
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
 // PTRACE_CONT, or PTRACE_SYSCALL to stop again at the end of the current syscall.
@@ -75,19 +73,13 @@ void resume(int tid, int sig, bool stop_at_return = false) {
     spdlog::warn("resuming {}: {}", tid, std::strerror(errno));
 }
 
-unsigned long event_msg(int tid) {
-  unsigned long msg = 0;
-  ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg);
-  return msg;
-}
-
 }  // namespace
 
 struct Tracer::Impl {
   struct Proc {
     ProcessPtr info;
-    std::string exec_path;  // path given to the pending execve, for "#!" scripts
-    FileState files;        // fd table and cwd (probes/fdtable.hpp)
+    FileState files;  // fd table and cwd (probes/fdtable.hpp)
+    int pidfd = -1;   // readable when the process is gone (for deaths without exit_group)
   };
 
   TracerHooks hooks;
@@ -95,20 +87,17 @@ struct Tracer::Impl {
   int main_pid = 0;
   uint64_t seq = 0;
   int notify_fd = -1;  // the filter's listener
-  int sig_fd = -1;     // signalfd for SIGCHLD: a tracee stopped or exited
+  int sig_fd = -1;     // signalfd for SIGCHLD: a child or followed thread stopped or exited
+  int epoll_fd = -1;
+  Keeper keeper;
   std::unique_ptr<probes::Index> index;
   std::unordered_map<int, int> thread_tgid;  // every known thread -> its thread group
-  std::unordered_set<int> seized;            // threads we ptrace (leaders, and threads attached on demand)
+  std::unordered_set<int> seized;            // threads we ptrace (followed through a syscall)
   std::unordered_map<int, Proc> procs;       // thread group id -> process
   // Threads interrupted at a notification so that the syscall restarts under
   // ptrace syscall stops (its return value is needed): the restarted call's
   // notification is decoded as usual.
   std::unordered_set<int> pending_follow;
-  // New tasks whose first stop came before their creator's fork/vfork event:
-  // held stopped until that event names them (or until the tracer is idle).
-  std::unordered_set<int> unannounced;
-  // clone flags of a fork seen at its notification, until its fork event.
-  std::unordered_map<int, uint64_t> fork_flags;
   // Events waiting for their syscall's return value, by thread.
   struct AwaitingReturn {
     Event ev;
@@ -146,34 +135,54 @@ struct Tracer::Impl {
     return true;
   }
 
-  // The thread group of a notifying thread. Threads are not attached, so
-  // their creation is not seen: a thread is learnt from /proc at its first
-  // notification and re-checked later (tgkill(tgid, tid, 0) fails once the
-  // thread is gone and its id reused elsewhere). A process we have not seen
-  // being created (clone with an exit signal other than SIGCHLD, or
-  // CLONE_UNTRACED) is adopted here: attached, with a fork event.
-  int tgid_of(int tid) {
+  // The thread group of a notifying thread. Forks and threads are not seen
+  // when they happen: a thread is learnt from /proc at its first notification
+  // and re-checked later (tgkill(tgid, tid, 0) fails once the thread is gone
+  // and its id reused elsewhere). A process not known yet is learnt here,
+  // with a fork event (and its unknown ancestors first).
+  // watch: open a pidfd to see it die (not needed at its exit_group).
+  int tgid_of(int tid, bool watch = true) {
     if (auto it = thread_tgid.find(tid); it != thread_tgid.end()) {
       if (it->second == tid || seized.count(tid) || syscall(SYS_tgkill, it->second, tid, 0) == 0) return it->second;
       thread_tgid.erase(it);
     }
-    procfs::Status st;
-    if (!procfs::read_status(tid, &st)) return 0;
-    if (!procs.count(st.tgid)) {
-      add_process(st.tgid, st.ppid);
-      ensure_seized(st.tgid);
-      Event ev = new_event(EventClass::Process, "fork", st.ppid, info_of(st.ppid));
-      ev.child_pid = st.tgid;
-      ev.args.push_back({"source", "adopted"});
-      if (judge(ev) != Action::None) {
-        ev.action = Action::Killed;
-        kill(st.tgid, SIGKILL);
-      }
-      emit(std::move(ev));
-    }
-    thread_tgid[tid] = st.tgid;
+    int tgid = 0, ppid = 0;
+    if (!procfs::thread_group(tid, &tgid, &ppid)) return 0;
+    if (!procs.count(tgid)) learn(tgid, ppid, watch, 0);
+    thread_tgid[tid] = tgid;
     if (thread_tgid.size() > prune_at) prune_threads();
-    return st.tgid;
+    return tgid;
+  }
+
+  // A process seen for the first time: its fork event. Its parent is learnt
+  // first if it is unknown too (a process that never made a notified call).
+  void learn(int pid, int ppid, bool watch, int depth) {
+    int grandparent = 0;
+    if (ppid > 0 && !procs.count(ppid) && depth < 32 && ppid != getpid() && procfs::read_ppid(ppid, &grandparent))
+      learn(ppid, grandparent, true, depth + 1);
+    add_process(pid, ppid);
+    if (watch) watch_exit(pid);
+    Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
+    ev.child_pid = pid;
+    if (judge(ev) != Action::None) {
+      ev.action = Action::Killed;  // the process exists already: blocking a fork kills the child
+      kill(pid, SIGKILL);
+    }
+    emit(std::move(ev));
+  }
+
+  // A pidfd in the epoll set (data: the pid): readable when the process is gone.
+  void watch_exit(int pid) {
+    int fd = int(syscall(SYS_pidfd_open, pid, 0));
+    if (fd < 0) return;  // gone already; or Linux < 5.3
+    epoll_event e{};
+    e.events = EPOLLIN;
+    e.data.u64 = uint64_t(pid);
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &e) < 0) {
+      close(fd);
+      return;
+    }
+    procs[pid].pidfd = fd;
   }
 
   // Forgets threads that are gone (their exits are not seen): amortised, so
@@ -259,121 +268,75 @@ struct Tracer::Impl {
     p->ppid = ppid;
     p->parent = parent;
     p->start_ns = now_realtime_ns();
-    procs[pid] = Proc{std::move(p), {}};
+    procs[pid] = Proc{std::move(p), {}, -1};
+    if (auto par = procs.find(ppid); par != procs.end()) procs[pid].files = par->second.files.clone_for(0);
     thread_tgid[pid] = pid;
+    keeper.track(pid);
   }
 
-  // A task we have not heard of yet and its creator's event did not name it
-  // (e.g. the creator was killed in between): learn its thread group from /proc.
-  void adopt(int tid) {
-    seized.insert(tid);  // auto-attached
-    procfs::Status st;
-    if (!procfs::read_status(tid, &st)) return;
-    if (st.tgid != tid) {
-      thread_tgid[tid] = st.tgid;
-      if (!procs.count(st.tgid)) add_process(st.tgid, 0);
-    } else {
-      add_process(tid, st.ppid);
-    }
-  }
-
-  // clone flags of the fork/clone the stopped task is in (0 if unknown).
-  uint64_t clone_flags(int tid) {
-    __ptrace_syscall_info info{};
-    user_regs_struct regs{};
-    if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof info, &info) <= 0 ||
-        ptrace(PTRACE_GETREGS, tid, nullptr, &regs) < 0)
-      return 0;
-    bool i386 = info.arch == AUDIT_ARCH_I386;
-    uint64_t arg0 = i386 ? uint32_t(regs.rbx) : regs.rdi;
-    long nr = long(regs.orig_rax);
-    if (nr == (i386 ? kCloneI386 : kCloneX86_64)) return arg0;
-    uint64_t flags = 0;
-    if (nr == kClone3) probes::TraceeMemory(tid).read(arg0, &flags, sizeof flags);  // clone_args.flags
-    return flags;
-  }
-
-  void on_fork(int tid) {
-    int child = int(event_msg(tid));
-    seized.insert(child);  // auto-attached
-    int tgid = thread_tgid[tid];
-    // 0 for the fork and vfork syscalls (never CLONE_THREAD: no TRACECLONE)
-    uint64_t flags = 0;
-    if (auto f = fork_flags.find(tid); f != fork_flags.end()) flags = f->second, fork_flags.erase(f);
-    else flags = clone_flags(tid);
-    int ppid = tgid;
-    if (flags & CLONE_PARENT) {
-      ProcessPtr self = info_of(tgid);
-      ppid = self ? self->ppid : 0;
-    }
-    if (!procs.count(child)) {
-      add_process(child, ppid);
-      if (auto parent = procs.find(tgid); parent != procs.end())
-        procs[child].files = parent->second.files.clone_for(flags);
-    }
-    if (unannounced.erase(child)) cont(child, 0);
-    Event ev = new_event(EventClass::Process, "fork", tid, info_of(tgid));
-    ev.child_pid = child;
-    if (judge(ev) != Action::None) {
-      ev.action = Action::Killed;  // the process exists already: blocking a fork kills the child
-      kill(child, SIGKILL);
-    }
-    emit(std::move(ev));
-  }
-
-  // Drift of what runs: the script of a "#!" interpreter, else the executable.
-  void exec_drift(Process* p, const struct stat& exe_st) {
-    if (p->exe_from_memfd) return;  // reported as such
-    const bool script = !p->interpreter_script.empty();
-    const std::string& path = script ? p->interpreter_script : p->exe;
-    struct stat st = exe_st;
-    if (script ? ::stat(path.c_str(), &st) != 0 : st.st_ino == 0) return;
-    p->exe_drift = drift.check(path, st) != DriftReason::None;
-    p->exe_mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
-  }
-
-  void on_exec(int pid) {
-    int former = int(event_msg(pid));  // exec from a non-leader thread: its old tid is gone
-    if (former != pid) thread_tgid.erase(former), seized.erase(former);
-    seized.insert(pid);
-    thread_tgid[pid] = pid;
-    Proc& pr = procs[pid];
-    auto p = std::make_shared<Process>();
-    p->pid = pid;
-    p->start_ns = pr.info ? pr.info->start_ns : now_realtime_ns();
-    struct stat exe_st;
-    procfs::read_exec(pid, pr.exec_path, p.get(), &exe_st);
-    pr.files.fds->exec();
-    exec_drift(p.get(), exe_st);
-    p->parent = info_of(p->ppid);
-    if (!p->parent && pr.info) p->parent = pr.info->parent;
-    pr.exec_path.clear();
-    pr.info = p;
-    Event ev = new_event(EventClass::Process, "exec", pid, p);
-    if (judge(ev) != Action::None) {
-      ev.action = Action::Killed;  // the old image is gone: blocking an exec kills the process
-      kill(pid, SIGKILL);
-    }
-    emit(std::move(ev));
-  }
-
-  // Prevent mode: the exec judged at its entry notification, before the binary runs
-  // (TracerHooks::exec_verdict). A blocked exec yields its event here.
-  Action judge_exec_entry(int tid, int tgid, const probes::Probe* probe, const probes::SyscallArgs& args) {
+  // The exec event, at the execve entry: what will run, read before the
+  // kernel runs it, so a verdict can still deny (prevent mode) or kill it
+  // before any of its code runs. A target that cannot be opened makes no
+  // event: that execve fails by itself (a shell's PATH search).
+  // Returns the errno to answer with (0: continue).
+  int exec_entry(int tid, int tgid, const probes::Probe* probe, const probes::SyscallArgs& args, const Event& decoded) {
     ProcessPtr caller = info_of(tgid);
     auto p = caller ? std::make_shared<Process>(*caller) : std::make_shared<Process>();
-    if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get()))
-      return Action::None;
-    p->stdio_net = procfs::stdio_net(tgid);  // what the new program inherits (but O_CLOEXEC)
+    int exe_fd = -1;
+    if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get(),
+                              &exe_fd))
+      return 0;
+    p->pid = tgid;
+    p->parent = caller ? caller->parent : nullptr;
+    struct stat st;
+    procfs::read_exec_entry(tid, exe_fd, decoded.file ? decoded.file->raw_path : std::string(), p.get(), &st);
+    close(exe_fd);
+    if (!p->exe_from_memfd && st.st_ino != 0) {
+      const std::string& named = p->interpreter_script.empty() ? p->exe : p->interpreter_script;
+      p->exe_drift = drift.check(named, st) != DriftReason::None;
+    }
     Event ev = new_event(EventClass::Process, "exec", tid, p);
     ev.seq = ++seq;
-    ev.action = hooks.exec_verdict(ev);
-    if (ev.action == Action::None) return Action::None;
-    procs[tgid].exec_path.clear();
+    ev.action = hooks.exec_verdict ? hooks.exec_verdict(ev) : hooks.verdict ? hooks.verdict(ev) : Action::None;
     if (ev.action == Action::Killed) kill(tgid, SIGKILL);
-    Action a = ev.action;
+    const Action a = ev.action;
+    if (a == Action::None) {  // the process as it will be (an exec that fails anyway is rare past the open)
+      Proc& pr = procs[tgid];
+      pr.info = p;
+      pr.files.fds->exec();
+    }
     emit(std::move(ev));
-    return a;
+    return a == Action::None ? 0 : EPERM;
+  }
+
+  // The exit event of a process: at its exit_group (code), or when it is gone
+  // without one (status: a wait status; -1 if it could not be learnt).
+  void process_gone(int tgid, bool by_exit_group, int code_or_status) {
+    auto p = procs.find(tgid);
+    if (p == procs.end()) return;
+    Event ev = new_event(EventClass::Process, "exit", tgid, p->second.info);
+    if (by_exit_group) ev.exit_code = code_or_status;
+    else if (code_or_status < 0) ev.args.push_back({"status", "unknown"});
+    else if (WIFEXITED(code_or_status)) ev.exit_code = WEXITSTATUS(code_or_status);
+    else ev.exit_signal = WTERMSIG(code_or_status);
+    ev.seq = ++seq;
+    if (hooks.verdict) hooks.verdict(ev);  // nothing left to block; rules may still alert on it
+    emit(std::move(ev));
+    if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
+    procs.erase(p);
+    thread_tgid.erase(tgid);
+    keeper.untrack(tgid);
+  }
+
+  // A watched process is gone and no exit_group was seen: killed by a signal
+  // (or its last thread called exit). Its status: from /proc while it is a
+  // zombie, else from the pidfd (Linux 6.15+, once reaped).
+  void on_pidfd(int tgid) {
+    auto p = procs.find(tgid);
+    if (p == procs.end()) return;
+    int status = -1;
+    if (!procfs::read_exit_status(tgid, &status)) status = procfs::pidfd_exit_status(p->second.pidfd);
+    process_gone(tgid, false, status);
   }
 
   // Answers a notification: continue the syscall, or fail it with -err.
@@ -404,21 +367,11 @@ struct Tracer::Impl {
     }
     stops.fetch_add(1, std::memory_order_relaxed);
     const int tid = int(req.pid);
+    keeper.in_flight(tid);
     const probes::Probe* probe = index->find(req.data.arch, req.data.nr);
-    const int tgid = probe ? tgid_of(tid) : 0;
+    const bool exiting = probe && probe->stage == probes::Stage::Exit;
+    const int tgid = probe ? tgid_of(tid, !exiting) : 0;
     if (!probe || !tgid) return answer(req.id, 0);  // e.g. i386 socketcall; or the thread is gone
-    if (probe->stage == probes::Stage::Attach) {
-      // clone3 keeps its flags in memory: a new thread needs nothing from us.
-      // fork and vfork have no flags; clone's are its first argument on both arches.
-      uint64_t flags = 0;
-      if (req.data.nr == kClone3) probes::TraceeMemory(tid).read(req.data.args[0], &flags, sizeof flags);
-      else if (req.data.nr == (req.data.arch == AUDIT_ARCH_I386 ? kCloneI386 : kCloneX86_64))
-        flags = req.data.args[0];
-      if (flags & CLONE_THREAD) return answer(req.id, 0);
-      ensure_seized(tid);  // the new process is then auto-attached (TRACEFORK, TRACEVFORK)
-      fork_flags[tid] = flags;  // for its fork event: no need to read the stopped thread's registers
-      return answer(req.id, 0);
-    }
     probes::SyscallArgs args;
     args.arch = req.data.arch;
     args.nr = req.data.nr;
@@ -432,14 +385,14 @@ struct Tracer::Impl {
     if (ctx.dns_fd >= 0) dns_windows[tid] = DnsWindow{ctx.dns_fd, 0, args};
     if (ctx.drop) return answer(req.id, 0);
     if (probe->stage == probes::Stage::ExecEntry) {
-      // An exec from a thread we do not trace: attach it, or PTRACE_EVENT_EXEC
-      // (and the process after it) would be lost.
-      ensure_seized(tid);
-      // execveat relative to a directory fd: not a path we can resolve here.
-      bool usable = ev.file && (ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/"));
-      procs[tgid].exec_path = usable ? ev.file->raw_path : std::string();
-      const bool denied = hooks.exec_verdict && judge_exec_entry(tid, tgid, probe, args) == Action::Denied;
-      return answer(req.id, denied ? EPERM : 0);
+      // execveat relative to a directory fd: not a path to name a script by.
+      if (ev.file && !(ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/")))
+        ev.file->raw_path.clear();
+      return answer(req.id, exec_entry(tid, tgid, probe, args, ev));
+    }
+    if (exiting) {
+      answer(req.id, 0);  // exit_group cannot fail: the event need not wait
+      return process_gone(tgid, true, ev.exit_code);
     }
     Action a = judge(ev);
     if (a == Action::Killed) kill(tgid, SIGKILL);
@@ -490,7 +443,11 @@ struct Tracer::Impl {
       }
       if (done || ++w->second.steps >= probes::kDnsWindowMax) dns_windows.erase(w);
     }
-    cont(tid, 0);
+    if (followed(tid)) return cont(tid, 0);
+    // Done with it: detached, it costs nothing more (signals, its children).
+    if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) < 0 && errno != ESRCH)
+      spdlog::debug("PTRACE_DETACH {}: {}", tid, std::strerror(errno));
+    seized.erase(tid);
   }
 
   static std::string syscall_name(const probes::SyscallArgs& a) {
@@ -502,45 +459,26 @@ struct Tracer::Impl {
 
   void on_stop(int tid, int status) {
     stops.fetch_add(1, std::memory_order_relaxed);
-    int sig = WSTOPSIG(status);
-    if (!thread_tgid.count(tid)) {
-      // The first stop of a new task usually comes before its creator's
-      // fork/vfork event, which tells what it is: wait for that.
-      if (status >> 16 == PTRACE_EVENT_STOP && sig == SIGTRAP) {
-        unannounced.insert(tid);
-        return;
-      }
-      adopt(tid);
+    const int sig = WSTOPSIG(status);
+    if (!seized.count(tid)) {  // a job-control stop of a child we do not trace: the main process
+      if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
+      return;
     }
-    switch (status >> 16) {
-      case PTRACE_EVENT_FORK:
-      case PTRACE_EVENT_VFORK: on_fork(tid); return cont(tid, 0);
-      case PTRACE_EVENT_EXEC: on_exec(tid); return cont(tid, 0);
-      case PTRACE_EVENT_STOP:
-        if (!is_stop_signal(sig)) return cont(tid, 0);  // first stop of a new task, or end of a group-stop
-        // Group-stop: stay stopped, but let us see SIGCONT.
-        if (ptrace(PTRACE_LISTEN, tid, nullptr, nullptr) < 0 && errno != ESRCH)
-          spdlog::warn("PTRACE_LISTEN {}: {}", tid, std::strerror(errno));
-        if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
-        return;
-      default:
-        if (sig == (SIGTRAP | 0x80)) return on_syscall_stop(tid);
-        return cont(tid, sig);  // signal-delivery-stop: deliver it
+    if (status >> 16 == PTRACE_EVENT_STOP) {
+      if (!is_stop_signal(sig)) return cont(tid, 0);  // our PTRACE_INTERRUPT, or the end of a group-stop
+      // Group-stop: stay stopped, but let us see SIGCONT.
+      if (ptrace(PTRACE_LISTEN, tid, nullptr, nullptr) < 0 && errno != ESRCH)
+        spdlog::warn("PTRACE_LISTEN {}: {}", tid, std::strerror(errno));
+      if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
+      return;
     }
+    if (sig == (SIGTRAP | 0x80)) return on_syscall_stop(tid);
+    cont(tid, sig);  // signal-delivery-stop: deliver it
   }
 
-  // Nothing else to do: resolve the tasks still waiting for their announcement.
-  void adopt_unannounced() {
-    for (int tid : unannounced) {
-      adopt(tid);
-      cont(tid, 0);
-    }
-    unannounced.clear();
-  }
-
+  // waitpid reported tid gone: the main process, an orphan (PID 1 reaps
+  // them), or a thread we followed.
   void on_exit(int tid, int status) {
-    unannounced.erase(tid);
-    fork_flags.erase(tid);
     dns_windows.erase(tid);
     seized.erase(tid);
     pending_follow.erase(tid);
@@ -549,19 +487,9 @@ struct Tracer::Impl {
       awaiting_return.erase(it);
     }
     auto t = thread_tgid.find(tid);
-    if (t == thread_tgid.end()) return;  // not traced (an orphan we only reap)
-    int tgid = t->second;
-    thread_tgid.erase(t);
-    if (tid != tgid) return;  // a thread: no event
-    auto p = procs.find(tgid);
-    if (p == procs.end()) return;
-    Event ev = new_event(EventClass::Process, "exit", tid, p->second.info);
-    if (WIFEXITED(status)) ev.exit_code = WEXITSTATUS(status);
-    else ev.exit_signal = WTERMSIG(status);
-    ev.seq = ++seq;
-    if (hooks.verdict) hooks.verdict(ev);  // nothing left to block; rules may still alert on it
-    emit(std::move(ev));
-    procs.erase(p);
+    if (t == thread_tgid.end()) return;  // not known (an orphan we only reap)
+    if (t->second != tid) return void(thread_tgid.erase(t));  // a thread: no event
+    process_gone(tid, false, status);
   }
 };
 
@@ -574,8 +502,10 @@ std::span<const sock_filter> default_filter_program() { return kDefaultFilter; }
 
 Tracer::Tracer(TracerHooks hooks) : impl_(std::make_unique<Impl>()) { impl_->hooks = std::move(hooks); }
 Tracer::~Tracer() {
+  impl_->keeper.stand_down();
   if (impl_->notify_fd >= 0) close(impl_->notify_fd);
   if (impl_->sig_fd >= 0) close(impl_->sig_fd);
+  if (impl_->epoll_fd >= 0) close(impl_->epoll_fd);
 }
 
 namespace {
@@ -614,10 +544,13 @@ PendingApp fork_app(const std::string& path, const std::vector<std::string>& arg
     *error = fmt::format("pipe: {}", std::strerror(errno));
     return app;
   }
+  const pid_t vigil_pid = getpid();
   pid_t pid = fork();
   if (pid == 0) {
     close(go[1]);
     close(back[0]);
+    // Dies with vigil (the keeper kills the rest of the app: sensor/keeper.hpp).
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != vigil_pid) _exit(127);
     if (child_setup) child_setup();
     char c;
     uint32_t len = 0;
@@ -688,13 +621,9 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     prog.assign(built.begin(), built.end());
   }
   impl_->index = std::make_unique<probes::Index>(impl_->table());
-  if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(kPtraceOptions)) < 0)
-    return fail(fmt::format(
-        "cannot trace the app (PTRACE_SEIZE: {}): give the container the SYS_PTRACE capability, and do not run "
-        "vigil itself under a debugger or tracer",
-        std::strerror(errno)));
+  impl_->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (impl_->epoll_fd < 0) return fail(fmt::format("epoll_create1: {}", std::strerror(errno)));
   impl_->main_pid = pid;
-  impl_->seized.insert(pid);
   impl_->add_process(pid, getpid());
   // SIGCHLD (a tracee stopped or exited) wakes the loop through a signalfd;
   // blocked here only, after the fork: the app keeps its own signal mask.
@@ -716,10 +645,11 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     return pid;
   }
   impl_->notify_fd = take_listener(pid, child_fd, error);
-  if (impl_->notify_fd < 0) {
+  if (impl_->notify_fd < 0 || !impl_->keeper.start(impl_->notify_fd, error)) {
     kill(pid, SIGKILL);
     return fail(*error);
   }
+
   spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
                 impl_->hooks.table ? "generated now" : "generated at build time",
                 ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
@@ -736,53 +666,58 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
 }
 
 int Tracer::run() {
+  Impl& t = *impl_;
   bool reap = true;  // SIGCHLD came: collect every pending stop and exit
   for (;;) {
     if (reap) {
       int status = 0;
-      int tid = waitpid(-1, &status, __WALL | WNOHANG);
+      int tid = waitpid(-1, &status, __WALL | WNOHANG | WUNTRACED | WCONTINUED);
       if (tid < 0 && errno == EINTR) continue;
       if (tid < 0) {
         spdlog::error("waitpid: {}", std::strerror(errno));
         return W_EXITCODE(255, 0);
       }
       if (tid > 0) {
-        impl_->emit_sensitive();
+        t.emit_sensitive();
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
-          impl_->on_exit(tid, status);
-          if (tid == impl_->main_pid) {
-            impl_->sensitive.stop();  // collects opens still queued
-            impl_->emit_sensitive();
+          t.on_exit(tid, status);
+          if (tid == t.main_pid) {
+            t.sensitive.stop();  // collects opens still queued
+            t.emit_sensitive();
             return status;
           }
         } else if (WIFSTOPPED(status)) {
-          impl_->on_stop(tid, status);
+          t.on_stop(tid, status);
         }
         continue;
       }
       reap = false;
-      if (!impl_->unannounced.empty()) {
-        impl_->adopt_unannounced();
-        continue;
-      }
     }
-    impl_->emit_sensitive();
-    // Wait for a notification or SIGCHLD. The sensitive-file watch has no fd
+    t.emit_sensitive();
+    // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
+    // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up
+    // (epoll's callback wakes its waiter like any other). The pidfds are in
+    // an epoll set, polled as one fd. The sensitive-file watch has no fd
     // here: look at its queue at least every second.
     // Without a signalfd (it could not be created), reap every 10 ms instead.
-    const int timeout = impl_->sig_fd < 0 ? 10 : impl_->sensitive_on ? 1000 : -1;
-    if (impl_->sig_fd < 0) reap = true;
-    pollfd fds[2] = {{impl_->notify_fd, POLLIN, 0}, {impl_->sig_fd, POLLIN, 0}};
-    if (poll(fds, 2, timeout) <= 0) continue;  // EINTR: a forwarded signal
-    if (fds[0].revents & POLLIN) impl_->on_notify();
+    const int timeout = t.sig_fd < 0 ? 10 : t.sensitive_on ? 1000 : -1;
+    if (t.sig_fd < 0) reap = true;
+    pollfd fds[3] = {{t.notify_fd, POLLIN, 0}, {t.sig_fd, POLLIN, 0}, {t.epoll_fd, POLLIN, 0}};
+    if (poll(fds, 3, timeout) <= 0) continue;  // EINTR: a forwarded signal
+    if (fds[0].revents & POLLIN) t.on_notify();
     // POLLHUP: every process with the filter is gone; the exits follow.
-    if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) close(impl_->notify_fd), impl_->notify_fd = -1;
+    else if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) close(t.notify_fd), t.notify_fd = -1;
     if (fds[1].revents & POLLIN) {
       // SIGCHLD is a standard signal: at most one is pending, one read drains it.
       signalfd_siginfo si[4];
-      if (read(impl_->sig_fd, si, sizeof si) < 0 && errno != EAGAIN && errno != EINTR)
+      if (read(t.sig_fd, si, sizeof si) < 0 && errno != EAGAIN && errno != EINTR)
         spdlog::debug("signalfd: {}", std::strerror(errno));
       reap = true;
+    }
+    if (fds[2].revents & POLLIN) {
+      epoll_event evs[16];
+      const int n = epoll_wait(t.epoll_fd, evs, 16, 0);
+      for (int i = 0; i < n; ++i) t.on_pidfd(int(evs[i].data.u64));
     }
   }
 }
@@ -790,14 +725,25 @@ int Tracer::run() {
 const std::atomic<uint64_t>& Tracer::stops() const { return impl_->stops; }
 
 void Tracer::kill_all(int timeout_ms) {
-  for (const auto& [tgid, p] : impl_->procs) kill(tgid, SIGKILL);
-  // Collect their exits (and exit events); SIGKILL ends even ptrace-stopped tasks.
-  for (int waited = 0; !impl_->procs.empty() && waited < timeout_ms;) {
+  Impl& t = *impl_;
+  t.keeper.stand_down();
+  for (const auto& [tgid, p] : t.procs) kill(tgid, SIGKILL);
+  // Collect their exits (and exit events): children through waitpid, the
+  // others through their pidfds.
+  for (int waited = 0; !t.procs.empty() && waited < timeout_ms;) {
     int status = 0;
     int tid = waitpid(-1, &status, __WALL | WNOHANG);
-    if (tid < 0 && errno != EINTR) break;
-    if (tid > 0 && (WIFEXITED(status) || WIFSIGNALED(status))) impl_->on_exit(tid, status);
-    if (tid == 0) {
+    if (tid > 0) {
+      if (WIFEXITED(status) || WIFSIGNALED(status)) t.on_exit(tid, status);
+      continue;
+    }
+    std::vector<int> gone;
+    for (const auto& [tgid, p] : t.procs) {
+      pollfd f{p.pidfd, POLLIN, 0};
+      if (p.pidfd >= 0 ? poll(&f, 1, 0) == 1 : kill(tgid, 0) < 0 && errno == ESRCH) gone.push_back(tgid);
+    }
+    for (int tgid : gone) t.on_pidfd(tgid);
+    if (gone.empty()) {
       usleep(1000);
       ++waited;
     }

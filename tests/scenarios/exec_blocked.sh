@@ -30,8 +30,8 @@ vrun prevent --rules="$kill_rules" -- /bin/sh -c '/bin/sh -c "exec \"\$0\"" "$0"
 [ ! -e "$T/ran" ] || fail "kill action: the binary ran"
 grep -q "after=137" "$T/k.caller" || fail "kill action: process not SIGKILLed: $(cat "$T/k.caller" 2>&1)"
 expect_alert "Payload run" killed
-# a block rule that only the loaded image can match (its hash is not known at
-# entry): the process is killed before its first instruction, the alert says so
+# a block rule on the executable's SHA-256: the hash is known at the execve
+# entry too, so the exec is denied like any other (the binary never runs)
 cp /bin/touch "$T/hashed"
 sha=$(sha256sum "$T/hashed" | cut -d' ' -f1)
 hash_rules=$(rules_file hash "- rule: Known bad hash
@@ -42,6 +42,6 @@ hash_rules=$(rules_file hash "- rule: Known bad hash
   action: block")
 vrun prevent --rules="$hash_rules" -- /bin/sh -c '"$0" "$1"; echo "rc=$?" >"$2"' "$T/hashed" "$T/hash-ran" "$T/h.caller"
 [ ! -e "$T/hash-ran" ] || fail "hash block: the binary ran"
-grep -q "rc=137" "$T/h.caller" || fail "hash block: not killed: $(cat "$T/h.caller" 2>&1)"
-expect_alert "Known bad hash" killed
+grep -q "rc=126" "$T/h.caller" || fail "hash block: exec not denied: $(cat "$T/h.caller" 2>&1)"
+expect_alert "Known bad hash" denied
 echo ok

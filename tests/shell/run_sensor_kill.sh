@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault policy (docs/design.md): fail-closed. If the sensor is SIGKILLed, the
-# kernel kills every traced process (PTRACE_O_EXITKILL); nothing of the app
-# keeps running untraced (where its traced syscalls would fail with ENOSYS).
+# keeper (sensor/keeper.hpp) kills every app process the sensor knew of, and
+# the main process dies with it (PR_SET_PDEATHSIG); nothing of the app keeps
+# running unwatched (where its notified syscalls would fail with ENOSYS).
 set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 "$VIGIL" run -- sh -c 'sleep 300 & echo $! > '"$tmp"'/child; echo $$ > '"$tmp"'/main; wait' &

@@ -1,0 +1,134 @@
+#include "sensor/keeper.hpp"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace vigil {
+namespace {
+
+void close_all_but(int a, int b) {
+  if (a > b) std::swap(a, b);
+  auto range = [](int lo, int hi) {
+    if (lo > hi) return;
+    if (close_range(unsigned(lo), unsigned(hi), 0) == 0) return;
+    for (int fd = lo; fd <= std::min(hi, 65535); ++fd) close(fd);  // Linux < 5.9
+  };
+  range(3, a - 1);
+  range(a + 1, b - 1);
+  range(b + 1, 0x7fffffff);
+}
+
+// The keeper process. Forked from a multi-threaded sensor: only plain
+// syscalls from here on (no allocation, no locks, no stdio).
+[[noreturn]] void keeper_main(int rd, int listener, const uint64_t* bits, size_t words, volatile int* in_flight) {
+  setpgid(0, 0);  // out of the app's job control: ^C or ^Z at a terminal is not for us
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU})
+    sigaction(sig, &ign, nullptr);
+  prctl(PR_SET_NAME, "vigil-keeper", 0, 0, 0);
+  close_all_but(rd, listener);
+  char c = 0;
+  ssize_t n;
+  do n = read(rd, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n == 1) _exit(0);  // stood down
+  static const char msg[] = "vigil: the sensor died: killing the app (fail-closed, see docs/design.md)\n";
+  if (write(2, msg, sizeof msg - 1) < 0) {
+  }
+  if (*in_flight > 0) kill(*in_flight, SIGKILL);
+  for (size_t w = 0; w < words; ++w)
+    for (uint64_t m = bits[w]; m != 0; m &= m - 1) kill(int(w * 64 + size_t(__builtin_ctzll(m))), SIGKILL);
+  // Processes the sensor had not learnt yet die at their first notified call.
+  for (;;) {
+    pollfd p{listener, POLLIN, 0};
+    if (poll(&p, 1, -1) < 0) continue;
+    if (p.revents & POLLIN) {
+      seccomp_notif req;
+      std::memset(&req, 0, sizeof req);
+      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) == 0) {
+        kill(int(req.pid), SIGKILL);
+        seccomp_notif_resp resp;
+        std::memset(&resp, 0, sizeof resp);
+        resp.id = req.id;
+        resp.error = -EPERM;
+        ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+      }
+    } else if (p.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+      _exit(0);  // no process with the filter is left
+    }
+  }
+}
+
+}  // namespace
+
+Keeper::~Keeper() { stand_down(); }
+
+bool Keeper::map() {
+  if (bits_) return true;
+  long pid_max = 4194304;  // the kernel's limit
+  if (FILE* f = std::fopen("/proc/sys/kernel/pid_max", "r")) {
+    if (std::fscanf(f, "%ld", &pid_max) != 1 || pid_max <= 0 || pid_max > 4194304) pid_max = 4194304;
+    std::fclose(f);
+  }
+  words_ = size_t(pid_max) / 64 + 1;
+  const size_t bytes = (words_ + 1) * sizeof(uint64_t);  // + the in-flight word
+  void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) return false;
+  bits_ = static_cast<uint64_t*>(m);  // pages are touched (and count) only where pids are
+  in_flight_ = reinterpret_cast<volatile int*>(bits_ + words_);
+  return true;
+}
+
+void Keeper::set(int pid, bool on) {
+  if (pid <= 0 || !map() || size_t(pid) / 64 >= words_) return;
+  const uint64_t bit = uint64_t{1} << (pid % 64);
+  if (on) bits_[pid / 64] |= bit;
+  else bits_[pid / 64] &= ~bit;
+}
+
+bool Keeper::start(int listener_fd, std::string* error) {
+  int p[2];
+  if (!map() || pipe2(p, O_CLOEXEC) < 0) {
+    *error = fmt::format("cannot start the keeper (fail-closed if the sensor dies): {}", std::strerror(errno));
+    return false;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[1]);
+    keeper_main(p[0], listener_fd, bits_, words_, in_flight_);
+  }
+  close(p[0]);
+  if (pid < 0) {
+    close(p[1]);
+    *error = fmt::format("cannot start the keeper (fail-closed if the sensor dies): fork: {}", std::strerror(errno));
+    return false;
+  }
+  pipe_ = p[1];
+  pid_ = pid;
+  return true;
+}
+
+void Keeper::stand_down() {
+  if (pipe_ < 0) return;
+  if (write(pipe_, "q", 1) != 1) {
+  }
+  close(pipe_);
+  pipe_ = -1;
+}
+
+}  // namespace vigil

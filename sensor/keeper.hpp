@@ -1,0 +1,50 @@
+// Internal to sensor/: the fault policy (docs/design.md section 1, "Fault
+// policy"). The app is not ptrace-attached, so the kernel does not kill it
+// when the sensor dies (PTRACE_O_EXITKILL); its notified syscalls would then
+// fail with ENOSYS and break it silently. The keeper is a small process
+// forked from the sensor, holding a copy of the filter's listener and
+// sleeping on a pipe. If the sensor dies without standing it down, the keeper
+// SIGKILLs every app process the sensor knew of (a bitmap of pids in shared
+// memory), then answers each later notification by killing its caller,
+// until no process with the filter is left: fail-closed, never a hang.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace vigil {
+
+class Keeper {
+ public:
+  Keeper() = default;
+  Keeper(const Keeper&) = delete;
+  Keeper& operator=(const Keeper&) = delete;
+  ~Keeper();
+
+  // Forks the keeper with a copy of listener_fd. Call before any track() that
+  // matters is lost: tracks made earlier are kept (the map exists from then).
+  bool start(int listener_fd, std::string* error);
+  // The sensor knows of process pid / no longer does.
+  void track(int pid) { set(pid, true); }
+  void untrack(int pid) { set(pid, false); }
+  // The notification being handled comes from thread tid (killed too if the
+  // sensor dies before answering it).
+  void in_flight(int tid) {
+    if (in_flight_) *in_flight_ = tid;
+  }
+  // The sensor ends normally: the keeper exits without killing anything.
+  void stand_down();
+  int pid() const { return pid_; }
+
+ private:
+  bool map();
+  void set(int pid, bool on);
+  uint64_t* bits_ = nullptr;  // shared with the keeper: bit pid set = an app process
+  size_t words_ = 0;
+  volatile int* in_flight_ = nullptr;  // shared too (the word after the bitmap)
+  int pipe_ = -1;                      // write end: EOF for the keeper when the sensor dies
+  int pid_ = -1;
+};
+
+}  // namespace vigil
