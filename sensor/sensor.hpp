@@ -61,15 +61,11 @@ std::string container_id_from_cgroup(std::string_view cgroup_text);
 struct TracerHooks {
   Output* out = nullptr;  // events are handed here; may be null
   // Rules verdict, called synchronously for each event before the syscall
-  // proceeds (exec: at PTRACE_EVENT_EXEC, before the new program's first
-  // instruction). Denied: the syscall fails with EPERM (exec: the process is
-  // killed, the old image is gone); Killed: SIGKILL to the process.
+  // proceeds (exec: at the execve entry, before the kernel loads the new
+  // program). Denied: the syscall fails with EPERM (the binary never runs);
+  // Killed: SIGKILL to the process (a fork: the new process, which exists
+  // by the time it is learnt).
   std::function<Action(Event& ev)> verdict;
-  // Optional (prevent mode): judges a provisional exec event at the execve
-  // entry notification (exe = the resolved target, argv from the caller's memory,
-  // the rest = the caller). Denied: execve fails with EPERM and the binary
-  // never runs; Killed: SIGKILL. Null: no extra work at exec entry.
-  std::function<Action(Event& ev)> exec_verdict;
   // The main process entered a group-stop with this signal (job control).
   std::function<void(int sig)> main_stopped;
   // The traced syscalls; null: probes::table(). (Tests use their own.)

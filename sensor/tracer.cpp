@@ -297,7 +297,7 @@ struct Tracer::Impl {
     }
     Event ev = new_event(EventClass::Process, "exec", tid, p);
     ev.seq = ++seq;
-    ev.action = hooks.exec_verdict ? hooks.exec_verdict(ev) : hooks.verdict ? hooks.verdict(ev) : Action::None;
+    ev.action = hooks.verdict ? hooks.verdict(ev) : Action::None;
     if (ev.action == Action::Killed) kill(tgid, SIGKILL);
     const Action a = ev.action;
     if (a == Action::None) {  // the process as it will be (an exec that fails anyway is rare past the open)

@@ -212,29 +212,20 @@ int run(int argc, char** argv) {
   TracerHooks hooks;
   hooks.out = out.get();
   hooks.main_stopped = pid1::on_app_stopped;
-  auto judge = [&](Event& ev, bool at_exec_entry) {
+  hooks.verdict = [&](Event& ev) {
     if (!engine) return Action::None;  // no rules
-    Verdict v = engine->evaluate(ev, &alerts, at_exec_entry);
-    // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): an exec
-    // already loaded or a fork already done is killed; an exit or an inotify-seen open is past.
+    Verdict v = engine->evaluate(ev, &alerts);
+    // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): a fork
+    // already done is killed; an exit or an inotify-seen open is past.
     const std::string* src = ev.arg("source");
     const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
-                           : !at_exec_entry && (ev.type == "exec" || ev.type == "fork") ? Action::Killed
-                                                                                        : Action::Denied;
+                           : ev.type == "fork"                            ? Action::Killed
+                                                                          : Action::Denied;
     for (auto& a : alerts)
       if (a.action == Action::Denied) a.action = instead;
     deliver();
     return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
   };
-  hooks.verdict = [judge](Event& ev) { return judge(ev, false); };
-  // Prevent mode with a block/kill rule for execs: judge them before the binary runs.
-  if (engine && opts.prevent) {
-    const auto& bt = engine->blocking_types();
-    if (std::any_of(bt.begin(), bt.end(), [](const std::string& t) {
-          return t == "*" || t == "execve" || t == "execveat";
-        }))
-      hooks.exec_verdict = [judge](Event& ev) { return judge(ev, true); };
-  }
   hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   Tracer tracer(std::move(hooks));
   phase("tracer ready");
