@@ -704,6 +704,12 @@ int Tracer::run() {
     if (t.sig_fd < 0) reap = true;
     pollfd fds[3] = {{t.notify_fd, POLLIN, 0}, {t.sig_fd, POLLIN, 0}, {t.epoll_fd, POLLIN, 0}};
     if (poll(fds, 3, timeout) <= 0) continue;  // EINTR: a forwarded signal
+    // Deaths first: they happened before whatever is notified now.
+    if (fds[2].revents & POLLIN) {
+      epoll_event evs[16];
+      const int n = epoll_wait(t.epoll_fd, evs, 16, 0);
+      for (int i = 0; i < n; ++i) t.on_pidfd(int(evs[i].data.u64));
+    }
     if (fds[0].revents & POLLIN) t.on_notify();
     // POLLHUP: every process with the filter is gone; the exits follow.
     else if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) close(t.notify_fd), t.notify_fd = -1;
@@ -713,11 +719,6 @@ int Tracer::run() {
       if (read(t.sig_fd, si, sizeof si) < 0 && errno != EAGAIN && errno != EINTR)
         spdlog::debug("signalfd: {}", std::strerror(errno));
       reap = true;
-    }
-    if (fds[2].revents & POLLIN) {
-      epoll_event evs[16];
-      const int n = epoll_wait(t.epoll_fd, evs, 16, 0);
-      for (int i = 0; i < n; ++i) t.on_pidfd(int(evs[i].data.u64));
     }
   }
 }

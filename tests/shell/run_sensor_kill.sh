@@ -22,4 +22,23 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ $alive = 0 ] || { echo "FAIL: app processes survived the sensor"; exit 1; }
+
+# A process the sensor never learnt (it made no notified syscall) is killed at
+# its first notified syscall after the sensor's death, by the keeper; it never
+# gets past it (no ENOSYS, no hang).
+mkfifo "$tmp/go"
+"$VIGIL" run -- sh -c '(:; read x < '"$tmp"'/go; touch '"$tmp"'/ran; :) & echo $! > '"$tmp"'/silent; wait' 2> "$tmp/err" &
+vp=$!
+for _ in $(seq 300); do [ -s "$tmp/silent" ] && break; sleep 0.1; done
+silent=$(cat "$tmp/silent")
+sleep 0.2
+kill -KILL "$vp"; wait "$vp" || true
+echo go > "$tmp/go"
+for _ in $(seq 100); do [ -e /proc/$silent ] && ! grep -q '^State:.*Z' /proc/$silent/status 2>/dev/null || break; sleep 0.1; done
+[ ! -e "$tmp/ran" ] || { echo "FAIL: a process ran a notified syscall after the sensor died"; exit 1; }
+grep -q "the sensor died: killing the app" "$tmp/err" || { echo "FAIL: no keeper message: $(cat "$tmp/err")"; exit 1; }
+! grep -qi "not implemented" "$tmp/err" || { echo "FAIL: a notified syscall failed with ENOSYS: $(cat "$tmp/err")"; exit 1; }
+if [ -e /proc/$silent ] && ! grep -q '^State:.*Z' /proc/$silent/status 2>/dev/null; then
+  echo "FAIL: the unlearnt process survived its notified syscall"; exit 1
+fi
 echo ok

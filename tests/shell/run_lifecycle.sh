@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Process lifecycle without ptrace (docs/design.md section 1): a descendant's
+# exit code comes from its exit_group, a death by signal from its pidfd; a
+# process that never makes a notified syscall is not reported, its children
+# are (with it learnt first as their parent); a failing exec (PATH search)
+# gives no exec event.
+set -euo pipefail
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+timeout 60 "$VIGIL" run --events="$tmp/ev" -- sh -c '
+  sh -c "exit 7"
+  sh -c "kill -TERM \$\$"
+  /bin/sleep 0.01 & wait
+  (:; sh -c "echo \$\$ > '"$tmp"'/silent-child; exec /bin/true"; :) & wait
+  (PATH=/nonexistent:/usr/bin:/bin; exec sleep 0)
+  exit 0' > /dev/null
+python3 - "$tmp/ev" "$(cat "$tmp/silent-child")" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+main = ev[0]["process"]["pid"]
+def exits(pred):
+    return [e for e in ev if e["type"] == "exit" and pred(e["process"])]
+seven = exits(lambda p: p.get("args") == ["sh", "-c", "exit 7"])
+assert len(seven) == 1 and seven[0]["exit"] == {"code": 7}, seven
+term = exits(lambda p: p.get("args", [""])[-1:] == ["kill -TERM $$"])
+assert len(term) == 1 and term[0]["exit"] == {"signal": 15}, term      # no exit_group: the pidfd
+sleep = exits(lambda p: p.get("exe", "").endswith("/sleep"))
+assert len(sleep) == 2 and all(e["exit"] == {"code": 0} for e in sleep), sleep
+# The subshell "(:; ...; :) &" makes no notified syscall before it forks:
+# learnt (fork event) as the parent of its child, before the child.
+child = int(sys.argv[2])
+forks = {e["child_pid"]: e for e in ev if e["type"] == "fork"}
+assert child in forks, (child, sorted(forks))
+sub = forks[child]["process"]["pid"]
+assert sub != main and sub in forks and forks[sub]["process"]["pid"] == main, (sub, forks.get(sub))
+assert forks[sub]["seq"] < forks[child]["seq"], (forks[sub], forks[child])
+sleeps = [e for e in ev if e["type"] == "exec" and e["process"]["exe"].endswith("/sleep")]
+assert len(sleeps) == 2, [e["process"]["args"] for e in sleeps]    # the PATH search's failed execve: none
+assert not any(e["type"] == "exec" and "nonexistent" in e["process"]["exe"] for e in ev)
+seqs = [e["seq"] for e in ev]
+assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
+assert ev[-1]["type"] == "exit" and ev[-1]["process"]["pid"] == main and ev[-1]["exit"] == {"code": 0}, ev[-1]
+PY
+echo ok
