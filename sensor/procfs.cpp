@@ -156,15 +156,8 @@ bool read_status(int pid, Status* st) {
   if (const char* v = field("\nUid:")) std::sscanf(v, "%d %d", &st->uid, &st->euid);
   if (const char* v = field("\nGid:")) std::sscanf(v, "%d %d", &st->gid, &st->egid);
   if (const char* v = field("\nCapEff:")) st->cap_eff = std::strtoll(v, nullptr, 16);
+  if (const char* v = field("\nSeccomp_filters:")) st->seccomp_filters = std::atoi(v);
   return st->tgid != 0;
-}
-
-bool read_ppid(int pid, int* ppid) {
-  std::string s;
-  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return false;
-  size_t at = s.rfind(')');  // comm may contain anything, even ") "
-  char state = 0;
-  return at != std::string::npos && std::sscanf(s.c_str() + at + 1, " %c %d", &state, ppid) == 2;
 }
 
 bool read_exit_status(int pid, int* status) {

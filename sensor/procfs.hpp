@@ -14,6 +14,7 @@ struct Status {
   int tgid = 0, ppid = 0;
   int uid = -1, euid = -1, gid = -1, egid = -1;
   int64_t cap_eff = -1;  // CapEff mask, -1 if unknown
+  int seccomp_filters = -1;  // filters on the task (Linux 5.9+), -1 if unknown
 };
 bool read_status(int pid, Status* st);
 
@@ -30,8 +31,6 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
 // The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
 // no /proc lookup), else /proc/TID/status. False if tid is gone.
 bool thread_group(int tid, int* tgid, int* ppid);
-// The parent of process pid (/proc/PID/stat, lighter than status).
-bool read_ppid(int pid, int* ppid);
 // The wait status of pid if it is a zombie (field 52 of /proc/PID/stat).
 bool read_exit_status(int pid, int* status);
 // The wait status of the reaped process of a pidfd (Linux 6.15+), else -1.

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
@@ -89,6 +90,7 @@ struct Tracer::Impl {
   int notify_fd = -1;  // the filter's listener
   int sig_fd = -1;     // signalfd for SIGCHLD: a child or followed thread stopped or exited
   int epoll_fd = -1;
+  int own_filters = -1;  // seccomp filters on vigil itself (the app's processes have one more)
   Keeper keeper;
   std::unique_ptr<probes::Index> index;
   std::unordered_map<int, int> thread_tgid;  // every known thread -> its thread group
@@ -157,9 +159,12 @@ struct Tracer::Impl {
   // A process seen for the first time: its fork event. Its parent is learnt
   // first if it is unknown too (a process that never made a notified call).
   void learn(int pid, int ppid, bool watch, int depth) {
-    int grandparent = 0;
-    if (ppid > 0 && !procs.count(ppid) && depth < 32 && ppid != getpid() && procfs::read_ppid(ppid, &grandparent))
-      learn(ppid, grandparent, true, depth + 1);
+    // Only an app process: one with vigil's filter on top of vigil's own
+    // (never vigil's parent, init or a subreaper that took an orphan).
+    procfs::Status pst;
+    if (ppid > 1 && !procs.count(ppid) && depth < 32 && own_filters >= 0 && procfs::read_status(ppid, &pst) &&
+        pst.tgid == ppid && pst.seccomp_filters > own_filters)
+      learn(ppid, pst.ppid, true, depth + 1);
     add_process(pid, ppid);
     if (watch) watch_exit(pid);
     Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
@@ -621,9 +626,16 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     prog.assign(built.begin(), built.end());
   }
   impl_->index = std::make_unique<probes::Index>(impl_->table());
+  // One pidfd per live app process: vigil's own soft fd limit up to the hard
+  // one (the app was forked before, with the limits it was given).
+  if (rlimit nofile; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   impl_->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (impl_->epoll_fd < 0) return fail(fmt::format("epoll_create1: {}", std::strerror(errno)));
   impl_->main_pid = pid;
+  if (procfs::Status self; procfs::read_status(getpid(), &self)) impl_->own_filters = self.seccomp_filters;
   impl_->add_process(pid, getpid());
   // SIGCHLD (a tracee stopped or exited) wakes the loop through a signalfd;
   // blocked here only, after the fork: the app keeps its own signal mask.
