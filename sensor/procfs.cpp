@@ -66,35 +66,10 @@ std::string hash_fd(int fd) {
   return hex;
 }
 
-// SHA-256 of the open file fd (any mode, O_PATH too), cached by (dev, inode,
-// mtime, size); *st is its fstat (st_ino 0 if unknown).
-std::string file_sha256(int fd, struct stat* st) {
-  using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
-  static std::map<Key, std::string> cache;
-  *st = {};
-  if (fstat(fd, st) != 0) return {};
-  const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
-  Key key{st->st_dev, st->st_ino, mtime_ns, st->st_size};
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
-  if (!S_ISREG(st->st_mode) || st->st_size > kHashMaxBytes) return {};
-  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
-  if (rd < 0) return {};  // e.g. an execute-only file and vigil not root
-  std::string hex = hash_fd(rd);
-  close(rd);
-  if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
-  if (!hex.empty()) cache.emplace(key, hex);
-  return hex;
-}
-
-// The "#!" line of the file open at fd: false if it is not a script.
-bool shebang(int fd, std::string* interp, std::string* arg) {
-  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
-  if (rd < 0) return false;
-  char buf[256];  // the kernel reads as much (BINPRM_BUF_SIZE)
-  ssize_t n = pread(rd, buf, sizeof buf, 0);
-  close(rd);
-  if (n < 3 || buf[0] != '#' || buf[1] != '!') return false;
-  std::string_view line(buf + 2, size_t(n) - 2);
+// The "#!" line in the first bytes of a file: false if it is not a script.
+bool parse_shebang(std::string_view head, std::string* interp, std::string* arg) {
+  if (head.size() < 3 || head[0] != '#' || head[1] != '!') return false;
+  std::string_view line = head.substr(2);
   line = line.substr(0, line.find('\n'));
   auto blank = [](char c) { return c == ' ' || c == '\t'; };
   while (!line.empty() && blank(line.front())) line.remove_prefix(1);
@@ -106,6 +81,37 @@ bool shebang(int fd, std::string* interp, std::string* arg) {
   while (!line.empty() && blank(line.front())) line.remove_prefix(1);
   *arg = std::string(line);  // the rest of the line is one argument
   return !interp->empty();
+}
+
+// What an exec needs to know of a file: its SHA-256 and its "#!" line.
+struct FileFacts {
+  std::string sha256;  // empty: not hashed (too big, unreadable)
+  bool script = false;
+  std::string interp, arg;
+};
+
+// The facts of the open file fd (any mode, O_PATH too), cached by (dev,
+// inode, mtime, size): a repeated exec costs one fstat. *st is its fstat
+// (st_ino 0 if unknown).
+FileFacts file_facts(int fd, struct stat* st) {
+  using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
+  static std::map<Key, FileFacts> cache;
+  *st = {};
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) return {};
+  const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
+  Key key{st->st_dev, st->st_ino, mtime_ns, st->st_size};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
+  if (rd < 0) return {};  // e.g. an execute-only file and vigil not root
+  FileFacts f;
+  char head[256];  // the kernel reads as much for "#!" (BINPRM_BUF_SIZE)
+  const ssize_t n = pread(rd, head, sizeof head, 0);
+  f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
+  if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
+  close(rd);
+  if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
+  cache.emplace(key, f);
+  return f;
 }
 
 // Session id and controlling terminal from /proc/PID/stat.
@@ -230,31 +236,24 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   // "#!" script: the kernel runs the interpreter with argv
   // [interpreter, optional argument, the path given to execve, argv[1]...].
   p->interpreter_script.clear();
-  std::string interp, arg;
-  int run_fd = exe_fd;
-  if (shebang(exe_fd, &interp, &arg)) {
-    const std::string at = interp[0] == '/' ? interp : fmt::format("/proc/{}/cwd/{}", tid, interp);
-    int ifd = open(at.c_str(), O_PATH | O_CLOEXEC);
-    if (ifd >= 0) {
+  const FileFacts f = file_facts(exe_fd, file_st);
+  p->sha256 = f.sha256;
+  if (f.script) {
+    const std::string at = f.interp[0] == '/' ? f.interp : fmt::format("/proc/{}/cwd/{}", tid, f.interp);
+    if (int ifd = open(at.c_str(), O_PATH | O_CLOEXEC); ifd >= 0) {
       const std::string script = raw_path.empty() ? p->exe : raw_path[0] == '/' ? raw_path : p->cwd + "/" + raw_path;
       p->interpreter_script = std::filesystem::path(script).lexically_normal().string();
       p->exe = read_link(fmt::format("/proc/self/fd/{}", ifd));
       p->exe_deleted = p->exe_from_memfd = false;
-      std::vector<std::string> argv{interp};
-      if (!arg.empty()) argv.push_back(arg);
+      std::vector<std::string> argv{f.interp};
+      if (!f.arg.empty()) argv.push_back(f.arg);
       argv.push_back(raw_path.empty() ? p->interpreter_script : raw_path);
       for (size_t i = 1; i < p->argv.size(); ++i) argv.push_back(std::move(p->argv[i]));
       p->argv = std::move(argv);
-      run_fd = ifd;
+      struct stat ist;
+      p->sha256 = file_facts(ifd, &ist).sha256;  // of what runs, the interpreter
+      close(ifd);
     }
-  }
-  struct stat exe_st;
-  p->sha256 = file_sha256(run_fd, &exe_st);
-  if (run_fd != exe_fd) {
-    close(run_fd);
-    if (fstat(exe_fd, file_st) != 0) *file_st = {};
-  } else {
-    *file_st = exe_st;
   }
   p->exe_mtime_ns = int64_t(file_st->st_mtim.tv_sec) * 1'000'000'000 + file_st->st_mtim.tv_nsec;
   const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;
