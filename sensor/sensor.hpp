@@ -84,7 +84,7 @@ std::span<const sock_filter> default_filter_program();
 // away first, it exits 127 without running anything.
 struct PendingApp {
   int pid = -1;
-  int to_child = -1;    // "seized", the filter program, "listener taken"
+  int to_child = -1;    // the filter program, then "listener taken"
   int from_child = -1;  // the listener's fd number in the child
 };
 // Forks the app's process for path/argv/env; the child runs child_setup
@@ -92,8 +92,10 @@ struct PendingApp {
 PendingApp fork_app(const std::string& path, const std::vector<std::string>& argv,
                     const std::vector<std::string>& env, void (*child_setup)(), std::string* error);
 
-// seccomp user notification + ptrace tracer (docs/design.md). One instance, one thread (the caller's),
-// which must be the thread that calls spawn() (ptrace ties tracees to it).
+// The tracer: seccomp user notification, ptrace only to follow a thread through a
+// syscall (docs/design.md). One instance, one thread (the caller's), which must
+// be the thread that calls spawn() (ptrace ties tracees to it, the app's
+// PR_SET_PDEATHSIG to its creator).
 class Tracer {
  public:
   explicit Tracer(TracerHooks hooks);
@@ -101,20 +103,20 @@ class Tracer {
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  // Seizes a forked app (PTRACE_O_EXITKILL: if the tracer dies, every tracee
-  // is killed) and sends it the filter of the probes table; the child sets
+  // Sends a forked app the filter of the probes table; the child sets
   // no_new_privs, installs the filter, hands over its listener and execs.
+  // Starts the keeper (fail-closed if vigil dies, sensor/keeper.hpp).
   // Returns the child's pid, or -1 and sets *error (the child is gone then).
   int spawn(PendingApp& app, std::string* error);
   // fork_app + spawn.
   int spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
             void (*child_setup)(), std::string* error);
-  // Services stops until the main process (the spawned one) has exited;
+  // Services notifications until the main process (the spawned one) has exited;
   // reaps every child of this process meanwhile (PID-1 duty). Returns the
   // main process's wait status.
   int run();
-  // SIGKILL to every traced process still known, then collects their exits
-  // (emitting exit events) for at most timeout_ms.
+  // Stands the keeper down, SIGKILLs every app process still known, then
+  // collects their exits (emitting exit events) for at most timeout_ms.
   void kill_all(int timeout_ms);
   // Number of notifications and ptrace stops serviced so far (read by the sinks' stats record).
   const std::atomic<uint64_t>& stops() const;

@@ -560,7 +560,7 @@ PendingApp fork_app(const std::string& path, const std::vector<std::string>& arg
     char c;
     uint32_t len = 0;
     sock_filter prog[BPF_MAXINSNS];
-    // Seized, then the program: until then never run anything (EOF: the tracer is gone).
+    // The program ("g", length, instructions): until then never run anything (EOF: vigil is gone).
     if (!read_full(go[0], &c, 1) || !read_full(go[0], &len, sizeof len) || len == 0 || len > BPF_MAXINSNS ||
         !read_full(go[0], prog, len * sizeof(sock_filter)))
       _exit(127);
