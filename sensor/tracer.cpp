@@ -188,6 +188,7 @@ struct Tracer::Impl {
       return;
     }
     procs[pid].pidfd = fd;
+    keeper.track(pid);  // only with a pidfd: its death is seen, so a stale pid is never left for the keeper
   }
 
   // Forgets threads that are gone (their exits are not seen): amortised, so
@@ -276,7 +277,6 @@ struct Tracer::Impl {
     procs[pid] = Proc{std::move(p), {}, -1};
     if (auto par = procs.find(ppid); par != procs.end()) procs[pid].files = par->second.files.clone_for(0);
     thread_tgid[pid] = pid;
-    keeper.track(pid);
   }
 
   // The exec event, at the execve entry: what will run, read before the
@@ -373,6 +373,10 @@ struct Tracer::Impl {
     stops.fetch_add(1, std::memory_order_relaxed);
     const int tid = int(req.pid);
     keeper.in_flight(tid);
+    struct Done {
+      Keeper& k;
+      ~Done() { k.in_flight(0); }
+    } done{keeper};
     const probes::Probe* probe = index->find(req.data.arch, req.data.nr);
     const bool exiting = probe && probe->stage == probes::Stage::Exit;
     const int tgid = probe ? tgid_of(tid, !exiting) : 0;
@@ -637,6 +641,7 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   impl_->main_pid = pid;
   if (procfs::Status self; procfs::read_status(getpid(), &self)) impl_->own_filters = self.seccomp_filters;
   impl_->add_process(pid, getpid());
+  impl_->keeper.track(pid);  // our child: its exit comes from waitpid
   // SIGCHLD (a tracee stopped or exited) wakes the loop through a signalfd;
   // blocked here only, after the fork: the app keeps its own signal mask.
   sigset_t chld;
