@@ -36,10 +36,15 @@ void close_all_but(int a, int b) {
 // syscalls from here on (no allocation, no locks, no stdio).
 [[noreturn]] void keeper_main(int rd, int listener, const uint64_t* bits, size_t words, volatile int* in_flight) {
   setpgid(0, 0);  // out of the app's job control: ^C or ^Z at a terminal is not for us
-  struct sigaction ign {};
-  ign.sa_handler = SIG_IGN;
+  // None of vigil's handlers (they forward signals to the app): default
+  // actions, and termination or stop requests ignored.
+  struct sigaction act {};
+  act.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig)
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &act, nullptr);
+  act.sa_handler = SIG_IGN;
   for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU})
-    sigaction(sig, &ign, nullptr);
+    sigaction(sig, &act, nullptr);
   prctl(PR_SET_NAME, "vigil-keeper", 0, 0, 0);
   close_all_but(rd, listener);
   char c = 0;

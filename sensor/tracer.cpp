@@ -142,15 +142,20 @@ struct Tracer::Impl {
   // and re-checked later (tgkill(tgid, tid, 0) fails once the thread is gone
   // and its id reused elsewhere). A process not known yet is learnt here,
   // with a fork event (and its unknown ancestors first).
-  // watch: open a pidfd to see it die (not needed at its exit_group).
-  int tgid_of(int tid, bool watch = true) {
+  // watch: open a pidfd to see it die. defer: a process not known yet is not
+  // learnt here; its parent is returned there instead (-1: known).
+  int tgid_of(int tid, bool watch = true, int* defer = nullptr) {
+    if (defer) *defer = -1;
     if (auto it = thread_tgid.find(tid); it != thread_tgid.end()) {
       if (it->second == tid || seized.count(tid) || syscall(SYS_tgkill, it->second, tid, 0) == 0) return it->second;
       thread_tgid.erase(it);
     }
     int tgid = 0, ppid = 0;
     if (!procfs::thread_group(tid, &tgid, &ppid)) return 0;
-    if (!procs.count(tgid)) learn(tgid, ppid, watch, 0);
+    if (!procs.count(tgid)) {
+      if (defer) *defer = ppid;
+      else learn(tgid, ppid, watch, 0);
+    }
     thread_tgid[tid] = tgid;
     if (thread_tgid.size() > prune_at) prune_threads();
     return tgid;
@@ -379,12 +384,22 @@ struct Tracer::Impl {
     } done{keeper};
     const probes::Probe* probe = index->find(req.data.arch, req.data.nr);
     const bool exiting = probe && probe->stage == probes::Stage::Exit;
-    const int tgid = probe ? tgid_of(tid, !exiting) : 0;
+    int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
+    const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
     if (!probe || !tgid) return answer(req.id, 0);  // e.g. i386 socketcall; or the thread is gone
     probes::SyscallArgs args;
     args.arch = req.data.arch;
     args.nr = req.data.nr;
     for (int i = 0; i < 6; ++i) args.args[i] = req.data.args[i];
+    if (exiting) {
+      // exit_group cannot fail: answered first, its events need not hold it.
+      answer(req.id, 0);
+      Event code;
+      probes::DecodeContext ctx = decode_context(tgid);
+      probe->decode(args, probes::TraceeMemory(tid), ctx, &code);
+      if (new_ppid >= 0) learn(tgid, new_ppid, false, 0);
+      return process_gone(tgid, true, code.exit_code);
+    }
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
     probes::DecodeContext ctx = decode_context(tgid);
     probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
@@ -398,10 +413,6 @@ struct Tracer::Impl {
       if (ev.file && !(ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/")))
         ev.file->raw_path.clear();
       return answer(req.id, exec_entry(tid, tgid, probe, args, ev));
-    }
-    if (exiting) {
-      answer(req.id, 0);  // exit_group cannot fail: the event need not wait
-      return process_gone(tgid, true, ev.exit_code);
     }
     Action a = judge(ev);
     if (a == Action::Killed) kill(tgid, SIGKILL);
