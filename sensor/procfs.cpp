@@ -201,10 +201,16 @@ int pidfd_exit_status(int pidfd) {
   return info.exit_code;
 }
 
+namespace {
+bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO work, until one fails
+}  // namespace
+
+void use_pidfd_info(bool on) { have_pidfd_info = on; }
+
 bool thread_group(int tid, int* tgid, int* ppid) {
-  static bool have = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO, until one fails
-  if (have) {
+  if (have_pidfd_info) {
     int fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
+    if (fd < 0 && errno == ESRCH) return false;  // gone
     PidfdInfo info{};
     const bool ok = fd >= 0 && ioctl(fd, kPidfdGetInfo, &info) == 0;
     const int err = errno;
@@ -213,8 +219,10 @@ bool thread_group(int tid, int* tgid, int* ppid) {
       *tgid = int(info.tgid), *ppid = int(info.ppid);
       return true;
     }
-    if (fd >= 0 || err == EINVAL) have = err == ESRCH;  // not the thread being gone: the kernel lacks it
-    if (fd < 0 && err == ESRCH) return false;
+    // EINVAL from pidfd_open (no PIDFD_THREAD, < 6.9) or ENOTTY/EINVAL from
+    // the ioctl (< 6.13): the kernel lacks it, /proc from now on. ESRCH: the
+    // thread went away between the two calls.
+    if (err != ESRCH) have_pidfd_info = false;
   }
   Status st;
   if (!read_status(tid, &st)) return false;

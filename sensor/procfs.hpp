@@ -31,6 +31,8 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
 // The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
 // no /proc lookup), else /proc/TID/status. False if tid is gone.
 bool thread_group(int tid, int* tgid, int* ppid);
+// Tests: force the /proc path of thread_group (what kernels before 6.13 get).
+void use_pidfd_info(bool on);
 // The wait status of pid if it is a zombie (field 52 of /proc/PID/stat).
 bool read_exit_status(int pid, int* status);
 // The wait status of the reaped process of a pidfd (Linux 6.15+), else -1.

@@ -1,0 +1,70 @@
+// sensor/procfs: what the tracer learns of processes it did not see being
+// created, and of processes that died without exit_group (docs/design.md
+// section 1), on both paths: pidfd (Linux 6.13+/6.15+) and /proc.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include <catch2/catch.hpp>
+
+#include "sensor/procfs.hpp"
+
+using namespace vigil;
+
+namespace {
+std::atomic<int> g_tid{0};
+std::atomic<bool> g_stop{false};
+void* remember_tid(void*) {
+  g_tid = int(syscall(SYS_gettid));
+  while (!g_stop) usleep(1000);
+  return nullptr;
+}
+}  // namespace
+
+TEST_CASE("thread_group names a thread's group and the parent, with or without pidfd info", "[procfs]") {
+  pthread_t t;
+  REQUIRE(pthread_create(&t, nullptr, remember_tid, nullptr) == 0);
+  while (g_tid == 0) usleep(1000);
+  for (bool pidfd : {true, false}) {
+    procfs::use_pidfd_info(pidfd);
+    int tgid = 0, ppid = 0;
+    REQUIRE(procfs::thread_group(g_tid, &tgid, &ppid));
+    CHECK(tgid == getpid());
+    CHECK(ppid == getppid());
+    REQUIRE(procfs::thread_group(getpid(), &tgid, &ppid));
+    CHECK(tgid == getpid());
+  }
+  procfs::use_pidfd_info(true);
+  g_stop = true;
+  pthread_join(t, nullptr);
+}
+
+TEST_CASE("the exit status of a process that died by a signal: zombie, then reaped", "[procfs]") {
+  pid_t pid = fork();
+  if (pid == 0) {
+    pause();
+    _exit(0);
+  }
+  REQUIRE(pid > 0);
+  int pidfd = int(syscall(SYS_pidfd_open, pid, 0));
+  REQUIRE(pidfd >= 0);
+  kill(pid, SIGTERM);
+  siginfo_t si{};
+  REQUIRE(waitid(P_PID, id_t(pid), &si, WEXITED | WNOWAIT) == 0);  // a zombie now
+  int status = -1;
+  REQUIRE(procfs::read_exit_status(pid, &status));
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGTERM);
+  REQUIRE(waitpid(pid, nullptr, 0) == pid);
+  CHECK_FALSE(procfs::read_exit_status(pid, &status));  // reaped: not from /proc
+  const int reaped = procfs::pidfd_exit_status(pidfd);  // Linux 6.15+; -1 before
+  if (reaped != -1) {
+    CHECK(WIFSIGNALED(reaped));
+    CHECK(WTERMSIG(reaped) == SIGTERM);
+  }
+  close(pidfd);
+}
