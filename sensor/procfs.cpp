@@ -192,6 +192,7 @@ struct PidfdInfo {
 constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
 constexpr uint64_t kPidfdInfoExit = 1 << 3;
 constexpr unsigned kPidfdThread = O_EXCL;  // pidfd_open flag (Linux 6.9+)
+bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO work, until one fails
 }  // namespace
 
 int pidfd_exit_status(int pidfd) {
@@ -200,10 +201,6 @@ int pidfd_exit_status(int pidfd) {
   if (pidfd < 0 || ioctl(pidfd, kPidfdGetInfo, &info) < 0 || !(info.mask & kPidfdInfoExit)) return -1;
   return info.exit_code;
 }
-
-namespace {
-bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO work, until one fails
-}  // namespace
 
 void use_pidfd_info(bool on) { have_pidfd_info = on; }
 
