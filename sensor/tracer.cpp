@@ -708,6 +708,9 @@ int Tracer::run() {
       if (tid > 0) {
         t.emit_sensitive();
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
+          if (tid == t.keeper.pid())
+            spdlog::error("the keeper (pid {}) is gone (wait status {}): if vigil dies now, the app is not killed",
+                          tid, status);
           t.on_exit(tid, status);
           if (tid == t.main_pid) {
             t.sensitive.stop();  // collects opens still queued
