@@ -59,8 +59,7 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;  // execve will fail on its own
   p->exe = dir_of(int(getpid()), fd);  // the link /proc/OURPID/fd/FD names the file
-  if (exe_fd) *exe_fd = fd;
-  else close(fd);
+  *exe_fd = fd;
   static constexpr std::string_view kDeleted = " (deleted)";
   p->exe_deleted = p->exe.ends_with(kDeleted);
   if (p->exe_deleted) p->exe.resize(p->exe.size() - kDeleted.size());

@@ -126,13 +126,13 @@ bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* 
 inline constexpr size_t kPathMax = 4096;
 inline constexpr size_t kLongPathMax = 16384;
 
-// The provisional exec of an execve (execveat: true) entry notification, for judging
-// it before the binary runs: sets exe (symlinks and /proc links followed),
-// name, argv (from the caller's memory, capped at kArgvMaxBytes) and the
-// memfd/deleted flags of *p; other fields stay the caller's. False if the
-// target cannot be opened (the execve will fail by itself). With exe_fd, the
-// target stays open there (O_PATH) for the caller to read and close.
-bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd = nullptr);
+// What an execve (execveat: true) entry notification will run, read before
+// the kernel runs it: sets exe (symlinks and /proc links followed), name,
+// argv (from the caller's memory, capped at kArgvMaxBytes) and the
+// memfd/deleted flags of *p; other fields stay the caller's. The target is
+// left open at *exe_fd (O_PATH) for the caller to read and close. False if
+// it cannot be opened (the execve will fail by itself).
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd);
 
 // Issue-3 decoders (probes/decode_*.cpp), one per syscall family.
 namespace dec {

@@ -134,8 +134,8 @@ void read_stat(int pid, Process* p) {
   else p->tty = fmt::format("{}:{}", major, minor);
 }
 
-}  // namespace
-
+// stdin or stdout of pid is a TCP/UDP socket (IPv4 or IPv6). Reads only
+// two links unless one is a socket; then the socket tables of its netns.
 bool stdio_net(int pid) {
   for (int fd : {0, 1}) {
     std::string link = read_link(fmt::format("/proc/{}/fd/{}", pid, fd));
@@ -149,6 +149,8 @@ bool stdio_net(int pid) {
   }
   return false;
 }
+
+}  // namespace
 
 bool read_status(int pid, Status* st) {
   std::string s;

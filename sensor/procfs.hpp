@@ -38,10 +38,6 @@ bool read_exit_status(int pid, int* status);
 // The wait status of the reaped process of a pidfd (Linux 6.15+), else -1.
 int pidfd_exit_status(int pidfd);
 
-// stdin or stdout of pid is a TCP/UDP socket (IPv4 or IPv6). Reads only
-// two links unless one is a socket; then the socket tables of its netns.
-bool stdio_net(int pid);
-
 // Executables larger than this are not hashed (sha256 stays empty): hashing
 // happens on the tracer thread while the process waits.
 inline constexpr long long kHashMaxBytes = 64LL << 20;

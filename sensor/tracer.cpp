@@ -296,8 +296,7 @@ struct Tracer::Impl {
     if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get(),
                               &exe_fd))
       return 0;
-    p->pid = tgid;
-    p->parent = caller ? caller->parent : nullptr;
+    p->pid = tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
     struct stat st;
     procfs::read_exec_entry(tid, exe_fd, decoded.file ? decoded.file->raw_path : std::string(), p.get(), &st);
     close(exe_fd);
