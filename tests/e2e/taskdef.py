@@ -3,7 +3,7 @@
 1. taskdef-features.json: volumes, dependsOn (START, COMPLETE, SUCCESS, HEALTHY,
    and a SUCCESS that fails), entryPoint+command, environment, user,
    readonlyRootFilesystem, capabilities, essential semantics (SIGTERM to the rest).
-2. ../shared/reference/ecs/seed-before.json as is, images mapped to local ones.
+2. tests/patcher/ecs/seed-before.json (a copy of the reference seed task) as is, images mapped to local ones.
 3. The same seed patched by `vigil patch ecs` (the sensor image's own binary):
    the init container fills the volume, the app runs sensored, events come out.
 Images come from tests/e2e/run.sh. Exit 0 pass, 1 fail, 77 skipped."""
@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 from e2elib import APP_PREFIX, SENSOR_IMAGE, Checks, exec_events, not_implemented, podman, short, split_stderr  # noqa: E402
 
 SRC = os.path.dirname(os.path.dirname(HERE))
-SEED = os.path.join(os.environ.get("SRC_DIR", SRC), "..", "shared", "reference", "ecs", "seed-before.json")
+SEED = os.path.join(os.environ.get("SRC_DIR", SRC), "tests", "patcher", "ecs", "seed-before.json")
 SEED_IMAGE = "123456789012.dkr.ecr.ap-northeast-1.amazonaws.com/web:1.4.2"
 HELLO_OUT = "Hello, World from python\nchild says hi\n"
 
@@ -134,7 +134,7 @@ def main():
         features(c, tmp)
         errors(c, tmp)
         if not c.check("the reference seed task definition exists", os.path.isfile(SEED),
-                       f"{SEED} is missing: CI clones shared/ beside the repo; locally set SRC_DIR"):
+                       f"{SEED} is missing"):
             return c.finish()
         seed(c, tmp)
         patched(c, tmp)

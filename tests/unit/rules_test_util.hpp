@@ -25,7 +25,8 @@ inline std::string repo_dir() {
   std::string f = __FILE__;  // <repo>/tests/unit/rules_test_util.hpp
   return f.substr(0, f.rfind("/tests/unit/"));
 }
-inline std::string reference_dir() { return repo_dir() + "/../shared/reference"; }
+// Reference data vendored under tests/reference/ (its README says where each file comes from).
+inline std::string reference_dir() { return repo_dir() + "/tests/reference"; }
 inline std::string source_rules_dir() { return repo_dir() + "/rules/default"; }
 
 inline std::string write_tmp(const std::string& text, const std::string& ext = ".yaml") {

@@ -1,4 +1,4 @@
-# The app of ../shared/reference/ecs/seed-before.json (`python /tmp/helloworld.py`).
+# The app of tests/patcher/ecs/seed-before.json (`python /tmp/helloworld.py`).
 import subprocess
 import sys
 
