@@ -6,8 +6,9 @@
 #   docker build -t vigil:VERSION .                 (or: podman build --pull=never ...)
 #   docker build --build-arg SOURCE=https://your/repo --build-arg REVISION=$(git rev-parse HEAD) ...
 #
-# The build stage installs the packages listed in scripts/deps.sh (--build-only)
-# and builds the `rootfs` target; apt and compiler caches are build-cache mounts,
+# The deps stage installs the packages listed in scripts/deps.sh (--build-only)
+# and builds the minimal static libcurl (scripts/curl-minimal.sh, kept in that
+# layer); the build stage builds the `rootfs` target without network; apt and compiler caches are build-cache mounts,
 # so rebuilds after a source change recompile only what changed.
 
 ARG BASE=debian:bookworm-slim
@@ -15,7 +16,7 @@ ARG BASE=debian:bookworm-slim
 # Build packages only (a stage of its own so it can be tagged and kept cached).
 FROM ${BASE} AS deps
 ENV DEBIAN_FRONTEND=noninteractive
-COPY scripts/deps.sh /src/scripts/deps.sh
+COPY scripts/deps.sh scripts/curl-minimal.sh /src/scripts/
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
     --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
     rm -f /etc/apt/apt.conf.d/docker-clean \

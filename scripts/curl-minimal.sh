@@ -1,22 +1,45 @@
 #!/usr/bin/env bash
-# Builds (once, cached) a minimal static libcurl from Debian's own source
-# package: HTTP/HTTPS only, OpenSSL, threaded resolver; no LDAP, RTMP, SSH,
-# GSSAPI, IDN, PSL, brotli, zstd, nghttp2 or zlib. The shared libcurl4 would
-# pull ~10 MB of libraries into the rootfs (docs/sinks.md "libcurl").
-#   scripts/curl-minimal.sh   -> prints the install prefix (include/, lib/libcurl.a)
-# Cache: $VIGIL_CACHE (default /var/cache/vigil)/curl-minimal-<version>.
+# A minimal static libcurl from Debian's own source package: HTTP/HTTPS only,
+# OpenSSL, threaded resolver; no LDAP, RTMP, SSH, GSSAPI, IDN, PSL, brotli,
+# zstd, nghttp2 or zlib. The shared libcurl4 would pull ~10 MB of libraries
+# into the rootfs (docs/sinks.md "libcurl").
+#   scripts/curl-minimal.sh build    fetch the source (network: Debian's mirror) and build it, once;
+#                                    run by scripts/deps.sh after the package installs
+#   scripts/curl-minimal.sh prefix   print the install prefix (include/, lib/libcurl.a) of a
+#                                    finished build, or fail saying what to run; no network
+#                                    (CMake runs this at configure time)
+# Cache: $VIGIL_CACHE (default /var/cache/vigil, else ~/.cache/vigil if that is not
+# writable)/curl-minimal-<version>, <version> = the installed libcurl4-openssl-dev.
 # The deb-src entries are derived from apt's own configuration, in a private
 # apt state directory: the system's apt configuration is not changed.
 set -euo pipefail
+mode=${1:-}
+case "$mode" in build|prefix) ;; *) echo "usage: scripts/curl-minimal.sh build|prefix" >&2; exit 2 ;; esac
 cache=${VIGIL_CACHE:-/var/cache/vigil}
-mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vigil
+fallback=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vigil
 version=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
 [ -n "$version" ] || version=$(apt-cache policy curl | awk '/Candidate:/ {print $2}')
 [ -n "$version" ] && [ "$version" != "(none)" ] ||
-  { echo "curl-minimal: cannot tell which curl version to build: install libcurl4-openssl-dev (scripts/deps.sh)" >&2; exit 1; }
+  { echo "curl-minimal: cannot tell which curl version to build: install libcurl4-openssl-dev (bash scripts/deps.sh)" >&2; exit 1; }
+
+if [ "$mode" = prefix ]; then
+  for dir in "$cache" "$fallback"; do
+    if [ -f "$dir/curl-minimal-$version/.complete" ]; then echo "$dir/curl-minimal-$version"; exit 0; fi
+  done
+  echo "curl-minimal: the minimal static libcurl $version is not built (looked in $cache and $fallback):" \
+       "run 'bash scripts/deps.sh' (it fetches Debian's curl source and builds it), or configure with" \
+       "-DVIGIL_CURL=system to link the system's shared libcurl" >&2
+  exit 1
+fi
+
+mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=$fallback
 prefix=$cache/curl-minimal-$version
 if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
 mkdir -p "$cache"
+# One build at a time (several checkouts may share the cache).
+exec 9>"$cache/.curl-minimal.lock"
+flock 9
+if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
 work=$(mktemp -d "$cache/curl-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 log=$cache/curl-minimal.log

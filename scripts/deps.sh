@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything vigil needs to build and test on Debian 12 (run as root).
 # One list, used by the README commands, CI and the Dockerfile's build stage.
+# Then the minimal static libcurl (scripts/curl-minimal.sh build: Debian's curl
+# source, fetched and built once into $VIGIL_CACHE): the only network access of
+# a build; configuring (cmake) only looks it up.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
@@ -20,3 +23,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+cd "$(dirname "$0")/.."
+bash scripts/curl-minimal.sh build >/dev/null
