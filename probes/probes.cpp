@@ -34,7 +34,10 @@ void decode_exec_path(unsigned path_arg, const SyscallArgs& a, const TraceeMemor
 // BPF argument checks used by the rows below.
 constexpr ArgCheck has_bits(unsigned arg, uint64_t bits) { return {arg, SCMP_CMP_MASKED_EQ, bits, bits}; }
 constexpr ArgCheck no_bits(unsigned arg, uint64_t bits) { return {arg, SCMP_CMP_MASKED_EQ, bits, 0}; }
-constexpr ArgCheck eq(unsigned arg, uint64_t v) { return {arg, SCMP_CMP_EQ, v}; }
+// eq compares the low 32 bits only: for an int argument (socket's domain,
+// prctl's option, dup2's newfd) the kernel ignores the upper half, which the
+// caller controls; a full 64-bit compare would let garbage there skip the row.
+constexpr ArgCheck eq(unsigned arg, uint64_t v) { return {arg, SCMP_CMP_MASKED_EQ, 0xffffffffu, v}; }
 constexpr ArgCheck ne(unsigned arg, uint64_t v) { return {arg, SCMP_CMP_NE, v}; }
 // Write-opens: flags has O_WRONLY, O_RDWR, O_CREAT or O_TRUNC (O_TMPFILE implies O_WRONLY/O_RDWR).
 std::vector<ArgCheck> write_open(unsigned flags_arg) {
@@ -138,8 +141,8 @@ const std::vector<Probe> kProbes = {
     {"tkill", P, "tkill", E, dec::signal, {}, nullptr, {{1, SCMP_CMP_LT, SIGURG}, {1, SCMP_CMP_GT, SIGURG}}},
     {"tgkill", P, "tgkill", E, dec::signal, {}, nullptr, {{2, SCMP_CMP_LT, SIGURG}, {2, SCMP_CMP_GT, SIGURG}}},
     {"pidfd_send_signal", P, "pidfd_send_signal", E, dec::signal, {ne(1, 0)}},
-    {"dup2", P, "dup2", E, dec::dup, {{1, SCMP_CMP_LE, 2}}},
-    {"dup3", P, "dup3", E, dec::dup, {{1, SCMP_CMP_LE, 2}}},
+    {"dup2", P, "dup2", E, dec::dup, {}, nullptr, one_of(1, {0, 1, 2})},  // newfd <= 2 (an unsigned int)
+    {"dup3", P, "dup3", E, dec::dup, {}, nullptr, one_of(1, {0, 1, 2})},
 };
 
 }  // namespace
