@@ -33,10 +33,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -64,6 +66,14 @@ constexpr long kPtraceOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
 #ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
+// Linux 5.19: once vigil has received a notification, only a fatal signal
+// interrupts the caller's wait (docs/design.md, "Signals during a notification").
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+// The kernel's ERESTARTNOINTR (include/linux/errno.h, not exported): a call
+// answered with it restarts, whatever the signal handlers say.
+constexpr int kErestartNoIntr = 513;
 
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
@@ -91,6 +101,7 @@ struct Tracer::Impl {
   int sig_fd = -1;     // signalfd for SIGCHLD: a child or followed thread stopped or exited
   int epoll_fd = -1;
   int own_filters = -1;  // seccomp filters on vigil itself (the app's processes have one more)
+  bool wait_killable = false;  // the filter has WAIT_KILLABLE_RECV (fork_app)
   Keeper keeper;
   std::unique_ptr<probes::Index> index;
   std::unordered_map<int, int> thread_tgid;  // every known thread -> its thread group
@@ -107,6 +118,17 @@ struct Tracer::Impl {
     probes::SyscallArgs args;
   };
   std::unordered_map<int, AwaitingReturn> awaiting_return;
+  // Without WAIT_KILLABLE_RECV (Linux < 5.19) a signal can interrupt a call
+  // after its event was emitted (the answer then finds it gone: ENOENT); the
+  // call restarts (SA_RESTART) and notifies again. The event and answer of
+  // such a call, by thread: a next notification of the same call (same
+  // number, arguments and decoded content) is answered alike, not reported again.
+  struct Interrupted {
+    probes::SyscallArgs args;
+    Event ev;
+    int err;
+  };
+  std::unordered_map<int, Interrupted> interrupted;
   // Threads that sent a DNS query: followed syscall by syscall for a while
   // to decode the answer (docs/design-probes.md, "DNS window").
   struct DnsWindow {
@@ -349,22 +371,54 @@ struct Tracer::Impl {
   }
 
   // Answers a notification: continue the syscall, or fail it with -err.
-  void answer(uint64_t id, int err) {
+  // False if the call was gone (ENOENT: its thread was killed, or a signal
+  // interrupted it).
+  bool answer(uint64_t id, int err) {
     seccomp_notif_resp resp{};
     resp.id = id;
     if (err) resp.error = -err;
     else resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
-      spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) == 0) return true;
+    if (errno != ENOENT) spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+    return errno != ENOENT;
   }
 
-  // Stops a notifying thread (without answering): its syscall is interrupted
-  // and restarts under ptrace syscall stops, notifying again.
-  // False if the thread cannot be attached: the caller answers as usual.
-  bool follow(int tid) {
+  // Stops a notifying thread: attached, interrupted (PTRACE_INTERRUPT) and
+  // answered ERESTARTNOINTR, its syscall restarts under ptrace syscall stops,
+  // notifying again. (The answer wakes it: with WAIT_KILLABLE_RECV the
+  // interrupt alone does not.) False if the thread cannot be attached: the
+  // caller answers as usual.
+  bool follow(int tid, uint64_t id) {
     if (!ensure_seized(tid) || ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) < 0) return false;
     pending_follow.insert(tid);
+    answer(id, kErestartNoIntr);
     return true;
+  }
+
+  // The restart of a call interrupted after its event (see `interrupted`)?
+  bool restarted(int tid, const probes::SyscallArgs& args, const Event& ev, int* err) {
+    auto it = interrupted.find(tid);
+    if (it == interrupted.end()) return false;
+    const Interrupted first = std::move(it->second);
+    interrupted.erase(it);
+    if (first.args.arch != args.arch || first.args.nr != args.nr ||
+        !std::equal(std::begin(args.args), std::end(args.args), std::begin(first.args.args)))
+      return false;
+    auto content = [](const Event& e) {
+      nlohmann::json j = to_json(e, Context{});
+      for (const char* volatile_key : {"time", "seq", "id"}) j.erase(volatile_key);
+      return j.dump();
+    };
+    if (content(first.ev) != content(ev)) return false;  // same registers, other memory: a new call
+    spdlog::debug("tid {}: {} restarted after a signal interrupted it: not reported again", tid, ev.type);
+    *err = first.err;
+    return true;
+  }
+  // After the answer: remembers a call whose answer found it interrupted.
+  void answered(bool delivered, int tid, const probes::SyscallArgs& args, std::optional<Event>& kept, int err) {
+    if (delivered || !kept) return;
+    if (interrupted.size() > 4096) interrupted.clear();  // threads killed meanwhile
+    interrupted[tid] = Interrupted{args, std::move(*kept), err};
   }
 
   void on_notify() {
@@ -385,7 +439,7 @@ struct Tracer::Impl {
     const bool exiting = probe && probe->stage == probes::Stage::Exit;
     int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
     const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
-    if (!probe || !tgid) return answer(req.id, 0);  // e.g. i386 socketcall; or the thread is gone
+    if (!probe || !tgid) return void(answer(req.id, 0));  // e.g. i386 socketcall; or the thread is gone
     probes::SyscallArgs args;
     args.arch = req.data.arch;
     args.nr = req.data.nr;
@@ -404,23 +458,30 @@ struct Tracer::Impl {
     probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
     const bool was_pending = pending_follow.erase(tid) > 0;
-    if ((probe->on_return || ctx.dns_fd >= 0) && !was_pending && !followed(tid) && follow(tid)) return;
+    if ((probe->on_return || ctx.dns_fd >= 0) && !was_pending && !followed(tid) && follow(tid, req.id)) return;
     if (ctx.dns_fd >= 0) dns_windows[tid] = DnsWindow{ctx.dns_fd, 0, args};
-    if (ctx.drop) return answer(req.id, 0);
+    if (ctx.drop) return void(answer(req.id, 0));
+    // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
+    int err = 0;
+    if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));
+    std::optional<Event> kept;
+    if (!wait_killable) kept = ev;
     if (probe->stage == probes::Stage::ExecEntry) {
       // execveat relative to a directory fd: not a path to name a script by.
       if (ev.file && !(ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/")))
         ev.file->raw_path.clear();
-      return answer(req.id, exec_entry(tid, tgid, probe, args, ev));
+      err = exec_entry(tid, tgid, probe, args, ev);
+      return answered(answer(req.id, err), tid, args, kept, err);
     }
     Action a = judge(ev);
     if (a == Action::Killed) kill(tgid, SIGKILL);
     if (a == Action::None && probe->on_return) {
       awaiting_return[tid] = AwaitingReturn{std::move(ev), probe, args};
-      return answer(req.id, 0);
+      return void(answer(req.id, 0));
     }
     emit(std::move(ev));
-    answer(req.id, a == Action::None ? 0 : EPERM);
+    err = a == Action::None ? 0 : EPERM;
+    answered(answer(req.id, err), tid, args, kept, err);
   }
 
   // A syscall stop (PTRACE_SYSCALL) of a followed thread: the exit of a row
@@ -547,6 +608,13 @@ bool read_full(int fd, void* buf, size_t len) {
   return n == ssize_t(len);
 }
 
+// The app's child tells vigil its listener's fd number and whether the
+// filter has WAIT_KILLABLE_RECV.
+struct ListenerMsg {
+  int fd;
+  int wait_killable;
+};
+
 
 }  // namespace
 
@@ -581,15 +649,26 @@ PendingApp fork_app(const std::string& path, const std::vector<std::string>& arg
     const sock_fprog fprog{uint16_t(len), prog};
     // SPEC_ALLOW: the filter observes, it must not force the Speculative Store
     // Bypass mitigation on the app (kernels before 5.16 do by default).
-    int listener = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -1
-                   : int(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                                 SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW, &fprog));
-    if (listener < 0) {
+    // WAIT_KILLABLE_RECV (Linux 5.19): a signal cannot interrupt a call vigil is
+    // judging (no EINTR, no restarted duplicate); EINVAL before 5.19: without it.
+    // VIGIL_TEST_NO_WAIT_KILLABLE=1 leaves it out (tests of the older kernels' path).
+    const char* no_killable = getenv("VIGIL_TEST_NO_WAIT_KILLABLE");
+    ListenerMsg msg{-1, no_killable && *no_killable == '1' ? 0 : 1};
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
+      const unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+      if (msg.wait_killable)
+        msg.fd = int(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &fprog));
+      if (msg.fd < 0 && (!msg.wait_killable || errno == EINVAL)) {
+        msg.wait_killable = 0;
+        msg.fd = int(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog));
+      }
+    }
+    if (msg.fd < 0) {
       dprintf(2, "vigil run: cannot install the seccomp filter: %s\n", std::strerror(errno));
       _exit(126);
     }
-    if (write(back[1], &listener, sizeof listener) != sizeof listener || !read_full(go[0], &c, 1)) _exit(127);
-    close(listener);  // the app must never hold it (it is close-on-exec anyway)
+    if (write(back[1], &msg, sizeof msg) != sizeof msg || !read_full(go[0], &c, 1)) _exit(127);
+    close(msg.fd);  // the app must never hold it (it is close-on-exec anyway)
     close(go[0]);
     close(back[1]);
     execve(path.c_str(), cargv.data(), cenv.data());
@@ -664,14 +743,15 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   std::string msg = "g";
   msg.append(reinterpret_cast<const char*>(&len), sizeof len);
   msg.append(reinterpret_cast<const char*>(prog.data()), prog.size() * sizeof(sock_filter));
-  int child_fd = -1;
+  ListenerMsg child{-1, 0};
   if (write(app.to_child, msg.data(), msg.size()) != ssize_t(msg.size()) ||
-      !read_full(app.from_child, &child_fd, sizeof child_fd)) {
+      !read_full(app.from_child, &child, sizeof child)) {
     // The child failed to install the filter and said why; run() collects its exit.
     done();
     return pid;
   }
-  impl_->notify_fd = take_listener(pid, child_fd, error);
+  impl_->notify_fd = take_listener(pid, child.fd, error);
+  impl_->wait_killable = child.wait_killable != 0;
   if (impl_->notify_fd < 0 || !impl_->keeper.start(impl_->notify_fd, error)) {
     kill(pid, SIGKILL);
     return fail(*error);
@@ -682,6 +762,10 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
                 ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
                     ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
                     : "");
+  spdlog::debug(impl_->wait_killable
+                    ? "seccomp filter: only a fatal signal interrupts a notified call (WAIT_KILLABLE_RECV, Linux 5.19+)"
+                    : "seccomp filter without WAIT_KILLABLE_RECV (Linux < 5.19): a signal during a notified call "
+                      "interrupts it; a restarted duplicate is reported once");
   std::string watch_error;
   if (!impl_->hooks.sensitive_patterns.empty()) {
     impl_->sensitive_on = impl_->sensitive.start(impl_->hooks.sensitive_patterns, &watch_error);
