@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """vigil bench harness (driven by bench/run.sh; see docs/bench.md).
 
-Runs every workload natively, under `vigil run --` and optionally under a
-reference tracer (strace), interleaved in pairs (ABBA order) so machine drift
-cancels, and reports per workload the median of each column and the median of
-the paired throughput ratios. Writes <results>/<stamp>.md and .json with the
+Runs every workload natively, under `vigil run --` twice (as on Linux 6.6+,
+and with VIGIL_NO_SYNC_WAKE_UP=1 as on kernels before 6.6 such as Fargate's
+6.1) and optionally under a reference tracer (strace), interleaved (the order
+reversed every repetition) so machine drift cancels, and reports per workload
+the median of each column and the median of the paired throughput ratios. Writes <results>/<stamp>.md and .json with the
 machine description.
 """
 import argparse
@@ -104,8 +105,13 @@ def last_json(out):
 
 
 # -------------------------------------------------------------- workloads ---
-# Each workload: measure(prefix) -> (throughput, shown value, rss_kb).
+# Each workload: measure(prefix, env) -> (throughput, shown value, rss_kb): the
+# workload run under the prefix command with environment env (None: inherited).
 # Throughput is what ratios are computed on (higher is better).
+
+# The columns: key -> table heading. "vigil" and "nosync" differ only in
+# VIGIL_NO_SYNC_WAKE_UP (sensor/tracer.cpp: the SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP flag).
+HEADINGS = {"vigil": "6.6+", "nosync": "without SYNC_WAKE_UP (Fargate 6.1)", "ref": "ref"}
 
 class Workload:
     unit = "ops/s"
@@ -118,7 +124,7 @@ class Workload:
         pass
 
     def warmup(self):
-        self.measure([])
+        self.measure([], None)
 
 
 class OsBench(Workload):
@@ -131,8 +137,8 @@ class OsBench(Workload):
     def argv(self):
         return [os.path.join(self.ctx.bench_bin, self.name), str(self.n)]
 
-    def measure(self, prefix):
-        out, _, rss = run_cmd(prefix + self.argv(), sample_rss=bool(prefix))
+    def measure(self, prefix, env):
+        out, _, rss = run_cmd(prefix + self.argv(), sample_rss=bool(prefix), env=env)
         r = last_json(out)
         ops = r["ops"] / r["seconds"]
         return ops, ops, rss
@@ -152,12 +158,12 @@ class Startup(Workload):
     unit = "ms per start"
     osbench = True
 
-    def measure(self, prefix):
+    def measure(self, prefix, env):
         n = 5 if self.ctx.quick else 200
         argv = [os.path.join(self.ctx.bench_bin, "launch_programs"), str(n)] + prefix + ["/bin/true"]
         if prefix:
             argv[2] = shutil.which(argv[2]) or argv[2]  # posix_spawn needs a path
-        out, _, _ = run_cmd(argv)
+        out, _, _ = run_cmd(argv, env=env)
         r = last_json(out)
         ms = 1000.0 * r["seconds"] / r["ops"]
         return 1.0 / ms, ms, 0
@@ -204,9 +210,9 @@ long unit{i}(int n) {{
                     "app: $(OBJ)\n\t$(CC) -o $@ $(OBJ)\n%.o: %.c project.h\n\t$(CC) $(CFLAGS) -c $<\n"
                     "clean:\n\trm -f app $(OBJ)\n")
 
-    def measure(self, prefix):
+    def measure(self, prefix, env):
         run_cmd(["make", "-s", "clean"], cwd=self.dir)
-        _, secs, rss = run_cmd(prefix + ["make", "-s", "-j2"], cwd=self.dir, sample_rss=bool(prefix))
+        _, secs, rss = run_cmd(prefix + ["make", "-s", "-j2"], cwd=self.dir, sample_rss=bool(prefix), env=env)
         out, _, _ = run_cmd(["./app"], cwd=self.dir)
         if not out.strip().isdigit():
             raise RunError("the built program printed no result")
@@ -235,9 +241,9 @@ class GitGrep(Workload):
         run_cmd(git + ["commit", "-q", "-m", "tree"], cwd=self.dir)
         open(os.path.join(self.dir, ".complete"), "w").close()
 
-    def measure(self, prefix):
+    def measure(self, prefix, env):
         out, secs, rss = run_cmd(prefix + ["git", "grep", "-c", "-e", "needle_"], cwd=self.dir,
-                                 sample_rss=bool(prefix))
+                                 sample_rss=bool(prefix), env=env)
         if len(out.splitlines()) != (self.files + 49) // 50:
             raise RunError("git grep found the wrong number of files")
         return 1.0 / secs, secs, rss
@@ -255,13 +261,13 @@ class Http(Workload):
         with open(os.path.join(self.root, "index.html"), "w") as f:
             f.write("<html><body>" + "vigil bench " * 340 + "</body></html>\n")  # ~4 KiB
 
-    def measure(self, prefix):
+    def measure(self, prefix, env):
         duration = 1 if self.ctx.quick else 5
         with tempfile.TemporaryDirectory() as tmp:
             portfile = os.path.join(tmp, "port")
             server = subprocess.Popen(prefix + [os.path.join(self.ctx.bench_bin, "http_server"), self.root, portfile,
                                                 "120"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      start_new_session=True)
+                                      start_new_session=True, env=env)
             sampler = RssSampler(server.pid) if prefix else None
             if sampler:
                 sampler.start()
@@ -336,13 +342,22 @@ def machine():
 
 # ------------------------------------------------------------------- main ---
 
-def probe_prefix(prefix):
+def probe_prefix(prefix, env=None):
     """Returns None if `prefix /bin/true` works, else why it does not."""
     try:
-        run_cmd(prefix + ["/bin/true"], timeout=60)
+        run_cmd(prefix + ["/bin/true"], timeout=60, env=env)
         return None
     except (RunError, OSError) as e:
         return str(e)[-200:]
+
+
+def probe_sync_wake_up(launcher, env):
+    """Returns None if vigil sets SYNC_WAKE_UP on this kernel, else why not."""
+    p = subprocess.run(launcher + ["run", "--trace=debug", "--", "/bin/true"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    if "SYNC_WAKE_UP, Linux 6.6+" in p.stderr:
+        return None
+    return f"this kernel ({platform.release()}) has no SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: it would equal the other column"
 
 
 def summarize(w, cols, res, errors):
@@ -386,8 +401,9 @@ def markdown(report, cols):
              f"vigil: `{report['vigil']}` ({report['vigil_version']}); repetitions: {report['reps']} interleaved pairs"
              + (" (quick mode: tiny sizes, figures meaningless)" if report["quick"] else "") + ".", ""]
     for col, why in report["unavailable"].items():
-        lines.append(f"Column {col} n/a: {why}")
-    head = ["workload", "unit", "native", "vigil", "ratio (min-max)", "target", "result"]
+        lines.append(f"Column {HEADINGS.get(col, col)} n/a: {why}")
+    head = ["workload", "unit", "native", "vigil " + HEADINGS["vigil"], "ratio (min-max)",
+            "vigil " + HEADINGS["nosync"], "ratio (min-max)", "target", "result 6.6+", "result 6.1"]
     if "ref" in cols:
         head += ["ref", "ref ratio"]
     lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -406,17 +422,23 @@ def markdown(report, cols):
                 return f"{x['ratio']:.2f}x ({x['ratio_min']:.2f}-{x['ratio_max']:.2f})"
             return "n/a"
 
-        cells = [row["name"], row["unit"], fmt(c["native"]["median"]), fmt(c.get("vigil", {}).get("median")),
-                 ratio("vigil"), target, verdict(row, "vigil", report["quick"])]
+        cells = [row["name"], row["unit"], fmt(c["native"]["median"]),
+                 fmt(c.get("vigil", {}).get("median")), ratio("vigil"),
+                 fmt(c.get("nosync", {}).get("median")), ratio("nosync"),
+                 target, verdict(row, "vigil", report["quick"]), verdict(row, "nosync", report["quick"])]
         if "ref" in cols:
             cells += [fmt(c["ref"]["median"]) if "ref" in c else "-", ratio("ref") if "ref" in c else "-"]
         lines.append("| " + " | ".join(cells) + " |")
     rss = report["sensor_rss_kb"]
+    peaks = [f"{HEADINGS[col]}: {rss[col] / 1024:.1f} MB during {rss[col + '_workload']} "
+             f"(target <= 15 MB: {'pass' if rss[col] <= 15 * 1024 else 'FAIL'})"
+             for col in ("vigil", "nosync") if rss.get(col)]
     lines += ["", "Sensor peak RSS (VmHWM of the vigil process, sampled every 50 ms during every vigil run): "
-              + (f"{rss['vigil'] / 1024:.1f} MB during {rss['vigil_workload']} "
-                 f"(target <= 15 MB: {'pass' if rss['vigil'] <= 15 * 1024 else 'FAIL'})"
-                 if rss.get("vigil") else "n/a")
-              + (f"; reference tracer: {rss['ref'] / 1024:.1f} MB during {rss['ref_workload']}" if rss.get("ref") else "") + "."]
+              + ("; ".join(peaks) or "n/a")
+              + (f"; reference tracer: {rss['ref'] / 1024:.1f} MB during {rss['ref_workload']}" if rss.get("ref") else "") + ".",
+              f"Columns: `{HEADINGS['vigil']}` is vigil as it runs on Linux 6.6+ (notifications with "
+              "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); `" + HEADINGS["nosync"] + "` is the same binary with "
+              "VIGIL_NO_SYNC_WAKE_UP=1, i.e. the notification cost of a kernel before 6.6 such as Fargate's 6.1."]
     if "ref" in cols:
         lines.append(f"Reference column: `{report['compare']}`.")
     for e in report["errors"]:
@@ -474,12 +496,17 @@ def main():
         launcher = [f"{rootfs}/lib64/ld-linux-x86-64.so.2", "--library-path", f"{rootfs}/lib64", f"{rootfs}/bin/vigil"]
         if not all(os.access(p, os.X_OK) for p in (launcher[0], launcher[3])):
             fail(f"--rootfs: '{rootfs}' has no lib64/ld-linux-x86-64.so.2 or bin/vigil (build it: scripts/build.sh)")
-    prefixes = {"native": [], "vigil": launcher + ["run"] + shlex.split(ctx.vigil_opts) + ["--"]}
+    vigil_prefix = launcher + ["run"] + shlex.split(ctx.vigil_opts) + ["--"]
+    prefixes = {"native": [], "vigil": vigil_prefix, "nosync": vigil_prefix}
+    env_on = {k: v for k, v in os.environ.items() if k != "VIGIL_NO_SYNC_WAKE_UP"}
+    envs = {"vigil": env_on, "nosync": dict(env_on, VIGIL_NO_SYNC_WAKE_UP="1")}
     if compare != "none":
         prefixes["ref"] = shlex.split(compare)
     unavailable = {}
     for col in list(prefixes)[1:]:
-        why = probe_prefix(prefixes[col])
+        why = probe_prefix(prefixes[col], envs.get(col))
+        if not why and col == "vigil":
+            why = probe_sync_wake_up(launcher, env_on)
         if why:
             unavailable[col] = why
             print(f"bench: column {col} n/a: {why}", file=sys.stderr)
@@ -505,7 +532,7 @@ def main():
                 if col in errors:
                     continue
                 try:
-                    value = w.measure(prefixes[col])
+                    value = w.measure(prefixes[col], envs.get(col))
                 except (RunError, OSError, ValueError, StopIteration) as e:
                     errors[col] = str(e)
                     report["errors"].append(f"{w.name} [{col}]: {e}")

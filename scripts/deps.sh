@@ -12,6 +12,7 @@ BUILD_PKGS=(build-essential cmake pkg-config libseccomp-dev libcap-dev libspdlog
             catch2 nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libre2-dev libcurl4-openssl-dev libssl-dev
             ca-certificates)
 TEST_PKGS=(python3 openssl busybox-static musl-tools python3-botocore debootstrap util-linux procps git strace wrk
+           qemu-system-x86 cpio zstd
            podman runc catatonit python3-venv curl make)
 want=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || want+=("${TEST_PKGS[@]}")

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Creates (once, cached) a Debian bookworm minbase root filesystem with
 # debootstrap, from the Debian mirror this machine's apt sources already use.
-#   scripts/mkbase.sh            -> prints the directory of the cached tree
-# Cache: $VIGIL_CACHE (default /var/cache/vigil)/bookworm-minbase.
+#   scripts/mkbase.sh                  -> prints the directory of the cached tree
+#   scripts/mkbase.sh NAME PKG[,PKG]   -> the same with extra packages, cached as NAME
+# Cache: $VIGIL_CACHE (default /var/cache/vigil)/bookworm-minbase (or NAME).
 set -euo pipefail
 cache=${VIGIL_CACHE:-/var/cache/vigil}
-dir=$cache/bookworm-minbase
+name=${1:-bookworm-minbase}
+include=${2:+--include=$2}
+[[ $name =~ ^[A-Za-z0-9._-]+$ ]] || { echo "mkbase: bad cache name '$name' (letters, digits, . _ -)" >&2; exit 2; }
+dir=$cache/$name
 if [ -f "$dir/.complete" ]; then echo "$dir"; exit 0; fi
 command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 # The mirror: first http(s) URI of a Debian (non-security) source in apt's config.
@@ -14,12 +18,13 @@ mirror=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sou
 [ -n "$mirror" ] || { echo "mkbase: no Debian mirror found in /etc/apt/sources.list{,.d}: add one" >&2; exit 1; }
 mkdir -p "$cache"
 # Serialise concurrent callers (parallel ctest); the first one builds the tree.
-exec 9>"$cache/.mkbase.lock"
+exec 9>"$cache/.mkbase-$name.lock"
 flock 9
 if [ -f "$dir/.complete" ]; then echo "$dir"; exit 0; fi
 rm -rf "$dir.tmp"
-debootstrap --variant=minbase bookworm "$dir.tmp" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-  { echo "mkbase: debootstrap from $mirror failed, see $cache/debootstrap.log" >&2; tail -5 "$cache/debootstrap.log" >&2; exit 1; }
+log=$cache/debootstrap-$name.log
+debootstrap --variant=minbase $include bookworm "$dir.tmp" "$mirror" >"$log" 2>&1 ||
+  { echo "mkbase: debootstrap from $mirror failed, see $log" >&2; tail -5 "$log" >&2; exit 1; }
 rm -rf "$dir"
 mv "$dir.tmp" "$dir"
 touch "$dir/.complete"

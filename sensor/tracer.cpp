@@ -32,6 +32,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <unordered_map>
@@ -757,9 +758,13 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     return fail(*error);
   }
 
+  // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
+  const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");
+  const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
+  if (sync_off) spdlog::info("SYNC_WAKE_UP not set: VIGIL_NO_SYNC_WAKE_UP=1 (notifications cost as before Linux 6.6)");
   spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
                 impl_->hooks.table ? "generated now" : "generated at build time",
-                ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
+                !sync_off && ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
                     ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
                     : "");
   spdlog::debug(impl_->wait_killable

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# ctest vm.kernel61: vigil's shell tests on Debian 12's own Linux 6.1 (the
+# kernel line AWS Fargate runs: no SYNC_WAKE_UP, no PIDFD_GET_INFO), booted
+# under qemu-system-x86_64 with TCG (no KVM needed). See docs/kernels.md.
+#   VIGIL=... BUILD_DIR=... SRC_DIR=... bash tests/vm/kernel61.sh [TEST...]
+# The VM's root is an initramfs: a debootstrapped bookworm (scripts/mkbase.sh,
+# cached) plus, per run, the built vigil, the fixtures and the test scripts.
+# Cached in $VIGIL_CACHE (default /var/cache/vigil)/vm: the kernel (fetched
+# with `apt-get download linux-image-cloud-amd64`'s kernel package) and the
+# packed root. Exits 77 with a one-line reason when qemu or the kernel is absent.
+# Env: VIGIL_VM_KERNEL=FILE (a bzImage instead of Debian's), VIGIL_VM_TESTS
+# (space-separated test names), VIGIL_VM_TIMEOUT (seconds for the whole VM run).
+set -euo pipefail
+: "${VIGIL:?}" "${BUILD_DIR:?}" "${SRC_DIR:?}"
+skip() { echo "skip: $*"; exit 77; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# The subset that fits CI time under TCG (~10 min); see docs/kernels.md.
+default_tests="run_arch run_events run_exit run_forks run_lifecycle run_nnp run_orphans run_ownfilter run_pty
+  run_rules run_sensor_kill run_signals run_threads probes_dns probes_exec probes_file probes_net probes_priv
+  probes_sensitive rules_cli scenarios"
+tests=${*:-${VIGIL_VM_TESTS:-$default_tests}}
+total_timeout=${VIGIL_VM_TIMEOUT:-780}
+
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/deps.sh installs qemu-system-x86)"
+for tool in cpio zstd; do
+  command -v $tool >/dev/null || skip "$tool not installed (scripts/deps.sh installs it)"
+done
+[ "$(uname -m)" = x86_64 ] || skip "the VM runs x86_64 binaries of this build; host is $(uname -m)"
+cache=${VIGIL_CACHE:-/var/cache/vigil}/vm
+mkdir -p "$cache"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# --- the kernel: Debian 12's linux-image-6.1.0-N-cloud-amd64 (no modules needed: initramfs root, serial console)
+kernel=${VIGIL_VM_KERNEL:-}
+if [ -z "$kernel" ]; then
+  exec 8>"$cache/.kernel.lock"
+  flock 8
+  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  if [ -z "$pkg" ]; then  # no apt index for it: use what is cached
+    kernel=$(ls -1 "$cache"/linux-image-6.1.*-cloud-amd64.vmlinuz 2>/dev/null | sort -V | tail -n1)
+    [ -n "$kernel" ] || skip "kernel image absent: apt knows no linux-image-cloud-amd64 (apt-get update) and none is cached in $cache"
+  else
+    kernel=$cache/$pkg.vmlinuz
+    if [ ! -f "$kernel" ]; then
+      (cd "$tmp" && apt-get download "$pkg" >download.log 2>&1) ||
+        skip "kernel image absent: apt-get download $pkg failed: $(tail -n1 "$tmp/download.log")"
+      dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/kpkg"
+      cp "$tmp"/kpkg/boot/vmlinuz-* "$kernel.tmp" && mv "$kernel.tmp" "$kernel"
+      rm -rf "$tmp/kpkg" "$tmp"/*.deb
+    fi
+  fi
+  exec 8>&-
+fi
+[ -r "$kernel" ] || skip "kernel image absent: $kernel"
+
+# --- the root: bookworm minbase + what the tests run, packed once (zstd cpio)
+# (the cache name carries a hash of the package list: changing the list makes a new root)
+pkgs=python3,python3-venv,busybox-static,procps,make,gcc,libc6-dev,git,openssl
+name=bookworm-vm-$(echo "$pkgs" | md5sum | cut -c1-8)
+base=$(bash "$SRC_DIR/scripts/mkbase.sh" "$name" "$pkgs") || fail "cannot build the VM root"
+base_cpio=$cache/$name.cpio.zst
+if [ ! -f "$base_cpio" ] || [ "$base/.complete" -nt "$base_cpio" ]; then
+  (cd "$base" && find . -xdev \( -path ./usr/share/doc -o -path ./usr/share/man -o -path ./usr/share/locale \
+      -o -path ./usr/share/info -o -path ./var/cache/apt -o -path ./var/lib/apt/lists -o -path ./proc -o -path ./sys \
+      -o -path ./dev \) -prune -o -print | LC_ALL=C sort |
+    cpio -o -H newc --quiet | zstd -q -T0 -3 -o "$base_cpio.tmp") || fail "cannot pack $base"
+  mv -f "$base_cpio.tmp" "$base_cpio"
+fi
+
+# --- this run: vigil (stripped), the libraries it needs that the root lacks, fixtures, scripts
+stage=$tmp/stage
+mkdir -p "$stage/vigil/build/fixtures" "$stage/vigil/src/tests"
+install -m 0755 "$SRC_DIR/tests/vm/guest-init.sh" "$stage/init"
+strip -o "$stage/vigil/build/vigil" "$VIGIL"
+cp -a "$BUILD_DIR"/fixtures/. "$stage/vigil/build/fixtures/"
+# vigil run from a build tree takes its default rules from the source tree named here
+echo "CMAKE_HOME_DIRECTORY:INTERNAL=/vigil/src" >"$stage/vigil/build/CMakeCache.txt"
+cp -a "$SRC_DIR/rules" "$SRC_DIR/scripts" "$stage/vigil/src/"
+cp -a "$SRC_DIR"/tests/{shell,scenarios,fixtures} "$stage/vigil/src/tests/"
+# (into /usr/lib/<triplet>: the root is merged-/usr, and a /lib directory in
+# this archive would replace the root's /lib symlink when the kernel unpacks it)
+libdir=$stage/usr/lib/$(gcc -dumpmachine)
+mkdir -p "$libdir"
+ldd "$VIGIL" | awk '/=> \// {print $3}' | while read -r lib; do
+  [ -e "$base$lib" ] || cp -L "$lib" "$libdir/"
+done
+for t in $tests; do
+  [ -f "$SRC_DIR/tests/shell/$t.sh" ] || fail "no test tests/shell/$t.sh"
+  echo "$t"
+done >"$stage/vigil/tests.list"
+echo 300 >"$stage/vigil/timeout"
+(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | zstd -q -1 -o "$tmp/run.cpio.zst")
+cat "$base_cpio" "$tmp/run.cpio.zst" >"$tmp/initrd"
+
+# --- boot; the serial console is the report
+console=$tmp/console.log
+echo "vm.kernel61: booting $(basename "$kernel") under qemu (TCG), tests: $(echo $tests)"
+start=$(date +%s)
+set +e
+timeout -k 10 "$total_timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
+  -kernel "$kernel" -initrd "$tmp/initrd" -append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3" \
+  -display none -monitor none -serial "file:$console" -no-reboot -nodefaults </dev/null
+qrc=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+[ -n "${VIGIL_VM_CONSOLE:-}" ] && cp "$console" "$VIGIL_VM_CONSOLE"
+
+grep -a '^VIGIL-VM-KERNEL' "$console" || { cat "$console"; fail "the VM did not start its init (qemu exit $qrc)"; }
+failed=0
+printf '%-20s %-5s %5s  %s\n' test result secs "last line"
+for t in $tests; do
+  line=$(grep -a "^VIGIL-VM-RESULT $t " "$console" | tail -n1 | tr -d '\r')
+  if [ -z "$line" ]; then
+    printf '%-20s %-5s %5s  %s\n' "$t" none - "did not run (VM stopped after $elapsed s, qemu exit $qrc)"
+    failed=1; continue
+  fi
+  read -r _ _ verdict secs last <<<"$line"
+  printf '%-20s %-5s %5s  %s\n' "$t" "$verdict" "$secs" "$last"
+  [ "$verdict" != fail ] || failed=1
+done
+if [ $failed = 1 ]; then
+  echo "--- VM console (failed and skipped tests' output):"
+  grep -a -v '^VIGIL-VM-RESULT' "$console" | grep -a '^| ' || true
+  grep -aq '^VIGIL-VM-DONE' "$console" || { echo "--- console tail:"; tail -n 40 "$console"; }
+  fail "vigil tests failed on $(grep -a '^VIGIL-VM-KERNEL' "$console" | cut -d' ' -f2) (VM run $elapsed s)"
+fi
+echo "vm.kernel61: ok ($elapsed s)"
