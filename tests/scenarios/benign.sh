@@ -56,7 +56,7 @@ benign http-server /bin/sh -c '"$0" -m http.server 0 --bind 127.0.0.1 --director
   "$0" - "$1" <<PY
 import re, sys, time, urllib.request
 port = None
-for _ in range(100):
+for _ in range(600):  # 60 s: python starts slowly under TCG (vm.kernel61)
     m = re.search(r"port (\d+)", open(sys.argv[1] + "/http.log").read())
     if m: port = int(m.group(1)); break
     time.sleep(0.1)
