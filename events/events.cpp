@@ -105,6 +105,7 @@ static json process_json(const Process& p, int tid) {
   if (p.exe_from_memfd) j["exe_from_memfd"] = true;
   if (p.exe_deleted) j["exe_deleted"] = true;
   if (p.exe_drift) j["exe_drift"] = true;
+  if (!p.exe_drift_reason.empty()) j["exe_drift_reason"] = p.exe_drift_reason;
   if (p.parent) {
     j["parent"] = {{"pid", p.parent->pid},
                    {"name", utf8_sanitize(p.parent->name)},

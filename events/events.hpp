@@ -48,6 +48,7 @@ struct Process {
   bool exe_from_memfd = false;
   bool exe_deleted = false;
   bool exe_drift = false;  // executable created/modified after container start
+  std::string_view exe_drift_reason;  // why (probes/drift.hpp names: traced_write, toolchain_build, ...), "" if none
   bool stdio_net = false;  // stdin or stdout is an IPv4/IPv6 socket (at exec)
   int64_t exe_mtime_ns = 0;
   std::shared_ptr<const Process> parent;  // may be null (outside the tree)

@@ -47,7 +47,7 @@ FileInfo& file_of(Event* ev) {
 }
 
 void note_write(DecodeContext& ctx, const std::string& path) {
-  if (ctx.drift != nullptr && !path.empty() && path[0] == '/') ctx.drift->note_write(path);
+  if (ctx.drift != nullptr && !path.empty() && path[0] == '/') ctx.drift->note_write(path, ctx.proc);
 }
 
 }  // namespace
@@ -81,7 +81,7 @@ void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Eve
   const bool exists = ::stat(f.path.c_str(), &st) == 0;
   if (exists && (f.flags & O_TRUNC) && (f.flags & O_ACCMODE) != O_RDONLY && S_ISREG(st.st_mode) && st.st_size > 0)
     add_arg(ev, "overwrites", "true");
-  if (ctx.drift != nullptr) ctx.drift->note_write(f.path, exists ? &st : nullptr);
+  if (ctx.drift != nullptr) ctx.drift->note_write(f.path, exists ? &st : nullptr, ctx.proc);
 }
 
 // One path, relative to a dirfd for the *at forms, plus mode/uid/gid/flags.
@@ -125,6 +125,7 @@ void two_path(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
   read_path(mem, a.args[at ? 3 : 1], at ? arg_int(a, 2) : AT_FDCWD, ev, &new_raw, &f.target);
   if (t == "renameat2" || t == "linkat") f.flags = arg_int(a, 4);
   if (t.starts_with("rename") && ctx.drift != nullptr) ctx.drift->note_rename(f.path, f.target);
+  if (t.starts_with("link") && ctx.drift != nullptr) ctx.drift->note_link(f.path, f.target);
 }
 
 // fchmod(fd, mode) / fchown(fd, uid, gid) / fchdir(fd) / open_by_handle_at(mount_fd, handle, flags)
@@ -179,14 +180,14 @@ void mmap_exec(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx
   const std::string link = fmt::format("/proc/{}/fd/{}", mem.tid(), fd);
   struct stat st;
   if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
-  DriftReason r = ctx.drift->check_file(st);
+  DriftReason r = ctx.drift->check_file(st, ctx.proc);
   if (r == DriftReason::None && !ctx.drift->has_paths()) return;
   char buf[kPathMax];
   const ssize_t n = readlink(link.c_str(), buf, sizeof buf);
   if (n <= 0) return;
   std::string path(buf, size_t(n));
   if (constexpr std::string_view kDeleted = " (deleted)"; path.ends_with(kDeleted)) path.resize(path.size() - kDeleted.size());
-  if (ctx.drift->written_path(path)) r = DriftReason::TracedWrite;  // the exact reason wins over mtime
+  if (ctx.drift->written_path(path)) r = ctx.drift->check(path, st, ctx.proc);  // the exact reason wins over mtime
   if (r == DriftReason::None) return;
   ctx.drop = false;
   FileInfo& f = file_of(ev);

@@ -95,6 +95,32 @@ static_assert(sizeof(MsgHdr64) == sizeof(msghdr));
 
 // One msghdr: destination (its own or the socket's peer) and, if that is
 // port 53, the DNS payload into ev.
+constexpr size_t kPeekMax = 512;  // bytes of a non-DNS message looked at (protocol_event)
+
+// A mining-pool (stratum) JSON-RPC request: {"id":1,"method":"mining.subscribe",...}
+// or the Monero dialect {"method":"login","params":{"login":..,"pass":..,"agent":..}}.
+bool is_stratum(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos || s[b] != '{' || s.find("\"method\"") == std::string_view::npos) return false;
+  return s.find("\"mining.") != std::string_view::npos ||
+         (s.find("\"login\"") != std::string_view::npos && s.find("\"pass\"") != std::string_view::npos);
+}
+
+// A non-DNS message on an IP socket is an event only when its first bytes
+// are a protocol a rule names (evt.arg.protocol): today stratum.
+bool protocol_event(const std::vector<uint8_t>& buf, DecodeContext& ctx, Event* ev) {
+  std::string_view s(reinterpret_cast<const char*>(buf.data()), buf.size());
+  if (!is_stratum(s)) return false;
+  add_arg(ev, "protocol", "stratum");
+  annotate(ctx, net_of(ev));
+  return true;
+}
+
+bool is_ip(const NetInfo& n) {
+  const int f = n.remote.family ? n.remote.family : n.domain;
+  return f == AF_INET || f == AF_INET6;
+}
+
 bool dns_from_msghdr(const MsgHdr64& h, const TraceeMemory& mem, DecodeContext& ctx, int fd, Event* ev) {
   NetInfo& n = net_of(ev);
   if (h.name) n.remote = read_sockaddr(mem, h.name, h.namelen);
@@ -158,13 +184,18 @@ void accept_done(int64_t ret, const SyscallArgs& a, const TraceeMemory& mem, Dec
     if (const FdInfo* i = fd_info(ctx, mem.tid(), n.fd)) n.remote = i->peer;
 }
 
-// sendto(fd, buf, len, flags, addr, addrlen): addr != NULL (BPF). Only DNS
-// queries are events.
+// sendto(fd, buf, len, flags, addr, addrlen): addr != NULL (BPF). DNS
+// queries are events, and messages of a protocol a rule names (stratum).
 void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   NetInfo& n = net_of(ev);
   n.remote = read_sockaddr(mem, a.args[4], a.args[5]);
   const int fd = arg_int(a, 0);
-  if (!is_dns_endpoint(n.remote)) return void(ctx.drop = true);
+  if (!is_dns_endpoint(n.remote)) {
+    fill_from_fd(ctx, mem.tid(), fd, n);
+    std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kPeekMax));
+    ctx.drop = !is_ip(n) || !mem.read(a.args[1], buf.data(), buf.size()) || !protocol_event(buf, ctx, ev);
+    return;
+  }
   fill_from_fd(ctx, mem.tid(), fd, n);
   std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kDnsMax));
   if (!mem.read(a.args[1], buf.data(), buf.size()) ||
@@ -179,7 +210,9 @@ void sendmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, 
   ctx.drop = true;
   if (is_i386(a) || !mem.read(a.args[1], &h, sizeof h)) return;
   const int fd = arg_int(a, 0);
-  if (dns_from_msghdr(h, mem, ctx, fd, ev)) ctx.drop = false, ctx.dns_fd = fd;
+  if (dns_from_msghdr(h, mem, ctx, fd, ev)) return void((ctx.drop = false, ctx.dns_fd = fd));
+  if (is_ip(*ev->net) && !is_dns_endpoint(ev->net->remote))
+    ctx.drop = !protocol_event(gather(mem, h.iov, h.iovlen, kPeekMax), ctx, ev);
 }
 
 // sendmmsg(fd, mmsghdr[], vlen, flags): glibc sends the A and AAAA queries

@@ -1,28 +1,66 @@
 #include "probes/drift.hpp"
 
+#include <algorithm>
+#include <array>
+
 namespace vigil {
 
-void DriftTracker::note_write(const std::string& path) {
-  struct stat st;
-  note_write(path, ::stat(path.c_str(), &st) == 0 ? &st : nullptr);
+bool is_toolchain(std::string_view name) {
+  // Compiler drivers, linkers and the build tools that copy or link their
+  // output into place (go build, cargo).
+  static constexpr std::array<std::string_view, 26> kNames = {
+      "cc",    "c++",   "gcc",      "g++",     "clang", "clang++", "tcc",    "collect2", "ld",
+      "ld.bfd", "ld.gold", "ld.lld", "lld",    "rust-lld", "mold",  "rustc", "cargo",    "go",
+      "link",  "gccgo", "zig",      "swiftc",  "ghc",   "ldc2",    "gfortran", "wasm-ld"};
+  if (std::find(kNames.begin(), kNames.end(), name) != kNames.end()) return true;
+  // cross and versioned drivers: x86_64-linux-gnu-gcc-12, gcc-12, clang-16
+  for (std::string_view base : {"gcc", "g++", "clang", "ld"}) {
+    const size_t at = name.find(base);
+    if (at == std::string_view::npos) continue;
+    const bool start = at == 0 || name[at - 1] == '-';
+    const size_t end = at + base.size();
+    if (start && (end == name.size() || name[end] == '-' || name[end] == '.')) return true;
+  }
+  return false;
 }
 
-void DriftTracker::note_write(const std::string& path, const struct stat* st) {
+DriftTracker::Writer DriftTracker::writer_of(const Process* p) {
+  Writer w;
+  if (p == nullptr || !is_toolchain(p->name)) return w;
+  for (const Process* a = p; a != nullptr && w.size() < 32; a = a->parent.get()) w.push_back(a->pid);
+  return w;
+}
+
+DriftReason DriftTracker::reason(const Writer& w, const Process* runner) {
+  if (w.empty() || runner == nullptr) return DriftReason::TracedWrite;
+  // The runner, or one of its ancestors, is the toolchain writer or one of its ancestors.
+  for (const Process* a = runner; a != nullptr; a = a->parent.get())
+    if (a->pid != 0 && std::find(w.begin(), w.end(), a->pid) != w.end()) return DriftReason::ToolchainBuild;
+  return DriftReason::TracedWrite;
+}
+
+void DriftTracker::note_write(const std::string& path, const Process* writer) {
+  struct stat st;
+  note_write(path, ::stat(path.c_str(), &st) == 0 ? &st : nullptr, writer);
+}
+
+void DriftTracker::note_write(const std::string& path, const struct stat* st, const Process* writer) {
   if (st != nullptr && S_ISREG(st->st_mode)) {
-    if (!inodes_.emplace(st->st_dev, st->st_ino).second) return;
-    inode_order_.emplace_back(st->st_dev, st->st_ino);
+    auto [it, fresh] = inodes_.insert_or_assign({st->st_dev, st->st_ino}, writer_of(writer));
+    if (!fresh) return;
+    inode_order_.push_back(it->first);
     if (inode_order_.size() > cap_) {
       inodes_.erase(inode_order_.front());
       inode_order_.pop_front();
     }
   } else {
-    remember_path(path);  // e.g. O_CREAT seen at syscall entry, before the file exists
+    remember_path(hash(path), writer_of(writer));  // e.g. O_CREAT seen at syscall entry, before the file exists
   }
 }
 
-void DriftTracker::remember_path(const std::string& path) {
-  const uint64_t h = hash(path);
-  if (!paths_.insert(h).second) return;
+void DriftTracker::remember_path(uint64_t h, Writer w) {
+  auto [it, fresh] = paths_.insert_or_assign(h, std::move(w));
+  if (!fresh) return;
   path_order_.push_back(h);
   if (path_order_.size() > cap_) {
     paths_.erase(path_order_.front());  // (a no-op if it was renamed away meanwhile)
@@ -33,11 +71,20 @@ void DriftTracker::remember_path(const std::string& path) {
 void DriftTracker::note_rename(const std::string& from, const std::string& to) {
   // A tracked inode keeps its identity across rename; only path entries move.
   // Renaming an untracked file is not drift (its content did not change).
-  if (paths_.erase(hash(from)) > 0) remember_path(to);
+  auto it = paths_.find(hash(from));
+  if (it == paths_.end()) return;
+  Writer w = std::move(it->second);
+  paths_.erase(it);
+  remember_path(hash(to), std::move(w));
 }
 
-DriftReason DriftTracker::check_file(const struct stat& st) const {
-  if (inodes_.contains({st.st_dev, st.st_ino})) return DriftReason::TracedWrite;
+void DriftTracker::note_link(const std::string& from, const std::string& to) {
+  auto it = paths_.find(hash(from));
+  if (it != paths_.end()) remember_path(hash(to), Writer(it->second));
+}
+
+DriftReason DriftTracker::check_file(const struct stat& st, const Process* runner) const {
+  if (auto it = inodes_.find({st.st_dev, st.st_ino}); it != inodes_.end()) return reason(it->second, runner);
   // mtime, not ctime: entrypoints often chown -R/chmod -R their app dir at
   // start, which bumps ctime of every file without changing any content.
   const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
@@ -49,6 +96,7 @@ std::string_view drift_reason_name(DriftReason r) {
   switch (r) {
     case DriftReason::TracedWrite: return "traced_write";
     case DriftReason::ChangedAfterStart: return "changed_after_start";
+    case DriftReason::ToolchainBuild: return "toolchain_build";
     case DriftReason::None: break;
   }
   return "none";

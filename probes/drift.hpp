@@ -7,21 +7,35 @@
 //
 // Checked at exec (the executable, and the script of a "#!" interpreter) and
 // at mmap(PROT_EXEC) of a file (shared libraries, see docs/design-probes.md).
+//
+// Each traced write remembers its writer: a file last written by a compiler
+// or linker (cc, ld, rustc, go, ...) and run by a process that shares an
+// ancestor with that writer is ToolchainBuild (a `make check` running what it
+// just linked), reported but not as an attack; anything else written (a
+// download, a copy) stays TracedWrite.
 #pragma once
 
 #include <sys/stat.h>
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <unordered_map>
 #include <utility>
+#include <vector>
+
+#include "events/events.hpp"
 
 namespace vigil {
 
-enum class DriftReason : uint8_t { None, TracedWrite, ChangedAfterStart };
+enum class DriftReason : uint8_t { None, TracedWrite, ChangedAfterStart, ToolchainBuild };
+
+// Is this process (by its name) a compiler, linker or build driver that writes executables?
+bool is_toolchain(std::string_view name);
 
 class DriftTracker {
  public:
@@ -30,36 +44,47 @@ class DriftTracker {
   // are kept as 64-bit hashes (a few MB at most).
   explicit DriftTracker(int64_t start_realtime_ns, size_t cap = 50000) : start_ns_(start_realtime_ns), cap_(cap) {}
 
-  // A traced write to path (normalised absolute). The path is stat()ed now to
-  // learn its inode when it exists; later renames of that inode stay known.
-  void note_write(const std::string& path);
+  // A traced write to path (normalised absolute) by `writer` (null: unknown).
+  // The path is stat()ed now to learn its inode when it exists; later renames
+  // of that inode stay known.
+  void note_write(const std::string& path, const Process* writer);
+  void note_write(const std::string& path) { note_write(path, static_cast<const Process*>(nullptr)); }
   // The same when the caller has just stat()ed the path (st null: it does not exist).
-  void note_write(const std::string& path, const struct stat* st);
+  void note_write(const std::string& path, const struct stat* st, const Process* writer = nullptr);
   // A traced unlink: a file written then deleted is forgotten.
   void note_unlink(const std::string& path) { paths_.erase(hash(path)); }
   // A traced rename: drift follows the file to its new name.
   void note_rename(const std::string& from, const std::string& to);
+  // A traced hard link: the new name is the same file (cargo links its build output into place).
+  void note_link(const std::string& from, const std::string& to);
 
-  // Is the file at path (with st from stat/fstat of what actually runs) drift?
-  DriftReason check(const std::string& path, const struct stat& st) const {
-    return written_path(path) ? DriftReason::TracedWrite : check_file(st);
+  // Is the file at path (with st from stat/fstat of what actually runs) drift,
+  // when `runner` (null: unknown) runs or maps it?
+  DriftReason check(const std::string& path, const struct stat& st, const Process* runner = nullptr) const {
+    auto it = paths_.find(hash(path));
+    return it != paths_.end() ? reason(it->second, runner) : check_file(st, runner);
   }
   // The same from the inode and mtime alone, and from the path alone: a
   // caller can then skip resolving the path while no path is remembered.
-  DriftReason check_file(const struct stat& st) const;
+  DriftReason check_file(const struct stat& st, const Process* runner = nullptr) const;
   bool written_path(const std::string& path) const { return paths_.contains(hash(path)); }
   bool has_paths() const { return !paths_.empty(); }
   int64_t start_ns() const { return start_ns_; }
   size_t size() const { return inodes_.size() + paths_.size(); }
 
  private:
-  void remember_path(const std::string& path);
+  // Who last wrote a file: for a toolchain writer, its pid and its
+  // ancestors' (the tree that may run the result); empty otherwise.
+  using Writer = std::vector<int>;
+  static Writer writer_of(const Process* p);
+  static DriftReason reason(const Writer& w, const Process* runner);
+  void remember_path(uint64_t h, Writer w);
   static uint64_t hash(const std::string& path) { return std::hash<std::string>{}(path); }
   int64_t start_ns_;
   size_t cap_;
-  std::set<std::pair<uint64_t, uint64_t>> inodes_;  // (dev, ino)
+  std::map<std::pair<uint64_t, uint64_t>, Writer> inodes_;  // (dev, ino)
   std::deque<std::pair<uint64_t, uint64_t>> inode_order_;
-  std::unordered_set<uint64_t> paths_;  // hashes of paths written before they existed
+  std::unordered_map<uint64_t, Writer> paths_;  // hashes of paths written before they existed
   std::deque<uint64_t> path_order_;
 };
 

@@ -57,6 +57,7 @@ struct DecodeContext {
   FileState* files = nullptr;     // the calling process's fd table and cwd (null: unknown)
   DnsMap* dns = nullptr;          // names of resolved addresses
   DriftTracker* drift = nullptr;  // files written since start
+  const Process* proc = nullptr;  // the calling process (null: not known yet)
   // Set by the decoder:
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)

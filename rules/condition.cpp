@@ -1,4 +1,5 @@
-// Condition language: lexer -> parser -> AST -> compiled check tree.
+// Condition language: lexer -> parser -> AST -> compiled checks run as a
+// branch program (one evaluator). Operators come from one table (op_table).
 // Grammar (as Falco's):  expr := and ('or' and)* ; and := not ('and' not)* ;
 //   not := 'not' not | '(' expr ')' | FIELD OP VALUE | FIELD LISTOP '(' VALUES ')'
 //        | FIELD 'exists' | MACRO
@@ -15,7 +16,34 @@
 #include "rules/internal.hpp"
 
 namespace vigil::rules {
+
+// --------------------------------------------------------- operator table ---
+const std::vector<OpDef>& op_table() {
+  constexpr uint8_t S = 1 << unsigned(FieldType::Str), I = 1 << unsigned(FieldType::Int),
+                    B = 1 << unsigned(FieldType::Bool), P = 1 << unsigned(FieldType::Ip), All = S | I | B | P;
+  static const std::vector<OpDef> t = {
+      {"=", Op::Eq, All, OpDef::One, false},           {"==", Op::Eq, All, OpDef::One, false},
+      {"!=", Op::Ne, All, OpDef::One, false},          {"<", Op::Lt, I, OpDef::One, false},
+      {"<=", Op::Le, I, OpDef::One, false},            {">", Op::Gt, I, OpDef::One, false},
+      {">=", Op::Ge, I, OpDef::One, false},            {"contains", Op::Contains, S, OpDef::One, false},
+      {"bcontains", Op::Contains, S, OpDef::One, false}, {"icontains", Op::IContains, S, OpDef::One, true},
+      {"startswith", Op::StartsWith, S, OpDef::One, false}, {"bstartswith", Op::StartsWith, S, OpDef::One, false},
+      {"endswith", Op::EndsWith, S, OpDef::One, false}, {"glob", Op::Glob, S, OpDef::One, false},
+      {"iglob", Op::IGlob, S, OpDef::One, true},       {"regex", Op::Regex, S, OpDef::One, false},
+      {"in", Op::In, All, OpDef::List, false},          {"intersects", Op::In, S | I | P, OpDef::List, false},
+      {"pmatch", Op::PMatch, S, OpDef::List, false},   {"exists", Op::Exists, All, OpDef::Unary, false},
+  };
+  return t;
+}
+
+const OpDef* find_op(std::string_view name) {
+  for (const OpDef& o : op_table())
+    if (name == o.name) return &o;
+  return nullptr;
+}
+
 namespace {
+void flatten(Node& n);
 
 // ---------------------------------------------------------------- lexer ---
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)); }
@@ -24,10 +52,6 @@ bool bare_char(char c) {
   return !std::isspace(static_cast<unsigned char>(c)) && !std::strchr("()\"'=,", c) && c != '\0';
 }
 
-const char* const kWordOps[] = {"contains", "icontains", "bcontains", "startswith", "bstartswith", "endswith",
-                                "glob",     "iglob",     "pmatch",    "in",         "intersects",  "exists",
-                                "regex"};
-const char* const kSymOps[] = {"==", "!=", "<=", ">=", "=", "<", ">"};  // longest first
 
 class Lexer {
  public:
@@ -79,18 +103,23 @@ class Lexer {
     }
     return std::string(s_.substr(b, p_ - b));
   }
-  std::optional<std::string> op() {
+  // An operator of op_table(): the longest symbol, or a whole word.
+  const OpDef* op() {
     skip_ws();
-    for (const char* o : kSymOps)
-      if (s_.substr(p_, std::strlen(o)) == o) {
-        p_ += std::strlen(o);
-        return std::string(o) == "==" ? "=" : o;
-      }
-    size_t save = p_;
-    for (const char* o : kWordOps)
-      if (keyword(o)) return o;
-    p_ = save;
-    return std::nullopt;
+    const OpDef* best = nullptr;
+    size_t best_len = 0;
+    for (const OpDef& o : op_table()) {
+      std::string_view name = o.name;
+      if (ident_start(name[0]) || name.size() <= best_len || s_.substr(p_, name.size()) != name) continue;
+      best = &o, best_len = name.size();
+    }
+    if (best) {
+      p_ += best_len;
+      return best;
+    }
+    for (const OpDef& o : op_table())
+      if (ident_start(o.name[0]) && keyword(o.name)) return &o;
+    return nullptr;
   }
   // A value: quoted string (with \ escapes) or a bare string.
   std::optional<std::string> value(bool* quoted) {
@@ -175,18 +204,17 @@ class Parser {
       return n;
     }
     size_t op_pos = (lx_.skip_ws(), lx_.pos());
-    auto op = lx_.op();
+    const OpDef* op = lx_.op();
     if (!op) throw SyntaxError{op_pos, fmt::format("expected an operator after '{}', got {}", *w, lx_.peek_desc())};
     auto n = std::make_unique<Ast>(Ast{Ast::Compare, pos});
     n->field = *w;
-    n->op = *op;
-    if (*op == "exists") {
+    n->op = op;
+    if (op->arity == OpDef::Unary) {
       n->kind = Ast::Unary;
       return n;
     }
-    bool list_op = *op == "in" || *op == "intersects" || *op == "pmatch";
-    if (list_op) {
-      if (!lx_.punct('(')) throw SyntaxError{lx_.pos(), fmt::format("expected '(' after '{}', got {}", *op, lx_.peek_desc())};
+    if (op->arity == OpDef::List) {
+      if (!lx_.punct('(')) throw SyntaxError{lx_.pos(), fmt::format("expected '(' after '{}', got {}", op->name, lx_.peek_desc())};
       n->is_list = true;
       if (lx_.punct(')')) return n;
       do {
@@ -203,7 +231,7 @@ class Parser {
     bool quoted = false;
     size_t vpos = (lx_.skip_ws(), lx_.pos());
     auto v = lx_.value(&quoted);
-    if (!v) throw SyntaxError{vpos, fmt::format("expected a value after '{}', got {}", *op, lx_.peek_desc())};
+    if (!v) throw SyntaxError{vpos, fmt::format("expected a value after '{}', got {}", op->name, lx_.peek_desc())};
     n->values.push_back(*v);
     n->quoted.push_back(quoted);
     return n;
@@ -222,54 +250,6 @@ std::string lower(std::string_view s) {
 bool parse_int(std::string_view s, int64_t* out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
-bool parse_net(const std::string& s, Node::Net* net) {
-  std::string addr = s;
-  int prefix = -1;
-  if (auto slash = s.find('/'); slash != std::string::npos) {
-    addr = s.substr(0, slash);
-    int64_t p;
-    if (!parse_int(std::string_view(s).substr(slash + 1), &p) || p < 0 || p > 128) return false;
-    prefix = int(p);
-  }
-  std::memset(net->addr, 0, sizeof net->addr);
-  if (inet_pton(AF_INET, addr.c_str(), net->addr) == 1) {
-    net->family = AF_INET;
-    net->prefix = prefix < 0 ? 32 : prefix;
-    return net->prefix <= 32;
-  }
-  if (inet_pton(AF_INET6, addr.c_str(), net->addr) == 1) {
-    net->family = AF_INET6;
-    net->prefix = prefix < 0 ? 128 : prefix;
-    return true;
-  }
-  return false;
-}
-
-bool ops_allowed(FieldType t, const std::string& op) {
-  static const std::set<std::string> num = {"=", "!=", "<", "<=", ">", ">=", "in", "exists", "intersects"};
-  static const std::set<std::string> flag = {"=", "!=", "in", "exists"};
-  static const std::set<std::string> ip = {"=", "!=", "in", "exists", "intersects"};
-  switch (t) {
-    case FieldType::Int: return num.count(op);
-    case FieldType::Bool: return flag.count(op);
-    case FieldType::Ip: return ip.count(op);
-    case FieldType::Str: return op != "<" && op != "<=" && op != ">" && op != ">=";
-  }
-  return false;
-}
-
-Node::Op op_code(const std::string& op) {
-  using O = Node::Op;
-  static const std::map<std::string, O> kOps = {
-      {"=", O::Eq},          {"!=", O::Ne},           {"<", O::Lt},          {"<=", O::Le},
-      {">", O::Gt},          {">=", O::Ge},           {"contains", O::Contains}, {"bcontains", O::Contains},
-      {"icontains", O::IContains}, {"startswith", O::StartsWith}, {"bstartswith", O::StartsWith},
-      {"endswith", O::EndsWith}, {"glob", O::Glob},   {"iglob", O::IGlob},   {"pmatch", O::PMatch},
-      {"in", O::In},         {"intersects", O::In},   {"exists", O::Exists}, {"regex", O::Regex},
-  };
-  return kOps.at(op);
 }
 
 struct Compiler {
@@ -328,6 +308,7 @@ struct Compiler {
     pos_override = saved;
     stack.pop_back();
     body->memo = slots->memos++;
+    flatten(*body);
     n->target = body.get();
     n->memo = body->memo;
     slots->macros[a.name] = std::move(body);
@@ -343,11 +324,10 @@ struct Compiler {
       throw CompileError{where(a), fmt::format("field '{}' is not provided by vigil{}", a.field, via), a.field};
     }
     n->field.slot = slots->get(n->field.name);
-    n->op = a.op;
-    n->opc = op_code(a.op);
+    n->opc = a.op->op;
     FieldType t = n->field.def->type;
-    if (!ops_allowed(t, a.op))
-      throw CompileError{where(a), fmt::format("operator '{}' cannot be used with field '{}'", a.op, a.field), ""};
+    if (!(a.op->types & (1u << unsigned(t))))
+      throw CompileError{where(a), fmt::format("operator '{}' cannot be used with field '{}'", a.op->name, a.field), ""};
     if (a.kind == Ast::Unary) return n;
     // Expand list names inside (...) lists.
     std::vector<std::string> vals;
@@ -358,7 +338,7 @@ struct Compiler {
     }
     for (const auto& v : vals) {
       switch (t) {
-        case FieldType::Str: n->strs.push_back(a.op == "icontains" || a.op == "iglob" ? lower(v) : v); break;
+        case FieldType::Str: n->strs.push_back(a.op->fold ? lower(v) : v); break;
         case FieldType::Int: {
           int64_t x;
           if (!parse_int(v, &x))
@@ -372,17 +352,17 @@ struct Compiler {
           n->nums.push_back(v == "true");
           break;
         case FieldType::Ip: {
-          Node::Net net;
-          if (!parse_net(v, &net))
+          Cidr net;
+          if (!Cidr::parse(v, &net))
             throw CompileError{where(a), fmt::format("expected an IP address or CIDR for field '{}', got '{}'", a.field, v), ""};
           n->nets.push_back(net);
           break;
         }
       }
     }
-    if (a.op == "in" || a.op == "intersects")
+    if (n->opc == Op::In)
       for (const auto& s : n->strs) n->set.insert(s);
-    if (a.op == "regex") {
+    if (n->opc == Op::Regex) {
       RE2::Options o;
       o.set_log_errors(false);
       n->re = std::make_unique<RE2>(n->strs.at(0), o);
@@ -406,25 +386,6 @@ bool icontains(std::string_view hay, std::string_view needle_lower) {
   return false;
 }
 
-// Parses an address once; 0 when it is not an IP.
-int parse_ip(std::string_view text, unsigned char* a) {
-  char buf[64];
-  if (text.empty() || text.size() >= sizeof buf) return 0;
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = 0;
-  int fam = std::memchr(buf, ':', text.size()) ? AF_INET6 : AF_INET;
-  return inet_pton(fam, buf, a) == 1 ? fam : 0;
-}
-
-bool net_match(const unsigned char* a, int family, const Node::Net& net) {
-  if (family != net.family) return false;
-  int full = net.prefix / 8, rest = net.prefix % 8;
-  if (std::memcmp(a, net.addr, size_t(full))) return false;
-  if (!rest) return true;
-  unsigned char mask = static_cast<unsigned char>(0xFF << (8 - rest));
-  return (a[full] & mask) == (net.addr[full] & mask);
-}
-
 bool pmatch(std::string_view v, std::string_view prefix) {
   if (v.substr(0, prefix.size()) != prefix) return false;
   return v.size() == prefix.size() || prefix.back() == '/' || v[prefix.size()] == '/';
@@ -440,7 +401,7 @@ bool glob(std::string_view v, const std::string& pattern, bool fold) {
 
 // One value against the check (positive form; != is handled by the caller).
 bool match_one(const Node& n, const Val& v, FieldType t) {
-  using O = Node::Op;
+  using O = Op;
   if (t == FieldType::Int || t == FieldType::Bool) {
     switch (n.opc) {
       case O::In: return std::find(n.nums.begin(), n.nums.end(), v.n) != n.nums.end();
@@ -457,7 +418,7 @@ bool match_one(const Node& n, const Val& v, FieldType t) {
     unsigned char a[16] = {};
     int fam = parse_ip(v.s, a);
     for (const auto& net : n.nets)
-      if (fam && net_match(a, fam, net)) return true;
+      if (fam && net.contains(a, fam)) return true;
     return false;
   }
   const std::string_view s = v.s;
@@ -484,25 +445,59 @@ bool match_one(const Node& n, const Val& v, FieldType t) {
 
 }  // namespace
 
+// ------------------------------------------------------------------ CIDR ---
+bool Cidr::parse(std::string_view text, Cidr* out) {
+  std::string addr(text.substr(0, text.find('/')));
+  int64_t prefix = -1;
+  if (auto slash = text.find('/'); slash != std::string_view::npos && !parse_int(text.substr(slash + 1), &prefix)) return false;
+  *out = Cidr{};
+  if (inet_pton(AF_INET, addr.c_str(), out->addr) == 1) out->family = AF_INET;
+  else if (inet_pton(AF_INET6, addr.c_str(), out->addr) == 1) out->family = AF_INET6;
+  else return false;
+  int max = out->family == AF_INET ? 32 : 128;
+  out->prefix = prefix < 0 ? max : int(prefix);
+  return prefix <= max && (prefix >= 0 || text.find('/') == std::string_view::npos);
+}
+
+bool Cidr::contains(const unsigned char* a, int fam) const {
+  if (fam != family) return false;
+  int full = prefix / 8, rest = prefix % 8;
+  if (std::memcmp(a, addr, size_t(full))) return false;
+  if (!rest) return true;
+  unsigned char mask = static_cast<unsigned char>(0xFF << (8 - rest));
+  return (a[full] & mask) == (addr[full] & mask);
+}
+
+int parse_ip(std::string_view text, unsigned char a[16]) {
+  char buf[64];
+  if (text.empty() || text.size() >= sizeof buf) return 0;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = 0;
+  int fam = std::memchr(buf, ':', text.size()) ? AF_INET6 : AF_INET;
+  return inet_pton(fam, buf, a) == 1 ? fam : 0;
+}
+
 std::unique_ptr<Ast> parse_condition(std::string_view text) { return Parser(text).parse(); }
 
 NodePtr compile(const Ast& ast, const Scope& scope, Slots* slots) {
   Compiler c{scope, slots, {}};
-  return c.run(ast);
+  NodePtr n = c.run(ast);
+  flatten(*n);
+  return n;
 }
 
 namespace {
 // Kept out of line so the structural nodes (and/or/not/macro) stay cheap.
 [[gnu::noinline]] bool eval_check(const Node& n, EvalCtx& ctx) {
-  if (n.opc == Node::Op::TypeIn) {  // evt.type against the event's interned type id
+  if (n.opc == Op::TypeIn) {  // evt.type against the event's interned type id
     bool in = ctx.type_id >= 0 && size_t(ctx.type_id) < n.type_bits.size() && n.type_bits[size_t(ctx.type_id)];
     return n.negate ? !in : in;
   }
   auto [vals, count] = values(ctx, n.field);
   if (!count) return false;  // a missing field fails every operator
-  if (n.opc == Node::Op::Exists) return true;
+  if (n.opc == Op::Exists) return true;
   // icontains on a single value: search a lower-case copy made once per event.
-  if (n.opc == Node::Op::IContains && count == 1 && n.field.slot >= 0 && size_t(n.field.slot) < ctx.lowered.size()) {
+  if (n.opc == Op::IContains && count == 1 && n.field.slot >= 0 && size_t(n.field.slot) < ctx.lowered.size()) {
     size_t i = size_t(n.field.slot);
     if (ctx.lowered_gen[i] != ctx.gen) {
       ctx.lowered_gen[i] = ctx.gen;
@@ -514,7 +509,7 @@ namespace {
   FieldType t = n.field.def->type;
   bool any = false;
   for (size_t i = 0; i < count && !any; ++i) any = match_one(n, vals[i], t);
-  return n.opc == Node::Op::Ne ? !any : any;
+  return n.opc == Op::Ne ? !any : any;
 }
 }  // namespace
 
@@ -525,7 +520,7 @@ bool eval_leaf(const Node& n, EvalCtx& ctx) {
   if (n.kind == Node::Check) return eval_check(n, ctx);
   size_t m = size_t(n.memo);  // Macro
   if (ctx.memo_gen[m] == ctx.gen) return ctx.memo_val[m];
-  bool r = n.target->prog ? run(*n.target->prog, ctx) : eval(*n.target, ctx);
+  bool r = run(*n.target->prog, ctx);
   ctx.memo_gen[m] = ctx.gen;
   ctx.memo_val[m] = r;
   return r;
@@ -560,49 +555,25 @@ int build(const Node& n, int t, int f, Program* p) {
   }
   return f;
 }
-}  // namespace
 
 void flatten(Node& n) {
-  if (n.prog) return;
   auto p = std::make_unique<Program>();
   p->entry = build(n, Program::kTrue, Program::kFalse, p.get());
   n.prog = std::move(p);
 }
+}  // namespace
 
-bool eval(const Node& n, EvalCtx& ctx) {
-  if (n.prog) return run(*n.prog, ctx);
-  switch (n.kind) {
-    case Node::And:
-      for (const auto& k : n.kids)
-        if (!eval(*k, ctx)) return false;
-      return true;
-    case Node::Or:
-      for (const auto& k : n.kids)
-        if (eval(*k, ctx)) return true;
-      return false;
-    case Node::Not: return !eval(*n.kids[0], ctx);
-    case Node::Macro: {
-      size_t m = size_t(n.memo);
-      if (ctx.memo_gen[m] == ctx.gen) return ctx.memo_val[m];
-      bool r = eval(*n.target, ctx);
-      ctx.memo_gen[m] = ctx.gen;
-      ctx.memo_val[m] = r;
-      return r;
-    }
-    case Node::Check: return eval_check(n, ctx);
-  }
-  return false;
-}
+bool eval(const Node& n, EvalCtx& ctx) { return run(*n.prog, ctx); }
 
 void bind_types(Node& n, const std::map<std::string, int, std::less<>>& ids) {
   for (auto& k : n.kids) bind_types(*k, ids);
   if (n.kind != Node::Check || n.field.name != "evt.type") return;
-  if (n.opc != Node::Op::Eq && n.opc != Node::Op::Ne && n.opc != Node::Op::In) return;
-  n.negate = n.opc == Node::Op::Ne;
+  if (n.opc != Op::Eq && n.opc != Op::Ne && n.opc != Op::In) return;
+  n.negate = n.opc == Op::Ne;
   n.type_bits.assign(ids.size(), 0);
   for (const auto& s : n.strs)
     if (auto it = ids.find(s); it != ids.end()) n.type_bits[size_t(it->second)] = 1;
-  n.opc = Node::Op::TypeIn;
+  n.opc = Op::TypeIn;
 }
 
 std::optional<std::set<std::string>> event_types_of(const Node& n) {
@@ -634,7 +605,7 @@ std::optional<std::set<std::string>> event_types_of(const Node& n) {
       return acc;
     }
     case Node::Check:
-      if (n.field.name == "evt.type" && (n.opc == Node::Op::Eq || n.opc == Node::Op::In || (n.opc == Node::Op::TypeIn && !n.negate)))
+      if (n.field.name == "evt.type" && (n.opc == Op::Eq || n.opc == Op::In || (n.opc == Op::TypeIn && !n.negate)))
         return std::set<std::string>(n.strs.begin(), n.strs.end());
       return std::nullopt;
   }

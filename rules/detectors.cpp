@@ -198,33 +198,6 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& ad
 
 // ------------------------------------------------------------ threat intel --
 namespace {
-bool parse_cidr(const std::string& s, unsigned char* addr, int* family, int* prefix) {
-  std::string a = s;
-  int pre = -1;
-  if (auto slash = s.find('/'); slash != std::string::npos) {
-    a = s.substr(0, slash);
-    try {
-      size_t used;
-      pre = std::stoi(s.substr(slash + 1), &used);
-      if (used != s.size() - slash - 1) return false;
-    } catch (...) {
-      return false;
-    }
-  }
-  std::memset(addr, 0, 16);
-  if (inet_pton(AF_INET, a.c_str(), addr) == 1) {
-    *family = AF_INET;
-    *prefix = pre < 0 ? 32 : pre;
-    return *prefix <= 32;
-  }
-  if (inet_pton(AF_INET6, a.c_str(), addr) == 1) {
-    *family = AF_INET6;
-    *prefix = pre < 0 ? 128 : pre;
-    return *prefix <= 128;
-  }
-  return false;
-}
-
 bool is_sha256(const std::string& s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
 }
@@ -255,7 +228,7 @@ bool Intel::load(const std::vector<std::string>& files, std::string* error) {
       auto e = line.find_last_not_of(" \t\r");
       std::string v = line.substr(b, e - b + 1);
       Net net;
-      if (parse_cidr(v, net.addr, &net.family, &net.prefix)) {
+      if (Cidr::parse(v, &net.cidr)) {
         net.text = v;
         nets_.push_back(net);
       } else if (is_sha256(v)) {
@@ -275,15 +248,10 @@ bool Intel::load(const std::vector<std::string>& files, std::string* error) {
 
 const Intel::Net* Intel::match_ip(const std::string& ip) const {
   unsigned char a[16] = {};
-  int fam = ip.find(':') != std::string::npos ? AF_INET6 : AF_INET;
-  if (inet_pton(fam, ip.c_str(), a) != 1) return nullptr;
-  for (const auto& n : nets_) {
-    if (n.family != fam) continue;
-    int full = n.prefix / 8, rest = n.prefix % 8;
-    if (std::memcmp(a, n.addr, full)) continue;
-    if (rest && ((a[full] ^ n.addr[full]) & (0xFF << (8 - rest)) & 0xFF)) continue;
-    return &n;
-  }
+  int fam = parse_ip(ip, a);
+  if (!fam) return nullptr;
+  for (const auto& n : nets_)
+    if (n.cidr.contains(a, fam)) return &n;
   return nullptr;
 }
 

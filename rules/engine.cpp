@@ -33,9 +33,7 @@ struct Engine::Impl {
   };
   std::unordered_map<std::string, Bucket, SvHash, std::equal_to<>> by_type;
   std::vector<int> any_rules;
-  std::vector<std::string> types, blocking;
   std::map<std::string, int, std::less<>> type_ids;
-  bool any = false;
 
   struct Limit {
     int64_t window_start = 0;
@@ -47,18 +45,11 @@ struct Engine::Impl {
   size_t evict_at = 65536;
 
   void index() {
-    std::set<std::string> all, block;
+    std::set<std::string> all;
     for (size_t i = 0; i < loaded.rules.size(); ++i) {
       const auto& r = loaded.rules[i];
-      if (!r.types) {
-        any_rules.push_back(int(i));
-        if (r.action != RuleAction::None) block.insert("*");
-        continue;
-      }
-      for (const auto& t : *r.types) {
-        all.insert(t);
-        if (r.action != RuleAction::None) block.insert(t);
-      }
+      if (!r.types) any_rules.push_back(int(i));
+      else all.insert(r.types->begin(), r.types->end());
     }
     for (const auto& t : all) {
       std::vector<int> v = any_rules;
@@ -67,13 +58,10 @@ struct Engine::Impl {
       std::sort(v.begin(), v.end());
       by_type[t].rules = std::move(v);
     }
-    types.assign(all.begin(), all.end());
-    for (size_t i = 0; i < types.size(); ++i) type_ids[types[i]] = by_type[types[i]].id = int(i);
+    int id = 0;
+    for (const auto& t : all) type_ids[t] = by_type[t].id = id++;
     for (auto& r : loaded.rules) bind_types(*r.cond, type_ids);
-    for (auto& [name, node] : loaded.slots.macros) bind_types(*node, type_ids), flatten(*node);
-    for (auto& r : loaded.rules) flatten(*r.cond);
-    blocking.assign(block.begin(), block.end());
-    any = !any_rules.empty() || detectors->wants_all() || !intel.empty();
+    for (auto& [name, node] : loaded.slots.macros) bind_types(*node, type_ids);
     size_t n = size_t(loaded.slots.n);
     ctx.slots.assign(n, std::string());
     ctx.slot_gen.assign(n, 0);
@@ -179,7 +167,7 @@ std::unique_ptr<Engine> Engine::load(const RulesConfig& cfg, std::string* error,
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out, bool blocking_only) {
+Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   Impl& m = *impl_;
   Verdict verdict = Verdict::Allow;
   m.ctx.ev = &ev;
@@ -190,13 +178,12 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out, bool blocking
   const std::vector<int>& cand = it != m.by_type.end() ? it->second.rules : m.any_rules;
   for (int i : cand) {
     const CompiledRule& r = m.loaded.rules[size_t(i)];
-    if (blocking_only && r.action == RuleAction::None) continue;
     if (!eval(*r.cond, m.ctx)) continue;
     Action act = m.act_for(r.action, &verdict);
     Impl::Limit* lim;
     if (m.should_emit(0, i, ev.time_ns, &lim)) m.emitted(lim, m.rule_alert(r, ev, act), out);
   }
-  if (!blocking_only && (m.detectors->wants_all() || !m.intel.empty())) {
+  if (m.detectors->wants_all() || !m.intel.empty()) {
     std::vector<Hit> hits;
     // Detectors ask the limiter before building an alert (repeats are only
     // counted); a repeat still gets the detector's verdict.
@@ -245,12 +232,6 @@ void Engine::flush(std::vector<Alert>* out) {
     }
 }
 
-const std::vector<std::string>& Engine::event_types() const { return impl_->types; }
-bool Engine::any_type() const { return impl_->any; }
-bool Engine::wants(std::string_view t) const {
-  return impl_->any || std::binary_search(impl_->types.begin(), impl_->types.end(), std::string(t));
-}
-const std::vector<std::string>& Engine::blocking_types() const { return impl_->blocking; }
 const std::vector<RuleInfo>& Engine::rules() const { return impl_->loaded.infos; }
 void Engine::set_context(const Context& ctx) {
   impl_->host.hostname = ctx.hostname.empty() ? impl_->host.hostname : ctx.hostname;

@@ -371,6 +371,8 @@ const std::vector<FieldDef> kFields = {
     {"proc.sid", F::Int, false, P(num(c, p->sid)), "session id"},
     {"proc.duration", F::Int, false, P(if (p->start_ns) num(c, c.ev->time_ns - p->start_ns)), "ns since the process started"},
     {"proc.is_exe_upper_layer", F::Bool, false, P(num(c, p->exe_drift)), "executable created/modified after start (drift)"},
+    {"proc.exe_drift_reason", F::Str, false, P(if (!p->exe_drift_reason.empty()) str(c, p->exe_drift_reason)),
+     "why the executable is drift: traced_write, changed_after_start, toolchain_build (built by a compiler/linker of the same process tree) (vigil)"},
     {"proc.is_exe_from_memfd", F::Bool, false, P(num(c, p->exe_from_memfd)), "executable is a memfd"},
     {"proc.exe_ino.mtime", F::Int, false, P(if (p->exe_mtime_ns) num(c, p->exe_mtime_ns)), "executable mtime, ns"},
     {"proc.is_stdio_net", F::Bool, false, P(num(c, p->stdio_net)), "stdin or stdout is a network socket (vigil)"},

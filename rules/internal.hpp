@@ -91,6 +91,35 @@ inline std::pair<const Val*, size_t> values(EvalCtx& ctx, const FieldRef& f) {
 // Renders a field for outputs ("<NA>" when not available).
 std::string render(EvalCtx& ctx, const FieldRef& f);
 
+// ------------------------------------------------------------ operators ---
+// The one operator table: the lexer, parser, validator, exception loader and
+// evaluator all derive from it.
+enum class Op : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Contains, IContains, StartsWith, EndsWith, Glob, IGlob, PMatch, In, Exists, Regex, TypeIn };
+
+struct OpDef {
+  const char* name;  // as written ("==" is an alias of "=")
+  Op op;
+  uint8_t types;     // bit (1 << FieldType) for each field type it applies to
+  enum Arity : uint8_t { Unary, One, List } arity;  // exists / one value / (list)
+  bool fold;         // literals lower-cased (icontains, iglob)
+};
+
+const std::vector<OpDef>& op_table();
+// The entry for an operator name; null if there is none.
+const OpDef* find_op(std::string_view name);
+
+// ----------------------------------------------------------------- CIDR ---
+// An address or network (a.b.c.d, a.b.c.d/n, IPv6 likewise): the one parser
+// for condition literals and threat-intel lists.
+struct Cidr {
+  unsigned char addr[16] = {};
+  int family = 0, prefix = 0;
+  static bool parse(std::string_view text, Cidr* out);
+  bool contains(const unsigned char* a, int fam) const;
+};
+// Parses an address; returns its family (AF_INET/AF_INET6), 0 if not an IP.
+int parse_ip(std::string_view text, unsigned char a[16]);
+
 // --------------------------------------------------------------- syntax ---
 struct SyntaxError {
   size_t pos;  // offset in the condition text
@@ -102,7 +131,8 @@ struct Ast {
   enum Kind { And, Or, Not, Compare, Unary, Macro } kind;
   size_t pos = 0;
   std::vector<std::unique_ptr<Ast>> kids;  // And/Or/Not
-  std::string field, op;                   // Compare/Unary ("exists")
+  std::string field;                       // Compare/Unary
+  const OpDef* op = nullptr;               // Compare/Unary
   std::vector<std::string> values;         // Compare: one value, or a (list)
   std::vector<bool> quoted;                // per value: was it a quoted string
   bool is_list = false;                    // values came in (...)
@@ -129,32 +159,30 @@ struct Program {
   int entry = kFalse;
 };
 
+// The compiled condition: and/or/not nodes only shape the Program built at
+// compile time (rule roots and macro bodies); leaves are checks and macros.
 struct Node {
   enum Kind { And, Or, Not, Check, Macro } kind;
   std::vector<NodePtr> kids;
   // Macro: compiled once, evaluated at most once per event (memo slot)
   const Node* target = nullptr;
   int memo = -1;
-  std::unique_ptr<Program> prog;  // set on rule roots and macro bodies (flatten)
+  std::unique_ptr<Program> prog;  // rule roots and macro bodies
   // Check
   FieldRef field;
-  std::string op;  // "=", "!=", "<", "contains", "in", "exists", ...
-  enum class Op : uint8_t { Eq, Ne, Lt, Le, Gt, Ge, Contains, IContains, StartsWith, EndsWith, Glob, IGlob, PMatch, In, Exists, Regex, TypeIn };
-  Op opc = Op::Eq;  // op, decoded once at compile time
+  Op opc = Op::Eq;
   // TypeIn: evt.type =/!=/in bound to interned type ids (bind_types)
   std::vector<uint8_t> type_bits;
   bool negate = false;
   std::vector<std::string> strs;               // literal strings (lowercased for icontains)
   std::unordered_set<std::string_view> set;    // in/intersects on strings (views into strs)
   std::vector<int64_t> nums;                   // numeric/bool literals
-  struct Net { unsigned char addr[16]; int family, prefix; };
-  std::vector<Net> nets;                       // Ip literals
+  std::vector<Cidr> nets;                      // Ip literals
   std::unique_ptr<RE2> re;                     // regex
 };
 
+// Runs the node's program (a rule root or a macro body).
 bool eval(const Node& n, EvalCtx& ctx);
-// Builds n.prog (and those of the macro bodies it reaches) once bound.
-void flatten(Node& n);
 // Rewrites evt.type checks into bit tests on the interned evt.type id.
 void bind_types(Node& n, const std::map<std::string, int, std::less<>>& ids);
 
@@ -183,7 +211,8 @@ struct Slots {
   int memos = 0;
 };
 
-// Throws CompileError. `slots` counts scratch slots handed out.
+// Throws CompileError. `slots` counts scratch slots handed out. The result
+// and every macro body it reaches carry their Program.
 NodePtr compile(const Ast& ast, const Scope& scope, Slots* slots);
 // evt.type values the node can match; nullopt = any.
 std::optional<std::set<std::string>> event_types_of(const Node& n);
@@ -309,8 +338,7 @@ class Intel {
 
  private:
   struct Net {
-    unsigned char addr[16];
-    int family, prefix;
+    Cidr cidr;
     std::string text;
   };
   const Net* match_ip(const std::string& ip) const;

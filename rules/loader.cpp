@@ -252,12 +252,12 @@ class Loader {
         for (size_t i = 0; i < ex.fields.size(); ++i) {
           auto c = std::make_unique<Ast>(Ast{Ast::Compare, 0});
           c->field = ex.fields[i];
-          c->op = ex.comps[i];
+          c->op = find_op(ex.comps[i]);
           c->values = tuple[i];
           c->quoted.assign(c->values.size(), false);
-          c->is_list = c->op == "in" || c->op == "intersects" || c->op == "pmatch";
+          c->is_list = c->op->arity == OpDef::List;
           if (!c->is_list && c->values.size() != 1)
-            fail(ex.at, fmt::format("rule '{}' exception '{}': field '{}' with '{}' needs one value", r.info.name, ex.name, c->field, c->op));
+            fail(ex.at, fmt::format("rule '{}' exception '{}': field '{}' with '{}' needs one value", r.info.name, ex.name, c->field, c->op->name));
           all->kids.push_back(std::move(c));
         }
         any->kids.push_back(std::move(all));
@@ -292,12 +292,9 @@ class Loader {
     else ex.comps = strings(s, c, "comps");
     if (ex.comps.size() != ex.fields.size())
       fail(where(s, c), fmt::format("rule '{}' exception '{}': {} fields but {} comps", rule, ex.name, ex.fields.size(), ex.comps.size()));
-    static const std::set<std::string> kComps = {"=", "!=", "<", "<=", ">", ">=", "contains", "icontains", "bcontains",
-                                                 "startswith", "bstartswith", "endswith", "glob", "iglob", "pmatch",
-                                                 "in", "intersects", "regex"};
     for (auto& op : ex.comps) {
-      op = op == "==" ? "=" : op;
-      if (!kComps.count(op))
+      const OpDef* d = find_op(op);
+      if (!d || d->arity == OpDef::Unary)
         fail(where(s, c), fmt::format("rule '{}' exception '{}': expected a comparison operator (=, !=, in, startswith, ...), got '{}'", rule, ex.name, op));
     }
     const yaml::Node v = e["values"];
@@ -308,7 +305,7 @@ class Loader {
       for (const auto& x : v) all.push_back(scalar(s, x, "values"));
       std::vector<std::vector<std::string>> tuple(1);
       for (auto& a : all)
-        if (ex.comps[0] == "in" || ex.comps[0] == "pmatch" || ex.comps[0] == "intersects") tuple[0].push_back(a);
+        if (find_op(ex.comps[0])->arity == OpDef::List) tuple[0].push_back(a);
         else ex.values.push_back({{a}});
       if (!tuple[0].empty()) ex.values.push_back(tuple);
       return ex;

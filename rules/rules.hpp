@@ -2,7 +2,7 @@
 //
 // Rules files (YAML: rule, macro, list, detector, required_engine_version) are
 // loaded once; each condition is lexed, parsed to an AST and compiled into a
-// tree of checks against one registered extractor per field. Rules are indexed
+// branch program of checks against one registered extractor per field. Rules are indexed
 // by evt.type so an event only runs the rules that can match it. Stateful
 // detectors (port scan, mass rewrite, DGA) and threat-intel lists raise alerts
 // of the same shape.
@@ -53,20 +53,10 @@ class Engine {
   // Runs the candidate rules, detectors and threat intel on one event and
   // appends alerts (after rate limiting). Returns what to do with the syscall:
   // always Allow in detect mode. Called from one thread.
-  // blocking_only: only the block/kill rules run, no detectors (a provisional
-  // event judged before its syscall, e.g. an exec at its entry notification).
-  Verdict evaluate(const Event& ev, std::vector<Alert>* out, bool blocking_only = false);
+  Verdict evaluate(const Event& ev, std::vector<Alert>* out);
   // Alerts still holding suppressed repeats (count > 0), e.g. at exit.
   void flush(std::vector<Alert>* out);
 
-  // evt.type values some rule can match; any_type() means some rule or
-  // detector wants every event (the tracer must not filter then).
-  const std::vector<std::string>& event_types() const;
-  bool any_type() const;
-  bool wants(std::string_view evt_type) const;
-  // evt.types for which a block/kill rule exists (judge at syscall entry);
-  // "*" when such a rule can match any evt.type.
-  const std::vector<std::string>& blocking_types() const;
   const std::vector<RuleInfo>& rules() const;
   // Container id/image and hostname for container.* fields (set once at start).
   void set_context(const Context& ctx);

@@ -235,6 +235,7 @@ struct Tracer::Impl {
     ctx.tgid = tgid;
     auto it = procs.find(tgid);
     ctx.files = it == procs.end() ? nullptr : &it->second.files;
+    ctx.proc = it == procs.end() ? nullptr : it->second.info.get();
     ctx.dns = &dns;
     ctx.drift = &drift;
     return ctx;
@@ -323,10 +324,11 @@ struct Tracer::Impl {
     struct stat st;
     procfs::read_exec_entry(tid, exe_fd, decoded.file ? decoded.file->raw_path : std::string(), p.get(), &st);
     close(exe_fd);
-    if (!p->exe_from_memfd && st.st_ino != 0) {
-      const std::string& named = p->interpreter_script.empty() ? p->exe : p->interpreter_script;
-      p->exe_drift = drift.check(named, st) != DriftReason::None;
-    }
+    DriftReason drifted = DriftReason::None;
+    if (!p->exe_from_memfd && st.st_ino != 0)
+      drifted = drift.check(p->interpreter_script.empty() ? p->exe : p->interpreter_script, st, p.get());
+    p->exe_drift = drifted != DriftReason::None;
+    p->exe_drift_reason = p->exe_drift ? drift_reason_name(drifted) : "";
     Event ev = new_event(EventClass::Process, "exec", tid, p);
     ev.seq = ++seq;
     ev.action = hooks.verdict ? hooks.verdict(ev) : Action::None;

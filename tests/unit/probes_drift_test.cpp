@@ -32,6 +32,15 @@ struct TempDir {
 };
 
 void write_file(const fs::path& p, const char* text) { std::ofstream(p) << text; }
+const struct stat* const kNoStat = nullptr;  // the path does not exist (yet)
+
+std::shared_ptr<Process> process(int pid, const char* name, std::shared_ptr<Process> parent = nullptr) {
+  auto p = std::make_shared<Process>();
+  p->pid = pid;
+  p->name = name;
+  p->parent = std::move(parent);
+  return p;
+}
 
 struct stat stat_of(const fs::path& p) {
   struct stat st{};
@@ -90,14 +99,49 @@ TEST_CASE("drift: traced writes, renames, mtime fallback, old files", "[probes][
   const size_t before = drift.size();
   for (int i = 0; i < 100; ++i) {
     const std::string tmp = (d.path / ("tmp" + std::to_string(i))).string();
-    drift.note_write(tmp, nullptr);
+    drift.note_write(tmp, kNoStat);
     drift.note_unlink(tmp);
   }
   CHECK(drift.size() == before);
   // An old file recreated at the same path after its unlink is a new write again.
   drift.note_unlink(dropped);
-  drift.note_write(dropped, nullptr);
+  drift.note_write(dropped, kNoStat);
   CHECK(drift.check(dropped, stat_of(dropped)) == DriftReason::TracedWrite);
+}
+
+TEST_CASE("drift: what a toolchain of the same tree built is ToolchainBuild, a download is not", "[probes][drift]") {
+  TempDir d;
+  DriftTracker drift(now_realtime_ns());
+  // make (10) -> gcc (11) -> collect2 (12) -> ld (13) writes app; make -> app (14) runs it
+  auto make = process(10, "make", process(1, "sh"));
+  auto ld = process(13, "ld", process(12, "collect2", process(11, "gcc", make)));
+  const fs::path app = d.path / "app";
+  drift.note_write(app, kNoStat, ld.get());  // seen at the O_CREAT entry, before the file exists
+  write_file(app, "elf");
+  CHECK(drift.check(app, stat_of(app), process(14, "app", make).get()) == DriftReason::ToolchainBuild);
+  // the same file run by another tree (a sibling of the top process) is plain drift
+  CHECK(drift.check(app, stat_of(app), process(20, "app", process(2, "cron")).get()) == DriftReason::TracedWrite);
+  // cargo links its output into place: the new name keeps its writer
+  const fs::path linked = d.path / "linked";
+  drift.note_link(app, linked);
+  fs::create_hard_link(app, linked);
+  CHECK(drift.check(linked, stat_of(linked), process(15, "cargo", make).get()) == DriftReason::ToolchainBuild);
+  // a download (curl) of the same tree stays drift; so does the built file once a non-toolchain rewrites it
+  auto curl = process(16, "curl", make);
+  const fs::path dl = d.path / "dl";
+  write_file(dl, "elf");
+  const struct stat dl_st = stat_of(dl);
+  drift.note_write(dl, &dl_st, curl.get());
+  CHECK(drift.check(dl, stat_of(dl), process(17, "dl", make).get()) == DriftReason::TracedWrite);
+  const struct stat built = stat_of(linked);
+  drift.note_write(d.path / "other-name", &built, ld.get());  // the inode, by the toolchain
+  CHECK(drift.check_file(built, process(18, "x", make).get()) == DriftReason::ToolchainBuild);
+  drift.note_write(d.path / "other-name", &built, curl.get());  // then overwritten by curl
+  CHECK(drift.check_file(built, process(18, "x", make).get()) == DriftReason::TracedWrite);
+  CHECK(is_toolchain("x86_64-linux-gnu-gcc-12"));
+  CHECK(is_toolchain("ld.gold"));
+  CHECK_FALSE(is_toolchain("curl"));
+  CHECK_FALSE(is_toolchain("gcloud"));
 }
 
 TEST_CASE("drift: at most cap paths are remembered, oldest first out", "[probes][drift]") {
@@ -105,7 +149,7 @@ TEST_CASE("drift: at most cap paths are remembered, oldest first out", "[probes]
   struct stat old_file {};
   old_file.st_mode = S_IFREG;
   old_file.st_mtim = {1000, 0};
-  for (const char* p : {"/a", "/b", "/c", "/d"}) drift.note_write(p, nullptr);
+  for (const char* p : {"/a", "/b", "/c", "/d"}) drift.note_write(p, kNoStat);
   CHECK(drift.size() == 3);
   CHECK(drift.check("/a", old_file) == DriftReason::None);  // forgotten (mtime says old)
   CHECK(drift.check("/d", old_file) == DriftReason::TracedWrite);

