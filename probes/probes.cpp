@@ -64,7 +64,7 @@ const std::vector<Probe> kProbes = {
     // Process creation is not a row: a new process is learnt at its first
     // notification (its fork event then), so forks and threads cost nothing.
     // Its end is exit_group (deaths by a signal: docs/design.md section 1).
-    {"exit_group", P, "exit", Stage::Exit, dec::exit_code},
+    {"exit_group", P, "exit", Stage::Exit, dec::exit_code, {}, nullptr, {}, Enforce::Alert},
     // File
     {"open", F, "open", E, dec::open, {}, nullptr, write_open(1)},
     {"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)},

@@ -44,6 +44,14 @@ class TraceeMemory {
   int tid_;
 };
 
+// What a verdict may do about an event (sensor/judge.hpp applies it in prevent mode):
+// each row declares it, and so does each event the tracer builds itself.
+enum class Enforce : uint8_t {
+  Deny,   // before the call: fail it with EPERM (block), or kill the process (kill)
+  Kill,   // the call is done (a fork learnt afterwards): block and kill both kill the process
+  Alert,  // past the point of no return (exit, inotify-seen opens, DNS replies): rules only alert
+};
+
 // What the tracer does with a notification of this row.
 enum class Stage : uint8_t {
   Entry,      // decode at the notification; the event is judged and emitted before the syscall runs
@@ -92,6 +100,8 @@ struct Probe {
   // Alternatives: when not empty, the row traces a call if `checks` hold and
   // at least one of these does (e.g. flags has O_WRONLY, or O_RDWR, or ...).
   std::vector<ArgCheck> any_of = {};
+  // What a verdict may do (rows judged before their call: deny).
+  Enforce enforce = Enforce::Deny;
 };
 
 // The table (probes/probes.cpp).

@@ -140,13 +140,14 @@ struct Engine::Impl {
     return a;
   }
 
-  Action act_for(RuleAction ra, Verdict* v) {
-    if (cfg.mode != Mode::Prevent || ra == RuleAction::None) return Action::None;
+  // What a rule's action asks for; *v: the strongest ask so far.
+  static Action act_for(RuleAction ra, Action* v) {
+    if (ra == RuleAction::None) return Action::None;
     if (ra == RuleAction::Kill) {
-      *v = Verdict::Kill;
+      *v = Action::Killed;
       return Action::Killed;
     }
-    if (*v != Verdict::Kill) *v = Verdict::Deny;
+    if (*v != Action::Killed) *v = Action::Denied;
     return Action::Denied;
   }
 };
@@ -167,9 +168,9 @@ std::unique_ptr<Engine> Engine::load(const RulesConfig& cfg, std::string* error,
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
-Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
+Action Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   Impl& m = *impl_;
-  Verdict verdict = Verdict::Allow;
+  Action verdict = Action::None;
   m.ctx.ev = &ev;
   ++m.ctx.gen;
   m.last_pid = ev.proc ? ev.proc->pid : 0;
@@ -179,7 +180,7 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   for (int i : cand) {
     const CompiledRule& r = m.loaded.rules[size_t(i)];
     if (!eval(*r.cond, m.ctx)) continue;
-    Action act = m.act_for(r.action, &verdict);
+    Action act = Impl::act_for(r.action, &verdict);
     Impl::Limit* lim;
     if (m.should_emit(0, i, ev.time_ns, &lim)) m.emitted(lim, m.rule_alert(r, ev, act), out);
   }
@@ -190,13 +191,13 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
     struct AdmitCtx {
       Impl* m;
       int64_t now;
-      Verdict* verdict;
+      Action* verdict;
     } ac{&m, ev.time_ns, &verdict};
     m.detectors->observe(ev, &hits, [&ac](int key, void** token) {  // one capture: no allocation
       Impl::Limit* lim;
       bool ok = ac.m->should_emit(1, key, ac.now, &lim);
       *token = lim;
-      if (!ok) ac.m->act_for(ac.m->detectors->action(key), ac.verdict);
+      if (!ok) Impl::act_for(ac.m->detectors->action(key), ac.verdict);
       return ok;
     });
     size_t ndet = hits.size();
@@ -204,7 +205,7 @@ Verdict Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
     for (size_t k = 0; k < hits.size(); ++k) {
       Hit& h = hits[k];
       Impl::Limit* lim = static_cast<Impl::Limit*>(h.token);
-      Action act = m.act_for(h.action, &verdict);
+      Action act = Impl::act_for(h.action, &verdict);
       if (k >= ndet && !m.should_emit(2, h.key, ev.time_ns, &lim)) continue;
       Alert a;
       a.time_ns = ev.time_ns;

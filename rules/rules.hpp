@@ -18,13 +18,9 @@
 
 namespace vigil {
 
-enum class Mode { Detect, Prevent };
-enum class Verdict { Allow, Deny, Kill };  // Deny: fail the syscall with EPERM
-
 struct RulesConfig {
   std::vector<std::string> files;         // rules files or directories (*.yaml, sorted)
   bool strict = false;                    // unsupported field: error instead of skip
-  Mode mode = Mode::Detect;               // Detect never blocks
   std::vector<std::string> threat_intel;  // files of IPs/CIDRs, domains, SHA-256s
   int64_t rate_limit_ns = 60'000'000'000; // one alert per (rule, pid) per window; 0 = off
 };
@@ -51,9 +47,11 @@ class Engine {
   ~Engine();
 
   // Runs the candidate rules, detectors and threat intel on one event and
-  // appends alerts (after rate limiting). Returns what to do with the syscall:
-  // always Allow in detect mode. Called from one thread.
-  Verdict evaluate(const Event& ev, std::vector<Alert>* out);
+  // appends alerts (after rate limiting). Returns what the matching rules ask
+  // for (action block: Denied, kill: Killed, the stronger one), and each alert
+  // carries its own rule's ask: whether it is done (the mode, what the event
+  // allows) is the caller's decision (sensor/judge.cpp). Called from one thread.
+  Action evaluate(const Event& ev, std::vector<Alert>* out);
   // Alerts still holding suppressed repeats (count > 0), e.g. at exit.
   void flush(std::vector<Alert>* out);
 

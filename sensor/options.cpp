@@ -130,7 +130,7 @@ const std::vector<OptionSpec>& option_table() {
            *err = fmt::format("invalid --mode value '{}': use detect or prevent", v);
            return false;
          }
-         o.prevent = v == "prevent";
+         o.mode = v == "prevent" ? Mode::Prevent : Mode::Detect;
          return true;
        }},
       {"threat-intel", "FILE: list of IPs/CIDRs, domains and SHA-256 hashes to alert on (repeatable)",

@@ -12,6 +12,7 @@
 
 #include "events/events.hpp"
 #include "probes/probes.hpp"
+#include "sensor/judge.hpp"
 #include "sinks/sinks.hpp"
 
 namespace vigil {
@@ -25,7 +26,7 @@ struct Options {
   // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
   std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
   bool strict = false;                    // --strict: a rule with an unsupported field is an error
-  bool prevent = false;                   // --mode=detect|prevent (default detect: never blocks)
+  Mode mode = Mode::Detect;               // --mode=detect|prevent (default detect: never blocks)
   std::vector<std::string> threat_intel;  // --threat-intel=FILE
   std::vector<std::string> sensitive_files;  // --sensitive-files: glob patterns; empty: watch off
   bool sensitive_default = true;             // not given: the built-in list
@@ -48,8 +49,6 @@ void setup_logging(TraceLevel level);
 // ---- The tracer (sensor/tracer.cpp) -------------------------------------
 namespace vigil {
 
-class Output;
-
 // Fills sensor_id (random per run), hostname and container id (from
 // /proc/self/cgroup when it names one).
 Context make_context();
@@ -58,14 +57,7 @@ Context make_context();
 // TASKID-NNNN); empty if none.
 std::string container_id_from_cgroup(std::string_view cgroup_text);
 
-struct TracerHooks {
-  Output* out = nullptr;  // events are handed here; may be null
-  // Rules verdict, called synchronously for each event before the syscall
-  // proceeds (exec: at the execve entry, before the kernel loads the new
-  // program). Denied: the syscall fails with EPERM (the binary never runs);
-  // Killed: SIGKILL to the process (a fork: the new process, which exists
-  // by the time it is learnt).
-  std::function<Action(Event& ev)> verdict;
+struct TracerConfig {
   // The main process entered a group-stop with this signal (job control).
   std::function<void(int sig)> main_stopped;
   // The traced syscalls; null: probes::table(). (Tests use their own.)
@@ -98,7 +90,8 @@ PendingApp fork_app(const std::string& path, const std::vector<std::string>& arg
 // PR_SET_PDEATHSIG to its creator).
 class Tracer {
  public:
-  explicit Tracer(TracerHooks hooks);
+  // Every event goes to judge: judged once, answered, emitted.
+  Tracer(Judge& judge, TracerConfig cfg);
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;

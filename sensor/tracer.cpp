@@ -1,7 +1,9 @@
 // The tracer: a seccomp filter whose rows come from the probes table
 // (probes/probes.cpp) and notify this process (seccomp user notification).
 // One thread services everything from one poll() loop:
-//   notification        -> decode the row (probes), judge, emit, answer;
+//   notification        -> row -> decode (probes) -> Event -> judge -> answer
+//                          -> emit (sensor/judge.hpp: the verdict's reach is
+//                          the row's, probes::Enforce);
 //                          a process unknown so far is learnt (fork event),
 //                          execve gives the exec event, exit_group the exit
 //   pidfd readable      -> a known process died without exit_group (a signal)
@@ -88,16 +90,17 @@ void resume(int tid, int sig, bool stop_at_return = false) {
 }  // namespace
 
 struct Tracer::Impl {
+  Impl(Judge& j, TracerConfig c) : judge(j), cfg(std::move(c)) {}
   struct Proc {
     ProcessPtr info;
     FileState files;  // fd table and cwd (probes/fdtable.hpp)
     int pidfd = -1;   // readable when the process is gone (for deaths without exit_group)
   };
 
-  TracerHooks hooks;
+  Judge& judge;
+  TracerConfig cfg;
   std::atomic<uint64_t> stops{0};  // notifications and ptrace stops serviced
   int main_pid = 0;
-  uint64_t seq = 0;
   int notify_fd = -1;  // the filter's listener
   int sig_fd = -1;     // signalfd for SIGCHLD: a child or followed thread stopped or exited
   int epoll_fd = -1;
@@ -197,11 +200,8 @@ struct Tracer::Impl {
     if (watch) watch_exit(pid);
     Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
     ev.child_pid = pid;
-    if (judge(ev) != Action::None) {
-      ev.action = Action::Killed;  // the process exists already: blocking a fork kills the child
-      kill(pid, SIGKILL);
-    }
-    emit(std::move(ev));
+    carry_out(judge.judge(ev, probes::Enforce::Kill), pid);  // the child exists already: only killing it is left
+    judge.emit(std::move(ev));
   }
 
   // A pidfd in the epoll set (data: the pid): readable when the process is gone.
@@ -256,13 +256,12 @@ struct Tracer::Impl {
       ev.file = std::move(f);
       ev.args.push_back({"source", "inotify"});
       if (!p) ev.args.push_back({"attributed", "false"});
-      judge(ev);
-      ev.action = Action::None;
-      emit(std::move(ev));
+      judge.judge(ev, probes::Enforce::Alert);
+      judge.emit(std::move(ev));
     }
   }
 
-  const probes::Table& table() const { return hooks.table ? *hooks.table : probes::table(); }
+  const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
 
   Event new_event(EventClass cls, const char* type, int tid, const ProcessPtr& p) {
     Event ev;
@@ -274,20 +273,11 @@ struct Tracer::Impl {
     return ev;
   }
 
-  // Every event is numbered here, when it is judged: before its syscall
-  // proceeds. (Events that wait for a return value are emitted later.)
-  Action judge(Event& ev) {
-    ev.seq = ++seq;
-    Action a = hooks.verdict ? hooks.verdict(ev) : Action::None;
-    ev.action = a;
-    return a;
-  }
-
-  void emit(Event&& ev) {
-    if (spdlog::should_log(spdlog::level::debug))
-      spdlog::debug("event #{} {} pid={} tid={} exe={}{}", ev.seq, ev.type, ev.proc ? ev.proc->pid : 0, ev.tid,
-                    ev.proc ? ev.proc->exe : "", ev.child_pid ? fmt::format(" child={}", ev.child_pid) : "");
-    if (hooks.out) hooks.out->event(std::move(ev));
+  // Carries out a verdict on process pid; returns the errno to answer its
+  // notification with (0: continue).
+  static int carry_out(Action a, int pid) {
+    if (a == Action::Killed) kill(pid, SIGKILL);
+    return a == Action::None ? 0 : EPERM;
   }
 
   ProcessPtr info_of(int tgid) {
@@ -330,21 +320,20 @@ struct Tracer::Impl {
     p->exe_drift = drifted != DriftReason::None;
     p->exe_drift_reason = p->exe_drift ? drift_reason_name(drifted) : "";
     Event ev = new_event(EventClass::Process, "exec", tid, p);
-    ev.seq = ++seq;
-    ev.action = hooks.verdict ? hooks.verdict(ev) : Action::None;
-    if (ev.action == Action::Killed) kill(tgid, SIGKILL);
-    const Action a = ev.action;
+    const Action a = judge.judge(ev, probe->enforce);
     if (a == Action::None) {  // the process as it will be (an exec that fails anyway is rare past the open)
       Proc& pr = procs[tgid];
       pr.info = p;
       pr.files.fds->exec();
     }
-    emit(std::move(ev));
-    return a == Action::None ? 0 : EPERM;
+    const int err = carry_out(a, tgid);
+    judge.emit(std::move(ev));
+    return err;
   }
 
   // The exit event of a process: at its exit_group (code), or when it is gone
   // without one (status: a wait status; -1 if it could not be learnt).
+  // Nothing is left to stop: rules may only alert.
   void process_gone(int tgid, bool by_exit_group, int code_or_status) {
     auto p = procs.find(tgid);
     if (p == procs.end()) return;
@@ -353,9 +342,8 @@ struct Tracer::Impl {
     else if (code_or_status < 0) ev.args.push_back({"status", "unknown"});
     else if (WIFEXITED(code_or_status)) ev.exit_code = WEXITSTATUS(code_or_status);
     else ev.exit_signal = WTERMSIG(code_or_status);
-    ev.seq = ++seq;
-    if (hooks.verdict) hooks.verdict(ev);  // nothing left to block; rules may still alert on it
-    emit(std::move(ev));
+    judge.judge(ev, probes::Enforce::Alert);
+    judge.emit(std::move(ev));
     if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
     procs.erase(p);
     thread_tgid.erase(tgid);
@@ -476,15 +464,14 @@ struct Tracer::Impl {
       err = exec_entry(tid, tgid, probe, args, ev);
       return answered(answer(req.id, err), tid, args, kept, err);
     }
-    Action a = judge(ev);
-    if (a == Action::Killed) kill(tgid, SIGKILL);
+    const Action a = judge.judge(ev, probe->enforce);
     if (a == Action::None && probe->on_return) {
       awaiting_return[tid] = AwaitingReturn{std::move(ev), probe, args};
       return void(answer(req.id, 0));
     }
-    emit(std::move(ev));
-    err = a == Action::None ? 0 : EPERM;
+    err = carry_out(a, tgid);
     answered(answer(req.id, err), tid, args, kept, err);
+    judge.emit(std::move(ev));
   }
 
   // A syscall stop (PTRACE_SYSCALL) of a followed thread: the exit of a row
@@ -505,7 +492,7 @@ struct Tracer::Impl {
         ev.has_res = true;
         probe->on_return(ev.res, args, mem, ctx, &ev);
       }
-      if (!ctx.drop) emit(std::move(ev));
+      if (!ctx.drop) judge.emit(std::move(ev));
     }
     if (auto w = dns_windows.find(tid); w != dns_windows.end()) {
       bool done = !ok;
@@ -519,9 +506,8 @@ struct Tracer::Impl {
         if (probes::dns_window_step(w->second.args, at_exit, at_exit ? info.exit.rval : 0, mem, w->second.fd, ctx,
                                     &ev, &done)) {
           ev.type = syscall_name(w->second.args);
-          judge(ev);
-          ev.action = Action::None;  // the query or answer has happened
-          emit(std::move(ev));
+          judge.judge(ev, probes::Enforce::Alert);  // the query or answer has happened
+          judge.emit(std::move(ev));
         }
       }
       if (done || ++w->second.steps >= probes::kDnsWindowMax) dns_windows.erase(w);
@@ -544,7 +530,7 @@ struct Tracer::Impl {
     stops.fetch_add(1, std::memory_order_relaxed);
     const int sig = WSTOPSIG(status);
     if (!seized.count(tid)) {  // a job-control stop of a child we do not trace: the main process
-      if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
+      if (tid == main_pid && cfg.main_stopped) cfg.main_stopped(sig);
       return;
     }
     if (status >> 16 == PTRACE_EVENT_STOP) {
@@ -552,7 +538,7 @@ struct Tracer::Impl {
       // Group-stop: stay stopped, but let us see SIGCONT.
       if (ptrace(PTRACE_LISTEN, tid, nullptr, nullptr) < 0 && errno != ESRCH)
         spdlog::warn("PTRACE_LISTEN {}: {}", tid, std::strerror(errno));
-      if (tid == main_pid && hooks.main_stopped) hooks.main_stopped(sig);
+      if (tid == main_pid && cfg.main_stopped) cfg.main_stopped(sig);
       return;
     }
     if (sig == (SIGTRAP | 0x80)) return on_syscall_stop(tid);
@@ -566,7 +552,7 @@ struct Tracer::Impl {
     seized.erase(tid);
     pending_follow.erase(tid);
     if (auto it = awaiting_return.find(tid); it != awaiting_return.end()) {
-      emit(std::move(it->second.ev));  // the syscall never returned
+      judge.emit(std::move(it->second.ev));  // the syscall never returned
       awaiting_return.erase(it);
     }
     auto t = thread_tgid.find(tid);
@@ -583,7 +569,7 @@ namespace {
 
 std::span<const sock_filter> default_filter_program() { return kDefaultFilter; }
 
-Tracer::Tracer(TracerHooks hooks) : impl_(std::make_unique<Impl>()) { impl_->hooks = std::move(hooks); }
+Tracer::Tracer(Judge& judge, TracerConfig cfg) : impl_(std::make_unique<Impl>(judge, std::move(cfg))) {}
 Tracer::~Tracer() {
   impl_->keeper.stand_down();
   if (impl_->notify_fd >= 0) close(impl_->notify_fd);
@@ -715,8 +701,8 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   // The program of the default table was generated at build time; a table of
   // a test's own is compiled here. Either way the child only installs it.
   std::vector<sock_filter> prog;
-  if (impl_->hooks.table) {
-    if (!probes::export_filter(*impl_->hooks.table, &prog, error)) return fail(*error);
+  if (impl_->cfg.table) {
+    if (!probes::export_filter(*impl_->cfg.table, &prog, error)) return fail(*error);
   } else {
     auto built = default_filter_program();
     prog.assign(built.begin(), built.end());
@@ -765,7 +751,7 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
   if (sync_off) spdlog::info("SYNC_WAKE_UP not set: VIGIL_NO_SYNC_WAKE_UP=1 (notifications cost as before Linux 6.6)");
   spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
-                impl_->hooks.table ? "generated now" : "generated at build time",
+                impl_->cfg.table ? "generated now" : "generated at build time",
                 !sync_off && ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
                     ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
                     : "");
@@ -774,8 +760,8 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
                     : "seccomp filter without WAIT_KILLABLE_RECV (Linux < 5.19): a signal during a notified call "
                       "interrupts it; a restarted duplicate is reported once");
   std::string watch_error;
-  if (!impl_->hooks.sensitive_patterns.empty()) {
-    impl_->sensitive_on = impl_->sensitive.start(impl_->hooks.sensitive_patterns, &watch_error);
+  if (!impl_->cfg.sensitive_patterns.empty()) {
+    impl_->sensitive_on = impl_->sensitive.start(impl_->cfg.sensitive_patterns, &watch_error);
     if (!impl_->sensitive_on) spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
   }
   if (write(app.to_child, "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));

@@ -113,7 +113,6 @@ std::unique_ptr<Engine> load_rules(const Options& opts, const Context& ctx, std:
   RulesConfig cfg;
   cfg.files = opts.rules;
   cfg.strict = opts.strict;
-  cfg.mode = opts.prevent ? Mode::Prevent : Mode::Detect;
   cfg.threat_intel = opts.threat_intel;
   if (cfg.files.empty()) {
     std::string dir = default_rules();
@@ -130,7 +129,7 @@ std::unique_ptr<Engine> load_rules(const Options& opts, const Context& ctx, std:
   size_t active = 0;
   for (const auto& r : engine->rules()) active += r.active;
   spdlog::info("rules: {} active, {} not active, mode {} (from {})", active, engine->rules().size() - active,
-               opts.prevent ? "prevent" : "detect", fmt::join(cfg.files, ", "));
+               opts.mode == Mode::Prevent ? "prevent" : "detect", fmt::join(cfg.files, ", "));
   engine->set_context(ctx);
   return engine;
 }
@@ -185,51 +184,32 @@ int run(int argc, char** argv) {
   // (docs/bench.md "Startup and memory").
   // Prevent mode may judge execs at entry, which needs them before the spawn.
   std::string rules_error;
-  auto rules = std::async(opts.prevent ? std::launch::deferred : std::launch::async,
+  const bool prevent = opts.mode == Mode::Prevent;
+  auto rules = std::async(prevent ? std::launch::deferred : std::launch::async,
                           [&] { return load_rules(opts, ctx, &rules_error); });
-  std::unique_ptr<Engine> engine;
-  auto rules_loaded = [&] {  // false (error printed) on a load error
-    engine = rules.get();
-    phase("rules loaded");
-    if (engine || rules_error.empty()) return true;
-    std::fprintf(stderr, "vigil run: rules: %s\n", rules_error.c_str());
-    return false;
-  };
   std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
   if (!out) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
   phase("sinks ready");
-  if (opts.prevent && !rules_loaded()) return 2;
-  std::vector<Alert> alerts;
-  auto deliver = [&] {
-    for (auto& a : alerts) out->alert(std::move(a));
-    alerts.clear();
+  Judge judge(*out, opts.mode);
+  auto rules_loaded = [&] {  // false (error printed) on a load error
+    judge.set_rules(rules.get());
+    phase("rules loaded");
+    if (rules_error.empty()) return true;
+    std::fprintf(stderr, "vigil run: rules: %s\n", rules_error.c_str());
+    return false;
   };
+  if (prevent && !rules_loaded()) return 2;
 
   pid1::install();
-  TracerHooks hooks;
-  hooks.out = out.get();
-  hooks.main_stopped = pid1::on_app_stopped;
-  hooks.verdict = [&](Event& ev) {
-    if (!engine) return Action::None;  // no rules
-    Verdict v = engine->evaluate(ev, &alerts);
-    // What the tracer can do about a denial (sensor/sensor.hpp TracerHooks): a fork
-    // already done is killed; an exit or an inotify-seen open is past.
-    const std::string* src = ev.arg("source");
-    const Action instead = (src && *src == "inotify") || ev.type == "exit" ? Action::None
-                           : ev.type == "fork"                            ? Action::Killed
-                                                                          : Action::Denied;
-    for (auto& a : alerts)
-      if (a.action == Action::Denied) a.action = instead;
-    deliver();
-    return v == Verdict::Deny ? Action::Denied : v == Verdict::Kill ? Action::Killed : Action::None;
-  };
-  hooks.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
-  Tracer tracer(std::move(hooks));
+  TracerConfig cfg;
+  cfg.main_stopped = pid1::on_app_stopped;
+  cfg.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
+  Tracer tracer(judge, std::move(cfg));
   phase("tracer ready");
-  if (out) out->set_stop_counter(&tracer.stops());
+  out->set_stop_counter(&tracer.stops());
   int pid = tracer.spawn(app, &error);
   if (pid < 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
@@ -238,7 +218,7 @@ int run(int argc, char** argv) {
   phase("app spawned");
   // The app is held in its execve notification until the tracer runs: a
   // rules error ends it before it has run any of its own code.
-  if (!opts.prevent && !rules_loaded()) {
+  if (!prevent && !rules_loaded()) {
     tracer.kill_all(1000);
     return 2;
   }
@@ -248,7 +228,7 @@ int run(int argc, char** argv) {
   phase("app exited");
   // Container semantics: when the main process is gone, so is the app.
   tracer.kill_all(1000);
-  if (engine) engine->flush(&alerts), deliver();
+  judge.finish();
   out->flush(opts.sinks.flush_timeout);  // docs/sinks.md: exit and ECS stopTimeout
   phase("sinks flushed");
   int code = pid1::exit_code(status);

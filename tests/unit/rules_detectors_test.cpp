@@ -56,7 +56,7 @@ TEST_CASE("port scan: distinct ports on one host or distinct hosts within the wi
 }
 
 TEST_CASE("mass rewrite or rename: ransomware-like activity, with its configured action", "[rules][detectors]") {
-  auto e = engine_text(kDetectors, Mode::Prevent);
+  auto e = engine_text(kDetectors);
   auto locker = proc("/tmp/locker", {"locker"}, app(), 400);
   std::vector<Alert> out;
   // the sensor marks a truncating open of a file that had data: evt.arg.overwrites
@@ -81,11 +81,11 @@ TEST_CASE("mass rewrite or rename: ransomware-like activity, with its configured
   // reads do not count
   e->evaluate(open_ev("/data/r", O_RDONLY, locker), &out);
   CHECK(out.empty());
-  Verdict v = e->evaluate(file_op("renameat2", "/data/b", "/data/b.locked", locker), &out);
+  Action v = e->evaluate(file_op("renameat2", "/data/b", "/data/b.locked", locker), &out);
   REQUIRE(out.size() == 1);
   CHECK(out[0].rule == "Mass file rewrite or rename");
   CHECK(out[0].action == Action::Killed);
-  CHECK(v == Verdict::Kill);
+  CHECK(v == Action::Killed);
 }
 
 TEST_CASE("DGA heuristics: random-looking registered labels only", "[rules][detectors]") {
@@ -121,7 +121,7 @@ TEST_CASE("detector settings: errors name file, line and the expected value", "[
 TEST_CASE("threat intel: IPs and CIDRs, domains and subdomains, SHA-256 hashes", "[rules][intel]") {
   std::string hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
   std::string list = write_tmp("# known bad\n203.0.113.0/24\n2001:db8::1\n\nevil.example   # C2\n" + hash + "\n", ".txt");
-  auto e = engine_from({write_tmp("[]\n")}, Mode::Detect, 0, {list});
+  auto e = engine_from({write_tmp("[]\n")}, 0, {list});
   auto out = run(*e, {connect_ev("203.0.113.77", 443)});
   REQUIRE(out.size() == 1);
   CHECK(out[0].rule == "Threat intel IP contacted");

@@ -242,29 +242,24 @@ TEST_CASE("unsupported fields skip the rule with a warning, or fail with strict"
   CHECK_THAT(load_error(y, true), Catch::Contains(":3:32: rule 'r': field 'k8s.ns.name' is not provided by vigil"));
 }
 
-TEST_CASE("verdicts: block and kill only in prevent mode", "[rules]") {
+TEST_CASE("verdicts: what block and kill rules ask for (sensor/judge decides what is done)", "[rules]") {
   std::string y =
       "- rule: b\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow\n  output: o\n  priority: CRITICAL\n  action: block\n"
       "- rule: k\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow and proc.name = evil\n  output: o\n  priority: CRITICAL\n  action: kill\n";
-  auto detect = engine_text(y, Mode::Detect);
-  auto prevent = engine_text(y, Mode::Prevent);
-  Verdict v;
+  auto prevent = engine_text(y);
+  Action v;
   std::vector<Alert> out;
-  CHECK(detect->evaluate(open_ev("/etc/shadow", O_RDONLY), &out) == Verdict::Allow);
-  REQUIRE(out.size() == 1);
-  CHECK(out[0].action == Action::None);
-  out.clear();
-  CHECK(prevent->evaluate(open_ev("/etc/shadow", O_RDONLY), &out) == Verdict::Deny);
+  CHECK(prevent->evaluate(open_ev("/etc/shadow", O_RDONLY), &out) == Action::Denied);
   REQUIRE(out.size() == 1);
   CHECK(out[0].action == Action::Denied);
   fired(*prevent, open_ev("/etc/shadow", O_RDONLY, proc("/tmp/evil", {"evil"})), &v);
-  CHECK(v == Verdict::Kill);
+  CHECK(v == Action::Killed);
   fired(*prevent, open_ev("/etc/hosts", O_RDONLY), &v);
-  CHECK(v == Verdict::Allow);
+  CHECK(v == Action::None);
 }
 
 TEST_CASE("rate limiting keeps the count of suppressed repeats", "[rules]") {
-  auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), Mode::Detect, 10'000'000'000);
+  auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), 10'000'000'000);
   auto p = proc("/bin/cat", {"cat"}, app(), 77);
   std::vector<Alert> out;
   Event ev = open_ev("/etc/shadow", O_RDONLY, p);
@@ -355,7 +350,7 @@ TEST_CASE("parser and loader never crash on truncated or garbled input", "[rules
 }
 
 TEST_CASE("rate limiter memory stays bounded with many processes", "[rules]") {
-  auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), Mode::Detect, 1'000'000'000);
+  auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), 1'000'000'000);
   std::vector<Alert> out;
   Event ev = open_ev("/etc/shadow", O_RDONLY);
   for (int pid = 1; pid <= 70000; ++pid) {

@@ -23,10 +23,10 @@ TEST_CASE("rules options: --rules and --threat-intel repeat, --strict, --mode", 
   CHECK(o.rules == std::vector<std::string>{"/a.yaml", "/dir"});
   CHECK(o.threat_intel == std::vector<std::string>{"/env.txt", "/t.txt"});
   CHECK(o.strict);
-  CHECK(o.prevent);
+  CHECK(o.mode == Mode::Prevent);
   Options d;
   REQUIRE(parse({"run", "--", "x"}, &d, &err));
-  CHECK_FALSE(d.prevent);  // detect is the default: never blocks
+  CHECK(d.mode == Mode::Detect);  // detect is the default: never blocks
   CHECK_FALSE(d.strict);
   CHECK(d.rules.empty());
 }

@@ -36,11 +36,10 @@ inline std::string write_tmp(const std::string& text, const std::string& ext = "
   return path;
 }
 
-inline std::unique_ptr<Engine> engine_from(const std::vector<std::string>& files, Mode mode = Mode::Detect,
-                                           int64_t rate = 0, std::vector<std::string> intel = {}) {
+inline std::unique_ptr<Engine> engine_from(const std::vector<std::string>& files, int64_t rate = 0,
+                                           std::vector<std::string> intel = {}) {
   RulesConfig cfg;
   cfg.files = files;
-  cfg.mode = mode;
   cfg.rate_limit_ns = rate;
   cfg.threat_intel = std::move(intel);
   std::string err;
@@ -48,8 +47,8 @@ inline std::unique_ptr<Engine> engine_from(const std::vector<std::string>& files
   if (!e) throw std::runtime_error(err);
   return e;
 }
-inline std::unique_ptr<Engine> engine_text(const std::string& yaml, Mode mode = Mode::Detect, int64_t rate = 0) {
-  return engine_from({write_tmp(yaml)}, mode, rate);
+inline std::unique_ptr<Engine> engine_text(const std::string& yaml, int64_t rate = 0) {
+  return engine_from({write_tmp(yaml)}, rate);
 }
 // Load error message ("" if it loads).
 inline std::string load_error(const std::string& yaml, bool strict = false) {
@@ -182,9 +181,9 @@ std::shared_ptr<Process> with(std::shared_ptr<Process> p, Fn fn) {
 }
 
 // Names of the rules that fired on ev.
-inline std::vector<std::string> fired(Engine& e, const Event& ev, Verdict* v = nullptr) {
+inline std::vector<std::string> fired(Engine& e, const Event& ev, Action* v = nullptr) {
   std::vector<Alert> out;
-  Verdict verdict = e.evaluate(ev, &out);
+  Action verdict = e.evaluate(ev, &out);
   if (v) *v = verdict;
   std::vector<std::string> names;
   for (const auto& a : out) names.push_back(a.rule);

@@ -8,8 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "rules/rules.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
+#include "tests/unit/rules_test_util.hpp"
 
 using namespace vigil;
 
@@ -17,22 +19,21 @@ namespace {
 struct Capture final : Output {
   std::vector<Event> events;
   void event(Event ev) override { events.push_back(std::move(ev)); }
-  void alert(Alert) override {}
+  std::vector<Alert> alerts;
+  void alert(Alert a) override { alerts.push_back(std::move(a)); }
   void flush(std::chrono::milliseconds) override {}
 };
 }  // namespace
 
-TEST_CASE("the verdict hook kills a blocked exec before the program runs", "[tracer]") {
+TEST_CASE("a kill rule kills an exec before the program runs", "[tracer]") {
   char dir[] = "/tmp/vigil-verdict-XXXXXX";
   REQUIRE(mkdtemp(dir));
   std::string marker = std::string(dir) + "/ran";
   Capture out;
-  TracerHooks hooks;
-  hooks.out = &out;
-  hooks.verdict = [](Event& ev) {
-    return ev.type == "exec" && ev.proc->exe.ends_with("/touch") ? Action::Killed : Action::None;
-  };
-  Tracer tracer(std::move(hooks));
+  Judge judge(out, Mode::Prevent);
+  judge.set_rules(rt::engine_text("- rule: no touch\n  desc: d\n  condition: evt.type = execve and proc.exe endswith /touch\n"
+                                  "  output: o\n  priority: CRITICAL\n  action: kill\n"));
+  Tracer tracer(judge, {});
   std::string err;
   int pid = tracer.spawn("/bin/sh", {"sh", "-c", "/usr/bin/touch \"$1\"; exit 3", "sh", marker},
                          {"PATH=/usr/bin:/bin"}, nullptr, &err);
@@ -58,6 +59,8 @@ TEST_CASE("the verdict hook kills a blocked exec before the program runs", "[tra
       CHECK(ev.exit_signal == SIGKILL);
     }
   CHECK(exit_seen);
+  REQUIRE(out.alerts.size() == 1);
+  CHECK(out.alerts[0].action == Action::Killed);
 }
 
 TEST_CASE("entry rows: a denied syscall fails with EPERM, a row with on_return gets the result", "[tracer]") {
@@ -70,11 +73,12 @@ TEST_CASE("entry rows: a denied syscall fails with EPERM, a row with on_return g
        [](int64_t ret, const probes::SyscallArgs&, const probes::TraceeMemory&, probes::DecodeContext&, Event* ev) { ev->args.push_back({"ret", std::to_string(ret)}); }},
   };
   Capture out;
-  TracerHooks hooks;
-  hooks.out = &out;
-  hooks.table = &table;
-  hooks.verdict = [](Event& ev) { return ev.type == "uname" ? Action::Denied : Action::None; };
-  Tracer tracer(std::move(hooks));
+  Judge judge(out, Mode::Prevent);
+  judge.set_rules(rt::engine_text("- rule: no uname\n  desc: d\n  condition: evt.type = uname\n"
+                                  "  output: o\n  priority: CRITICAL\n  action: block\n"));
+  TracerConfig cfg;
+  cfg.table = &table;
+  Tracer tracer(judge, std::move(cfg));
   std::string err;
   // dash reads $PPID with getppid() at start; uname(1) fails if uname(2) does.
   int pid = tracer.spawn("/bin/dash", {"dash", "-c", "echo $PPID >/dev/null; uname >/dev/null 2>&1; exit $?"},

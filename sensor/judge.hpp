@@ -1,0 +1,53 @@
+// The judging stage: one place owns the rules engine, the output and the
+// mode. The tracer hands it each event exactly once (judge), carries out the
+// answer (deny the call, kill the process, or nothing) and then hands the
+// event back to be emitted (emit). docs/design.md "The path of an event".
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "events/events.hpp"
+#include "probes/probes.hpp"
+
+namespace vigil {
+
+class Engine;
+class Output;
+
+// --mode: detect never blocks; prevent does what rules with action block/kill
+// ask, as far as the event allows (probes::Enforce).
+enum class Mode : uint8_t { Detect, Prevent };
+
+class Judge {
+ public:
+  Judge(Output& out, Mode mode);
+  ~Judge();
+  Judge(const Judge&) = delete;
+  Judge& operator=(const Judge&) = delete;
+
+  // The rules (null: none; every event passes, no alerts). Set before the
+  // first event is judged.
+  void set_rules(std::unique_ptr<Engine> rules);
+  // Numbers the event (judged in order: before its syscall proceeds), runs
+  // the rules and decides what is done about it: what the rules ask, if the
+  // mode is prevent, within what the event allows (`may`). The alerts raised
+  // are delivered saying what was done. Sets ev.action and returns it.
+  Action judge(Event& ev, probes::Enforce may);
+  // The event to the output, once answered (events waiting for their
+  // syscall's return value come later than their verdict).
+  void emit(Event&& ev);
+  // Alerts the rules still hold (repeats counted in a rate-limit window).
+  void finish();
+
+ private:
+  Action allowed(Action asked, probes::Enforce may) const;
+  Output& out_;
+  Mode mode_;
+  std::unique_ptr<Engine> rules_;
+  std::vector<Alert> alerts_;
+  uint64_t seq_ = 0;
+};
+
+}  // namespace vigil

@@ -1,0 +1,77 @@
+// The judging stage (sensor/judge.hpp): the mode and what the event allows
+// (probes::Enforce) decide what is done about what the rules ask.
+#include <catch2/catch.hpp>
+
+#include "sensor/sensor.hpp"
+#include "sinks/sinks.hpp"
+#include "tests/unit/rules_test_util.hpp"
+
+using namespace vigil;
+
+namespace {
+struct Capture final : Output {
+  std::vector<Event> events;
+  std::vector<Alert> alerts;
+  void event(Event ev) override { events.push_back(std::move(ev)); }
+  void alert(Alert a) override { alerts.push_back(std::move(a)); }
+  void flush(std::chrono::milliseconds) override {}
+};
+
+const char* kRules =
+    "- rule: b\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow\n  output: o\n  priority: CRITICAL\n"
+    "  action: block\n"
+    "- rule: k\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow and proc.name = evil\n  output: o\n"
+    "  priority: CRITICAL\n  action: kill\n";
+
+// Judges one event in a fresh judge; returns the action and the alerts' actions.
+std::pair<Action, std::vector<Action>> judged(Mode mode, probes::Enforce may, Event ev) {
+  Capture out;
+  Judge j(out, mode);
+  j.set_rules(rt::engine_text(kRules));
+  Action a = j.judge(ev, may);
+  CHECK(ev.action == a);
+  CHECK(ev.seq == 1);
+  std::vector<Action> acts;
+  for (const auto& al : out.alerts) acts.push_back(al.action);
+  return {a, acts};
+}
+}  // namespace
+
+TEST_CASE("judge: detect mode never acts, and its alerts say so", "[judge]") {
+  auto [a, alerts] = judged(Mode::Detect, probes::Enforce::Deny, rt::open_ev("/etc/shadow", O_RDONLY));
+  CHECK(a == Action::None);
+  CHECK(alerts == std::vector<Action>{Action::None});
+}
+
+TEST_CASE("judge: prevent mode does what the rules ask, within what the event allows", "[judge]") {
+  using E = probes::Enforce;
+  auto evil = [] { return rt::open_ev("/etc/shadow", O_RDONLY, rt::proc("/tmp/evil", {"evil"})); };
+  // before the call: block denies, kill kills
+  CHECK(judged(Mode::Prevent, E::Deny, rt::open_ev("/etc/shadow", O_RDONLY)) ==
+        std::pair{Action::Denied, std::vector<Action>{Action::Denied}});
+  CHECK(judged(Mode::Prevent, E::Deny, evil()) ==
+        std::pair{Action::Killed, std::vector<Action>{Action::Denied, Action::Killed}});
+  // the call is done (a fork learnt afterwards): both kill
+  CHECK(judged(Mode::Prevent, E::Kill, rt::open_ev("/etc/shadow", O_RDONLY)) ==
+        std::pair{Action::Killed, std::vector<Action>{Action::Killed}});
+  // past the point of no return: alerts only, saying nothing was done
+  CHECK(judged(Mode::Prevent, E::Alert, evil()) ==
+        std::pair{Action::None, std::vector<Action>{Action::None, Action::None}});
+  // nothing matches: nothing done, no alert
+  CHECK(judged(Mode::Prevent, E::Deny, rt::open_ev("/etc/hosts", O_RDONLY)) == std::pair{Action::None, std::vector<Action>{}});
+}
+
+TEST_CASE("judge: events are numbered when judged and emitted as given; no rules, no verdict", "[judge]") {
+  Capture out;
+  Judge j(out, Mode::Prevent);
+  Event a = rt::open_ev("/etc/shadow", O_RDONLY), b = rt::open_ev("/etc/hosts", O_RDONLY);
+  CHECK(j.judge(a, probes::Enforce::Deny) == Action::None);
+  CHECK(j.judge(b, probes::Enforce::Deny) == Action::None);
+  CHECK(a.seq == 1);
+  CHECK(b.seq == 2);
+  j.emit(std::move(b));
+  j.emit(std::move(a));
+  REQUIRE(out.events.size() == 2);
+  CHECK(out.events[0].seq == 2);
+  CHECK(out.alerts.empty());
+}
