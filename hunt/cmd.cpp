@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -281,16 +282,85 @@ int int_at(const json& j, std::initializer_list<const char*> paths) {
 }
 
 // The sensor a record came from: processes of different tasks share pids.
-std::string sensor_of(const json& rec) {
-  std::string id = str_at(rec, {"id", "metadata.uid"});
+std::string sensor_key(const std::string& id, const std::string& host, const std::string& container) {
   if (auto colon = id.rfind(':'); colon != std::string::npos) return id.substr(0, colon);
-  return str_at(rec, {"host.hostname", "device.hostname"}) + "/" + str_at(rec, {"container.id"});
+  return host + "/" + container;
+}
+std::string sensor_of(const json& rec) {
+  return sensor_key(str_at(rec, {"id", "metadata.uid"}), str_at(rec, {"host.hostname", "device.hostname"}),
+                    str_at(rec, {"container.id"}));
 }
 
 ProcInfo proc_of(const json& p) {
   return {int_at(p, {"pid"}), int_at(p, {"ppid", "parent_process.pid"}), str_at(p, {"name"}),
           str_at(p, {"exe", "file.path"}), str_at(p, {"cmd_line"})};
 }
+
+// What a fork/exec event gives the tree, read through nlohmann's SAX
+// interface: no DOM is built for the process events that cannot match. The
+// paths are vigil's, then OCSF's, as for the output (above).
+class TreeFields {
+ public:
+  enum Slot { kType, kId, kMetaUid, kChild, kPid, kPpid, kPpidOcsf, kName, kExe, kExeOcsf, kCmd, kHost, kHostOcsf,
+              kContainer, kSlots };
+  static constexpr std::string_view kPaths[kSlots] = {
+      "type", "id", "metadata.uid", "child_pid", "process.pid", "process.ppid", "process.parent_process.pid",
+      "process.name", "process.exe", "process.file.path", "process.cmd_line", "host.hostname", "device.hostname",
+      "container.id"};
+
+  bool parse(std::string_view line) { return json::sax_parse(line.begin(), line.end(), this); }
+
+  const std::string& operator[](Slot s) const { return vals_[s]; }
+  const std::string& first(Slot a, Slot b) const { return vals_[a].empty() ? vals_[b] : vals_[a]; }
+  int num(Slot a, Slot b = kSlots) const {
+    const std::string& v = b == kSlots ? vals_[a] : first(a, b);
+    int n = 0;
+    for (char c : v) {
+      if (c < '0' || c > '9' || n > 100'000'000) return 0;
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  }
+  std::string sensor() const { return sensor_key(first(kId, kMetaUid), first(kHost, kHostOcsf), vals_[kContainer]); }
+  ProcInfo proc() const {
+    return {num(kPid), num(kPpid, kPpidOcsf), vals_[kName], first(kExe, kExeOcsf), vals_[kCmd]};
+  }
+
+  // nlohmann::json_sax interface
+  bool key(std::string& k) {
+    path_.resize(lens_.back());
+    if (!path_.empty()) path_ += '.';
+    path_ += k;
+    slot_ = kSlots;
+    if (arrays_ == 0)
+      for (int i = 0; i < kSlots; ++i)
+        if (kPaths[i] == path_) slot_ = i;
+    return true;
+  }
+  bool start_object(size_t) { return lens_.push_back(path_.size()), slot_ = kSlots, true; }
+  bool end_object() { return lens_.pop_back(), path_.resize(lens_.back()), true; }
+  bool start_array(size_t) { return ++arrays_, slot_ = kSlots, true; }
+  bool end_array() { return --arrays_, true; }
+  bool string(std::string& v) { return set(std::move(v)); }
+  bool number_integer(json::number_integer_t v) { return set(std::to_string(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return set(std::to_string(v)); }
+  bool number_float(json::number_float_t, const std::string&) { return set({}); }
+  bool boolean(bool) { return set({}); }
+  bool null() { return set({}); }
+  bool binary(json::binary_t&) { return set({}); }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+ private:
+  bool set(std::string v) {
+    if (slot_ != kSlots && arrays_ == 0) vals_[slot_] = std::move(v);
+    slot_ = kSlots;
+    return true;
+  }
+  std::array<std::string, kSlots> vals_;
+  std::string path_;
+  std::vector<size_t> lens_{0};
+  int slot_ = kSlots, arrays_ = 0;
+};
 
 // ---- time ----------------------------------------------------------------------
 
@@ -356,23 +426,24 @@ class Hunt {
     auto scan = matcher_.scan(line);
     if (!scan.candidate && !scan.process && !opt_.strict) return;
     ++stats_.parsed;
-    json rec = json::parse(line.begin(), line.end(), nullptr, false);
-    if (rec.is_discarded() || !rec.is_object()) return malformed(file, lineno, "not valid JSON");
-    std::string sensor;
-    if (scan.process) {
-      auto type = str_at(rec, {"type"});
-      const json* p = at(rec, {"process"});
-      if (p && (type == "exec" || type == "fork")) {
-        sensor = sensor_of(rec);
-        ProcInfo info = proc_of(*p);
+    if (scan.process) {  // fork/exec: feeds the tree
+      TreeFields f;
+      if (!f.parse(line)) return malformed(file, lineno, "not valid JSON");
+      const std::string& type = f[TreeFields::kType];
+      if (type == "exec" || type == "fork") {
+        auto sensor = f.sensor();
+        ProcInfo info = f.proc();
         if (info.pid > 0) index_.put(sensor, info);
-        if (int child = int_at(rec, {"child_pid"}); type == "fork" && child > 0) {
+        if (int child = f.num(TreeFields::kChild); type == "fork" && child > 0) {
           info.ppid = info.pid;  // the child runs its parent's image until it execs
           info.pid = child;
           index_.put(sensor, std::move(info));
         }
       }
     }
+    if (!scan.candidate && !opt_.strict) return;
+    json rec = json::parse(line.begin(), line.end(), nullptr, false);
+    if (rec.is_discarded() || !rec.is_object()) return malformed(file, lineno, "not valid JSON");
     if (!scan.candidate) return;
     auto hits = matcher_.match(rec);
     if (hits.empty()) return;
@@ -381,8 +452,7 @@ class Hunt {
       if (!event_time(rec, &t) || t < opt_.since || t >= opt_.until) return;
     }
     ++stats_.matched;
-    if (sensor.empty()) sensor = sensor_of(rec);
-    auto tree = tree_of(rec, sensor);
+    auto tree = tree_of(rec, sensor_of(rec));
     if (opt_.json_out) write_json(rec, hits, tree, file, lineno);
     else write_text(rec, hits, tree, file, lineno);
     if (out_.size() > (1 << 16)) flush();

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
@@ -97,10 +98,39 @@ void walk(const json& j, const std::vector<Segment>& segs, size_t i, F&& f) {
 
 inline unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
 
-inline uint64_t pack(const char* p, int len) {
-  uint64_t v = 0;
-  for (int k = 0; k < len; ++k) v = v << 8 | fold(static_cast<unsigned char>(p[k]));
+constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull, kLow7 = 0x7f7f7f7f7f7f7f7full;
+constexpr bool kLittle = std::endian::native == std::endian::little;
+
+inline uint64_t load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
   return v;
+}
+
+// ASCII upper case to lower case in 8 bytes at once (SWAR).
+inline uint64_t fold8(uint64_t v) {
+  uint64_t h = v & kLow7;
+  uint64_t ge_a = h + (0x80 - 'A') * kOnes, gt_z = h + (0x80 - 'Z' - 1) * kOnes;
+  return v | ((ge_a & ~gt_z & ~v & kHigh) >> 2);
+}
+
+// The `len` (1..8) bytes before p + end, case-folded, as one integer: the
+// same bytes give the same key whichever way they are read, since the
+// indicator side is computed by this function too.
+inline uint64_t pack(const char* p, size_t end, int len) {
+  if (kLittle && end >= 8) {
+    uint64_t v = fold8(load64(p + end - 8));
+    return len == 8 ? v : v >> (8 * (8 - len));
+  }
+  uint64_t v = 0;  // near the start of the buffer, or big-endian
+  for (int k = 0; k < len; ++k) v |= uint64_t(fold(static_cast<unsigned char>(p[end - len + k]))) << (8 * k);
+  return v;
+}
+
+// Bytes equal to '"' in 8 bytes: bit 7 of each such byte (exact, no carries).
+inline uint64_t quotes8(uint64_t w) {
+  uint64_t x = w ^ ('"' * kOnes);
+  return ~(((x & kLow7) + kLow7) | x | kLow7);
 }
 
 inline bool ip_char(char c) {
@@ -146,13 +176,17 @@ struct Matcher::Impl {
   std::vector<int> lens;  // key lengths in use
   std::vector<std::string> needles;
   bool always = false;  // a glob without any literal: every line is a candidate
+  // No key ends with ':', ',' or '[', so a quote after one (an opening quote
+  // in compact JSON) need not be looked at.
+  bool skip_openers = true;
 
   static size_t bloom_bit(uint64_t v) { return (v * 0x9E3779B97F4A7C15ull) >> (64 - 16); }
 
   void add_key(std::string_view tail) {
     int len = int(std::min<size_t>(tail.size(), 8));
-    uint64_t v = pack(tail.data() + tail.size() - len, len);
+    uint64_t v = pack(tail.data(), tail.size(), len);
     keys.insert(v);
+    if (std::strchr(":,[", tail.back())) skip_openers = false;
     bloom[bloom_bit(v) / 64] |= 1ull << (bloom_bit(v) % 64);
     if (std::find(lens.begin(), lens.end(), len) == lens.end()) lens.push_back(len);
   }
@@ -216,10 +250,10 @@ struct Matcher::Impl {
     return nullptr;
   }
 
-  bool ends_with_key(const char* p, size_t e) const {
+  [[gnu::always_inline]] bool ends_with_key(const char* p, size_t e) const {
     for (int len : lens) {
       if (e < size_t(len)) continue;
-      uint64_t v = pack(p + e - len, len);
+      uint64_t v = pack(p, e, len);
       size_t bit = bloom_bit(v);
       if ((bloom[bit / 64] >> (bit % 64) & 1) && keys.count(v)) return true;
     }
@@ -280,24 +314,31 @@ Matcher::Scan Matcher::scan(std::string_view line) const {
   const bool ips = !m.v4_prefixes.empty() || !m.v6_prefixes.empty();
   const char* p = line.data();
   const size_t n = line.size();
-  const char* q = p;
-  while ((q = static_cast<const char*>(std::memchr(q, '"', p + n - q))) != nullptr) {
-    size_t e = size_t(q - p);
-    ++q;
-    if (e == 0 || (e + 1 < n && p[e + 1] == ':')) continue;  // an opening quote or a key
+  auto at_quote = [&](size_t e) __attribute__((always_inline)) {
+    if (e == 0 || (e + 1 < n && p[e + 1] == ':')) return;  // a key
+    if (m.skip_openers && (p[e - 1] == ':' || p[e - 1] == ',' || p[e - 1] == '[')) return;  // an opening quote
     if (e >= 5 && p[e - 5] == '"' &&
         (std::memcmp(p + e - 4, "exec", 4) == 0 || std::memcmp(p + e - 4, "fork", 4) == 0))
       s.process = true;
-    if (s.candidate) continue;
+    if (s.candidate) return;
     if (m.ends_with_key(p, e) || (p[e - 1] == '.' && m.ends_with_key(p, e - 1))) {
       s.candidate = true;
-      continue;
+      return;
     }
     if (ips && ip_char(p[e - 1])) {
       size_t b = e;
       while (b > 0 && e - b <= 45 && ip_char(p[b - 1])) --b;
       if (b > 0 && p[b - 1] == '"' && m.match_ip(std::string_view(p + b, e - b))) s.candidate = true;
     }
+  };
+  // quotes found 8 bytes at a time; the last partial word is zero-padded
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w = 0;
+    if (i + 8 <= n) w = load64(p + i);
+    else std::memcpy(&w, p + i, n - i);
+    uint64_t bits = quotes8(w);
+    if constexpr (!kLittle) bits = __builtin_bswap64(bits);
+    for (; bits; bits &= bits - 1) at_quote(i + size_t(std::countr_zero(bits)) / 8);
   }
   if (!s.candidate)
     for (const auto& nd : m.needles)
