@@ -21,13 +21,14 @@ lines=$(wc -l <"$events")
 run() {  # LABEL FILE
   cat "$2" >/dev/null  # warm the page cache: measure hunt, not the disk
   python3 - "$1" "$2" "$lines" "$(stat -c %s "$2")" "$vigil" "$dir" <<'PY'
-import resource, subprocess, sys, time
+import os, subprocess, sys, time
 label, path, lines, size, vigil, d = sys.argv[1:]
 t0 = time.monotonic()
 with open(f"{d}/out.json", "w") as out, open(f"{d}/err", "w") as err:
-    rc = subprocess.call([vigil, "hunt", "--ioc", f"{d}/iocs.txt", "--json", path], stdout=out, stderr=err)
+    proc = subprocess.Popen([vigil, "hunt", "--ioc", f"{d}/iocs.txt", "--json", path], stdout=out, stderr=err)
+    _, status, ru = os.wait4(proc.pid, 0)  # this child's own usage
+rc = os.waitstatus_to_exitcode(status)
 secs = time.monotonic() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 rss, cpu = ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 matches = sum(1 for _ in open(f"{d}/out.json"))
 print(f"{label:6} {int(lines):>10} events {int(size)/2**20:7.0f} MiB  wall {secs:6.2f} s "
