@@ -79,14 +79,23 @@ class LineReader {
   }
 
   // Next line without its '\n'; false at the end or on error (error set).
-  bool next(std::string_view& line, std::string* error) {
+  // A line longer than kMaxLine is skipped (`oversized` set, `line` empty):
+  // one huge line must not end the hunt over the rest of the file.
+  bool next(std::string_view& line, bool* oversized, std::string* error) {
+    *oversized = false;
     for (;;) {
       if (auto* nl = static_cast<char*>(std::memchr(buf_.data() + pos_, '\n', end_ - pos_))) {
         line = std::string_view(buf_.data() + pos_, size_t(nl - buf_.data()) - pos_);
         pos_ = size_t(nl - buf_.data()) + 1;
+        if (skipping_) {
+          skipping_ = false;
+          *oversized = true;
+          line = {};
+        }
         return true;
       }
       if (eof_) {
+        if (skipping_) return skipping_ = false, *oversized = true, line = {}, true;
         if (pos_ == end_) return false;
         line = std::string_view(buf_.data() + pos_, end_ - pos_);  // last line without '\n'
         pos_ = end_;
@@ -98,8 +107,12 @@ class LineReader {
         pos_ = 0;
       }
       if (end_ == buf_.size()) {
-        if (buf_.size() >= kMaxLine) return *error = fmt::format("{}: a line longer than {} MiB", path_, kMaxLine >> 20), false;
-        buf_.resize(buf_.size() * 2);
+        if (buf_.size() >= kMaxLine) {
+          skipping_ = true;  // drop what we have, up to the next '\n'
+          end_ = 0;
+        } else {
+          buf_.resize(buf_.size() * 2);
+        }
       }
       ssize_t got = fill(buf_.data() + end_, buf_.size() - end_, error);
       if (got < 0) return false;
@@ -172,7 +185,7 @@ class LineReader {
   std::string path_;
   int fd_ = -1;
   gzFile gz_ = nullptr;
-  bool pipe_gz_ = false, zdone_ = false, eof_ = false;
+  bool pipe_gz_ = false, zdone_ = false, eof_ = false, skipping_ = false;
   z_stream zs_{};
   std::string zin_;
   std::vector<char> buf_;
@@ -244,8 +257,16 @@ class ProcIndex {
       map_.erase(lru_.back().first);
       lru_.pop_back();
     }
+    int ppid = info.ppid;
     lru_.emplace_front(k, std::move(info));
     map_.emplace(std::move(k), lru_.begin());
+    // refresh its ancestors too: a busy subtree must not evict the
+    // entrypoint and the other long-lived processes above it
+    for (int depth = 0; ppid > 0 && depth < 64; ++depth) {
+      const ProcInfo* p = find(sensor, ppid);
+      if (!p || p->ppid == ppid) break;
+      ppid = p->ppid;
+    }
   }
 
  private:
@@ -397,9 +418,14 @@ class Hunt {
     const std::string& shown = path == "-" ? std::string("(stdin)") : path;
     std::string_view line;
     uint64_t lineno = 0;
-    while (reader.next(line, &error)) {
+    bool oversized;
+    while (reader.next(line, &oversized, &error)) {
       ++lineno;
       ++stats_.lines;
+      if (oversized) {
+        malformed(shown, lineno, fmt::format("longer than {} MiB, skipped", LineReader::kMaxLine >> 20));
+        continue;
+      }
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
       if (line.empty()) continue;
       one_line(line, shown, lineno);
@@ -494,20 +520,41 @@ class Hunt {
     return str_at(rec, {"process.cmd_line"});
   }
 
+  // Event contents come from the monitored app: a file name or command
+  // line could hold terminal escape sequences. Text output writes C0/C1
+  // control characters and DEL as \xNN (as vigil writes invalid bytes).
+  static std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == 0x7f) {
+        out += fmt::format("\\x{:02x}", c);
+      } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                 static_cast<unsigned char>(s[i + 1]) <= 0x9f) {  // U+0080..U+009F
+        out += fmt::format("\\xc2\\x{:02x}", static_cast<unsigned char>(s[++i]));
+      } else {
+        out += char(c);
+      }
+    }
+    return out;
+  }
+
   void write_text(const json& rec, const std::vector<Hit>& hits, const std::vector<ProcInfo>& tree,
                   const std::string& file, uint64_t lineno) {
     auto host = str_at(rec, {"host.hostname", "device.hostname"});
-    fmt::format_to(std::back_inserter(out_), "{}:{}  {}  {}  {}{}{}\n", file, lineno, str_at(rec, {"time"}),
-                   str_at(rec, {"type"}), what(rec), host.empty() ? "" : "  host=" + host,
-                   rec.contains("id") ? "  id=" + str_at(rec, {"id"}) : "");
+    auto p = [](const std::string& v) { return printable(v); };
+    fmt::format_to(std::back_inserter(out_), "{}:{}  {}  {}  {}{}{}\n", p(file), lineno, p(str_at(rec, {"time"})),
+                   p(str_at(rec, {"type"})), p(what(rec)), host.empty() ? "" : "  host=" + p(host),
+                   rec.contains("id") ? "  id=" + p(str_at(rec, {"id"})) : "");
     for (const auto& h : hits)
-      fmt::format_to(std::back_inserter(out_), "  ioc   {} {} ({}) at {} = {}\n", type_name(h.ioc->type), h.ioc->value,
-                     h.ioc->origin, h.field, h.value);
+      fmt::format_to(std::back_inserter(out_), "  ioc   {} {} ({}) at {} = {}\n", type_name(h.ioc->type),
+                     p(h.ioc->value), p(h.ioc->origin), h.field, p(h.value));
     for (size_t i = 0; i < tree.size(); ++i) {
       const auto& t = tree[i];
       std::string indent = i == 0 ? "" : std::string(3 * (i - 1), ' ') + "└─ ";
       fmt::format_to(std::back_inserter(out_), "  {}{}{} {}  {}{}\n", i == 0 ? "tree  " : "      ", indent, t.pid,
-                     t.exe.empty() ? t.name : t.exe, t.cmd_line, i + 1 == tree.size() ? "   <- this event" : "");
+                     p(t.exe.empty() ? t.name : t.exe), p(t.cmd_line), i + 1 == tree.size() ? "   <- this event" : "");
     }
     out_ += '\n';
   }

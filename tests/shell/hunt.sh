@@ -134,6 +134,20 @@ grep -q "2 malformed line(s) skipped" "$tmp/err" && grep -q "$tmp/bad.jsonl:4: n
 "$VIGIL" hunt --strict --ioc "$tmp/domain.json" "$tmp/all.jsonl" >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc = 2 ] && grep -q "error: .*indicator--and" "$tmp/err" || fail "--strict with an unsupported STIX pattern: $rc"
 
+# a line over 16 MiB is skipped and reported, the rest of the file is still searched
+{ python3 -c 'print("{\"a\":\"" + "x" * (17 << 20) + "\"}")'; cat "$tmp/all.jsonl"; } >"$tmp/big.jsonl"
+"$VIGIL" hunt --ioc "$tmp/hash.txt" --json "$tmp/big.jsonl" >"$tmp/big.json" 2>"$tmp/err"; rc=$?
+[ $rc = 0 ] && grep -q "big.jsonl:1: longer than 16 MiB, skipped" "$tmp/err" || fail "oversized line: $rc $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/big.json")" = 5 ] || fail "oversized line: the matches after it were not all found"
+
+# text output never passes terminal control sequences from event contents
+cat >"$tmp/esc.jsonl" <<JSON
+{"id":"s:1","type":"openat","time":"2026-11-18T11:00:00Z","process":{"pid":9,"ppid":1,"exe":"/x","cmd_line":"a\\u001b]0;owned\\u0007b\\u009bc","sha256":"$hash"}}
+JSON
+"$VIGIL" hunt --ioc "$tmp/hash.txt" "$tmp/esc.jsonl" >"$tmp/esc.txt" 2>&1 || fail "escape event not matched: $(cat "$tmp/esc.txt")"
+if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$tmp/esc.txt"; then fail "control characters in text output"; fi
+grep -q 'a\\x1b\]0;owned\\x07b\\xc2\\x9bc' "$tmp/esc.txt" || fail "control characters not shown as \\xNN: $(cat "$tmp/esc.txt")"
+
 # usage and input errors: exit 2 with what and where
 printf '203.0.113.5\nnonsense here\n' >"$tmp/badioc.txt"
 "$VIGIL" hunt --ioc "$tmp/badioc.txt" "$tmp/all.jsonl" >/dev/null 2>"$tmp/err"; rc=$?
