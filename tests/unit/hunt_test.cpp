@@ -187,7 +187,7 @@ TEST_CASE("matcher: IPv4 and IPv6 addresses and CIDRs", "[hunt]") {
   CHECK(hits[0].value == "198.51.100.9");
 }
 
-TEST_CASE("matcher: paths exact and glob; OCSF paths; the pre-filter flags process events", "[hunt]") {
+TEST_CASE("matcher: paths exact and glob, OCSF paths, the pre-filter flags process events", "[hunt]") {
   auto m = matcher("/tmp/.x/miner\n/dev/shm/*\n/tmp/*.sh\n");
   CHECK(hunt_line(m, R"({"process":{"exe":"/tmp/.x/miner"}})").size() == 1);
   CHECK(hunt_line(m, R"({"process":{"exe":"/tmp/.x/miner2"}})").empty());
