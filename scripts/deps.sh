@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 BUILD_PKGS=(build-essential cmake pkg-config libseccomp-dev libcap-dev libspdlog-dev libfmt-dev
-            catch2 nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libre2-dev libcurl4-openssl-dev libssl-dev
+            catch2 nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libre2-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
             ca-certificates)
 TEST_PKGS=(python3 openssl busybox-static musl-tools python3-botocore debootstrap util-linux procps git strace wrk
            qemu-system-x86 cpio zstd

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "hunt/hunt.hpp"
 #include "init/init.hpp"
 #include "patcher/patcher.hpp"
 #include "rules/rules.hpp"
@@ -23,6 +24,7 @@ constexpr Subcommand kSubcommands[] = {
     {"init", vigil::cmd_init, "init [--volume DIR]                     install the rootfs into a task volume"},
     {"patch", vigil::cmd_patch, "patch ecs|cfn [OPTIONS]                 add vigil to an ECS task definition"},
     {"rules", vigil::cmd_rules, "rules validate FILE...|list             check or list detection rules"},
+    {"hunt", vigil::cmd_hunt, "hunt --ioc FILE [OPTIONS] EVENTS...     search stored events for indicators (IoCs)"},
     {"check", vigil::cmd_check, "check [--sink URL]                      test connectivity to the configured sinks"},
 };
 

@@ -1,0 +1,388 @@
+// The compiled indicator set: raw-line pre-filter and exact match on records.
+//
+// Pre-filter (docs/hunt.md "Speed"): every indicator is matched against a
+// JSON string value, and a value ends where the line has a '"' not followed
+// by ':'. At each such quote the last L bytes (L = 1..8, the lengths in use)
+// are folded to lower case and packed into a 64-bit key, tested against a
+// small Bloom bitmap (8 KiB, stays in L1) and then a hash set. A SHA-256,
+// a domain (and so its subdomains), an exact path and a glob's literal
+// suffix all end a value, so a line without such a key cannot match. IP
+// indicators (addresses and CIDRs) are tested by parsing the [0-9a-f.:] run
+// that ends at the quote when it starts at one. Globs that end in a wildcard
+// use memmem on their longest literal. Only lines that pass are parsed.
+#include <arpa/inet.h>
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "hunt/hunt.hpp"
+
+namespace vigil::hunt {
+
+namespace {
+
+using nlohmann::json;
+
+// Where each kind of indicator is looked for: vigil's layout (docs/events.md)
+// and the OCSF 1.x layout (process.file.hashes, src/dst_endpoint, query,
+// answers). "[]" walks every element of an array. A new layout is supported
+// by adding its paths here (and to docs/hunt.md).
+struct FieldPath {
+  IocType type;
+  const char* path;
+};
+constexpr FieldPath kFieldPaths[] = {
+    {IocType::Sha256, "process.sha256"},
+    {IocType::Sha256, "file.sha256"},
+    {IocType::Sha256, "process.file.hashes[].value"},
+    {IocType::Sha256, "file.hashes[].value"},
+    {IocType::Ip, "network.remote.addr"},
+    {IocType::Ip, "network.local.addr"},
+    {IocType::Ip, "dns.answers[]"},
+    {IocType::Ip, "dst_endpoint.ip"},
+    {IocType::Ip, "src_endpoint.ip"},
+    {IocType::Ip, "answers[].rdata"},
+    {IocType::Domain, "dns.qname"},
+    {IocType::Domain, "network.remote_name"},
+    {IocType::Domain, "dst_endpoint.hostname"},
+    {IocType::Domain, "query.hostname"},
+    {IocType::Path, "process.exe"},
+    {IocType::Path, "process.script"},
+    {IocType::Path, "file.path"},
+    {IocType::Path, "file.target"},
+    {IocType::Path, "process.file.path"},
+};
+
+struct Segment {
+  std::string key;
+  bool each = false;  // "key[]"
+};
+std::vector<Segment> split_path(std::string_view p) {
+  std::vector<Segment> out;
+  while (!p.empty()) {
+    auto dot = p.find('.');
+    std::string_view s = p.substr(0, dot);
+    Segment seg;
+    if (s.ends_with("[]")) seg.each = true, s.remove_suffix(2);
+    seg.key = s;
+    out.push_back(std::move(seg));
+    if (dot == std::string_view::npos) break;
+    p.remove_prefix(dot + 1);
+  }
+  return out;
+}
+
+template <class F>
+void walk(const json& j, const std::vector<Segment>& segs, size_t i, F&& f) {
+  if (i == segs.size()) {
+    if (j.is_string()) f(j.get_ref<const std::string&>());
+    return;
+  }
+  if (!j.is_object()) return;
+  auto it = j.find(segs[i].key);
+  if (it == j.end()) return;
+  if (segs[i].each) {
+    if (it->is_array())
+      for (const auto& e : *it) walk(e, segs, i + 1, f);
+  } else {
+    walk(*it, segs, i + 1, f);
+  }
+}
+
+inline unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c | 0x20 : c; }
+
+constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull, kLow7 = 0x7f7f7f7f7f7f7f7full;
+constexpr bool kLittle = std::endian::native == std::endian::little;
+
+inline uint64_t load64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// ASCII upper case to lower case in 8 bytes at once (SWAR).
+inline uint64_t fold8(uint64_t v) {
+  uint64_t h = v & kLow7;
+  uint64_t ge_a = h + (0x80 - 'A') * kOnes, gt_z = h + (0x80 - 'Z' - 1) * kOnes;
+  return v | ((ge_a & ~gt_z & ~v & kHigh) >> 2);
+}
+
+// The `len` (1..8) bytes before p + end, case-folded, as one integer: the
+// same bytes give the same key whichever way they are read, since the
+// indicator side is computed by this function too.
+inline uint64_t pack(const char* p, size_t end, int len) {
+  if (kLittle && end >= 8) {
+    uint64_t v = fold8(load64(p + end - 8));
+    return len == 8 ? v : v >> (8 * (8 - len));
+  }
+  uint64_t v = 0;  // near the start of the buffer, or big-endian
+  for (int k = 0; k < len; ++k) v |= uint64_t(fold(static_cast<unsigned char>(p[end - len + k]))) << (8 * k);
+  return v;
+}
+
+// Bytes equal to '"' in 8 bytes: bit 7 of each such byte (exact, no carries).
+inline uint64_t quotes8(uint64_t w) {
+  uint64_t x = w ^ ('"' * kOnes);
+  return ~(((x & kLow7) + kLow7) | x | kLow7);
+}
+
+inline bool ip_char(char c) {
+  return (c >= '0' && c <= '9') || c == '.' || c == ':' || (fold(c) >= 'a' && fold(c) <= 'f');
+}
+
+using V6 = std::array<unsigned char, 16>;
+struct V6Hash {
+  size_t operator()(const V6& a) const {
+    uint64_t x, y;
+    std::memcpy(&x, a.data(), 8);
+    std::memcpy(&y, a.data() + 8, 8);
+    return std::hash<uint64_t>()(x * 0x9E3779B97F4A7C15ull ^ y);
+  }
+};
+
+// JSON-escaped form, as the value appears in the raw line.
+std::string escaped(const std::string& s) {
+  auto d = json(s).dump(-1, ' ', false, json::error_handler_t::replace);
+  return d.substr(1, d.size() - 2);
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(fold(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+struct Matcher::Impl {
+  std::vector<Ioc> iocs;
+  std::unordered_map<std::string, const Ioc*> hashes, domains, paths;
+  std::vector<const Ioc*> globs;
+  std::array<std::unordered_map<uint32_t, const Ioc*>, 33> v4;
+  std::array<std::unordered_map<V6, const Ioc*, V6Hash>, 129> v6;
+  std::vector<int> v4_prefixes, v6_prefixes;  // in use, longest first
+  std::vector<std::pair<IocType, std::vector<Segment>>> fields;
+
+  // pre-filter
+  static constexpr int kBloomBits = 1 << 16;
+  std::vector<uint64_t> bloom = std::vector<uint64_t>(kBloomBits / 64);
+  std::unordered_set<uint64_t> keys;
+  std::vector<int> lens;  // key lengths in use
+  std::vector<std::string> needles;
+  bool always = false;  // a glob without any literal: every line is a candidate
+  // No key ends with ':', ',' or '[', so a quote after one (an opening quote
+  // in compact JSON) need not be looked at.
+  bool skip_openers = true;
+
+  static size_t bloom_bit(uint64_t v) { return (v * 0x9E3779B97F4A7C15ull) >> (64 - 16); }
+
+  void add_key(std::string_view tail) {
+    int len = int(std::min<size_t>(tail.size(), 8));
+    uint64_t v = pack(tail.data(), tail.size(), len);
+    keys.insert(v);
+    if (std::strchr(":,[", tail.back())) skip_openers = false;
+    bloom[bloom_bit(v) / 64] |= 1ull << (bloom_bit(v) % 64);
+    if (std::find(lens.begin(), lens.end(), len) == lens.end()) lens.push_back(len);
+  }
+
+  void add_glob(const Ioc& ioc) {
+    globs.push_back(&ioc);
+    const std::string& g = ioc.value;
+    auto last_wild = g.find_last_of("*?[]\\");
+    std::string suffix = g.substr(last_wild + 1);
+    if (!suffix.empty()) return add_key(escaped(suffix));
+    // the longest literal piece
+    std::string best, cur;
+    for (char c : g) {
+      if (std::strchr("*?[]\\", c)) cur.clear();
+      else if ((cur += c).size() > best.size()) best = cur;
+    }
+    if (best.size() >= 2) needles.push_back(escaped(best));
+    else always = true;
+  }
+
+  static bool parse_ip(std::string_view text, bool* is_v6, uint32_t* v4addr, V6* v6addr) {
+    char buf[INET6_ADDRSTRLEN];
+    if (text.size() >= sizeof buf || text.size() < 2) return false;
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = 0;
+    if (text.find(':') == std::string_view::npos) {
+      in_addr a;
+      if (inet_pton(AF_INET, buf, &a) != 1) return false;
+      *is_v6 = false;
+      *v4addr = ntohl(a.s_addr);
+      return true;
+    }
+    if (inet_pton(AF_INET6, buf, v6addr->data()) != 1) return false;
+    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(v6addr->data(), kMapped, 12) == 0) {  // ::ffff:a.b.c.d is an IPv4 peer
+      *is_v6 = false;
+      *v4addr = uint32_t(v6addr->at(12)) << 24 | uint32_t(v6addr->at(13)) << 16 | uint32_t(v6addr->at(14)) << 8 | v6addr->at(15);
+      return true;
+    }
+    *is_v6 = true;
+    return true;
+  }
+
+  const Ioc* match_ip(std::string_view text) const {
+    bool is_v6;
+    uint32_t a4;
+    V6 a6;
+    if (!parse_ip(text, &is_v6, &a4, &a6)) return nullptr;
+    if (!is_v6) {
+      for (int p : v4_prefixes) {
+        uint32_t net = p == 0 ? 0 : a4 & (~uint32_t(0) << (32 - p));
+        if (auto it = v4[p].find(net); it != v4[p].end()) return it->second;
+      }
+      return nullptr;
+    }
+    for (int p : v6_prefixes) {
+      V6 net = a6;
+      for (int b = p; b < 128; ++b) net[b / 8] &= static_cast<unsigned char>(~(0x80u >> (b % 8)));
+      if (auto it = v6[p].find(net); it != v6[p].end()) return it->second;
+    }
+    return nullptr;
+  }
+
+  [[gnu::always_inline]] bool ends_with_key(const char* p, size_t e) const {
+    for (int len : lens) {
+      if (e < size_t(len)) continue;
+      uint64_t v = pack(p, e, len);
+      size_t bit = bloom_bit(v);
+      if ((bloom[bit / 64] >> (bit % 64) & 1) && keys.count(v)) return true;
+    }
+    return false;
+  }
+};
+
+Matcher::Matcher(std::vector<Ioc> iocs) : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.iocs = std::move(iocs);
+  for (const auto& ioc : m.iocs) {
+    switch (ioc.type) {
+      case IocType::Sha256:
+        m.hashes.emplace(ioc.value, &ioc);
+        m.add_key(ioc.value);
+        break;
+      case IocType::Domain:
+        m.domains.emplace(ioc.value, &ioc);
+        m.add_key(ioc.value);
+        break;
+      case IocType::Path:
+        if (ioc.value.find_first_of("*?[") != std::string::npos) {
+          m.add_glob(ioc);
+        } else {
+          m.paths.emplace(ioc.value, &ioc);
+          m.add_key(escaped(ioc.value));
+        }
+        break;
+      case IocType::Ip: {
+        auto slash = ioc.value.find('/');  // "ADDR" (a host) or "NET/PREFIX"
+        int prefix = slash == std::string::npos ? (ioc.value.find(':') == std::string::npos ? 32 : 128)
+                                                : std::stoi(ioc.value.substr(slash + 1));
+        bool is_v6;
+        uint32_t a4;
+        V6 a6;
+        if (!Impl::parse_ip(ioc.value.substr(0, slash), &is_v6, &a4, &a6)) break;  // normalised by ip_ioc
+        if (is_v6) m.v6[prefix].emplace(a6, &ioc);
+        else m.v4[ioc.value.find(':') == std::string::npos ? prefix : std::max(0, prefix - 96)].emplace(a4, &ioc);
+        break;
+      }
+    }
+  }
+  for (int p = 128; p >= 0; --p) {
+    if (!m.v6[p].empty()) m.v6_prefixes.push_back(p);
+    if (p <= 32 && !m.v4[p].empty()) m.v4_prefixes.push_back(p);
+  }
+  for (const auto& f : kFieldPaths) m.fields.emplace_back(f.type, split_path(f.path));
+}
+
+Matcher::~Matcher() = default;
+
+size_t Matcher::size() const { return impl_->iocs.size(); }
+
+Matcher::Scan Matcher::scan(std::string_view line) const {
+  const auto& m = *impl_;
+  Scan s;
+  s.candidate = m.always;
+  const bool ips = !m.v4_prefixes.empty() || !m.v6_prefixes.empty();
+  const char* p = line.data();
+  const size_t n = line.size();
+  auto at_quote = [&](size_t e) __attribute__((always_inline)) {
+    if (e == 0 || (e + 1 < n && p[e + 1] == ':')) return;  // a key
+    if (m.skip_openers && (p[e - 1] == ':' || p[e - 1] == ',' || p[e - 1] == '[')) return;  // an opening quote
+    if (e >= 5 && p[e - 5] == '"' &&
+        (std::memcmp(p + e - 4, "exec", 4) == 0 || std::memcmp(p + e - 4, "fork", 4) == 0))
+      s.process = true;
+    if (s.candidate) return;
+    if (m.ends_with_key(p, e) || (p[e - 1] == '.' && m.ends_with_key(p, e - 1))) {
+      s.candidate = true;
+      return;
+    }
+    if (ips && ip_char(p[e - 1])) {
+      size_t b = e;
+      while (b > 0 && e - b <= 45 && ip_char(p[b - 1])) --b;
+      if (b > 0 && p[b - 1] == '"' && m.match_ip(std::string_view(p + b, e - b))) s.candidate = true;
+    }
+  };
+  // quotes found 8 bytes at a time; the last partial word is zero-padded
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t w = 0;
+    if (i + 8 <= n) w = load64(p + i);
+    else std::memcpy(&w, p + i, n - i);
+    uint64_t bits = quotes8(w);
+    if constexpr (!kLittle) bits = __builtin_bswap64(bits);
+    for (; bits; bits &= bits - 1) at_quote(i + size_t(std::countr_zero(bits)) / 8);
+  }
+  if (!s.candidate)
+    for (const auto& nd : m.needles)
+      if (memmem(p, n, nd.data(), nd.size())) {
+        s.candidate = true;
+        break;
+      }
+  return s;
+}
+
+std::vector<Hit> Matcher::match(const json& record) const {
+  const auto& m = *impl_;
+  std::vector<Hit> hits;
+  for (const auto& [type, segs] : m.fields) {
+    walk(record, segs, 0, [&](const std::string& v) {
+      const Ioc* hit = nullptr;
+      switch (type) {
+        case IocType::Sha256:
+          if (v.size() == 64)
+            if (auto it = m.hashes.find(lower(v)); it != m.hashes.end()) hit = it->second;
+          break;
+        case IocType::Ip: hit = m.match_ip(v); break;
+        case IocType::Domain: {
+          std::string d = lower(v);
+          if (!d.empty() && d.back() == '.') d.pop_back();
+          for (size_t pos = 0; !hit && pos != std::string::npos; pos = d.find('.', pos), pos += pos != std::string::npos) {
+            if (auto it = m.domains.find(d.substr(pos)); it != m.domains.end()) hit = it->second;
+          }
+          break;
+        }
+        case IocType::Path:
+          if (auto it = m.paths.find(v); it != m.paths.end()) hit = it->second;
+          for (size_t g = 0; !hit && g < m.globs.size(); ++g)
+            if (fnmatch(m.globs[g]->value.c_str(), v.c_str(), 0) == 0) hit = m.globs[g];
+          break;
+      }
+      if (hit) {
+        std::string field;
+        for (const auto& s : segs) field += (field.empty() ? "" : ".") + s.key + (s.each ? "[]" : "");
+        hits.push_back({hit, std::move(field), v});
+      }
+    });
+  }
+  return hits;
+}
+
+}  // namespace vigil::hunt

@@ -1,0 +1,221 @@
+// vigil hunt: indicator files (plain, CSV, STIX 2.1), the matcher (pre-filter
+// and exact match) and time bounds.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "hunt/hunt.hpp"
+
+using namespace vigil::hunt;
+using nlohmann::json;
+
+namespace {
+
+IocSet parse(std::string_view text) {
+  IocSet s;
+  parse_iocs(text, "f", s);
+  return s;
+}
+
+bool has(const IocSet& s, IocType t, std::string_view v) {
+  for (const auto& i : s.iocs)
+    if (i.type == t && i.value == v) return true;
+  return false;
+}
+
+// Both stages, as `vigil hunt` runs them: the pre-filter must pass the line
+// (no false negatives) and the exact match decides.
+std::vector<Hit> hunt_line(const Matcher& m, const std::string& line) {
+  if (!m.scan(line).candidate) return {};
+  return m.match(json::parse(line));
+}
+
+Matcher matcher(std::string_view text) {
+  auto s = parse(text);
+  REQUIRE(s.errors.empty());
+  return Matcher(std::move(s.iocs));
+}
+
+const std::string kHash = "cb30d69b24245bf2ecdc9e7f53bbad19159999970b6d82c0c00c7d32d9e37aa4";
+
+}  // namespace
+
+TEST_CASE("plain IoC list: types inferred, comments, defanged, origins", "[hunt]") {
+  auto s = parse("# feed 2026-11\n" + kHash +
+                 "\n203.0.113.5\n198.51.100.0/24   # c2 range\n2001:db8::/32\nevil[.]example\n"
+                 "hxxps://Bad.Example.org:8443/x?y\n*.wild.example\n/tmp/.x/miner\n/dev/shm/*\n\n");
+  CHECK(s.errors.empty());
+  CHECK(s.iocs.size() == 9);
+  CHECK(has(s, IocType::Sha256, kHash));
+  CHECK(has(s, IocType::Ip, "203.0.113.5"));
+  CHECK(has(s, IocType::Ip, "198.51.100.0/24"));
+  CHECK(has(s, IocType::Ip, "2001:db8::/32"));
+  CHECK(has(s, IocType::Domain, "evil.example"));
+  CHECK(has(s, IocType::Domain, "bad.example.org"));  // URL -> its host
+  CHECK(has(s, IocType::Domain, "wild.example"));
+  CHECK(has(s, IocType::Path, "/tmp/.x/miner"));
+  CHECK(has(s, IocType::Path, "/dev/shm/*"));
+  CHECK(s.iocs[1].origin == "f:3");
+}
+
+TEST_CASE("plain IoC list: errors name the line and say why", "[hunt]") {
+  auto s = parse("203.0.113.5\nnot an indicator\n10.0.0.0/33\nd41d8cd98f00b204e9800998ecf8427e\n");
+  REQUIRE(s.errors.size() == 3);
+  CHECK_THAT(s.errors[0], Catch::Contains("f:2: cannot tell the type of 'not an indicator'"));
+  CHECK_THAT(s.errors[1], Catch::Contains("f:3:") && Catch::Contains("more than 32"));
+  CHECK_THAT(s.errors[2], Catch::Contains("f:4:") && Catch::Contains("MD5"));
+  CHECK(s.iocs.size() == 1);
+}
+
+TEST_CASE("CSV IoC files: header names the columns, MISP type names, errors", "[hunt]") {
+  auto s = parse("uuid,type,value,comment\n"
+                 "1,sha256," + kHash + ",miner\n"
+                 "2,ip-dst,203.0.113.0/24,\"c2, range\"\n"
+                 "3,domain,Evil.Example,\n"
+                 "4,url,http://10.9.8.7/x,\n"
+                 "5,filename,kworkerd,\n"
+                 "6,md5,d41d8cd98f00b204e9800998ecf8427e,\n"
+                 "7,email-src,a@b.c,\n"
+                 "8,sha256,xyz,\n");
+  CHECK(has(s, IocType::Sha256, kHash));
+  CHECK(has(s, IocType::Ip, "203.0.113.0/24"));
+  CHECK(has(s, IocType::Domain, "evil.example"));
+  CHECK(has(s, IocType::Ip, "10.9.8.7"));
+  CHECK(has(s, IocType::Path, "*/kworkerd"));
+  REQUIRE(s.unsupported.size() == 2);
+  CHECK_THAT(s.unsupported[0], Catch::Contains("f:7: type 'md5'"));
+  CHECK_THAT(s.unsupported[1], Catch::Contains("f:8: type 'email-src'"));
+  REQUIRE(s.errors.size() == 1);
+  CHECK_THAT(s.errors[0], Catch::Contains("f:9:") && Catch::Contains("not a SHA-256"));
+
+  auto untyped = parse("indicator,first_seen\n203.0.113.9,2026-01-01\n");  // no type column: inferred
+  CHECK(untyped.errors.empty());
+  CHECK(has(untyped, IocType::Ip, "203.0.113.9"));
+}
+
+TEST_CASE("STIX 2.1 bundle: simple patterns load, others are reported with their id", "[hunt]") {
+  json bundle = {
+      {"type", "bundle"},
+      {"id", "bundle--1"},
+      {"objects",
+       {{{"type", "indicator"}, {"id", "indicator--h"}, {"pattern_type", "stix"},
+         {"pattern", "[file:hashes.'SHA-256' = '" + kHash + "']"}},
+        {{"type", "indicator"}, {"id", "indicator--or"}, {"pattern_type", "stix"},
+         {"pattern", "[ipv4-addr:value = '198.51.100.0/24' OR ipv6-addr:value = '2001:db8::1'] OR "
+                     "[domain-name:value = 'evil.example'] OR [url:value = 'https://c2.example.net/gate.php']"}},
+        {{"type", "indicator"}, {"id", "indicator--subset"}, {"pattern", "[ipv4-addr:value ISSUBSET '10.66.0.0/16']"}},
+        {{"type", "indicator"}, {"id", "indicator--and"}, {"pattern_type", "stix"},
+         {"pattern", "[file:name = 'a' AND file:size = 3]"}},
+        {{"type", "indicator"}, {"id", "indicator--within"}, {"pattern_type", "stix"},
+         {"pattern", "[domain-name:value = 'x.example'] WITHIN 300 SECONDS"}},
+        {{"type", "indicator"}, {"id", "indicator--proc"}, {"pattern_type", "stix"},
+         {"pattern", "[process:name = 'nc']"}},
+        {{"type", "indicator"}, {"id", "indicator--sigma"}, {"pattern_type", "sigma"}, {"pattern", "title: x"}},
+        {{"type", "indicator"}, {"id", "indicator--gone"}, {"revoked", true},
+         {"pattern", "[domain-name:value = 'revoked.example']"}},
+        {{"type", "malware"}, {"id", "malware--m"}, {"name", "miner"}}}}};
+  auto s = parse(bundle.dump(2));
+  CHECK(s.errors.empty());
+  CHECK(has(s, IocType::Sha256, kHash));
+  CHECK(has(s, IocType::Ip, "198.51.100.0/24"));
+  CHECK(has(s, IocType::Ip, "2001:db8::1"));
+  CHECK(has(s, IocType::Domain, "evil.example"));
+  CHECK(has(s, IocType::Domain, "c2.example.net"));
+  CHECK(has(s, IocType::Ip, "10.66.0.0/16"));
+  CHECK_FALSE(has(s, IocType::Domain, "revoked.example"));
+  CHECK(s.iocs.size() == 6);
+  for (const auto& i : s.iocs)
+    if (i.value == "evil.example") CHECK(i.origin == "f: indicator--or");
+  REQUIRE(s.unsupported.size() == 4);
+  CHECK_THAT(s.unsupported[0], Catch::Contains("indicator--and") && Catch::Contains("'AND' inside an observation"));
+  CHECK_THAT(s.unsupported[1], Catch::Contains("indicator--within") && Catch::Contains("WITHIN"));
+  CHECK_THAT(s.unsupported[2], Catch::Contains("indicator--proc") && Catch::Contains("process:name"));
+  CHECK_THAT(s.unsupported[3], Catch::Contains("indicator--sigma") && Catch::Contains("pattern_type 'sigma'"));
+}
+
+TEST_CASE("STIX: a single indicator object, and JSON errors", "[hunt]") {
+  auto one = parse(R"({"type":"indicator","id":"indicator--1","pattern":"[domain-name:value = 'a.example']"})");
+  CHECK(has(one, IocType::Domain, "a.example"));
+  auto bad = parse("{\"type\":\"bundle\",\"objects\":[");
+  REQUIRE(bad.errors.size() == 1);
+  CHECK_THAT(bad.errors[0], Catch::Contains("f: not valid JSON"));
+  auto bad_pattern = parse(R"({"type":"indicator","id":"indicator--2","pattern":"[domain-name:value = 'x"})");
+  REQUIRE(bad_pattern.unsupported.size() == 1);
+  CHECK_THAT(bad_pattern.unsupported[0], Catch::Contains("indicator--2") && Catch::Contains("unterminated"));
+}
+
+TEST_CASE("matcher: sha256 in any case, on process and file", "[hunt]") {
+  std::string upper = kHash;
+  for (auto& c : upper) c = char(std::toupper(c));
+  auto m = matcher(upper + "\n");
+  auto hits = hunt_line(m, R"({"type":"exec","process":{"pid":5,"sha256":")" + kHash + R"("}})");
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].field == "process.sha256");
+  CHECK(hunt_line(m, R"({"type":"openat","file":{"path":"/x","sha256":")" + upper + R"("}})").size() == 1);
+  std::string other = kHash;
+  other[0] = 'd';
+  CHECK(hunt_line(m, R"({"process":{"sha256":")" + other + R"("}})").empty());
+}
+
+TEST_CASE("matcher: domains match themselves and subdomains, not look-alikes", "[hunt]") {
+  auto m = matcher("evil.example\n");
+  CHECK(hunt_line(m, R"({"dns":{"qname":"evil.example","answers":[]}})").size() == 1);
+  CHECK(hunt_line(m, R"({"dns":{"qname":"Pool.EVIL.example."}})").size() == 1);  // case, trailing dot
+  auto hits = hunt_line(m, R"({"network":{"remote":{"addr":"1.2.3.4"},"remote_name":"a.b.evil.example"}})");
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].field == "network.remote_name");
+  CHECK(hunt_line(m, R"({"dns":{"qname":"notevil.example"}})").empty());
+  CHECK(hunt_line(m, R"({"dns":{"qname":"evil.example.com"}})").empty());
+  CHECK(hunt_line(m, R"({"process":{"cmd_line":"ping evil.example"}})").empty());  // only the documented paths
+}
+
+TEST_CASE("matcher: IPv4 and IPv6 addresses and CIDRs", "[hunt]") {
+  auto m = matcher("203.0.113.7\n198.51.100.0/22\n2001:db8:abcd::/48\n::1\n");
+  auto conn = [](const std::string& addr) {
+    return R"({"type":"connect","network":{"remote":{"family":2,"addr":")" + addr + R"(","port":443}}})";
+  };
+  CHECK(hunt_line(m, conn("203.0.113.7")).size() == 1);
+  CHECK(hunt_line(m, conn("203.0.113.70")).empty());
+  CHECK(hunt_line(m, conn("198.51.103.255")).size() == 1);  // last address of the /22
+  CHECK(hunt_line(m, conn("198.51.104.0")).empty());
+  CHECK(hunt_line(m, conn("2001:db8:abcd:12::5")).size() == 1);
+  CHECK(hunt_line(m, conn("2001:DB8:ABCE::5")).empty());
+  CHECK(hunt_line(m, conn("::1")).size() == 1);
+  CHECK(hunt_line(m, conn("::ffff:203.0.113.7")).size() == 1);  // v4-mapped peer of a v6 socket
+  auto hits = hunt_line(m, R"({"dns":{"qname":"x.example","answers":["10.0.0.1","198.51.100.9"]}})");
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].field == "dns.answers[]");
+  CHECK(hits[0].value == "198.51.100.9");
+}
+
+TEST_CASE("matcher: paths exact and glob, OCSF paths, the pre-filter flags process events", "[hunt]") {
+  auto m = matcher("/tmp/.x/miner\n/dev/shm/*\n/tmp/*.sh\n");
+  CHECK(hunt_line(m, R"({"process":{"exe":"/tmp/.x/miner"}})").size() == 1);
+  CHECK(hunt_line(m, R"({"process":{"exe":"/tmp/.x/miner2"}})").empty());
+  CHECK(hunt_line(m, R"({"file":{"path":"/dev/shm/a/b"}})").size() == 1);
+  CHECK(hunt_line(m, R"({"file":{"path":"/tmp/x.sh"},"type":"openat"})").size() == 1);
+  CHECK(hunt_line(m, R"({"file":{"path":"/tmp/x.py"}})").empty());
+
+  auto o = matcher("203.0.113.7\n" + kHash + "\n");
+  CHECK(hunt_line(o, R"({"dst_endpoint":{"ip":"203.0.113.7","port":443}})").size() == 1);
+  CHECK(hunt_line(o, R"({"process":{"file":{"hashes":[{"algorithm_id":3,"value":")" + kHash + R"("}]}}})").size() == 1);
+
+  CHECK(m.scan(R"({"type":"fork","child_pid":3})").process);
+  CHECK(m.scan(R"({"process":{"pid":1},"type":"exec"})").process);
+  CHECK_FALSE(m.scan(R"({"type":"openat","file":{"path":"/etc/x"}})").process);
+  CHECK_FALSE(m.scan(R"({"type":"openat","file":{"path":"/etc/x"}})").candidate);
+}
+
+TEST_CASE("time bounds: RFC 3339, dates, durations", "[hunt]") {
+  int64_t t;
+  REQUIRE(parse_rfc3339("2026-11-23T12:59:33.339958820Z", &t));
+  CHECK(t == 1795438773339958820);
+  REQUIRE(parse_rfc3339("2026-11-23T13:59:33.5+01:00", &t));
+  CHECK(t == 1795438773500000000);
+  REQUIRE(parse_time_bound("2026-11-23", 0, &t));
+  CHECK(t == 1795392000000000000);
+  REQUIRE(parse_time_bound("24h", 100'000'000'000'000, &t));
+  CHECK(t == 100'000'000'000'000 - 86400'000'000'000);
+  CHECK_FALSE(parse_time_bound("yesterday", 0, &t));
+  CHECK_FALSE(parse_rfc3339("2026-13-01", &t));
+  CHECK_FALSE(parse_rfc3339("2026-11-23T12:00", &t));
+}
