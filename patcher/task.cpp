@@ -162,7 +162,9 @@ void add_mount(json& c, const std::string& path, const std::string& dir, const N
   mounts.push_back(want);
 }
 
-void add_ptrace(json& c, const std::string& path, const Naming& k) {
+// True if the container had SYS_PTRACE already: the app itself wants it (a
+// debugger), so vigil lets it keep it (--app-ptrace=keep, docs/threat-model.md).
+bool add_ptrace(json& c, const std::string& path, const Naming& k) {
   json& caps = object_member(object_member(c, k("linuxParameters"), path), k("capabilities"), path);
   if (const json* drop = member(caps, k("drop")); drop && drop->is_array())
     for (const auto& d : *drop)
@@ -171,7 +173,9 @@ void add_ptrace(json& c, const std::string& path, const Naming& k) {
              "(dropping ALL is fine: add wins)",
              path, k("linuxParameters"), k("capabilities"), k("drop"));
   json& add = list_member(caps, k("add"), path);
-  if (std::find(add.begin(), add.end(), json("SYS_PTRACE")) == add.end()) add.push_back("SYS_PTRACE");
+  if (std::find(add.begin(), add.end(), json("SYS_PTRACE")) != add.end()) return true;
+  add.push_back("SYS_PTRACE");
+  return false;
 }
 
 void add_depends(json& c, const std::string& path, const Naming& k) {
@@ -339,9 +343,9 @@ void patch_task(json& td, const Settings& s, const Naming& k, const std::string&
     c[k("entryPoint")] = std::move(entry);
     if (p.command) c[k("command")] = std::move(*p.command);
     add_mount(c, path, dir, k);
-    add_ptrace(c, path, k);
+    const bool app_ptrace = add_ptrace(c, path, k);
     add_depends(c, path, k);
-    add_opts(c, path, s.opts, k);
+    add_opts(c, path, app_ptrace ? s.opts + (s.opts.empty() ? "" : " ") + "--app-ptrace=keep" : s.opts, k);
   }
   if (selected == 0) {
     std::fprintf(stderr,

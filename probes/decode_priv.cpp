@@ -138,8 +138,9 @@ void ptrace(const SyscallArgs& a, const TraceeMemory&, DecodeContext&, Event* ev
 // kill(pid, sig) / tkill(tid, sig) / tgkill(tgid, tid, sig) / pidfd_send_signal(pidfd, sig, info, flags)
 void signal(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event* ev) {
   const std::string& t = ev->type;
-  int sig = arg_int(a, t == "tgkill" ? 2 : 1);
-  std::string target = std::to_string(arg_int(a, t == "tgkill" ? 1 : 0));
+  const bool thread = t == "tgkill" || t == "rt_tgsigqueueinfo";  // (tgid, tid, sig, ...)
+  int sig = arg_int(a, thread ? 2 : 1);
+  std::string target = std::to_string(arg_int(a, thread ? 1 : 0));
   if (t == "pidfd_send_signal") {  // the pidfd's process, from /proc/TID/fdinfo/FD "Pid:"
     std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", mem.tid(), arg_int(a, 0)));
     target.clear();
@@ -149,6 +150,25 @@ void signal(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event
   add_arg(ev, "pid", target);
   add_arg(ev, "sig", std::to_string(sig));
   if (const char* n = sigabbrev_np(sig)) add_arg(ev, "signal", std::string("SIG") + n);
+}
+
+// Guard rows (sensor/guard.hpp): no event unless the guard takes the call
+// (aimed at the sensor); then its target, as the call names it.
+void guarded(const SyscallArgs& a, const TraceeMemory&, DecodeContext& ctx, Event* ev) {
+  const std::string& t = ev->type;
+  if (t == "setpriority" || t == "ioprio_set") {
+    add_arg(ev, "which", std::to_string(arg_int(a, 0)));
+    add_arg(ev, "who", std::to_string(arg_int(a, 1)));
+  } else if (t.starts_with("pidfd_") && t != "pidfd_open") {
+    add_arg(ev, "pidfd", std::to_string(arg_int(a, 0)));
+  } else if (t == "process_madvise") {
+    add_arg(ev, "pidfd", std::to_string(arg_int(a, 0)));
+  } else {
+    add_arg(ev, "pid", std::to_string(arg_int(a, 0)));
+    if (t == "kcmp") add_arg(ev, "pid2", std::to_string(arg_int(a, 1)));
+    if (t == "prlimit64") add_arg(ev, "resource", std::to_string(arg_int(a, 1)));
+  }
+  ctx.drop = true;
 }
 
 // dup2(oldfd, newfd) / dup3(oldfd, newfd, flags) onto fds 0-2 (BPF): what

@@ -143,6 +143,25 @@ const std::vector<Probe> kProbes = {
     {"pidfd_send_signal", P, "pidfd_send_signal", E, dec::signal, {ne(1, 0)}},
     {"dup2", P, "dup2", E, dec::dup, {}, nullptr, one_of(1, {0, 1, 2})},  // newfd <= 2 (an unsigned int)
     {"dup3", P, "dup3", E, dec::dup, {}, nullptr, one_of(1, {0, 1, 2})},
+    // Guard rows (sensor/guard.hpp): calls that can reach another process.
+    // Those aimed at the sensor (vigil, the keeper) are denied in every mode
+    // and alerted. Signals with a value are events like kill; the others are
+    // events only when aimed at the sensor. Calls on the caller itself (pid
+    // 0: getrlimit, nice, ...) are not notified.
+    {"rt_sigqueueinfo", P, "rt_sigqueueinfo", E, dec::signal, {ne(1, 0)}},
+    {"rt_tgsigqueueinfo", P, "rt_tgsigqueueinfo", E, dec::signal, {ne(2, 0)}},
+    {"process_vm_readv", P, "process_vm_readv", E, dec::guarded},
+    {"pidfd_open", P, "pidfd_open", E, dec::guarded},
+    {"pidfd_getfd", P, "pidfd_getfd", E, dec::guarded},
+    {"process_madvise", P, "process_madvise", E, dec::guarded},
+    {"kcmp", P, "kcmp", E, dec::guarded},
+    {"prlimit64", P, "prlimit64", E, dec::guarded, {ne(0, 0)}},
+    {"sched_setaffinity", P, "sched_setaffinity", E, dec::guarded, {ne(0, 0)}},
+    {"sched_setscheduler", P, "sched_setscheduler", E, dec::guarded, {ne(0, 0)}},
+    {"sched_setparam", P, "sched_setparam", E, dec::guarded, {ne(0, 0)}},
+    {"sched_setattr", P, "sched_setattr", E, dec::guarded, {ne(0, 0)}},
+    {"setpriority", P, "setpriority", E, dec::guarded, {}, nullptr, {ne(0, 0 /* PRIO_PROCESS */), ne(1, 0)}},
+    {"ioprio_set", P, "ioprio_set", E, dec::guarded, {}, nullptr, {ne(0, 1 /* IOPRIO_WHO_PROCESS */), ne(1, 0)}},
 };
 
 }  // namespace

@@ -167,6 +167,7 @@ void args_only(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void prctl(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void ptrace(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void signal(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void guarded(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void dup(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void module(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void exit_code(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);

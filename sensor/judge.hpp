@@ -38,6 +38,9 @@ class Judge {
   // The event to the output, once answered (events waiting for their
   // syscall's return value come later than their verdict).
   void emit(Event&& ev);
+  Mode mode() const { return mode_; }
+  // The output, for records that are not judged events (the guard's alerts).
+  Output& output() { return out_; }
   // Alerts the rules still hold (repeats counted in a rate-limit window).
   void finish();
 

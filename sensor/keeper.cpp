@@ -35,7 +35,11 @@ void close_all_but(int a, int b) {
 // The keeper process. Forked from a multi-threaded sensor: only plain
 // syscalls from here on (no allocation, no locks, no stdio).
 [[noreturn]] void keeper_main(int rd, int listener, const uint64_t* bits, size_t words, volatile int* in_flight) {
-  setpgid(0, 0);  // out of the app's job control: ^C or ^Z at a terminal is not for us
+  // A session of its own: out of the app's job control (^C or ^Z at a
+  // terminal is not for us), and in a process group no app process can join
+  // (setpgid needs the same session), so kill(0, ...) never reaches us.
+  setsid();
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // (inherited from vigil already: sensor/guard.hpp)
   // None of vigil's handlers (they forward signals to the app): default
   // actions, and termination or stop requests ignored.
   struct sigaction act {};
@@ -107,6 +111,8 @@ void Keeper::set(int pid, bool on) {
 }
 
 bool Keeper::start(int listener_fd, std::string* error) {
+  if (pipe_ >= 0) close(pipe_);  // a new keeper: the previous one is gone
+  pipe_ = -1;
   int p[2];
   if (!map() || pipe2(p, O_CLOEXEC) < 0) {
     *error = fmt::format("cannot start the keeper (fail-closed if the sensor dies): {}", std::strerror(errno));

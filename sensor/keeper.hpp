@@ -24,6 +24,7 @@ class Keeper {
 
   // Forks the keeper with a copy of listener_fd. Call before any track() that
   // matters is lost: tracks made earlier are kept (the map exists from then).
+  // Called again after the keeper died: a new one, with the same map.
   bool start(int listener_fd, std::string* error);
   // The sensor knows of process pid / no longer does.
   void track(int pid) { set(pid, true); }

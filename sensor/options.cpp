@@ -133,6 +133,16 @@ const std::vector<OptionSpec>& option_table() {
          o.mode = v == "prevent" ? Mode::Prevent : Mode::Detect;
          return true;
        }},
+      {"app-ptrace", "drop|keep: keep leaves the app CAP_SYS_PTRACE (debuggers in the app; the kernel then no longer "
+                     "keeps it off the sensor: docs/threat-model.md; default drop)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v != "drop" && v != "keep") {
+           *err = fmt::format("invalid --app-ptrace value '{}': use drop or keep", v);
+           return false;
+         }
+         o.app_ptrace = v == "keep";
+         return true;
+       }},
       {"threat-intel", "FILE: list of IPs/CIDRs, domains and SHA-256 hashes to alert on (repeatable)",
        [](const std::string& v, Options& o, std::string* err) {
          return list_value("--threat-intel", v, &o.threat_intel, err,

@@ -30,6 +30,7 @@ struct Options {
   std::vector<std::string> threat_intel;  // --threat-intel=FILE
   std::vector<std::string> sensitive_files;  // --sensitive-files: glob patterns; empty: watch off
   bool sensitive_default = true;             // not given: the built-in list
+  bool app_ptrace = false;  // --app-ptrace=keep: the app keeps CAP_SYS_PTRACE (docs/threat-model.md)
 };
 
 // Parses options from the VIGIL_OPTS value (split like a shell splits words,
@@ -79,6 +80,15 @@ struct PendingApp {
   int to_child = -1;    // the filter program, then "listener taken"
   int from_child = -1;  // the listener's fd number in the child
 };
+// The app's process drops CAP_SYS_PTRACE before its exec unless keep_ptrace
+// (docs/threat-model.md): call prepare_app_caps before fork_app and pass
+// app_child_setup as its child_setup (sensor/guard.cpp).
+void prepare_app_caps(bool keep_ptrace);
+void app_child_setup();
+// /proc/PID/environ and cmdline of a process that is not dumpable are still
+// readable by its uid (Linux 6.x): once parsed, vigil's options (argv[1] up
+// to rest) and the values of VIGIL_* variables are overwritten in place.
+void scrub_secrets(int argc, char** argv, int rest);
 // Forks the app's process for path/argv/env; the child runs child_setup
 // (async-signal-safe code only; may be null) and waits. pid -1 and *error on failure.
 PendingApp fork_app(const std::string& path, const std::vector<std::string>& argv,

@@ -48,6 +48,7 @@
 #include "probes/drift.hpp"
 #include "probes/probes.hpp"
 #include "probes/sensitive.hpp"
+#include "sensor/guard.hpp"
 #include "sensor/keeper.hpp"
 #include "sensor/procfs.hpp"
 #include "sensor/sensor.hpp"
@@ -107,6 +108,7 @@ struct Tracer::Impl {
   int own_filters = -1;  // seccomp filters on vigil itself (the app's processes have one more)
   bool wait_killable = false;  // the filter has WAIT_KILLABLE_RECV (fork_app)
   Keeper keeper;
+  Guard guard;  // calls aimed at the sensor (sensor/guard.hpp)
   std::unique_ptr<probes::Index> index;
   std::unordered_map<int, int> thread_tgid;  // every known thread -> its thread group
   std::unordered_set<int> seized;            // threads we ptrace (followed through a syscall)
@@ -207,7 +209,11 @@ struct Tracer::Impl {
   // A pidfd in the epoll set (data: the pid): readable when the process is gone.
   void watch_exit(int pid) {
     int fd = int(syscall(SYS_pidfd_open, pid, 0));
-    if (fd < 0) return;  // gone already; or Linux < 5.3
+    if (fd < 0) {  // gone already; or Linux < 5.3; vigil's own EMFILE/ENOMEM: fail closed (sensor/guard.hpp)
+      if (errno != ESRCH && errno != ENOSYS && guard.resource_fault(pid, "pidfd_open of an app process", errno))
+        kill(pid, SIGKILL);
+      return;
+    }
     epoll_event e{};
     e.events = EPOLLIN;
     e.data.u64 = uint64_t(pid);
@@ -308,8 +314,10 @@ struct Tracer::Impl {
     auto p = caller ? std::make_shared<Process>(*caller) : std::make_shared<Process>();
     int exe_fd = -1;
     if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get(),
-                              &exe_fd))
-      return 0;
+                              &exe_fd)) {  // vigil's own EMFILE/ENOMEM opening the target: fail closed (sensor/guard.hpp)
+      const int e = errno;
+      return e == EMFILE || e == ENFILE || e == ENOMEM ? guard.resource_fault(tid, "opening an exec target", e) : 0;
+    }
     p->pid = tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
     struct stat st;
     procfs::read_exec_entry(tid, exe_fd, decoded.file ? decoded.file->raw_path : std::string(), p.get(), &st);
@@ -435,6 +443,15 @@ struct Tracer::Impl {
     args.arch = req.data.arch;
     args.nr = req.data.nr;
     for (int i = 0; i < 6; ++i) args.args[i] = req.data.args[i];
+    auto guard_event = [&] {  // the event of a call the guard denies: decoded and judged as usual
+      Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
+      probes::DecodeContext c = decode_context(tgid);
+      probe->decode(args, probes::TraceeMemory(tid), c, &ev);
+      judge.judge(ev, probes::Enforce::Alert);  // the guard decides what is done
+      return ev;
+    };
+    if (guard.on_notify(notify_fd, req.id, tid, tgid, args, guard_event, [&](Event&& e) { judge.emit(std::move(e)); }))
+      return;
     if (exiting) {
       // exit_group cannot fail: answered first, its events need not hold it.
       answer(req.id, 0);
@@ -741,10 +758,13 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   }
   impl_->notify_fd = take_listener(pid, child.fd, error);
   impl_->wait_killable = child.wait_killable != 0;
+  guard::seal_sensor();  // before the keeper's fork: it inherits it
   if (impl_->notify_fd < 0 || !impl_->keeper.start(impl_->notify_fd, error)) {
     kill(pid, SIGKILL);
     return fail(*error);
   }
+  impl_->guard.set_keeper(impl_->keeper.pid()), impl_->guard.set_output(&impl_->judge.output());
+  impl_->guard.set_prevent(impl_->judge.mode() == Mode::Prevent);
 
   // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
   const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");
@@ -784,9 +804,8 @@ int Tracer::run() {
       if (tid > 0) {
         t.emit_sensitive();
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
-          if (tid == t.keeper.pid())
-            spdlog::error("the keeper (pid {}) is gone (wait status {}): if vigil dies now, the app is not killed",
-                          tid, status);
+          if (tid == t.keeper.pid() && t.notify_fd >= 0 && !t.guard.keeper_died(t.keeper, t.notify_fd, status))
+            return W_EXITCODE(255, 0);  // no keeper: fail closed (the caller kills the app)
           t.on_exit(tid, status);
           if (tid == t.main_pid) {
             t.sensitive.stop();  // collects opens still queued

@@ -160,6 +160,7 @@ int run(int argc, char** argv) {
 
   std::vector<std::string> env = app_environment();
   std::vector<std::string> app_argv(argv + rest, argv + argc);
+  scrub_secrets(argc, argv, rest);  // (copied: opts, env, app_argv)
   std::string path;
   if (int rc = resolve_entrypoint(app_argv[0], env, &path, &error); rc != 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
@@ -170,7 +171,8 @@ int run(int argc, char** argv) {
   // of a multi-threaded process interrupts every CPU to flush TLBs); it waits
   // until the tracer takes it (sensor/sensor.hpp PendingApp). Signal
   // dispositions are still the ones vigil was started with.
-  PendingApp app = fork_app(path, app_argv, env, nullptr, &error);
+  prepare_app_caps(opts.app_ptrace);
+  PendingApp app = fork_app(path, app_argv, env, app_child_setup, &error);
   if (app.pid < 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 126;

@@ -14,7 +14,7 @@ if [ -z "${VIGIL_SCN_NS:-}" ]; then
   VIGIL_SCN_NS=1 exec unshare -mn --propagation private bash "$0" "$@"
 fi
 source "$(dirname "$0")/lib.bash"
-ip link set lo up || fail "cannot bring loopback up"
+{ ip link set lo up 2>/dev/null || busybox ip link set lo up; } || fail "cannot bring loopback up"
 for d in /etc/cron.d /etc/profile.d /usr/local/sbin /var/log /etc/pam.d; do
   [ -d "$d" ] && mount -t tmpfs tmpfs "$d"
 done

@@ -103,11 +103,16 @@ TEST_CASE("patch merges capabilities, dependsOn, mounts and VIGIL_OPTS", "[patch
                       {"linuxParameters", {{"capabilities", {{"add", {"NET_ADMIN", "SYS_PTRACE"}}}}}},
                       {"dependsOn", {{{"containerName", "vigil-init"}, {"condition", "COMPLETE"}}}}},
                      s);
-  // The container's own VIGIL_OPTS comes last, so it wins over --opts.
-  CHECK(c["environment"] == json({{{"name", "VIGIL_OPTS"}, {"value", "--trace=info --trace=debug"}}}));
+  // The container's own VIGIL_OPTS comes last, so it wins over --opts. It
+  // had SYS_PTRACE already: the app keeps it (--app-ptrace=keep).
+  CHECK(c["environment"] ==
+        json({{{"name", "VIGIL_OPTS"}, {"value", "--trace=info --app-ptrace=keep --trace=debug"}}}));
   CHECK(c["linuxParameters"]["capabilities"]["add"] == json({"NET_ADMIN", "SYS_PTRACE"}));
   CHECK(c["dependsOn"] == json({{{"containerName", "vigil-init"}, {"condition", "SUCCESS"}}}));
   CHECK(c["mountPoints"] == json({{{"sourceVolume", "vigil"}, {"containerPath", "/vigil"}, {"readOnly", true}}}));
+  // SYS_PTRACE added by the patch (vigil's own need): the app does not keep it.
+  CHECK(patch_one({{"name", "app"}, {"image", "x"}, {"entryPoint", {"/a"}}}, s)["environment"] ==
+        json({{{"name", "VIGIL_OPTS"}, {"value", "--trace=info"}}}));
   // Without --opts, no VIGIL_OPTS is added.
   CHECK_FALSE(patch_one({{"name", "app"}, {"image", "x"}, {"entryPoint", {"/a"}}}).contains("environment"));
 }

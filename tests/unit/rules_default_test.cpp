@@ -127,7 +127,10 @@ std::vector<Case> default_cases() {
   c.push_back({"Setuid or setgid bit set", mode(file_op("fchmodat", "/tmp/sh"), 04755), mode(file_op("fchmodat", "/tmp/sh"), 0755)});
   c.push_back({"Sensor files tampered with", open_ev("/vigil/rootfs/bin/vigil", O_WRONLY | O_TRUNC), open_ev("/vigil/rootfs/bin/vigil", O_RDONLY)});
   c.push_back({"Ptrace injection", syscall_ev("ptrace", {{"request", "PTRACE_POKETEXT"}, {"pid", "1"}}),
-               syscall_ev("ptrace", {{"request", "PTRACE_ATTACH"}}, proc("/usr/bin/gdb", {"gdb", "-p", "1"}))});
+               syscall_ev("ptrace", {{"request", "PTRACE_TRACEME"}})});
+  // No exemption by name: a binary called gdb attaching is an injection like any other.
+  c.push_back({"Ptrace injection", syscall_ev("ptrace", {{"request", "PTRACE_ATTACH"}}, proc("/tmp/gdb", {"gdb", "-p", "1"})),
+               syscall_ev("ptrace", {{"request", "PTRACE_TRACEME"}}, proc("/tmp/gdb", {"gdb"}))});
   c.push_back({"Ptrace anti-debugging", syscall_ev("ptrace", {{"request", "PTRACE_TRACEME"}}), syscall_ev("ptrace", {{"request", "PTRACE_GETREGS"}})});
   c.push_back({"Process memory written through /proc", open_ev("/proc/1/mem", O_RDWR), open_ev("/proc/1/mem", O_RDONLY)});
   c.push_back({"Process memory written with process_vm_writev", syscall_ev("process_vm_writev", {{"pid", "1"}}),

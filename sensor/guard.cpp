@@ -1,0 +1,485 @@
+// The sensor's self-protection: see sensor/guard.hpp and docs/threat-model.md.
+#include "sensor/guard.hpp"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/magic.h>
+#include <linux/seccomp.h>
+#include <sys/capability.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "sensor/keeper.hpp"
+#include "sensor/sensor.hpp"
+#include "sinks/sinks.hpp"
+
+namespace vigil {
+
+namespace guard {
+namespace {
+cap_t g_app_caps = nullptr;  // the app's capability sets (null: unchanged)
+bool g_drop_ptrace = false;
+}  // namespace
+
+void seal_sensor() {
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) spdlog::warn("PR_SET_DUMPABLE 0: {}", std::strerror(errno));
+}
+
+void prepare_app_caps(bool keep_ptrace) {
+  g_drop_ptrace = !keep_ptrace;
+  if (keep_ptrace) return;
+  g_app_caps = cap_get_proc();
+  const cap_value_t ptrace[] = {CAP_SYS_PTRACE};
+  if (g_app_caps)
+    for (cap_flag_t f : {CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE}) cap_set_flag(g_app_caps, f, 1, ptrace, CAP_CLEAR);
+}
+
+void app_child_setup() {
+  if (!g_drop_ptrace) return;
+  // Ambient first (it needs the capability in permitted and inheritable),
+  // then the bounding set (no exec can bring it back), then the process's sets.
+  if (CAP_IS_SUPPORTED(CAP_SYS_PTRACE)) {
+    cap_set_ambient(CAP_SYS_PTRACE, CAP_CLEAR);
+    if (cap_drop_bound(CAP_SYS_PTRACE) < 0 && errno != EINVAL) {
+      dprintf(2, "vigil run: cannot drop CAP_SYS_PTRACE from the app's bounding set: %s\n", std::strerror(errno));
+      _exit(126);
+    }
+  }
+  if (g_app_caps && cap_set_proc(g_app_caps) < 0) {
+    dprintf(2, "vigil run: cannot drop CAP_SYS_PTRACE from the app: %s\n", std::strerror(errno));
+    _exit(126);
+  }
+}
+}  // namespace guard
+
+void prepare_app_caps(bool keep_ptrace) { guard::prepare_app_caps(keep_ptrace); }
+
+void scrub_secrets(int argc, char** argv, int rest) {
+  for (int i = 1; i < rest && i < argc; ++i) std::memset(argv[i], 0, std::strlen(argv[i]));
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "VIGIL_", 6) == 0)
+      if (char* eq = std::strchr(*e, '=')) std::memset(eq + 1, 0, std::strlen(eq + 1));
+}
+void app_child_setup() { guard::app_child_setup(); }
+
+namespace {
+
+// A line "Key:\tvalue" of /proc/PID/status ("" if absent).
+std::string status_field(int pid, std::string_view key) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
+      return line.substr(line.find_first_not_of(" \t", key.size() + 1));
+  return "";
+}
+uint64_t status_mask(int pid, std::string_view key) { return std::strtoull(status_field(pid, key).c_str(), nullptr, 16); }
+// The ids of a "Uid:" / "Gid:" line: real, effective, saved, fs.
+std::vector<long> status_ids(int pid, std::string_view key) {
+  std::istringstream in(status_field(pid, key));
+  std::vector<long> ids;
+  for (long v; in >> v;) ids.push_back(v);
+  return ids;
+}
+uint64_t ns_inode(int pid, const char* ns) {
+  struct stat st {};
+  return stat(fmt::format("/proc/{}/ns/{}", pid, ns).c_str(), &st) == 0 ? uint64_t(st.st_ino) : 0;
+}
+
+bool default_ignored(int sig) { return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH; }
+bool in_mask(uint64_t mask, int sig) { return sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1; }
+
+// Would signal sig do anything to process pid but run its handler (or nothing)?
+bool harmful(int pid, int sig) {
+  if (pid <= 0 || sig == 0 || default_ignored(sig)) return false;
+  if (sig == SIGKILL || sig == SIGSTOP) return true;
+  return !in_mask(status_mask(pid, "SigCgt") | status_mask(pid, "SigIgn"), sig);
+}
+
+std::string sig_name(int sig) {
+  const char* n = sigabbrev_np(sig);
+  return n ? fmt::format("SIG{}", n) : std::to_string(sig);
+}
+
+int arg(const probes::SyscallArgs& a, int i) { return int(int32_t(uint32_t(a.args[i]))); }
+
+// An fd of thread tid, duplicated into vigil (pidfd_getfd: the same open
+// file, whatever the app does to its fd table afterwards). -errno on failure.
+int take_fd(int tid, int tgid, int fd) {
+  int pidfd = int(syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD, 6.9+: the thread's fd table */));
+  if (pidfd < 0) pidfd = int(syscall(SYS_pidfd_open, tgid, 0));
+  if (pidfd < 0) return -errno;
+  int copy = int(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+  const int err = errno;
+  close(pidfd);
+  return copy < 0 ? -err : copy;
+}
+
+// The process a pidfd (or a /proc/PID directory fd) of ours refers to, in
+// vigil's pid namespace: > 0; 0: not a pidfd (the kernel will say EBADF);
+// -1: a process-directory of a procfs that is not vigil's (unknown target).
+int pidfd_target(int fd) {
+  std::ifstream in(fmt::format("/proc/self/fdinfo/{}", fd));
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("Pid:")) return std::max(0, std::atoi(line.c_str() + 4));
+  struct statfs sf {};
+  struct stat st {}, proc {};
+  if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC || fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) return 0;
+  if (stat("/proc/self", &proc) < 0 || proc.st_dev != st.st_dev) return -1;
+  int status = openat(fd, "status", O_RDONLY | O_CLOEXEC);
+  if (status < 0) return 0;
+  char buf[4096];
+  const ssize_t n = read(status, buf, sizeof buf - 1);
+  close(status);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  const char* t = std::strstr(buf, "\nTgid:");
+  return t ? std::atoi(t + 6) : 0;
+}
+
+}  // namespace
+
+enum class Guard::Kind : uint8_t {
+  None,
+  Kill,          // kill(pid, sig): a process, 0 = the caller's group, -1 = all, < -1 = a group
+  Thread1,       // tkill(tid, sig)
+  Thread2,       // tgkill(tgid, tid, sig), rt_tgsigqueueinfo(tgid, tid, sig, info)
+  SigQueue,      // rt_sigqueueinfo(tgid, sig, info)
+  PidfdSignal,   // pidfd_send_signal(pidfd, sig, info, flags)
+  Ptrace,        // ptrace(request, pid, ...)
+  Task,          // the first argument is a process or thread (0: the caller)
+  Kcmp,          // kcmp(pid1, pid2, ...)
+  PidfdGetfd,    // pidfd_getfd(pidfd, fd, flags)
+  PidfdMadvise,  // process_madvise(pidfd, ...)
+  Priority,      // setpriority(which, who, prio)
+  IoPriority,    // ioprio_set(which, who, ioprio)
+};
+
+Guard::Guard() : vigil_(int(getpid())), own_pidns_(ns_inode(int(getpid()), "pid")) {
+  static const std::pair<const char*, Kind> kRows[] = {
+      {"kill", Kind::Kill},
+      {"tkill", Kind::Thread1},
+      {"tgkill", Kind::Thread2},
+      {"rt_tgsigqueueinfo", Kind::Thread2},
+      {"rt_sigqueueinfo", Kind::SigQueue},
+      {"pidfd_send_signal", Kind::PidfdSignal},
+      {"ptrace", Kind::Ptrace},
+      {"process_vm_readv", Kind::Task},
+      {"process_vm_writev", Kind::Task},
+      {"pidfd_open", Kind::Task},
+      {"prlimit64", Kind::Task},
+      {"sched_setaffinity", Kind::Task},
+      {"sched_setscheduler", Kind::Task},
+      {"sched_setparam", Kind::Task},
+      {"sched_setattr", Kind::Task},
+      {"kcmp", Kind::Kcmp},
+      {"pidfd_getfd", Kind::PidfdGetfd},
+      {"process_madvise", Kind::PidfdMadvise},
+      {"setpriority", Kind::Priority},
+      {"ioprio_set", Kind::IoPriority},
+  };
+  for (const auto& [name, kind] : kRows)
+    for (auto [arch, out] : {std::pair<uint32_t, std::vector<Kind>*>{SCMP_ARCH_X86_64, &x86_64_},
+                             std::pair<uint32_t, std::vector<Kind>*>{SCMP_ARCH_X86, &i386_}}) {
+      const int nr = seccomp_syscall_resolve_name_arch(arch, name);
+      if (nr < 0) continue;
+      if (size_t(nr) >= out->size()) out->resize(size_t(nr) + 1, Kind::None);
+      (*out)[size_t(nr)] = kind;
+    }
+}
+
+Guard::Kind Guard::kind_of(const probes::SyscallArgs& a) const {
+  const auto& v = a.arch == AUDIT_ARCH_I386 ? i386_ : x86_64_;
+  return a.nr >= 0 && size_t(a.nr) < v.size() ? v[size_t(a.nr)] : Kind::None;
+}
+
+// vigil, the keeper, or one of vigil's threads (numbers of vigil's pid namespace).
+bool Guard::sensor_task(int tid) const {
+  if (tid <= 0) return false;
+  if (tid == vigil_ || tid == keeper_) return true;
+  return access(fmt::format("/proc/{}/task/{}", vigil_, tid).c_str(), F_OK) == 0;
+}
+
+// A signal vigil catches: one it forwards to the app (PID-1 duty, wrapper/pid1.cpp).
+bool Guard::forwarded(int target, int sig) const {
+  return target != keeper_ && sig > 0 && in_mask(status_mask(vigil_, "SigCgt"), sig);
+}
+
+std::string Guard::sensor_name(int tid) const {
+  if (tid == keeper_) return "vigil-keeper";
+  return tid == vigil_ ? "vigil" : "a vigil thread";
+}
+
+// Does process group pgid hold vigil or the keeper, for which signal sig
+// (< 0: any effect, e.g. a priority) is more than a handler run?
+bool Guard::group_has_sensor(int pgid, int sig) const {
+  auto hit = [&](int pid) { return pid > 0 && getpgid(pid) == pgid && (sig < 0 || harmful(pid, sig)); };
+  // (The pid namespace's init gets no signal it has no handler for.)
+  return pgid > 0 && (((vigil_ != 1 || sig < 0) && hit(vigil_)) || hit(keeper_));
+}
+
+// Numbers in a call's registers name vigil's processes only if the caller is
+// in vigil's pid namespace (an app process may be in a nested one).
+bool Guard::same_pidns(int tid) const {
+  const uint64_t ns = ns_inode(tid, "pid");
+  return ns == 0 || ns == own_pidns_;
+}
+
+// Is this call aimed at the sensor? *what says how (for the event and alert).
+bool Guard::check(int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what) const {
+  auto direct = [&](int target, int sig) {
+    if (!sensor_task(target) || sig == 0 || forwarded(target, sig)) return false;
+    *what = fmt::format("target={} ({}){}", target, sensor_name(target), sig > 0 ? " sig=" + sig_name(sig) : "");
+    return true;
+  };
+  switch (k) {
+    case Kind::Kill: {
+      const int pid = arg(a, 0), sig = arg(a, 1);
+      if (pid > 0) return direct(pid, sig);
+      if (pid == -1) {
+        if (!(harmful(keeper_, sig) || (vigil_ != 1 && harmful(vigil_, sig)))) return false;
+        *what = fmt::format("target=-1 (every process, the sensor's included) sig={}", sig_name(sig));
+        return true;
+      }
+      const int pgid = pid == 0 ? getpgid(tgid) : -pid;
+      if (!group_has_sensor(pgid, sig)) return false;
+      *what = fmt::format("target={} (process group {}, the sensor's) sig={}", pid, pgid, sig_name(sig));
+      return true;
+    }
+    case Kind::Thread1: return direct(arg(a, 0), arg(a, 1));
+    case Kind::Thread2: return direct(arg(a, 0), arg(a, 2)) || direct(arg(a, 1), arg(a, 2));
+    case Kind::SigQueue: return direct(arg(a, 0), arg(a, 1));
+    case Kind::Ptrace: return arg(a, 0) != PTRACE_TRACEME && direct(arg(a, 1), -1);
+    case Kind::Task: return direct(arg(a, 0), -1);
+    case Kind::Kcmp: return direct(arg(a, 0), -1) || direct(arg(a, 1), -1);
+    case Kind::Priority:
+    case Kind::IoPriority: {
+      const bool io = k == Kind::IoPriority;
+      const int which = arg(a, 0) - (io ? 1 : 0), who = arg(a, 1);  // 0 process, 1 group, 2 user
+      if (which == 0) return direct(who, -1);
+      if (which == 1) {
+        const int pgid = who == 0 ? getpgid(tgid) : who;
+        if (!group_has_sensor(pgid, -1)) return false;
+        *what = fmt::format("target=process group {} (the sensor's)", pgid);
+        return true;
+      }
+      if (which == 2) {
+        const long uid = who == 0 ? (status_ids(tid, "Uid").empty() ? -1 : status_ids(tid, "Uid")[0]) : long(uint32_t(who));
+        const auto own = status_ids(vigil_, "Uid");
+        if (own.empty() || own[0] != uid) return false;
+        *what = fmt::format("target=user {} (the sensor's)", uid);
+        return true;
+      }
+      return false;
+    }
+    default: return false;
+  }
+}
+
+// Calls that name their target by a pidfd: the fd is taken into vigil and
+// checked there; where a swap of the fd (dup2 from another thread) could
+// turn the checked call against the sensor, vigil performs it on the file it
+// checked and answers with its result. *answered: done so.
+bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a,
+                     std::string* what, bool* answered) {
+  *answered = false;
+  const int copy = take_fd(tid, tgid, arg(a, 0));
+  if (copy == -EMFILE || copy == -ENFILE || copy == -ENOMEM) {  // vigil's own: cannot check it
+    if (resource_fault(tid, "taking a pidfd to check it", -copy) == 0) return false;
+    *what = "target=unknown (vigil could not take the pidfd to check it)";
+    return true;
+  }
+  if (copy < 0) return false;  // not an fd of the caller (the call fails by itself), or the caller is gone
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{copy};
+  const int target = pidfd_target(copy);
+  if (target < 0) {
+    *what = "target=a process directory of another procfs instance (not resolvable)";
+    return true;
+  }
+  const int sig = k == Kind::PidfdSignal ? arg(a, 1) : -1;
+  const unsigned flags = k == Kind::PidfdSignal ? unsigned(a.args[3]) : 0;
+  constexpr unsigned kGroup = 1u << 2;  // PIDFD_SIGNAL_PROCESS_GROUP (6.9)
+  if (target > 0 && (flags & kGroup ? group_has_sensor(getpgid(target), sig)
+                                    : sensor_task(target) && sig != 0 && !forwarded(target, sig))) {
+    *what = fmt::format("target=pidfd {} -> {} ({}){}", arg(a, 0), target, sensor_name(target),
+                        sig > 0 ? " sig=" + sig_name(sig) : "");
+    return true;
+  }
+  // Could the caller reach the sensor at all? If not, the kernel refuses
+  // whatever fd the call finally uses: it may go on.
+  const uint64_t caps = status_mask(tid, "CapEff");
+  const bool same_userns = ns_inode(tid, "user") == ns_inode(vigil_, "user");
+  if (k == Kind::PidfdMadvise) return false;  // (a race there pages the sensor out at worst: docs/threat-model.md)
+  if (k == Kind::PidfdGetfd) {
+    if (!(same_userns && (caps >> CAP_SYS_PTRACE) & 1)) return false;
+    int got = int(syscall(SYS_pidfd_getfd, copy, arg(a, 1), unsigned(a.args[2])));
+    seccomp_notif_resp resp{};
+    resp.id = id;
+    if (got < 0) {
+      resp.error = -errno;
+    } else {
+      seccomp_notif_addfd add{};
+      add.id = id;
+      add.flags = SECCOMP_ADDFD_FLAG_SEND;
+      add.srcfd = uint32_t(got);
+      add.newfd_flags = O_CLOEXEC;  // as pidfd_getfd does
+      int rc = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+      if (rc < 0 && errno == EINVAL) {  // Linux < 5.14: no SEND flag; add, then answer with the number
+        add.flags = 0;
+        rc = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+        if (rc >= 0) resp.val = rc;
+      } else if (rc >= 0) {
+        resp.id = 0;  // answered by ADDFD_FLAG_SEND
+      }
+      if (rc < 0) resp.error = -errno;
+      close(got);
+    }
+    if (resp.id) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    *answered = true;
+    return false;
+  }
+  // pidfd_send_signal
+  const auto uids = status_ids(tid, "Uid");
+  auto uid_match = [&](int pid) {
+    const auto t = status_ids(pid, "Uid");
+    return uids.size() >= 2 && t.size() >= 3 && (uids[0] == t[0] || uids[0] == t[2] || uids[1] == t[0] || uids[1] == t[2]);
+  };
+  const bool cap_kill = same_userns && (caps >> CAP_KILL) & 1;
+  if (!cap_kill && !uid_match(vigil_) && !(keeper_ > 0 && uid_match(keeper_))) return false;
+  int err = 0;
+  if (target > 0 && !cap_kill && (flags & kGroup || !uid_match(target))) {
+    err = EPERM;  // what the kernel would answer for a process of another user
+  } else {
+    siginfo_t info{};
+    if (a.args[2] != 0) {
+      if (!probes::TraceeMemory(tid).read(a.args[2], &info, sizeof info)) err = EFAULT;
+    } else {
+      // As the kernel fills it for the caller (si_code SI_QUEUE: the kernel
+      // accepts SI_USER only from the sender itself).
+      info.si_signo = sig;
+      info.si_code = SI_QUEUE;
+      info.si_pid = tgid;
+      info.si_uid = uids.empty() ? 0 : uid_t(uids[0]);
+    }
+    if (!err && syscall(SYS_pidfd_send_signal, copy, sig, &info, flags) < 0) err = errno;
+  }
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  resp.error = -err;
+  ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  *answered = true;
+  return false;
+}
+
+bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const MakeEvent& make,
+                      const Emit& emit) {
+  const Kind k = kind_of(a);
+  if (k == Kind::None) return false;
+  std::string what;
+  bool answered = false;
+  bool hit = false;
+  if (k == Kind::PidfdSignal || k == Kind::PidfdGetfd || k == Kind::PidfdMadvise) {
+    if (k == Kind::PidfdSignal && arg(a, 1) == 0) return false;  // an existence probe
+    hit = on_pidfd(listener, id, tid, tgid, k, a, &what, &answered);
+    // kill(0, sig): the caller's group is read now; another thread or its
+    // parent could move it into vigil's group before the kernel acts.
+  } else if (k == Kind::Kill && arg(a, 0) == 0 && !check(tid, tgid, k, a, &what) && same_pidns(tid)) {
+    const int sig = arg(a, 1), pgid = getpgid(tgid);
+    if (sig <= 0 || !(harmful(vigil_, sig) && vigil_ != 1) || pgid <= 0) return false;
+    // vigil signals the group it checked (the caller may signal the sensor
+    // only with CAP_KILL or vigil's uid: then it may signal that group too).
+    const uint64_t caps = status_mask(tid, "CapEff");
+    if (!((caps >> CAP_KILL) & 1) || ns_inode(tid, "user") != ns_inode(vigil_, "user")) return false;
+    seccomp_notif_resp resp{};
+    resp.id = id;
+    if (kill(-pgid, sig) < 0) resp.error = -errno;
+    ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+    answered = true;
+  } else {
+    hit = check(tid, tgid, k, a, &what) && same_pidns(tid);
+  }
+  if (answered) return true;
+  if (!hit) return false;
+  deny(listener, id, what, make, emit);
+  return true;
+}
+
+void Guard::deny(int listener, uint64_t id, const std::string& what, const MakeEvent& make, const Emit& emit) {
+  Event ev = make();
+  ev.args.push_back({"guard", what});
+  ev.action = Action::Denied;
+  Alert al;
+  al.time_ns = ev.time_ns;
+  al.rule = guard::kTamperRule;
+  al.priority = "Critical";
+  al.output = fmt::format("Sensor tamper attempt denied (syscall={} {} process={} pid={} command={})", ev.type, what,
+                          ev.proc ? ev.proc->name : "", ev.proc ? ev.proc->pid : ev.tid,
+                          ev.proc ? fmt::format("{}", fmt::join(ev.proc->argv, " ")) : "");
+  al.source = "syscall";
+  al.tags = {"sensor", "mitre_defense_evasion", "T1562.001"};
+  al.action = Action::Denied;
+  al.event_seq = ev.seq;
+  spdlog::warn("{}", al.output);
+  // Reported before the call is answered.
+  if (out_) out_->alert(std::move(al));
+  emit(std::move(ev));
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  resp.error = -EPERM;
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+    spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+}
+
+bool Guard::keeper_died(Keeper& keeper, int listener, int status) {
+  const int old = keeper.pid();
+  std::string error;
+  const bool again = keeper.start(listener, &error);
+  keeper_ = again ? keeper.pid() : -1;
+  Alert al;
+  al.time_ns = now_realtime_ns();
+  al.rule = guard::kTamperRule;
+  al.priority = "Critical";
+  al.output = again ? fmt::format("Sensor keeper died (pid {}, wait status {:#x}): a new keeper (pid {}) took over", old,
+                                  status, keeper_)
+                    : fmt::format("Sensor keeper died (pid {}, wait status {:#x}) and none could be started ({}): "
+                                  "killing the app (fail-closed)", old, status, error);
+  al.tags = {"sensor", "mitre_defense_evasion", "T1562.001"};
+  al.action = again ? Action::None : Action::Killed;
+  spdlog::error("{}", al.output);
+  if (out_) out_->alert(std::move(al));
+  return again;
+}
+
+int Guard::resource_fault(int tid, const std::string& what, int err) {
+  Alert al;
+  al.time_ns = now_realtime_ns();
+  al.rule = guard::kFaultRule;
+  al.priority = "Critical";
+  al.output = fmt::format("Sensor fault: {}: {} (tid={}; {})", what, std::strerror(err), tid,
+                          prevent_ ? "the call is denied" : "the call goes on unchecked");
+  al.tags = {"sensor"};
+  al.action = prevent_ ? Action::Denied : Action::None;
+  spdlog::error("{}", al.output);
+  if (out_) out_->alert(std::move(al));
+  return prevent_ ? EPERM : 0;
+}
+
+}  // namespace vigil

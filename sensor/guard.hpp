@@ -1,0 +1,97 @@
+// Internal to sensor/: the sensor's self-protection (docs/threat-model.md).
+// The app may run as root with CAP_SYS_PTRACE in vigil's pid namespace. The
+// kernel keeps it off vigil's memory and files (vigil and the keeper are not
+// dumpable, the app's process lacks CAP_SYS_PTRACE: seal_sensor(),
+// drop_app_ptrace()); the Guard denies, in every mode and whatever the rules,
+// the calls the kernel would still let through: signals, priorities, limits
+// and pidfds aimed at vigil or the keeper (or their threads). Each attempt is
+// an event (action Denied) and a Critical alert "Sensor tamper attempt".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "events/events.hpp"
+#include "probes/probes.hpp"
+
+namespace vigil {
+
+class Output;
+class Keeper;
+
+namespace guard {
+// Rule name of the alerts raised by the guard (not a rule file's: no rule can
+// switch it off).
+inline constexpr const char* kTamperRule = "Sensor tamper attempt";
+inline constexpr const char* kFaultRule = "Sensor fault";
+
+// vigil itself: not dumpable (its threads and the keeper it forks inherit it),
+// so without CAP_SYS_PTRACE nobody can ptrace it, read or write its memory
+// (process_vm_*, /proc/PID/mem), read /proc/PID/environ|fd or take its fds
+// (pidfd_getfd), even as the same uid.
+void seal_sensor();
+
+// The app's process, before its exec: keep_ptrace false drops CAP_SYS_PTRACE
+// from its bounding, permitted, effective, inheritable and ambient sets
+// (libcap), so that the kernel keeps it and its descendants off the sensor.
+// Prepared in vigil (prepare_app_caps, before the fork), applied in the
+// forked child (app_child_setup: no allocation).
+void prepare_app_caps(bool keep_ptrace);
+void app_child_setup();
+}  // namespace guard
+
+class Guard {
+ public:
+  // make_event: the decoded, numbered and judged event of the notification
+  // (the tracer's usual path); emit: hands an event to the output.
+  using MakeEvent = std::function<Event()>;
+  using Emit = std::function<void(Event&&)>;
+
+  Guard();
+  void set_output(Output* out) { out_ = out; }
+  void set_keeper(int pid) { keeper_ = pid; }
+  void set_prevent(bool on) { prevent_ = on; }
+
+  // Every notification goes through here before the tracer decodes it.
+  // True: the guard answered it (a call aimed at the sensor, denied with
+  // EPERM and reported; or a call on a pidfd, checked and performed by vigil
+  // on the very file it checked, so that no thread of the app can swap the fd
+  // in between). False: not the guard's; the tracer goes on as usual.
+  bool on_notify(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const MakeEvent& make,
+                 const Emit& emit);
+
+  // vigil's own resource failure (EMFILE, ENOMEM, ...) while handling a call
+  // of tid: an alert "Sensor fault". Returns the errno to answer with: EPERM
+  // in prevent mode (fail closed), 0 in detect mode (the call goes on, seen).
+  int resource_fault(int tid, const std::string& what, int err);
+
+  // The keeper is gone (wait status): an alert, and a new keeper started
+  // with the listener. False if none could be started: the caller fails
+  // closed (kills the app).
+  bool keeper_died(Keeper& keeper, int listener, int status);
+
+ private:
+  enum class Kind : uint8_t;
+  struct Target;
+  Kind kind_of(const probes::SyscallArgs& a) const;
+  bool sensor_task(int tid) const;
+  bool forwarded(int target, int sig) const;
+  bool group_has_sensor(int pgid, int sig) const;
+  bool same_pidns(int tid) const;
+  std::string sensor_name(int tid) const;
+  bool check(int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what) const;
+  bool on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what,
+                bool* answered);
+  void deny(int listener, uint64_t id, const std::string& what, const MakeEvent& make, const Emit& emit);
+
+  std::vector<Kind> x86_64_, i386_;  // by syscall number
+  Output* out_ = nullptr;
+  int vigil_ = 0;
+  int keeper_ = -1;
+  bool prevent_ = false;
+  uint64_t own_pidns_ = 0;
+};
+
+}  // namespace vigil
