@@ -295,8 +295,22 @@ bool Guard::check(int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::
 // checked there; where a swap of the fd (dup2 from another thread) could
 // turn the checked call against the sensor, vigil performs it on the file it
 // checked and answers with its result. *answered: done so.
+bool Guard::rules_allow(int listener, uint64_t id, int tgid, const MakeEvent& make, const Emit& emit) {
+  bool drop = false;
+  Event ev = make(&drop);
+  const Action act = drop ? Action::None : ev.action;
+  if (act == Action::Killed) kill(tgid, SIGKILL);
+  if (!drop) emit(std::move(ev));
+  if (act == Action::None) return true;
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  resp.error = -EPERM;
+  ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  return false;
+}
+
 bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a,
-                     std::string* what, bool* answered) {
+                     std::string* what, bool* answered, const MakeEvent& make, const Emit& emit) {
   *answered = false;
   const int copy = take_fd(tid, tgid, arg(a, 0));
   if (copy == -EMFILE || copy == -ENFILE || copy == -ENOMEM) {  // vigil's own: cannot check it
@@ -330,6 +344,8 @@ bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const
   if (k == Kind::PidfdMadvise) return false;  // (a race there pages the sensor out at worst: docs/threat-model.md)
   if (k == Kind::PidfdGetfd) {
     if (!(same_userns && (caps >> CAP_SYS_PTRACE) & 1)) return false;
+    *answered = true;
+    if (!rules_allow(listener, id, tgid, make, emit)) return false;
     int got = int(syscall(SYS_pidfd_getfd, copy, arg(a, 1), unsigned(a.args[2])));
     seccomp_notif_resp resp{};
     resp.id = id;
@@ -353,7 +369,6 @@ bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const
       close(got);
     }
     if (resp.id) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-    *answered = true;
     return false;
   }
   // pidfd_send_signal
@@ -364,6 +379,8 @@ bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const
   };
   const bool cap_kill = same_userns && (caps >> CAP_KILL) & 1;
   if (!cap_kill && !uid_match(vigil_) && !(keeper_ > 0 && uid_match(keeper_))) return false;
+  *answered = true;
+  if (!rules_allow(listener, id, tgid, make, emit)) return false;
   int err = 0;
   if (target > 0 && !cap_kill && (flags & kGroup || !uid_match(target))) {
     err = EPERM;  // what the kernel would answer for a process of another user
@@ -385,7 +402,6 @@ bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const
   resp.id = id;
   resp.error = -err;
   ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
-  *answered = true;
   return false;
 }
 
@@ -398,7 +414,7 @@ bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes
   bool hit = false;
   if (k == Kind::PidfdSignal || k == Kind::PidfdGetfd || k == Kind::PidfdMadvise) {
     if (k == Kind::PidfdSignal && arg(a, 1) == 0) return false;  // an existence probe
-    hit = on_pidfd(listener, id, tid, tgid, k, a, &what, &answered);
+    hit = on_pidfd(listener, id, tid, tgid, k, a, &what, &answered, make, emit);
     // kill(0, sig): the caller's group is read now; another thread or its
     // parent could move it into vigil's group before the kernel acts.
   } else if (k == Kind::Kill && arg(a, 0) == 0 && !check(tid, tgid, k, a, &what) && same_pidns(tid)) {
@@ -408,6 +424,7 @@ bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes
     // only with CAP_KILL or vigil's uid: then it may signal that group too).
     const uint64_t caps = status_mask(tid, "CapEff");
     if (!((caps >> CAP_KILL) & 1) || ns_inode(tid, "user") != ns_inode(vigil_, "user")) return false;
+    if (!rules_allow(listener, id, tgid, make, emit)) return true;
     seccomp_notif_resp resp{};
     resp.id = id;
     if (kill(-pgid, sig) < 0) resp.error = -errno;
@@ -423,7 +440,8 @@ bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes
 }
 
 void Guard::deny(int listener, uint64_t id, const std::string& what, const MakeEvent& make, const Emit& emit) {
-  Event ev = make();
+  bool drop = true;  // judged even where the row has no event otherwise
+  Event ev = make(&drop);
   ev.args.push_back({"guard", what});
   ev.action = Action::Denied;
   Alert al;

@@ -44,9 +44,11 @@ void app_child_setup();
 
 class Guard {
  public:
-  // make_event: the decoded, numbered and judged event of the notification
-  // (the tracer's usual path); emit: hands an event to the output.
-  using MakeEvent = std::function<Event()>;
+  // make_event: the decoded event of the notification, numbered and judged
+  // by the rules (the tracer's usual path). *drop in: judge it even if its
+  // row drops it; out: the row drops it (no event unless the guard denies);
+  // emit: hands an event to the output.
+  using MakeEvent = std::function<Event(bool* drop)>;
   using Emit = std::function<void(Event&&)>;
 
   Guard();
@@ -83,7 +85,10 @@ class Guard {
   std::string sensor_name(int tid) const;
   bool check(int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what) const;
   bool on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what,
-                bool* answered);
+                bool* answered, const MakeEvent& make, const Emit& emit);
+  // Before vigil performs a call itself: its usual event, and the rules'
+  // verdict. False: denied (or killed) by a rule, answered here.
+  bool rules_allow(int listener, uint64_t id, int tgid, const MakeEvent& make, const Emit& emit);
   void deny(int listener, uint64_t id, const std::string& what, const MakeEvent& make, const Emit& emit);
 
   std::vector<Kind> x86_64_, i386_;  // by syscall number

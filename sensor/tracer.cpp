@@ -443,11 +443,11 @@ struct Tracer::Impl {
     args.arch = req.data.arch;
     args.nr = req.data.nr;
     for (int i = 0; i < 6; ++i) args.args[i] = req.data.args[i];
-    auto guard_event = [&] {  // the event of a call the guard denies: decoded and judged as usual
+    auto guard_event = [&](bool* drop) {  // the event of a call the guard handles: decoded and judged as usual
       Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
       probes::DecodeContext c = decode_context(tgid);
       probe->decode(args, probes::TraceeMemory(tid), c, &ev);
-      judge.judge(ev, probes::Enforce::Alert);  // the guard decides what is done
+      if (!std::exchange(*drop, c.drop) || !c.drop) judge.judge(ev, probe->enforce);  // *drop in: judge it even if the row drops it
       return ev;
     };
     if (guard.on_notify(notify_fd, req.id, tid, tgid, args, guard_event, [&](Event&& e) { judge.emit(std::move(e)); }))

@@ -160,7 +160,6 @@ int run(int argc, char** argv) {
 
   std::vector<std::string> env = app_environment();
   std::vector<std::string> app_argv(argv + rest, argv + argc);
-  scrub_secrets(argc, argv, rest);  // (copied: opts, env, app_argv)
   std::string path;
   if (int rc = resolve_entrypoint(app_argv[0], env, &path, &error); rc != 0) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
@@ -217,6 +216,9 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 126;
   }
+  // Every option and VIGIL_* variable has been read (sinks, tracer, test knobs):
+  // their values are wiped from /proc/<vigil>/cmdline|environ (docs/threat-model.md).
+  scrub_secrets(argc, argv, rest);
   phase("app spawned");
   // The app is held in its execve notification until the tracer runs: a
   // rules error ends it before it has run any of its own code.
