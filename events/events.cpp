@@ -91,11 +91,20 @@ static json process_json(const Process& p, int tid) {
   j["ppid"] = p.ppid;
   j["name"] = utf8_sanitize(p.name);
   j["exe"] = utf8_sanitize(p.exe);
-  j["cmd_line"] = utf8_sanitize(p.cmdline());
+  // At most kArgvMaxBytes of argv in a record (rules saw all of it).
+  std::string cmd = p.cmdline();
+  const bool capped = cmd.size() > kArgvMaxBytes;
+  if (capped) cmd.resize(kArgvMaxBytes);
+  j["cmd_line"] = utf8_sanitize(cmd);
   json args = json::array();
-  for (const auto& a : p.argv) args.push_back(utf8_sanitize(a));
+  size_t bytes = 0;
+  for (const auto& a : p.argv) {
+    if (bytes >= kArgvMaxBytes) break;
+    args.push_back(utf8_sanitize(std::string_view(a).substr(0, kArgvMaxBytes - bytes)));
+    bytes += a.size() + 1;
+  }
   j["args"] = std::move(args);
-  if (p.argv_truncated) j["args_truncated"] = true;
+  if (p.argv_truncated || capped) j["args_truncated"] = true;
   j["cwd"] = utf8_sanitize(p.cwd);
   j["user"] = {{"uid", p.uid}, {"gid", p.gid}, {"euid", p.euid}, {"egid", p.egid}};
   if (!p.sha256.empty()) j["sha256"] = p.sha256;

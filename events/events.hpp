@@ -35,7 +35,7 @@ struct Process {
   int64_t start_ns = 0;  // wall-clock time of fork (or of first sight)
   std::string exe;       // resolved executable path (/proc/PID/exe)
   std::string name;      // basename of exe, or comm
-  std::vector<std::string> argv;  // capped, see kArgvMaxBytes
+  std::vector<std::string> argv;  // in full up to kArgvReadMaxBytes; records show kArgvMaxBytes
   bool argv_truncated = false;
   std::string cwd;
   std::string sha256;  // hex SHA-256 of the executable, empty if unknown
@@ -57,8 +57,12 @@ struct Process {
 };
 using ProcessPtr = std::shared_ptr<const Process>;
 
-// Cap on the bytes of argv recorded per exec (documented in docs/events.md).
+// Cap on the bytes of argv written in a record (documented in docs/events.md):
+// rules see all of argv, the JSON record its first kArgvMaxBytes.
 inline constexpr size_t kArgvMaxBytes = 4096;
+// Cap on the bytes of argv (strings and pointers) read at an exec: an argv
+// over it (the kernel allows up to 6 MiB) is argv_too_long, denied in prevent mode.
+inline constexpr size_t kArgvReadMaxBytes = 2u << 20;
 
 // A socket endpoint. family: AF_INET, AF_INET6, AF_UNIX, ... (0 = unknown).
 struct Endpoint {

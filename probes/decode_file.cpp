@@ -27,7 +27,11 @@ std::string dir_of(int tid, int dirfd) {
 }
 
 void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path) {
-  mem.read_string(addr, kLongPathMax, raw);
+  if (!mem.read_string(addr, kLongPathMax, raw) && addr != 0) {
+    add_arg(ev, "unreadable", "path");  // not the cwd: nothing vigil could name
+    path->clear();
+    return;
+  }
   if (raw->size() >= kLongPathMax) add_arg(ev, "path_truncated", "true");
   const bool absolute = !raw->empty() && (*raw)[0] == '/';
   *path = normalize_path(absolute ? std::string() : dir_of(mem.tid(), dirfd), *raw);

@@ -76,7 +76,7 @@ void args_only(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx
                        {28, "BPF_LINK_CREATE"}},
                       arg_int(a, 0)),
               arg_int(a, 0));
-  } else if (t == "userfaultfd") {
+  } else if (t == "userfaultfd" || t == "memfd_secret") {
     add_arg(ev, "flags", std::to_string(arg_int(a, 0)));
   } else if (t == "io_uring_setup") {
     add_arg(ev, "entries", std::to_string(uint32_t(a.args[0])));

@@ -25,7 +25,8 @@ namespace {
 // path is read here; the rest comes from /proc at PTRACE_EVENT_EXEC.
 void decode_exec_path(unsigned path_arg, const SyscallArgs& a, const TraceeMemory& mem, Event* ev) {
   FileInfo f;
-  mem.read_string(a.args[path_arg], kPathMax, &f.raw_path);
+  if (!mem.read_string(a.args[path_arg], kPathMax, &f.raw_path) && a.args[path_arg] != 0)
+    ev->args.push_back({"unreadable", "path"});
   f.path = f.raw_path;
   if (path_arg == 1) f.fd = int(int32_t(a.args[0]));
   ev->file = std::move(f);
@@ -133,6 +134,7 @@ const std::vector<Probe> kProbes = {
     {"delete_module", P, "delete_module", E, dec::module},
     {"bpf", P, "bpf", E, dec::args_only},
     {"userfaultfd", P, "userfaultfd", E, dec::args_only},
+    {"memfd_secret", P, "memfd_secret", E, dec::args_only},
     {"io_uring_setup", P, "io_uring_setup", E, dec::args_only},
     // Signals: not liveness probes (kill 0), not Go's preemption (tgkill
     // SIGURG, every 10 ms). libseccomp allows one test per argument and rule,
@@ -272,7 +274,7 @@ bool TraceeMemory::read_string(uint64_t addr, size_t max, std::string* out) cons
     size_t len = std::min(kPage - size_t(addr % kPage), max - out->size());
     if (out->empty()) len = std::min(len, kFirst);
     size_t n = read_some(addr, chunk, len);
-    if (n == 0) return !out->empty();
+    if (n == 0) return false;  // EFAULT or a short read: the string is not all there
     if (const void* nul = std::memchr(chunk, 0, n)) {
       out->append(chunk, static_cast<const char*>(nul) - chunk);
       return true;

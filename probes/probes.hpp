@@ -35,12 +35,15 @@ class TraceeMemory {
  public:
   explicit TraceeMemory(int tid) : tid_(tid) {}
   int tid() const { return tid_; }
-  // Reads a NUL-terminated string of at most `max` bytes; false if unreadable.
+  // Reads a NUL-terminated string of at most `max` bytes (out: without the
+  // NUL). False if it cannot be read up to its NUL or `max` (a null, unmapped
+  // or unreadable address, memfd_secret memory): *out keeps what was read.
   bool read_string(uint64_t addr, size_t max, std::string* out) const;
   bool read(uint64_t addr, void* buf, size_t len) const;
+  // Reads up to len bytes; returns how many (0: unreadable at addr).
+  size_t read_some(uint64_t addr, void* buf, size_t len) const;
 
  private:
-  size_t read_some(uint64_t addr, void* buf, size_t len) const;
   int tid_;
 };
 
@@ -139,11 +142,14 @@ inline constexpr size_t kLongPathMax = 16384;
 
 // What an execve (execveat: true) entry notification will run, read before
 // the kernel runs it: sets exe (symlinks and /proc links followed), name,
-// argv (from the caller's memory, capped at kArgvMaxBytes) and the
-// memfd/deleted flags of *p; other fields stay the caller's. The target is
-// left open at *exe_fd (O_PATH) for the caller to read and close. False if
-// it cannot be opened (the execve will fail by itself).
-bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd);
+// argv (from the caller's memory, in full up to the kernel's limit, at most
+// kArgvReadMaxBytes) and the memfd/deleted flags of *p; other fields stay the
+// caller's. The target is left open at *exe_fd (O_PATH) for the caller to
+// read and close. False if it cannot be opened (the execve will fail by
+// itself). *unreadable names what could not be read in full ("" if all
+// was): "path" (then false), "argv" (EFAULT, short read) or "argv_too_long".
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd,
+                  std::string* unreadable);
 
 // Issue-3 decoders (probes/decode_*.cpp), one per syscall family.
 namespace dec {

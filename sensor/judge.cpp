@@ -21,6 +21,22 @@ Action Judge::allowed(Action asked, probes::Enforce may) const {
 Action Judge::judge(Event& ev, probes::Enforce may) {
   ev.seq = ++seq_;
   ev.action = rules_ ? allowed(rules_->evaluate(ev, &alerts_), may) : Action::None;
+  if (const std::string* what = ev.arg("unreadable")) {
+    // Built in, whatever the rules: a verdict on memory vigil could not read
+    // in full would be a verdict on something else (docs/threat-model.md).
+    Alert a;
+    a.time_ns = ev.time_ns;
+    a.rule = "Unreadable syscall argument";
+    a.priority = "Critical";
+    a.output = fmt::format("Syscall argument vigil could not read in full (syscall={} argument={} pid={} exe={})",
+                           ev.type, *what, ev.proc ? ev.proc->pid : 0, ev.proc ? ev.proc->exe : "<NA>");
+    a.output_fields = {{"evt.type", ev.type}, {"evt.arg.unreadable", *what}};
+    a.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1211"};
+    a.action = allowed(Action::Denied, may);
+    a.event_seq = ev.seq;
+    if (ev.action == Action::None) ev.action = a.action;
+    alerts_.push_back(std::move(a));
+  }
   for (auto& a : alerts_) {
     a.action = allowed(a.action, may);
     out_.alert(std::move(a));

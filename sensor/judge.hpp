@@ -34,6 +34,9 @@ class Judge {
   // the rules and decides what is done about it: what the rules ask, if the
   // mode is prevent, within what the event allows (`may`). The alerts raised
   // are delivered saying what was done. Sets ev.action and returns it.
+  // Built in, whatever the rules: an event with evt.arg.unreadable (an
+  // argument vigil could not read in full) raises the Critical alert
+  // "Unreadable syscall argument" and is denied in prevent mode.
   Action judge(Event& ev, probes::Enforce may);
   // The event to the output, once answered (events waiting for their
   // syscall's return value come later than their verdict).

@@ -313,10 +313,20 @@ struct Tracer::Impl {
     ProcessPtr caller = info_of(tgid);
     auto p = caller ? std::make_shared<Process>(*caller) : std::make_shared<Process>();
     int exe_fd = -1;
+    std::string unreadable;
     if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get(),
-                              &exe_fd)) {  // vigil's own EMFILE/ENOMEM opening the target: fail closed (sensor/guard.hpp)
+                              &exe_fd, &unreadable)) {
       const int e = errno;
-      return e == EMFILE || e == ENFILE || e == ENOMEM ? guard.resource_fault(tid, "opening an exec target", e) : 0;
+      if (unreadable.empty())  // vigil's own EMFILE/ENOMEM opening the target: fail closed (sensor/guard.hpp)
+        return e == EMFILE || e == ENFILE || e == ENOMEM ? guard.resource_fault(tid, "opening an exec target", e) : 0;
+      // The path could not be read (EFAULT, memfd_secret memory): not a
+      // silent continue (the judge denies it in prevent mode).
+      Event ev = new_event(EventClass::Process, "exec", tid, caller);
+      ev.file = decoded.file;
+      ev.args.push_back({"unreadable", unreadable});
+      const int err = carry_out(judge.judge(ev, probe->enforce), tgid);
+      judge.emit(std::move(ev));
+      return err;
     }
     p->pid = tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
     struct stat st;
@@ -328,6 +338,7 @@ struct Tracer::Impl {
     p->exe_drift = drifted != DriftReason::None;
     p->exe_drift_reason = p->exe_drift ? drift_reason_name(drifted) : "";
     Event ev = new_event(EventClass::Process, "exec", tid, p);
+    if (!unreadable.empty()) ev.args.push_back({"unreadable", unreadable});  // argv not read in full
     const Action a = judge.judge(ev, probe->enforce);
     if (a == Action::None) {  // the process as it will be (an exec that fails anyway is rare past the open)
       Proc& pr = procs[tgid];

@@ -134,7 +134,7 @@ attack ko-written "Kernel module load attempted" denied /bin/sh -c ': >"$0"' "$T
 attack lsmod "Kernel module list read" none "$T/lsmod"
 attack proc-modules "Kernel module list read" none cat /proc/modules
 py io-uring "io_uring set up" denied 'import ctypes; ctypes.CDLL(None, use_errno=True).syscall(425, 4, ctypes.create_string_buffer(120))'
-py userfaultfd "Userfaultfd used" none 'import ctypes; ctypes.CDLL(None, use_errno=True).syscall(323, 0)'
+py userfaultfd "Userfaultfd or secret memory used" denied 'import ctypes; ctypes.CDLL(None, use_errno=True).syscall(323, 0)'
 attack ptrace-attach "Ptrace injection" denied "$FIXTURES/scenario_ptrace"
 py proc-mem-write "Process memory written through /proc" denied 'import os
 try: open(f"/proc/{os.getpid()}/mem", "r+b").close()

@@ -75,3 +75,23 @@ TEST_CASE("judge: events are numbered when judged and emitted as given; no rules
   CHECK(out.events[0].seq == 2);
   CHECK(out.alerts.empty());
 }
+
+TEST_CASE("judge: an argument vigil could not read is denied in prevent mode, whatever the rules", "[judge]") {
+  auto unreadable = [] {
+    Event ev = rt::open_ev("", O_WRONLY);
+    ev.args.push_back({"unreadable", "path"});
+    return ev;
+  };
+  CHECK(judged(Mode::Detect, probes::Enforce::Deny, unreadable()) ==
+        std::pair{Action::None, std::vector<Action>{Action::None}});
+  CHECK(judged(Mode::Prevent, probes::Enforce::Deny, unreadable()) ==
+        std::pair{Action::Denied, std::vector<Action>{Action::Denied}});
+  Capture out;  // without rules too; the alert names the rule and what was unreadable
+  Judge j(out, Mode::Prevent);
+  Event ev = unreadable();
+  CHECK(j.judge(ev, probes::Enforce::Deny) == Action::Denied);
+  REQUIRE(out.alerts.size() == 1);
+  CHECK(out.alerts[0].rule == "Unreadable syscall argument");
+  CHECK(out.alerts[0].priority == "Critical");
+  CHECK(out.alerts[0].output.find("argument=path") != std::string::npos);
+}

@@ -147,7 +147,8 @@ std::vector<Case> default_cases() {
   c.push_back({"Cgroup release_agent modified", open_ev("/sys/fs/cgroup/rdma/release_agent", O_WRONLY),
                open_ev("/sys/fs/cgroup/rdma/release_agent", O_RDONLY)});
   c.push_back({"Container runtime binary overwritten", open_ev("/proc/self/exe", O_WRONLY), open_ev("/proc/self/exe", O_RDONLY)});
-  c.push_back({"Userfaultfd used", syscall_ev("userfaultfd", {}), syscall_ev("eventfd2", {})});
+  c.push_back({"Userfaultfd or secret memory used", syscall_ev("userfaultfd", {}), syscall_ev("eventfd2", {})});
+  c.push_back({"Userfaultfd or secret memory used", syscall_ev("memfd_secret", {}), syscall_ev("memfd_create", {})});
   c.push_back({"Docker socket accessed", unix_connect("/var/run/docker.sock"), unix_connect("/var/run/app.sock")});
   c.push_back({"Privilege raised to root", syscall_ev("setuid", {{"uid", "0"}}, user(proc("/tmp/x", {"x"}), 1000)),
                syscall_ev("setuid", {{"uid", "0"}}, user(proc("/tmp/x", {"x"}), 0))});
