@@ -55,7 +55,8 @@ enum class Enforce : uint8_t {
 // What the tracer does with a notification of this row.
 enum class Stage : uint8_t {
   Entry,      // decode at the notification; the event is judged and emitted before the syscall runs
-  ExecEntry,  // the exec event: what will run, read before the kernel runs it (judged, then emitted)
+  ExecEntry,  // the exec event: what will run, read before the kernel runs it (probes/exec.hpp); allowed, the
+              // process is what the event says
   Exit,       // exit_group: the exit event (the process is past the point of no return)
 };
 
@@ -136,15 +137,7 @@ bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* 
 inline constexpr size_t kPathMax = 4096;
 inline constexpr size_t kLongPathMax = 16384;
 
-// What an execve (execveat: true) entry notification will run, read before
-// the kernel runs it: sets exe (symlinks and /proc links followed), name,
-// argv (from the caller's memory, capped at kArgvMaxBytes) and the
-// memfd/deleted flags of *p; other fields stay the caller's. The target is
-// left open at *exe_fd (O_PATH) for the caller to read and close. False if
-// it cannot be opened (the execve will fail by itself).
-bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd);
-
-// Issue-3 decoders (probes/decode_*.cpp), one per syscall family.
+// The decoders (probes/decode_*.cpp, probes/exec.cpp), one per syscall family.
 namespace dec {
 void open(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void path_op(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);

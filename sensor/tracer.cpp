@@ -46,7 +46,7 @@
 #include "probes/probes.hpp"
 #include "probes/sensitive.hpp"
 #include "sensor/keeper.hpp"
-#include "sensor/procfs.hpp"
+#include "probes/procfs.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 
@@ -274,38 +274,6 @@ struct Tracer::Impl {
     thread_tgid[pid] = pid;
   }
 
-  // The exec event, at the execve entry: what will run, read before the
-  // kernel runs it, so a verdict can still deny (prevent mode) or kill it
-  // before any of its code runs. A target that cannot be opened makes no
-  // event: that execve fails by itself (a shell's PATH search).
-  // Returns the errno to answer with (0: continue).
-  int exec_entry(int tid, int tgid, const probes::Probe* probe, const probes::SyscallArgs& args, const Event& decoded) {
-    ProcessPtr caller = info_of(tgid);
-    auto p = caller ? std::make_shared<Process>(*caller) : std::make_shared<Process>();
-    int exe_fd = -1;
-    if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get(),
-                              &exe_fd))
-      return 0;
-    p->pid = tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
-    struct stat st;
-    procfs::read_exec_entry(tid, exe_fd, decoded.file ? decoded.file->raw_path : std::string(), p.get(), &st);
-    close(exe_fd);
-    if (!p->exe_from_memfd && st.st_ino != 0) {
-      const std::string& named = p->interpreter_script.empty() ? p->exe : p->interpreter_script;
-      p->exe_drift = drift.check(named, st) != DriftReason::None;
-    }
-    Event ev = new_event(EventClass::Process, "exec", tid, p);
-    const Action a = judge.judge(ev, probe->enforce);
-    if (a == Action::None) {  // the process as it will be (an exec that fails anyway is rare past the open)
-      Proc& pr = procs[tgid];
-      pr.info = p;
-      pr.files.fds->exec();
-    }
-    const int err = carry_out(a, tgid);
-    judge.emit(std::move(ev));
-    return err;
-  }
-
   // The exit event of a process: at its exit_group (code), or when it is gone
   // without one (status: a wait status; -1 if it could not be learnt).
   // Nothing is left to stop: rules may only alert.
@@ -395,13 +363,13 @@ struct Tracer::Impl {
     if ((probe->on_return || ctx.dns_fd >= 0) && !was_pending && !followed(tid) && follow(tid)) return;
     if (ctx.dns_fd >= 0) dns_windows[tid] = DnsWindow{ctx.dns_fd, 0, args};
     if (ctx.drop) return answer(req.id, 0);
-    if (probe->stage == probes::Stage::ExecEntry) {
-      // execveat relative to a directory fd: not a path to name a script by.
-      if (ev.file && !(ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/")))
-        ev.file->raw_path.clear();
-      return answer(req.id, exec_entry(tid, tgid, probe, args, ev));
-    }
     const Action a = judge.judge(ev, probe->enforce);
+    if (a == Action::None && probe->stage == probes::Stage::ExecEntry) {
+      // The process as it will be (an exec that fails anyway is rare past the open).
+      Proc& pr = procs[tgid];
+      pr.info = ev.proc;
+      pr.files.fds->exec();
+    }
     if (a == Action::None && probe->on_return) {
       awaiting_return[tid] = AwaitingReturn{std::move(ev), probe, args};
       return answer(req.id, 0);

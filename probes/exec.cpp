@@ -1,46 +1,51 @@
-#include "sensor/procfs.hpp"
+// The exec event in one room (probes/exec.hpp): what an execve/execveat
+// entry notification will run, read from the caller's memory and /proc
+// before the kernel runs it (docs/design.md section 1).
+#include "probes/exec.hpp"
 
 #include <fcntl.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <tuple>
-#include <vector>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
-namespace vigil::procfs {
+#include "probes/decode_util.hpp"
+#include "probes/path.hpp"
+#include "probes/procfs.hpp"
+
+namespace vigil::probes {
 namespace {
 
-std::string read_link(const std::string& path) {
-  char buf[4096];
-  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
-  return n > 0 ? std::string(buf, size_t(n)) : std::string();
-}
+using procfs::read_file;
+using procfs::read_link;
 
-// Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
-// a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
-// reads fill the buffer while there is more): saves the read that returns 0.
-bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  out->resize(max);
-  size_t len = 0;
-  while (len < max) {
-    ssize_t n = read(fd, out->data() + len, max - len);
-    if (n <= 0) break;
-    len += size_t(n);
-    if (short_is_eof) break;
+// The NULL-terminated argv array at addr, capped like procfs argv.
+void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Process* p) {
+  const size_t word = is_i386(a) ? 4 : 8;
+  size_t bytes = 0;
+  p->argv.clear();
+  p->argv_truncated = false;
+  for (size_t i = 0; addr != 0; ++i) {
+    uint64_t ptr = 0;
+    if (!mem.read(addr + i * word, &ptr, word) || ptr == 0) break;
+    std::string s;
+    if (bytes >= kArgvMaxBytes || !mem.read_string(ptr, kArgvMaxBytes - bytes, &s)) {
+      p->argv_truncated = true;
+      break;
+    }
+    const bool capped = s.size() >= kArgvMaxBytes - bytes;  // no NUL within the cap
+    bytes += s.size() + 1;
+    p->argv.push_back(std::move(s));
+    if (capped) {
+      p->argv_truncated = true;
+      break;
+    }
   }
-  close(fd);
-  out->resize(len);
-  return true;
 }
 
 std::string hash_fd(int fd) {
@@ -150,88 +155,51 @@ bool stdio_net(int pid) {
   return false;
 }
 
-}  // namespace
-
-bool read_status(int pid, Status* st) {
-  std::string s;
-  if (!read_file(fmt::format("/proc/{}/status", pid), 4096, &s, true)) return false;
-  auto field = [&](const char* name) -> const char* {
-    size_t at = s.find(name);
-    return at == std::string::npos ? nullptr : s.c_str() + at + std::strlen(name);
-  };
-  if (const char* v = field("\nTgid:")) st->tgid = std::atoi(v);
-  if (const char* v = field("\nPPid:")) st->ppid = std::atoi(v);
-  if (const char* v = field("\nUid:")) std::sscanf(v, "%d %d", &st->uid, &st->euid);
-  if (const char* v = field("\nGid:")) std::sscanf(v, "%d %d", &st->gid, &st->egid);
-  if (const char* v = field("\nCapEff:")) st->cap_eff = std::strtoll(v, nullptr, 16);
-  if (const char* v = field("\nSeccomp_filters:")) st->seccomp_filters = std::atoi(v);
-  return st->tgid != 0;
-}
-
-bool read_exit_status(int pid, int* status) {
-  std::string s;
-  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return false;
-  size_t at = s.rfind(')');
-  if (at == std::string::npos || at + 2 >= s.size() || s[at + 2] != 'Z') return false;  // not (or no longer) a zombie
-  // Fields after the comm: state is field 3, exit_code field 52.
-  const char* c = s.c_str() + at + 2;
-  for (int field = 3; field < 52 && *c; ++field) {
-    c = std::strchr(c, ' ');
-    if (!c) return false;
-    ++c;
+// What the exec will run (given: the path as passed): exe (symlinks and /proc
+// links followed), name, argv and the memfd/deleted flags of *p; other fields
+// stay the caller's. The target is left open at *exe_fd (O_PATH). False if it
+// cannot be opened (the exec will fail by itself).
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, const std::string& raw, Process* p,
+                  int* exe_fd) {
+  const unsigned path_arg = execveat ? 1 : 0;
+  const int dirfd = execveat ? arg_int(a, 0) : AT_FDCWD;
+  std::string path;
+  if (execveat && raw.empty()) {  // AT_EMPTY_PATH: fexecve of an fd (memfd, ...)
+    path = fmt::format("/proc/{}/fd/{}", mem.tid(), dirfd);
+  } else {
+    path = normalize_path(raw[0] == '/' ? std::string() : dir_of(mem.tid(), dirfd), raw);
+    if (path.empty() || path[0] != '/') return false;
+    for (const char* self : {"/proc/self/", "/proc/thread-self/"})  // the tracee's, not ours
+      if (path.starts_with(self)) path = fmt::format("/proc/{}/{}", mem.tid(), path.substr(std::strlen(self)));
   }
-  *status = std::atoi(c);
+  // Follow symlinks and /proc magic links as the kernel will: open the file
+  // (O_PATH: no read permission needed, nothing runs) and name what we got.
+  int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) return false;  // execve will fail on its own
+  p->exe = dir_of(int(getpid()), fd);  // the link /proc/OURPID/fd/FD names the file
+  *exe_fd = fd;
+  static constexpr std::string_view kDeleted = " (deleted)";
+  p->exe_deleted = p->exe.ends_with(kDeleted);
+  if (p->exe_deleted) p->exe.resize(p->exe.size() - kDeleted.size());
+  p->exe_from_memfd = p->exe.starts_with("/memfd:");
+  p->name = p->exe.substr(p->exe.rfind('/') + 1);
+  p->interpreter_script.clear();
+  p->sha256.clear();
+  p->exe_drift = false;
+  read_argv(a, mem, a.args[path_arg + 1], p);
   return true;
 }
 
-namespace {
-// PIDFD_GET_INFO (Linux 6.13+; exit status 6.15+), include/uapi/linux/pidfd.h.
-struct PidfdInfo {
-  uint64_t mask, cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;
-};
-constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
-constexpr uint64_t kPidfdInfoExit = 1 << 3;
-constexpr unsigned kPidfdThread = O_EXCL;  // pidfd_open flag (Linux 6.9+)
-bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO work, until one fails
-}  // namespace
 
-int pidfd_exit_status(int pidfd) {
-  PidfdInfo info{};
-  info.mask = kPidfdInfoExit;
-  if (pidfd < 0 || ioctl(pidfd, kPidfdGetInfo, &info) < 0 || !(info.mask & kPidfdInfoExit)) return -1;
-  return info.exit_code;
-}
-
-void use_pidfd_info(bool on) { have_pidfd_info = on; }
-
-bool thread_group(int tid, int* tgid, int* ppid) {
-  if (have_pidfd_info) {
-    int fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
-    if (fd < 0 && errno == ESRCH) return false;  // gone
-    PidfdInfo info{};
-    const bool ok = fd >= 0 && ioctl(fd, kPidfdGetInfo, &info) == 0;
-    const int err = errno;
-    if (fd >= 0) close(fd);
-    if (ok) {
-      *tgid = int(info.tgid), *ppid = int(info.ppid);
-      return true;
-    }
-    // EINVAL from pidfd_open (no PIDFD_THREAD, < 6.9) or ENOTTY/EINVAL from
-    // the ioctl (< 6.13): the kernel lacks it, /proc from now on. ESRCH: the
-    // thread went away between the two calls.
-    if (err != ESRCH) have_pidfd_info = false;
-  }
-  Status st;
-  if (!read_status(tid, &st)) return false;
-  *tgid = st.tgid, *ppid = st.ppid;
-  return true;
-}
-
+// Completes *p from /proc and the target exe_fd: the caller's ids, ppid and
+// session (an exec under no_new_privs keeps them), cwd, stdio, and the
+// SHA-256 of what runs. A "#!" script: exe becomes the interpreter,
+// interpreter_script the script, argv what the kernel will pass (raw_path:
+// the path given to execve). *file_st: the stat of the file that was named
+// (the script, or the executable), st_ino 0 if unknown.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st) {
-  Status st;
-  if (read_status(tid, &st)) {
+  procfs::Status st;
+  if (procfs::read_status(tid, &st)) {
     p->ppid = st.ppid;
     p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
     p->cap_effective = st.cap_eff;
@@ -267,4 +235,36 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   p->name = named.substr(named.rfind('/') + 1);
 }
 
-}  // namespace vigil::procfs
+
+// The exec event: ev->proc (the caller) becomes the process as it will be.
+void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  std::string given;
+  if (!mem.read_string(a.args[execveat ? 1 : 0], kPathMax, &given)) return void(ctx.drop = true);
+  auto p = ev->proc ? std::make_shared<Process>(*ev->proc) : std::make_shared<Process>();
+  int exe_fd = -1;
+  if (!exec_preview(execveat, a, mem, given, p.get(), &exe_fd)) return void(ctx.drop = true);
+  p->pid = ctx.tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
+  // A path relative to an execveat directory fd is no path to name a script by.
+  const int dirfd = execveat ? arg_int(a, 0) : AT_FDCWD;
+  const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
+  struct stat st;
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st);
+  close(exe_fd);
+  if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0) {
+    const std::string& named = p->interpreter_script.empty() ? p->exe : p->interpreter_script;
+    p->exe_drift = ctx.drift->check(named, st) != DriftReason::None;
+  }
+  ev->proc = std::move(p);
+  if (execveat) add_arg(ev, "syscall", "execveat");  // evt.type execveat (rules/fields.cpp falco_evt_type)
+}
+
+}  // namespace
+
+void dec::execve(const SyscallArgs& a, const TraceeMemory& m, DecodeContext& ctx, Event* ev) {
+  exec_event(false, a, m, ctx, ev);
+}
+void dec::execveat(const SyscallArgs& a, const TraceeMemory& m, DecodeContext& ctx, Event* ev) {
+  exec_event(true, a, m, ctx, ev);
+}
+
+}  // namespace vigil::probes
