@@ -8,7 +8,8 @@ mkdir "$tmp/w"
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/probes_exec" "$tmp/w" >/dev/null
 python3 - "$tmp/ev" "$tmp/w" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 d = sys.argv[2]
 execs = [e["process"] for e in ev if e["type"] == "exec"]
 def ex(exe): return [p for p in execs if p["exe"] == exe][0]
