@@ -56,7 +56,11 @@ void app_child_setup() {
   // then the bounding set (no exec can bring it back), then the process's sets.
   if (CAP_IS_SUPPORTED(CAP_SYS_PTRACE)) {
     cap_set_ambient(CAP_SYS_PTRACE, CAP_CLEAR);
-    if (cap_drop_bound(CAP_SYS_PTRACE) < 0 && errno != EINVAL) {
+    // EPERM: vigil runs unprivileged (an ECS "user": it lacks CAP_SETPCAP).
+    // Then the bounding set cannot matter: the app runs under no_new_privs
+    // (set before its exec), so no setuid or file-capability exec can raise
+    // CAP_SYS_PTRACE, and cap_set_proc below clears what this process holds.
+    if (cap_drop_bound(CAP_SYS_PTRACE) < 0 && errno != EINVAL && errno != EPERM) {
       dprintf(2, "vigil run: cannot drop CAP_SYS_PTRACE from the app's bounding set: %s\n", std::strerror(errno));
       _exit(126);
     }
