@@ -50,6 +50,9 @@ struct Process {
   bool exe_drift = false;  // executable created/modified after container start
   std::string_view exe_drift_reason;  // why (probes/drift.hpp names: traced_write, toolchain_build, ...), "" if none
   bool stdio_net = false;  // stdin or stdout is an IPv4/IPv6 socket (at exec)
+  // Accepted an IPv4/IPv6 connection since its exec (a network service);
+  // a fork inherits it (pre-fork and fork-per-connection servers).
+  bool accepted_conn = false;
   int64_t exe_mtime_ns = 0;
   std::shared_ptr<const Process> parent;  // may be null (outside the tree)
 

@@ -116,6 +116,11 @@ bool protocol_event(const std::vector<uint8_t>& buf, DecodeContext& ctx, Event* 
   return true;
 }
 
+bool is_loopback(const Endpoint& e) {
+  return (e.family == AF_INET && e.addr.starts_with("127.")) ||
+         (e.family == AF_INET6 && (e.addr == "::1" || e.addr.starts_with("::ffff:127.")));
+}
+
 bool is_ip(const NetInfo& n) {
   const int f = n.remote.family ? n.remote.family : n.domain;
   return f == AF_INET || f == AF_INET6;
@@ -156,6 +161,7 @@ void sockaddr_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& c
   if (ev->type == "connect") {
     annotate(ctx, n);
     if (is_dns_endpoint(ep)) ctx.dns_fd = fd;
+    else if (n.type == SOCK_STREAM && is_ip(n) && !is_loopback(ep)) ctx.peek_fd = fd;
   }
 }
 
@@ -182,6 +188,7 @@ void accept_done(int64_t ret, const SyscallArgs& a, const TraceeMemory& mem, Dec
   if (a.args[1] && a.args[2] && mem.read(a.args[2], &len, sizeof len)) n.remote = read_sockaddr(mem, a.args[1], len);
   if (!n.remote.family)
     if (const FdInfo* i = fd_info(ctx, mem.tid(), n.fd)) n.remote = i->peer;
+  ctx.accepted_conn = is_ip(n);
 }
 
 // sendto(fd, buf, len, flags, addr, addrlen): addr != NULL (BPF). DNS
@@ -282,6 +289,42 @@ bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const Tra
     default:
       return false;
   }
+}
+
+bool peek_window_step(const SyscallArgs& a, bool at_exit, const TraceeMemory& mem, int fd, DecodeContext& ctx,
+                      Event* ev, bool* done) {
+  *done = false;
+  if (is_i386(a)) return *done = true, false;
+  if (at_exit || arg_int(a, 0) != fd) return false;
+  std::vector<uint8_t> buf;
+  switch (a.nr) {
+    case SYS_close:
+    case SYS_sendmsg:  // a row of its own
+    case SYS_sendmmsg:
+      *done = true;
+      return false;
+    case SYS_sendto:
+      if (a.args[4] != 0) return *done = true, false;  // addressed: a row of its own
+      [[fallthrough]];
+    case SYS_write:
+      buf.resize(std::min<uint64_t>(a.args[2], kPeekMax));
+      if (!mem.read(a.args[1], buf.data(), buf.size())) {
+        *done = true;
+        fill_from_fd(ctx, mem.tid(), fd, net_of(ev));
+        add_arg(ev, "unreadable", "buf");  // the built-in alert (docs/threat-model.md)
+        return true;
+      }
+      break;
+    case SYS_writev:
+      buf = gather(mem, a.args[1], a.args[2], kPeekMax);
+      break;
+    default:
+      return false;  // connecting (poll, epoll, getsockopt), or another fd
+  }
+  *done = true;  // the socket's first message: matched or not, the window closes
+  NetInfo& n = net_of(ev);
+  fill_from_fd(ctx, mem.tid(), fd, n);
+  return is_ip(n) && protocol_event(buf, ctx, ev);
 }
 
 }  // namespace vigil::probes

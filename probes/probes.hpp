@@ -72,6 +72,8 @@ struct DecodeContext {
   // Set by the decoder:
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)
+  bool accepted_conn = false;  // an IPv4/IPv6 connection was accepted: the process is a network service
+  int peek_fd = -1;  // an outbound TCP connection on this fd: follow the thread to its first message (peek window)
 };
 
 // One BPF argument condition (libseccomp semantics, all conditions of a row must hold).
@@ -188,5 +190,17 @@ void exit_code(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const TraceeMemory& mem, int fd,
                      DecodeContext& ctx, Event* ev, bool* done);
 inline constexpr int kDnsWindowMax = 64;  // syscall stops per window
+
+// The peek window: a thread that connected a TCP socket to a non-loopback
+// address is followed until its first message on that socket (write, send,
+// writev; sendmsg and addressed sendto are rows of their own), whose first
+// bytes are matched against the protocols a rule names (evt.arg.protocol:
+// stratum), as the rows do for the messages they see. Returns true when that
+// message is one (*ev filled, its type the syscall's); sets *done once the
+// socket's first message or close is seen. Entry stops only: the verdict
+// (kill) falls before the kernel sends it.
+bool peek_window_step(const SyscallArgs& a, bool at_exit, const TraceeMemory& mem, int fd, DecodeContext& ctx,
+                      Event* ev, bool* done);
+inline constexpr int kPeekWindowMax = 32;  // syscall stops per window (an event loop's connect: ~10)
 
 }  // namespace vigil::probes

@@ -13,9 +13,15 @@ BUILD_PKGS=(build-essential cmake pkg-config libseccomp-dev libcap-dev libspdlog
             ca-certificates)
 TEST_PKGS=(python3 openssl busybox-static musl-tools python3-botocore debootstrap util-linux procps git strace wrk
            qemu-system-x86 cpio zstd
-           podman runc catatonit python3-venv curl make)
+           podman runc catatonit python3-venv curl make
+           sqlite3 wget xxd openssh-client gzip golang-go)  # + the benign corpus's workloads (tests/scenarios)
 want=("${BUILD_PKGS[@]}")
-[ "${1:-}" = "--build-only" ] || want+=("${TEST_PKGS[@]}")
+if [ "${1:-}" != "--build-only" ]; then
+  want+=("${TEST_PKGS[@]}")
+  # Node and Rust from Debian unless the machine has its own (NodeSource, rustup).
+  command -v npm >/dev/null || want+=(nodejs npm)
+  command -v cargo >/dev/null || want+=(cargo)
+fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -135,14 +135,16 @@ struct Tracer::Impl {
     int err;
   };
   std::unordered_map<int, Interrupted> interrupted;
-  // Threads that sent a DNS query: followed syscall by syscall for a while
-  // to decode the answer (docs/design-probes.md, "DNS window").
-  struct DnsWindow {
+  // Threads followed syscall by syscall for a while (docs/design-probes.md):
+  // after a DNS query, to decode the answer ("DNS window"); after a TCP
+  // connect to a non-loopback address, to its first message ("peek window").
+  struct Window {
+    bool peek = false;  // a peek window (else DNS)
     int fd = -1;
     int steps = 0;
     probes::SyscallArgs args;  // of the syscall in progress (exit stops carry none)
   };
-  std::unordered_map<int, DnsWindow> dns_windows;
+  std::unordered_map<int, Window> windows;
   DnsMap dns;
   DriftTracker drift{now_realtime_ns()};
   SensitiveMonitor sensitive;  // reads of credential files (docs/design-probes.md)
@@ -150,7 +152,7 @@ struct Tracer::Impl {
 
   // Resumes a stopped task, keeping its syscall stops if something follows it.
   bool followed(int tid) const {
-    return awaiting_return.count(tid) > 0 || dns_windows.count(tid) > 0 || pending_follow.count(tid) > 0;
+    return awaiting_return.count(tid) > 0 || windows.count(tid) > 0 || pending_follow.count(tid) > 0;
   }
   void cont(int tid, int sig) { resume(tid, sig, followed(tid)); }
 
@@ -291,6 +293,16 @@ struct Tracer::Impl {
     return it == procs.end() ? nullptr : it->second.info;
   }
 
+  // The process accepted a network connection (proc.accepted_conn): its
+  // later events and children see it (Process is immutable once shared).
+  void mark_accepted(int tgid) {
+    auto it = procs.find(tgid);
+    if (it == procs.end() || !it->second.info || it->second.info->accepted_conn) return;
+    auto p = std::make_shared<Process>(*it->second.info);
+    p->accepted_conn = true;
+    it->second.info = std::move(p);
+  }
+
   // A new process: what its parent was, with its own pid.
   void add_process(int pid, int ppid) {
     ProcessPtr parent = info_of(ppid);
@@ -329,6 +341,7 @@ struct Tracer::Impl {
       return err;
     }
     p->pid = tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
+    p->accepted_conn = false;  // a new program: not (yet) a network service
     struct stat st;
     procfs::read_exec_entry(tid, exe_fd, decoded.file ? decoded.file->raw_path : std::string(), p.get(), &st);
     close(exe_fd);
@@ -477,8 +490,9 @@ struct Tracer::Impl {
     probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
     const bool was_pending = pending_follow.erase(tid) > 0;
-    if ((probe->on_return || ctx.dns_fd >= 0) && !was_pending && !followed(tid) && follow(tid, req.id)) return;
-    if (ctx.dns_fd >= 0) dns_windows[tid] = DnsWindow{ctx.dns_fd, 0, args};
+    const bool window = ctx.dns_fd >= 0 || ctx.peek_fd >= 0;
+    if ((probe->on_return || window) && !was_pending && !followed(tid) && follow(tid, req.id)) return;
+    if (window) windows[tid] = Window{ctx.dns_fd < 0, ctx.dns_fd >= 0 ? ctx.dns_fd : ctx.peek_fd, 0, args};
     if (ctx.drop) return void(answer(req.id, 0));
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
@@ -519,26 +533,33 @@ struct Tracer::Impl {
         ev.res = info.exit.rval;
         ev.has_res = true;
         probe->on_return(ev.res, args, mem, ctx, &ev);
+        if (ctx.accepted_conn) mark_accepted(thread_tgid[tid]);
       }
       if (!ctx.drop) judge.emit(std::move(ev));
     }
-    if (auto w = dns_windows.find(tid); w != dns_windows.end()) {
+    if (auto w = windows.find(tid); w != windows.end()) {
+      Window& win = w->second;
       bool done = !ok;
       if (ok) {
         if (!at_exit) {  // keep the arguments for the exit stop
-          w->second.args.arch = info.arch;
-          w->second.args.nr = int64_t(info.entry.nr);
-          for (int i = 0; i < 6; ++i) w->second.args.args[i] = info.entry.args[i];
+          win.args.arch = info.arch;
+          win.args.nr = int64_t(info.entry.nr);
+          for (int i = 0; i < 6; ++i) win.args.args[i] = info.entry.args[i];
         }
-        Event ev = new_event(EventClass::Dns, "dns", tid, info_of(thread_tgid[tid]));
-        if (probes::dns_window_step(w->second.args, at_exit, at_exit ? info.exit.rval : 0, mem, w->second.fd, ctx,
-                                    &ev, &done)) {
-          ev.type = syscall_name(w->second.args);
-          judge.judge(ev, probes::Enforce::Alert);  // the query or answer has happened
+        const int tgid = thread_tgid[tid];
+        Event ev = new_event(win.peek ? EventClass::Network : EventClass::Dns, "dns", tid, info_of(tgid));
+        if (win.peek ? probes::peek_window_step(win.args, at_exit, mem, win.fd, ctx, &ev, &done)
+                     : probes::dns_window_step(win.args, at_exit, at_exit ? info.exit.rval : 0, mem, win.fd, ctx, &ev,
+                                               &done)) {
+          ev.type = syscall_name(win.args);
+          // A peek is at the message's entry stop: a verdict can still kill
+          // before the kernel sends it. A DNS query or answer has happened.
+          const Action a = judge.judge(ev, win.peek ? probes::Enforce::Kill : probes::Enforce::Alert);
+          if (win.peek) carry_out(a, tgid);
           judge.emit(std::move(ev));
         }
       }
-      if (done || ++w->second.steps >= probes::kDnsWindowMax) dns_windows.erase(w);
+      if (done || ++win.steps >= (win.peek ? probes::kPeekWindowMax : probes::kDnsWindowMax)) windows.erase(w);
     }
     if (followed(tid)) return cont(tid, 0);
     // Done with it: detached, it costs nothing more (signals, its children).
@@ -576,7 +597,7 @@ struct Tracer::Impl {
   // waitpid reported tid gone: the main process, an orphan (PID 1 reaps
   // them), or a thread we followed.
   void on_exit(int tid, int status) {
-    dns_windows.erase(tid);
+    windows.erase(tid);
     seized.erase(tid);
     pending_follow.erase(tid);
     if (auto it = awaiting_return.find(tid); it != awaiting_return.end()) {

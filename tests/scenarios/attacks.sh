@@ -15,6 +15,10 @@ if [ -z "${VIGIL_SCN_NS:-}" ]; then
 fi
 source "$(dirname "$0")/lib.bash"
 { ip link set lo up 2>/dev/null || busybox ip link set lo up; } || fail "cannot bring loopback up"
+# A "remote" address inside this network namespace (vigil peeks at the first
+# message of TCP connections to non-loopback addresses only).
+export REMOTE=10.77.0.1
+{ ip addr add $REMOTE/32 dev lo 2>/dev/null || busybox ip addr add $REMOTE/32 dev lo; } || fail "cannot add $REMOTE"
 for d in /etc/cron.d /etc/profile.d /usr/local/sbin /var/log /etc/pam.d; do
   [ -d "$d" ] && mount -t tmpfs tmpfs "$d"
 done
@@ -25,7 +29,7 @@ mkdir -p "$HOME/.ssh" "$T/.cache" "$T/.s" "$T/cgroup" "$T/m"
 "$PY" - "$T" <<'PY' &
 import os, socket, sys, threading
 t = sys.argv[1]
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen(64)  # lo only: a private network namespace
 u = socket.socket(socket.AF_UNIX); u.bind(t + "/docker.sock"); u.listen(8)
 open(t + "/port.tmp", "w").write(str(s.getsockname()[1])); os.rename(t + "/port.tmp", t + "/port")
 def serve(l):
@@ -84,6 +88,13 @@ s.sendmsg([b"{\"id\": 1, \"method\": \"mining.subscribe\", \"params\": [\"cpumin
 py stratum-login-sendto "Mining protocol spoken" denied 'import os, socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.sendto(b"{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"login\",\"params\":{\"login\":\"4A\",\"pass\":\"x\",\"agent\":\"k/1.0\"}}", ("127.0.0.1", int(os.environ["PORT"])))'
+py stratum-send-connected "Mining protocol spoken" killed 'import os, socket
+s = socket.create_connection((os.environ["REMOTE"], int(os.environ["PORT"])), 5)
+s.send(b"{\"id\": 1, \"method\": \"mining.subscribe\", \"params\": [\"xmrig/6.21\"]}\n")'
+py stratum-write-event-loop "Mining protocol spoken" killed 'import os, select, socket
+s = socket.socket(); s.setblocking(False)
+s.connect_ex((os.environ["REMOTE"], int(os.environ["PORT"]))); select.select([], [s], [], 5)
+os.write(s.fileno(), b"{\"id\":1,\"jsonrpc\":\"2.0\",\"method\":\"login\",\"params\":{\"login\":\"4A\",\"pass\":\"x\",\"agent\":\"XMRig/6.21\"}}\n")'
 py mining-pool-dns "Mining pool domain queried" denied 'import socket, struct
 q = struct.pack(">HHHHHH", 0x1234, 0x100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in "xmr-eu1.nanopool.org".split(".")) + b"\0" + struct.pack(">HH", 1, 1)
 socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(q, ("127.0.0.1", 53))'
@@ -104,6 +115,10 @@ attack perl-eval-b64 "Decoded payload piped into a shell" denied perl -MMIME::Ba
 attack web-shell-sh "Shell spawned by a network service" none "$T/nginx" -c '/bin/sh -c true; true'
 attack web-shell-python "Shell spawned by a network service" none "$T/gunicorn" -c '"$0" -c "import os"; true' "$PY"
 attack web-shell-id "Shell spawned by a network service" none "$T/php-fpm" -c 'id >/dev/null; true'
+py web-shell-accepted-conn "Shell spawned by a network service" none 'import socket, subprocess, threading
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+threading.Thread(target=lambda: socket.create_connection(l.getsockname(), 5).recv(1), daemon=True).start()
+c, _ = l.accept(); subprocess.run(["/bin/sh", "-c", "id >/dev/null"]); c.close()'
 # --- drift, hiding, fileless
 attack offensive-tool "Offensive tool executed" none "$T/nmap" -sS 127.0.0.1
 attack offensive-script "Offensive tool executed" none "$T/linpeas.sh"

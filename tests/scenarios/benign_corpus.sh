@@ -13,6 +13,8 @@ if [ -z "${VIGIL_SCN_NS:-}" ]; then
 fi
 source "$(dirname "$0")/lib.bash"
 { ip link set lo up 2>/dev/null || busybox ip link set lo up; } || fail "cannot bring loopback up"
+export REMOTE=10.77.0.1  # a non-loopback address inside this network namespace (see attacks.sh)
+{ ip addr add $REMOTE/32 dev lo 2>/dev/null || busybox ip addr add $REMOTE/32 dev lo; } || fail "cannot add $REMOTE"
 mount -t tmpfs tmpfs /var/log
 # rustup finds its toolchains through HOME: keep them when HOME moves
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
@@ -39,7 +41,7 @@ sh_() { local name=$1 script=$2; shift 2; benign "$name" /bin/sh -c "set -e; cd 
 
 # A loopback HTTP server (health checks, TLS below has its own).
 mkdir -p "$W/www" && echo ok >"$W/www/health"
-"$PY" -m http.server 0 --bind 127.0.0.1 --directory "$W/www" >"$T/http.log" 2>&1 &
+"$PY" -m http.server 0 --bind 0.0.0.0 --directory "$W/www" >"$T/http.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$T"' EXIT
 for _ in $(seq 100); do grep -q "port" "$T/http.log" 2>/dev/null && break; sleep 0.1; done
@@ -54,14 +56,11 @@ benign c-make-check make -s -C "$W/c" check
 sh_ c-cc-and-run 'printf "#include <stdio.h>\nint main(void){puts(\"hi\");return 0;}\n" >hello.c; cc -o hello hello.c; ./hello >/dev/null'
 sh_ c-shared-lib 'mkdir -p so; cd so; printf "int v(void){return 7;}\n" >v.c; printf "int v(void);\nint main(void){return v()!=7;}\n" >m.c
   cc -shared -fPIC -o libv.so v.c; cc -o m m.c -L. -lv; LD_LIBRARY_PATH=. ./m'
-if command -v cargo >/dev/null && cargo --version >/dev/null 2>&1; then
-  sh_ rust-cargo-test 'cargo new -q --vcs none rs; cd rs; printf "#[test]\nfn t() { assert_eq!(2 + 2, 4); }\n" >>src/main.rs
+for tool in cargo go npm; do command -v $tool >/dev/null || fail "$tool is missing (bash scripts/deps.sh installs it)"; done
+sh_ rust-cargo-test 'cargo new -q --vcs none rs; cd rs; printf "#[test]\nfn t() { assert_eq!(2 + 2, 4); }\n" >>src/main.rs
     cargo build -q --offline; cargo run -q --offline >/dev/null; cargo test -q --offline >/dev/null'
-fi
-if command -v go >/dev/null; then
-  sh_ go-build-run 'mkdir -p gop; cd gop; printf "package main\nfunc main() {}\n" >main.go; GOFLAGS=-mod=mod GOCACHE="$W/gocache" go mod init x >/dev/null 2>&1
+sh_ go-build-run 'mkdir -p gop; cd gop; printf "package main\nfunc main() {}\n" >main.go; GOFLAGS=-mod=mod GOCACHE="$W/gocache" go mod init x >/dev/null 2>&1
     GOCACHE="$W/gocache" go build -o app .; ./app'
-fi
 sh_ node-npm-test 'mkdir -p nd/lib; cd nd; printf "{\"name\":\"nd\",\"version\":\"1.0.0\",\"scripts\":{\"test\":\"node t.js\",\"build\":\"node build.js\"}}\n" >package.json
   printf "require(\"fs\").writeFileSync(\"lib/out.js\", \"module.exports = 4;\")\n" >build.js
   printf "if (require(\"./lib/out.js\") !== 4) process.exit(1)\n" >t.js; npm run -s build; npm test -s >/dev/null'
@@ -113,6 +112,19 @@ py_ok() { benign "$1" "$PY" -c "$2"; }
 py_ok jsonrpc-not-mining 'import os, socket
 s = socket.create_connection(("127.0.0.1", int(os.environ["PORT"])), 5)
 s.sendmsg([b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"eth_blockNumber\", \"params\": []}\n"])'
+py_ok json-and-http-over-tcp 'import os, socket
+for msg in (b"GET /health HTTP/1.0\r\n\r\n", b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"eth_getWork\"}\n"):
+    s = socket.create_connection((os.environ["REMOTE"], int(os.environ["PORT"])), 5); s.send(msg); s.recv(64); s.close()'
+py_ok client-runs-jobs 'import os, socket, subprocess
+s = socket.create_connection((os.environ["REMOTE"], int(os.environ["PORT"])), 5)
+s.sendall(b"GET /health HTTP/1.0\r\n\r\n"); s.recv(64); subprocess.run(["/bin/sh", "-c", "true"], check=True)'
+py_ok server-spawns-before-serving 'import socket, subprocess
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+subprocess.run(["/bin/sh", "-c", "true"], check=True)'
+py_ok server-runs-a-program 'import socket, subprocess, threading
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+threading.Thread(target=lambda: socket.create_connection(l.getsockname(), 5).recv(1), daemon=True).start()
+c, _ = l.accept(); subprocess.run(["/usr/bin/env", "true"], check=True); c.close()'
 sh_ decode-to-file 'echo aGVsbG8K | base64 -d >msg.txt; xxd -p msg.txt | xxd -r -p | sha256sum >/dev/null'
 mkdir -p "$W/nb/node_modules/.bin"; cp /bin/true "$W/nb/node_modules/.bin/tsc"; cp /bin/bash "$W/gunicorn"  # installed with the image
 sh_ venv-and-node-bin 'nb/node_modules/.bin/tsc
