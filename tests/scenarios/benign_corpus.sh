@@ -127,6 +127,8 @@ threading.Thread(target=lambda: socket.create_connection(l.getsockname(), 5).rec
 c, _ = l.accept(); subprocess.run(["/usr/bin/env", "true"], check=True); c.close()'
 sh_ decode-to-file 'echo aGVsbG8K | base64 -d >msg.txt; xxd -p msg.txt | xxd -r -p | sha256sum >/dev/null'
 mkdir -p "$W/nb/node_modules/.bin"; cp /bin/true "$W/nb/node_modules/.bin/tsc"; cp /bin/bash "$W/gunicorn"  # installed with the image
+mkdir -p "$HOME/.pyenv/shims" && printf '#!/usr/bin/env bash\nexec true "$@"\n' >"$HOME/.pyenv/shims/tool" && chmod +x "$HOME/.pyenv/shims/tool"
+sh_ version-manager-shim '"$HOME/.pyenv/shims/tool" --version'  # pyenv/rbenv shims: #! scripts in a dot-directory
 sh_ venv-and-node-bin 'nb/node_modules/.bin/tsc
   "$0" -m venv --without-pip .venv; .venv/bin/python -c "pass"' "$PY"
 sh_ web-worker-script 'printf "print(1)\n" >worker.py; ./gunicorn -c "\"\$0\" worker.py >/dev/null; true" "$0"' "$PY"
