@@ -70,10 +70,11 @@ run fallback restart VIGIL_TEST_NO_WAIT_KILLABLE=1
 grep -q 'without WAIT_KILLABLE_RECV' "$tmp/fallback.err" || fail "VIGIL_TEST_NO_WAIT_KILLABLE=1 did not take effect"
 [ "$(grep '^results: ' "$tmp/fallback.out")" = "$want" ] ||
   fail "SA_RESTART storm without WAIT_KILLABLE_RECV: $(grep '^results: ' "$tmp/fallback.out"), natively: $want"
-# Known gap (docs/design.md "Signals during a notification"): on this path a
-# restarted call is still reported twice now and then (about 1 run in 3 since
-# the guard rows went in); kernels with WAIT_KILLABLE_RECV (5.19+, Fargate's
-# 6.1) never take it. Reported, not failed, until it is fixed.
+# Known gap (docs/design.md "Known gap, kernels before 5.19 only"): on this
+# path the kernel accepts an answer and still restarts the call now and then
+# (SEND racing the interrupted waiter for notify_lock), which vigil cannot
+# tell from a new call: reported twice. Kernels with WAIT_KILLABLE_RECV (5.19+,
+# Fargate's 6.1) never take this path. Reported, not failed.
 ( check fallback ) || echo "note: fallback path (Linux < 5.19 only): events do not match the calls exactly (known gap)"
 restarts=$(grep -c "not reported again" "$tmp/fallback.err" || true)
 
