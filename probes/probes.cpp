@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -170,15 +172,59 @@ const std::vector<Probe> kProbes = {
 
 const Table& table() { return kProbes; }
 
+namespace {
+// i386's syscall number of a name, direct socket calls included (libseccomp
+// resolves i386's "connect" to a negative socketcall pseudo-number: its
+// direct number, 362, is found by resolving numbers to names).
+int i386_nr(const char* name) {
+  static const std::unordered_map<std::string, int> direct = [] {
+    std::unordered_map<std::string, int> m;
+    for (int nr = 0; nr < 1024; ++nr)
+      if (char* n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86, nr)) {
+        m.emplace(n, nr);
+        free(n);
+      }
+    return m;
+  }();
+  auto it = direct.find(name);
+  return it == direct.end() ? -1 : it->second;
+}
+}  // namespace
+
 Index::Index(const Table& t) {
   for (const Probe& p : t)
     for (auto [arch, out] : {std::pair<uint32_t, std::vector<const Probe*>*>{SCMP_ARCH_X86_64, &x86_64_},
                              std::pair<uint32_t, std::vector<const Probe*>*>{SCMP_ARCH_X86, &i386_}}) {
-      int nr = seccomp_syscall_resolve_name_arch(arch, p.syscall);
-      if (nr < 0) continue;  // not on this architecture (e.g. i386 has no accept before socketcall)
+      int nr = arch == SCMP_ARCH_X86 ? i386_nr(p.syscall) : seccomp_syscall_resolve_name_arch(arch, p.syscall);
+      if (nr < 0) continue;  // not on this architecture (e.g. i386 has no accept: socketcall, or accept4)
       if (size_t(nr) >= out->size()) out->resize(size_t(nr) + 1, nullptr);
       (*out)[size_t(nr)] = &p;
     }
+}
+
+bool unwrap_socketcall(SyscallArgs* a, const TraceeMemory& mem, bool* unreadable) {
+  *unreadable = false;
+  constexpr int kSocketcall = 102;  // i386
+  if (a->arch != AUDIT_ARCH_I386 || a->nr != kSocketcall) return false;
+  // The calls with a row (linux/net.h SYS_*): name and argument count. accept
+  // has no direct i386 syscall: it becomes accept4 with flags 0.
+  struct Call {
+    const char* name;
+    unsigned nargs;
+  };
+  static const std::unordered_map<uint64_t, Call> calls = {
+      {1, {"socket", 3}},  {2, {"bind", 3}},     {3, {"connect", 3}},  {4, {"listen", 2}},   {5, {"accept4", 3}},
+      {11, {"sendto", 6}}, {16, {"sendmsg", 3}}, {18, {"accept4", 4}}, {20, {"sendmmsg", 4}},
+  };
+  auto c = calls.find(uint32_t(a->args[0]));
+  const int nr = c == calls.end() ? -1 : i386_nr(c->second.name);
+  if (nr < 0) return false;
+  uint32_t v[6] = {};
+  const uint64_t array = uint32_t(a->args[1]);
+  *unreadable = !mem.read(array, v, c->second.nargs * sizeof(uint32_t));
+  a->nr = nr;
+  for (unsigned i = 0; i < 6; ++i) a->args[i] = *unreadable ? 0 : v[i];
+  return true;
 }
 
 const Probe* Index::find(uint32_t arch, int64_t nr) const {

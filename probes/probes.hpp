@@ -114,7 +114,9 @@ using Table = std::vector<Probe>;
 const Table& table();
 
 // The row of a notified syscall, by architecture (AUDIT_ARCH_*) and number:
-// built once from a table, for x86_64 and i386.
+// built once from a table, for x86_64 and i386. i386 has its socket calls
+// twice: direct syscalls (Linux 4.3+: connect is 362) and multiplexed
+// through socketcall (102); both find the row (see unwrap_socketcall).
 class Index {
  public:
   explicit Index(const Table& t);
@@ -123,6 +125,15 @@ class Index {
  private:
   std::vector<const Probe*> x86_64_, i386_;  // by syscall number
 };
+
+// i386's socketcall(call, unsigned long args[]): the socket calls of i386
+// programs whose libc multiplexes them (glibc built for kernels before 4.3).
+// Rewrites *a into the direct call it stands for (i386's number of that call,
+// its arguments read from the array at args[1]) so that the call's row
+// decodes and judges it. Returns false and leaves *a alone when *a is no
+// socketcall or not of a call with a row; sets *unreadable (and rewrites only
+// the number) when the array cannot be read.
+bool unwrap_socketcall(SyscallArgs* a, const TraceeMemory& mem, bool* unreadable);
 
 // Builds the seccomp filter: default ALLOW; every row SCMP_ACT_NOTIFY (seccomp
 // user notification: the listener fd comes with the loaded filter); for

@@ -458,15 +458,17 @@ struct Tracer::Impl {
       Keeper& k;
       ~Done() { k.in_flight(0); }
     } done{keeper};
-    const probes::Probe* probe = index->find(req.data.arch, req.data.nr);
-    const bool exiting = probe && probe->stage == probes::Stage::Exit;
-    int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
-    const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
-    if (!probe || !tgid) return void(answer(req.id, 0));  // e.g. i386 socketcall; or the thread is gone
     probes::SyscallArgs args;
     args.arch = req.data.arch;
     args.nr = req.data.nr;
     for (int i = 0; i < 6; ++i) args.args[i] = req.data.args[i];
+    bool args_unreadable = false;  // an i386 socketcall's argument array
+    probes::unwrap_socketcall(&args, probes::TraceeMemory(tid), &args_unreadable);
+    const probes::Probe* probe = index->find(args.arch, args.nr);
+    const bool exiting = probe && probe->stage == probes::Stage::Exit;
+    int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
+    const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
+    if (!probe || !tgid) return void(answer(req.id, 0));  // e.g. an i386 socketcall of no row; or the thread is gone
     auto guard_event = [&](bool* drop) {  // the event of a call the guard handles: decoded and judged as usual
       Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
       probes::DecodeContext c = decode_context(tgid);
@@ -487,8 +489,10 @@ struct Tracer::Impl {
     }
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
     probes::DecodeContext ctx = decode_context(tgid);
-    probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
+    if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
+    else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
+    if (req.data.nr != args.nr) ev.args.push_back({"via", "socketcall"});
     const bool was_pending = pending_follow.erase(tid) > 0;
     const bool window = ctx.dns_fd >= 0 || ctx.peek_fd >= 0;
     if ((probe->on_return || window) && !was_pending && !followed(tid) && follow(tid, req.id)) return;

@@ -16,6 +16,25 @@ ev = [json.loads(l) for l in open(sys.argv[1])]
 execs = [e["process"]["args"] for e in ev if e["type"] == "exec"]
 assert ["echo", "via-int80"] in execs, execs
 PY
+  # i386 socket calls, multiplexed (socketcall) and direct (Linux 4.3+): each
+  # is the connect row's event, and a block rule denies both.
+  [ "$("$FIXTURES/run_arch" connect80)" = $'socketcall connect: ok\ndirect connect: ok' ] ||
+    { echo "FAIL: natively: $("$FIXTURES/run_arch" connect80)"; exit 1; }
+  printf '%s\n' '- rule: No loopback connect' '  desc: test' \
+    '  condition: evt.type = connect and fd.sip = "127.0.0.1"' '  output: blocked %fd.name' \
+    '  priority: WARNING' '  action: block' >"$tmp/block.yaml"
+  out=$(timeout 60 "$VIGIL" run --mode=prevent --rules="$tmp/block.yaml" --events="$tmp/ev80" --alerts="file:$tmp/al80" -- \
+    "$FIXTURES/run_arch" connect80)
+  [ "$out" = $'socketcall connect: Operation not permitted\ndirect connect: Operation not permitted' ] ||
+    { echo "FAIL: i386 connects under a block rule: $out"; exit 1; }
+  python3 - "$tmp/ev80" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+c = [e for e in ev if e["type"] == "connect"]
+assert len(c) == 2, c
+assert all(e["args"].get("arch") == "i386" and e["network"]["remote"]["addr"] == "127.0.0.1" for e in c), c
+assert sum(e["args"].get("via") == "socketcall" for e in c) == 1, c
+PY
 fi
 out=$(timeout 60 "$VIGIL" run -- "$FIXTURES/run_arch" x32)
 [ "$out" = "x32 getpid: Function not implemented" ] || { echo "FAIL: x32 syscall: $out"; exit 1; }
