@@ -34,10 +34,33 @@ foreach(lib ${libs})
   file(COPY_FILE ${real} ${stage}/lib64/${name})
   if(name MATCHES "^ld-linux.*\\.so\\.[0-9]+$")
     set(loader ${name})
+    set(real_loader ${real})
   endif()
 endforeach()
 if(loader STREQUAL "")
   message(FATAL_ERROR "mkrootfs: no ld-linux loader among the dependencies of ${VIGIL}: ${libs}")
+endif()
+
+# The bundled loader never reads the app image's /etc/ld.so.preload (which
+# the app may write, then restart its container: code in vigil). Its one
+# copy of the path becomes one of the same length that no process can create
+# (procfs): docs/threat-model.md.
+file(READ ${stage}/lib64/${loader} hex HEX)
+string(HEX "/etc/ld.so.preload" from)
+string(HEX "/proc/self/nonexis" to)
+string(FIND "${hex}" "${from}" first)
+string(FIND "${hex}" "${from}" last REVERSE)
+if(first EQUAL -1 OR NOT first EQUAL last)
+  message(FATAL_ERROR "mkrootfs: expected the path /etc/ld.so.preload exactly once in ${loader} (at ${first}, ${last})")
+endif()
+execute_process(COMMAND env LC_ALL=C sed -i "s|/etc/ld\\.so\\.preload|/proc/self/nonexis|" ${stage}/lib64/${loader}
+                RESULT_VARIABLE rc)
+file(READ ${stage}/lib64/${loader} hex HEX)
+string(FIND "${hex}" "${to}" at)
+file(SIZE ${stage}/lib64/${loader} patched_size)
+file(SIZE ${real_loader} original_size)
+if(NOT rc EQUAL 0 OR at EQUAL -1 OR NOT patched_size EQUAL original_size)
+  message(FATAL_ERROR "mkrootfs: patching /etc/ld.so.preload out of ${loader} failed")
 endif()
 
 execute_process(COMMAND ${STRIP} --strip-all -o ${stage}/bin/vigil ${VIGIL} RESULT_VARIABLE rc)
