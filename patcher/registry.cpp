@@ -331,7 +331,10 @@ ImageRef parse_image_ref(const std::string& image) {
     if (r.repository.find('/') == std::string::npos) r.repository = "library/" + r.repository;
   }
   auto host_char = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || std::strchr(".-:[]", ch); };
-  if (!std::all_of(r.host.begin(), r.host.end(), host_char)) bad("the registry host is not a host name[:port]");
+  const std::string port = r.host.size() > host_name(r.host).size() ? r.host.substr(host_name(r.host).size()) : "";
+  if (!std::all_of(r.host.begin(), r.host.end(), host_char) || host_name(r.host).size() < 1 ||
+      (!port.empty() && (port.size() < 2 || port[0] != ':' || port.find_first_not_of("0123456789", 1) != std::string::npos)))
+    bad("the registry host is not a host name[:port]");
   auto repo_char = [](char ch) { return std::islower(static_cast<unsigned char>(ch)) || std::isdigit(static_cast<unsigned char>(ch)) || std::strchr("._-/", ch); };
   if (r.repository.empty() || r.repository.front() == '/' || r.repository.back() == '/' ||
       r.repository.find("//") != std::string::npos || !std::all_of(r.repository.begin(), r.repository.end(), repo_char))
