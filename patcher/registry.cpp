@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -183,6 +184,20 @@ size_t on_header(char* p, size_t size, size_t n, void* data) {
   return size * n;
 }
 
+// The CA bundle: the rootfs's own (vigil run from the sensor image), else the system's; as
+// sinks/spec.cpp default_ca_file() finds it for the HTTP sinks.
+std::string ca_file() {
+  std::error_code ec;
+  auto exe = std::filesystem::canonical("/proc/self/exe", ec);  // <rootfs>/bin/vigil or <rootfs>/lib64/ld-*
+  if (!ec) {
+    auto bundle = exe.parent_path().parent_path() / "etc/vigil/ca-certificates.crt";
+    if (std::filesystem::exists(bundle, ec)) return bundle.string();
+  }
+  for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
+    if (std::filesystem::exists(p, ec)) return p;
+  return "";
+}
+
 // One GET. `plain`: http allowed (loopback or --insecure-registry). Throws when the server
 // cannot be reached or the body is larger than `cap`.
 Response get(const std::string& url, const std::vector<std::string>& headers, size_t cap, bool plain,
@@ -214,6 +229,8 @@ Response get(const std::string& url, const std::vector<std::string>& headers, si
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil-patch/" VIGIL_VERSION);
+  static const std::string ca = ca_file();
+  if (!ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
   CURLcode rc = curl_easy_perform(c);
   if (r.too_large) fail("registry {}: the {} is larger than {} MiB; refused", host, what, cap >> 20);
   if (rc != CURLE_OK)
