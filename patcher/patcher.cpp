@@ -9,10 +9,12 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "patcher/registry.hpp"
 #include "patcher/task.hpp"
 #include "sensor/sensor.hpp"
 
@@ -35,7 +37,12 @@ CloudFormation template, JSON or YAML (cfn). Prints the result; register it as u
   --container NAME              patch only this container (repeatable; default: all)
   --exclude NAME                leave this container alone (repeatable)
   --image-config NAME=FILE      the image config (`docker image inspect IMAGE`) of a container
-                                without entryPoint in the task definition (repeatable)
+                                without entryPoint in the task definition (repeatable); without
+                                it, the image's Entrypoint and Cmd are read from its registry
+                                (credentials: the docker config, ~/.docker/config.json)
+  --offline                     never contact a registry: such a container is an error
+  --insecure-registry HOST      plain http for this registry host[:port] (repeatable; loopback
+                                registries always may use http)
 
 Containers labelled vigil.io/injection=disabled (dockerLabels) are left alone. Patching a
 patched task changes nothing. Errors exit 2. Details: docs/patcher.md.
@@ -110,6 +117,8 @@ int run(int argc, char** argv) {
   std::string in = "-", out = "-";
   bool image_given = false;
   patch::Settings s;
+  bool offline = false;
+  std::vector<std::string> insecure;
   const std::pair<const char*, std::function<void(const std::string&)>> table[] = {
       {"in", [&](const std::string& v) { in = v; }},
       {"out", [&](const std::string& v) { out = v; }},
@@ -119,12 +128,17 @@ int run(int argc, char** argv) {
       {"container", [&](const std::string& v) { s.containers.push_back(v); }},
       {"exclude", [&](const std::string& v) { s.excludes.push_back(v); }},
       {"image-config", [&](const std::string& v) { add_image_config(s, v); }},
+      {"insecure-registry", [&](const std::string& v) { insecure.push_back(v); }},
   };
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       return 0;
+    }
+    if (arg == "--offline") {
+      offline = true;
+      continue;
     }
     if (arg.rfind("--", 0) != 0)
       throw Error(fmt::format("unexpected argument '{}' (input is --in FILE; see vigil patch --help)", arg));
@@ -139,6 +153,11 @@ int run(int argc, char** argv) {
     throw Error("missing --image IMAGE: the vigil sensor image the init container runs, e.g. "
                 "123456789012.dkr.ecr.us-east-1.amazonaws.com/vigil:0.1.0");
   if (!s.opts.empty()) check_opts(s.opts);
+  if (!offline)
+    s.registry = [registry = std::make_shared<patch::Registry>(insecure)](const std::string& image,
+                                                                         const std::string& platform) {
+      return registry->image_config(image, platform);
+    };
   const std::string what = cfn ? "CloudFormation template" : "task definition";
   const std::string text = read_input(in, what);
   const std::string source = in == "-" ? "stdin" : in;

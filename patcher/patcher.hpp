@@ -2,6 +2,7 @@
 // Design and the entrypoint truth table: docs/patcher.md.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,10 @@ struct Settings {
   std::vector<std::string> containers;  // --container; empty: every container
   std::vector<std::string> excludes;    // --exclude
   std::map<std::string, ImageConfig> image_configs;  // --image-config NAME=FILE
+  // For a container with neither entryPoint nor --image-config: reads the image's config from
+  // its registry (image reference, platform linux/amd64 or linux/arm64); throws Error. Empty:
+  // offline (--offline), the container is an error.
+  std::function<ImageConfig(const std::string& image, const std::string& platform)> registry;
 };
 
 // Patches a task definition: `aws ecs describe-task-definition` output, a bare task definition,

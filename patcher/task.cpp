@@ -120,7 +120,7 @@ struct Process {
 };
 
 Process resolve(const json& c, const std::string& name, const std::string& path, const Settings& s,
-                const Naming& k) {
+                const Naming& k, const std::string& platform) {
   const json* entry = member(c, k("entryPoint"));
   const json* command = member(c, k("command"));
   if (command && command->is_array() && command->empty()) command = nullptr;  // [] means "not set"
@@ -136,17 +136,29 @@ Process resolve(const json& c, const std::string& name, const std::string& path,
     return {*entry, std::nullopt};  // the task's command (if any) stays as it is
   }
   auto it = s.image_configs.find(name);
-  if (it == s.image_configs.end())
+  if (it == s.image_configs.end() && !s.registry)
     fail("{}: no {} in the task definition, so the container runs its image's ENTRYPOINT, which vigil patch "
-         "cannot see; pass --image-config {}=FILE (from `docker image inspect IMAGE`), set {} in the task "
+         "cannot see offline; pass --image-config {}=FILE (from `docker image inspect IMAGE`), set {} in the task "
          "definition, or leave the container out with --exclude {}",
          path, k("entryPoint"), name, k("entryPoint"), name);
-  const ImageConfig& image = it->second;
+  ImageConfig fetched;  // from the image's registry (registry.cpp)
+  if (it == s.image_configs.end()) {
+    try {
+      const json* ref = member(c, k("image"));
+      if (!ref) fail("no {}", k("image"));
+      fetched = s.registry(literal(*ref, k("image")), platform);
+    } catch (const Error& e) {
+      fail("{}: no {} in the task definition and the image's ENTRYPOINT could not be read: {}; or pass "
+           "--image-config {}=FILE (from `docker image inspect IMAGE`)",
+           path, k("entryPoint"), e.what(), name);
+    }
+  }
+  const ImageConfig& image = it == s.image_configs.end() ? fetched : it->second;
   if (command) return {json(image.entrypoint), std::nullopt};  // the task's command replaces Cmd
   if (image.entrypoint.empty() && image.cmd.empty())
-    fail("{}: the --image-config for '{}' has neither Entrypoint nor Cmd and the task sets no {}, so "
-         "there is nothing to run; check that the file describes the container's image",
-         path, name, k("command"));
+    fail("{}: the image config of '{}' ({}) has neither Entrypoint nor Cmd and the task sets no {}, so "
+         "there is nothing to run; check that it describes the container's image",
+         path, name, it == s.image_configs.end() ? "from its registry" : "--image-config", k("command"));
   // Setting entryPoint makes the runtime drop the image's Cmd, so carry it over explicitly.
   return {json(image.entrypoint), image.cmd.empty() ? std::nullopt : std::optional<json>(json(image.cmd))};
 }
@@ -305,6 +317,7 @@ void patch_task(json& td, const Settings& s, const Naming& k, const std::string&
   const std::vector<std::string> names = container_names(td, k, where);
   json& defs = td[k("containerDefinitions")];
   const std::string loader = loader_name(td, k, where);
+  const std::string platform = loader == "ld-linux-aarch64.so.1" ? "linux/arm64" : "linux/amd64";  // for registries
   const std::string& dir = s.volume_path;
   const json prefix = {dir + "/rootfs/lib64/" + loader, "--library-path", dir + "/rootfs/lib64",
                        dir + "/rootfs/bin/vigil", "run", "--"};
@@ -337,7 +350,7 @@ void patch_task(json& td, const Settings& s, const Naming& k, const std::string&
              path, (*ep)[0].dump());
       continue;  // already patched: left exactly as it is
     }
-    Process p = resolve(c, name, path, s, k);
+    Process p = resolve(c, name, path, s, k, platform);
     json entry = prefix;
     entry.insert(entry.end(), p.entry.begin(), p.entry.end());
     c[k("entryPoint")] = std::move(entry);

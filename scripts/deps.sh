@@ -11,7 +11,7 @@ SUDO=""
 BUILD_PKGS=(build-essential cmake pkg-config libseccomp-dev libcap-dev libspdlog-dev libfmt-dev
             catch2 nlohmann-json3-dev libyaml-cpp-dev libyaml-dev libre2-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
             ca-certificates)
-TEST_PKGS=(python3 openssl busybox-static musl-tools python3-botocore debootstrap util-linux procps git strace wrk
+TEST_PKGS=(python3 openssl busybox-static musl-tools python3-botocore debootstrap util-linux procps git strace wrk docker-registry
            qemu-system-x86 cpio zstd
            podman runc catatonit python3-venv curl make
            sqlite3 wget xxd openssh-client gzip golang-go)  # + the benign corpus's workloads (tests/scenarios)

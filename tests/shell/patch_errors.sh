@@ -78,8 +78,8 @@ expect_error "cpuArchitecture is 'RISCV', expected X86_64 or ARM64" ecs "${IMG[@
 
 # Entrypoint resolution and --image-config
 D="$T/ecs/describe-output-no-entrypoint.json"
-expect_error "containerDefinitions[0] (api): no entryPoint in the task definition" ecs "${IMG[@]}" --in "$D" --exclude log_router
-expect_error "(log_router): no entryPoint in the task definition, so the container runs its image's ENTRYPOINT, which vigil patch cannot see; pass --image-config log_router=FILE" ecs "${IMG[@]}" --in "$D" --image-config "api=$T/ecs/image-config-api.json"
+expect_error "containerDefinitions[0] (api): no entryPoint in the task definition" ecs "${IMG[@]}" --in "$D" --exclude log_router --offline
+expect_error "(log_router): no entryPoint in the task definition, so the container runs its image's ENTRYPOINT, which vigil patch cannot see offline; pass --image-config log_router=FILE" ecs "${IMG[@]}" --in "$D" --image-config "api=$T/ecs/image-config-api.json" --offline
 expect_error "--image-config 'api': expected CONTAINER=FILE" ecs "${IMG[@]}" --in "$D" --image-config api
 expect_error "cannot read --image-config file $w/none.json" ecs "${IMG[@]}" --in "$D" --image-config "api=$w/none.json"
 expect_error "--image-config $w/bad.json: invalid JSON at line 2" ecs "${IMG[@]}" --in "$D" --image-config "api=$w/bad.json"
