@@ -256,16 +256,10 @@ const char* qtype_name(int t) {
 
 json device_json(const Context& ctx) {
   json d = {{"type_id", 6}, {"type", "Virtual"}};  // a container or task
-  if (!ctx.hostname.empty()) d["hostname"] = ctx.hostname;
-  if (!ctx.container_id.empty() || !ctx.container_image.empty()) {
-    json c = json::object();
-    if (!ctx.container_id.empty()) c["uid"] = ctx.container_id;
-    if (!ctx.container_image.empty()) {
-      c["image"] = {{"name", ctx.container_image}};
-      if (ctx.container_id.empty()) c["name"] = ctx.container_image;
-    }
-    d["container"] = std::move(c);
-  }
+  d["hostname"] = ctx.hostname.empty() ? std::string("unknown") : ctx.hostname;
+  // OCSF's image object requires the image id, which vigil does not know: the
+  // image reference goes in unmapped.container_image.
+  if (!ctx.container_id.empty()) d["container"] = {{"uid", ctx.container_id}};
   return d;
 }
 
@@ -413,7 +407,9 @@ json to_json(const Event& ev, const Context& ctx) {
     for (const auto& a : ev.args) aj[a.name] = utf8_sanitize(a.value);
     un["args"] = std::move(aj);
   }
+  if (!ctx.container_image.empty()) un["container_image"] = ctx.container_image;
   if (ctx.extra) un["ecs"] = *ctx.extra;
+  if (!j.contains("actor")) j["actor"] = {{"app_name", "unknown"}};  // an unattributed read: OCSF requires an actor
   j["unmapped"] = std::move(un);
   return j;
 }

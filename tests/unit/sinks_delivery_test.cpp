@@ -482,7 +482,7 @@ TEST_CASE("sinks: ECS task metadata is fetched once and stamped on events and al
   CHECK(ecs["container_name"] == "app");
   CHECK(ecs["image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4.2");
   CHECK(ecs["availability_zone"] == "eu-west-1b");
-  CHECK(events[0]["device"]["container"]["image"]["name"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4.2");
+  CHECK(events[0]["unmapped"]["container_image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4.2");
   auto alerts = read_json_lines(t.path / "alerts.json");
   REQUIRE(alerts.size() == 1);
   CHECK(alerts[0]["output_fields"]["ecs.task_family"] == "shop-web");
