@@ -4,6 +4,8 @@ import os as _os
 import sys as _sys
 _sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "shell"))
 from events_view import validate, view  # noqa: E402
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "sinks"))
+from falcosidekick_check import problems as falcosidekick_problems  # noqa: E402
 import os
 import subprocess
 import sys
@@ -44,6 +46,8 @@ def split_stderr(text):
         elif isinstance(obj, dict) and "class_uid" in obj:
             pass  # stats records
         elif isinstance(obj, dict) and "rule" in obj:
+            errs = falcosidekick_problems(obj)  # every alert passes falcosidekick's checks, in Falco's shape
+            assert not errs, f"alert falcosidekick would refuse: {errs}: {line}"
             alerts.append(obj)
         else:
             other.append(line)

@@ -502,11 +502,13 @@ TEST_CASE("sinks: ECS task metadata is fetched once and stamped on events and al
 // only Content-Type application/json, a connection closed without a status
 // on a body over its buffer (collector.py --fluentbit).
 namespace {
-Event sized_event(uint64_t seq, size_t arg_bytes) {
+// A record about `bytes` larger than make_event's: a long file path (argv
+// would not do: a record carries at most kArgvMaxBytes of it).
+Event sized_event(uint64_t seq, size_t bytes) {
   Event ev = make_event(seq);
-  auto p = std::make_shared<Process>(*ev.proc);
-  p->argv.push_back(std::string(arg_bytes, 'a'));
-  ev.proc = p;
+  FileInfo f;
+  f.path = f.raw_path = "/" + std::string(bytes, 'a');  // in unmapped.file of this exec event
+  ev.file = std::move(f);
   return ev;
 }
 struct Captured {
