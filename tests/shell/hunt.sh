@@ -171,13 +171,13 @@ printf '%s\n%s\n' "$tmp/dropped" "$(sha256sum "$truebin" | cut -d' ' -f1)" >"$tm
 python3 - "$tmp/real.json" "$tmp/dropped" "$truebin" <<'PY' || fail "hunt over vigil's own events: $(cat "$tmp/real.json")"
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
-by_field = {h["field"]: r for r in recs for h in r["hits"]}
-w = by_field["file.path"]  # the shell's write: the shell alone in its tree
+by = {(r["event"]["unmapped"]["type"], h["field"]): r for r in recs for h in r["hits"]}
+w = by[("openat", "file.path")]  # the shell's write: the shell alone in its tree
 assert w["hits"][0]["value"] == sys.argv[2] and [t["exe"] for t in w["process_tree"]] == [w["event"]["actor"]["process"]["file"]["path"]], w
-x = by_field["process.file.hashes[].value"]  # the exec of true, forked by the shell
-tree = x["process_tree"]
-assert x["event"]["unmapped"]["type"] == "exec" and [t["exe"] for t in tree] == [w["process_tree"][0]["exe"], sys.argv[3]], tree
-assert tree[1]["ppid"] == tree[0]["pid"], tree
+for key in (("exec", "process.file.hashes[].value"), ("exit", "actor.process.file.hashes[].value")):
+    tree = by[key]["process_tree"]  # true, forked by the shell: its exec and its exit
+    assert [t["exe"] for t in tree] == [w["process_tree"][0]["exe"], sys.argv[3]], (key, tree)
+    assert tree[1]["ppid"] == tree[0]["pid"], (key, tree)
 PY
 
 # usage and input errors: exit 2 with what and where
