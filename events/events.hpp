@@ -129,6 +129,32 @@ struct Event {
   const std::string* arg(std::string_view name) const;
 };
 
+// A typed value of an alert's output field, as Falco sends them: numbers as
+// numbers, booleans as booleans, a field with no value as null.
+struct FieldValue {
+  enum class Kind : uint8_t { Null, Str, Int, Bool };
+  Kind kind = Kind::Null;
+  std::string s;
+  int64_t n = 0;
+  FieldValue() = default;
+  FieldValue(std::string v) : kind(Kind::Str), s(std::move(v)) {}  // NOLINT: implicit on purpose
+  FieldValue(const char* v) : FieldValue(std::string(v)) {}         // NOLINT
+  static FieldValue num(int64_t v) {
+    FieldValue f;
+    f.kind = Kind::Int;
+    f.n = v;
+    return f;
+  }
+  static FieldValue boolean(bool v) {
+    FieldValue f = num(v);
+    f.kind = Kind::Bool;
+    return f;
+  }
+  bool is_null() const { return kind == Kind::Null; }
+  std::string text() const;  // as in the output text: "<NA>" for null
+};
+using OutputFields = std::vector<std::pair<std::string, FieldValue>>;
+
 // An alert raised by the rules engine (rules/) about one event. Serialised in
 // Falco's JSON alert shape by to_json(Alert) so falcosidekick accepts it.
 struct Alert {
@@ -136,7 +162,7 @@ struct Alert {
   std::string rule;
   std::string priority;  // Falco priority name: Emergency ... Debug
   std::string output;    // the rule's output with %fields substituted
-  std::vector<std::pair<std::string, std::string>> output_fields;
+  OutputFields output_fields;  // typed; to_json adds evt.time, container.id, vigil.action, vigil.count
   std::string source = "syscall";
   std::vector<std::string> tags;
   Action action = Action::None;  // what vigil did (prevent mode)
@@ -154,11 +180,14 @@ struct Context {
   nlohmann::json* extra = nullptr;  // optional extra fields (ECS metadata)
 };
 
-// JSON encoding (docs/events.md). Strings that are not valid UTF-8 get each
+// JSON encoding (docs/events.md): events as OCSF 1.5.0 classes. Strings that are not valid UTF-8 get each
 // invalid byte written as the 4 characters \xNN, so output is always JSON.
 nlohmann::json to_json(const Event& ev, const Context& ctx);
 std::string to_json_line(const Event& ev, const Context& ctx);  // no trailing newline
 nlohmann::json to_json(const Alert& a, const Context& ctx);
+// The alert as an OCSF Detection Finding (class 2004), MITRE ATT&CK attacks
+// from the rule's tags (T1234[.001], mitre_<tactic>); uid = the alert's uuid.
+nlohmann::json to_ocsf_finding(const Alert& a, const Context& ctx, const std::string& uid);
 std::string utf8_sanitize(std::string_view s);
 
 // Helpers used across libraries.

@@ -309,7 +309,7 @@ std::string sensor_key(const std::string& id, const std::string& host, const std
 }
 std::string sensor_of(const json& rec) {
   return sensor_key(str_at(rec, {"id", "metadata.uid"}), str_at(rec, {"host.hostname", "device.hostname"}),
-                    str_at(rec, {"container.id"}));
+                    str_at(rec, {"container.id", "device.container.uid"}));
 }
 
 ProcInfo proc_of(const json& p) {
@@ -322,12 +322,12 @@ ProcInfo proc_of(const json& p) {
 // paths are vigil's, then OCSF's, as for the output (above).
 class TreeFields {
  public:
-  enum Slot { kType, kId, kMetaUid, kChild, kPid, kPpid, kPpidOcsf, kName, kExe, kExeOcsf, kCmd, kHost, kHostOcsf,
-              kContainer, kSlots };
+  enum Slot { kType, kTypeOcsf, kId, kMetaUid, kChild, kChildOcsf, kPid, kPpid, kPpidOcsf, kName, kExe, kExeOcsf, kCmd,
+              kHost, kHostOcsf, kContainer, kContainerOcsf, kSlots };
   static constexpr std::string_view kPaths[kSlots] = {
-      "type", "id", "metadata.uid", "child_pid", "process.pid", "process.ppid", "process.parent_process.pid",
-      "process.name", "process.exe", "process.file.path", "process.cmd_line", "host.hostname", "device.hostname",
-      "container.id"};
+      "type", "unmapped.type", "id", "metadata.uid", "child_pid", "unmapped.child_pid", "process.pid", "process.ppid",
+      "process.parent_process.pid", "process.name", "process.exe", "process.file.path", "process.cmd_line",
+      "host.hostname", "device.hostname", "container.id", "device.container.uid"};
 
   bool parse(std::string_view line) { return json::sax_parse(line.begin(), line.end(), this); }
 
@@ -342,7 +342,9 @@ class TreeFields {
     }
     return n;
   }
-  std::string sensor() const { return sensor_key(first(kId, kMetaUid), first(kHost, kHostOcsf), vals_[kContainer]); }
+  std::string sensor() const {
+    return sensor_key(first(kId, kMetaUid), first(kHost, kHostOcsf), first(kContainer, kContainerOcsf));
+  }
   ProcInfo proc() const {
     return {num(kPid), num(kPpid, kPpidOcsf), vals_[kName], first(kExe, kExeOcsf), vals_[kCmd]};
   }
@@ -455,12 +457,15 @@ class Hunt {
     if (scan.process) {  // fork/exec: feeds the tree
       TreeFields f;
       if (!f.parse(line)) return malformed(file, lineno, "not valid JSON");
-      const std::string& type = f[TreeFields::kType];
+      const std::string& type = f.first(TreeFields::kType, TreeFields::kTypeOcsf);
       if (type == "exec" || type == "fork") {
         auto sensor = f.sensor();
         ProcInfo info = f.proc();
         if (info.pid > 0) index_.put(sensor, info);
-        if (int child = f.num(TreeFields::kChild); type == "fork" && child > 0) {
+        // vigil's layout: process is the parent; OCSF (vigil's events): the
+        // child, with the parent in parent_process (docs/events.md).
+        if (int child = f.num(TreeFields::kChild, TreeFields::kChildOcsf);
+            type == "fork" && child > 0 && child != info.pid) {
           info.ppid = info.pid;  // the child runs its parent's image until it execs
           info.pid = child;
           index_.put(sensor, std::move(info));
@@ -484,20 +489,33 @@ class Hunt {
     if (out_.size() > (1 << 16)) flush();
   }
 
+  // The process an event is about: `process` in vigil's layout; in OCSF
+  // the one that made the call is actor.process, except for exec, fork
+  // and exit, whose `process` is the new image, the child, the one ending.
+  static const json* subject_of(const json& rec) {
+    const std::string type = str_at(rec, {"type", "unmapped.type"});
+    if (type == "exec" || type == "fork" || type == "exit") return at(rec, {"process"});
+    return at(rec, {"actor.process", "process"});
+  }
+
   // The event's process, then its ancestors up to the first one the input
   // does not describe (the container's entrypoint: its parent is vigil).
   std::vector<ProcInfo> tree_of(const json& rec, const std::string& sensor) {
     std::vector<ProcInfo> chain;
-    const json* p = at(rec, {"process"});
+    const json* p = subject_of(rec);
     if (!p) return chain;
     chain.push_back(proc_of(*p));
     for (int ppid = chain.back().ppid; ppid > 0 && chain.size() < 64;) {
       const ProcInfo* info = index_.find(sensor, ppid);
       if (!info) {
         // only the event's own parent summary is known
-        const json* parent = at(*p, {"parent"});
-        if (chain.size() == 1 && parent && int_at(*parent, {"pid"}) == ppid)
-          chain.push_back({ppid, 0, str_at(*parent, {"name"}), str_at(*parent, {"exe"}), ""});
+        // (an OCSF parent_process of only a pid says nothing more)
+        const json* parent = at(*p, {"parent", "parent_process"});
+        if (chain.size() == 1 && parent && int_at(*parent, {"pid"}) == ppid) {
+          ProcInfo summary{ppid, int_at(*parent, {"ppid", "parent_process.pid"}), str_at(*parent, {"name"}),
+                           str_at(*parent, {"exe", "file.path"}), str_at(*parent, {"cmd_line"})};
+          if (!summary.name.empty() || !summary.exe.empty()) chain.push_back(std::move(summary));
+        }
         break;
       }
       if (std::any_of(chain.begin(), chain.end(), [&](const ProcInfo& c) { return c.pid == info->pid; })) break;
@@ -516,8 +534,8 @@ class Hunt {
       auto name = str_at(rec, {"network.remote_name", "dst_endpoint.hostname"});
       return addr + (port.empty() ? "" : ":" + port) + (name.empty() ? "" : " (" + name + ")");
     }
-    if (auto c = str_at(rec, {"child_pid"}); !c.empty()) return "child " + c;
-    return str_at(rec, {"process.cmd_line"});
+    if (auto c = str_at(rec, {"child_pid", "unmapped.child_pid"}); !c.empty()) return "child " + c;
+    return str_at(rec, {"process.cmd_line", "actor.process.cmd_line"});
   }
 
   // Event contents come from the monitored app: a file name or command
@@ -544,9 +562,10 @@ class Hunt {
                   const std::string& file, uint64_t lineno) {
     auto host = str_at(rec, {"host.hostname", "device.hostname"});
     auto p = [](const std::string& v) { return printable(v); };
-    fmt::format_to(std::back_inserter(out_), "{}:{}  {}  {}  {}{}{}\n", p(file), lineno, p(str_at(rec, {"time"})),
-                   p(str_at(rec, {"type"})), p(what(rec)), host.empty() ? "" : "  host=" + p(host),
-                   rec.contains("id") ? "  id=" + p(str_at(rec, {"id"})) : "");
+    auto id = str_at(rec, {"id", "metadata.uid"});
+    fmt::format_to(std::back_inserter(out_), "{}:{}  {}  {}  {}{}{}\n", p(file), lineno,
+                   p(str_at(rec, {"time_dt", "time"})), p(str_at(rec, {"type", "unmapped.type"})), p(what(rec)),
+                   host.empty() ? "" : "  host=" + p(host), id.empty() ? "" : "  id=" + p(id));
     for (const auto& h : hits)
       fmt::format_to(std::back_inserter(out_), "  ioc   {} {} ({}) at {} = {}\n", type_name(h.ioc->type),
                      p(h.ioc->value), p(h.ioc->origin), h.field, p(h.value));

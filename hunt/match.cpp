@@ -30,9 +30,9 @@ namespace {
 
 using nlohmann::json;
 
-// Where each kind of indicator is looked for: vigil's layout (docs/events.md)
-// and the OCSF 1.x layout (process.file.hashes, src/dst_endpoint, query,
-// answers). "[]" walks every element of an array. A new layout is supported
+// Where each kind of indicator is looked for: vigil's former layout and the
+// OCSF 1.x layout vigil writes now (docs/events.md: process.file.hashes,
+// actor.process, src/dst_endpoint, query, answers, unmapped). "[]" walks every element of an array. A new layout is supported
 // by adding its paths here (and to docs/hunt.md).
 struct FieldPath {
   IocType type;
@@ -42,6 +42,7 @@ constexpr FieldPath kFieldPaths[] = {
     {IocType::Sha256, "process.sha256"},
     {IocType::Sha256, "file.sha256"},
     {IocType::Sha256, "process.file.hashes[].value"},
+    {IocType::Sha256, "actor.process.file.hashes[].value"},
     {IocType::Sha256, "file.hashes[].value"},
     {IocType::Ip, "network.remote.addr"},
     {IocType::Ip, "network.local.addr"},
@@ -58,6 +59,9 @@ constexpr FieldPath kFieldPaths[] = {
     {IocType::Path, "file.path"},
     {IocType::Path, "file.target"},
     {IocType::Path, "process.file.path"},
+    {IocType::Path, "actor.process.file.path"},
+    {IocType::Path, "unmapped.process.script"},
+    {IocType::Path, "file_result.path"},
 };
 
 struct Segment {

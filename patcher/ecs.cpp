@@ -10,6 +10,23 @@ namespace {
 constexpr const char* kReadOnly[] = {"taskDefinitionArn", "revision",   "status",       "requiresAttributes",
                                      "compatibilities",   "registeredAt", "registeredBy", "deregisteredAt"};
 
+// describe-task-definition writes some absent members as null (logConfiguration.secretOptions);
+// RegisterTaskDefinition refuses null for any member, so they are left out.
+void drop_nulls(json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_null()) {
+        it = j.erase(it);
+      } else {
+        drop_nulls(*it);
+        ++it;
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& e : j) drop_nulls(e);
+  }
+}
+
 }  // namespace
 
 json patch_ecs(const json& input, const Settings& s) {
@@ -22,6 +39,7 @@ json patch_ecs(const json& input, const Settings& s) {
   json td = wrapped ? input["taskDefinition"] : input;
   if (!td.is_object()) throw Error("input: taskDefinition is not an object");
   for (const char* key : kReadOnly) td.erase(key);
+  if (wrapped) drop_nulls(td);
   const json family = td.value("family", json());
   const std::string where = family.is_string() ? fmt::format("task definition '{}'", family.get<std::string>())
                                                : std::string("task definition");

@@ -340,8 +340,12 @@ void patch_task(json& td, const Settings& s, const Naming& k, const std::string&
       continue;
     ++selected;
     if (const json* lc = member(c, k("logConfiguration")); log.is_null() && lc && lc->is_object() &&
-                                                           lc->value(k("logDriver"), json()) == "awslogs")
+                                                           lc->value(k("logDriver"), json()) == "awslogs") {
       log = *lc;
+      // describe-task-definition writes absent members as null (secretOptions: null), which
+      // RegisterTaskDefinition refuses: the init container's copy leaves them out.
+      for (auto it = log.begin(); it != log.end();) it = it->is_null() ? log.erase(it) : std::next(it);
+    }
     const json* ep = member(c, k("entryPoint"));
     if (ep && looks_patched(*ep)) {
       if (!std::equal(prefix.begin(), prefix.end(), ep->begin()))

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -192,6 +193,33 @@ std::vector<pid_t> attribute_open(dev_t dev, ino_t ino, const std::vector<pid_t>
     closedir(d);
   }
   return out;
+}
+
+bool argv_names(const Process& p, const std::string& path) {
+  for (size_t i = 1; i < p.argv.size(); ++i) {
+    const std::string& a = p.argv[i];
+    if (a == path) return true;
+    if (!a.empty() && a[0] != '/' && !p.cwd.empty() &&
+        (std::filesystem::path(p.cwd) / a).lexically_normal() == std::filesystem::path(path))
+      return true;
+  }
+  return false;
+}
+
+void RecentReaders::exited(ProcessPtr p) {
+  if (!p) return;
+  exited_.push_back(std::move(p));
+  if (exited_.size() > kKeep) exited_.pop_front();
+}
+
+ProcessPtr RecentReaders::by_argv(const std::string& path, const std::vector<ProcessPtr>& alive) const {
+  ProcessPtr best;
+  auto consider = [&](const ProcessPtr& p) {
+    if (p && (!best || p->start_ns > best->start_ns) && argv_names(*p, path)) best = p;
+  };
+  for (const auto& p : alive) consider(p);
+  for (const auto& p : exited_) consider(p);
+  return best;
 }
 
 bool parse_sensitive_patterns(const std::string& value, std::vector<std::string>* out, std::string* error) {

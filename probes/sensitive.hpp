@@ -15,10 +15,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "events/events.hpp"
 
 namespace vigil {
 
@@ -81,6 +84,24 @@ class SensitiveMonitor {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The reader of a sensitive file that the fd scan could not attribute
+// because it closed the file first (cat /etc/shadow: open, read, close,
+// exit within microseconds): the most recently started process, alive or
+// among the last kKeep that exited, with an argument naming the path
+// (absolute, or relative to its cwd). Commands that read a credential file
+// almost always name it; a program that opens it by itself usually still
+// holds it at the fd scan.
+class RecentReaders {
+ public:
+  static constexpr size_t kKeep = 64;
+  void exited(ProcessPtr p);
+  ProcessPtr by_argv(const std::string& path, const std::vector<ProcessPtr>& alive) const;
+
+ private:
+  std::deque<ProcessPtr> exited_;
+};
+bool argv_names(const Process& p, const std::string& path);
 
 // Descendants of pid (children, grandchildren, ...) from /proc/PID/task/*/children.
 std::vector<pid_t> descendants(pid_t pid, const char* proc_root = "/proc");

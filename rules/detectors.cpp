@@ -33,7 +33,7 @@ namespace {
 void add_proc_fields(const Event& ev, Hit* h) {
   if (!ev.proc) return;
   h->fields.push_back({"proc.name", ev.proc->name});
-  h->fields.push_back({"proc.pid", std::to_string(ev.proc->pid)});
+  h->fields.push_back({"proc.pid", FieldValue::num(ev.proc->pid)});
   h->fields.push_back({"proc.exepath", ev.proc->exe});
   h->fields.push_back({"proc.cmdline", ev.proc->cmdline()});
 }
@@ -150,8 +150,8 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& ad
                                     : fmt::format("{} distinct hosts", hosts);
         Hit h = make_hit(d, ev, "Port scan", fmt::format("Port scan: {} contacted within {}s", what, p.at("window") / 1e9), int(i));
         h.fields.push_back({"fd.sip", ev.net->remote.addr});
-        h.fields.push_back({"vigil.distinct_ports", std::to_string(ports)});
-        h.fields.push_back({"vigil.distinct_hosts", std::to_string(hosts)});
+        h.fields.push_back({"vigil.distinct_ports", FieldValue::num(int64_t(ports))});
+        h.fields.push_back({"vigil.distinct_hosts", FieldValue::num(int64_t(hosts))});
         h.token = token;
         hits->push_back(std::move(h));
       }
@@ -175,7 +175,7 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& ad
                                      files, p.at("window") / 1e9, ev.file->path),
                          int(i));
         h.fields.push_back({"fd.name", ev.file->path});
-        h.fields.push_back({"vigil.distinct_files", std::to_string(files)});
+        h.fields.push_back({"vigil.distinct_files", FieldValue::num(int64_t(files))});
         h.token = token;
         hits->push_back(std::move(h));
       }

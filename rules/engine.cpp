@@ -131,13 +131,27 @@ struct Engine::Impl {
         text += p.text;
         continue;
       }
-      std::string v = render(ctx, p.field);
-      text += v;
-      if (std::none_of(a.output_fields.begin(), a.output_fields.end(), [&](const auto& kv) { return kv.first == p.field.name; }))
-        a.output_fields.emplace_back(p.field.name, std::move(v));
+      FieldValue v = render_value(ctx, p.field);
+      text += v.text();
+      if (!has_field(a, p.field.name)) a.output_fields.emplace_back(p.field.name, std::move(v));
     }
     a.output = output_prefix(ev.time_ns, a.priority) + text;
+    add_common_fields(ev, &a);
     return a;
+  }
+
+  static bool has_field(const Alert& a, std::string_view name) {
+    return std::any_of(a.output_fields.begin(), a.output_fields.end(), [&](const auto& kv) { return kv.first == name; });
+  }
+  // Fields every alert carries whatever the rule's output names (the ones
+  // falcosidekick outputs template on); to_json adds evt.time, container.id
+  // and vigil.*. Typed like Falco's: numbers, null when unknown.
+  static void add_common_fields(const Event& ev, Alert* a) {
+    if (!has_field(*a, "evt.type")) a->output_fields.emplace_back("evt.type", std::string(falco_evt_type(ev)));
+    if (!has_field(*a, "proc.name"))
+      a->output_fields.emplace_back("proc.name", ev.proc ? FieldValue(ev.proc->name) : FieldValue());
+    if (!has_field(*a, "proc.pid"))
+      a->output_fields.emplace_back("proc.pid", ev.proc ? FieldValue::num(ev.proc->pid) : FieldValue());
   }
 
   // What a rule's action asks for; *v: the strongest ask so far.
@@ -213,6 +227,7 @@ Action Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
       a.priority = h.priority;
       a.output = m.output_prefix(ev.time_ns, h.priority) + h.output;
       a.output_fields = std::move(h.fields);
+      Impl::add_common_fields(ev, &a);
       a.tags = std::move(h.tags);
       a.action = act;
       a.event_seq = ev.seq;

@@ -559,6 +559,15 @@ std::string render(EvalCtx& ctx, const FieldRef& f) {
   return out;
 }
 
+FieldValue render_value(EvalCtx& ctx, const FieldRef& f) {
+  if (!f.def) return {};
+  auto [vals, count] = values(ctx, f);
+  if (!count) return {};
+  if (count == 1 && f.def->type == FieldType::Int) return FieldValue::num(vals[0].n);
+  if (count == 1 && f.def->type == FieldType::Bool) return FieldValue::boolean(vals[0].n != 0);
+  return FieldValue(render(ctx, f));
+}
+
 }  // namespace vigil::rules
 
 namespace vigil {

@@ -90,6 +90,10 @@ inline std::pair<const Val*, size_t> values(EvalCtx& ctx, const FieldRef& f) {
 
 // Renders a field for outputs ("<NA>" when not available).
 std::string render(EvalCtx& ctx, const FieldRef& f);
+// The field's value for an alert's output_fields, typed as Falco sends it:
+// one Int/Bool value as a number/boolean, no value as null, else a string
+// (several values joined by commas, as in render()).
+FieldValue render_value(EvalCtx& ctx, const FieldRef& f);
 
 // ------------------------------------------------------------ operators ---
 // The one operator table: the lexer, parser, validator, exception loader and
@@ -281,7 +285,7 @@ namespace vigil::rules {
 struct Hit {
   std::string rule, priority, output;
   std::vector<std::string> tags;
-  std::vector<std::pair<std::string, std::string>> fields;
+  OutputFields fields;
   RuleAction action = RuleAction::None;
   int key = 0;  // rate-limit key within the source (e.g. detector index)
   void* token = nullptr;  // detectors: the rate limiter's state, already admitted

@@ -455,6 +455,11 @@ void Guard::deny(int listener, uint64_t id, const std::string& what, const MakeE
   al.output = fmt::format("Sensor tamper attempt denied (syscall={} {} process={} pid={} command={})", ev.type, what,
                           ev.proc ? ev.proc->name : "", ev.proc ? ev.proc->pid : ev.tid,
                           ev.proc ? fmt::format("{}", fmt::join(ev.proc->argv, " ")) : "");
+  al.output_fields = {{"evt.type", ev.type},
+                      {"proc.name", ev.proc ? FieldValue(ev.proc->name) : FieldValue()},
+                      {"proc.pid", FieldValue::num(ev.proc ? ev.proc->pid : ev.tid)},
+                      {"proc.cmdline", ev.proc ? FieldValue(ev.proc->cmdline()) : FieldValue()},
+                      {"vigil.guard", what}};
   al.source = "syscall";
   al.tags = {"sensor", "mitre_defense_evasion", "T1562.001"};
   al.action = Action::Denied;
@@ -483,6 +488,11 @@ bool Guard::keeper_died(Keeper& keeper, int listener, int status) {
                                   status, keeper_)
                     : fmt::format("Sensor keeper died (pid {}, wait status {:#x}) and none could be started ({}): "
                                   "killing the app (fail-closed)", old, status, error);
+  al.output_fields = {{"evt.type", FieldValue()},
+                      {"proc.name", "vigil-keeper"},
+                      {"proc.pid", FieldValue::num(old)},
+                      {"vigil.keeper_status", FieldValue::num(status)},
+                      {"vigil.new_keeper_pid", again ? FieldValue::num(keeper_) : FieldValue()}};
   al.tags = {"sensor", "mitre_defense_evasion", "T1562.001"};
   al.action = again ? Action::None : Action::Killed;
   spdlog::error("{}", al.output);
@@ -497,6 +507,12 @@ int Guard::resource_fault(int tid, const std::string& what, int err) {
   al.priority = "Critical";
   al.output = fmt::format("Sensor fault: {}: {} (tid={}; {})", what, std::strerror(err), tid,
                           prevent_ ? "the call is denied" : "the call goes on unchecked");
+  al.output_fields = {{"evt.type", FieldValue()},
+                      {"proc.name", FieldValue()},
+                      {"proc.pid", FieldValue()},
+                      {"thread.tid", FieldValue::num(tid)},
+                      {"vigil.fault", what},
+                      {"vigil.errno", FieldValue::num(err)}};
   al.tags = {"sensor"};
   al.action = prevent_ ? Action::Denied : Action::None;
   spdlog::error("{}", al.output);

@@ -30,7 +30,11 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
     a.priority = "Critical";
     a.output = fmt::format("Syscall argument vigil could not read in full (syscall={} argument={} pid={} exe={})",
                            ev.type, *what, ev.proc ? ev.proc->pid : 0, ev.proc ? ev.proc->exe : "<NA>");
-    a.output_fields = {{"evt.type", ev.type}, {"evt.arg.unreadable", *what}};
+    a.output_fields = {{"evt.type", ev.type},
+                       {"evt.arg.unreadable", *what},
+                       {"proc.name", ev.proc ? FieldValue(ev.proc->name) : FieldValue()},
+                       {"proc.pid", ev.proc ? FieldValue::num(ev.proc->pid) : FieldValue()},
+                       {"proc.exepath", ev.proc ? FieldValue(ev.proc->exe) : FieldValue()}};
     a.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1211"};
     a.action = allowed(Action::Denied, may);
     a.event_seq = ev.seq;

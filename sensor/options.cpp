@@ -82,6 +82,22 @@ const std::vector<OptionSpec>& option_table() {
        [](const std::string& v, Options& o, std::string* err) { return text_value("--spool-dir", v, &o.sinks.spool_dir, err); }},
       {"spool-max", "SIZE: spool cap per sink, beyond it records are dropped and counted (default 256M)",
        [](const std::string& v, Options& o, std::string* err) { return prefixed("--spool-max", parse_size(v, &o.sinks.spool_max, err), err); }},
+      {"alerts-format", "falco|ocsf: alerts in Falco's JSON shape (default) or as OCSF Detection Findings (2004)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v != "falco" && v != "ocsf") {
+           *err = "--alerts-format: '" + v + "' is not falco or ocsf";
+           return false;
+         }
+         o.sinks.alerts_ocsf = v == "ocsf";
+         return true;
+       }},
+      {"batch-max", "SIZE: cap on the body of one HTTP request, below the receiver's limit (default 1M)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (!prefixed("--batch-max", parse_size(v, &o.sinks.batch_bytes, err), err)) return false;
+         if (o.sinks.batch_bytes >= 1024) return true;
+         *err = "--batch-max: at least 1k (a request must hold a record)";
+         return false;
+       }},
       {"queue", "N: records held in memory before spooling (default 10000)",
        [](const std::string& v, Options& o, std::string* err) {
          uint64_t n = 0;

@@ -148,6 +148,7 @@ struct Tracer::Impl {
   DnsMap dns;
   DriftTracker drift{now_realtime_ns()};
   SensitiveMonitor sensitive;  // reads of credential files (docs/design-probes.md)
+  RecentReaders recent_readers;  // attribution of reads closed before the fd scan
   bool sensitive_on = false;
 
   // Resumes a stopped task, keeping its syscall stops if something follows it.
@@ -258,12 +259,18 @@ struct Tracer::Impl {
       const int pid = h.pids.empty() ? 0 : h.pids.front();
       auto t = thread_tgid.find(pid);
       ProcessPtr p = t == thread_tgid.end() ? nullptr : info_of(t->second);
-      Event ev = new_event(EventClass::FileSystem, "open", pid, p);
+      std::vector<ProcessPtr> alive;
+      if (!p)
+        for (const auto& pr : procs) alive.push_back(pr.second.info);
+      ProcessPtr by_argv = p ? nullptr : recent_readers.by_argv(h.open.path, alive);
+      if (by_argv) p = by_argv;
+      Event ev = new_event(EventClass::FileSystem, "open", p ? p->pid : pid, p);
       FileInfo f;
       f.path = f.raw_path = h.open.path;
       ev.file = std::move(f);
       ev.args.push_back({"source", "inotify"});
       if (!p) ev.args.push_back({"attributed", "false"});
+      else ev.args.push_back({"attributed_by", by_argv ? "argv" : "open_fd"});
       judge.judge(ev, probes::Enforce::Alert);
       judge.emit(std::move(ev));
     }
@@ -376,6 +383,7 @@ struct Tracer::Impl {
     else ev.exit_signal = WTERMSIG(code_or_status);
     judge.judge(ev, probes::Enforce::Alert);
     judge.emit(std::move(ev));
+    recent_readers.exited(p->second.info);
     if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
     procs.erase(p);
     thread_tgid.erase(tgid);

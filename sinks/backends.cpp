@@ -132,6 +132,7 @@ class HttpBackend final : public Backend {
     curl_slist_free_all(headers_);
   }
   size_t max_batch() const override { return spec_.kind == SinkSpec::Kind::Falcosidekick ? 50 : 1000; }
+  uint64_t max_batch_bytes() const override { return http_.batch_bytes; }
   bool one_record_per_request() const override { return spec_.kind == SinkSpec::Kind::Falcosidekick; }
   bool is_network() const override { return true; }
   void diagnose() override;
@@ -172,6 +173,7 @@ class HttpBackend final : public Backend {
     curl_easy_setopt(curl_, CURLOPT_WRITEDATA, &response);
     apply_tls(curl_, http_);
     CURLcode rc = perform();
+    closed_without_status = rc == CURLE_GOT_NOTHING || rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR;
     if (rc != CURLE_OK) {
       *error = fmt::format("POST {}: {}", spec_.text, *errbuf ? errbuf : curl_easy_strerror(rc));
       return false;

@@ -25,6 +25,7 @@ namespace {
 constexpr uint64_t kSegmentBytes = 1 << 20;
 constexpr auto kBackoffMin = std::chrono::milliseconds(250);
 constexpr auto kBackoffMax = std::chrono::milliseconds(30000);
+constexpr int kClosedRetries = 3;  // tries of one batch closed without a status before it is halved
 
 bool power_of_ten(uint64_t n) {
   while (n >= 10 && n % 10 == 0) n /= 10;
@@ -222,29 +223,70 @@ void Channel::run() {
   uint64_t streak = 0;
   std::vector<std::string> batch;
   fs::path segment;
+  // Batches are cut at max_batch() records and max_batch_bytes() bytes. A
+  // receiver that closes the connection without a status (Fluent Bit, on a
+  // body over its buffer) gets kClosedRetries tries, then the batch is halved;
+  // a lone record it still refuses that way is dropped (counted): never an
+  // endless retry.
+  const uint64_t cap = backend_->max_batch_bytes();
+  size_t limit = backend_->max_batch();
+  int closed_streak = 0;
   while (take_batch(&batch, &segment)) {
     size_t pos = 0;
     bool stopped = false;
     while (pos < batch.size() && !stopped) {
-      std::vector<std::string> chunk(batch.begin() + long(pos),
-                                     batch.begin() + long(std::min(batch.size(), pos + backend_->max_batch())));
+      if (cap && batch[pos].size() + 1 > cap) {
+        std::lock_guard lk(mu_);
+        ++st_.dropped;
+        --inflight_;
+        if (power_of_ten(++oversize_))
+          spdlog::error("sink {}: a record of {} bytes is larger than the batch cap of {} bytes (--batch-max): "
+                        "dropped ({} so far)", spec_.text, batch[pos].size(), cap, oversize_);
+        ++pos;
+        continue;
+      }
+      size_t end = pos;
+      for (uint64_t bytes = 0; end < batch.size() && end - pos < limit; ++end) {
+        bytes += batch[end].size() + 1;
+        if (cap && bytes > cap) break;
+      }
+      std::vector<std::string> chunk(batch.begin() + long(pos), batch.begin() + long(end));
       std::string err;
       bool reject = false;
       size_t n = backend_->deliver(chunk, Clock::now() + kBackoffMax, &err, &reject);
       size_t lost = 0;
+      bool split = false;
       if (n < chunk.size() && reject) {
         // Falcosidekick refuses one record; an NDJSON receiver the whole batch.
         lost = backend_->one_record_per_request() ? 1 : chunk.size() - n;
         spdlog::error("sink {}: receiver rejected {} records, dropped: {}", spec_.text, lost, err);
+      } else if (n < chunk.size() && backend_->closed_without_status && ++closed_streak >= kClosedRetries) {
+        closed_streak = 0;
+        if (chunk.size() - n > 1) {
+          limit = std::max<size_t>(1, (chunk.size() - n) / 2);
+          split = true;
+          spdlog::warn("sink {}: connection closed without a status {} times: sending batches of {} records",
+                       spec_.text, kClosedRetries, limit);
+        } else {
+          lost = 1;
+          spdlog::error("sink {}: connection closed without a status {} times for one record of {} bytes, dropped: {}",
+                        spec_.text, kClosedRetries, chunk[n].size(), err);
+        }
       }
       pos += n + lost;
       std::unique_lock lk(mu_);
       st_.sent += n;
       st_.dropped += lost;
       inflight_ -= n + lost;
+      if (split) {
+        ++st_.failures;
+        backoff = kBackoffMin;
+        continue;  // the smaller batches go at once
+      }
       if (n + lost == chunk.size() || lost) {
         if (streak) spdlog::info("sink {}: delivery recovered after {} failed attempts", spec_.text, streak);
         streak = 0;
+        closed_streak = 0;
         backoff = kBackoffMin;
         continue;
       }

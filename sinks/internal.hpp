@@ -23,6 +23,7 @@ struct HttpSettings {
   std::vector<std::string> headers;  // "Name: value", secrets: never logged
   std::string ca_file;               // empty: curl's default
   bool insecure = false;
+  uint64_t batch_bytes = kDefaultBatchBytes;  // cap on the body of one POST
 };
 // Reads headers and bearer token as configured; one-line error on failure.
 bool load_http_settings(const SinkConfig& cfg, HttpSettings* out, std::string* error);
@@ -46,12 +47,16 @@ class Backend {
   virtual size_t deliver(const std::vector<std::string>& lines, Clock::time_point deadline, std::string* error,
                          bool* reject) = 0;
   virtual size_t max_batch() const { return 500; }
+  virtual uint64_t max_batch_bytes() const { return 0; }  // bytes (lines + newlines) per delivery; 0: no cap
   virtual bool one_record_per_request() const { return false; }  // a rejection then loses one record
   virtual bool is_network() const { return false; }
   virtual void diagnose() {}
   // Ends a delivery in progress and refuses new ones; from another thread.
   virtual void interrupt() { abort = true; }
   std::atomic<bool> abort{false};
+  // Set by deliver(): the last failure was a connection closed without any
+  // HTTP status (Fluent Bit does that to a body over its buffer size).
+  bool closed_without_status = false;
 };
 std::unique_ptr<Backend> make_backend(const SinkSpec& spec, const HttpSettings& http, std::string* error);
 
@@ -98,7 +103,8 @@ class Channel {
   uint64_t next_segment_ = 0;
   uint64_t segment_lines_ = 0;  // lines in the segment being delivered
   size_t inflight_ = 0;
-  uint64_t kick_ = 0;  // bumped by wait_idle() to end a backoff wait
+  uint64_t kick_ = 0;
+  uint64_t oversize_ = 0;  // records dropped for being larger than the batch cap  // bumped by wait_idle() to end a backoff wait
   bool stop_ = false;
   std::string last_error_;
   DeliveryStats st_;

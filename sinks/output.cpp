@@ -195,12 +195,13 @@ class AsyncOutput final : public Output {
       return;
     }
     const auto& a = std::get<Alert>(r);
-    json j = to_json(a, *ctx);
-    j["uuid"] = fmt::format("{}:alert:{}", ctx->sensor_id, alert_seq_.fetch_add(1) + 1);
-    if (!ctx->container_id.empty()) j["output_fields"]["container.id"] = ctx->container_id;
-    if (ctx->extra) {
-      j["ecs"] = *ctx->extra;
-      for (const auto& [k, v] : ctx->extra->items()) j["output_fields"]["ecs." + k] = v;
+    std::string uuid = fmt::format("{}:alert:{}", ctx->sensor_id, alert_seq_.fetch_add(1) + 1);
+    json j = cfg_.alerts_ocsf ? to_ocsf_finding(a, *ctx, uuid) : to_json(a, *ctx);
+    json& falco = cfg_.alerts_ocsf ? j["unmapped"]["falco"] : j;
+    falco["uuid"] = uuid;
+    if (!ctx->container_id.empty()) falco["output_fields"]["container.id"] = ctx->container_id;
+    if (ctx->extra) {  // in output_fields: falcosidekick drops other top-level keys
+      for (const auto& [k, v] : ctx->extra->items()) falco["output_fields"]["ecs." + k] = v;
     }
     std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
     for (const auto& c : alerts_) c->push(line);
@@ -242,14 +243,14 @@ class AsyncOutput final : public Output {
     ev.cls = EventClass::Sensor;
     ev.type = "stats";
     json j = to_json(ev, *ctx);
-    j["id"] = fmt::format("{}:stats:{}", ctx->sensor_id, ev.seq);
+    j["metadata"]["uid"] = fmt::format("{}:stats:{}", ctx->sensor_id, ev.seq);
     json sinks = json::array();
     for (const auto& c : all_) {
       auto cs = c->stats();
       sinks.push_back({{"sink", c->spec().text}, {"sent", cs.sent}, {"spooled", cs.spooled},
                        {"dropped", cs.dropped}, {"failures", cs.failures}, {"queue_depth", cs.queue_depth}});
     }
-    j["stats"] = {{"sent", s.sent},         {"spooled", s.spooled},   {"dropped", s.dropped},
+    j["unmapped"]["stats"] = {{"sent", s.sent},         {"spooled", s.spooled},   {"dropped", s.dropped},
                   {"failures", s.failures}, {"queue_depth", s.queue_depth},
                   {"tracer_stops_per_sec", counter ? json(std::round(rate * 10) / 10) : json(nullptr)},
                   {"sinks", sinks}};
@@ -364,7 +365,8 @@ void log_config(const SinkConfig& cfg, const Plan& p) {
   if (!cfg.header_file.empty()) secrets += fmt::format(" headers from {} (values masked);", cfg.header_file);
   if (!cfg.bearer_token_env.empty()) secrets += fmt::format(" bearer token from ${} (masked);", cfg.bearer_token_env);
   if (!cfg.bearer_token_file.empty()) secrets += fmt::format(" bearer token from {} (masked);", cfg.bearer_token_file);
-  spdlog::info("config: HTTP: {} header(s);{} TLS verification {}; CA file {}", p.http.headers.size(), secrets,
+  spdlog::info("config: HTTP: {} header(s);{} at most {} bytes per request; TLS verification {}; CA file {}",
+               p.http.headers.size(), secrets, p.http.batch_bytes,
                p.http.insecure ? "OFF (--tls-insecure)" : "on",
                p.http.ca_file.empty() ? "(curl default)" : p.http.ca_file);
   if (p.http.insecure) spdlog::warn("TLS certificate verification is off (--tls-insecure)");

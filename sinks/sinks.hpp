@@ -35,6 +35,11 @@ bool parse_sink_spec(const std::string& spec, SinkSpec* out, std::string* error)
 bool parse_duration(const std::string& text, std::chrono::milliseconds* out, std::string* error);
 bool parse_size(const std::string& text, uint64_t* out, std::string* error);
 
+// Default cap on the body of one HTTP request: well under the 4 MB buffer of
+// Fluent Bit's http input (FireLens), which closes the connection without a
+// status on anything larger.
+inline constexpr uint64_t kDefaultBatchBytes = 1ull << 20;
+
 struct SinkConfig {
   std::vector<std::string> events;  // sink SPECs for events (empty: no events)
   std::vector<std::string> alerts;  // sink SPECs for alerts (empty: stderr)
@@ -45,6 +50,8 @@ struct SinkConfig {
   std::string bearer_token_env, bearer_token_file;  // Authorization: Bearer <token>
   bool tls_insecure = false;
   std::string ca_file;  // empty: <rootfs>/etc/vigil/ca-certificates.crt, else the system bundle
+  uint64_t batch_bytes = kDefaultBatchBytes;  // HTTP sinks: cap on one request's body
+  bool alerts_ocsf = false;  // alerts as OCSF Detection Findings (2004) instead of Falco's shape
   std::chrono::milliseconds flush_timeout{5000};
   std::chrono::milliseconds stats_interval{60000};  // 0: no stats records
 };

@@ -194,6 +194,7 @@ std::string default_ca_file() {
 bool load_http_settings(const SinkConfig& cfg, HttpSettings* out, std::string* error) {
   HttpSettings h;
   h.insecure = cfg.tls_insecure;
+  h.batch_bytes = cfg.batch_bytes;
   h.ca_file = cfg.ca_file.empty() ? default_ca_file() : cfg.ca_file;
   if (!cfg.ca_file.empty() && access(cfg.ca_file.c_str(), R_OK) != 0) {
     *error = fmt::format("--ca-file: cannot read '{}': {}", cfg.ca_file, std::strerror(errno));

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generates realistic vigil event streams (docs/events.md) with planted IoCs.
+"""Generates realistic vigil event streams (docs/events.md: OCSF 1.5.0, as
+events/events.cpp to_json() writes them) with planted IoCs.
 
 Each sensor is one task: an entrypoint (/bin/sh /app/start.sh) that starts a
 Python web app; the app writes files, resolves names, connects to its database
@@ -64,18 +65,30 @@ class Sensor:
         self.miner = None
 
 
-def proc_obj(s, pid):
-    pr = s.procs[pid]
-    o = {"pid": pid, "ppid": pr["ppid"], "name": pr["exe"].rsplit("/", 1)[-1], "exe": pr["exe"],
-         "args": pr["args"], "cmd_line": " ".join(pr["args"]), "cwd": pr.get("cwd", "/app"),
-         "user": {"uid": 1000, "gid": 1000, "euid": 1000, "egid": 1000}, "sid": 7}
+def proc_obj(s, pid, with_parent=True, pr=None):
+    """OCSF process object (events.cpp process_json)."""
+    pr = pr or s.procs[pid]
+    exe = pr["exe"]
+    f = {"name": exe.rsplit("/", 1)[-1], "path": exe, "type_id": 1, "type": "Regular File"}
     if pr.get("sha256"):
-        o["sha256"] = pr["sha256"]
+        f["hashes"] = [{"algorithm_id": 3, "algorithm": "SHA-256", "value": pr["sha256"]}]
+    o = {"pid": pid, "name": exe.rsplit("/", 1)[-1], "cmd_line": " ".join(pr["args"]), "file": f,
+         "working_directory": pr.get("cwd", "/app"), "user": {"uid": "1000"}}
+    parent = s.procs.get(pr["ppid"])
+    if with_parent and parent:
+        o["parent_process"] = proc_obj(s, pr["ppid"], False)
+    elif with_parent:
+        o["parent_process"] = {"pid": pr["ppid"]}
+    return o
+
+
+def proc_extra(s, pid):
+    """What OCSF has no attribute for (events.cpp process_extra)."""
+    pr = s.procs[pid]
+    o = {"args": pr["args"], "ppid": pr["ppid"], "user": {"uid": 1000, "gid": 1000, "euid": 1000, "egid": 1000},
+         "sid": 7}
     if pr.get("script"):
         o["script"] = pr["script"]
-    parent = s.procs.get(pr["ppid"])
-    if parent:
-        o["parent"] = {"pid": pr["ppid"], "name": parent["exe"].rsplit("/", 1)[-1], "exe": parent["exe"]}
     return o
 
 
@@ -89,14 +102,72 @@ def rfc3339(ns):
     return _t.strftime("%Y-%m-%dT%H:%M:%S", _t.gmtime(ns // 10**9)) + f".{ns % 10**9:09d}Z"
 
 
-def emit(s, cls, type_, pid, **parts):
+CLASSES = {1007: ("Process Activity", 1, "System Activity"), 1001: ("File System Activity", 1, "System Activity"),
+           4001: ("Network Activity", 4, "Network Activity"), 4003: ("DNS Activity", 4, "Network Activity")}
+ACTIVITIES = {"exec": (1, "Launch"), "fork": (1, "Launch"), "exit": (2, "Terminate"), "openat": (14, "Open"),
+              "connect": (1, "Open"), "sendmmsg": (1, "Query"), "recvfrom": (2, "Response")}
+
+
+def endpoint(e):
+    o = {"ip": e["addr"]}
+    if e.get("port"):
+        o["port"] = e["port"]
+    return o
+
+
+def emit(s, cls, type_, pid, child_pid=None, exit=None, file=None, network=None, dns=None, args=None):
+    """One record as events.cpp to_json() writes it (OCSF 1.5.0)."""
     global t_ns, written, count
     t_ns += rnd.randrange(20_000, 2_000_000)
     s.seq += 1
-    ev = {"id": f"{s.id}:{s.seq}", "seq": s.seq, "time": rfc3339(t_ns), "class_uid": cls,
-          "class_name": {1007: "process", 1001: "file_system", 4001: "network", 4003: "dns"}[cls],
-          "type": type_, "process": proc_obj(s, pid), "host": {"hostname": s.host}, "container": {"id": s.container}}
-    ev.update(parts)
+    name, cat, cat_name = CLASSES[cls]
+    act, act_name = ACTIVITIES[type_]
+    ev = {"class_uid": cls, "class_name": name, "category_uid": cat, "category_name": cat_name,
+          "activity_id": act, "activity_name": act_name, "type_uid": cls * 100 + act, "type_name": f"{name}: {act_name}",
+          "severity_id": 1, "severity": "Informational", "time": t_ns // 10**6, "time_dt": rfc3339(t_ns),
+          "metadata": {"version": "1.5.0", "product": {"name": "vigil", "vendor_name": "vigil", "version": "0.1.0"},
+                       "profiles": ["host", "container", "datetime"], "uid": f"{s.id}:{s.seq}", "sequence": s.seq,
+                       "event_code": type_},
+          "device": {"type_id": 6, "type": "Virtual", "hostname": s.host, "container": {"uid": s.container}}}
+    un = {"type": type_, "process": proc_extra(s, pid)}
+    actor = proc_obj(s, pid)
+    if type_ == "fork":  # the child is the process, its parent the actor
+        child = proc_obj(s, child_pid, False, dict(s.procs[pid], ppid=pid))
+        child["parent_process"] = proc_obj(s, pid, False)
+        ev["process"] = child
+        un["child_pid"] = child_pid
+    elif type_ == "exec" and s.procs[pid]["ppid"] in s.procs:
+        ev["process"] = actor
+        actor = proc_obj(s, s.procs[pid]["ppid"])
+    elif cls == 1007:
+        ev["process"] = actor
+    ev["actor"] = {"process": actor}
+    if exit is not None:
+        ev["exit_code"] = exit["code"]
+        un["exit"] = exit
+    if file:
+        ev["file"] = {"name": file["path"].rsplit("/", 1)[-1], "path": file["path"], "type_id": 0, "type": "Unknown"}
+        un["file"] = file
+    if network:
+        if "local" in network:
+            ev["src_endpoint"] = endpoint(network["local"])
+        if "remote" in network:
+            ev["dst_endpoint"] = endpoint(network["remote"])
+            if network.get("remote_name"):
+                ev["dst_endpoint"]["hostname"] = network["remote_name"]
+        proto = network["protocol"]
+        ev["connection_info"] = {"direction_id": 2, "protocol_num": proto, "protocol_name": {6: "tcp", 17: "udp"}[proto]}
+        un["network"] = network
+    if dns:
+        ev["query"] = {"hostname": dns["qname"], "type": "A"}
+        if dns["answers"]:
+            ev["answers"] = [{"rdata": x, "type": "A"} for x in dns["answers"]]
+        un["dns"] = {"qtype": dns["qtype"]}
+    if args:
+        un["args"] = args
+        if "rcode" in args:
+            ev["rcode_id"], ev["rcode"] = 0, "NoError"
+    ev["unmapped"] = un
     line = json.dumps(ev, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
     out.write(line)
     written += len(line)

@@ -43,7 +43,7 @@ PROBE_RULE = """- rule: e2e probe every exec
 
 
 def check_shadow_event(c, name, events):
-    c.check(name, any(e.get("class_name") == "file_system" and (e.get("file") or {}).get("path") == "/etc/shadow"
+    c.check(name, any(e.get("class_uid") == 1001 and (e.get("file") or {}).get("path") == "/etc/shadow"
                       for e in events), short(json.dumps(events)))
 
 

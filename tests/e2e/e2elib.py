@@ -1,5 +1,11 @@
 """Helpers shared by the e2e test scripts (containers.py, taskdef.py)."""
 import json
+import os as _os
+import sys as _sys
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "shell"))
+from events_view import validate, view  # noqa: E402
+_sys.path.insert(0, _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "sinks"))
+from falcosidekick_check import problems as falcosidekick_problems  # noqa: E402
 import os
 import subprocess
 import sys
@@ -33,9 +39,15 @@ def split_stderr(text):
             obj = json.loads(line) if line.startswith("{") else None
         except ValueError:
             obj = None
-        if isinstance(obj, dict) and "class_uid" in obj:
-            events.append(obj)
+        if isinstance(obj, dict) and obj.get("class_uid"):
+            errs = validate(obj)  # every event of the e2e runs is valid OCSF
+            assert not errs, f"not valid OCSF: {errs}: {line}"
+            events.append(view(obj))  # the flat view the checks use (tests/shell/events_view.py)
+        elif isinstance(obj, dict) and "class_uid" in obj:
+            pass  # stats records
         elif isinstance(obj, dict) and "rule" in obj:
+            errs = falcosidekick_problems(obj)  # every alert passes falcosidekick's checks, in Falco's shape
+            assert not errs, f"alert falcosidekick would refuse: {errs}: {line}"
             alerts.append(obj)
         else:
             other.append(line)

@@ -20,6 +20,11 @@ vrun() {
   rm -f "$T/alerts"
   timeout 120 "$VIGIL" run --mode="$mode" --rules="$DEFAULT_RULES" --alerts="file:$T/alerts" "${opts[@]}" -- "$@" \
     2>"$T/err" </dev/null || RC=$?
+  # Every alert must pass falcosidekick's checks and be in Falco's shape.
+  if [ -e "$T/alerts" ] && ! "$PY" "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$T/alerts" >"$T/fsk" 2>&1; then
+    cat "$T/fsk" >&2
+    fail "alerts falcosidekick would refuse or that differ from Falco's shape"
+  fi
 }
 
 # Prints "rule|action|priority" for every alert in $T/alerts.
@@ -36,7 +41,7 @@ for line in open(sys.argv[1], errors="replace"):
     except ValueError:
         continue
     if "rule" in a:
-        print(f'{a["rule"]}|{a.get("vigil", {}).get("action", "")}|{a.get("priority", "")}')
+        print(f'{a["rule"]}|{a.get("output_fields", {}).get("vigil.action", "")}|{a.get("priority", "")}')
 PY
 }
 

@@ -53,9 +53,10 @@ expect_run() {
 expect_events() {
   python3 - "$@" <<'PY' || die "events check failed (events file: $1)"
 import json, sys
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
 path, checks = sys.argv[1], sys.argv[2:]
 try:
-    events = [json.loads(l) for l in open(path) if l.strip()]
+    events = events(path)
 except Exception as e:
     sys.exit(f"{path}: not JSON lines: {e}")
 seqs = [e["seq"] for e in events]

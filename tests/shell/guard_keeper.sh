@@ -24,6 +24,8 @@ for mode in detect prevent; do
   alive "$main" && alive "$child" || { echo "FAIL ($mode): the app died with the keeper"; exit 1; }
   grep 'Sensor keeper died' "$tmp/alerts" | grep '"priority":"Critical"' | grep -q '"rule":"Sensor tamper attempt"' \
     || { cat "$tmp/alerts" "$tmp/err"; echo "FAIL ($mode): no alert for the keeper's death"; exit 1; }
+  python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts" >/dev/null \
+    || { python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts"; echo "FAIL ($mode): alerts falcosidekick would refuse"; exit 1; }
   kill -KILL "$vp"
   set +e; wait "$vp"; set -e
   for _ in $(seq 100); do { alive "$main" || alive "$child"; } || break; sleep 0.1; done

@@ -18,5 +18,7 @@ al = [json.loads(l) for l in open(sys.argv[1])]
 assert any(a["rule"] == "Sensor fault" and a["priority"] == "Critical" and sys.argv[2] in a["output"]
            and "Too many open files" in a["output"] for a in al), al[:3]
 PY
+  python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts.$mode" >/dev/null \
+    || { python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts.$mode" | head; echo "FAIL ($mode): alerts falcosidekick would refuse"; exit 1; }
 done
 echo ok

@@ -51,10 +51,13 @@ for mode in detect prevent; do
   # Each call the guard denied (all but the /proc opens the kernel refuses) is a Critical alert.
   n=$(count_alerts "$tmp/alerts")
   [ "$n" -ge 27 ] || { cat "$tmp/out" "$tmp/alerts"; echo "FAIL ($mode): $n tamper alerts"; exit 1; }
+  python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts" >/dev/null \
+    || { python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts" | head; echo "FAIL ($mode): tamper alerts falcosidekick would refuse"; exit 1; }
   # rt_sigqueueinfo is an event (it was not before): denied here.
   python3 - "$tmp/events" <<'PY' || { echo "FAIL ($mode): no denied rt_sigqueueinfo event"; exit 1; }
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 assert any(e["type"] == "rt_sigqueueinfo" and e.get("action") == "denied" and e["args"]["sig"] == "9" for e in ev)
 assert any(e["type"] == "prlimit64" and e.get("action") == "denied" for e in ev)
 PY

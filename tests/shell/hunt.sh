@@ -17,14 +17,23 @@ domain=evil-pool.example
 python3 "$SRC_DIR/bench/hunt/gen.py" --events 6000 --sensors 2 --seed 7 --plant-at 0.9 \
   --hash "$hash" --ip "$ip" --domain "$domain" --out "$tmp/all.jsonl" --iocs "$tmp/decoys.txt" --decoys 300 2>/dev/null
 sed -i '2,4d' "$tmp/decoys.txt"  # keep only the decoys (lines 2-4 are the planted ones)
+# the generator writes what vigil writes: every record valid OCSF (tests/ocsf/validate.py)
+python3 - "$tmp/all.jsonl" <<'PY' || fail "generated events are not valid OCSF"
+import json, os, sys
+sys.path.insert(0, os.path.join(os.environ["SRC_DIR"], "tests", "ocsf"))
+from validate import validate
+for n, l in enumerate(open(sys.argv[1]), 1):
+    errs = validate(json.loads(l))
+    assert not errs, f"line {n}: {errs}"
+PY
 
 # the planted chain, read from the data: miner exec -> its parent sh -> the app -> the entrypoint
 read -r miner sh < <(python3 - "$tmp/all.jsonl" <<'PY'
 import json, sys
 for l in open(sys.argv[1]):
     e = json.loads(l)
-    if e["type"] == "exec" and e["process"]["exe"] == "/tmp/.cache/kworkerd":
-        print(e["process"]["pid"], e["process"]["ppid"]); break
+    if e["unmapped"]["type"] == "exec" and e["process"]["file"]["path"] == "/tmp/.cache/kworkerd":
+        print(e["process"]["pid"], e["process"]["parent_process"]["pid"]); break
 PY
 )
 [ -n "$miner" ] || fail "generator planted no miner"
@@ -56,7 +65,8 @@ recs = [json.loads(l) for l in open(out)]
 assert len(recs) == want, f"{len(recs)} matches, want {want}"
 for r in recs:
     ev, tree = r["event"], r["process_tree"]
-    assert ev["process"]["pid"] == miner, ev
+    subject = ev["process"] if ev["unmapped"]["type"] == "exec" else ev["actor"]["process"]
+    assert subject["pid"] == miner, ev
     pids = [t["pid"] for t in tree]
     exes = [t["exe"] for t in tree]
     assert exes == ["/usr/bin/dash", "/usr/bin/python3.11", "/usr/bin/dash", "/tmp/.cache/kworkerd"], exes
@@ -87,10 +97,13 @@ grep -q "skipped: $tmp/domain.json: indicator--and: unsupported pattern" "$tmp/e
 "$VIGIL" hunt --ioc "$tmp/hash.txt" --ioc "$tmp/ip.csv" --ioc "$tmp/domain.json" --ioc "$tmp/decoys.txt" \
   "$L"/events.jsonl* >"$tmp/out.txt" 2>"$tmp/err" || fail "hunt exited $?: $(cat "$tmp/err")"
 [ "$(grep -c '<- this event' "$tmp/out.txt")" = 5 ] || fail "want 5 matching events: $(cat "$tmp/out.txt")"
-grep -q "ioc   sha256 $hash ($tmp/hash.txt:2) at process.sha256 = $hash" "$tmp/out.txt" || fail "no hash hit line"
-grep -q "ioc   ip 203.0.113.64/26 ($tmp/ip.csv:2) at network.remote.addr = $ip" "$tmp/out.txt" || fail "no IP hit line"
-grep -q "ioc   ip 203.0.113.64/26 ($tmp/ip.csv:2) at dns.answers\[\] = $ip" "$tmp/out.txt" || fail "no DNS answer hit"
-grep -q "ioc   domain $domain ($tmp/domain.json: indicator--d) at network.remote_name = pool.$domain" "$tmp/out.txt" \
+grep -qF "ioc   sha256 $hash ($tmp/hash.txt:2) at process.file.hashes[].value = $hash" "$tmp/out.txt" \
+  || fail "no hash hit line (exec)"
+grep -qF "ioc   sha256 $hash ($tmp/hash.txt:2) at actor.process.file.hashes[].value = $hash" "$tmp/out.txt" \
+  || fail "no hash hit line (the miner's calls)"
+grep -q "ioc   ip 203.0.113.64/26 ($tmp/ip.csv:2) at dst_endpoint.ip = $ip" "$tmp/out.txt" || fail "no IP hit line"
+grep -q "ioc   ip 203.0.113.64/26 ($tmp/ip.csv:2) at answers\[\].rdata = $ip" "$tmp/out.txt" || fail "no DNS answer hit"
+grep -q "ioc   domain $domain ($tmp/domain.json: indicator--d) at dst_endpoint.hostname = pool.$domain" "$tmp/out.txt" \
   || fail "no domain hit line"
 grep -q "^  tree  7 /usr/bin/dash  /bin/sh /app/start.sh$" "$tmp/out.txt" || fail "tree root: $(cat "$tmp/out.txt")"
 grep -q "^           └─ $sh /usr/bin/dash  sh -c curl" "$tmp/out.txt" || fail "tree: no sh $sh: $(head -20 "$tmp/out.txt")"
@@ -112,7 +125,7 @@ set +e
 "$VIGIL" hunt --ioc "$tmp/decoys.txt" "$tmp/all.jsonl" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc = 1 ] && [ ! -s "$tmp/out" ] || fail "decoys only: exit $rc, want 1 and no output"
 # time bounds: the plant is at 90% of the stream
-last=$(tail -1 "$tmp/all.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["time"])')
+last=$(tail -1 "$tmp/all.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["time_dt"])')
 "$VIGIL" hunt --ioc "$tmp/hash.txt" --since "$last" "$tmp/all.jsonl" >/dev/null 2>&1; rc=$?
 [ $rc = 1 ] || fail "--since after the plant: exit $rc, want 1"
 "$VIGIL" hunt --ioc "$tmp/hash.txt" --until 2026-01-01 "$tmp/all.jsonl" >/dev/null 2>&1; rc=$?
@@ -142,11 +155,30 @@ grep -q "2 malformed line(s) skipped" "$tmp/err" && grep -q "$tmp/bad.jsonl:4: n
 
 # text output never passes terminal control sequences from event contents
 cat >"$tmp/esc.jsonl" <<JSON
-{"id":"s:1","type":"openat","time":"2026-11-18T11:00:00Z","process":{"pid":9,"ppid":1,"exe":"/x","cmd_line":"a\\u001b]0;owned\\u0007b\\u009bc","sha256":"$hash"}}
+{"metadata":{"uid":"s:1"},"unmapped":{"type":"openat"},"time":1795000000000,"time_dt":"2026-11-18T11:00:00Z","actor":{"process":{"pid":9,"parent_process":{"pid":1},"file":{"path":"/x","hashes":[{"algorithm_id":3,"value":"$hash"}]},"cmd_line":"a\\u001b]0;owned\\u0007b\\u009bc"}}}
+{"id":"s:2","type":"openat","time":"2026-11-18T11:00:00Z","process":{"pid":9,"ppid":1,"exe":"/x","cmd_line":"d\\u001b]0;owned\\u0007e","sha256":"$hash"}}
 JSON
 "$VIGIL" hunt --ioc "$tmp/hash.txt" "$tmp/esc.jsonl" >"$tmp/esc.txt" 2>&1 || fail "escape event not matched: $(cat "$tmp/esc.txt")"
 if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$tmp/esc.txt"; then fail "control characters in text output"; fi
 grep -q 'a\\x1b\]0;owned\\x07b\\xc2\\x9bc' "$tmp/esc.txt" || fail "control characters not shown as \\xNN: $(cat "$tmp/esc.txt")"
+grep -q 'd\\x1b\]0;owned\\x07e' "$tmp/esc.txt" || fail "vigil's former layout (process.sha256) not matched: $(cat "$tmp/esc.txt")"
+
+# events vigil itself wrote: a path the app wrote and the hash of a program it ran, with their trees
+truebin=$(readlink -f /bin/true)
+"$VIGIL" run --events="$tmp/real.jsonl" -- sh -c "echo x > $tmp/dropped; $truebin; exit 0" || fail "vigil run failed"
+printf '%s\n%s\n' "$tmp/dropped" "$(sha256sum "$truebin" | cut -d' ' -f1)" >"$tmp/real.txt"
+"$VIGIL" hunt --ioc "$tmp/real.txt" --json "$tmp/real.jsonl" >"$tmp/real.json" 2>"$tmp/err" || fail "real events: $(cat "$tmp/err")"
+python3 - "$tmp/real.json" "$tmp/dropped" "$truebin" <<'PY' || fail "hunt over vigil's own events: $(cat "$tmp/real.json")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+by = {(r["event"]["unmapped"]["type"], h["field"]): r for r in recs for h in r["hits"]}
+w = by[("openat", "file.path")]  # the shell's write: the shell alone in its tree
+assert w["hits"][0]["value"] == sys.argv[2] and [t["exe"] for t in w["process_tree"]] == [w["event"]["actor"]["process"]["file"]["path"]], w
+for key in (("exec", "process.file.hashes[].value"), ("exit", "actor.process.file.hashes[].value")):
+    tree = by[key]["process_tree"]  # true, forked by the shell: its exec and its exit
+    assert [t["exe"] for t in tree] == [w["process_tree"][0]["exe"], sys.argv[3]], (key, tree)
+    assert tree[1]["ppid"] == tree[0]["pid"], (key, tree)
+PY
 
 # usage and input errors: exit 2 with what and where
 printf '203.0.113.5\nnonsense here\n' >"$tmp/badioc.txt"

@@ -20,6 +20,7 @@ CASES=(
   "matrix|ecs|$T/matrix.json|--opts=--trace=info --image-config=command-only=$T/image-entry-cmd.json --image-config=image-entry-and-cmd=$T/image-entry-cmd.json --image-config=image-cmd-only=$T/image-cmd-only.json --image-config=command-no-image-entry=$T/image-cmd-only.json --image-config=image-entry-only=$T/image-entry-only.json"
   "cfn-template.yaml|cfn|$T/cfn-template.yaml|--opts=--trace=info --image-config=worker=$T/worker-image.json"
   "cfn-template.json|cfn|$T/cfn-template.json|--opts=--trace=info"
+  "describe-secretoptions-null|ecs|$T/describe-secretoptions-null.json|"
 )
 
 fail=0

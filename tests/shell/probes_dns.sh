@@ -32,9 +32,10 @@ timeout 120 "$VIGIL" run --events="$tmp/ev-tcp" -- "$FIXTURES/probes_dns" evil.t
 grep -q "evil.test 10.66.0.1" "$tmp/out-tcp" || { cat "$tmp/out-tcp"; exit 1; }
 python3 - "$tmp/ev" "$tmp/ev-tcp" "$tmp/ev-thread" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
-tcp = [json.loads(l) for l in open(sys.argv[2])]
-th = [json.loads(l) for l in open(sys.argv[3])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
+tcp = events(sys.argv[2])
+th = events(sys.argv[3])
 # from a thread: one query event (not two: the call is restarted under ptrace), its answer, the named connect
 tdns = [e for e in th if e["class_uid"] == 4003]
 assert len([e for e in tdns if e["type"] == "sendmmsg"]) == 1, tdns

@@ -12,7 +12,8 @@ ia32_off=$("$FIXTURES/run_arch" ia32) || [ -n "$ia32_off" ] || { echo "FAIL: ia3
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/probes_exec" "$tmp/w" ${ia32_off:+no-int80} >/dev/null
 python3 - "$tmp/ev" "$tmp/w" "${ia32_off:+no-int80}" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 d = sys.argv[2]
 int80 = sys.argv[3] != "no-int80"
 execs = [e["process"] for e in ev if e["type"] == "exec"]

@@ -8,12 +8,13 @@ mkdir "$tmp/w"
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/probes_file" "$tmp/w" >/dev/null
 python3 - "$tmp/ev" "$tmp/w" <<'PY'
 import json, os, sys
-ev = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1], "utf-8")
 d = sys.argv[2]
 seqs = [e["seq"] for e in ev]
 assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "seq not strictly increasing"
 files = [e for e in ev if e.get("class_uid") == 1001]
-assert all(e["class_name"] == "file_system" and e["host"]["hostname"] for e in files)
+assert all(e["class_name"] == "file_system" and e["ocsf"]["device"]["hostname"] for e in files)
 
 def find(typ, path, **kw):
     for e in ev:

@@ -8,7 +8,8 @@ timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/probes_net" > "$tmp/ou
 port=$(sed -n 's/^port=//p' "$tmp/out")
 python3 - "$tmp/ev" "$port" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 port = int(sys.argv[2])
 net = [e for e in ev if e["class_uid"] == 4001]
 assert all(e["class_name"] == "network" for e in net)

@@ -6,7 +6,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/probes_priv" >/dev/null
 python3 - "$tmp/ev" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 by = {}
 for e in ev:
     by.setdefault(e["type"], []).append(e)

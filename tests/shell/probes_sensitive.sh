@@ -23,21 +23,27 @@ timeout 120 "$VIGIL" run --events="$tmp/ev-none" --sensitive-files=none -- sh -c
   "exec 3<$tmp/app.key; sleep 1; cat /root/.aws/credentials >/dev/null"
 python3 - "$tmp/ev-own" "$tmp/ev-none" "$tmp/app.key" <<'PY'
 import json, sys
-own = [json.loads(l) for l in open(sys.argv[1])]
-none = [json.loads(l) for l in open(sys.argv[2])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+own = events(sys.argv[1])
+none = events(sys.argv[2])
 hits = [e["file"]["path"] for e in own if e.get("args", {}).get("source") == "inotify"]
 assert hits and set(hits) == {sys.argv[3]}, hits
 assert not [e for e in none if e.get("args", {}).get("source") == "inotify"], none
 PY
 python3 - "$tmp/ev" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 hits = [e for e in ev if e["type"] == "open" and e.get("args", {}).get("source") == "inotify"]
 assert all(e["file"]["path"] == "/root/.aws/credentials" for e in hits), hits
 assert len(hits) >= 2, hits   # the shell's open and cat's (inotify may merge back-to-back ones)
 assert all(e["class_uid"] == 1001 for e in hits)
-# the shell holds it for 2 s: attributed to it (cat's short read may not be)
+# the shell holds it for 2 s: attributed to it by its open fd
 assert any(e.get("process", {}).get("exe", "").endswith("sh") for e in hits), hits
+# cat opens, reads, closes and exits before any fd scan: named by its argv
+cat = [e for e in hits if e.get("process", {}).get("name") == "cat"]
+assert cat and cat[0]["args"].get("attributed_by") in ("argv", "open_fd"), hits
+assert not [e for e in hits if e["args"].get("attributed") == "false"], hits
 assert not [e for e in ev if e.get("file", {}).get("path") == "/etc/hostname"], "read-opens are not events"
 PY
 echo ok

@@ -12,7 +12,8 @@ if [ -z "$ia32_off" ]; then
   [ "$out" = via-int80 ] || { echo "FAIL: int80 execve under vigil printed: $out"; exit 1; }
   python3 - "$tmp/ev" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 execs = [e["process"]["args"] for e in ev if e["type"] == "exec"]
 assert ["echo", "via-int80"] in execs, execs
 PY

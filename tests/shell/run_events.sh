@@ -9,9 +9,10 @@ cd "$tmp"
 timeout 60 "$VIGIL" run --events="$tmp/ev" -- sh -c '/bin/echo "$(printf "bad\377\376byte")" >/dev/null; ./script.sh; /bin/true "$1"' sh "$long"
 python3 - "$tmp/ev" "$tmp" <<'PY'
 import json, sys, hashlib, os
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
 raw = open(sys.argv[1], "rb").read()
 raw.decode("utf-8")                          # the whole stream is valid UTF-8
-ev = [json.loads(l) for l in raw.splitlines()]
+ev = events(sys.argv[1])
 execs = [e for e in ev if e["type"] == "exec"]
 echo = [e for e in execs if e["process"]["exe"].endswith("/echo")][0]
 assert echo["process"]["args"] == ["/bin/echo", "bad\\xff\\xfebyte"], echo["process"]["args"]

@@ -9,7 +9,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 timeout 60 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/run_forks" > "$tmp/out"
 python3 - "$tmp/ev" "$tmp/out" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 kids = {}
 main = None
 for line in open(sys.argv[2]):

@@ -26,8 +26,12 @@ if os.path.exists(sys.argv[1]):
     for l in open(sys.argv[1]):
         if l.startswith("{"):
             a = json.loads(l)
-            print("%s|%s|%s" % (a["rule"], a.get("vigil", {}).get("action", ""), a.get("output_fields", {}).get("evt.arg.unreadable", "")))
+            f = a["output_fields"]
+            print("%s|%s|%s" % (a["rule"], f["vigil.action"], f.get("evt.arg.unreadable") or ""))
 PY
+  if [ -e "$tmp/alerts.json" ] && ! python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts.json" >"$tmp/fsk"; then
+    cat "$tmp/fsk"; fail "alerts falcosidekick would refuse"
+  fi
 }
 want_alert() {  # RULE|ACTION[|WHAT]
   grep -qF "$1" "$tmp/alerts" || fail "$2: want alert '$1'; got: $(cat "$tmp/alerts") / $(cat "$tmp/out") / $(tail -3 "$tmp/err")"
@@ -36,8 +40,9 @@ want_alert() {  # RULE|ACTION[|WHAT]
 event_arg() {
   python3 - "$tmp/ev" "$@" <<'PY' || fail "no event with $1=$2: $(grep -c . "$tmp/ev") events"
 import json, sys
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
 f, k, v = sys.argv[1:]
-sys.exit(0 if any(e.get("args", {}).get(k) == v for e in map(json.loads, open(f))) else 1)
+sys.exit(0 if any(e.get("args", {}).get(k) == v for e in events(f)) else 1)
 PY
 }
 

@@ -15,7 +15,8 @@ timeout 60 "$VIGIL" run --events="$tmp/ev" -- sh -c '
   exit 0' > /dev/null
 python3 - "$tmp/ev" "$(cat "$tmp/silent-child")" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 main = ev[0]["process"]["pid"]
 def exits(pred):
     return [e for e in ev if e["type"] == "exit" and pred(e["process"])]

@@ -63,7 +63,8 @@ send("echo rc=$?\n")
 expect("rc=130")
 send("exit\n")
 os.waitpid(pid, 0)
-execs = [e for e in map(json.loads, open(events)) if e["type"] == "exec"]
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events as read_events
+execs = [e for e in read_events(events) if e["type"] == "exec"]
 os.unlink(events)
 assert execs and all(e["process"].get("tty", "").startswith("pts/") for e in execs), execs
 assert all(e["process"].get("sid", 0) > 0 for e in execs), execs

@@ -30,10 +30,11 @@ for i in range(6): os.chmod(sys.argv[1], 0o4755); os.chmod(sys.argv[1], 0o755)' 
 /usr/bin/python3 - "$tmp/alerts" <<'PY' || { cat "$tmp/alerts"; fail "rate limiting"; }
 import json, sys
 alerts = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-counts = [a["vigil"]["count"] for a in alerts if a["rule"] == "Setuid or setgid bit set"]
+counts = [a["output_fields"]["vigil.count"] for a in alerts if a["rule"] == "Setuid or setgid bit set"]
 assert counts == [1, 5], counts  # the first, then the 5 repeats (docs/rules.md "Alerts")
 import os, pwd  # user.name comes from /etc/passwd, read by vigil itself
 names = {a["output_fields"].get("user.name") for a in alerts if a["rule"] == "Setuid or setgid bit set"}
 assert names == {pwd.getpwuid(os.geteuid()).pw_name}, names
 PY
+python3 "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$tmp/alerts" || fail "falcosidekick checks"
 echo ok

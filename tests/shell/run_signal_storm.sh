@@ -33,7 +33,8 @@ import collections, json, os, re, sys
 evf, d, results, storm = sys.argv[1:]
 res = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)/", results)}
 st = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", storm)}
-ev = [json.loads(l) for l in open(evf)]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(evf)
 mine = [e for e in ev if e.get("process", {}).get("pid") == st["pid"]]
 def n(t, pred=lambda e: True): return sum(1 for e in mine if e["type"] == t and pred(e))
 bad = []

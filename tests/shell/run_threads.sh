@@ -7,7 +7,8 @@ out=$(timeout 120 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/run_threads" man
 [ "$out" = "created 500 threads" ] || fail "many threads: $out"
 python3 - "$tmp/ev" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 types = [e["type"] for e in ev]
 assert types == ["exec", "exit"], f"threads must not give fork/exit events: {types}"
 PY
@@ -22,7 +23,8 @@ out=$(timeout 60 "$VIGIL" run --events="$tmp/ev" -- "$FIXTURES/run_threads" exec
 [ "$out" = "exec-from-thread" ] || fail "exec from a thread: $out"
 python3 - "$tmp/ev" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 execs = [e for e in ev if e["type"] == "exec"]
 assert len(execs) == 2, execs
 assert execs[1]["process"]["exe"].endswith("/echo"), execs[1]

@@ -3,7 +3,7 @@
 # the file sink), --trace=info diagnostics, a dead collector does not hold the
 # app (bounded flush, the spool is sent by the next run), SIGTERM, bad URLs.
 source "$SRC_DIR/tests/sinks/lib.sh"
-ids() { python3 -c 'import json,sys; print("\n".join(sorted({json.loads(l)["id"] for l in open(sys.argv[1]) if l.strip() and json.loads(l)["type"] != "stats"})))' "$1"; }
+ids() { python3 -c 'import json,sys; print("\n".join(sorted({json.loads(l)["metadata"]["uid"] for l in open(sys.argv[1]) if l.strip() and json.loads(l)["unmapped"]["type"] != "stats"})))' "$1"; }
 app=(sh -c 'for i in 1 2 3 4 5; do /bin/true; done; exit 3')
 
 # 1. Events to a collector and to a file: the same records, and diagnostics.
@@ -35,7 +35,7 @@ collector back --port "$dead" --out "$t/back.ndjson"
 rc=0
 timeout 60 "$VIGIL" run --events="http://127.0.0.1:$dead/" --spool-dir="$t/spool2" -- /bin/true 2>"$out" || rc=$?
 [ "$rc" = 0 ] || fail "second run exit $rc"
-for id in $(ids "$t/ev2.json"); do grep -qF "\"id\":\"$id\"" "$t/back.ndjson" || fail "event $id of the first run never arrived"; done
+for id in $(ids "$t/ev2.json"); do grep -qF "\"uid\":\"$id\"" "$t/back.ndjson" || fail "event $id of the first run never arrived"; done
 
 # 3. A slow collector (3 s per request) and SIGTERM: vigil exits within the
 #    flush timeout, with the app's status.
@@ -87,7 +87,7 @@ has "VIGIL_OPTS: --alerts: invalid file sink option 'max_files=x'"
 "$VIGIL" run --stats-interval=1s --events="$t/stats.json" -- sh -c 'sleep 1.5; ls / >/dev/null; true' >/dev/null
 python3 - "$t/stats.json" <<'PY' || fail "no stats record with a tracer stop rate"
 import json, sys
-stats = [json.loads(l)["stats"] for l in open(sys.argv[1]) if '"type":"stats"' in l]
+stats = [json.loads(l)["unmapped"]["stats"] for l in open(sys.argv[1]) if '"type":"stats"' in l]
 assert stats and all(isinstance(s["tracer_stops_per_sec"], (int, float)) for s in stats), stats
 PY
 echo "sinks_run: ok"

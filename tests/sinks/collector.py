@@ -3,6 +3,11 @@
 
 POST: appends the body to --out (fsync'ed before answering) and one JSON line
 per request to --requests (path, content type, line count, authorization).
+--fluentbit BYTES: behaves like Fluent Bit's http input (plugins/in_http):
+      a Content-Type other than application/json gets 400, a body larger than
+      BYTES (its buffer_max_size, 4M by default) gets the connection closed
+      without any status line, a body that is not a sequence of JSON objects
+      gets 400, else 201 Created.
 GET:  serves the ECS task metadata fixture --ecs (".../task" -> the task
 document, anything else -> the container document).
 """
@@ -17,6 +22,7 @@ ap.add_argument("--delay", type=float, default=0.0, help="seconds to wait before
 ap.add_argument("--status", type=int, default=200)
 ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
 ap.add_argument("--ecs")
+ap.add_argument("--fluentbit", type=int, default=0, metavar="BYTES")
 ap.add_argument("--lifetime", type=float, default=300.0)
 args = ap.parse_args()
 lock = threading.Lock()
@@ -35,8 +41,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def log_request_line(self, kind, length):
+        with lock, open(args.requests, "a") as f:
+            f.write(json.dumps({"path": self.path, "content_type": self.headers.get("Content-Type"),
+                                "bytes": length, "result": kind}) + "\n")
+
+    def fluentbit(self):
+        """True when the request was answered the way Fluent Bit would refuse it."""
+        length = int(self.headers.get("Content-Length", "0"))
+        if length > args.fluentbit:
+            self.log_request_line("closed", length)
+            self.close_connection = True
+            self.connection.shutdown(2)  # no status line: what curl reports as "Empty reply from server"
+            return True
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        body = self.rfile.read(length)
+        self.body = body
+        ok = ctype == "application/json"
+        if ok:
+            dec, pos, text = json.JSONDecoder(), 0, body.decode("utf-8", "replace")
+            try:
+                while pos < len(text):
+                    while pos < len(text) and text[pos] in " \r\n\t":
+                        pos += 1
+                    if pos < len(text):
+                        obj, pos = dec.raw_decode(text, pos)
+                        ok &= isinstance(obj, dict)
+            except ValueError:
+                ok = False
+        if not ok:
+            self.log_request_line("400", length)
+            self.reply(400, b"error: invalid content type or JSON")
+            return True
+        return False
+
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if args.fluentbit:
+            if self.fluentbit():
+                return
+            body = self.body
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         if args.delay:
             time.sleep(args.delay)
         if args.status == 200:
@@ -48,9 +93,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         os.fsync(f.fileno())
                 with open(args.requests, "a") as f:
                     f.write(json.dumps({"path": self.path, "content_type": self.headers.get("Content-Type"),
-                                        "lines": len(body.splitlines()),
+                                        "lines": len(body.splitlines()), "bytes": len(body), "result": "ok",
                                         "authorization": self.headers.get("Authorization"),
                                         "x_tenant": self.headers.get("X-Tenant")}) + "\n")
+        if args.fluentbit:
+            return self.reply(201)
         self.reply(args.status, b'{"status":"ok"}' if args.status == 200 else b'{"error":"test status"}')
 
     def do_GET(self):

@@ -27,9 +27,10 @@ TEST_CASE("events with non-UTF-8 argv serialise to valid JSON", "[events]") {
   ctx.sensor_id = "s1";
   auto line = to_json_line(ev, ctx);
   auto parsed = nlohmann::json::parse(line);  // throws on invalid JSON
-  CHECK(parsed["id"] == "s1:7");
-  CHECK(parsed["process"]["exe"] == "/bin/\\xfftool");
-  CHECK(parsed["process"]["args"][1] == "\\x80\\x81");
+  CHECK(parsed["metadata"]["uid"] == "s1:7");
+  CHECK(parsed["process"]["file"]["path"] == "/bin/\\xfftool");
+  CHECK(parsed["process"]["file"]["name"] == "\\xfftool");
+  CHECK(parsed["unmapped"]["process"]["args"][1] == "\\x80\\x81");
 }
 
 TEST_CASE("rfc3339_ns prints UTC with nanoseconds", "[events]") {

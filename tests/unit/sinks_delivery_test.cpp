@@ -136,7 +136,7 @@ bool flushed(Output& out, std::chrono::milliseconds deadline) {
 
 std::set<std::string> ids_of(const std::vector<json>& lines) {
   std::set<std::string> ids;
-  for (const auto& j : lines) ids.insert(j.at("id").get<std::string>());
+  for (const auto& j : lines) ids.insert(j.at("metadata").at("uid").get<std::string>());
   return ids;
 }
 
@@ -184,7 +184,7 @@ TEST_CASE("sinks: collector down at start, up, SIGKILLed mid-stream, back: no ev
   std::set<uint64_t> seen;  // first deliveries come in order; retries may repeat a batch
   uint64_t last = 0;
   for (const auto& j : lines)
-    if (auto seq = j["seq"].get<uint64_t>(); seen.insert(seq).second) {
+    if (auto seq = j["metadata"]["sequence"].get<uint64_t>(); seen.insert(seq).second) {
       REQUIRE(seq > last);
       last = seq;
     }
@@ -234,8 +234,8 @@ TEST_CASE("sinks: a full queue spills to the spool, beyond its cap drops are cou
   CHECK(ids.size() == n - s.dropped);
   uint64_t last = 0;  // memory first, then the spool: the order is kept
   for (const auto& j : received) {
-    CHECK(j["seq"].get<uint64_t>() > last);
-    last = j["seq"].get<uint64_t>();
+    CHECK(j["metadata"]["sequence"].get<uint64_t>() > last);
+    last = j["metadata"]["sequence"].get<uint64_t>();
   }
   CHECK(out->stats().sent >= n - s.dropped);
   for (const auto& e : fs::recursive_directory_iterator(t.path / "spool")) CHECK(e.path().extension() != ".ndjson");
@@ -410,8 +410,8 @@ TEST_CASE("sinks: file rotation keeps at most max_files files, newest records la
   for (const auto& p : {path.string() + ".2", path.string() + ".1", path.string()}) {
     CHECK(fs::file_size(p) <= 4096);
     for (const auto& j : read_json_lines(p)) {
-      CHECK(j["seq"].get<uint64_t>() > last);  // in order across the files
-      last = j["seq"].get<uint64_t>();
+      CHECK(j["metadata"]["sequence"].get<uint64_t>() > last);  // in order across the files
+      last = j["metadata"]["sequence"].get<uint64_t>();
     }
   }
   CHECK(last == n);
@@ -436,19 +436,21 @@ TEST_CASE("sinks: periodic stats records report counters and tracer stops per se
   wait_for([&] {
     flushed(*out, 1s);
     for (const auto& j : read_json_lines(path))
-      if (j["type"] == "stats" && j["stats"]["sent"].get<uint64_t>() >= 20) stats = j;
+      if (j["unmapped"]["type"] == "stats" && j["unmapped"]["stats"]["sent"].get<uint64_t>() >= 20) stats = j;
     return !stats.is_null();
   });
   REQUIRE_FALSE(stats.is_null());
-  CHECK(stats["class_name"] == "sensor");
-  CHECK(stats["id"].get<std::string>().find(":stats:") != std::string::npos);
-  CHECK(stats["stats"]["dropped"] == 0);
-  CHECK(stats["stats"].contains("queue_depth"));
-  CHECK(stats["stats"].contains("spooled"));
-  CHECK(stats["stats"]["sinks"].size() == 2);  // events file + alerts file
+  CHECK(stats["class_uid"] == 0);
+  CHECK(stats["metadata"]["uid"].get<std::string>().find(":stats:") != std::string::npos);
+  const auto& st = stats["unmapped"]["stats"];
+  CHECK(st["dropped"] == 0);
+  CHECK(st.contains("queue_depth"));
+  CHECK(st.contains("spooled"));
+  CHECK(st["sinks"].size() == 2);  // events file + alerts file
   bool saw_rate = false;
   for (const auto& j : read_json_lines(path))
-    if (j["type"] == "stats" && j["stats"]["tracer_stops_per_sec"].get<double>() > 0) saw_rate = true;
+    if (j["unmapped"]["type"] == "stats" && j["unmapped"]["stats"]["tracer_stops_per_sec"].get<double>() > 0)
+      saw_rate = true;
   CHECK(saw_rate);
 }
 
@@ -472,7 +474,7 @@ TEST_CASE("sinks: ECS task metadata is fetched once and stamped on events and al
   }
   auto events = read_json_lines(t.path / "ev.json");
   REQUIRE(events.size() == 1);
-  const auto& ecs = events[0]["ecs"];
+  const auto& ecs = events[0]["unmapped"]["ecs"];
   CHECK(ecs["cluster"] == "arn:aws:ecs:eu-west-1:123456789012:cluster/prod");
   CHECK(ecs["task_arn"] == "arn:aws:ecs:eu-west-1:123456789012:task/prod/cd189a933e5849daa93386466019ab50");
   CHECK(ecs["task_family"] == "shop-web");
@@ -480,10 +482,10 @@ TEST_CASE("sinks: ECS task metadata is fetched once and stamped on events and al
   CHECK(ecs["container_name"] == "app");
   CHECK(ecs["image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4.2");
   CHECK(ecs["availability_zone"] == "eu-west-1b");
-  CHECK(events[0]["container"]["image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4.2");
+  CHECK(events[0]["unmapped"]["container_image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/web:1.4.2");
   auto alerts = read_json_lines(t.path / "alerts.json");
   REQUIRE(alerts.size() == 1);
-  CHECK(alerts[0]["ecs"]["task_family"] == "shop-web");
+  CHECK(alerts[0]["output_fields"]["ecs.task_family"] == "shop-web");
   CHECK(alerts[0]["output_fields"]["ecs.availability_zone"] == "eu-west-1b");
 
   // Without the variable: hostname (and cgroup id when there is one), no ecs.
@@ -492,6 +494,116 @@ TEST_CASE("sinks: ECS task metadata is fetched once and stamped on events and al
   REQUIRE(flushed(*out, 30s));
   events = read_json_lines(t.path / "ev.json");
   REQUIRE(events.size() == 2);
-  CHECK_FALSE(events[1].contains("ecs"));
-  CHECK(events[1]["host"]["hostname"] == "test-host");
+  CHECK_FALSE(events[1]["unmapped"].contains("ecs"));
+  CHECK(events[1]["device"]["hostname"] == "test-host");
+}
+
+// A loopback server that behaves like Fluent Bit's http input (FireLens):
+// only Content-Type application/json, a connection closed without a status
+// on a body over its buffer (collector.py --fluentbit).
+namespace {
+// A record about `bytes` larger than make_event's: a long file path (argv
+// would not do: a record carries at most kArgvMaxBytes of it).
+Event sized_event(uint64_t seq, size_t bytes) {
+  Event ev = make_event(seq);
+  FileInfo f;
+  f.path = f.raw_path = "/" + std::string(bytes, 'a');  // in unmapped.file of this exec event
+  ev.file = std::move(f);
+  return ev;
+}
+struct Captured {
+  std::ostringstream log;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  Captured() {
+    auto logger = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  }
+  ~Captured() { spdlog::set_default_logger(previous); }
+};
+}  // namespace
+
+TEST_CASE("sinks: Fluent Bit http input: JSON type, byte cap, oversize record dropped and counted", "[sinks][net]") {
+  TempDir t;
+  Collector c(t.path, 0, {"--fluentbit", "65536"});
+  auto cfg = base_config(t.path);
+  cfg.events = {fmt::format("http://127.0.0.1:{}/", c.port)};
+  cfg.batch_bytes = 16384;
+  Captured cap;
+  std::string err;
+  DeliveryStats s;
+  {
+    auto out = make_output(cfg, test_context(), &err);
+    REQUIRE(out);
+    for (uint64_t i = 1; i <= 200; ++i) out->event(sized_event(i, i == 77 ? 20000 : 400));
+    out->flush(30s);
+    s = out->stats();
+  }
+  CHECK(s.queue_depth == 0);
+  CHECK(s.sent == 199);
+  CHECK(s.dropped == 1);  // the 20 kB record: larger than the 16 kB cap
+  CHECK(cap.log.str().find("larger than the batch cap of 16384 bytes") != std::string::npos);
+  auto reqs = read_json_lines(t.path / "requests.ndjson");
+  REQUIRE(reqs.size() >= 199 * 400 / 16384);
+  for (const auto& r : reqs) {
+    CHECK(r["result"] == "ok");
+    CHECK(r["content_type"] == "application/json");
+    CHECK(r["bytes"].get<uint64_t>() <= 16384);
+  }
+  auto got = ids_of(read_json_lines(t.path / "received.ndjson"));
+  CHECK(got.size() == 199);
+  CHECK(got.count(fmt::format("{}:77", test_context().sensor_id)) == 0);
+}
+
+TEST_CASE("sinks: Fluent Bit closing the connection without a status: bounded retries, split, drop", "[sinks][net]") {
+  TempDir t;
+  Collector c(t.path, 0, {"--fluentbit", "8192"});  // buffer below vigil's cap: the receiver closes
+  auto cfg = base_config(t.path);
+  cfg.events = {fmt::format("http://127.0.0.1:{}/", c.port)};
+  Captured cap;
+  std::string err;
+  DeliveryStats s;
+  auto start = std::chrono::steady_clock::now();
+  {
+    auto out = make_output(cfg, test_context(), &err);
+    REQUIRE(out);
+    for (uint64_t i = 1; i <= 100; ++i) out->event(sized_event(i, i == 50 ? 10000 : 300));
+    out->flush(60s);
+    s = out->stats();
+  }
+  CHECK(std::chrono::steady_clock::now() - start < 50s);
+  CHECK(s.queue_depth == 0);
+  CHECK(s.sent == 99);
+  CHECK(s.dropped == 1);  // the 10 kB record, refused by closing even alone
+  CHECK(cap.log.str().find("connection closed without a status 3 times: sending batches of") != std::string::npos);
+  CHECK(cap.log.str().find("for one record of") != std::string::npos);
+  int closed = 0;
+  for (const auto& r : read_json_lines(t.path / "requests.ndjson")) closed += r["result"] == "closed";
+  CHECK(closed > 0);
+  CHECK(closed <= 3 * 12);  // log2(100) halvings of 3 tries, then the drop: never endless
+  CHECK(ids_of(read_json_lines(t.path / "received.ndjson")).size() == 99);
+}
+
+TEST_CASE("sinks: an HTTP 400 is logged and counted as dropped", "[sinks][net]") {
+  TempDir t;
+  Collector c(t.path, 0, {"--fluentbit", "65536"});
+  auto cfg = base_config(t.path);
+  cfg.events = {fmt::format("http://127.0.0.1:{}/", c.port)};
+  setenv("VIGIL_TEST_HEADERS_400", "Content-Type: application/x-ndjson\n", 1);  // Fluent Bit refuses it
+  cfg.header_env = "VIGIL_TEST_HEADERS_400";
+  Captured cap;
+  std::string err;
+  DeliveryStats s;
+  {
+    auto out = make_output(cfg, test_context(), &err);
+    REQUIRE(out);
+    for (uint64_t i = 1; i <= 10; ++i) out->event(make_event(i));
+    out->flush(20s);
+    s = out->stats();
+  }
+  CHECK(s.sent == 0);
+  CHECK(s.dropped == 10);
+  CHECK(s.queue_depth == 0);
+  CHECK(cap.log.str().find("receiver rejected 10 records, dropped: POST") != std::string::npos);
+  CHECK(cap.log.str().find("HTTP 400") != std::string::npos);
 }
