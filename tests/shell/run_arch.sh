@@ -30,7 +30,8 @@ PY
     { echo "FAIL: i386 connects under a block rule: $out"; exit 1; }
   python3 - "$tmp/ev80" <<'PY'
 import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
 c = [e for e in ev if e["type"] == "connect"]
 assert len(c) == 2, c
 assert all(e["args"].get("arch") == "i386" and e["network"]["remote"]["addr"] == "127.0.0.1" for e in c), c

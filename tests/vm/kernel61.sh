@@ -88,7 +88,7 @@ cp -a "$BUILD_DIR"/fixtures/. "$stage/vigil/build/fixtures/"
 # vigil run from a build tree takes its default rules from the source tree named here
 echo "CMAKE_HOME_DIRECTORY:INTERNAL=/vigil/src" >"$stage/vigil/build/CMakeCache.txt"
 cp -a "$SRC_DIR/rules" "$SRC_DIR/scripts" "$stage/vigil/src/"
-cp -a "$SRC_DIR"/tests/{shell,scenarios,fixtures,reference} "$stage/vigil/src/tests/"
+cp -a "$SRC_DIR"/tests/{shell,scenarios,fixtures,reference,ocsf,sinks} "$stage/vigil/src/tests/"
 # (into /usr/lib/<triplet>: the root is merged-/usr, and a /lib directory in
 # this archive would replace the root's /lib symlink when the kernel unpacks it)
 libdir=$stage/usr/lib/$(gcc -dumpmachine)
