@@ -45,6 +45,22 @@ std::string options_help();
 // Logging through spdlog to stderr, prefixed "vigil[PID] LEVEL:"; never stdout.
 void setup_logging(TraceLevel level);
 
+// The kernel features vigil uses, each probed at run time (sensor/kernel.cpp).
+struct KernelFeature {
+  std::string name;
+  bool available = false;
+  std::string detail;
+};
+// may_fork: allowed to fork short-lived children for the probes that need one
+// (`vigil check`; not `vigil run`, whose PID 1 reaps every child): they are
+// then listed as not probed.
+std::vector<KernelFeature> detect_kernel_features(bool may_fork);
+// Logs them at info ("kernel: NAME: present|absent|not probed (detail)"), absent ones at warn.
+void log_kernel_features(bool may_fork);
+
+// `vigil check [--sink URL]... [run options]` (sensor/diagnostics.cpp).
+int cmd_check(int argc, char** argv);
+
 }  // namespace vigil
 
 // ---- The tracer (sensor/tracer.cpp) -------------------------------------

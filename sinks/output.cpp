@@ -382,11 +382,7 @@ bool log_sink_config(const SinkConfig& cfg, std::string* error) {
 std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in, std::string* error) {
   Plan p;
   if (!make_plan(cfg, &p, error)) return nullptr;
-  if (spdlog::should_log(spdlog::level::info)) {
-    log_config(cfg, p);
-    for (const auto& f : detect_kernel_features(false))
-      spdlog::info("kernel: {}: {}{}", f.name, f.available ? "yes" : "no", f.detail.empty() ? "" : " (" + f.detail + ")");
-  }
+  if (spdlog::should_log(spdlog::level::info)) log_config(cfg, p);
   // One channel per distinct sink: events and alerts to the same place share it.
   std::map<std::string, std::shared_ptr<Channel>> by_text;
   auto channels = [&](const std::vector<SinkSpec>& specs, std::vector<std::shared_ptr<Channel>>* out,
