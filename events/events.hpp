@@ -159,6 +159,28 @@ nlohmann::json to_json(const Alert& a, const Context& ctx);
 std::string utf8_sanitize(std::string_view s);
 
 // Helpers used across libraries.
+// The context of this run: a random sensor_id, the hostname and the container
+// id named by /proc/self/cgroup (events/context.cpp).
+Context make_context();
+std::string host_name();
+// The container id named by a /proc/self/cgroup text: a 64-hex-digit id
+// (docker, containerd), else the last component of an /ecs/ path (Fargate:
+// TASKID-NNNN); empty if none.
+std::string container_id_from_cgroup(std::string_view cgroup_text);
+// SHA-256 (OpenSSL EVP): update() the data, then hex() (empty if OpenSSL failed).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  bool ok() const { return ctx_ != nullptr; }
+  void update(const void* p, size_t n);
+  std::string hex();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 int64_t now_realtime_ns();
 std::string rfc3339_ns(int64_t time_ns);  // 2026-11-23T12:00:00.123456789Z
 std::string_view class_name(EventClass c);

@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include "probes/decode_util.hpp"
 #include "probes/path.hpp"
@@ -133,26 +132,13 @@ void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Pro
 }
 
 std::string hash_fd(int fd) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  Sha256 sha;
   char buf[65536];
-  ssize_t n;
-  bool ok = true;
-  while ((n = read(fd, buf, sizeof buf)) != 0) {
-    if (n < 0) {
-      ok = false;
-      break;
-    }
-    EVP_DigestUpdate(ctx, buf, size_t(n));
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0) return {};
+    sha.update(buf, size_t(n));
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  if (!ok) return {};
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
+  return sha.hex();
 }
 
 // The "#!" line in the first bytes of a file: false if it is not a script.

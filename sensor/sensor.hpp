@@ -66,14 +66,6 @@ int cmd_check(int argc, char** argv);
 // ---- The tracer (sensor/tracer.cpp) -------------------------------------
 namespace vigil {
 
-// Fills sensor_id (random per run), hostname and container id (from
-// /proc/self/cgroup when it names one).
-Context make_context();
-// The container id named by a /proc/self/cgroup text: a 64-hex-digit id
-// (docker, containerd), else the last component of an /ecs/ path (Fargate:
-// TASKID-NNNN); empty if none.
-std::string container_id_from_cgroup(std::string_view cgroup_text);
-
 struct TracerConfig {
   // The main process entered a group-stop with this signal (job control).
   std::function<void(int sig)> main_stopped;
