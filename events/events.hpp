@@ -1,8 +1,8 @@
 // vigil events: the one data model that flows probes -> rules -> sinks.
 //
 // An Event is a plain value built by the tracer (sensor/) from a decoded
-// syscall or a ptrace lifecycle stop (probes/), evaluated by the rules engine
-// (rules/) and serialised by the sinks (sinks/). The JSON schema is documented
+// syscall (probes/) or a lifecycle change it saw, judged (sensor/judge.hpp with
+// the rules engine, rules/) and serialised by the sinks (sinks/). The JSON schema is documented
 // in docs/events.md; to_json() below is the only place that writes it.
 #pragma once
 
@@ -43,7 +43,7 @@ struct Process {
   int tty_nr = 0;      // controlling terminal device number (/proc/PID/stat), 0 if none
   int sid = 0;
   int64_t cap_effective = -1;  // effective capability mask (CapEff), -1 if unknown
-  // Exec enrichment (issue 3 fills these; defaults are "not known").
+  // Exec enrichment (probes/exec.cpp; defaults are "not known").
   std::string interpreter_script;  // "#!" script path when exe is an interpreter
   bool exe_from_memfd = false;
   bool exe_deleted = false;

@@ -21,7 +21,6 @@ enum class TraceLevel { None, Err, Warn, Info, Debug };
 
 struct Options {
   TraceLevel trace = TraceLevel::Warn;
-  std::string events;  // the last --events value (all of them are in sinks.events)
   SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
   // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
   std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
