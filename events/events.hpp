@@ -1,8 +1,8 @@
 // vigil events: the one data model that flows probes -> rules -> sinks.
 //
 // An Event is a plain value built by the tracer (sensor/) from a decoded
-// syscall or a ptrace lifecycle stop (probes/), evaluated by the rules engine
-// (rules/) and serialised by the sinks (sinks/). The JSON schema is documented
+// syscall (probes/) or a lifecycle change it saw, judged (sensor/judge.hpp with
+// the rules engine, rules/) and serialised by the sinks (sinks/). The JSON schema is documented
 // in docs/events.md; to_json() below is the only place that writes it.
 #pragma once
 
@@ -43,7 +43,7 @@ struct Process {
   int tty_nr = 0;      // controlling terminal device number (/proc/PID/stat), 0 if none
   int sid = 0;
   int64_t cap_effective = -1;  // effective capability mask (CapEff), -1 if unknown
-  // Exec enrichment (issue 3 fills these; defaults are "not known").
+  // Exec enrichment (probes/exec.cpp; defaults are "not known").
   std::string interpreter_script;  // "#!" script path when exe is an interpreter
   bool exe_from_memfd = false;
   bool exe_deleted = false;
@@ -191,6 +191,28 @@ nlohmann::json to_ocsf_finding(const Alert& a, const Context& ctx, const std::st
 std::string utf8_sanitize(std::string_view s);
 
 // Helpers used across libraries.
+// The context of this run: a random sensor_id, the hostname and the container
+// id named by /proc/self/cgroup (events/context.cpp).
+Context make_context();
+std::string host_name();
+// The container id named by a /proc/self/cgroup text: a 64-hex-digit id
+// (docker, containerd), else the last component of an /ecs/ path (Fargate:
+// TASKID-NNNN); empty if none.
+std::string container_id_from_cgroup(std::string_view cgroup_text);
+// SHA-256 (OpenSSL EVP): update() the data, then hex() (empty if OpenSSL failed).
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  bool ok() const { return ctx_ != nullptr; }
+  void update(const void* p, size_t n);
+  std::string hex();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 int64_t now_realtime_ns();
 std::string rfc3339_ns(int64_t time_ns);  // 2026-11-23T12:00:00.123456789Z
 std::string_view class_name(EventClass c);

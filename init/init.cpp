@@ -31,7 +31,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "init/init.hpp"
@@ -78,29 +77,11 @@ struct Fd {
   }
 };
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    if (!ctx_ || !EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr)) fail("OpenSSL SHA-256 is unavailable");
-  }
-  void update(const void* p, size_t n) { EVP_DigestUpdate(ctx_.get(), p, n); }
-  std::string hex() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", md[i]);
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
-
 // Reads fd to the end, hashing, and writes each chunk to out_fd if >= 0.
 // Returns the hex SHA-256. Read errors name `src`, write errors `dst`.
 std::string hash_copy(int fd, const std::string& src, int out_fd, const std::string& dst, const std::string& volume) {
   Sha256 sha;
+  if (!sha.ok()) fail("OpenSSL SHA-256 is unavailable");
   static thread_local std::vector<char> buf(1 << 18);
   for (;;) {
     ssize_t n = read(fd, buf.data(), buf.size());

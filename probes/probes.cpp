@@ -20,19 +20,10 @@
 
 #include <fmt/format.h>
 
+#include "probes/exec.hpp"
+
 namespace vigil::probes {
 namespace {
-
-// execve(path, argv, envp) / execveat(dirfd, path, argv, envp, flags): only the
-// path is read here; the rest comes from /proc at PTRACE_EVENT_EXEC.
-void decode_exec_path(unsigned path_arg, const SyscallArgs& a, const TraceeMemory& mem, Event* ev) {
-  FileInfo f;
-  if (!mem.read_string(a.args[path_arg], kPathMax, &f.raw_path) && a.args[path_arg] != 0)
-    ev->args.push_back({"unreadable", "path"});
-  f.path = f.raw_path;
-  if (path_arg == 1) f.fd = int(int32_t(a.args[0]));
-  ev->file = std::move(f);
-}
 
 // BPF argument checks used by the rows below.
 constexpr ArgCheck has_bits(unsigned arg, uint64_t bits) { return {arg, SCMP_CMP_MASKED_EQ, bits, bits}; }
@@ -58,12 +49,10 @@ constexpr auto N = EventClass::Network;
 constexpr auto P = EventClass::Process;
 constexpr auto E = Stage::Entry;
 
-// Issue 3 rows: probes/catalog.md explains each check and decoder.
+// The rows: probes/catalog.md explains each check and decoder.
 const std::vector<Probe> kProbes = {
-    {"execve", EventClass::Process, "exec", Stage::ExecEntry,
-     [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(0, a, m, ev); }},
-    {"execveat", EventClass::Process, "exec", Stage::ExecEntry,
-     [](const SyscallArgs& a, const TraceeMemory& m, DecodeContext&, Event* ev) { decode_exec_path(1, a, m, ev); }},
+    {"execve", EventClass::Process, "exec", Stage::ExecEntry, dec::execve},
+    {"execveat", EventClass::Process, "exec", Stage::ExecEntry, dec::execveat},
     // Process creation is not a row: a new process is learnt at its first
     // notification (its fork event then), so forks and threads cost nothing.
     // Its end is exit_group (deaths by a signal: docs/design.md section 1).

@@ -58,7 +58,8 @@ enum class Enforce : uint8_t {
 // What the tracer does with a notification of this row.
 enum class Stage : uint8_t {
   Entry,      // decode at the notification; the event is judged and emitted before the syscall runs
-  ExecEntry,  // the exec event: what will run, read before the kernel runs it (judged, then emitted)
+  ExecEntry,  // the exec event: what will run, read before the kernel runs it (probes/exec.hpp); allowed, the
+              // process is what the event says
   Exit,       // exit_group: the exit event (the process is past the point of no return)
 };
 
@@ -74,6 +75,12 @@ struct DecodeContext {
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)
   bool accepted_conn = false;  // an IPv4/IPv6 connection was accepted: the process is a network service
   int peek_fd = -1;  // an outbound TCP connection on this fd: follow the thread to its first message (peek window)
+  // vigil's own resource failure (EMFILE, ENFILE, ENOMEM) decoding the call
+  // (with drop): the tracer reports it and fails closed (sensor/guard.hpp).
+  struct Fault {
+    const char* what = nullptr;
+    int err = 0;
+  } fault;
 };
 
 // One BPF argument condition (libseccomp semantics, all conditions of a row must hold).
@@ -153,18 +160,7 @@ bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* 
 inline constexpr size_t kPathMax = 4096;
 inline constexpr size_t kLongPathMax = 16384;
 
-// What an execve (execveat: true) entry notification will run, read before
-// the kernel runs it: sets exe (symlinks and /proc links followed), name,
-// argv (from the caller's memory, in full up to the kernel's limit, at most
-// kArgvReadMaxBytes) and the memfd/deleted flags of *p; other fields stay the
-// caller's. The target is left open at *exe_fd (O_PATH) for the caller to
-// read and close. False if it cannot be opened (the execve will fail by
-// itself). *unreadable names what could not be read in full ("" if all
-// was): "path" (then false), "argv" (EFAULT, short read) or "argv_too_long".
-bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, Process* p, int* exe_fd,
-                  std::string* unreadable);
-
-// Issue-3 decoders (probes/decode_*.cpp), one per syscall family.
+// The decoders (probes/decode_*.cpp, probes/exec.cpp), one per syscall family.
 namespace dec {
 void open(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void path_op(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);

@@ -175,9 +175,7 @@ std::unique_ptr<Engine> Engine::load(const RulesConfig& cfg, std::string* error,
   if (!load_files(cfg.files, cfg.strict, &impl->loaded, error, warnings)) return nullptr;
   if (!impl->intel.load(cfg.threat_intel, error)) return nullptr;
   impl->detectors = std::make_unique<Detectors>(impl->loaded.detectors);
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  impl->host.hostname = host;
+  impl->host.hostname = host_name();
   impl->index();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }

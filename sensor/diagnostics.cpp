@@ -19,7 +19,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vigil check [--sink SPEC]... [OPTIONS]\n"
-    "  Logs the kernel features vigil uses, fetches the ECS task metadata when\n"
+    "  Logs the kernel features vigil uses (each probed: present or absent), fetches the ECS task metadata when\n"
     "  ECS_CONTAINER_METADATA_URI_V4 is set, and checks DNS, TCP and TLS for each\n"
     "  sink given with --sink (default: the --events/--alerts sinks from VIGIL_OPTS\n"
     "  and the command line). OPTIONS are those of 'vigil run' (--ca-file,\n"
@@ -84,9 +84,7 @@ int cmd_check(int argc, char** argv) {
     ++failed;
   }
 
-  for (const auto& f : detect_kernel_features(true))
-    spdlog::log(f.available ? spdlog::level::info : spdlog::level::warn, "kernel: {}: {}{}", f.name,
-                f.available ? "yes" : "no", f.detail.empty() ? "" : " (" + f.detail + ")");
+  log_kernel_features(true);
 
   if (const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4"); uri && *uri) {
     nlohmann::json m;

@@ -68,7 +68,6 @@ const std::vector<OptionSpec>& option_table() {
                  "http(s)://URL (NDJSON batches), falcosidekick+http(s)://URL",
        [](const std::string& v, Options& o, std::string* err) {
          if (!sink_spec_ok("--events", v, err)) return false;
-         o.events = v;
          o.sinks.events.push_back(v);
          return true;
        }},

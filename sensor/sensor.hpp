@@ -21,7 +21,6 @@ enum class TraceLevel { None, Err, Warn, Info, Debug };
 
 struct Options {
   TraceLevel trace = TraceLevel::Warn;
-  std::string events;  // the last --events value (all of them are in sinks.events)
   SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
   // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
   std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
@@ -45,18 +44,26 @@ std::string options_help();
 // Logging through spdlog to stderr, prefixed "vigil[PID] LEVEL:"; never stdout.
 void setup_logging(TraceLevel level);
 
+// The kernel features vigil uses, each probed at run time (sensor/kernel.cpp).
+struct KernelFeature {
+  std::string name;
+  bool available = false;
+  std::string detail;
+};
+// may_fork: allowed to fork short-lived children for the probes that need one
+// (`vigil check`; not `vigil run`, whose PID 1 reaps every child): they are
+// then listed as not probed.
+std::vector<KernelFeature> detect_kernel_features(bool may_fork);
+// Logs them at info ("kernel: NAME: present|absent|not probed (detail)"), absent ones at warn.
+void log_kernel_features(bool may_fork);
+
+// `vigil check [--sink URL]... [run options]` (sensor/diagnostics.cpp).
+int cmd_check(int argc, char** argv);
+
 }  // namespace vigil
 
 // ---- The tracer (sensor/tracer.cpp) -------------------------------------
 namespace vigil {
-
-// Fills sensor_id (random per run), hostname and container id (from
-// /proc/self/cgroup when it names one).
-Context make_context();
-// The container id named by a /proc/self/cgroup text: a 64-hex-digit id
-// (docker, containerd), else the last component of an /ecs/ path (Fargate:
-// TASKID-NNNN); empty if none.
-std::string container_id_from_cgroup(std::string_view cgroup_text);
 
 struct TracerConfig {
   // The main process entered a group-stop with this signal (job control).

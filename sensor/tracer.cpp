@@ -50,7 +50,7 @@
 #include "probes/sensitive.hpp"
 #include "sensor/guard.hpp"
 #include "sensor/keeper.hpp"
-#include "sensor/procfs.hpp"
+#include "probes/procfs.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 
@@ -323,53 +323,6 @@ struct Tracer::Impl {
     thread_tgid[pid] = pid;
   }
 
-  // The exec event, at the execve entry: what will run, read before the
-  // kernel runs it, so a verdict can still deny (prevent mode) or kill it
-  // before any of its code runs. A target that cannot be opened makes no
-  // event: that execve fails by itself (a shell's PATH search).
-  // Returns the errno to answer with (0: continue).
-  int exec_entry(int tid, int tgid, const probes::Probe* probe, const probes::SyscallArgs& args, const Event& decoded) {
-    ProcessPtr caller = info_of(tgid);
-    auto p = caller ? std::make_shared<Process>(*caller) : std::make_shared<Process>();
-    int exe_fd = -1;
-    std::string unreadable;
-    if (!probes::exec_preview(std::strcmp(probe->syscall, "execveat") == 0, args, probes::TraceeMemory(tid), p.get(),
-                              &exe_fd, &unreadable)) {
-      const int e = errno;
-      if (unreadable.empty())  // vigil's own EMFILE/ENOMEM opening the target: fail closed (sensor/guard.hpp)
-        return e == EMFILE || e == ENFILE || e == ENOMEM ? guard.resource_fault(tid, "opening an exec target", e) : 0;
-      // The path could not be read (EFAULT, memfd_secret memory): not a
-      // silent continue (the judge denies it in prevent mode).
-      Event ev = new_event(EventClass::Process, "exec", tid, caller);
-      ev.file = decoded.file;
-      ev.args.push_back({"unreadable", unreadable});
-      const int err = carry_out(judge.judge(ev, probe->enforce), tgid);
-      judge.emit(std::move(ev));
-      return err;
-    }
-    p->pid = tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
-    p->accepted_conn = false;  // a new program: not (yet) a network service
-    struct stat st;
-    procfs::read_exec_entry(tid, exe_fd, decoded.file ? decoded.file->raw_path : std::string(), p.get(), &st);
-    close(exe_fd);
-    DriftReason drifted = DriftReason::None;
-    if (!p->exe_from_memfd && st.st_ino != 0)
-      drifted = drift.check(p->interpreter_script.empty() ? p->exe : p->interpreter_script, st, p.get());
-    p->exe_drift = drifted != DriftReason::None;
-    p->exe_drift_reason = p->exe_drift ? drift_reason_name(drifted) : "";
-    Event ev = new_event(EventClass::Process, "exec", tid, p);
-    if (!unreadable.empty()) ev.args.push_back({"unreadable", unreadable});  // argv not read in full
-    const Action a = judge.judge(ev, probe->enforce);
-    if (a == Action::None) {  // the process as it will be (an exec that fails anyway is rare past the open)
-      Proc& pr = procs[tgid];
-      pr.info = p;
-      pr.files.fds->exec();
-    }
-    const int err = carry_out(a, tgid);
-    judge.emit(std::move(ev));
-    return err;
-  }
-
   // The exit event of a process: at its exit_group (code), or when it is gone
   // without one (status: a wait status; -1 if it could not be learnt).
   // Nothing is left to stop: rules may only alert.
@@ -505,20 +458,20 @@ struct Tracer::Impl {
     const bool window = ctx.dns_fd >= 0 || ctx.peek_fd >= 0;
     if ((probe->on_return || window) && !was_pending && !followed(tid) && follow(tid, req.id)) return;
     if (window) windows[tid] = Window{ctx.dns_fd < 0, ctx.dns_fd >= 0 ? ctx.dns_fd : ctx.peek_fd, 0, args};
-    if (ctx.drop) return void(answer(req.id, 0));
+    if (ctx.drop) return void(answer(req.id, ctx.fault.err ? guard.resource_fault(tid, ctx.fault.what, ctx.fault.err) : 0));
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
     if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));
     std::optional<Event> kept;
     if (!wait_killable) kept = ev;
-    if (probe->stage == probes::Stage::ExecEntry) {
-      // execveat relative to a directory fd: not a path to name a script by.
-      if (ev.file && !(ev.file->fd < 0 || ev.file->fd == AT_FDCWD || ev.file->raw_path.starts_with("/")))
-        ev.file->raw_path.clear();
-      err = exec_entry(tid, tgid, probe, args, ev);
-      return answered(answer(req.id, err), tid, args, kept, err);
-    }
     const Action a = judge.judge(ev, probe->enforce);
+    if (a == Action::None && probe->stage == probes::Stage::ExecEntry && ev.proc != info_of(tgid)) {
+      // The process as it will be (an exec that fails anyway is rare past the
+      // open; one whose path could not be read keeps the caller: it fails).
+      Proc& pr = procs[tgid];
+      pr.info = ev.proc;
+      pr.files.fds->exec();
+    }
     if (a == Action::None && probe->on_return) {
       awaiting_return[tid] = AwaitingReturn{std::move(ev), probe, args};
       return void(answer(req.id, 0));

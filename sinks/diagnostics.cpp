@@ -1,32 +1,21 @@
-// Diagnostics: DNS/TCP/TLS checks of network sinks, kernel feature detection.
+// Diagnostics: DNS/TCP/TLS checks of network sinks.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <linux/seccomp.h>
 #include <netdb.h>
 #include <poll.h>
-#include <sys/ptrace.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <fstream>
 
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/ssl.h>
-#include <seccomp.h>
 #include <spdlog/spdlog.h>
 
 #include "sinks/internal.hpp"
-
-#ifndef PTRACE_GET_SYSCALL_INFO
-#define PTRACE_GET_SYSCALL_INFO 0x420e
-#endif
 
 namespace vigil {
 namespace {
@@ -240,123 +229,6 @@ bool check_network_sink(const SinkSpec& spec, const SinkConfig& cfg) {
   }
   sinks_detail::curl_init_once();
   return sinks_detail::check_endpoint(spec, http);
-}
-
-namespace {
-
-long seccomp_call(unsigned op, unsigned flags, void* arg) { return syscall(SYS_seccomp, op, flags, arg); }
-
-std::pair<int, int> kernel_version(const std::string& release) {
-  int major = 0, minor = 0;
-  std::sscanf(release.c_str(), "%d.%d", &major, &minor);
-  return {major, minor};
-}
-
-std::string status_field(const char* key) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(key, 0) == 0 && line.size() > std::strlen(key) && line[std::strlen(key)] == ':')
-      return line.substr(line.find_first_not_of(" \t", std::strlen(key) + 1));
-  return "";
-}
-
-// Real probe: a child stops itself under PTRACE_TRACEME and we ask for its
-// syscall info. Only where no one else reaps our children.
-KernelFeature probe_syscall_info() {
-  KernelFeature f{"PTRACE_GET_SYSCALL_INFO", false, ""};
-  pid_t pid = fork();
-  if (pid == 0) {
-    ptrace(PTRACE_TRACEME, 0, nullptr, nullptr);
-    raise(SIGSTOP);
-    _exit(0);
-  }
-  if (pid < 0) {
-    f.detail = fmt::format("probe: fork failed: {}", std::strerror(errno));
-    return f;
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  if (WIFSTOPPED(st)) {
-    unsigned char info[128];
-    long r = ptrace(static_cast<__ptrace_request>(PTRACE_GET_SYSCALL_INFO), pid, sizeof info, info);
-    f.available = r > 0;
-    f.detail = r > 0 ? "probed" : fmt::format("probe: {}", std::strerror(errno));
-  } else {
-    f.detail = "probe: PTRACE_TRACEME did not stop the child (ptrace not permitted?)";
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &st, 0);
-  return f;
-}
-
-}  // namespace
-
-std::vector<KernelFeature> detect_kernel_features(bool may_fork) {
-  std::vector<KernelFeature> out;
-  utsname u{};
-  uname(&u);
-  auto [major, minor] = kernel_version(u.release);
-  auto at_least = [&](int M, int m) { return major > M || (major == M && minor >= m); };
-  out.push_back({"release", true, fmt::format("{} {}", u.sysname, u.release)});
-
-  static const std::pair<const char*, uint32_t> kActions[] = {
-      {"kill_process", SECCOMP_RET_KILL_PROCESS}, {"kill_thread", SECCOMP_RET_KILL_THREAD},
-      {"trap", SECCOMP_RET_TRAP},                 {"errno", SECCOMP_RET_ERRNO},
-      {"user_notif", SECCOMP_RET_USER_NOTIF},     {"trace", SECCOMP_RET_TRACE},
-      {"log", SECCOMP_RET_LOG},                   {"allow", SECCOMP_RET_ALLOW}};
-  std::string have, missing;
-  for (auto [name, action] : kActions) {
-    uint32_t a = action;
-    (seccomp_call(SECCOMP_GET_ACTION_AVAIL, 0, &a) == 0 ? have : missing) += std::string(" ") + name;
-  }
-  out.push_back({"seccomp actions", !have.empty(),
-                 fmt::format("available:{}{}", have.empty() ? " none" : have, missing.empty() ? "" : "; missing:" + missing)});
-
-  // A known flag with a NULL program fails with EFAULT, an unknown one with
-  // EINVAL; nothing is installed either way (libseccomp probes the same way).
-  static const std::pair<const char*, unsigned> kFlags[] = {
-      {"tsync", SECCOMP_FILTER_FLAG_TSYNC},
-      {"log", SECCOMP_FILTER_FLAG_LOG},
-      {"spec_allow", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
-      {"new_listener", SECCOMP_FILTER_FLAG_NEW_LISTENER},
-      {"tsync_esrch", SECCOMP_FILTER_FLAG_TSYNC | (1u << 4)},  // only valid together
-      {"wait_killable_recv", SECCOMP_FILTER_FLAG_NEW_LISTENER | (1u << 5)}};
-  have.clear();
-  missing.clear();
-  for (auto [name, flag] : kFlags) {
-    bool ok = seccomp_call(SECCOMP_SET_MODE_FILTER, flag, nullptr) != 0 && errno == EFAULT;
-    (ok ? have : missing) += std::string(" ") + name;
-  }
-  out.push_back({"seccomp filter flags", !have.empty(),
-                 fmt::format("available:{}{}", have.empty() ? " none" : have, missing.empty() ? "" : "; missing:" + missing)});
-
-  seccomp_notif_sizes sizes{};
-  bool notif = seccomp_call(SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0;
-  out.push_back({"seccomp user notification", notif,
-                 notif ? fmt::format("notif {} bytes, resp {} bytes, data {} bytes", sizes.seccomp_notif,
-                                     sizes.seccomp_notif_resp, sizes.seccomp_data)
-                       : std::string(std::strerror(errno))});
-  out.push_back({"user-notif flag CONTINUE", notif && at_least(5, 5), "by kernel version (5.5+)"});
-  // Optional: without it a notification wakes the sensor on another CPU (slower, still correct).
-  out.push_back({"user-notif SYNC_WAKE_UP", notif && at_least(6, 6), "by kernel version (6.6+); optional: speed only"});
-  // How vigil run takes the filter's listener from the app's first process (EBADF: the call exists).
-  errno = 0;
-  bool getfd = syscall(SYS_pidfd_getfd, -1, 0, 0) < 0 && errno == EBADF;
-  out.push_back({"pidfd_getfd", getfd, getfd ? "probed (5.6+)" : fmt::format("probe: {}", std::strerror(errno))});
-  out.push_back({"libseccomp API level", seccomp_api_get() > 0, std::to_string(seccomp_api_get())});
-  if (may_fork) out.push_back(probe_syscall_info());
-  else out.push_back({"PTRACE_GET_SYSCALL_INFO", at_least(5, 3), "by kernel version (5.3+)"});
-
-  std::string cap = status_field("CapEff");
-  bool sys_ptrace = !cap.empty() && (std::strtoull(cap.c_str(), nullptr, 16) >> 19) & 1;
-  out.push_back({"CAP_SYS_PTRACE", sys_ptrace, "effective capabilities " + cap});
-  std::ifstream yama("/proc/sys/kernel/yama/ptrace_scope");
-  int scope = -1;
-  if (yama >> scope) out.push_back({"yama ptrace_scope", scope < 3, std::to_string(scope)});
-  out.push_back({"seccomp mode of this process", true,
-                 fmt::format("Seccomp {}, filters {}, NoNewPrivs {}", status_field("Seccomp"),
-                             status_field("Seccomp_filters"), status_field("NoNewPrivs"))});
-  return out;
 }
 
 }  // namespace vigil

@@ -25,35 +25,13 @@ namespace fs = std::filesystem;
 
 using Record = std::variant<Event, Alert>;
 
-// Fallback context when the tracer left it empty: a random sensor id, the
-// hostname, and the container id from /proc/self/cgroup (a 64-hex-digit
-// path component).
+// Fallback context for what the caller left empty (events/context.cpp).
 void fill_context(Context* ctx) {
-  if (ctx->sensor_id.empty()) {
-    std::random_device rd;
-    ctx->sensor_id = fmt::format("{:08x}{:08x}", rd(), rd());
-  }
-  if (ctx->hostname.empty()) {
-    char host[256] = "";
-    if (gethostname(host, sizeof host - 1) == 0) ctx->hostname = host;
-  }
-  if (ctx->container_id.empty()) {
-    std::ifstream in("/proc/self/cgroup");
-    for (std::string line; ctx->container_id.empty() && std::getline(in, line);) {
-      size_t run = 0;
-      for (size_t i = 0; i <= line.size(); ++i) {
-        if (i < line.size() && std::isxdigit(static_cast<unsigned char>(line[i]))) {
-          ++run;
-          continue;
-        }
-        if (run == 64) {
-          ctx->container_id = line.substr(i - 64, 64);
-          break;
-        }
-        run = 0;
-      }
-    }
-  }
+  if (!ctx->sensor_id.empty() && !ctx->hostname.empty() && !ctx->container_id.empty()) return;
+  Context d = make_context();
+  if (ctx->sensor_id.empty()) ctx->sensor_id = d.sensor_id;
+  if (ctx->hostname.empty()) ctx->hostname = d.hostname;
+  if (ctx->container_id.empty()) ctx->container_id = d.container_id;
 }
 
 class AsyncOutput final : public Output {
@@ -384,11 +362,7 @@ bool log_sink_config(const SinkConfig& cfg, std::string* error) {
 std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in, std::string* error) {
   Plan p;
   if (!make_plan(cfg, &p, error)) return nullptr;
-  if (spdlog::should_log(spdlog::level::info)) {
-    log_config(cfg, p);
-    for (const auto& f : detect_kernel_features(false))
-      spdlog::info("kernel: {}: {}{}", f.name, f.available ? "yes" : "no", f.detail.empty() ? "" : " (" + f.detail + ")");
-  }
+  if (spdlog::should_log(spdlog::level::info)) log_config(cfg, p);
   // One channel per distinct sink: events and alerts to the same place share it.
   std::map<std::string, std::shared_ptr<Channel>> by_text;
   auto channels = [&](const std::vector<SinkSpec>& specs, std::vector<std::shared_ptr<Channel>>* out,

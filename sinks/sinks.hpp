@@ -81,7 +81,7 @@ class Output {
 
 // Builds the outputs described by cfg. On bad configuration returns null and
 // sets *error to one line (what, where, how to fix). When the log level is
-// info, logs the configuration (secrets masked), the kernel features, and,
+// info, logs the configuration (secrets masked) and,
 // from the delivery threads, the DNS/TCP/TLS checks of each network sink.
 // When ECS_CONTAINER_METADATA_URI_V4 is set, the task and container metadata
 // are fetched once (off the tracer thread) and stamped on every record.
@@ -91,14 +91,6 @@ std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx, s
 // Logs the configuration at info level (secrets masked); false and one line
 // in *error when it is not usable.
 bool log_sink_config(const SinkConfig& cfg, std::string* error);
-struct KernelFeature {
-  std::string name;
-  bool available = false;
-  std::string detail;
-};
-// may_fork: allowed to fork a short-lived child to probe ptrace (not in `vigil
-// run`, whose PID 1 reaps every child).
-std::vector<KernelFeature> detect_kernel_features(bool may_fork);
 // DNS, TCP connect and TLS handshake checks of one network sink, logged at
 // info (failures at error, with hints). Returns true when all passed.
 bool check_network_sink(const SinkSpec& spec, const SinkConfig& cfg);
@@ -107,9 +99,5 @@ bool check_network_sink(const SinkSpec& spec, const SinkConfig& cfg);
 // container_id, availability_zone}. timeout bounds the whole fetch.
 bool fetch_ecs_metadata(const std::string& uri, std::chrono::milliseconds timeout, nlohmann::json* out,
                         std::string* error);
-
-// `vigil check [--sink URL]... [run options]`: defined in sensor/diagnostics.cpp
-// (it parses the same options as `vigil run`).
-int cmd_check(int argc, char** argv);
 
 }  // namespace vigil

@@ -7,6 +7,7 @@
 #include "init/init.hpp"
 #include "patcher/patcher.hpp"
 #include "rules/rules.hpp"
+#include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 #include "vigil/version.hpp"
 #include "wrapper/wrapper.hpp"

@@ -194,6 +194,7 @@ int run(int argc, char** argv) {
     return 2;
   }
   phase("sinks ready");
+  if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
   Judge judge(*out, opts.mode);
   auto rules_loaded = [&] {  // false (error printed) on a load error
     judge.set_rules(rules.get());

@@ -14,8 +14,14 @@ check() {
 # 1. A live collector: DNS, TCP, and the kernel features.
 collector plain; port=$(cat "$t/plain.port")
 check 0 --sink "http://127.0.0.1:$port/ingest"
-has "kernel: seccomp actions: yes"
+has "kernel: seccomp actions: present"
 has "kernel: PTRACE_GET_SYSCALL_INFO"
+# every feature is probed (present or absent), none inferred from the kernel version
+for f in "user-notif listener" "user-notif flag CONTINUE" "user-notif SYNC_WAKE_UP" "user-notif ADDFD" PIDFD_GET_INFO \
+         PIDFD_INFO_EXIT "ia32 emulation (int \$0x80)" "WAIT_KILLABLE_RECV filter flag" pidfd_getfd PTRACE_GET_SYSCALL_INFO; do
+  grep -qE -- "kernel: $(printf %s "$f" | sed 's/[]$()[]/\\&/g'): (present|absent)" "$out" || fail "kernel feature '$f' not probed"
+done
+lacks "by kernel version"
 has "DNS: 127.0.0.1 -> 127.0.0.1"
 has "TCP: connected to 127.0.0.1 port $port"
 has "all checks passed"

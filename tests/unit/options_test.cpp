@@ -24,7 +24,7 @@ TEST_CASE("argv wins over VIGIL_OPTS", "[options]") {
   std::string err;
   REQUIRE(parse_options("--trace=info --events=stderr", a.argc(), a.argv(), &o, &rest, &err));
   CHECK(o.trace == TraceLevel::Debug);
-  CHECK(o.events == "stderr");
+  CHECK(o.sinks.events.back() == "stderr");
   CHECK(rest == 3);
 }
 
@@ -34,7 +34,7 @@ TEST_CASE("VIGIL_OPTS quoting and errors", "[options]") {
   int rest = 0;
   std::string err;
   REQUIRE(parse_options("--events='/tmp/a b.json'", a.argc(), a.argv(), &o, &rest, &err));
-  CHECK(o.events == "/tmp/a b.json");
+  CHECK(o.sinks.events.back() == "/tmp/a b.json");
   CHECK_FALSE(parse_options("--trace=loud", a.argc(), a.argv(), &o, &rest, &err));
   CHECK(err.find("VIGIL_OPTS") != std::string::npos);
   CHECK(err.find("none, err, warn, info or debug") != std::string::npos);

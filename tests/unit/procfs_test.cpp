@@ -1,4 +1,4 @@
-// sensor/procfs: what the tracer learns of processes it did not see being
+// probes/procfs: what the tracer learns of processes it did not see being
 // created, and of processes that died without exit_group (docs/design.md
 // section 1), on both paths: pidfd (Linux 6.13+/6.15+) and /proc.
 #include <pthread.h>
@@ -11,7 +11,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "sensor/procfs.hpp"
+#include "probes/procfs.hpp"
 
 using namespace vigil;
 

@@ -1,3 +1,5 @@
+// Shared helpers of every library: the container context stamped on records
+// (sensor id, hostname, container id) and SHA-256.
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -8,7 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "sensor/sensor.hpp"
+#include <openssl/evp.h>
+
+#include "events/events.hpp"
 
 namespace vigil {
 namespace {
@@ -19,6 +23,30 @@ std::string read_cgroup() {
 }
 
 }  // namespace
+
+std::string host_name() {
+  char host[256] = {};
+  return gethostname(host, sizeof host - 1) == 0 ? host : "";
+}
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ && !EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr)) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+    ctx_ = nullptr;
+  }
+}
+Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+void Sha256::update(const void* p, size_t n) {
+  if (ctx_) EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), p, n);
+}
+std::string Sha256::hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (!ctx_ || !EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len)) return "";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", md[i]);
+  return out;
+}
 
 std::string container_id_from_cgroup(std::string_view text) {
   std::string hex64, ecs;
@@ -52,8 +80,7 @@ Context make_context() {
     std::memcpy(rnd, &fallback, sizeof rnd);
   }
   for (unsigned char c : rnd) ctx.sensor_id += fmt::format("{:02x}", c);
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) == 0) ctx.hostname = host;
+  ctx.hostname = host_name();
   ctx.container_id = container_id_from_cgroup(read_cgroup());
   return ctx;
 }

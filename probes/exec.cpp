@@ -1,0 +1,362 @@
+// The exec event in one room (probes/exec.hpp): what an execve/execveat
+// entry notification will run, read from the caller's memory and /proc
+// before the kernel runs it (docs/design.md section 1).
+#include "probes/exec.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "probes/decode_util.hpp"
+#include "probes/path.hpp"
+#include "probes/procfs.hpp"
+
+namespace vigil::probes {
+namespace {
+
+using procfs::read_file;
+using procfs::read_link;
+
+// The kernel's limits on what execve copies (fs/exec.c): one string at most
+// MAX_ARG_STRLEN (32 pages: longer fails with E2BIG); all of argv and envp,
+// strings and pointers, at most a quarter of the caller's RLIMIT_STACK
+// (between ARG_MAX, 32 pages, and 6 MiB). vigil reads argv up to that limit,
+// capped at kArgvReadMaxBytes.
+constexpr size_t kMaxArgStrlen = 32 * 4096;
+constexpr size_t kArgMax = 32 * 4096;
+
+size_t argv_limit(int tid) {
+  rlimit r{};
+  size_t limit = kArgvReadMaxBytes;
+  if (prlimit(tid, RLIMIT_STACK, nullptr, &r) == 0 && r.rlim_cur != RLIM_INFINITY)
+    limit = std::max<size_t>(kArgMax, std::min<size_t>(6u << 20, r.rlim_cur / 4));
+  return std::min(limit, kArgvReadMaxBytes);
+}
+
+// Tracee memory read in large chunks (process_vm_readv): argv strings are
+// usually next to each other, so most come from the chunk already read.
+class ChunkReader {
+ public:
+  explicit ChunkReader(const TraceeMemory& mem) : mem_(mem) {}
+  // The NUL-terminated string at addr, at most max bytes: Ok, Unreadable
+  // (EFAULT, short read) or TooLong (no NUL within max).
+  enum Result { Ok, Unreadable, TooLong };
+  Result string(uint64_t addr, size_t max, std::string* out) {
+    size_t avail = 0;
+    for (;;) {
+      if (addr >= base_ && addr < base_ + len_) {
+        const char* from = buf_.data() + (addr - base_);
+        avail = std::min(len_ - size_t(addr - base_), max + 1);
+        if (const void* nul = std::memchr(from, 0, avail)) {
+          out->assign(from, size_t(static_cast<const char*>(nul) - from));
+          return Ok;
+        }
+        if (avail > max) return TooLong;
+        if (short_) return Unreadable;  // the readable memory ends before the NUL
+        chunk_ = std::min(chunk_ * 2, kMaxChunk);  // ran off the chunk: argv is contiguous here
+      } else {
+        chunk_ = kMinChunk;  // scattered strings: small reads
+        avail = 0;
+      }
+      if (!fill(addr, std::min(max + 1, std::max(chunk_, 2 * avail)))) return Unreadable;
+    }
+  }
+
+ private:
+  static constexpr size_t kMinChunk = 4096, kMaxChunk = 1u << 20;
+  // Reads [addr, addr+len): false if nothing is readable at addr.
+  bool fill(uint64_t addr, size_t len) {
+    buf_.resize(std::max(buf_.size(), len));
+    size_t got = 0;
+    while (got < len) {  // process_vm_readv stops at the first unreadable page
+      const size_t n = mem_.read_some(addr + got, buf_.data() + got, len - got);
+      if (n == 0) break;
+      got += n;
+    }
+    base_ = addr, len_ = got, short_ = got < len;
+    return got > 0;
+  }
+  const TraceeMemory& mem_;
+  std::string buf_;
+  uint64_t base_ = 0;
+  size_t len_ = 0;
+  bool short_ = false;
+  size_t chunk_ = kMinChunk;
+};
+
+// The NULL-terminated argv array at addr, read in full up to the kernel's
+// limit; else *unreadable says why ("argv": unreadable memory; "argv_too_long":
+// over the limit, or a string over MAX_ARG_STRLEN) and argv_truncated is set.
+void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Process* p, std::string* unreadable) {
+  const size_t word = is_i386(a) ? 4 : 8;
+  const size_t limit = argv_limit(mem.tid());
+  size_t bytes = 0;
+  p->argv.clear();
+  p->argv_truncated = false;
+  auto fail = [&](const char* why) {
+    p->argv_truncated = true;
+    *unreadable = why;
+  };
+  ChunkReader strings(mem);
+  std::vector<unsigned char> ptrs(512 * word);
+  size_t have = 0;  // pointers in ptrs
+  for (size_t i = 0; addr != 0; ++i) {
+    if (i % 512 == 0) {  // the next block of pointers
+      have = mem.read_some(addr + i * word, ptrs.data(), ptrs.size()) / word;
+      if (have == 0) return fail("argv");
+    }
+    if (i % 512 >= have) return fail("argv");
+    uint64_t ptr = 0;
+    std::memcpy(&ptr, ptrs.data() + (i % 512) * word, word);
+    if (ptr == 0) break;
+    bytes += sizeof(void*);  // the kernel counts its own pointer size
+    if (bytes >= limit) return fail("argv_too_long");
+    std::string s;
+    switch (strings.string(ptr, std::min(kMaxArgStrlen - 1, limit - bytes - 1), &s)) {
+      case ChunkReader::Ok: break;
+      case ChunkReader::Unreadable: return fail("argv");
+      case ChunkReader::TooLong: return fail("argv_too_long");
+    }
+    bytes += s.size() + 1;
+    p->argv.push_back(std::move(s));
+  }
+}
+
+std::string hash_fd(int fd) {
+  Sha256 sha;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0) return {};
+    sha.update(buf, size_t(n));
+  }
+  return sha.hex();
+}
+
+// The "#!" line in the first bytes of a file: false if it is not a script.
+bool parse_shebang(std::string_view head, std::string* interp, std::string* arg) {
+  if (head.size() < 3 || head[0] != '#' || head[1] != '!') return false;
+  std::string_view line = head.substr(2);
+  line = line.substr(0, line.find('\n'));
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+  while (!line.empty() && (blank(line.back()) || line.back() == '\r')) line.remove_suffix(1);
+  size_t end = 0;
+  while (end < line.size() && !blank(line[end])) ++end;
+  *interp = std::string(line.substr(0, end));
+  line.remove_prefix(end);
+  while (!line.empty() && blank(line.front())) line.remove_prefix(1);
+  *arg = std::string(line);  // the rest of the line is one argument
+  return !interp->empty();
+}
+
+// What an exec needs to know of a file: its SHA-256 and its "#!" line.
+struct FileFacts {
+  std::string sha256;  // empty: not hashed (too big, unreadable)
+  bool script = false;
+  std::string interp, arg;
+};
+
+// The facts of the open file fd (any mode, O_PATH too), cached by (dev,
+// inode, mtime, size): a repeated exec costs one fstat. *st is its fstat
+// (st_ino 0 if unknown).
+FileFacts file_facts(int fd, struct stat* st) {
+  using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
+  static std::map<Key, FileFacts> cache;
+  *st = {};
+  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) return {};
+  const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
+  Key key{st->st_dev, st->st_ino, mtime_ns, st->st_size};
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
+  if (rd < 0) return {};  // e.g. an execute-only file and vigil not root
+  FileFacts f;
+  char head[256];  // the kernel reads as much for "#!" (BINPRM_BUF_SIZE)
+  const ssize_t n = pread(rd, head, sizeof head, 0);
+  f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
+  if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
+  close(rd);
+  if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
+  cache.emplace(key, f);
+  return f;
+}
+
+// Session id and controlling terminal from /proc/PID/stat.
+void read_stat(int pid, Process* p) {
+  std::string s;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return;
+  size_t paren = s.rfind(')');  // comm may contain anything, even ") "
+  if (paren == std::string::npos) return;
+  char state = 0;
+  int ppid = 0, pgrp = 0, session = 0, tty_nr = 0;
+  if (std::sscanf(s.c_str() + paren + 1, " %c %d %d %d %d", &state, &ppid, &pgrp, &session, &tty_nr) != 5) return;
+  p->sid = session;
+  p->tty_nr = tty_nr;
+  unsigned major = (unsigned(tty_nr) >> 8) & 0xfff, minor = (unsigned(tty_nr) & 0xff) | ((unsigned(tty_nr) >> 12) & 0xfff00);
+  if (tty_nr == 0) p->tty.clear();
+  else if (major >= 136 && major <= 143) p->tty = fmt::format("pts/{}", (major - 136) * 256 + minor);
+  else if (major == 4 && minor < 64) p->tty = fmt::format("tty{}", minor);
+  else if (major == 4) p->tty = fmt::format("ttyS{}", minor - 64);
+  else if (major == 5 && minor == 1) p->tty = "console";
+  else p->tty = fmt::format("{}:{}", major, minor);
+}
+
+// stdin or stdout of pid is a TCP/UDP socket (IPv4 or IPv6). Reads only
+// two links unless one is a socket; then the socket tables of its netns.
+bool stdio_net(int pid) {
+  for (int fd : {0, 1}) {
+    std::string link = read_link(fmt::format("/proc/{}/fd/{}", pid, fd));
+    if (!link.starts_with("socket:[")) continue;  // the common case: no further reads
+    const std::string inode = " " + link.substr(8, link.size() - 9) + " ";
+    for (const char* table : {"tcp", "tcp6", "udp", "udp6"}) {
+      std::string text;
+      if (read_file(fmt::format("/proc/{}/net/{}", pid, table), 1 << 20, &text) && text.find(inode) != std::string::npos)
+        return true;
+    }
+  }
+  return false;
+}
+
+// What the exec will run (raw: the path as passed): exe (symlinks and /proc
+// links followed), name, argv (from the caller's memory, in full up to the
+// kernel's limit, at most kArgvReadMaxBytes) and the memfd/deleted flags of
+// *p; other fields stay the caller's. The target is left open at *exe_fd
+// (O_PATH). False if it cannot be opened (the exec will fail by itself; errno
+// says why). *unreadable: "" if argv was read in full, else "argv" (EFAULT,
+// short read) or "argv_too_long".
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, const std::string& raw, Process* p,
+                  int* exe_fd, std::string* unreadable) {
+  const unsigned path_arg = execveat ? 1 : 0;
+  const int dirfd = execveat ? arg_int(a, 0) : AT_FDCWD;
+  std::string path;
+  if (execveat && raw.empty()) {  // AT_EMPTY_PATH: fexecve of an fd (memfd, ...)
+    path = fmt::format("/proc/{}/fd/{}", mem.tid(), dirfd);
+  } else {
+    path = normalize_path(raw[0] == '/' ? std::string() : dir_of(mem.tid(), dirfd), raw);
+    if (path.empty() || path[0] != '/') return false;
+    for (const char* self : {"/proc/self/", "/proc/thread-self/"})  // the tracee's, not ours
+      if (path.starts_with(self)) path = fmt::format("/proc/{}/{}", mem.tid(), path.substr(std::strlen(self)));
+  }
+  // Follow symlinks and /proc magic links as the kernel will: open the file
+  // (O_PATH: no read permission needed, nothing runs) and name what we got.
+  int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) return false;  // execve will fail on its own
+  p->exe = dir_of(int(getpid()), fd);  // the link /proc/OURPID/fd/FD names the file
+  *exe_fd = fd;
+  static constexpr std::string_view kDeleted = " (deleted)";
+  p->exe_deleted = p->exe.ends_with(kDeleted);
+  if (p->exe_deleted) p->exe.resize(p->exe.size() - kDeleted.size());
+  p->exe_from_memfd = p->exe.starts_with("/memfd:");
+  p->name = p->exe.substr(p->exe.rfind('/') + 1);
+  p->interpreter_script.clear();
+  p->sha256.clear();
+  p->exe_drift = false;
+  read_argv(a, mem, a.args[path_arg + 1], p, unreadable);
+  return true;
+}
+
+
+// Completes *p from /proc and the target exe_fd: the caller's ids, ppid and
+// session (an exec under no_new_privs keeps them), cwd, stdio, and the
+// SHA-256 of what runs. A "#!" script: exe becomes the interpreter,
+// interpreter_script the script, argv what the kernel will pass (raw_path:
+// the path given to execve). *file_st: the stat of the file that was named
+// (the script, or the executable), st_ino 0 if unknown.
+void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st) {
+  procfs::Status st;
+  if (procfs::read_status(tid, &st)) {
+    p->ppid = st.ppid;
+    p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
+    p->cap_effective = st.cap_eff;
+  }
+  p->cwd = read_link(fmt::format("/proc/{}/cwd", tid));
+  read_stat(tid, p);
+  p->stdio_net = stdio_net(tid);  // what the new program inherits (but O_CLOEXEC)
+
+  // "#!" script: the kernel runs the interpreter with argv
+  // [interpreter, optional argument, the path given to execve, argv[1]...].
+  p->interpreter_script.clear();
+  const FileFacts f = file_facts(exe_fd, file_st);
+  p->sha256 = f.sha256;
+  if (f.script) {
+    const std::string at = f.interp[0] == '/' ? f.interp : fmt::format("/proc/{}/cwd/{}", tid, f.interp);
+    if (int ifd = open(at.c_str(), O_PATH | O_CLOEXEC); ifd >= 0) {
+      const std::string script = raw_path.empty() ? p->exe : raw_path[0] == '/' ? raw_path : p->cwd + "/" + raw_path;
+      p->interpreter_script = std::filesystem::path(script).lexically_normal().string();
+      p->exe = read_link(fmt::format("/proc/self/fd/{}", ifd));
+      p->exe_deleted = p->exe_from_memfd = false;
+      std::vector<std::string> argv{f.interp};
+      if (!f.arg.empty()) argv.push_back(f.arg);
+      argv.push_back(raw_path.empty() ? p->interpreter_script : raw_path);
+      for (size_t i = 1; i < p->argv.size(); ++i) argv.push_back(std::move(p->argv[i]));
+      p->argv = std::move(argv);
+      struct stat ist;
+      p->sha256 = file_facts(ifd, &ist).sha256;  // of what runs, the interpreter
+      close(ifd);
+    }
+  }
+  p->exe_mtime_ns = int64_t(file_st->st_mtim.tv_sec) * 1'000'000'000 + file_st->st_mtim.tv_nsec;
+  const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;
+  p->name = named.substr(named.rfind('/') + 1);
+}
+
+
+// The exec event: ev->proc (the caller) becomes the process as it will be.
+void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  if (execveat) add_arg(ev, "syscall", "execveat");  // evt.type execveat (rules/fields.cpp falco_evt_type)
+  const unsigned path_arg = execveat ? 1 : 0;
+  const int dirfd = execveat ? arg_int(a, 0) : AT_FDCWD;
+  std::string given;
+  if (!mem.read_string(a.args[path_arg], kPathMax, &given)) {
+    if (a.args[path_arg] == 0) return void(ctx.drop = true);  // EFAULT by itself
+    // The path could not be read (EFAULT, memfd_secret memory): not a silent
+    // continue (the judge denies it in prevent mode). The caller, as it is.
+    FileInfo f;
+    f.path = f.raw_path = std::move(given);
+    if (execveat) f.fd = dirfd;
+    if (dirfd >= 0 && !f.raw_path.starts_with("/")) f.raw_path.clear();  // relative to a directory fd
+    ev->file = std::move(f);
+    return add_arg(ev, "unreadable", "path");
+  }
+  auto p = ev->proc ? std::make_shared<Process>(*ev->proc) : std::make_shared<Process>();
+  int exe_fd = -1;
+  std::string unreadable;
+  if (!exec_preview(execveat, a, mem, given, p.get(), &exe_fd, &unreadable)) {
+    const int e = errno;  // vigil's own EMFILE/ENOMEM opening the target: the tracer fails closed
+    if (e == EMFILE || e == ENFILE || e == ENOMEM) ctx.fault = {"opening an exec target", e};
+    return void(ctx.drop = true);
+  }
+  p->pid = ctx.tgid;  // (an exec from a non-leader thread: the process keeps the group's id)
+  p->accepted_conn = false;  // a new program: not (yet) a network service
+  // A path relative to an execveat directory fd is no path to name a script by.
+  const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
+  struct stat st;
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st);
+  close(exe_fd);
+  DriftReason drifted = DriftReason::None;
+  if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)
+    drifted = ctx.drift->check(p->interpreter_script.empty() ? p->exe : p->interpreter_script, st, p.get());
+  p->exe_drift = drifted != DriftReason::None;
+  p->exe_drift_reason = p->exe_drift ? drift_reason_name(drifted) : "";
+  ev->proc = std::move(p);
+  if (!unreadable.empty()) add_arg(ev, "unreadable", unreadable);  // argv not read in full
+}
+
+}  // namespace
+
+void dec::execve(const SyscallArgs& a, const TraceeMemory& m, DecodeContext& ctx, Event* ev) {
+  exec_event(false, a, m, ctx, ev);
+}
+void dec::execveat(const SyscallArgs& a, const TraceeMemory& m, DecodeContext& ctx, Event* ev) {
+  exec_event(true, a, m, ctx, ev);
+}
+
+}  // namespace vigil::probes

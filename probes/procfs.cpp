@@ -1,0 +1,116 @@
+#include "probes/procfs.hpp"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace vigil::procfs {
+
+std::string read_link(const std::string& path) {
+  char buf[4096];
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, size_t(n)) : std::string();
+}
+
+// Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
+// a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
+// reads fill the buffer while there is more): saves the read that returns 0.
+bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out->resize(max);
+  size_t len = 0;
+  while (len < max) {
+    ssize_t n = read(fd, out->data() + len, max - len);
+    if (n <= 0) break;
+    len += size_t(n);
+    if (short_is_eof) break;
+  }
+  close(fd);
+  out->resize(len);
+  return true;
+}
+
+bool read_status(int pid, Status* st) {
+  std::string s;
+  if (!read_file(fmt::format("/proc/{}/status", pid), 4096, &s, true)) return false;
+  auto field = [&](const char* name) -> const char* {
+    size_t at = s.find(name);
+    return at == std::string::npos ? nullptr : s.c_str() + at + std::strlen(name);
+  };
+  if (const char* v = field("\nTgid:")) st->tgid = std::atoi(v);
+  if (const char* v = field("\nPPid:")) st->ppid = std::atoi(v);
+  if (const char* v = field("\nUid:")) std::sscanf(v, "%d %d", &st->uid, &st->euid);
+  if (const char* v = field("\nGid:")) std::sscanf(v, "%d %d", &st->gid, &st->egid);
+  if (const char* v = field("\nCapEff:")) st->cap_eff = std::strtoll(v, nullptr, 16);
+  if (const char* v = field("\nSeccomp_filters:")) st->seccomp_filters = std::atoi(v);
+  return st->tgid != 0;
+}
+
+bool read_exit_status(int pid, int* status) {
+  std::string s;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return false;
+  size_t at = s.rfind(')');
+  if (at == std::string::npos || at + 2 >= s.size() || s[at + 2] != 'Z') return false;  // not (or no longer) a zombie
+  // Fields after the comm: state is field 3, exit_code field 52.
+  const char* c = s.c_str() + at + 2;
+  for (int field = 3; field < 52 && *c; ++field) {
+    c = std::strchr(c, ' ');
+    if (!c) return false;
+    ++c;
+  }
+  *status = std::atoi(c);
+  return true;
+}
+
+namespace {
+// PIDFD_GET_INFO (Linux 6.13+; exit status 6.15+), include/uapi/linux/pidfd.h.
+struct PidfdInfo {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+constexpr uint64_t kPidfdInfoExit = 1 << 3;
+constexpr unsigned kPidfdThread = O_EXCL;  // pidfd_open flag (Linux 6.9+)
+bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO work, until one fails
+}  // namespace
+
+int pidfd_exit_status(int pidfd) {
+  PidfdInfo info{};
+  info.mask = kPidfdInfoExit;
+  if (pidfd < 0 || ioctl(pidfd, kPidfdGetInfo, &info) < 0 || !(info.mask & kPidfdInfoExit)) return -1;
+  return info.exit_code;
+}
+
+void use_pidfd_info(bool on) { have_pidfd_info = on; }
+
+bool thread_group(int tid, int* tgid, int* ppid) {
+  if (have_pidfd_info) {
+    int fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
+    if (fd < 0 && errno == ESRCH) return false;  // gone
+    PidfdInfo info{};
+    const bool ok = fd >= 0 && ioctl(fd, kPidfdGetInfo, &info) == 0;
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    if (ok) {
+      *tgid = int(info.tgid), *ppid = int(info.ppid);
+      return true;
+    }
+    // EINVAL from pidfd_open (no PIDFD_THREAD, < 6.9) or ENOTTY/EINVAL from
+    // the ioctl (< 6.13): the kernel lacks it, /proc from now on. ESRCH: the
+    // thread went away between the two calls.
+    if (err != ESRCH) have_pidfd_info = false;
+  }
+  Status st;
+  if (!read_status(tid, &st)) return false;
+  *tgid = st.tgid, *ppid = st.ppid;
+  return true;
+}
+
+}  // namespace vigil::procfs

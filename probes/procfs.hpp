@@ -1,0 +1,37 @@
+// The /proc reads of the sensor (probes and the tracer): what it learns of a
+// process it did not see being created, or that died without exit_group.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "events/events.hpp"
+
+namespace vigil::procfs {
+
+struct Status {
+  int tgid = 0, ppid = 0;
+  int uid = -1, euid = -1, gid = -1, egid = -1;
+  int64_t cap_eff = -1;  // CapEff mask, -1 if unknown
+  int seccomp_filters = -1;  // filters on the task (Linux 5.9+), -1 if unknown
+};
+bool read_status(int pid, Status* st);
+
+// Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
+// a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
+// reads fill the buffer while there is more): saves the read that returns 0.
+bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false);
+// The target of a symbolic link ("" if none).
+std::string read_link(const std::string& path);
+
+// The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
+// no /proc lookup), else /proc/TID/status. False if tid is gone.
+bool thread_group(int tid, int* tgid, int* ppid);
+// Tests: force the /proc path of thread_group (what kernels before 6.13 get).
+void use_pidfd_info(bool on);
+// The wait status of pid if it is a zombie (field 52 of /proc/PID/stat).
+bool read_exit_status(int pid, int* status);
+// The wait status of the reaped process of a pidfd (Linux 6.15+), else -1.
+int pidfd_exit_status(int pidfd);
+
+}  // namespace vigil::procfs
