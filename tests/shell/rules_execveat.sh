@@ -24,7 +24,7 @@ YAML
 fexecve='import os; fd = os.open("/bin/true", os.O_RDONLY); os.execve(fd, ["true"], {})'
 execve='import os; os.execv("/bin/true", ["true"])'
 rules() { /usr/bin/python3 -c 'import json, sys
-print(" ".join(sorted(json.loads(l)["rule"].split()[-1] + ":" + json.loads(l)["vigil"]["action"] for l in open(sys.argv[1]))))' "$1"; }
+print(" ".join(sorted(json.loads(l)["rule"].split()[-1] + ":" + json.loads(l)["output_fields"]["vigil.action"] for l in open(sys.argv[1]))))' "$1"; }
 
 "$VIGIL" run --rules="$tmp/rules.yaml" --alerts="file:$tmp/a1" -- /usr/bin/python3 -c "$fexecve" || fail "fexecve run failed"
 [ "$(rules "$tmp/a1")" = "execveat:none" ] || fail "fexecve: alerts $(rules "$tmp/a1"), want execveat:none"
