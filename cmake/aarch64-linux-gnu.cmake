@@ -33,3 +33,11 @@ set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{VIGIL_CURL_HOST} aarch64-linux-gnu)
 # The rootfs's ELF interpreter and libraries are resolved in the target's sysroot.
 set(VIGIL_TARGET_SYSROOT /usr/aarch64-linux-gnu)
+# Build-time generators (probes/gen: the seccomp program) and Catch2's test
+# discovery run arm64 programs: qemu-user, with the target's loader and libc.
+find_program(VIGIL_QEMU_AARCH64 qemu-aarch64-static)
+if(NOT VIGIL_QEMU_AARCH64)
+  message(FATAL_ERROR "aarch64 toolchain: qemu-aarch64-static is missing (it runs the build's generators): "
+                      "run scripts/cross-arm64.sh (installs qemu-user-static)")
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR ${VIGIL_QEMU_AARCH64} -L /usr/aarch64-linux-gnu)

@@ -32,9 +32,9 @@ tests=${*:-${VIGIL_VM_TESTS:-$default_tests}}
 total_timeout=${VIGIL_VM_TIMEOUT:-1200}
 arch=${VIGIL_VM_ARCH:-amd64}
 case $arch in
-  amd64) qemu=qemu-system-x86_64 qemu_pkg=qemu-system-x86 machine=() console=ttyS0 kflavour=cloud-amd64
+  amd64) qemu=qemu-system-x86_64 qemu_pkg=qemu-system-x86 machine=() tty=ttyS0 kflavour=cloud-amd64
          triplet=x86_64-linux-gnu elf="3e 00" ;;
-  arm64) qemu=qemu-system-aarch64 qemu_pkg=qemu-system-arm machine=(-M virt) console=ttyAMA0 kflavour=arm64
+  arm64) qemu=qemu-system-aarch64 qemu_pkg=qemu-system-arm machine=(-M virt) tty=ttyAMA0 kflavour=arm64
          triplet=aarch64-linux-gnu elf="b7 00" ;;
   *) fail "VIGIL_VM_ARCH=$arch: amd64 or arm64" ;;
 esac
@@ -141,7 +141,7 @@ echo "$name_tag: booting $(basename "$kernel") under $qemu (TCG), tests: $(echo 
 start=$(date +%s)
 set +e
 timeout -k 10 "$total_timeout" $qemu "${machine[@]}" -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
-  -kernel "$kernel" -initrd "$tmp/initrd" -append "console=$console rdinit=/init panic=-1 quiet loglevel=3" \
+  -kernel "$kernel" -initrd "$tmp/initrd" -append "console=$tty rdinit=/init panic=-1 quiet loglevel=3" \
   -display none -monitor none -serial "file:$console" -no-reboot -nodefaults </dev/null
 qrc=$?
 set -e
