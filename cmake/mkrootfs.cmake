@@ -6,6 +6,8 @@
 #   etc/vigil/  README, ca-certificates.crt, rules/*.yaml (if any)
 #   MANIFEST    format version, vigil version, "sha256  path" per file
 # Inputs (-D): VIGIL OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB
+#   optional LIBDIRS: more directories to resolve libraries in (a cross build's
+#   target libraries); every library must be of bin/vigil's machine (ELF e_machine)
 cmake_minimum_required(VERSION 3.25)
 
 foreach(v VIGIL OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB)
@@ -20,17 +22,27 @@ file(MAKE_DIRECTORY ${stage}/lib64 ${stage}/bin ${stage}/etc/vigil)
 
 # Shared libraries: the recursive DT_NEEDED closure, as the dynamic loader
 # would resolve it on this build host. Nothing may stay unresolved.
+# (A cross build's: CMake picks libraries of the executable's ELF machine,
+# e.g. /usr/lib/aarch64-linux-gnu from multiarch, then LIBDIRS.)
 file(GET_RUNTIME_DEPENDENCIES
   EXECUTABLES ${VIGIL}
   RESOLVED_DEPENDENCIES_VAR libs
-  UNRESOLVED_DEPENDENCIES_VAR missing)
+  UNRESOLVED_DEPENDENCIES_VAR missing
+  DIRECTORIES ${LIBDIRS})
 if(missing)
-  message(FATAL_ERROR "mkrootfs: cannot resolve shared libraries needed by ${VIGIL}: ${missing} (install them, see scripts/deps.sh)")
+  message(FATAL_ERROR "mkrootfs: cannot resolve shared libraries needed by ${VIGIL}: ${missing} (install them, see scripts/deps.sh;"
+                      " for an arm64 build scripts/cross-arm64.sh)")
 endif()
+file(READ ${VIGIL} machine OFFSET 18 LIMIT 2 HEX)  # ELF e_machine: 3e00 x86_64, b700 aarch64
 set(loader "")
 foreach(lib ${libs})
   get_filename_component(name ${lib} NAME)  # the SONAME-named path the loader asks for
   file(REAL_PATH ${lib} real)                 # copy the content, not the symlink
+  file(READ ${real} lib_machine OFFSET 18 LIMIT 2 HEX)
+  if(NOT lib_machine STREQUAL machine)
+    message(FATAL_ERROR "mkrootfs: ${real} (ELF machine ${lib_machine}) is not for ${VIGIL}'s machine (${machine}): "
+                        "install the target's libc (scripts/cross-arm64.sh) or pass its directory in LIBDIRS")
+  endif()
   file(COPY_FILE ${real} ${stage}/lib64/${name})
   if(name MATCHES "^ld-linux.*\\.so\\.[0-9]+$")
     set(loader ${name})

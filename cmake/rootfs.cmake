@@ -12,6 +12,13 @@ if(NOT EXISTS ${_rootfs_ca})
   message(FATAL_ERROR "rootfs: ${_rootfs_ca} is missing: install the ca-certificates package (scripts/deps.sh)")
 endif()
 
+# A cross build resolves the target's libraries (and ELF loader) in its sysroot
+# too (cmake/aarch64-linux-gnu.cmake sets VIGIL_TARGET_SYSROOT).
+set(_rootfs_libdirs "")
+if(CMAKE_CROSSCOMPILING AND VIGIL_TARGET_SYSROOT)
+  set(_rootfs_libdirs ${VIGIL_TARGET_SYSROOT}/lib)
+endif()
+
 add_custom_command(
   OUTPUT ${_rootfs_dir}/MANIFEST
   COMMAND ${CMAKE_COMMAND}
@@ -23,6 +30,7 @@ add_custom_command(
           -DRULES_DIR=${PROJECT_SOURCE_DIR}/rules/default
           -DREADME=${PROJECT_SOURCE_DIR}/cmake/rootfs-etc-README
           -DBUDGET_MB=${VIGIL_ROOTFS_BUDGET_MB}
+          "-DLIBDIRS=${_rootfs_libdirs}"
           -P ${PROJECT_SOURCE_DIR}/cmake/mkrootfs.cmake
   DEPENDS vigil ${PROJECT_SOURCE_DIR}/cmake/mkrootfs.cmake ${PROJECT_SOURCE_DIR}/cmake/rootfs-etc-README
           ${_rootfs_rules} ${_rootfs_ca}

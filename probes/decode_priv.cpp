@@ -128,7 +128,7 @@ void ptrace(const SyscallArgs& a, const TraceeMemory&, DecodeContext&, Event* ev
   named_arg(ev, "request",
             name_in({{PTRACE_TRACEME, "PTRACE_TRACEME"}, {PTRACE_POKETEXT, "PTRACE_POKETEXT"},
                      {PTRACE_POKEDATA, "PTRACE_POKEDATA"}, {PTRACE_POKEUSER, "PTRACE_POKEUSER"},
-                     {PTRACE_SETREGS, "PTRACE_SETREGS"}, {PTRACE_SETFPREGS, "PTRACE_SETFPREGS"},
+                     {13, "PTRACE_SETREGS"}, {15, "PTRACE_SETFPREGS"},  // x86's (no such requests on aarch64)
                      {PTRACE_ATTACH, "PTRACE_ATTACH"}, {0x4205, "PTRACE_SETREGSET"}, {0x4206, "PTRACE_SEIZE"}},
                     req),
             req);

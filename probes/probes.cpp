@@ -117,8 +117,8 @@ const std::vector<Probe> kProbes = {
     {"unshare", P, "unshare", E, dec::args_only},
     {"setns", P, "setns", E, dec::args_only},
     {"ptrace", P, "ptrace", E, dec::ptrace, {}, nullptr,
-     one_of(0, {PTRACE_TRACEME, PTRACE_POKETEXT, PTRACE_POKEDATA, PTRACE_POKEUSER, PTRACE_SETREGS, PTRACE_SETFPREGS,
-                PTRACE_ATTACH, 0x4205 /* SETREGSET */, 0x4206 /* SEIZE */})},
+     one_of(0, {PTRACE_TRACEME, PTRACE_POKETEXT, PTRACE_POKEDATA, PTRACE_POKEUSER, 13 /* SETREGS, x86 */,
+                15 /* SETFPREGS, x86 */, PTRACE_ATTACH, 0x4205 /* SETREGSET */, 0x4206 /* SEIZE */})},
     {"process_vm_writev", P, "process_vm_writev", E, dec::args_only},
     {"init_module", P, "init_module", E, dec::module},
     {"finit_module", P, "finit_module", E, dec::module},
@@ -182,12 +182,12 @@ int i386_nr(const char* name) {
 
 Index::Index(const Table& t) {
   for (const Probe& p : t)
-    for (auto [arch, out] : {std::pair<uint32_t, std::vector<const Probe*>*>{SCMP_ARCH_X86_64, &x86_64_},
-                             std::pair<uint32_t, std::vector<const Probe*>*>{SCMP_ARCH_X86, &i386_}}) {
-      int nr = arch == SCMP_ARCH_X86 ? i386_nr(p.syscall) : seccomp_syscall_resolve_name_arch(arch, p.syscall);
-      if (nr < 0) continue;  // not on this architecture (e.g. i386 has no accept: socketcall, or accept4)
-      if (size_t(nr) >= out->size()) out->resize(size_t(nr) + 1, nullptr);
-      (*out)[size_t(nr)] = &p;
+    for (size_t i = 0; i < kAbis.size(); ++i) {
+      int nr = kAbis[i].arch == SCMP_ARCH_X86 ? i386_nr(p.syscall) : seccomp_syscall_resolve_name_arch(kAbis[i].arch, p.syscall);
+      if (nr < 0) continue;  // not on this architecture (i386 has no accept: socketcall or accept4; aarch64 no open)
+      auto& v = by_abi_[i];
+      if (size_t(nr) >= v.size()) v.resize(size_t(nr) + 1, nullptr);
+      v[size_t(nr)] = &p;
     }
 }
 
@@ -217,7 +217,9 @@ bool unwrap_socketcall(SyscallArgs* a, const TraceeMemory& mem, bool* unreadable
 }
 
 const Probe* Index::find(uint32_t arch, int64_t nr) const {
-  const auto& v = arch == AUDIT_ARCH_I386 ? i386_ : x86_64_;
+  const int i = abi_index(arch);
+  if (i < 0) return nullptr;
+  const auto& v = by_abi_[size_t(i)];
   return nr >= 0 && size_t(nr) < v.size() ? v[size_t(nr)] : nullptr;
 }
 
@@ -242,8 +244,8 @@ scmp_filter_ctx build_filter(const Table& table, std::string* error) {
   // Speculative Store Bypass mitigation on the app (kernels before 5.16 do
   // that for every seccomp'd task by default), which would slow it down.
   seccomp_attr_set(ctx, SCMP_FLTATR_CTL_SSB, 1);
-  if (seccomp_arch_native() == SCMP_ARCH_X86_64)
-    if (int rc = seccomp_arch_add(ctx, SCMP_ARCH_X86); rc < 0 && rc != -EEXIST) return fail("adding i386", rc);
+  for (const Abi& abi : kAbis)  // seccomp_init added the native one
+    if (int rc = seccomp_arch_add(ctx, abi.arch); rc < 0 && rc != -EEXIST) return fail(fmt::format("adding {}", abi.name), rc);
   for (size_t i = 0; i < table.size(); ++i) {
     const Probe& p = table[i];
     int nr = seccomp_syscall_resolve_name(p.syscall);

@@ -6,10 +6,12 @@
 // Adding a syscall = adding one row to kProbes in probes/probes.cpp.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <linux/audit.h>
 #include <linux/filter.h>
 #include <seccomp.h>
 
@@ -20,10 +22,33 @@
 
 namespace vigil::probes {
 
+// The syscall ABIs the filter covers, by build target: the one place where
+// x86_64 and aarch64 builds differ (docs/arm64.md). Rows resolve per ABI by
+// name (libseccomp); a row an ABI lacks (aarch64 has no open, dup2, mkdir,
+// ...: their *at forms are rows too) is left out of that ABI. Calls of any
+// other ABI fail with ENOSYS (x32 on x86_64; 32-bit ARM tasks on aarch64).
+struct Abi {
+  uint32_t arch;  // AUDIT_ARCH_* (seccomp_data.arch) = SCMP_ARCH_* (libseccomp)
+  const char* name;
+};
+#if defined(__x86_64__)
+inline constexpr std::array<Abi, 2> kAbis = {{{AUDIT_ARCH_X86_64, "x86_64"}, {AUDIT_ARCH_I386, "i386"}}};  // i386: int 0x80
+#elif defined(__aarch64__)
+inline constexpr std::array<Abi, 1> kAbis = {{{AUDIT_ARCH_AARCH64, "aarch64"}}};
+#else
+#error "vigil is built for x86_64 and aarch64 only (the ABI list in probes/probes.hpp)"
+#endif
+// Position of an AUDIT_ARCH_* in kAbis, -1 if the filter does not cover it.
+constexpr int abi_index(uint32_t audit_arch) {
+  for (size_t i = 0; i < kAbis.size(); ++i)
+    if (kAbis[i].arch == audit_arch) return int(i);
+  return -1;
+}
+
 // A syscall as seen at a seccomp notification (struct seccomp_data) or a
 // ptrace syscall stop (PTRACE_GET_SYSCALL_INFO).
 struct SyscallArgs {
-  uint32_t arch = 0;  // AUDIT_ARCH_X86_64 or AUDIT_ARCH_I386
+  uint32_t arch = 0;  // AUDIT_ARCH_*, one of kAbis
   int64_t nr = 0;
   uint64_t args[6] = {};
 };
@@ -121,7 +146,7 @@ using Table = std::vector<Probe>;
 const Table& table();
 
 // The row of a notified syscall, by architecture (AUDIT_ARCH_*) and number:
-// built once from a table, for x86_64 and i386. i386 has its socket calls
+// built once from a table, for each of kAbis. i386 has its socket calls
 // twice: direct syscalls (Linux 4.3+: connect is 362) and multiplexed
 // through socketcall (102); both find the row (see unwrap_socketcall).
 class Index {
@@ -130,7 +155,7 @@ class Index {
   const Probe* find(uint32_t arch, int64_t nr) const;
 
  private:
-  std::vector<const Probe*> x86_64_, i386_;  // by syscall number
+  std::array<std::vector<const Probe*>, kAbis.size()> by_abi_;  // by syscall number
 };
 
 // i386's socketcall(call, unsigned long args[]): the socket calls of i386
@@ -144,8 +169,8 @@ bool unwrap_socketcall(SyscallArgs* a, const TraceeMemory& mem, bool* unreadable
 
 // Builds the seccomp filter: default ALLOW; every row SCMP_ACT_NOTIFY (seccomp
 // user notification: the listener fd comes with the loaded filter); for
-// x86_64 and i386 (int 0x80) with the same rows; x32 and any other
-// architecture fail with ENOSYS. Returns null and sets *error on failure.
+// each of kAbis with the same rows (x86_64 and i386 (int 0x80), or aarch64);
+// x32 and any other architecture fail with ENOSYS. Returns null and sets *error on failure.
 // The caller owns the context (seccomp_release).
 scmp_filter_ctx build_filter(const Table& t, std::string* error);
 inline scmp_filter_ctx build_filter(std::string* error) { return build_filter(table(), error); }

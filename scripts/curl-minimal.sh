@@ -10,6 +10,8 @@
 #                                    (CMake runs this at configure time)
 # Cache: $VIGIL_CACHE (default /var/cache/vigil, else ~/.cache/vigil if that is not
 # writable)/curl-minimal-<version>, <version> = the installed libcurl4-openssl-dev.
+# VIGIL_CURL_HOST=aarch64-linux-gnu cross-builds it with that triplet's gcc and
+# the arm64 libssl-dev (scripts/cross-arm64.sh), cached as curl-minimal-<version>-<triplet>.
 # The deb-src entries are derived from apt's own configuration, in a private
 # apt state directory: the system's apt configuration is not changed.
 set -euo pipefail
@@ -17,23 +19,28 @@ mode=${1:-}
 case "$mode" in build|prefix) ;; *) echo "usage: scripts/curl-minimal.sh build|prefix" >&2; exit 2 ;; esac
 cache=${VIGIL_CACHE:-/var/cache/vigil}
 fallback=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/vigil
-version=$(dpkg-query -W -f='${Version}' libcurl4-openssl-dev 2>/dev/null || true)
+host=${VIGIL_CURL_HOST:-}
+[ -z "$host" ] || [[ $host =~ ^[a-z0-9_]+-linux-gnu[a-z]*$ ]] ||
+  { echo "curl-minimal: VIGIL_CURL_HOST='$host' is not a GNU triplet such as aarch64-linux-gnu" >&2; exit 2; }
+suffix=${host:+-$host}
+# (the native package's version: with multiarch, dpkg-query lists one per installed architecture)
+version=$(dpkg-query -W -f='${Version}\n' "libcurl4-openssl-dev:$(dpkg --print-architecture)" 2>/dev/null | head -n1 || true)
 [ -n "$version" ] || version=$(apt-cache policy curl | awk '/Candidate:/ {print $2}')
 [ -n "$version" ] && [ "$version" != "(none)" ] ||
   { echo "curl-minimal: cannot tell which curl version to build: install libcurl4-openssl-dev (bash scripts/deps.sh)" >&2; exit 1; }
 
 if [ "$mode" = prefix ]; then
   for dir in "$cache" "$fallback"; do
-    if [ -f "$dir/curl-minimal-$version/.complete" ]; then echo "$dir/curl-minimal-$version"; exit 0; fi
+    if [ -f "$dir/curl-minimal-$version$suffix/.complete" ]; then echo "$dir/curl-minimal-$version$suffix"; exit 0; fi
   done
-  echo "curl-minimal: the minimal static libcurl $version is not built (looked in $cache and $fallback):" \
+  echo "curl-minimal: the minimal static libcurl $version${host:+ for $host} is not built (looked in $cache and $fallback):" \
        "run 'bash scripts/deps.sh' (it fetches Debian's curl source and builds it), or configure with" \
        "-DVIGIL_CURL=system to link the system's shared libcurl" >&2
   exit 1
 fi
 
 mkdir -p "$cache" 2>/dev/null && [ -w "$cache" ] || cache=$fallback
-prefix=$cache/curl-minimal-$version
+prefix=$cache/curl-minimal-$version$suffix
 if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
 mkdir -p "$cache"
 # One build at a time (several checkouts may share the cache).
@@ -42,7 +49,7 @@ flock 9
 if [ -f "$prefix/.complete" ]; then echo "$prefix"; exit 0; fi
 work=$(mktemp -d "$cache/curl-build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-log=$cache/curl-minimal.log
+log=$cache/curl-minimal$suffix.log
 : >"$log"
 fail() { echo "curl-minimal: $1 (log: $log)" >&2; tail -n 15 "$log" >&2; exit 1; }
 
@@ -74,7 +81,9 @@ while read -r p; do
 done <"$src/debian/patches/series"
 
 # 2. Configure and build the library only.
-(cd "$src" && ./configure --prefix="$prefix" --disable-shared --enable-static --with-pic \
+cross=()
+[ -z "$host" ] || cross=(--host="$host" CC="$host-gcc" PKG_CONFIG_LIBDIR="/usr/lib/$host/pkgconfig:/usr/share/pkgconfig")
+(cd "$src" && ./configure "${cross[@]}" --prefix="$prefix" --disable-shared --enable-static --with-pic \
   --with-openssl --without-gnutls --without-nss --without-wolfssl --without-mbedtls --without-rustls \
   --enable-http --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
   --disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp --disable-gopher \

@@ -198,17 +198,19 @@ Guard::Guard() : vigil_(int(getpid())), own_pidns_(ns_inode(int(getpid()), "pid"
       {"ioprio_set", Kind::IoPriority},
   };
   for (const auto& [name, kind] : kRows)
-    for (auto [arch, out] : {std::pair<uint32_t, std::vector<Kind>*>{SCMP_ARCH_X86_64, &x86_64_},
-                             std::pair<uint32_t, std::vector<Kind>*>{SCMP_ARCH_X86, &i386_}}) {
-      const int nr = seccomp_syscall_resolve_name_arch(arch, name);
+    for (size_t i = 0; i < probes::kAbis.size(); ++i) {
+      const int nr = seccomp_syscall_resolve_name_arch(probes::kAbis[i].arch, name);
       if (nr < 0) continue;
-      if (size_t(nr) >= out->size()) out->resize(size_t(nr) + 1, Kind::None);
-      (*out)[size_t(nr)] = kind;
+      auto& v = by_abi_[i];
+      if (size_t(nr) >= v.size()) v.resize(size_t(nr) + 1, Kind::None);
+      v[size_t(nr)] = kind;
     }
 }
 
 Guard::Kind Guard::kind_of(const probes::SyscallArgs& a) const {
-  const auto& v = a.arch == AUDIT_ARCH_I386 ? i386_ : x86_64_;
+  const int i = probes::abi_index(a.arch);
+  if (i < 0) return Kind::None;
+  const auto& v = by_abi_[size_t(i)];
   return a.nr >= 0 && size_t(a.nr) < v.size() ? v[size_t(a.nr)] : Kind::None;
 }
 

@@ -91,7 +91,7 @@ class Guard {
   bool rules_allow(int listener, uint64_t id, int tgid, const MakeEvent& make, const Emit& emit);
   void deny(int listener, uint64_t id, const std::string& what, const MakeEvent& make, const Emit& emit);
 
-  std::vector<Kind> x86_64_, i386_;  // by syscall number
+  std::array<std::vector<Kind>, probes::kAbis.size()> by_abi_;  // by syscall number, per probes::kAbis
   Output* out_ = nullptr;
   int vigil_ = 0;
   int keeper_ = -1;

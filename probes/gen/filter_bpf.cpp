@@ -11,6 +11,13 @@
 int main() {
   std::vector<sock_filter> prog;
   std::string error;
+  // The program is for any kernel with user notification (API level 5: Linux
+  // 5.0+), not for the build host's: a cross build runs this under qemu-user,
+  // which has no seccomp(2), and libseccomp would refuse SCMP_ACT_NOTIFY rules.
+  if (seccomp_api_get() < 5 && seccomp_api_set(5) != 0) {
+    std::fprintf(stderr, "filter_bpf: cannot set libseccomp's API level to 5\n");
+    return 1;
+  }
   if (!vigil::probes::export_filter(vigil::probes::table(), &prog, &error)) {
     std::fprintf(stderr, "filter_bpf: %s\n", error.c_str());
     return 1;

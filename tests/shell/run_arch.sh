@@ -4,6 +4,7 @@
 # The i386 part needs ia32 emulation in the kernel (probed natively first): without it
 # the rest runs and the test reports a skip (77) with the reason.
 set -euo pipefail
+[ "$(uname -m)" = x86_64 ] || { echo "SKIP: $(uname -m) has no i386 or x32 ABI (docs/arm64.md)"; exit 77; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 ia32_off=""
 ia32_off=$("$FIXTURES/run_arch" ia32) || [ -n "$ia32_off" ] || { echo "FAIL: ia32 probe failed"; exit 1; }

@@ -20,7 +20,7 @@ hostname vigil-vm
 busybox ip link set lo up
 exec </dev/null >/dev/console 2>&1
 
-echo "VIGIL-VM-KERNEL $(uname -r) $(nproc) CPUs, up $(cut -d" " -f1 /proc/uptime) s"
+echo "VIGIL-VM-KERNEL $(uname -r) $(uname -m), $(nproc) CPUs, up $(cut -d" " -f1 /proc/uptime) s"
 export VIGIL=/vigil/build/vigil BUILD_DIR=/vigil/build FIXTURES=/vigil/build/fixtures SRC_DIR=/vigil/src
 per_test=$(cat /vigil/timeout)
 while read -r name; do

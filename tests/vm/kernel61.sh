@@ -3,6 +3,9 @@
 # kernel line AWS Fargate runs: no SYNC_WAKE_UP, no PIDFD_GET_INFO), booted
 # under qemu-system-x86_64 with TCG (no KVM needed). See docs/kernels.md.
 #   VIGIL=... BUILD_DIR=... SRC_DIR=... bash tests/vm/kernel61.sh [TEST...]
+# VIGIL_VM_ARCH=arm64: the same on Debian 12's arm64 kernel under
+# qemu-system-aarch64 (-M virt -cpu max), with an arm64 root and an arm64
+# (cross-)build of vigil in BUILD_DIR (ctest vm.arm64: tests/vm/arm64.sh, docs/arm64.md).
 # The VM's root is an initramfs: a debootstrapped bookworm (scripts/mkbase.sh,
 # cached) plus, per run, the built vigil, the fixtures and the test scripts.
 # Cached in $VIGIL_CACHE (default /var/cache/vigil)/vm: the kernel (fetched
@@ -27,32 +30,53 @@ default_tests="run_arch run_events run_exit run_forks run_lifecycle run_nnp run_
   foreign_scratch"
 tests=${*:-${VIGIL_VM_TESTS:-$default_tests}}
 total_timeout=${VIGIL_VM_TIMEOUT:-1200}
+arch=${VIGIL_VM_ARCH:-amd64}
+case $arch in
+  amd64) qemu=qemu-system-x86_64 qemu_pkg=qemu-system-x86 machine=() tty=ttyS0 kflavour=cloud-amd64
+         triplet=x86_64-linux-gnu elf="3e 00" ;;
+  arm64) qemu=qemu-system-aarch64 qemu_pkg=qemu-system-arm machine=(-M virt) tty=ttyAMA0 kflavour=arm64
+         triplet=aarch64-linux-gnu elf="b7 00" ;;
+  *) fail "VIGIL_VM_ARCH=$arch: amd64 or arm64" ;;
+esac
+name_tag=vm.kernel61
+[ "$arch" = amd64 ] || name_tag=vm.$arch
 
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed (scripts/deps.sh installs qemu-system-x86)"
+command -v $qemu >/dev/null || skip "$qemu not installed (scripts/deps.sh installs $qemu_pkg)"
 for tool in cpio zstd; do
   command -v $tool >/dev/null || skip "$tool not installed (scripts/deps.sh installs it)"
 done
-[ "$(uname -m)" = x86_64 ] || skip "the VM runs x86_64 binaries of this build; host is $(uname -m)"
+[ "$(uname -m)" = x86_64 ] || skip "the VM is started from an x86_64 host; host is $(uname -m)"
+[ "$(od -An -tx1 -j18 -N2 "$VIGIL" 2>/dev/null | xargs)" = "$elf" ] ||  # ELF e_machine
+  skip "$VIGIL is not an $arch build$([ "$arch" = arm64 ] && echo ' (scripts/cross-arm64.sh build)')"
+strip=strip
+if [ "$arch" = arm64 ]; then
+  strip=aarch64-linux-gnu-strip
+  command -v $strip >/dev/null || skip "$strip not installed (scripts/cross-arm64.sh)"
+  dpkg --print-foreign-architectures | grep -qx arm64 ||
+    skip "apt has no arm64 index for the kernel and the root (scripts/cross-arm64.sh adds the architecture)"
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || compgen -G "${VIGIL_CACHE:-/var/cache/vigil}/bookworm-vm-arm64-*/.complete" >/dev/null ||
+    skip "no qemu-user-static binfmt entry for debootstrap's arm64 second stage (scripts/cross-arm64.sh)"
+fi
 cache=${VIGIL_CACHE:-/var/cache/vigil}/vm
 mkdir -p "$cache"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# --- the kernel: Debian 12's linux-image-6.1.0-N-cloud-amd64 (no modules needed: initramfs root, serial console)
+# --- the kernel: Debian 12's linux-image-6.1.0-N-cloud-amd64 or -arm64 (no modules needed: initramfs root, serial console)
 kernel=${VIGIL_VM_KERNEL:-}
 if [ -z "$kernel" ]; then
   exec 8>"$cache/.kernel.lock"
   flock 8
-  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+  pkg=$(apt-cache depends "linux-image-$kflavour:$arch" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {sub(/:.*/, "", $2); print $2; exit}')
   if [ -z "$pkg" ]; then  # no apt index for it: use what is cached
-    kernel=$(ls -1 "$cache"/linux-image-6.1.*-cloud-amd64.vmlinuz 2>/dev/null | sort -V | tail -n1)
-    [ -n "$kernel" ] || skip "kernel image absent: apt knows no linux-image-cloud-amd64 (apt-get update) and none is cached in $cache"
+    kernel=$(ls -1 "$cache"/linux-image-6.1.*-$kflavour.vmlinuz 2>/dev/null | sort -V | tail -n1)
+    [ -n "$kernel" ] || skip "kernel image absent: apt knows no linux-image-$kflavour (apt-get update) and none is cached in $cache"
   else
     kernel=$cache/$pkg.vmlinuz
     if [ ! -f "$kernel" ]; then
-      (cd "$tmp" && apt-get download "$pkg" >download.log 2>&1) ||
-        skip "kernel image absent: apt-get download $pkg failed: $(tail -n1 "$tmp/download.log")"
-      dpkg-deb -x "$tmp"/"$pkg"_*.deb "$tmp/kpkg"
+      (cd "$tmp" && apt-get download "$pkg:$arch" >download.log 2>&1) ||
+        skip "kernel image absent: apt-get download $pkg:$arch failed: $(tail -n1 "$tmp/download.log")"
+      dpkg-deb -x "$tmp"/"$pkg"_*_$arch.deb "$tmp/kpkg"
       cp "$tmp"/kpkg/boot/vmlinuz-* "$kernel.tmp" && mv "$kernel.tmp" "$kernel"
       rm -rf "$tmp/kpkg" "$tmp"/*.deb
     fi
@@ -65,9 +89,10 @@ fi
 # (the cache name carries a hash of the package list: changing the list makes a new root)
 pkgs=python3,python3-venv,busybox-static,procps,make,gcc,libc6-dev,git,openssl
 name=bookworm-vm-$(echo "$pkgs" | md5sum | cut -c1-8)
+[ "$arch" = amd64 ] || name=bookworm-vm-$arch-$(echo "$pkgs" | md5sum | cut -c1-8)
 [ -f "${VIGIL_CACHE:-/var/cache/vigil}/$name/.complete" ] || [ "$(id -u)" = 0 ] ||
   skip "the VM root is not cached and debootstrap needs root (run once as root)"
-base=$(bash "$SRC_DIR/scripts/mkbase.sh" "$name" "$pkgs") || fail "cannot build the VM root"
+base=$(bash "$SRC_DIR/scripts/mkbase.sh" "$name" "$pkgs" "$arch") || fail "cannot build the VM root"
 base_cpio=$cache/$name.cpio.zst
 if [ ! -f "$base_cpio" ] || [ "$base/.complete" -nt "$base_cpio" ]; then
   (cd "$base" && find . -xdev \( -path ./usr/share/doc -o -path ./usr/share/man -o -path ./usr/share/locale \
@@ -81,7 +106,7 @@ fi
 stage=$tmp/stage
 mkdir -p "$stage/vigil/build/fixtures" "$stage/vigil/src/tests"
 install -m 0755 "$SRC_DIR/tests/vm/guest-init.sh" "$stage/init"
-strip -o "$stage/vigil/build/vigil" "$VIGIL"
+$strip -o "$stage/vigil/build/vigil" "$VIGIL"
 cp -a "$BUILD_DIR"/fixtures/. "$stage/vigil/build/fixtures/"
 # the deployed form (vigil init's source; the foreign_* tests run vigil from it)
 [ -d "$BUILD_DIR/rootfs" ] && cp -a "$BUILD_DIR/rootfs" "$stage/vigil/build/"
@@ -91,11 +116,17 @@ cp -a "$SRC_DIR/rules" "$SRC_DIR/scripts" "$stage/vigil/src/"
 cp -a "$SRC_DIR"/tests/{shell,scenarios,fixtures,reference,ocsf,sinks} "$stage/vigil/src/tests/"
 # (into /usr/lib/<triplet>: the root is merged-/usr, and a /lib directory in
 # this archive would replace the root's /lib symlink when the kernel unpacks it)
-libdir=$stage/usr/lib/$(gcc -dumpmachine)
+libdir=$stage/usr/lib/$triplet
 mkdir -p "$libdir"
-ldd "$VIGIL" | awk '/=> \// {print $3}' | while read -r lib; do
-  [ -e "$base$lib" ] || cp -L "$lib" "$libdir/"
-done
+if [ "$arch" = amd64 ]; then
+  ldd "$VIGIL" | awk '/=> \// {print $3}' | while read -r lib; do
+    [ -e "$base$lib" ] || cp -L "$lib" "$libdir/"
+  done
+else  # a cross build links only glibc shared (VIGIL_STATIC_DEPS): the root's
+  for lib in $(aarch64-linux-gnu-readelf -d "$VIGIL" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p'); do
+    [ -e "$base/usr/lib/$triplet/$lib" ] || fail "$VIGIL needs $lib, which the VM root lacks (configure with VIGIL_STATIC_DEPS=ON)"
+  done
+fi
 for t in $tests; do
   [ -f "$SRC_DIR/tests/shell/$t.sh" ] || fail "no test tests/shell/$t.sh"
   echo "$t"
@@ -106,11 +137,11 @@ cat "$base_cpio" "$tmp/run.cpio.zst" >"$tmp/initrd"
 
 # --- boot; the serial console is the report
 console=$tmp/console.log
-echo "vm.kernel61: booting $(basename "$kernel") under qemu (TCG), tests: $(echo $tests)"
+echo "$name_tag: booting $(basename "$kernel") under $qemu (TCG), tests: $(echo $tests)"
 start=$(date +%s)
 set +e
-timeout -k 10 "$total_timeout" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
-  -kernel "$kernel" -initrd "$tmp/initrd" -append "console=ttyS0 rdinit=/init panic=-1 quiet loglevel=3" \
+timeout -k 10 "$total_timeout" $qemu "${machine[@]}" -accel tcg,thread=multi -cpu max -smp 2 -m 2048 \
+  -kernel "$kernel" -initrd "$tmp/initrd" -append "console=$tty rdinit=/init panic=-1 quiet loglevel=3" \
   -display none -monitor none -serial "file:$console" -no-reboot -nodefaults </dev/null
 qrc=$?
 set -e
@@ -136,4 +167,4 @@ if [ $failed = 1 ]; then
   grep -aq '^VIGIL-VM-DONE' "$console" || { echo "--- console tail:"; tail -n 40 "$console"; }
   fail "vigil tests failed on $(grep -a '^VIGIL-VM-KERNEL' "$console" | cut -d' ' -f2) (VM run $elapsed s)"
 fi
-echo "vm.kernel61: ok ($elapsed s)"
+echo "$name_tag: ok ($elapsed s)"
