@@ -5,12 +5,6 @@
 #
 #   docker build -t vigil:VERSION .                 (or: podman build --pull=never ...)
 #   docker build --build-arg SOURCE=https://your/repo --build-arg REVISION=$(git rev-parse HEAD) ...
-#   docker build --platform linux/arm64 -t vigil:VERSION-arm64 .    (AWS Graviton; docs/arm64.md)
-#
-# --platform linux/arm64 cross-compiles on the build machine's architecture
-# (scripts/cross-arm64.sh: Debian's aarch64 cross gcc and arm64 libraries):
-# no emulated compiler, and no qemu-user-static needed; only the final,
-# RUN-less stage is arm64, with the aarch64 loader as its entrypoint.
 #
 # The deps stage installs the packages listed in scripts/deps.sh (--build-only)
 # and builds the minimal static libcurl (scripts/curl-minimal.sh, kept in that
@@ -18,10 +12,9 @@
 # so rebuilds after a source change recompile only what changed.
 
 ARG BASE=debian:bookworm-slim
-ARG TARGETARCH=amd64
 
 # Build packages only (a stage of its own so it can be tagged and kept cached).
-FROM --platform=$BUILDPLATFORM ${BASE} AS deps
+FROM ${BASE} AS deps
 ENV DEBIAN_FRONTEND=noninteractive
 COPY scripts/deps.sh scripts/curl-minimal.sh /src/scripts/
 RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
@@ -30,44 +23,20 @@ RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
  && bash /src/scripts/deps.sh --build-only \
  && apt-get install -y -qq --no-install-recommends ccache >/dev/null
 
-# The cross toolchain and arm64 libraries, for --platform linux/arm64 only.
-FROM deps AS deps-amd64
-FROM deps AS deps-arm64
-COPY scripts/cross-arm64.sh /src/scripts/
-RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \
-    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \
-    bash /src/scripts/cross-arm64.sh --no-binfmt
-
-FROM deps-${TARGETARCH} AS build
-ARG TARGETARCH=amd64
+FROM deps AS build
 WORKDIR /src
 COPY . .
 ARG VERSION=0.1.0
-# The build tree stays out of the layer: only /rootfs is kept. An arm64 vigil
-# is run for the version check by qemu-aarch64-static (no binfmt_misc needed).
+# The build tree stays out of the layer: only /rootfs is kept.
 RUN --mount=type=cache,target=/root/.cache/ccache \
-    case "$TARGETARCH" in \
-      amd64) cross="" run="" ;; \
-      arm64) cross="--toolchain cmake/aarch64-linux-gnu.cmake" run="qemu-aarch64-static" ;; \
-      *) echo "Dockerfile: --platform linux/$TARGETARCH: vigil builds for linux/amd64 and linux/arm64" >&2; exit 1 ;; \
-    esac \
- && cmake -S . -B /tmp/build $cross -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    cmake -S . -B /tmp/build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
           -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null \
  && cmake --build /tmp/build -j"$(nproc)" --target rootfs \
  && cp -a /tmp/build/rootfs /rootfs && rm -rf /tmp/build \
- && got="$($run /rootfs/lib64/ld-linux-*.so.* --library-path /rootfs/lib64 /rootfs/bin/vigil --version)" \
+ && got="$(/rootfs/lib64/ld-linux-x86-64.so.2 --library-path /rootfs/lib64 /rootfs/bin/vigil --version)" \
  && { [ "$got" = "vigil ${VERSION}" ] || { echo "Dockerfile: ARG VERSION=${VERSION} but the built binary says '$got': update ARG VERSION (it labels the image)" >&2; exit 1; }; }
 
-# The image: the rootfs, and its ELF loader as the entrypoint (per architecture).
-FROM scratch AS image-amd64
-COPY --from=build /rootfs /vigil-rootfs
-ENTRYPOINT ["/vigil-rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil-rootfs/lib64", "/vigil-rootfs/bin/vigil", "init"]
-
-FROM scratch AS image-arm64
-COPY --from=build /rootfs /vigil-rootfs
-ENTRYPOINT ["/vigil-rootfs/lib64/ld-linux-aarch64.so.1", "--library-path", "/vigil-rootfs/lib64", "/vigil-rootfs/bin/vigil", "init"]
-
-FROM image-${TARGETARCH}
+FROM scratch
 ARG VERSION=0.1.0
 ARG SOURCE=""
 ARG REVISION=""
@@ -76,3 +45,5 @@ LABEL org.opencontainers.image.title="vigil" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}"
+COPY --from=build /rootfs /vigil-rootfs
+ENTRYPOINT ["/vigil-rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil-rootfs/lib64", "/vigil-rootfs/bin/vigil", "init"]

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -83,6 +84,18 @@ Context make_context() {
   ctx.hostname = host_name();
   ctx.container_id = container_id_from_cgroup(read_cgroup());
   return ctx;
+}
+
+std::string default_ca_file() {
+  std::error_code ec;
+  auto exe = std::filesystem::canonical("/proc/self/exe", ec);
+  if (!ec) {
+    auto bundle = exe.parent_path().parent_path() / "etc/vigil/ca-certificates.crt";
+    if (std::filesystem::exists(bundle, ec)) return bundle.string();
+  }
+  for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
+    if (std::filesystem::exists(p, ec)) return p;
+  return "";
 }
 
 }  // namespace vigil

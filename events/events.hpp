@@ -213,6 +213,11 @@ class Sha256 {
  private:
   void* ctx_;  // EVP_MD_CTX
 };
+// The CA bundle for TLS (HTTP sinks, registry lookups): the rootfs's own
+// (<rootfs>/etc/vigil/ca-certificates.crt, two levels above /proc/self/exe:
+// <rootfs>/bin/vigil or the bundled loader <rootfs>/lib64/ld-*), else the
+// system's; "" if none.
+std::string default_ca_file();
 int64_t now_realtime_ns();
 std::string rfc3339_ns(int64_t time_ns);  // 2026-11-23T12:00:00.123456789Z
 std::string_view class_name(EventClass c);

@@ -29,6 +29,7 @@
 #include <fmt/ranges.h>
 #include <openssl/evp.h>
 
+#include "events/events.hpp"
 #include "patcher/task.hpp"
 #include "vigil/version.hpp"
 
@@ -92,12 +93,11 @@ std::string url_host(const std::string& url, std::string* scheme) {
 }
 
 std::string sha256(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (!EVP_Digest(data.data(), data.size(), md, &n, EVP_sha256(), nullptr)) fail("sha256 failed (OpenSSL)");
-  std::string out = "sha256:";
-  for (unsigned int i = 0; i < n; ++i) out += fmt::format("{:02x}", md[i]);
-  return out;
+  Sha256 h;
+  h.update(data.data(), data.size());
+  std::string hex = h.hex();
+  if (hex.empty()) fail("sha256 failed (OpenSSL)");
+  return "sha256:" + hex;
 }
 
 std::string base64(const std::string& data) {
@@ -184,19 +184,6 @@ size_t on_header(char* p, size_t size, size_t n, void* data) {
   return size * n;
 }
 
-// The CA bundle: the rootfs's own (vigil run from the sensor image), else the system's; as
-// sinks/spec.cpp default_ca_file() finds it for the HTTP sinks.
-std::string ca_file() {
-  std::error_code ec;
-  auto exe = std::filesystem::canonical("/proc/self/exe", ec);  // <rootfs>/bin/vigil or <rootfs>/lib64/ld-*
-  if (!ec) {
-    auto bundle = exe.parent_path().parent_path() / "etc/vigil/ca-certificates.crt";
-    if (std::filesystem::exists(bundle, ec)) return bundle.string();
-  }
-  for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
-    if (std::filesystem::exists(p, ec)) return p;
-  return "";
-}
 
 // One GET. `plain`: http allowed (loopback or --insecure-registry). Throws when the server
 // cannot be reached or the body is larger than `cap`.
@@ -229,7 +216,7 @@ Response get(const std::string& url, const std::vector<std::string>& headers, si
   curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "vigil-patch/" VIGIL_VERSION);
-  static const std::string ca = ca_file();
+  static const std::string ca = default_ca_file();
   if (!ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
   CURLcode rc = curl_easy_perform(c);
   if (r.too_large) fail("registry {}: the {} is larger than {} MiB; refused", host, what, cap >> 20);

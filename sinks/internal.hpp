@@ -27,7 +27,6 @@ struct HttpSettings {
 };
 // Reads headers and bearer token as configured; one-line error on failure.
 bool load_http_settings(const SinkConfig& cfg, HttpSettings* out, std::string* error);
-std::string default_ca_file();  // rootfs bundle, else system bundle, else ""
 std::string mask_url(const std::string& url);  // user:password@ -> ***@
 void apply_tls(void* curl, const HttpSettings& http);  // CA file and verification on a CURL*
 void curl_init_once();

@@ -177,20 +177,6 @@ std::string mask_url(const std::string& url) {
   return url.substr(0, host_start) + "***@" + url.substr(at + 1);
 }
 
-std::string default_ca_file() {
-  std::error_code ec;
-  // The rootfs layout: <rootfs>/bin/vigil, or <rootfs>/lib64/ld-linux-*.so when
-  // started through the bundled loader: both give <rootfs> two levels up.
-  auto exe = std::filesystem::canonical("/proc/self/exe", ec);
-  if (!ec) {
-    auto bundle = exe.parent_path().parent_path() / "etc/vigil/ca-certificates.crt";
-    if (std::filesystem::exists(bundle, ec)) return bundle.string();
-  }
-  for (const char* p : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
-    if (std::filesystem::exists(p, ec)) return p;
-  return "";
-}
-
 bool load_http_settings(const SinkConfig& cfg, HttpSettings* out, std::string* error) {
   HttpSettings h;
   h.insecure = cfg.tls_insecure;
