@@ -69,14 +69,6 @@ bool read_exit_status(int pid, int* status) {
 }
 
 namespace {
-// PIDFD_GET_INFO (Linux 6.13+; exit status 6.15+), include/uapi/linux/pidfd.h.
-struct PidfdInfo {
-  uint64_t mask, cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;
-};
-constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
-constexpr uint64_t kPidfdInfoExit = 1 << 3;
 constexpr unsigned kPidfdThread = O_EXCL;  // pidfd_open flag (Linux 6.9+)
 bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO work, until one fails
 }  // namespace

@@ -2,12 +2,24 @@
 // process it did not see being created, or that died without exit_group.
 #pragma once
 
+#include <sys/ioctl.h>
+
 #include <cstdint>
 #include <string>
 
 #include "events/events.hpp"
 
 namespace vigil::procfs {
+
+// PIDFD_GET_INFO (Linux 6.13+; exit status 6.15+), include/uapi/linux/pidfd.h:
+// read here, and probed by sensor/kernel.cpp.
+struct PidfdInfo {
+  uint64_t mask, cgroupid;
+  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+  int32_t exit_code;
+};
+inline constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
+inline constexpr uint64_t kPidfdInfoExit = 1 << 3;
 
 struct Status {
   int tgid = 0, ppid = 0;

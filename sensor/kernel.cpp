@@ -19,6 +19,7 @@
 #include <seccomp.h>
 #include <spdlog/spdlog.h>
 
+#include "probes/procfs.hpp"
 #include "sensor/sensor.hpp"
 
 #ifndef PTRACE_GET_SYSCALL_INFO
@@ -99,15 +100,9 @@ int probe_listener() {
   return out;
 }
 
-// PIDFD_GET_INFO (include/uapi/linux/pidfd.h) and its exit status: a child
-// that has exited and been reaped.
-struct PidfdInfo {
-  uint64_t mask, cgroupid;
-  uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
-  int32_t exit_code;
-};
-constexpr unsigned long kPidfdGetInfo = _IOWR(0xFF, 11, PidfdInfo);
-constexpr uint64_t kPidfdInfoExit = 1 << 3;
+using procfs::kPidfdGetInfo;  // PIDFD_GET_INFO and its exit status (a child that has exited and been reaped)
+using procfs::kPidfdInfoExit;
+using procfs::PidfdInfo;
 
 int probe_ia32() {  // getpid through int $0x80: dies of SIGSEGV without ia32 emulation
   long ret = 20;    // __NR_getpid on i386

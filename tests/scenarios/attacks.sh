@@ -14,11 +14,7 @@ if [ -z "${VIGIL_SCN_NS:-}" ]; then
   VIGIL_SCN_NS=1 exec unshare -mn --propagation private bash "$0" "$@"
 fi
 source "$(dirname "$0")/lib.bash"
-{ ip link set lo up 2>/dev/null || busybox ip link set lo up; } || fail "cannot bring loopback up"
-# A "remote" address inside this network namespace (vigil peeks at the first
-# message of TCP connections to non-loopback addresses only).
-export REMOTE=10.77.0.1
-{ ip addr add $REMOTE/32 dev lo 2>/dev/null || busybox ip addr add $REMOTE/32 dev lo; } || fail "cannot add $REMOTE"
+private_network
 for d in /etc/cron.d /etc/profile.d /usr/local/sbin /var/log /etc/pam.d; do
   [ -d "$d" ] && mount -t tmpfs tmpfs "$d"
 done

@@ -12,9 +12,7 @@ if [ -z "${VIGIL_SCN_NS:-}" ]; then
   VIGIL_SCN_NS=1 exec unshare -mn --propagation private bash "$0" "$@"
 fi
 source "$(dirname "$0")/lib.bash"
-{ ip link set lo up 2>/dev/null || busybox ip link set lo up; } || fail "cannot bring loopback up"
-export REMOTE=10.77.0.1  # a non-loopback address inside this network namespace (see attacks.sh)
-{ ip addr add $REMOTE/32 dev lo 2>/dev/null || busybox ip addr add $REMOTE/32 dev lo; } || fail "cannot add $REMOTE"
+private_network
 mount -t tmpfs tmpfs /var/log
 # rustup finds its toolchains through HOME: keep them when HOME moves
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"

@@ -9,6 +9,15 @@ PY=/usr/bin/python3  # not a PATH shim (pyenv): the app under test is python its
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
+# private_network: in the script's own network namespace, loopback up and
+# REMOTE, a non-loopback address on it (vigil peeks at the first message of
+# TCP connections to non-loopback addresses only), exported.
+private_network() {
+  { ip link set lo up 2>/dev/null || busybox ip link set lo up; } || fail "cannot bring loopback up"
+  export REMOTE=10.77.0.1
+  { ip addr add $REMOTE/32 dev lo 2>/dev/null || busybox ip addr add $REMOTE/32 dev lo; } || fail "cannot add $REMOTE"
+}
+
 # vrun MODE [VIGIL OPTIONS...] -- CMD...: alerts go to $T/alerts, stderr of
 # vigil and the app to $T/err; the app's status is in $RC.
 vrun() {
