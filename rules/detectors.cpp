@@ -133,6 +133,29 @@ Detectors::Detectors(std::vector<DetectorCfg> cfg) {
   }
 }
 
+namespace {
+// The evt.types that carry each detector's input: connects and addressed
+// sends; write-opens and renames; DNS messages (the sends and receives of a
+// DNS exchange, docs/design-probes.md "DNS window").
+constexpr std::string_view kConnectTypes[] = {"connect", "sendto", "sendmsg"};
+constexpr std::string_view kRewriteTypes[] = {"open", "openat", "openat2", "creat", "rename", "renameat", "renameat2"};
+constexpr std::string_view kDnsTypes[] = {"sendto", "sendmsg", "sendmmsg", "write", "writev",
+                                          "read", "recvfrom", "recvmsg", "recvmmsg"};
+}  // namespace
+
+std::vector<std::pair<std::string_view, RuleAction>> Detectors::interest() const {
+  std::vector<std::pair<std::string_view, RuleAction>> out;
+  for (const Active& a : active_) {
+    auto add = [&](const auto& types) {
+      for (std::string_view t : types) out.emplace_back(t, a.cfg->action);
+    };
+    if (a.kind == Kind::PortScan) add(kConnectTypes);
+    else if (a.kind == Kind::MassRewrite) add(kRewriteTypes);
+    else add(kDnsTypes);
+  }
+  return out;
+}
+
 void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& admit) {
   int pid = ev.proc ? ev.proc->pid : 0;
   for (size_t i = 0; i < active_.size(); ++i) {
@@ -212,6 +235,14 @@ std::string lower(std::string s) {
   return s;
 }
 }  // namespace
+
+std::vector<std::string_view> Intel::types() const {
+  std::vector<std::string_view> out;
+  if (!nets_.empty()) out.insert(out.end(), std::begin(kConnectTypes), std::end(kConnectTypes));
+  if (!nets_.empty() || !domains_.empty()) out.insert(out.end(), std::begin(kDnsTypes), std::end(kDnsTypes));
+  if (!hashes_.empty()) out.insert(out.end(), {"execve", "execveat"});
+  return out;
+}
 
 bool Intel::load(const std::vector<std::string>& files, std::string* error) {
   for (const auto& f : files) {

@@ -34,6 +34,7 @@ struct Engine::Impl {
   std::unordered_map<std::string, Bucket, SvHash, std::equal_to<>> by_type;
   std::vector<int> any_rules;
   std::map<std::string, int, std::less<>> type_ids;
+  Engine::Interest interest;
 
   struct Limit {
     int64_t window_start = 0;
@@ -60,6 +61,7 @@ struct Engine::Impl {
     }
     int id = 0;
     for (const auto& t : all) type_ids[t] = by_type[t].id = id++;
+    index_interest();
     for (auto& r : loaded.rules) bind_types(*r.cond, type_ids);
     for (auto& [name, node] : loaded.slots.macros) bind_types(*node, type_ids);
     size_t n = size_t(loaded.slots.n);
@@ -152,6 +154,28 @@ struct Engine::Impl {
       a->output_fields.emplace_back("proc.name", ev.proc ? FieldValue(ev.proc->name) : FieldValue());
     if (!has_field(*a, "proc.pid"))
       a->output_fields.emplace_back("proc.pid", ev.proc ? FieldValue::num(ev.proc->pid) : FieldValue());
+  }
+
+  // Engine::Interest: each active rule's evt.types (or every type), and the
+  // types the detectors and threat-intel lists read.
+  void index_interest() {
+    auto add = [](std::optional<Action>& slot, RuleAction ra) {
+      Action a = ra == RuleAction::Kill ? Action::Killed : ra == RuleAction::Block ? Action::Denied : Action::None;
+      if (!slot || uint8_t(a) > uint8_t(*slot)) slot = a;
+    };
+    auto add_type = [&](std::string_view t, RuleAction ra) {
+      std::optional<Action> slot;
+      if (auto it = interest.types.find(t); it != interest.types.end()) slot = it->second;
+      add(slot, ra);
+      interest.types[std::string(t)] = *slot;
+    };
+    for (const auto& r : loaded.rules) {
+      if (!r.types) add(interest.any, r.action);
+      else
+        for (const auto& t : *r.types) add_type(t, r.action);
+    }
+    for (const auto& [t, ra] : detectors->interest()) add_type(t, ra);
+    for (std::string_view t : intel.types()) add_type(t, RuleAction::None);
   }
 
   // What a rule's action asks for; *v: the strongest ask so far.
@@ -247,6 +271,14 @@ void Engine::flush(std::vector<Alert>* out) {
 }
 
 const std::vector<RuleInfo>& Engine::rules() const { return impl_->loaded.infos; }
+
+const Engine::Interest& Engine::interest() const { return impl_->interest; }
+
+std::optional<Action> Engine::Interest::of(std::string_view evt_type) const {
+  std::optional<Action> a = any;
+  if (auto it = types.find(evt_type); it != types.end() && (!a || uint8_t(it->second) > uint8_t(*a))) a = it->second;
+  return a;
+}
 void Engine::set_context(const Context& ctx) {
   impl_->host.hostname = ctx.hostname.empty() ? impl_->host.hostname : ctx.hostname;
   impl_->host.container_id = ctx.container_id;

@@ -301,6 +301,8 @@ class Detectors {
   explicit Detectors(std::vector<DetectorCfg> cfg);
   void observe(const Event& ev, std::vector<Hit>* hits, const Admit& admit);
   bool wants_all() const { return !active_.empty(); }
+  // The evt.types the active detectors read, with each one's action (the strongest per type).
+  std::vector<std::pair<std::string_view, RuleAction>> interest() const;
   RuleAction action(int key) const { return active_[size_t(key)].cfg->action; }
 
  private:
@@ -339,6 +341,8 @@ class Intel {
   void observe(const Event& ev, std::vector<Hit>* hits) const;
   bool empty() const { return nets_.empty() && domains_.empty() && hashes_.empty(); }
   size_t size() const { return nets_.size() + domains_.size() + hashes_.size(); }
+  // The evt.types its entries can match (none when empty).
+  std::vector<std::string_view> types() const;
 
  private:
   struct Net {

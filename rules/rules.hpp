@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,6 +58,20 @@ class Engine {
   void flush(std::vector<Alert>* out);
 
   const std::vector<RuleInfo>& rules() const;
+
+  // What the loaded rules, detectors and threat-intel lists can look at, by
+  // Falco evt.type ("execve", "openat", "connect", ...): the strongest action
+  // asked by something that can match that type (Action::None: alert only,
+  // Denied: a block, Killed: a kill). `any` is the same for what looks at
+  // every type (rules without an evt.type condition). The tracer uses it to
+  // choose what to trap and where a verdict must rest on more than a read.
+  struct Interest {
+    std::map<std::string, Action, std::less<>> types;
+    std::optional<Action> any;
+    // The strongest action for events of this type; nullopt: nothing looks.
+    std::optional<Action> of(std::string_view evt_type) const;
+  };
+  const Interest& interest() const;
   // Container id/image and hostname for container.* fields (set once at start).
   void set_context(const Context& ctx);
 

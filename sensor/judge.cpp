@@ -13,6 +13,12 @@ Judge::~Judge() = default;
 
 void Judge::set_rules(std::unique_ptr<Engine> rules) { rules_ = std::move(rules); }
 
+bool Judge::enforces(std::string_view evt_type) const {
+  if (mode_ != Mode::Prevent || !rules_) return false;
+  std::optional<Action> a = rules_->interest().of(evt_type);
+  return a && *a != Action::None;
+}
+
 Action Judge::allowed(Action asked, probes::Enforce may) const {
   if (mode_ != Mode::Prevent || asked == Action::None || may == probes::Enforce::Alert) return Action::None;
   return may == probes::Enforce::Kill ? Action::Killed : asked;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "events/events.hpp"
@@ -42,6 +43,11 @@ class Judge {
   // syscall's return value come later than their verdict).
   void emit(Event&& ev);
   Mode mode() const { return mode_; }
+  // Whether a verdict on events of this Falco evt.type can stop something:
+  // prevent mode and a loaded rule (or detector) with action block or kill
+  // that can match the type. Where it can, the tracer makes the verdict rest
+  // on what the kernel acts on, not on what it read (docs/threat-model.md).
+  bool enforces(std::string_view evt_type) const;
   // The output, for records that are not judged events (the guard's alerts).
   Output& output() { return out_; }
   // Alerts the rules still hold (repeats counted in a rate-limit window).

@@ -310,6 +310,26 @@ TEST_CASE("the evt.type index: typed and any-type rules, evt.type of exec events
   CHECK(fires(*e, connect_ev("10.0.0.1", 80, proc("/bin/ls", {"ls"})), "any"));
 }
 
+TEST_CASE("interest: the evt.types the rules, detectors and intel read, with the strongest action", "[rules]") {
+  auto e = engine_text(
+      "- rule: a\n  desc: d\n  condition: evt.type = connect and fd.sport = 1\n  output: o\n  priority: INFO\n"
+      "- rule: b\n  desc: d\n  condition: evt.type in (connect, openat) and fd.name = x\n  output: o\n  priority: INFO\n  action: block\n"
+      "- rule: k\n  desc: d\n  condition: evt.type = execve and proc.name = nc\n  output: o\n  priority: INFO\n  action: kill\n"
+      "- rule: off\n  desc: d\n  condition: evt.type = ptrace\n  output: o\n  priority: INFO\n  enabled: false\n");
+  const Engine::Interest& in = e->interest();
+  CHECK_FALSE(in.any);
+  CHECK(in.of("connect") == Action::Denied);
+  CHECK(in.of("openat") == Action::Denied);
+  CHECK(in.of("execve") == Action::Killed);
+  CHECK_FALSE(in.of("ptrace"));  // a disabled rule reads nothing
+  CHECK_FALSE(in.of("unlinkat"));
+  // a rule without evt.type sees every type; detectors add their inputs
+  auto any = engine_text("- rule: any\n  desc: d\n  condition: proc.name = ls\n  output: o\n  priority: INFO\n"
+                         "- detector: port_scan\n  action: kill\n");
+  CHECK(any->interest().of("unlinkat") == Action::None);
+  CHECK(any->interest().of("sendto") == Action::Killed);
+}
+
 TEST_CASE("field catalog: Falco semantics of proc, fd, evt and user fields", "[rules]") {
   auto gp = proc("/usr/sbin/sshd", {"sshd"}, nullptr, 2);
   auto parent = proc("/bin/bash", {"-bash"}, gp, 3);
