@@ -36,6 +36,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -405,13 +406,46 @@ struct Tracer::Impl {
     interrupted[tid] = Interrupted{args, std::move(*kept), err};
   }
 
-  void on_notify() {
-    seccomp_notif req{};
-    if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
-      // ENOENT: the thread was killed or its syscall interrupted meanwhile.
-      if (errno != ENOENT && errno != EINTR) spdlog::warn("receiving a seccomp notification: {}", std::strerror(errno));
-      return;
+  // Notifications received and not handled yet, in arrival order. Before
+  // vigil receives a notification a signal can still interrupt the caller's
+  // wait (EINTR without SA_RESTART: the kernel's choice, even with
+  // WAIT_KILLABLE_RECV); once received, only a fatal one. So vigil receives
+  // every pending notification before it handles one (docs/design.md,
+  // "Signals during a notification").
+  std::deque<seccomp_notif> received;
+
+  // Receives what is pending on the listener (poll says so: RECV would
+  // block). ready: the main loop's poll said so already.
+  void receive_pending(bool ready) {
+    for (;; ready = false) {
+      pollfd p{notify_fd, POLLIN, 0};
+      if (!ready && (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))) return;
+      seccomp_notif req{};
+      if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+        // ENOENT: the thread was killed or its syscall interrupted meanwhile.
+        if (errno != ENOENT && errno != EINTR) {
+          spdlog::warn("receiving a seccomp notification: {}", std::strerror(errno));
+          return;
+        }
+        continue;
+      }
+      received.push_back(req);
     }
+  }
+
+  // The listener is readable: receive everything pending, then handle each,
+  // receiving again between two (new ones wait in vigil, not interruptible).
+  void on_notify() {
+    receive_pending(true);
+    while (!received.empty()) {
+      const seccomp_notif req = received.front();
+      received.pop_front();
+      handle(req);
+      if (!received.empty()) receive_pending(false);
+    }
+  }
+
+  void handle(const seccomp_notif& req) {
     stops.fetch_add(1, std::memory_order_relaxed);
     const int tid = int(req.pid);
     keeper.in_flight(tid);

@@ -8,7 +8,7 @@
 #     are recognised and reported once;
 #  3. handlers without SA_RESTART too: every call reported exactly once; the calls a
 #     signal interrupts before vigil has received them fail with EINTR (a kernel
-#     limit, see the design doc): counted and printed, not failed on.
+#     limit, see the design doc): counted, at most 5% (vigil receives eagerly).
 set -euo pipefail
 : "${VIGIL:?}" "${FIXTURES:?}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -86,4 +86,8 @@ mkdir "$tmp/native-mixed"
 run mixed mixed
 check mixed
 leaked=$(sed -n 's/.* eintr=\([0-9]*\) .*/\1/p' "$tmp/mixed.out")
+# vigil receives every pending notification before handling one (design.md):
+# ~1% of the calls leak EINTR on 2 loaded vCPUs; one notification at a time, ~9%.
+[ "$leaked" -le $((4 * N * 3 / 20)) ] ||
+  fail "without SA_RESTART, $leaked of $((4 * N * 3)) calls interrupted before vigil received them (> 5%: is every pending notification received first?)"
 echo "ok (restarted calls recognised without WAIT_KILLABLE_RECV: $restarts; without SA_RESTART, $leaked of $((4 * N * 3)) calls interrupted before vigil received them)"
