@@ -34,7 +34,7 @@
 #include <spdlog/spdlog.h>
 
 #include "init/init.hpp"
-#include "sensor/sensor.hpp"
+#include "config/config.hpp"
 
 namespace vigil {
 namespace {

@@ -16,7 +16,7 @@
 
 #include "patcher/registry.hpp"
 #include "patcher/task.hpp"
-#include "sensor/sensor.hpp"
+#include "config/config.hpp"
 
 namespace vigil {
 namespace {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "events/events.hpp"
 #include "probes/probes.hpp"
 
@@ -16,10 +17,6 @@ namespace vigil {
 
 class Engine;
 class Output;
-
-// --mode: detect never blocks; prevent does what rules with action block/kill
-// ask, as far as the event allows (probes::Enforce).
-enum class Mode : uint8_t { Detect, Prevent };
 
 class Judge {
  public:

@@ -1,5 +1,6 @@
-// vigil sensor: options, logging, and the tracer that turns the app's
-// syscalls into events.
+// vigil sensor: the tracer that turns the app's syscalls into events, and
+// the kernel-feature probing of `vigil check` (options and logging:
+// config/config.hpp).
 #pragma once
 
 #include <atomic>
@@ -10,39 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "events/events.hpp"
 #include "probes/probes.hpp"
 #include "sensor/judge.hpp"
 #include "sinks/sinks.hpp"
 
 namespace vigil {
-
-enum class TraceLevel { None, Err, Warn, Info, Debug };
-
-struct Options {
-  TraceLevel trace = TraceLevel::Warn;
-  SinkConfig sinks;    // --events, --alerts, --spool-*, --http-*, ... (docs/sinks.md)
-  // Rules engine (rules/rules.hpp RulesConfig). Repeatable options add up.
-  std::vector<std::string> rules;         // --rules=FILE|DIR; empty: rules::default_rules_dir()
-  bool strict = false;                    // --strict: a rule with an unsupported field is an error
-  Mode mode = Mode::Detect;               // --mode=detect|prevent (default detect: never blocks)
-  std::vector<std::string> threat_intel;  // --threat-intel=FILE
-  std::vector<std::string> sensitive_files;  // --sensitive-files: glob patterns; empty: watch off
-  bool sensitive_default = true;             // not given: the built-in list
-  bool app_ptrace = false;  // --app-ptrace=keep: the app keeps CAP_SYS_PTRACE (docs/threat-model.md)
-};
-
-// Parses options from the VIGIL_OPTS value (split like a shell splits words,
-// with '...' and "..." quoting) and then from argv; argv wins. Stops at "--"
-// or at the first non-option, and returns its index in argv via *rest.
-// On bad input returns false and sets *error to one line (what, where, fix).
-bool parse_options(const char* vigil_opts, int argc, char** argv, Options* out, int* rest, std::string* error);
-
-// One line per option of the table ("  --name  help"), for `vigil run --help`.
-std::string options_help();
-
-// Logging through spdlog to stderr, prefixed "vigil[PID] LEVEL:"; never stdout.
-void setup_logging(TraceLevel level);
 
 // The kernel features vigil uses, each probed at run time (sensor/kernel.cpp).
 struct KernelFeature {

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "probes/sensitive.hpp"
-#include "sensor/sensor.hpp"
+#include "config/config.hpp"
 
 namespace vigil {
 namespace {

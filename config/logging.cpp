@@ -3,7 +3,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "sensor/sensor.hpp"
+#include "config/config.hpp"
 
 namespace vigil {
 
