@@ -161,6 +161,7 @@ bool parse_shebang(std::string_view head, std::string* interp, std::string* arg)
 // What an exec needs to know of a file: its SHA-256 and its "#!" line.
 struct FileFacts {
   std::string sha256;  // empty: not hashed (too big, unreadable)
+  bool head = false;    // its first bytes were read: `script` is known
   bool script = false;
   std::string interp, arg;
 };
@@ -181,6 +182,7 @@ FileFacts file_facts(int fd, struct stat* st) {
   FileFacts f;
   char head[256];  // the kernel reads as much for "#!" (BINPRM_BUF_SIZE)
   const ssize_t n = pread(rd, head, sizeof head, 0);
+  f.head = n >= 0;
   f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
   if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
   close(rd);
@@ -288,7 +290,10 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   p->interpreter_script.clear();
   const FileFacts f = file_facts(exe_fd, file_st);
   p->sha256 = f.sha256;
-  *image = {uint64_t(file_st->st_dev), uint64_t(file_st->st_ino)};
+  // What runs: this file, unless it is a script (its interpreter, below) or
+  // vigil could not read it to tell (unknown).
+  if (f.head && !f.script) *image = {uint64_t(file_st->st_dev), uint64_t(file_st->st_ino)};
+  else *image = {};
   if (f.script) {
     const std::string at = f.interp[0] == '/' ? f.interp : fmt::format("/proc/{}/cwd/{}", tid, f.interp);
     if (int ifd = open(at.c_str(), O_PATH | O_CLOEXEC); ifd >= 0) {

@@ -103,6 +103,21 @@ for mode in detect prevent; do
       [ "$evil" = 1 ] && [ "$seen" = "evil_seen=1" ] || fail "detect exec $path: evil ran $evil, events: $seen"
     fi
   done
+
+  # A thread traced by the app's own debugger cannot be seized: where a rule
+  # could block the exec, it is denied with an alert (it cannot be verified).
+  setup
+  rm -f "$tmp/al"
+  "$VIGIL" run --mode=$mode --rules="$tmp/rules.yaml" --alerts="file:$tmp/al" -- \
+    "$FIXTURES/execnet_race" exec-traced "$tmp/d/allowed" >"$tmp/out" 2>"$tmp/err" || true
+  touch "$tmp/al"
+  if [ $mode = prevent ]; then
+    grep -q '^exec-failed=Operation not permitted$' "$tmp/out" && [ "$(ran ran.allowed)" = 0 ] \
+      || fail "prevent: an exec vigil cannot verify was not denied: $(cat "$tmp/out")"
+    grep -q '"Exec image cannot be verified"' "$tmp/al" || fail "prevent: no alert for an exec vigil cannot verify"
+  else
+    [ "$(ran ran.allowed)" = 1 ] || fail "detect: a traced child's exec did not run: $(cat "$tmp/out" "$tmp/err")"
+  fi
 done
 [ $failed = 0 ] || exit 1
 echo ok
