@@ -966,6 +966,12 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   impl_->enforce_execve = impl_->judge.enforces("execve");
   impl_->enforce_execveat = impl_->judge.enforces("execveat");
   if (impl_->judge.enforces("connect")) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
+  spdlog::debug("exec verification: {}; connect emulation: {}",
+                impl_->enforce_execve || impl_->enforce_execveat
+                    ? fmt::format("at the exec stop (ptrace) for{}{}", impl_->enforce_execve ? " execve" : "",
+                                  impl_->enforce_execveat ? " execveat" : "")
+                    : "lazy (no rule can block an exec)",
+                impl_->connector ? "on" : "off (no rule can block a connect)");
 
   // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
   const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");
