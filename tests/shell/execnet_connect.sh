@@ -4,7 +4,8 @@
 # 127.0.0.3 (blocked) never gets a connection to 127.0.0.3 in prevent mode:
 # vigil connects the app's socket itself with the copy it judged. Detect mode
 # (no emulation: nothing can be blocked) and the results of the emulated
-# connect (EINPROGRESS, ECONNREFUSED) are checked too.
+# connect (EINPROGRESS, ECONNREFUSED, SO_SNDTIMEO's timeout) are checked too,
+# and a hanging connect does not hold the others (it waits on a worker).
 set -euo pipefail
 : "${VIGIL:?}" "${FIXTURES:?}"
 tmp=$(mktemp -d)
@@ -32,6 +33,8 @@ for mode in detect prevent; do
   cat "$tmp/out"
   grep -q '^nonblocking=EINPROGRESS$' "$tmp/out" || fail "$mode: a non-blocking connect did not give EINPROGRESS"
   grep -q '^refused=ECONNREFUSED$' "$tmp/out" || fail "$mode: a connect to no listener did not give ECONNREFUSED"
+  grep -q '^timeout=EINPROGRESS ' "$tmp/out" || fail "$mode: a connect with SO_SNDTIMEO did not time out with EINPROGRESS"
+  grep -q ' side_done_before=1$' "$tmp/out" || fail "$mode: other connects waited for a hanging one"
   line=$(grep '^ok2=' "$tmp/out") || fail "$mode: no result"
   eval "${line// / ; }"
   [ "$other" = 0 ] || fail "$mode: $other connects failed otherwise"
@@ -42,7 +45,7 @@ for mode in detect prevent; do
   else
     [ "$denied" = 0 ] || fail "detect: $denied connects denied"
   fi
-  port=$((port + 2))
+  port=$((port + 3))
 done
 [ $failed = 0 ] || exit 1
 echo ok
