@@ -452,7 +452,7 @@ struct Tracer::Impl {
     al.rule = rule;
     al.priority = "Critical";
     const Process* p = ev.proc.get();
-    al.output = fmt::format("{} ({} judged={} pid={} exe={} command={})", rule, what,
+    al.output = fmt::format("{}: {} (judged={} pid={} exe={} command={})", rule, what,
                             c.judged.ino ? c.judged_exe : "<unresolved>", p ? p->pid : ev.tid, p ? p->exe : "<NA>",
                             p ? p->cmdline() : "<NA>");
     al.output_fields = {{"evt.type", c.syscall},
