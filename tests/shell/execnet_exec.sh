@@ -18,7 +18,7 @@ fail() {  # EXECNET_ALL=1: go on to the other attacks (a report of each)
   failed=1
   [ -n "${EXECNET_ALL:-}" ] || exit 1
 }
-TRIES=${EXECNET_TRIES:-150}
+TRIES=${EXECNET_TRIES:-100}
 
 cat >"$tmp/rules.yaml" <<'YAML'
 - rule: Evil program
@@ -103,6 +103,13 @@ for mode in detect prevent; do
       [ "$evil" = 1 ] && [ "$seen" = "evil_seen=1" ] || fail "detect exec $path: evil ran $evil, events: $seen"
     fi
   done
+
+  # An exec that fails: the thread is not left traced (seized for the check,
+  # detached at its next notification).
+  "$VIGIL" run --mode=$mode --rules="$tmp/rules.yaml" -- "$FIXTURES/execnet_race" exec-fail >"$tmp/out" 2>"$tmp/err" || true
+  traced=$([ $mode = prevent ] && echo 1 || echo 0)
+  grep -q "^exec=No such file or directory traced_at_fail=$traced tracer=0$" "$tmp/out" \
+    || fail "$mode: after a failed exec: $(cat "$tmp/out" "$tmp/err")"
 
   # A thread traced by the app's own debugger cannot be seized: where a rule
   # could block the exec, it is denied with an alert (it cannot be verified).
