@@ -161,6 +161,7 @@ bool parse_shebang(std::string_view head, std::string* interp, std::string* arg)
 // What an exec needs to know of a file: its SHA-256 and its "#!" line.
 struct FileFacts {
   std::string sha256;  // empty: not hashed (too big, unreadable)
+  bool head = false;    // its first bytes were read: `script` is known
   bool script = false;
   std::string interp, arg;
 };
@@ -181,6 +182,7 @@ FileFacts file_facts(int fd, struct stat* st) {
   FileFacts f;
   char head[256];  // the kernel reads as much for "#!" (BINPRM_BUF_SIZE)
   const ssize_t n = pread(rd, head, sizeof head, 0);
+  f.head = n >= 0;
   f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
   if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
   close(rd);
@@ -269,8 +271,10 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // SHA-256 of what runs. A "#!" script: exe becomes the interpreter,
 // interpreter_script the script, argv what the kernel will pass (raw_path:
 // the path given to execve). *file_st: the stat of the file that was named
-// (the script, or the executable), st_ino 0 if unknown.
-void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st) {
+// (the script, or the executable), st_ino 0 if unknown; *image: the file that
+// runs (the interpreter of a script), ino 0 if unknown.
+void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
+                     DecodeContext::ExecImage* image) {
   procfs::Status st;
   if (procfs::read_status(tid, &st)) {
     p->ppid = st.ppid;
@@ -286,6 +290,10 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   p->interpreter_script.clear();
   const FileFacts f = file_facts(exe_fd, file_st);
   p->sha256 = f.sha256;
+  // What runs: this file, unless it is a script (its interpreter, below) or
+  // vigil could not read it to tell (unknown).
+  if (f.head && !f.script) *image = {uint64_t(file_st->st_dev), uint64_t(file_st->st_ino)};
+  else *image = {};
   if (f.script) {
     const std::string at = f.interp[0] == '/' ? f.interp : fmt::format("/proc/{}/cwd/{}", tid, f.interp);
     if (int ifd = open(at.c_str(), O_PATH | O_CLOEXEC); ifd >= 0) {
@@ -300,6 +308,7 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
       p->argv = std::move(argv);
       struct stat ist;
       p->sha256 = file_facts(ifd, &ist).sha256;  // of what runs, the interpreter
+      *image = {uint64_t(ist.st_dev), uint64_t(ist.st_ino)};
       close(ifd);
     }
   }
@@ -339,7 +348,7 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // A path relative to an execveat directory fd is no path to name a script by.
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st;
-  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st);
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ctx.exec_image);
   close(exe_fd);
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)
@@ -351,6 +360,41 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
 }
 
 }  // namespace
+
+bool exec_event_of_image(int pid, const char* syscall, DecodeContext& ctx, Event* ev) {
+  if (std::strcmp(syscall, "execveat") == 0) add_arg(ev, "syscall", "execveat");
+  auto p = ev->proc ? std::make_shared<Process>(*ev->proc) : std::make_shared<Process>();
+  const int fd = open(fmt::format("/proc/{}/exe", pid).c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) return false;
+  p->pid = pid;
+  p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));
+  static constexpr std::string_view kDeleted = " (deleted)";
+  p->exe_deleted = p->exe.ends_with(kDeleted);
+  if (p->exe_deleted) p->exe.resize(p->exe.size() - kDeleted.size());
+  p->exe_from_memfd = p->exe.starts_with("/memfd:");
+  p->accepted_conn = false;
+  p->argv.clear();
+  p->argv_truncated = false;
+  std::string cmdline;  // NUL-separated, as the kernel copied it
+  if (!read_file(fmt::format("/proc/{}/cmdline", pid), kArgvReadMaxBytes, &cmdline, true)) cmdline.clear();
+  for (size_t at = 0; at < cmdline.size();) {
+    const size_t nul = cmdline.find('\0', at);
+    p->argv.push_back(cmdline.substr(at, nul - at));
+    at = nul == std::string::npos ? cmdline.size() : nul + 1;
+  }
+  struct stat st;
+  read_exec_entry(pid, fd, "", p.get(), &st, &ctx.exec_image);
+  close(fd);
+  p->exe_drift = false;
+  p->exe_drift_reason = "";
+  if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0) {
+    const DriftReason drifted = ctx.drift->check(p->exe, st, p.get());
+    p->exe_drift = drifted != DriftReason::None;
+    p->exe_drift_reason = p->exe_drift ? drift_reason_name(drifted) : "";
+  }
+  ev->proc = std::move(p);
+  return true;
+}
 
 void dec::execve(const SyscallArgs& a, const TraceeMemory& m, DecodeContext& ctx, Event* ev) {
   exec_event(false, a, m, ctx, ev);

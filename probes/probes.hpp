@@ -106,6 +106,18 @@ struct DecodeContext {
     const char* what = nullptr;
     int err = 0;
   } fault;
+  // exec: the file that will run (a "#!" script's interpreter), as judged;
+  // ino 0: not known (the target could not be opened). The tracer checks it
+  // against /proc/PID/exe once the kernel has run the exec (docs/design.md, "Exec verification").
+  struct ExecImage {
+    uint64_t dev = 0, ino = 0;
+  } exec_image;
+  // connect: the address bytes read and judged (len 0: none was read), for
+  // the tracer to connect the caller's socket with this very copy.
+  struct SockaddrCopy {
+    unsigned char bytes[128];  // sizeof(sockaddr_storage): the kernel refuses longer
+    uint32_t len = 0;
+  } sockaddr;
 };
 
 // One BPF argument condition (libseccomp semantics, all conditions of a row must hold).
@@ -212,6 +224,13 @@ void dup(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void module(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void exit_code(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 }  // namespace dec
+
+// The exec event of what process pid runs now (/proc/PID/exe, its SHA-256,
+// /proc/PID/cmdline, ids, cwd): for an exec whose image is not the one judged
+// at its entry, or could not be opened there (docs/design.md, "Exec
+// verification"). ev->proc: the process before the exec (null: unknown);
+// syscall: "execve" or "execveat" (evt.type). False if pid is gone.
+bool exec_event_of_image(int pid, const char* syscall, DecodeContext& ctx, Event* ev);
 
 // The DNS window (docs/design-probes.md): a thread that sent a DNS query is
 // followed syscall by syscall for a while. Called for each syscall stop of

@@ -50,6 +50,16 @@ void prepare_app_caps(bool keep_ptrace) {
     for (cap_flag_t f : {CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE}) cap_set_flag(g_app_caps, f, 1, ptrace, CAP_CLEAR);
 }
 
+int take_fd(int tid, int tgid, int fd) {
+  int pidfd = int(syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD, 6.9+: the thread's fd table */));
+  if (pidfd < 0) pidfd = int(syscall(SYS_pidfd_open, tgid, 0));
+  if (pidfd < 0) return -errno;
+  int copy = int(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+  const int err = errno;
+  close(pidfd);
+  return copy < 0 ? -err : copy;
+}
+
 void app_child_setup() {
   if (!g_drop_ptrace) return;
   // Ambient first (it needs the capability in permitted and inheritable),
@@ -121,18 +131,6 @@ std::string sig_name(int sig) {
 }
 
 int arg(const probes::SyscallArgs& a, int i) { return int(int32_t(uint32_t(a.args[i]))); }
-
-// An fd of thread tid, duplicated into vigil (pidfd_getfd: the same open
-// file, whatever the app does to its fd table afterwards). -errno on failure.
-int take_fd(int tid, int tgid, int fd) {
-  int pidfd = int(syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD, 6.9+: the thread's fd table */));
-  if (pidfd < 0) pidfd = int(syscall(SYS_pidfd_open, tgid, 0));
-  if (pidfd < 0) return -errno;
-  int copy = int(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-  const int err = errno;
-  close(pidfd);
-  return copy < 0 ? -err : copy;
-}
 
 // The process a pidfd (or a /proc/PID directory fd) of ours refers to, in
 // vigil's pid namespace: > 0; 0: not a pidfd (the kernel will say EBADF);
@@ -318,7 +316,7 @@ bool Guard::rules_allow(int listener, uint64_t id, int tgid, const MakeEvent& ma
 bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a,
                      std::string* what, bool* answered, const MakeEvent& make, const Emit& emit) {
   *answered = false;
-  const int copy = take_fd(tid, tgid, arg(a, 0));
+  const int copy = guard::take_fd(tid, tgid, arg(a, 0));
   if (copy == -EMFILE || copy == -ENFILE || copy == -ENOMEM) {  // vigil's own: cannot check it
     if (resource_fault(tid, "taking a pidfd to check it", -copy) == 0) return false;
     *what = "target=unknown (vigil could not take the pidfd to check it)";

@@ -40,6 +40,11 @@ void seal_sensor();
 // forked child (app_child_setup: no allocation).
 void prepare_app_caps(bool keep_ptrace);
 void app_child_setup();
+
+// An fd of thread tid (of process tgid), duplicated into vigil (pidfd_getfd:
+// the same open file, whatever the app does to its fd table afterwards).
+// -errno on failure.
+int take_fd(int tid, int tgid, int fd);
 }  // namespace guard
 
 class Guard {

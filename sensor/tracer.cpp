@@ -10,8 +10,10 @@
 //   SIGCHLD (signalfd)  -> waitpid: the main process's exit and job-control
 //                          stops, orphans (PID 1), threads followed by ptrace
 // ptrace (PTRACE_SEIZE) only follows a thread for a while when a row needs its
-// syscall's return value (accept, the DNS window). Nothing is stopped per
-// fork, exec or exit. If the sensor dies, the keeper (sensor/keeper.hpp) kills
+// syscall's return value (accept, the DNS window), or through an exec a
+// loaded rule can block (exec verification). Nothing is stopped per fork,
+// exit, or exec no rule can block. A connect a rule can block is performed by
+// vigil (sensor/connector.hpp). If the sensor dies, the keeper (sensor/keeper.hpp) kills
 // the app. See docs/design.md section 1.
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -25,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/ptrace.h>
@@ -49,6 +52,7 @@
 #include "probes/drift.hpp"
 #include "probes/probes.hpp"
 #include "probes/sensitive.hpp"
+#include "sensor/connector.hpp"
 #include "sensor/guard.hpp"
 #include "sensor/keeper.hpp"
 #include "probes/procfs.hpp"
@@ -61,7 +65,16 @@ namespace {
 // For threads followed through a syscall (their new threads and processes
 // are not attached). No TRACESECCOMP: the filter notifies instead of stopping
 // (an app's own RET_TRACE rule then gives ENOSYS, as it would without a tracer).
-constexpr long kPtraceOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
+// TRACEEXEC: a traced thread's exec stops at PTRACE_EVENT_EXEC (exec
+// verification; and never the legacy SIGTRAP after an exec).
+constexpr long kPtraceOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC;
+
+constexpr const char* kExecDiffersRule = "Exec image differs from the judged one";
+constexpr const char* kExecUnverifiableRule = "Exec image cannot be verified";
+
+bool same_file(const struct stat& st, const probes::DecodeContext::ExecImage& i) {
+  return i.ino != 0 && uint64_t(st.st_dev) == i.dev && uint64_t(st.st_ino) == i.ino;
+}
 
 // Linux 6.6: the notifying thread and the listener hand over on one CPU
 // (a wake-up of an idle CPU costs tens of microseconds on a VM).
@@ -151,6 +164,27 @@ struct Tracer::Impl {
   SensitiveMonitor sensitive;  // reads of credential files (docs/design-probes.md)
   RecentReaders recent_readers;  // attribution of reads closed before the fd scan
   bool sensitive_on = false;
+
+  // Exec verification (docs/design.md, "Exec verification"): what an exec
+  // judged at its entry was meant to run, checked against /proc/PID/exe once
+  // the kernel has run it.
+  struct ExecCheck {
+    int tid = 0;                         // the thread that called exec
+    const char* syscall = "execve";      // evt.type
+    probes::DecodeContext::ExecImage judged;  // ino 0: vigil could not open the target at the entry
+    std::string judged_exe;
+    probes::DecodeContext::ExecImage before;  // the caller's own image (lazy checks)
+  };
+  // Where a rule can block the exec: its thread is seized (TRACEEXEC) and
+  // checked at its PTRACE_EVENT_EXEC stop, before the new image's first
+  // instruction; by thread.
+  std::unordered_map<int, ExecCheck> exec_traced;
+  // Elsewhere (nothing could stop it): checked at the process's next
+  // notification, reported if it runs another image; by process.
+  std::unordered_map<int, ExecCheck> exec_lazy;
+  std::unordered_set<int> detach_at_stop;  // seized for an exec that failed: detached at our interrupt's stop
+  bool enforce_execve = false, enforce_execveat = false;  // judge.enforces(), fixed at spawn
+  std::unique_ptr<Connector> connector;  // where a rule can block a connect (sensor/connector.hpp)
 
   // Resumes a stopped task, keeping its syscall stops if something follows it.
   bool followed(int tid) const {
@@ -338,6 +372,7 @@ struct Tracer::Impl {
     judge.judge(ev, probes::Enforce::Alert);
     judge.emit(std::move(ev));
     recent_readers.exited(p->second.info);
+    exec_lazy.erase(tgid);
     if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
     procs.erase(p);
     thread_tgid.erase(tgid);
@@ -378,6 +413,124 @@ struct Tracer::Impl {
     pending_follow.insert(tid);
     answer(id, kErestartNoIntr);
     return true;
+  }
+
+  // Done with a seized thread: detached, it costs nothing more (signals, its children).
+  void detach(int tid) {
+    if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) < 0 && errno != ESRCH)
+      spdlog::debug("PTRACE_DETACH {}: {}", tid, std::strerror(errno));
+    seized.erase(tid);
+  }
+
+  // An exec the judge let through (image: what it judged will run; ino 0:
+  // the target could not be opened): where a rule could block it, its thread
+  // is seized to be checked at its exec stop, else the process is checked at
+  // its next notification. Returns the errno to answer with: EPERM if the
+  // thread cannot be seized (traced by the app's own debugger) where a rule
+  // could block the exec (an alert says so).
+  int watch_exec(int tid, int tgid, const char* syscall, const probes::DecodeContext::ExecImage& image,
+                 const Event& ev) {
+    ExecCheck c{tid, syscall, image, image.ino && ev.proc ? ev.proc->exe : std::string(), {}};
+    if (std::strcmp(syscall, "execveat") == 0 ? enforce_execveat : enforce_execve) {
+      if (ensure_seized(tid)) {
+        exec_traced[tid] = std::move(c);
+        return 0;
+      }
+      const int e = errno;
+      exec_alert(kExecUnverifiableRule, ev, c,
+                 fmt::format("vigil cannot trace the thread ({}): the exec is denied", std::strerror(e)), Action::Denied);
+      return EPERM;
+    }
+    if (struct stat st; stat(fmt::format("/proc/{}/exe", tid).c_str(), &st) == 0)
+      c.before = {uint64_t(st.st_dev), uint64_t(st.st_ino)};
+    exec_lazy[tgid] = std::move(c);
+    return 0;
+  }
+
+  void exec_alert(const char* rule, const Event& ev, const ExecCheck& c, const std::string& what, Action action) {
+    Alert al;
+    al.time_ns = ev.time_ns;
+    al.rule = rule;
+    al.priority = "Critical";
+    const Process* p = ev.proc.get();
+    al.output = fmt::format("{}: {} (judged={} pid={} exe={} command={})", rule, what,
+                            c.judged.ino ? c.judged_exe : "<unresolved>", p ? p->pid : ev.tid, p ? p->exe : "<NA>",
+                            p ? p->cmdline() : "<NA>");
+    al.output_fields = {{"evt.type", c.syscall},
+                        {"proc.name", p ? FieldValue(p->name) : FieldValue()},
+                        {"proc.pid", FieldValue::num(p ? p->pid : ev.tid)},
+                        {"proc.exepath", p ? FieldValue(p->exe) : FieldValue()},
+                        {"proc.cmdline", p ? FieldValue(p->cmdline()) : FieldValue()},
+                        {"vigil.judged_exe", c.judged.ino ? FieldValue(c.judged_exe) : FieldValue()}};
+    al.source = "syscall";
+    al.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1036"};
+    al.action = action;
+    al.event_seq = ev.seq;
+    spdlog::warn("{}", al.output);
+    judge.output().alert(std::move(al));
+  }
+
+  // Process pid runs a new image after an exec checked with c: if it is not
+  // the image judged, the exec event of the true one, judged (traced: before
+  // its first instruction; a differing image is killed and alerted).
+  // Returns true if pid was killed.
+  bool verify_exec(int pid, const ExecCheck& c, bool traced) {
+    struct stat st {};
+    const bool have = stat(fmt::format("/proc/{}/exe", pid).c_str(), &st) == 0;
+    if (have && same_file(st, c.judged)) return false;
+    Event ev = new_event(EventClass::Process, "exec", pid, info_of(pid));
+    probes::DecodeContext ctx = decode_context(pid);
+    if (!probes::exec_event_of_image(pid, c.syscall, ctx, &ev)) return false;  // gone
+    const bool differs = c.judged.ino != 0;
+    ev.args.push_back({"exec_check", differs ? "differs" : "unresolved"});
+    if (differs) ev.args.push_back({"judged_exe", c.judged_exe});
+    Action a = judge.judge(ev, probes::Enforce::Kill);
+    if (differs && traced) a = ev.action = Action::Killed;
+    if (a == Action::Killed) kill(pid, SIGKILL);
+    if (differs) exec_alert(kExecDiffersRule, ev, c, "the kernel ran another file than vigil judged", a);
+    if (a != Action::Killed) procs[pid].info = ev.proc;
+    judge.emit(std::move(ev));
+    return a == Action::Killed;
+  }
+
+  // A notification of a process with a lazy exec check pending: the exec is
+  // over if this is its thread (or, for a non-leader's exec, the leader once
+  // that thread is gone).
+  void check_lazy(int tid, int tgid) {
+    auto it = exec_lazy.find(tgid);
+    if (it == exec_lazy.end()) return;
+    const int caller = it->second.tid;
+    if (tid != caller && !(tid == tgid && syscall(SYS_tgkill, tgid, caller, 0) != 0)) return;
+    const ExecCheck c = std::move(it->second);
+    exec_lazy.erase(it);
+    struct stat st {};
+    if (stat(fmt::format("/proc/{}/exe", tgid).c_str(), &st) != 0 || same_file(st, c.judged)) return;
+    if (same_file(st, c.before)) return;  // the exec failed (or ran the caller's own image again)
+    verify_exec(tgid, c, false);
+  }
+
+  // PTRACE_EVENT_EXEC of a seized thread (tid: now the thread group's id;
+  // the event message: its id before the exec).
+  void on_exec_stop(int tid) {
+    unsigned long former = 0;
+    const int old = ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &former) == 0 ? int(former) : tid;
+    for (int t : {old, tid}) windows.erase(t), pending_follow.erase(t), detach_at_stop.erase(t);
+    if (old != tid) seized.erase(old), thread_tgid.erase(old);
+    seized.insert(tid);
+    if (auto it = exec_traced.find(old); it != exec_traced.end()) {
+      const ExecCheck c = std::move(it->second);
+      exec_traced.erase(it);
+      if (verify_exec(tid, c, true)) return;  // killed: its exit follows
+    }
+    if (followed(tid)) cont(tid, 0);
+    else detach(tid);
+  }
+
+  // A notification of a thread seized for an exec that did not happen (it
+  // failed): once answered, the thread is interrupted and detached at that stop.
+  void release_exec_seize(int tid) {
+    if (exec_traced.count(tid) || followed(tid) || !seized.count(tid)) return;
+    if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) detach_at_stop.insert(tid);
   }
 
   // The restart of a call interrupted after its event (see `interrupted`)?
@@ -464,6 +617,17 @@ struct Tracer::Impl {
     int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
     const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
     if (!probe || !tgid) return void(answer(req.id, 0));  // e.g. an i386 socketcall of no row; or the thread is gone
+    // Exec verification: a thread seized for an exec notifies again (its exec
+    // failed); a process with a lazy check pending is checked now.
+    struct Release {
+      Impl& t;
+      int tid;
+      bool on;
+      ~Release() {
+        if (on) t.release_exec_seize(tid);
+      }
+    } release{*this, tid, !exec_traced.empty() && exec_traced.erase(tid) > 0};
+    if (!exec_lazy.empty()) check_lazy(tid, tgid);
     auto guard_event = [&](bool* drop) {  // the event of a call the guard handles: decoded and judged as usual
       Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
       probes::DecodeContext c = decode_context(tgid);
@@ -492,13 +656,20 @@ struct Tracer::Impl {
     const bool window = ctx.dns_fd >= 0 || ctx.peek_fd >= 0;
     if ((probe->on_return || window) && !was_pending && !followed(tid) && follow(tid, req.id)) return;
     if (window) windows[tid] = Window{ctx.dns_fd < 0, ctx.dns_fd >= 0 ? ctx.dns_fd : ctx.peek_fd, 0, args};
+    if (ctx.drop && probe->stage == probes::Stage::ExecEntry && !ctx.fault.err)  // a target vigil could not open
+      return void(answer(req.id, watch_exec(tid, tgid, probe->syscall, {}, ev)));
     if (ctx.drop) return void(answer(req.id, ctx.fault.err ? guard.resource_fault(tid, ctx.fault.what, ctx.fault.err) : 0));
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
     if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));
     std::optional<Event> kept;
     if (!wait_killable) kept = ev;
-    const Action a = judge.judge(ev, probe->enforce);
+    Action a = judge.judge(ev, probe->enforce);
+    if (a == Action::None && probe->stage == probes::Stage::ExecEntry &&
+        watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev) != 0)
+      a = ev.action = Action::Denied;
+    if (a == Action::None && connector && ctx.sockaddr.len && std::strcmp(probe->syscall, "connect") == 0)
+      if (emulate_connect(req.id, tid, tgid, int(args.args[0]), ctx, ev)) return;
     if (a == Action::None && probe->stage == probes::Stage::ExecEntry && ev.proc != info_of(tgid)) {
       // The process as it will be (an exec that fails anyway is rare past the
       // open; one whose path could not be read keeps the caller: it fails).
@@ -513,6 +684,32 @@ struct Tracer::Impl {
     err = carry_out(a, tgid);
     answered(answer(req.id, err), tid, args, kept, err);
     judge.emit(std::move(ev));
+  }
+
+  // A connect a rule could block, allowed: vigil connects the caller's socket
+  // itself with the address it judged (sensor/connector.hpp), so no rewrite
+  // of the caller's memory after the verdict counts. Only IPv4/IPv6 sockets
+  // (others: the kernel's connect, docs/threat-model.md). True: answered (or
+  // will be, by a worker), the event emitted.
+  bool emulate_connect(uint64_t id, int tid, int tgid, int fd, const probes::DecodeContext& ctx, Event& ev) {
+    const int sock = guard::take_fd(tid, tgid, fd);
+    if (sock == -EMFILE || sock == -ENFILE || sock == -ENOMEM) {  // vigil's own: fail closed
+      const int err = guard.resource_fault(tid, "taking a socket to connect it", -sock);
+      if (err) ev.action = Action::Denied;
+      answer(id, err);
+    } else if (sock < 0) {
+      answer(id, -sock);  // not an fd of the caller: the kernel would say the same (EBADF)
+    } else {
+      int domain = 0;
+      socklen_t len = sizeof domain;
+      if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || (domain != AF_INET && domain != AF_INET6)) {
+        close(sock);
+        return false;  // not an IP socket (ENOTSOCK, AF_UNIX, ...): the kernel's own connect
+      }
+      connector->connect(id, sock, ctx.sockaddr.bytes, ctx.sockaddr.len);
+    }
+    judge.emit(std::move(ev));
+    return true;
   }
 
   // A syscall stop (PTRACE_SYSCALL) of a followed thread: the exit of a row
@@ -561,10 +758,7 @@ struct Tracer::Impl {
       if (done || ++win.steps >= (win.peek ? probes::kPeekWindowMax : probes::kDnsWindowMax)) windows.erase(w);
     }
     if (followed(tid)) return cont(tid, 0);
-    // Done with it: detached, it costs nothing more (signals, its children).
-    if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) < 0 && errno != ESRCH)
-      spdlog::debug("PTRACE_DETACH {}: {}", tid, std::strerror(errno));
-    seized.erase(tid);
+    detach(tid);
   }
 
   static std::string syscall_name(const probes::SyscallArgs& a) {
@@ -577,12 +771,16 @@ struct Tracer::Impl {
   void on_stop(int tid, int status) {
     stops.fetch_add(1, std::memory_order_relaxed);
     const int sig = WSTOPSIG(status);
+    if (status >> 16 == PTRACE_EVENT_EXEC) return on_exec_stop(tid);  // (tid: maybe not seized under this id)
     if (!seized.count(tid)) {  // a job-control stop of a child we do not trace: the main process
       if (tid == main_pid && cfg.main_stopped) cfg.main_stopped(sig);
       return;
     }
     if (status >> 16 == PTRACE_EVENT_STOP) {
-      if (!is_stop_signal(sig)) return cont(tid, 0);  // our PTRACE_INTERRUPT, or the end of a group-stop
+      if (!is_stop_signal(sig)) {  // our PTRACE_INTERRUPT, or the end of a group-stop
+        if (detach_at_stop.erase(tid) && !followed(tid) && !exec_traced.count(tid)) return detach(tid);
+        return cont(tid, 0);
+      }
       // Group-stop: stay stopped, but let us see SIGCONT.
       if (ptrace(PTRACE_LISTEN, tid, nullptr, nullptr) < 0 && errno != ESRCH)
         spdlog::warn("PTRACE_LISTEN {}: {}", tid, std::strerror(errno));
@@ -596,6 +794,8 @@ struct Tracer::Impl {
   // waitpid reported tid gone: the main process, an orphan (PID 1 reaps
   // them), or a thread we followed.
   void on_exit(int tid, int status) {
+    exec_traced.erase(tid);
+    detach_at_stop.erase(tid);
     windows.erase(tid);
     seized.erase(tid);
     pending_follow.erase(tid);
@@ -796,6 +996,16 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   }
   impl_->guard.set_keeper(impl_->keeper.pid()), impl_->guard.set_output(&impl_->judge.output());
   impl_->guard.set_prevent(impl_->judge.mode() == Mode::Prevent);
+  // Verdicts that must rest on what the kernel acts on, where a loaded rule can block (docs/threat-model.md).
+  impl_->enforce_execve = impl_->judge.enforces("execve");
+  impl_->enforce_execveat = impl_->judge.enforces("execveat");
+  if (impl_->judge.enforces("connect")) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
+  spdlog::debug("exec verification: {}; connect emulation: {}",
+                impl_->enforce_execve || impl_->enforce_execveat
+                    ? fmt::format("at the exec stop (ptrace) for{}{}", impl_->enforce_execve ? " execve" : "",
+                                  impl_->enforce_execveat ? " execveat" : "")
+                    : "lazy (no rule can block an exec)",
+                impl_->connector ? "on" : "off (no rule can block a connect)");
 
   // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
   const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");

@@ -1,0 +1,35 @@
+// Internal to sensor/: connect emulation (docs/design.md, "Connect
+// emulation"). Where a loaded rule can block a connect, the tracer does not
+// let the kernel re-read the address after the verdict (CONTINUE): it takes
+// the caller's socket (pidfd_getfd), and a worker thread of this pool
+// connects it to the very bytes that were judged, then answers the
+// notification with connect's result (0 or -errno: EINPROGRESS for a
+// non-blocking socket, SO_SNDTIMEO's EINPROGRESS/EAGAIN as the kernel gives
+// them). A blocking connect waits on a worker, never on the tracer's thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+namespace vigil {
+
+class Connector {
+ public:
+  // listener: the seccomp listener (duplicated: the workers answer on their own copy).
+  explicit Connector(int listener);
+  ~Connector();  // idle workers end; busy ones finish their connect and answer first
+  Connector(const Connector&) = delete;
+  Connector& operator=(const Connector&) = delete;
+
+  // Connects sock (vigil's copy of the caller's socket; taken over, closed
+  // when done) to addr (len bytes) and answers notification id with the
+  // result. Never blocks the caller; every call submitted is answered.
+  void connect(uint64_t id, int sock, const void* addr, uint32_t len);
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace vigil
