@@ -25,7 +25,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # (overlayfs is a module) and foreign_musl (musl-gcc); scenarios and scenarios_benign (their
 # corpora need curl, wget, node, npm, sqlite3, ssh-keygen, ... that the minimal VM root lacks). See docs/kernels.md.
 default_tests="run_arch run_events run_exit run_forks run_lifecycle run_nnp run_orphans run_ownfilter run_pty
-  run_rules run_sensor_kill run_signals run_sync_wake_up run_threads probes_dns probes_exec probes_file probes_net
+  run_rules run_sensor_kill run_signals run_signal_storm run_sync_wake_up run_threads probes_dns probes_exec probes_file probes_net
   probes_priv probes_sensitive rules_cli sinks_run sinks_check foreign_busybox
   foreign_scratch"
 tests=${*:-${VIGIL_VM_TESTS:-$default_tests}}
