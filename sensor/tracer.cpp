@@ -6,7 +6,9 @@
 //                          the row's, probes::Enforce);
 //                          a process unknown so far is learnt (fork event),
 //                          execve gives the exec event, exit_group the exit
-//   pidfd readable      -> a known process died without exit_group (a signal)
+//                          (trapped only with --exit-codes=exact)
+//   pidfd readable      -> a known process is gone (without exit_group: its
+//                          status from /proc or the pidfd, docs/events.md)
 //   SIGCHLD (signalfd)  -> waitpid: the main process's exit and job-control
 //                          stops, orphans (PID 1), threads followed by ptrace
 // ptrace (PTRACE_SEIZE) only follows a thread for a while when a row needs its
@@ -95,7 +97,7 @@ struct Tracer::Impl {
   struct Proc {
     ProcessPtr info;
     FileState files;  // fd table and cwd (probes/fdtable.hpp)
-    int pidfd = -1;   // readable when the process is gone (for deaths without exit_group)
+    int pidfd = -1;   // readable when the process is gone (its exit event when exit_group is not trapped)
   };
 
   Judge& judge;
@@ -343,7 +345,8 @@ struct Tracer::Impl {
     keeper.untrack(tgid);
   }
 
-  // A watched process is gone and no exit_group was seen: killed by a signal
+  // A watched process is gone and no exit_group was seen: exit_group is not
+  // trapped (--exit-codes=async, the default), or it was killed by a signal
   // (or its last thread called exit). Its status: from /proc while it is a
   // zombie, else from the pidfd (Linux 6.15+, once reaped).
   void on_pidfd(int tgid) {
