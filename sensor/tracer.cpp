@@ -580,7 +580,8 @@ struct Tracer::Impl {
 };
 
 namespace {
-// kDefaultFilter: probes::export_filter(probes::table()), written by probes/gen/filter_bpf.cpp.
+// kDefaultFilter: probes::export_filter(probes::table()); kPrebuilt: the
+// programs of the common row sets (sensor/rows.hpp); written by probes/gen/filter_bpf.cpp.
 #include "vigil/filter_bpf.inc"
 }  // namespace
 
@@ -715,11 +716,21 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     waitpid(pid, nullptr, __WALL);
     return -1;
   };
-  // The program of the default table was generated at build time; a table of
-  // a test's own is compiled here. Either way the child only installs it.
+  // The programs of the whole table and of the common row sets were
+  // generated at build time (probes/gen/filter_bpf.cpp); another table (rules
+  // of the user's, a test's own) is compiled here. Either way the child only
+  // installs it.
   std::vector<sock_filter> prog;
+  bool prebuilt = !impl_->cfg.table;
   if (impl_->cfg.table) {
-    if (!probes::export_filter(*impl_->cfg.table, &prog, error)) return fail(*error);
+    std::string rows;
+    for (const auto& p : *impl_->cfg.table) rows += std::string(rows.empty() ? "" : " ") + p.syscall;
+    for (const auto& f : kPrebuilt)
+      if (rows == f.rows) {
+        prog.assign(f.prog.begin(), f.prog.end());
+        prebuilt = true;
+      }
+    if (!prebuilt && !probes::export_filter(*impl_->cfg.table, &prog, error)) return fail(*error);
   } else {
     auto built = default_filter_program();
     prog.assign(built.begin(), built.end());
@@ -771,7 +782,7 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
   if (sync_off) spdlog::info("SYNC_WAKE_UP not set: VIGIL_NO_SYNC_WAKE_UP=1 (notifications cost as before Linux 6.6)");
   spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
-                impl_->cfg.table ? "generated now" : "generated at build time",
+                prebuilt ? "generated at build time" : "generated now",
                 !sync_off && ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
                     ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
                     : "");

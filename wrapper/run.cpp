@@ -223,15 +223,15 @@ int run(int argc, char** argv) {
   const Engine* engine = judge.rules();
   const std::vector<RowChoice> rows = trapped_rows(opts, engine);
   log_trapped(rows, engine);
-  // The program of the whole table was generated at build time; a subset is
-  // compiled now (libseccomp).
+  // The filter's program: generated at build time for the common row sets
+  // (an event sink, the default rules), else compiled at the spawn.
   const probes::Table chosen = chosen_table(rows);
 
   pid1::install();
   TracerConfig cfg;
   cfg.main_stopped = pid1::on_app_stopped;
   cfg.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
-  if (chosen.size() != probes::table().size()) cfg.table = &chosen;
+  cfg.table = &chosen;
   Tracer tracer(judge, std::move(cfg));
   phase("tracer ready");
   out->set_stop_counter(&tracer.stops());
