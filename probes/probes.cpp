@@ -61,7 +61,13 @@ constexpr uint8_t G = kFeedGuard;
 // bits say which rows the adaptive filter keeps for others (sensor/rows.cpp):
 // exec rows: process identity; guard rows (the kinds of sensor/guard.cpp):
 // always; writes, renames, links and unlinks: drift; connect and DNS sends:
-// the DNS window and map (connect: the peek window too); accept: proc.accepted_conn.
+// the DNS window and map (connect: the peek window too); accept:
+// proc.accepted_conn; exit_group: exact exit codes. Invariants checked: the
+// fd table needs no row (entries are validated against /proc at every
+// lookup, an unseen dup or close only costs a re-resolve), nor do the cwd
+// (read from /proc) or ids (read at exec); a process is learnt at its first
+// trapped call (exec at the latest, when it runs something).
+// A guard row without G would let the app signal or renice the sensor.
 const std::vector<Probe> kProbes = {
     fed(kFeedIdentity, {"execve", EventClass::Process, "exec", Stage::ExecEntry, dec::execve}),
     fed(kFeedIdentity, {"execveat", EventClass::Process, "exec", Stage::ExecEntry, dec::execveat}),
