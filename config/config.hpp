@@ -26,6 +26,7 @@ struct Options {
   std::vector<std::string> threat_intel;  // --threat-intel=FILE
   std::vector<std::string> sensitive_files;  // --sensitive-files: glob patterns; empty: watch off
   bool sensitive_default = true;             // not given: the built-in list
+  bool exact_exits = false;  // --exit-codes=exact: exit_group trapped (docs/events.md)
   bool app_ptrace = false;  // --app-ptrace=keep: the app keeps CAP_SYS_PTRACE (docs/threat-model.md)
 };
 

@@ -148,6 +148,17 @@ const std::vector<OptionSpec>& option_table() {
          o.mode = v == "prevent" ? Mode::Prevent : Mode::Detect;
          return true;
        }},
+      {"exit-codes", "async|exact: exact traps exit_group for the exact exit code of every process; async (default) "
+                     "reports exits from pidfds, the code when the kernel still has it, else \"status\":\"unknown\" "
+                     "(docs/events.md)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v != "async" && v != "exact") {
+           *err = fmt::format("invalid --exit-codes value '{}': use async or exact", v);
+           return false;
+         }
+         o.exact_exits = v == "exact";
+         return true;
+       }},
       {"app-ptrace", "drop|keep: keep leaves the app CAP_SYS_PTRACE (debuggers in the app; the kernel then no longer "
                      "keeps it off the sensor: docs/threat-model.md; default drop)",
        [](const std::string& v, Options& o, std::string* err) {

@@ -49,22 +49,41 @@ constexpr auto N = EventClass::Network;
 constexpr auto P = EventClass::Process;
 constexpr auto E = Stage::Entry;
 
-// The rows: probes/catalog.md explains each check and decoder.
+// A row that feeds state other events read (Feed).
+Probe fed(uint8_t feeds, Probe p) {
+  p.feeds = feeds;
+  return p;
+}
+constexpr uint8_t D = kFeedDrift;
+constexpr uint8_t G = kFeedGuard;
+
+// The rows: probes/catalog.md explains each check and decoder. The feed
+// bits say which rows the adaptive filter keeps for others (sensor/rows.cpp):
+// exec rows: process identity; guard rows (the kinds of sensor/guard.cpp):
+// always; writes, renames, links and unlinks: drift; connect and DNS sends:
+// the DNS window and map (connect: the peek window too); accept:
+// proc.accepted_conn; exit_group: exact exit codes. Invariants checked: the
+// fd table needs no row (entries are validated against /proc at every
+// lookup, an unseen dup or close only costs a re-resolve), nor do the cwd
+// (read from /proc) or ids (read at exec); a process is learnt at its first
+// trapped call (exec at the latest, when it runs something).
+// A guard row without G would let the app signal or renice the sensor.
 const std::vector<Probe> kProbes = {
-    {"execve", EventClass::Process, "exec", Stage::ExecEntry, dec::execve},
-    {"execveat", EventClass::Process, "exec", Stage::ExecEntry, dec::execveat},
+    fed(kFeedIdentity, {"execve", EventClass::Process, "exec", Stage::ExecEntry, dec::execve}),
+    fed(kFeedIdentity, {"execveat", EventClass::Process, "exec", Stage::ExecEntry, dec::execveat}),
     // Process creation is not a row: a new process is learnt at its first
     // notification (its fork event then), so forks and threads cost nothing.
-    // Its end is exit_group (deaths by a signal: docs/design.md section 1).
-    {"exit_group", P, "exit", Stage::Exit, dec::exit_code, {}, nullptr, {}, Enforce::Alert},
+    // Its end comes from its pidfd; exit_group is trapped only for exact exit
+    // codes (--exit-codes=exact, docs/design.md section 1).
+    fed(kFeedExitCode, {"exit_group", P, "exit", Stage::Exit, dec::exit_code, {}, nullptr, {}, Enforce::Alert}),
     // File
-    {"open", F, "open", E, dec::open, {}, nullptr, write_open(1)},
-    {"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)},
-    {"openat2", F, "openat2", E, dec::open},
-    {"creat", F, "creat", E, dec::open},
-    {"truncate", F, "truncate", E, dec::path_op},
-    {"unlink", F, "unlink", E, dec::path_op},
-    {"unlinkat", F, "unlinkat", E, dec::path_op},
+    fed(D, {"open", F, "open", E, dec::open, {}, nullptr, write_open(1)}),
+    fed(D, {"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)}),
+    fed(D, {"openat2", F, "openat2", E, dec::open}),
+    fed(D, {"creat", F, "creat", E, dec::open}),
+    fed(D, {"truncate", F, "truncate", E, dec::path_op}),
+    fed(D, {"unlink", F, "unlink", E, dec::path_op}),
+    fed(D, {"unlinkat", F, "unlinkat", E, dec::path_op}),
     {"rmdir", F, "rmdir", E, dec::path_op},
     {"mkdir", F, "mkdir", E, dec::path_op},
     {"mkdirat", F, "mkdirat", E, dec::path_op},
@@ -75,11 +94,11 @@ const std::vector<Probe> kProbes = {
     {"lchown", F, "lchown", E, dec::path_op},
     {"fchownat", F, "fchownat", E, dec::path_op},
     {"chdir", P, "chdir", E, dec::path_op},
-    {"rename", F, "rename", E, dec::two_path},
-    {"renameat", F, "renameat", E, dec::two_path},
-    {"renameat2", F, "renameat2", E, dec::two_path},
-    {"link", F, "link", E, dec::two_path},
-    {"linkat", F, "linkat", E, dec::two_path},
+    fed(D, {"rename", F, "rename", E, dec::two_path}),
+    fed(D, {"renameat", F, "renameat", E, dec::two_path}),
+    fed(D, {"renameat2", F, "renameat2", E, dec::two_path}),
+    fed(D, {"link", F, "link", E, dec::two_path}),
+    fed(D, {"linkat", F, "linkat", E, dec::two_path}),
     {"symlink", F, "symlink", E, dec::two_path},
     {"symlinkat", F, "symlinkat", E, dec::two_path},
     {"fchmod", F, "fchmod", E, dec::fd_op},
@@ -93,14 +112,14 @@ const std::vector<Probe> kProbes = {
     // Network and DNS
     {"socket", N, "socket", E, dec::socket, {}, nullptr,
      {eq(0, AF_PACKET), {1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW}, {1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET}}},
-    {"connect", N, "connect", E, dec::sockaddr_op},
+    fed(kFeedDns | kFeedPeek, {"connect", N, "connect", E, dec::sockaddr_op}),
     {"bind", N, "bind", E, dec::sockaddr_op},
     {"listen", N, "listen", E, dec::listen},
-    {"accept", N, "accept", E, dec::accept, {}, dec::accept_done},
-    {"accept4", N, "accept4", E, dec::accept, {}, dec::accept_done},
-    {"sendto", N, "sendto", E, dec::sendto, {ne(4, 0)}},
-    {"sendmsg", N, "sendmsg", E, dec::sendmsg},
-    {"sendmmsg", N, "sendmmsg", E, dec::sendmmsg},
+    fed(kFeedAccept, {"accept", N, "accept", E, dec::accept, {}, dec::accept_done}),
+    fed(kFeedAccept, {"accept4", N, "accept4", E, dec::accept, {}, dec::accept_done}),
+    fed(kFeedDns, {"sendto", N, "sendto", E, dec::sendto, {ne(4, 0)}}),
+    fed(kFeedDns, {"sendmsg", N, "sendmsg", E, dec::sendmsg}),
+    fed(kFeedDns, {"sendmmsg", N, "sendmmsg", E, dec::sendmmsg}),
     // Privilege and kernel surface
     {"setuid", P, "setuid", E, dec::ids},
     {"setgid", P, "setgid", E, dec::ids},
@@ -116,10 +135,10 @@ const std::vector<Probe> kProbes = {
                 PR_SET_MM, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_SET_PTRACER})},
     {"unshare", P, "unshare", E, dec::args_only},
     {"setns", P, "setns", E, dec::args_only},
-    {"ptrace", P, "ptrace", E, dec::ptrace, {}, nullptr,
+    fed(G, {"ptrace", P, "ptrace", E, dec::ptrace, {}, nullptr,
      one_of(0, {PTRACE_TRACEME, PTRACE_POKETEXT, PTRACE_POKEDATA, PTRACE_POKEUSER, 13 /* SETREGS, x86 */,
-                15 /* SETFPREGS, x86 */, PTRACE_ATTACH, 0x4205 /* SETREGSET */, 0x4206 /* SEIZE */})},
-    {"process_vm_writev", P, "process_vm_writev", E, dec::args_only},
+                15 /* SETFPREGS, x86 */, PTRACE_ATTACH, 0x4205 /* SETREGSET */, 0x4206 /* SEIZE */})}),
+    fed(G, {"process_vm_writev", P, "process_vm_writev", E, dec::args_only}),
     {"init_module", P, "init_module", E, dec::module},
     {"finit_module", P, "finit_module", E, dec::module},
     {"delete_module", P, "delete_module", E, dec::module},
@@ -130,10 +149,10 @@ const std::vector<Probe> kProbes = {
     // Signals: not liveness probes (kill 0), not Go's preemption (tgkill
     // SIGURG, every 10 ms). libseccomp allows one test per argument and rule,
     // hence "< SIGURG or > SIGURG" (thread liveness probes, tkill 0, are rare).
-    {"kill", P, "kill", E, dec::signal, {ne(1, 0)}},
-    {"tkill", P, "tkill", E, dec::signal, {}, nullptr, {{1, SCMP_CMP_LT, SIGURG}, {1, SCMP_CMP_GT, SIGURG}}},
-    {"tgkill", P, "tgkill", E, dec::signal, {}, nullptr, {{2, SCMP_CMP_LT, SIGURG}, {2, SCMP_CMP_GT, SIGURG}}},
-    {"pidfd_send_signal", P, "pidfd_send_signal", E, dec::signal, {ne(1, 0)}},
+    fed(G, {"kill", P, "kill", E, dec::signal, {ne(1, 0)}}),
+    fed(G, {"tkill", P, "tkill", E, dec::signal, {}, nullptr, {{1, SCMP_CMP_LT, SIGURG}, {1, SCMP_CMP_GT, SIGURG}}}),
+    fed(G, {"tgkill", P, "tgkill", E, dec::signal, {}, nullptr, {{2, SCMP_CMP_LT, SIGURG}, {2, SCMP_CMP_GT, SIGURG}}}),
+    fed(G, {"pidfd_send_signal", P, "pidfd_send_signal", E, dec::signal, {ne(1, 0)}}),
     {"dup2", P, "dup2", E, dec::dup, {}, nullptr, one_of(1, {0, 1, 2})},  // newfd <= 2 (an unsigned int)
     {"dup3", P, "dup3", E, dec::dup, {}, nullptr, one_of(1, {0, 1, 2})},
     // Guard rows (sensor/guard.hpp): calls that can reach another process.
@@ -141,20 +160,20 @@ const std::vector<Probe> kProbes = {
     // and alerted. Signals with a value are events like kill; the others are
     // events only when aimed at the sensor. Calls on the caller itself (pid
     // 0: getrlimit, nice, ...) are not notified.
-    {"rt_sigqueueinfo", P, "rt_sigqueueinfo", E, dec::signal, {ne(1, 0)}},
-    {"rt_tgsigqueueinfo", P, "rt_tgsigqueueinfo", E, dec::signal, {ne(2, 0)}},
-    {"process_vm_readv", P, "process_vm_readv", E, dec::guarded},
-    {"pidfd_open", P, "pidfd_open", E, dec::guarded},
-    {"pidfd_getfd", P, "pidfd_getfd", E, dec::guarded},
-    {"process_madvise", P, "process_madvise", E, dec::guarded},
-    {"kcmp", P, "kcmp", E, dec::guarded},
-    {"prlimit64", P, "prlimit64", E, dec::guarded, {ne(0, 0)}},
-    {"sched_setaffinity", P, "sched_setaffinity", E, dec::guarded, {ne(0, 0)}},
-    {"sched_setscheduler", P, "sched_setscheduler", E, dec::guarded, {ne(0, 0)}},
-    {"sched_setparam", P, "sched_setparam", E, dec::guarded, {ne(0, 0)}},
-    {"sched_setattr", P, "sched_setattr", E, dec::guarded, {ne(0, 0)}},
-    {"setpriority", P, "setpriority", E, dec::guarded, {}, nullptr, {ne(0, 0 /* PRIO_PROCESS */), ne(1, 0)}},
-    {"ioprio_set", P, "ioprio_set", E, dec::guarded, {}, nullptr, {ne(0, 1 /* IOPRIO_WHO_PROCESS */), ne(1, 0)}},
+    fed(G, {"rt_sigqueueinfo", P, "rt_sigqueueinfo", E, dec::signal, {ne(1, 0)}}),
+    fed(G, {"rt_tgsigqueueinfo", P, "rt_tgsigqueueinfo", E, dec::signal, {ne(2, 0)}}),
+    fed(G, {"process_vm_readv", P, "process_vm_readv", E, dec::guarded}),
+    fed(G, {"pidfd_open", P, "pidfd_open", E, dec::guarded}),
+    fed(G, {"pidfd_getfd", P, "pidfd_getfd", E, dec::guarded}),
+    fed(G, {"process_madvise", P, "process_madvise", E, dec::guarded}),
+    fed(G, {"kcmp", P, "kcmp", E, dec::guarded}),
+    fed(G, {"prlimit64", P, "prlimit64", E, dec::guarded, {ne(0, 0)}}),
+    fed(G, {"sched_setaffinity", P, "sched_setaffinity", E, dec::guarded, {ne(0, 0)}}),
+    fed(G, {"sched_setscheduler", P, "sched_setscheduler", E, dec::guarded, {ne(0, 0)}}),
+    fed(G, {"sched_setparam", P, "sched_setparam", E, dec::guarded, {ne(0, 0)}}),
+    fed(G, {"sched_setattr", P, "sched_setattr", E, dec::guarded, {ne(0, 0)}}),
+    fed(G, {"setpriority", P, "setpriority", E, dec::guarded, {}, nullptr, {ne(0, 0 /* PRIO_PROCESS */), ne(1, 0)}}),
+    fed(G, {"ioprio_set", P, "ioprio_set", E, dec::guarded, {}, nullptr, {ne(0, 1 /* IOPRIO_WHO_PROCESS */), ne(1, 0)}}),
 };
 
 }  // namespace

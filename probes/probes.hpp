@@ -128,6 +128,19 @@ struct ArgCheck {
   uint64_t datum_b = 0;
 };
 
+// What a row's events feed besides themselves (Probe::feeds): the adaptive
+// filter (sensor/rows.hpp) keeps a row that no loaded rule or sink wants when
+// its feed is needed. docs/design-probes.md "Which rows are trapped".
+enum Feed : uint8_t {
+  kFeedIdentity = 1 << 0,  // what a process is (exec): every event's proc.*; always trapped
+  kFeedGuard = 1 << 1,     // the sensor's self-protection (sensor/guard.hpp): always trapped
+  kFeedDrift = 1 << 2,     // traced writes (DriftTracker): proc.is_exe_upper_layer, evt.arg.drift, ...
+  kFeedDns = 1 << 3,       // the DNS window and map: dns events, fd.rip.name-like names of addresses
+  kFeedPeek = 1 << 4,      // the peek window: the first message of an outbound TCP connection
+  kFeedAccept = 1 << 5,    // proc.accepted_conn (the process accepted a connection)
+  kFeedExitCode = 1 << 6,  // exact exit codes of every process (--exit-codes=exact)
+};
+
 using Decoder = void (*)(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev);
 // Completes an event with the syscall's return value (ret: >= 0, or -errno);
 // a entry's arguments are in a. Setting ctx.drop suppresses the event.
@@ -151,7 +164,13 @@ struct Probe {
   std::vector<ArgCheck> any_of = {};
   // What a verdict may do (rows judged before their call: deny).
   Enforce enforce = Enforce::Deny;
+  // Feed bits: the state this row's decoder keeps for other events.
+  uint8_t feeds = 0;
 };
+
+// Falco's evt.type of a row's events (rules/rules.hpp falco_evt_type): the
+// syscall's name for exec rows, else the row's type.
+inline const char* falco_type(const Probe& p) { return p.stage == Stage::ExecEntry ? p.syscall : p.type; }
 
 // The table (probes/probes.cpp).
 using Table = std::vector<Probe>;

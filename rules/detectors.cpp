@@ -143,11 +143,11 @@ constexpr std::string_view kDnsTypes[] = {"sendto", "sendmsg", "sendmmsg", "writ
                                           "read", "recvfrom", "recvmsg", "recvmmsg"};
 }  // namespace
 
-std::vector<std::pair<std::string_view, RuleAction>> Detectors::interest() const {
-  std::vector<std::pair<std::string_view, RuleAction>> out;
+std::vector<Detectors::Interest> Detectors::interest() const {
+  std::vector<Interest> out;
   for (const Active& a : active_) {
     auto add = [&](const auto& types) {
-      for (std::string_view t : types) out.emplace_back(t, a.cfg->action);
+      for (std::string_view t : types) out.push_back({t, a.cfg->action, &a.cfg->name});
     };
     if (a.kind == Kind::PortScan) add(kConnectTypes);
     else if (a.kind == Kind::MassRewrite) add(kRewriteTypes);

@@ -163,19 +163,33 @@ struct Engine::Impl {
       Action a = ra == RuleAction::Kill ? Action::Killed : ra == RuleAction::Block ? Action::Denied : Action::None;
       if (!slot || uint8_t(a) > uint8_t(*slot)) slot = a;
     };
-    auto add_type = [&](std::string_view t, RuleAction ra) {
+    auto add_type = [&](std::string_view t, RuleAction ra, const std::string& who) {
       std::optional<Action> slot;
       if (auto it = interest.types.find(t); it != interest.types.end()) slot = it->second;
       add(slot, ra);
       interest.types[std::string(t)] = *slot;
+      auto& w = interest.who[std::string(t)];
+      if (std::find(w.begin(), w.end(), who) == w.end()) w.push_back(who);
     };
     for (const auto& r : loaded.rules) {
-      if (!r.types) add(interest.any, r.action);
+      const std::string who = fmt::format("rule '{}'", r.info.name);
+      if (!r.types) add(interest.any, r.action), interest.any_who.push_back(who);
       else
-        for (const auto& t : *r.types) add_type(t, r.action);
+        for (const auto& t : *r.types) add_type(t, r.action, who);
+      std::set<const Node*> seen;
+      fields_of(*r.cond, &seen);
+      for (const auto& part : r.output)
+        if (part.is_field && part.field.def) interest.fields.insert(part.field.name);
     }
-    for (const auto& [t, ra] : detectors->interest()) add_type(t, ra);
-    for (std::string_view t : intel.types()) add_type(t, RuleAction::None);
+    for (const auto& d : detectors->interest()) add_type(d.type, d.action, "detector " + *d.name);
+    for (std::string_view t : intel.types()) add_type(t, RuleAction::None, "threat intel");
+  }
+  // The fields a condition reads, through its macros.
+  void fields_of(const Node& n, std::set<const Node*>* seen) {
+    if (!seen->insert(&n).second) return;
+    if (n.kind == Node::Check && n.field.def) interest.fields.insert(n.field.name);
+    for (const auto& k : n.kids) fields_of(*k, seen);
+    if (n.target) fields_of(*n.target, seen);
   }
 
   // What a rule's action asks for; *v: the strongest ask so far.

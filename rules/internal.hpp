@@ -302,7 +302,12 @@ class Detectors {
   void observe(const Event& ev, std::vector<Hit>* hits, const Admit& admit);
   bool wants_all() const { return !active_.empty(); }
   // The evt.types the active detectors read, with each one's action (the strongest per type).
-  std::vector<std::pair<std::string_view, RuleAction>> interest() const;
+  struct Interest {
+    std::string_view type;
+    RuleAction action;
+    const std::string* name;  // the detector's
+  };
+  std::vector<Interest> interest() const;
   RuleAction action(int key) const { return active_[size_t(key)].cfg->action; }
 
  private:

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,14 @@ class Engine {
   struct Interest {
     std::map<std::string, Action, std::less<>> types;
     std::optional<Action> any;
+    // What looks, for `vigil syscalls` and --trace=info: by evt.type (and for
+    // `any`), "rule 'NAME'", "detector NAME" or "threat intel", in load order.
+    std::map<std::string, std::vector<std::string>, std::less<>> who;
+    std::vector<std::string> any_who;
+    // The fields the active rules read (conditions, macros and outputs), as
+    // written ("proc.exe_drift_reason", "evt.arg.drift"): the sensor keeps the
+    // state they need (sensor/rows.cpp).
+    std::set<std::string, std::less<>> fields;
     // The strongest action for events of this type; nullopt: nothing looks.
     std::optional<Action> of(std::string_view evt_type) const;
   };

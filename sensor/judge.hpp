@@ -40,6 +40,7 @@ class Judge {
   // syscall's return value come later than their verdict).
   void emit(Event&& ev);
   Mode mode() const { return mode_; }
+  const Engine* rules() const { return rules_.get(); }
   // Whether a verdict on events of this Falco evt.type can stop something:
   // prevent mode and a loaded rule (or detector) with action block or kill
   // that can match the type. Where it can, the tracer makes the verdict rest

@@ -6,7 +6,9 @@
 //                          the row's, probes::Enforce);
 //                          a process unknown so far is learnt (fork event),
 //                          execve gives the exec event, exit_group the exit
-//   pidfd readable      -> a known process died without exit_group (a signal)
+//                          (trapped only with --exit-codes=exact)
+//   pidfd readable      -> a known process is gone (without exit_group: its
+//                          status from /proc or the pidfd, docs/events.md)
 //   SIGCHLD (signalfd)  -> waitpid: the main process's exit and job-control
 //                          stops, orphans (PID 1), threads followed by ptrace
 // ptrace (PTRACE_SEIZE) only follows a thread for a while when a row needs its
@@ -109,7 +111,7 @@ struct Tracer::Impl {
   struct Proc {
     ProcessPtr info;
     FileState files;  // fd table and cwd (probes/fdtable.hpp)
-    int pidfd = -1;   // readable when the process is gone (for deaths without exit_group)
+    int pidfd = -1;   // readable when the process is gone (its exit event when exit_group is not trapped)
   };
 
   Judge& judge;
@@ -379,7 +381,8 @@ struct Tracer::Impl {
     keeper.untrack(tgid);
   }
 
-  // A watched process is gone and no exit_group was seen: killed by a signal
+  // A watched process is gone and no exit_group was seen: exit_group is not
+  // trapped (--exit-codes=async, the default), or it was killed by a signal
   // (or its last thread called exit). Its status: from /proc while it is a
   // zombie, else from the pidfd (Linux 6.15+, once reaped).
   void on_pidfd(int tgid) {
@@ -811,7 +814,8 @@ struct Tracer::Impl {
 };
 
 namespace {
-// kDefaultFilter: probes::export_filter(probes::table()), written by probes/gen/filter_bpf.cpp.
+// kDefaultFilter: probes::export_filter(probes::table()); kPrebuilt: the
+// programs of the common row sets (sensor/rows.hpp); written by probes/gen/filter_bpf.cpp.
 #include "vigil/filter_bpf.inc"
 }  // namespace
 
@@ -946,11 +950,21 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     waitpid(pid, nullptr, __WALL);
     return -1;
   };
-  // The program of the default table was generated at build time; a table of
-  // a test's own is compiled here. Either way the child only installs it.
+  // The programs of the whole table and of the common row sets were
+  // generated at build time (probes/gen/filter_bpf.cpp); another table (rules
+  // of the user's, a test's own) is compiled here. Either way the child only
+  // installs it.
   std::vector<sock_filter> prog;
+  bool prebuilt = !impl_->cfg.table;
   if (impl_->cfg.table) {
-    if (!probes::export_filter(*impl_->cfg.table, &prog, error)) return fail(*error);
+    std::string rows;
+    for (const auto& p : *impl_->cfg.table) rows += std::string(rows.empty() ? "" : " ") + p.syscall;
+    for (const auto& f : kPrebuilt)
+      if (rows == f.rows) {
+        prog.assign(f.prog.begin(), f.prog.end());
+        prebuilt = true;
+      }
+    if (!prebuilt && !probes::export_filter(*impl_->cfg.table, &prog, error)) return fail(*error);
   } else {
     auto built = default_filter_program();
     prog.assign(built.begin(), built.end());
@@ -1012,7 +1026,7 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
   if (sync_off) spdlog::info("SYNC_WAKE_UP not set: VIGIL_NO_SYNC_WAKE_UP=1 (notifications cost as before Linux 6.6)");
   spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
-                impl_->cfg.table ? "generated now" : "generated at build time",
+                prebuilt ? "generated at build time" : "generated now",
                 !sync_off && ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
                     ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
                     : "");

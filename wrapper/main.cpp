@@ -24,6 +24,7 @@ constexpr Subcommand kSubcommands[] = {
     {"run", vigil::cmd_run, "run [OPTIONS] -- ENTRYPOINT [ARGS...]   run an entrypoint under the sensor"},
     {"init", vigil::cmd_init, "init [--volume DIR]                     install the rootfs into a task volume"},
     {"patch", vigil::cmd_patch, "patch ecs|cfn [OPTIONS]                 add vigil to an ECS task definition"},
+    {"syscalls", vigil::cmd_syscalls, "syscalls [RUN OPTIONS]                  list the syscalls vigil run traps, and why"},
     {"rules", vigil::cmd_rules, "rules validate FILE...|list             check or list detection rules"},
     {"hunt", vigil::cmd_hunt, "hunt --ioc FILE [OPTIONS] EVENTS...     search stored events for indicators (IoCs)"},
     {"check", vigil::cmd_check, "check [--sink URL]                      test connectivity to the configured sinks"},

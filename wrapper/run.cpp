@@ -19,6 +19,7 @@
 
 #include "probes/sensitive.hpp"
 #include "rules/rules.hpp"
+#include "sensor/rows.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 #include "wrapper/pid1.hpp"
@@ -134,6 +135,27 @@ std::unique_ptr<Engine> load_rules(const Options& opts, const Context& ctx, std:
   return engine;
 }
 
+// The rows to trap (sensor/rows.hpp): what the rules, the sinks and
+// --exit-codes need.
+std::vector<RowChoice> trapped_rows(const Options& opts, const Engine* rules) {
+  RowWants w;
+  w.all_events = !opts.sinks.events.empty();
+  w.exact_exits = opts.exact_exits;
+  w.rules = rules ? &rules->interest() : nullptr;
+  return choose_rows(probes::table(), w);
+}
+
+void log_trapped(const std::vector<RowChoice>& rows, const Engine* rules) {
+  if (!spdlog::should_log(spdlog::level::info)) return;
+  if (rules && rules->interest().any)
+    spdlog::info("trapped: every row, for rules without an evt.type condition ({}): add one to trap less",
+                 fmt::join(rules->interest().any_who, ", "));
+  std::vector<std::string> names;
+  for (const auto& r : rows) names.emplace_back(r.row->syscall);
+  spdlog::info("trapped: {} of {} syscalls: {} (why: vigil syscalls)", rows.size(), probes::table().size(),
+               fmt::join(names, " "));
+}
+
 int run(int argc, char** argv) {
   if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
     std::fputs(kUsage, stdout);
@@ -179,15 +201,11 @@ int run(int argc, char** argv) {
   phase("app forked");
 
   Context ctx = make_context();
-  // The rules are parsed and compiled on a second thread while the sinks, the
-  // tracer and the app's process are set up (the app, blocked in its first
-  // execve notification, waits for them, below): ~2 ms off every start
-  // (docs/bench.md "Startup and memory").
-  // Prevent mode may judge execs at entry, which needs them before the spawn.
+  // The rules are parsed and compiled on a second thread while the sinks are
+  // set up; they choose the filter's rows (sensor/rows.hpp), so the app's
+  // process gets its filter once they are loaded.
   std::string rules_error;
-  const bool prevent = opts.mode == Mode::Prevent;
-  auto rules = std::async(prevent ? std::launch::deferred : std::launch::async,
-                          [&] { return load_rules(opts, ctx, &rules_error); });
+  auto rules = std::async(std::launch::async, [&] { return load_rules(opts, ctx, &rules_error); });
   std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
   if (!out) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
@@ -196,19 +214,24 @@ int run(int argc, char** argv) {
   phase("sinks ready");
   if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
   Judge judge(*out, opts.mode);
-  auto rules_loaded = [&] {  // false (error printed) on a load error
-    judge.set_rules(rules.get());
-    phase("rules loaded");
-    if (rules_error.empty()) return true;
+  judge.set_rules(rules.get());
+  phase("rules loaded");
+  if (!rules_error.empty()) {
     std::fprintf(stderr, "vigil run: rules: %s\n", rules_error.c_str());
-    return false;
-  };
-  if (prevent && !rules_loaded()) return 2;
+    return 2;
+  }
+  const Engine* engine = judge.rules();
+  const std::vector<RowChoice> rows = trapped_rows(opts, engine);
+  log_trapped(rows, engine);
+  // The filter's program: generated at build time for the common row sets
+  // (an event sink, the default rules), else compiled at the spawn.
+  const probes::Table chosen = chosen_table(rows);
 
   pid1::install();
   TracerConfig cfg;
   cfg.main_stopped = pid1::on_app_stopped;
   cfg.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
+  cfg.table = &chosen;
   Tracer tracer(judge, std::move(cfg));
   phase("tracer ready");
   out->set_stop_counter(&tracer.stops());
@@ -221,16 +244,11 @@ int run(int argc, char** argv) {
   // their values are wiped from /proc/<vigil>/cmdline|environ (docs/threat-model.md).
   scrub_secrets(argc, argv, rest);
   phase("app spawned");
-  // The app is held in its execve notification until the tracer runs: a
-  // rules error ends it before it has run any of its own code.
-  if (!prevent && !rules_loaded()) {
-    tracer.kill_all(1000);
-    return 2;
-  }
   pid1::set_target(pid);
   spdlog::info("sensor {} tracing {} (pid {})", ctx.sensor_id, path, pid);
   int status = tracer.run();
   phase("app exited");
+  spdlog::info("{} notifications and ptrace stops serviced", tracer.stops().load());
   // Container semantics: when the main process is gone, so is the app.
   tracer.kill_all(1000);
   judge.finish();
@@ -242,6 +260,43 @@ int run(int argc, char** argv) {
 }
 
 }  // namespace
+
+// `vigil syscalls [RUN OPTIONS]`: what `vigil run` with these options (and
+// VIGIL_OPTS) traps, one syscall a line with why, then what it leaves out.
+int cmd_syscalls(int argc, char** argv) {
+  if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
+    std::fputs("usage: vigil syscalls [RUN OPTIONS]\nLists the syscalls `vigil run` with these options traps, and why "
+               "(rules, sinks, --exit-codes, state they feed). docs/design-probes.md\n",
+               stdout);
+    return 0;
+  }
+  Options opts;
+  int rest = 0;
+  std::string error;
+  if (!parse_options(std::getenv("VIGIL_OPTS"), argc, argv, &opts, &rest, &error)) {
+    std::fprintf(stderr, "vigil syscalls: %s\n", error.c_str());
+    return 2;
+  }
+  if (rest < argc) {
+    std::fprintf(stderr, "vigil syscalls: unexpected argument '%s' (only vigil run's options are read)\n", argv[rest]);
+    return 2;
+  }
+  setup_logging(TraceLevel::Err);
+  std::unique_ptr<Engine> engine = load_rules(opts, Context{}, &error);
+  if (!error.empty()) {
+    std::fprintf(stderr, "vigil syscalls: rules: %s\n", error.c_str());
+    return 2;
+  }
+  const std::vector<RowChoice> rows = trapped_rows(opts, engine.get());
+  std::printf("%zu of %zu syscalls trapped\n", rows.size(), probes::table().size());
+  for (const auto& r : rows) std::printf("  %-20s %s\n", r.row->syscall, r.why.c_str());
+  std::vector<std::string> left;
+  for (const auto& p : probes::table())
+    if (std::none_of(rows.begin(), rows.end(), [&](const RowChoice& r) { return r.row == &p; }))
+      left.emplace_back(p.syscall);
+  std::printf("not trapped (nothing loaded reads them): %s\n", left.empty() ? "none" : fmt::format("{}", fmt::join(left, " ")).c_str());
+  return 0;
+}
 
 int cmd_run(int argc, char** argv) {
   const int code = run(argc, argv);

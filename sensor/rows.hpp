@@ -1,0 +1,36 @@
+// Internal to sensor/: the adaptive filter (docs/design-probes.md "Which rows
+// are trapped"). A row of the probes table is in the seccomp filter only if
+// something needs it: a loaded rule, detector or threat-intel list can match
+// its events, an event sink asked for every event, or the row feeds state
+// (probes::Feed) that is always kept (process identity, the guard) or that a
+// wanted event or a rule's field reads (drift, the DNS and peek windows,
+// proc.accepted_conn, exact exit codes). A row no one needs costs the app
+// nothing: its calls never leave the kernel's BPF.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "probes/probes.hpp"
+#include "rules/rules.hpp"
+
+namespace vigil {
+
+struct RowWants {
+  bool all_events = false;    // an event sink (--events): every row
+  bool exact_exits = false;   // --exit-codes=exact: exit_group's row
+  const Engine::Interest* rules = nullptr;  // null: no rules engine
+};
+
+struct RowChoice {
+  const probes::Probe* row;
+  std::string why;  // "rule 'X'", "detector Y", "events sink", "state: drift (rule 'Z' reads proc.exe_drift_reason)", ...
+};
+
+// The rows of t to trap, in table order, each with why.
+std::vector<RowChoice> choose_rows(const probes::Table& t, const RowWants& w);
+
+// The chosen rows as a table of their own (for TracerConfig::table).
+probes::Table chosen_table(const std::vector<RowChoice>& rows);
+
+}  // namespace vigil

@@ -1,0 +1,125 @@
+// The adaptive filter's row set (sensor/rows.hpp): no kernel needed.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "rules_test_util.hpp"
+#include "sensor/rows.hpp"
+
+using namespace vigil;
+using namespace rt;
+
+namespace {
+
+// syscall -> why, for the rows chosen.
+std::map<std::string, std::string> chosen(const RowWants& w) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : choose_rows(probes::table(), w)) out[r.row->syscall] = r.why;
+  return out;
+}
+
+std::map<std::string, std::string> with_rules(const std::string& yaml, bool events = false, bool exact = false) {
+  auto e = engine_text(yaml);
+  RowWants w;
+  w.rules = &e->interest();
+  w.all_events = events;
+  w.exact_exits = exact;
+  return chosen(w);
+}
+
+size_t always_count() {
+  size_t n = 0;
+  for (const auto& p : probes::table()) n += (p.feeds & (probes::kFeedIdentity | probes::kFeedGuard)) != 0;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("rows: no rule and no sink leaves out every row but identity and the guard", "[rows]") {
+  auto rows = chosen(RowWants{});
+  CHECK(rows.size() == always_count());
+  CHECK(rows.at("execve") == "process identity (always)");
+  CHECK(rows.at("kill") == "sensor guard (always)");
+  CHECK(rows.at("ptrace") == "sensor guard (always)");
+  CHECK_FALSE(rows.count("unlinkat"));
+  CHECK_FALSE(rows.count("exit_group"));
+  CHECK_FALSE(rows.count("openat"));
+}
+
+TEST_CASE("rows: a rule on a row brings the row in, with the rule's name", "[rows]") {
+  auto rows = with_rules("- rule: rm\n  desc: d\n  condition: evt.type = unlinkat\n  output: o\n  priority: WARNING\n");
+  CHECK(rows.at("unlinkat") == "rule 'rm'");
+  CHECK_FALSE(rows.count("unlink"));
+  CHECK_FALSE(rows.count("openat"));
+  CHECK(rows.size() == always_count() + 1);
+}
+
+TEST_CASE("rows: an event sink brings every row, exit_group only with exact exit codes", "[rows]") {
+  RowWants w;
+  w.all_events = true;
+  auto rows = chosen(w);
+  CHECK(rows.size() == probes::table().size() - 1);
+  CHECK(rows.at("unlinkat") == "events sink");
+  CHECK_FALSE(rows.count("exit_group"));
+  w.exact_exits = true;
+  rows = chosen(w);
+  CHECK(rows.size() == probes::table().size());
+  CHECK(rows.at("exit_group") == "--exit-codes=exact");
+}
+
+TEST_CASE("rows: a rule without evt.type brings every row", "[rows]") {
+  auto rows = with_rules("- rule: sh\n  desc: d\n  condition: proc.name = sh\n  output: o\n  priority: WARNING\n");
+  CHECK(rows.size() == probes::table().size() - 1);
+  CHECK(rows.at("unlinkat") == "every event type (rule 'sh')");
+}
+
+TEST_CASE("rows: state a rule's field reads pulls in the rows feeding it", "[rows]") {
+  // Drift: the writes, renames and links that DriftTracker follows.
+  auto rows = with_rules(
+      "- rule: drift\n  desc: d\n  condition: evt.type = execve and proc.is_exe_upper_layer = true\n  output: o\n"
+      "  priority: WARNING\n");
+  CHECK(rows.at("openat").starts_with("drift: a rule reads proc.is_exe_upper_layer"));
+  CHECK(rows.count("renameat2"));
+  CHECK(rows.count("linkat"));
+  CHECK_FALSE(rows.count("chmod"));
+  CHECK_FALSE(rows.count("accept4"));
+  // In an output only: the value shown must be right too.
+  rows = with_rules("- rule: acc\n  desc: d\n  condition: evt.type = execve\n  output: x %proc.accepted_conn\n"
+                    "  priority: WARNING\n");
+  CHECK(rows.at("accept4").starts_with("accepted connections"));
+  CHECK_FALSE(rows.count("openat"));
+}
+
+TEST_CASE("rows: events only a window emits pull in the rows that open it", "[rows]") {
+  // A DNS answer is read by recvfrom, which is no row: the sends and connect open the DNS window.
+  auto rows = with_rules("- rule: dns\n  desc: d\n  condition: evt.type = recvfrom\n  output: o\n  priority: WARNING\n");
+  CHECK(rows.at("connect").starts_with("DNS window: recvfrom events (rule 'dns')"));
+  CHECK(rows.count("sendmsg"));
+  CHECK_FALSE(rows.count("accept4"));
+  // write: the peek window (connect) and the DNS window.
+  rows = with_rules("- rule: w\n  desc: d\n  condition: evt.type = write and evt.arg.protocol = stratum\n  output: o\n"
+                    "  priority: WARNING\n");
+  CHECK(rows.count("connect"));
+  // A detector names itself.
+  rows = with_rules("- detector: port_scan\n  tags: [T1046]\n");
+  CHECK(rows.at("connect").find("detector port_scan") != std::string::npos);
+}
+
+TEST_CASE("rows: the default rules leave rows out", "[rows]") {
+  auto e = engine_from({source_rules_dir()});
+  RowWants w;
+  w.rules = &e->interest();
+  auto rows = chosen(w);
+  INFO(rows.size() << " of " << probes::table().size());
+  CHECK_FALSE(e->interest().any);  // every default rule names its evt.types
+  CHECK(rows.size() < probes::table().size() - 1);
+  CHECK_FALSE(rows.count("exit_group"));
+}
+
+TEST_CASE("rows: every guard row of the table is chosen whatever the rules", "[rows]") {
+  auto rows = chosen(RowWants{});
+  for (const auto& p : probes::table())
+    if (p.feeds & probes::kFeedGuard) CHECK(rows.count(p.syscall));
+}
