@@ -1,7 +1,11 @@
 // vigil: one multi-call binary. Each subcommand lives in its own library and
 // is one row of the table below.
+#include <nss.h>
+
 #include <cstdio>
 #include <cstring>
+
+#include <openssl/crypto.h>
 
 #include "hunt/hunt.hpp"
 #include "init/init.hpp"
@@ -36,9 +40,26 @@ void usage(FILE* out) {
   std::fprintf(out, "\n'vigil COMMAND --help' describes a command. Docs: README.md, docs/.\n");
 }
 
+// Nothing of the app image is loaded into vigil by name lookups or TLS
+// (docs/threat-model.md, "Nothing from the app's environment reaches vigil"):
+// every NSS database is pinned to glibc's built-in modules ("files", and "dns"
+// for hosts), so the image's /etc/nsswitch.conf names no module vigil would
+// dlopen (pinned databases also skip nscd), and OpenSSL never reads a config
+// file (the image's openssl.cnf, or OPENSSL_CONF, could load providers and
+// engines); the first OPENSSL_init_crypto decides, libcurl's later
+// OPENSSL_INIT_LOAD_CONFIG is then a no-op.
+void pin_libraries() {
+  for (const char* db : {"aliases", "ethers", "group", "gshadow", "initgroups", "netgroup", "networks", "passwd",
+                         "protocols", "publickey", "rpc", "services", "shadow"})
+    __nss_configure_lookup(db, "files");
+  __nss_configure_lookup("hosts", "files dns");
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  pin_libraries();
   if (argc < 2) {
     usage(stderr);
     return 2;
