@@ -50,8 +50,7 @@ static const char *const kNames[] = {
 
 static int moved(const char *entry) {
   const char *eq = strchr(entry, '=');
-  if (!eq) return 0; /* not a variable anyone reads */
-  size_t len = (size_t)(eq - entry);
+  size_t len = eq ? (size_t)(eq - entry) : strlen(entry);
   for (size_t i = 0; i < COUNT(kPrefixes); ++i)
     if (strncmp(entry, kPrefixes[i], strlen(kPrefixes[i])) == 0) return 1;
   for (size_t i = 0; i < COUNT(kNames); ++i)
@@ -59,9 +58,8 @@ static int moved(const char *entry) {
   return 0;
 }
 
-static _Noreturn void die(const char *what, const char *path) {
-  fprintf(stderr, "vigil-launch: %s %s: %s (start vigil as ROOTFS/bin/vigil-launch from an intact rootfs)\n", what,
-          path, strerror(errno));
+static _Noreturn void die(const char *what, const char *path, const char *fix) {
+  fprintf(stderr, "vigil-launch: %s %s: %s (%s)\n", what, path, strerror(errno), fix);
   exit(126);
 }
 
@@ -69,12 +67,12 @@ int main(int argc, char **argv) {
   extern char **environ;
   static char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n < 0) die("cannot read", "/proc/self/exe");
+  if (n < 0) die("cannot read", "/proc/self/exe", "the container needs /proc mounted");
   self[n] = '\0';
   char *slash = strrchr(self, '/');
   if (!slash) {
     errno = EINVAL;
-    die("unexpected path of /proc/self/exe:", self);
+    die("unexpected path of /proc/self/exe:", self, "run ROOTFS/bin/vigil-launch by its path");
   }
   *slash = '\0'; /* self: ROOTFS/bin */
   char loader[PATH_MAX], libdir[PATH_MAX], vigil[PATH_MAX];
@@ -82,21 +80,21 @@ int main(int argc, char **argv) {
       snprintf(libdir, sizeof libdir, "%s/../lib64", self) >= (int)sizeof libdir ||
       snprintf(vigil, sizeof vigil, "%s/vigil", self) >= (int)sizeof vigil) {
     errno = ENAMETOOLONG;
-    die("path too long:", self);
+    die("path too long:", self, "install the rootfs at a shorter path");
   }
 
   size_t envc = 0;
   while (environ[envc]) ++envc;
   char **env = calloc(envc + 1, sizeof *env);
   char **args = calloc((size_t)argc + 5, sizeof *args);
-  if (!env || !args) die("out of memory for", "the environment");
+  if (!env || !args) die("out of memory for", "the environment", "give the container more memory");
   size_t k = 0;
   for (size_t i = 0; i < envc; ++i) {
     const char *e = environ[i];
     if (strncmp(e, MOVED, strlen(MOVED)) == 0) continue;
     if (moved(e)) {
       char *m = malloc(strlen(MOVED) + strlen(e) + 1);
-      if (!m) die("out of memory for", "the environment");
+      if (!m) die("out of memory for", "the environment", "give the container more memory");
       strcpy(stpcpy(m, MOVED), e);
       env[k++] = m;
     } else {
@@ -114,5 +112,5 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; ++i) args[a++] = argv[i];
   args[a] = NULL;
   execve(loader, args, env);
-  die("cannot execute", loader);
+  die("cannot execute", loader, "vigil init installs ROOTFS/lib64 beside ROOTFS/bin: rerun it");
 }
