@@ -64,6 +64,15 @@ env -i PATH=/usr/bin:/bin VIGIL_APPENV_LD_PRELOAD=/forged "${vars[@]}" VIGIL_OPT
   "$L" run -- /usr/bin/env >"$T/launched" || die "vigil-launch run -- env failed"
 diff "$T/native" "$T/launched" >"$T/diff" || die "the app's environment under vigil-launch differs from the native one: $(cat "$T/diff")"
 grep -q "^LD_PRELOAD=$T/preload.so\$" "$T/launched" || die "test setup: LD_PRELOAD missing from env output"
+# ... and vigil's own environment has none of them under their own names.
+env -i PATH=/usr/bin:/bin "${vars[@]}" "$L" run -- /bin/sleep 3 &
+vigil_pid=$!
+for _ in $(seq 100); do [ "$(readlink /proc/$vigil_pid/exe)" = "$VIGIL_EXE" ] && break; sleep 0.1; done  # exec'd
+tr '\0' '\n' </proc/$vigil_pid/environ >"$T/vigil-env" || die "cannot read vigil's environment"
+wait $vigil_pid || die "vigil-launch run -- sleep failed"
+grep -q '^VIGIL_APPENV_LD_PRELOAD=' "$T/vigil-env" || die "vigil's environment lacks VIGIL_APPENV_LD_PRELOAD: $(cat "$T/vigil-env")"
+bad=$(grep -E '^(LD_|GLIBC_|MALLOC_|OPENSSL_|SSLKEYLOGFILE=|TMPDIR=|TZDIR=|GCONV_PATH=)' "$T/vigil-env" || true)
+[ -z "$bad" ] || die "vigil's own environment holds the app's $bad"
 
 # 2. LD_PRELOAD and LD_AUDIT: the app loads them, vigil does not.
 for var in LD_PRELOAD:preload LD_AUDIT:audit; do
