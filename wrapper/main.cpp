@@ -47,19 +47,24 @@ void usage(FILE* out) {
 // dlopen (pinned databases also skip nscd), and OpenSSL never reads a config
 // file (the image's openssl.cnf, or OPENSSL_CONF, could load providers and
 // engines); the first OPENSSL_init_crypto decides, libcurl's later
-// OPENSSL_INIT_LOAD_CONFIG is then a no-op.
-void pin_libraries() {
+// OPENSSL_INIT_LOAD_CONFIG is then a no-op. False (message printed) if either fails.
+bool pin_libraries() {
+  bool ok = __nss_configure_lookup("hosts", "files dns") == 0;
   for (const char* db : {"aliases", "ethers", "group", "gshadow", "initgroups", "netgroup", "networks", "passwd",
                          "protocols", "publickey", "rpc", "services", "shadow"})
-    __nss_configure_lookup(db, "files");
-  __nss_configure_lookup("hosts", "files dns");
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+    ok = __nss_configure_lookup(db, "files") == 0 && ok;
+  if (!ok || OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr) != 1) {
+    std::fprintf(stderr, "vigil: cannot pin NSS to glibc's built-in modules or set up OpenSSL without a config "
+                         "(out of memory, or not the glibc vigil was built for): run vigil from its own rootfs\n");
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  pin_libraries();
+  if (!pin_libraries()) return 1;
   if (argc < 2) {
     usage(stderr);
     return 2;
