@@ -33,7 +33,7 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
           -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null \
  && cmake --build /tmp/build -j"$(nproc)" --target rootfs \
  && cp -a /tmp/build/rootfs /rootfs && rm -rf /tmp/build \
- && got="$(/rootfs/lib64/ld-linux-x86-64.so.2 --library-path /rootfs/lib64 /rootfs/bin/vigil --version)" \
+ && got="$(/rootfs/bin/vigil-launch --version)" \
  && { [ "$got" = "vigil ${VERSION}" ] || { echo "Dockerfile: ARG VERSION=${VERSION} but the built binary says '$got': update ARG VERSION (it labels the image)" >&2; exit 1; }; }
 
 FROM scratch
@@ -46,4 +46,4 @@ LABEL org.opencontainers.image.title="vigil" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}"
 COPY --from=build /rootfs /vigil-rootfs
-ENTRYPOINT ["/vigil-rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil-rootfs/lib64", "/vigil-rootfs/bin/vigil", "init"]
+ENTRYPOINT ["/vigil-rootfs/bin/vigil-launch", "init"]

@@ -3,14 +3,16 @@
 #   lib64/   the ELF interpreter (ld-linux-*.so.*) and every shared library in
 #            the DT_NEEDED closure of bin/vigil, resolved here at build time
 #   bin/vigil   stripped copy of the built binary
+#   bin/vigil-launch   stripped copy of the static launcher (wrapper/launch.c):
+#               the hardened start, ROOTFS/bin/vigil-launch run -- APP...
 #   etc/vigil/  README, ca-certificates.crt, rules/*.yaml (if any)
 #   MANIFEST    format version, vigil version, "sha256  path" per file
-# Inputs (-D): VIGIL OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB
+# Inputs (-D): VIGIL LAUNCH OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB
 #   optional LIBDIRS: more directories to resolve libraries in (a cross build's
 #   target libraries); every library must be of bin/vigil's machine (ELF e_machine)
 cmake_minimum_required(VERSION 3.25)
 
-foreach(v VIGIL OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB)
+foreach(v VIGIL LAUNCH OUT VERSION STRIP CA_FILE RULES_DIR README BUDGET_MB)
   if(NOT DEFINED ${v} OR "${${v}}" STREQUAL "")
     message(FATAL_ERROR "mkrootfs: -D${v}=... is required (run through the rootfs target; STRIP needs binutils)")
   endif()
@@ -80,6 +82,18 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "mkrootfs: '${STRIP} --strip-all ${VIGIL}' failed (${rc})")
 endif()
 
+# The launcher is static (no ELF interpreter, nothing to resolve) and of vigil's machine.
+file(READ ${LAUNCH} launch_machine OFFSET 18 LIMIT 2 HEX)
+file(STRINGS ${LAUNCH} launch_interp REGEX "^\\.interp$" LIMIT_COUNT 1)  # section of a dynamic executable
+if(NOT launch_machine STREQUAL machine OR launch_interp)
+  message(FATAL_ERROR "mkrootfs: ${LAUNCH} must be a static executable for ${VIGIL}'s machine (${machine}); "
+                      "it has machine ${launch_machine}, .interp section '${launch_interp}' (empty: static)")
+endif()
+execute_process(COMMAND ${STRIP} --strip-all -o ${stage}/bin/vigil-launch ${LAUNCH} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "mkrootfs: '${STRIP} --strip-all ${LAUNCH}' failed (${rc})")
+endif()
+
 file(COPY_FILE ${README} ${stage}/etc/vigil/README)
 file(COPY_FILE ${CA_FILE} ${stage}/etc/vigil/ca-certificates.crt)
 file(GLOB rules ${RULES_DIR}/*.yaml)
@@ -96,7 +110,7 @@ set(manifest "# vigil-rootfs-manifest 1\n# version ${VERSION}\n")
 set(total 0)
 set(table "")
 foreach(f ${files})
-  if(f STREQUAL "bin/vigil" OR f STREQUAL "lib64/${loader}")
+  if(f STREQUAL "bin/vigil" OR f STREQUAL "bin/vigil-launch" OR f STREQUAL "lib64/${loader}")
     file(CHMOD ${stage}/${f} PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
   else()
     file(CHMOD ${stage}/${f} PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)

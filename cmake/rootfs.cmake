@@ -23,6 +23,7 @@ add_custom_command(
   OUTPUT ${_rootfs_dir}/MANIFEST
   COMMAND ${CMAKE_COMMAND}
           -DVIGIL=$<TARGET_FILE:vigil>
+          -DLAUNCH=$<TARGET_FILE:vigil-launch>
           -DOUT=${_rootfs_dir}
           -DVERSION=${PROJECT_VERSION}
           -DSTRIP=${CMAKE_STRIP}
@@ -32,7 +33,7 @@ add_custom_command(
           -DBUDGET_MB=${VIGIL_ROOTFS_BUDGET_MB}
           "-DLIBDIRS=${_rootfs_libdirs}"
           -P ${PROJECT_SOURCE_DIR}/cmake/mkrootfs.cmake
-  DEPENDS vigil ${PROJECT_SOURCE_DIR}/cmake/mkrootfs.cmake ${PROJECT_SOURCE_DIR}/cmake/rootfs-etc-README
+  DEPENDS vigil vigil-launch ${PROJECT_SOURCE_DIR}/cmake/mkrootfs.cmake ${PROJECT_SOURCE_DIR}/cmake/rootfs-etc-README
           ${_rootfs_rules} ${_rootfs_ca}
   COMMENT "Assembling the self-contained rootfs in ${_rootfs_dir}"
   VERBATIM)

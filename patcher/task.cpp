@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <optional>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -101,15 +102,19 @@ std::string loader_name(const json& td, const Naming& k, const std::string& wher
   fail("{}{} is '{}', expected X86_64 or ARM64", field, k("cpuArchitecture"), a);
 }
 
-// entryPoint as written by vigil patch for any volume path or architecture:
-// LOADER --library-path DIR/rootfs/lib64 DIR/rootfs/bin/vigil run -- ...
-bool looks_patched(const json& ep) {
+// The wrapper prefix of an entryPoint written by vigil patch, for any volume path (its length;
+// 0: not patched): DIR/rootfs/bin/vigil-launch run -- ..., or the loader form of vigil 0.1.0
+// before vigil-launch, LOADER --library-path DIR/rootfs/lib64 DIR/rootfs/bin/vigil run -- ...
+size_t patched_prefix(const json& ep) {
   auto is = [&](size_t i, const char* s) { return ep[i].is_string() && ep[i].get<std::string>() == s; };
-  if (!ep.is_array() || ep.size() < 6 || !ep[3].is_string()) return false;
-  const std::string wrapper = ep[3].get<std::string>();
-  const std::string tail = "/rootfs/bin/vigil";
-  return is(1, "--library-path") && is(4, "run") && is(5, "--") && wrapper.size() >= tail.size() &&
-         wrapper.compare(wrapper.size() - tail.size(), tail.size(), tail) == 0;
+  auto ends = [&](size_t i, std::string_view tail) {
+    return ep[i].is_string() && ep[i].get<std::string>().ends_with(tail);
+  };
+  if (!ep.is_array()) return 0;
+  if (ep.size() >= 3 && ends(0, "/rootfs/bin/vigil-launch") && is(1, "run") && is(2, "--")) return 3;
+  if (ep.size() >= 6 && is(1, "--library-path") && ends(3, "/rootfs/bin/vigil") && is(4, "run") && is(5, "--"))
+    return 6;
+  return 0;
 }
 
 // What a container runs once wrapped: the entrypoint to put after the wrapper prefix and, when
@@ -319,8 +324,9 @@ void patch_task(json& td, const Settings& s, const Naming& k, const std::string&
   const std::string loader = loader_name(td, k, where);
   const std::string platform = loader == "ld-linux-aarch64.so.1" ? "linux/arm64" : "linux/amd64";  // for registries
   const std::string& dir = s.volume_path;
-  const json prefix = {dir + "/rootfs/lib64/" + loader, "--library-path", dir + "/rootfs/lib64",
-                       dir + "/rootfs/bin/vigil", "run", "--"};
+  const json prefix = {dir + "/rootfs/bin/vigil-launch", "run", "--"};
+  const json loader_form = {dir + "/rootfs/lib64/" + loader, "--library-path", dir + "/rootfs/lib64",
+                            dir + "/rootfs/bin/vigil", "run", "--"};
   json log;  // the init container logs like the first app container, when that needs no other container
   std::optional<size_t> init;
   size_t selected = 0;
@@ -347,12 +353,18 @@ void patch_task(json& td, const Settings& s, const Naming& k, const std::string&
       for (auto it = log.begin(); it != log.end();) it = it->is_null() ? log.erase(it) : std::next(it);
     }
     const json* ep = member(c, k("entryPoint"));
-    if (ep && looks_patched(*ep)) {
-      if (!std::equal(prefix.begin(), prefix.end(), ep->begin()))
+    if (const size_t n = ep ? patched_prefix(*ep) : 0) {
+      const json& want = n == prefix.size() ? prefix : loader_form;
+      if (!std::equal(want.begin(), want.end(), ep->begin()))
         fail("{}: already patched for another volume path or CPU architecture ({}); patch the original task "
              "definition instead",
              path, (*ep)[0].dump());
-      continue;  // already patched: left exactly as it is
+      if (n == loader_form.size()) {  // the loader form: now started through vigil-launch (docs/patcher.md)
+        json entry = prefix;
+        entry.insert(entry.end(), ep->begin() + n, ep->end());
+        c[k("entryPoint")] = std::move(entry);
+      }
+      continue;  // already patched: otherwise left exactly as it is
     }
     Process p = resolve(c, name, path, s, k, platform);
     json entry = prefix;

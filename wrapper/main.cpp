@@ -1,7 +1,11 @@
 // vigil: one multi-call binary. Each subcommand lives in its own library and
 // is one row of the table below.
+#include <nss.h>
+
 #include <cstdio>
 #include <cstring>
+
+#include <openssl/crypto.h>
 
 #include "hunt/hunt.hpp"
 #include "init/init.hpp"
@@ -37,9 +41,31 @@ void usage(FILE* out) {
   std::fprintf(out, "\n'vigil COMMAND --help' describes a command. Docs: README.md, docs/.\n");
 }
 
+// Nothing of the app image is loaded into vigil by name lookups or TLS
+// (docs/threat-model.md, "Nothing from the app's environment reaches vigil"):
+// every NSS database is pinned to glibc's built-in modules ("files", and "dns"
+// for hosts), so the image's /etc/nsswitch.conf names no module vigil would
+// dlopen (pinned databases also skip nscd), and OpenSSL never reads a config
+// file (the image's openssl.cnf, or OPENSSL_CONF, could load providers and
+// engines); the first OPENSSL_init_crypto decides, libcurl's later
+// OPENSSL_INIT_LOAD_CONFIG is then a no-op. False (message printed) if either fails.
+bool pin_libraries() {
+  bool ok = __nss_configure_lookup("hosts", "files dns") == 0;
+  for (const char* db : {"aliases", "ethers", "group", "gshadow", "initgroups", "netgroup", "networks", "passwd",
+                         "protocols", "publickey", "rpc", "services", "shadow"})
+    ok = __nss_configure_lookup(db, "files") == 0 && ok;
+  if (!ok || OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr) != 1) {
+    std::fprintf(stderr, "vigil: cannot pin NSS to glibc's built-in modules or set up OpenSSL without a config "
+                         "(out of memory, or not the glibc vigil was built for): run vigil from its own rootfs\n");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!pin_libraries()) return 1;
   if (argc < 2) {
     usage(stderr);
     return 2;

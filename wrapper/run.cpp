@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -37,11 +38,19 @@ constexpr const char* kUsage =
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// The app's environment: ours without vigil's own VIGIL_* variables.
+// The app's environment: ours without vigil's own VIGIL_* variables, and with
+// the variables vigil-launch moved out of vigil's way (VIGIL_APPENV_NAME=value,
+// wrapper/launch.c) back under their own names, in their original places.
 std::vector<std::string> app_environment() {
+  constexpr std::string_view kMoved = "VIGIL_APPENV_";
   std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "VIGIL_", 6) != 0) env.emplace_back(*e);
+  for (char** e = environ; *e; ++e) {
+    std::string_view v = *e;
+    if (v.starts_with(kMoved))
+      env.emplace_back(v.substr(kMoved.size()));
+    else if (!v.starts_with("VIGIL_"))
+      env.emplace_back(v);
+  }
   return env;
 }
 

@@ -147,7 +147,7 @@ def main():
             return SKIP
         c.equal("init container exits 0", init.returncode, 0)
         mnt = podman("volume", "inspect", "--format", "{{.Mountpoint}}", VOL).stdout.strip()
-        for f in ("rootfs/lib64/ld-linux-x86-64.so.2", "rootfs/bin/vigil", "rootfs/MANIFEST"):
+        for f in ("rootfs/lib64/ld-linux-x86-64.so.2", "rootfs/bin/vigil", "rootfs/bin/vigil-launch", "rootfs/MANIFEST"):
             c.check(f"init installed {f}", os.path.isfile(os.path.join(mnt, f)))
         again = podman("run", "--rm", "--network=none", "--read-only", "--user", "0", "-v", f"{VOL}:/vigil",
                        SENSOR_IMAGE, "--volume", "/vigil")

@@ -13,8 +13,7 @@ import sys
 SENSOR_IMAGE = os.environ.get("VIGIL_E2E_IMAGE", "localhost/vigil:e2e")
 APP_PREFIX = os.environ.get("VIGIL_E2E_APP_PREFIX", "localhost/vigil-e2e")
 # The patched entrypoint prefix (the contract of `vigil patch ecs`, volume at /vigil).
-WRAP = ["/vigil/rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil/rootfs/lib64",
-        "/vigil/rootfs/bin/vigil", "run", "--"]
+WRAP = ["/vigil/rootfs/bin/vigil-launch", "run", "--"]
 SKIP = 77
 
 

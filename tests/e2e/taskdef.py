@@ -103,8 +103,7 @@ def patched(c, tmp):
     out = os.path.join(tmp, "patched.json")
     # The patcher of the sensor image itself, as a user would run it.
     p = podman("run", "--rm", "--network=none", "-v", f"{os.path.dirname(os.path.abspath(SEED))}:/in:ro", "-v", f"{tmp}:/out",
-               "--entrypoint", json.dumps(["/vigil-rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil-rootfs/lib64",
-                                           "/vigil-rootfs/bin/vigil", "patch", "ecs", "--in", "/in/seed-before.json",
+               "--entrypoint", json.dumps(["/vigil-rootfs/bin/vigil-launch", "patch", "ecs", "--in", "/in/seed-before.json",
                                            "--out", "/out/patched.json", "--image", SENSOR_IMAGE, "--opts", "--events=stderr"]),
                SENSOR_IMAGE)
     if p.returncode != 0 and not_implemented(p.stderr, "patch"):

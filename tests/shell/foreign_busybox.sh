@@ -10,7 +10,7 @@ for a in sh echo ls cat true false; do ln -s busybox "$R/bin/$a"; done
 echo "busybox motd" >"$R/etc/motd"
 
 echo "--- sh -c with a child process, exit 3"
-expect_run "$R" 3 "$(printf 'hello from busybox\nbusybox motd\nvigil')" \
+expect_run "$R" 3 "$(printf 'hello from busybox\nbusybox motd\nvigil\nvigil-launch')" \
   /bin/sh -c 'echo hello from busybox; /bin/cat /etc/motd; ls /vigil/rootfs/bin; exit 3'
 expect_events "$R/tmp/ev.json" "exec=/bin/busybox" "exec=/bin/busybox:/bin/cat /etc/motd" exit=3
 

@@ -10,7 +10,7 @@ PRE_MOUNT='mount -t overlay overlay -o lowerdir="$BASE",upperdir="$T/upper",work
            mkdir -p "$ROOT/vigil"'
 
 echo "--- dash script running dynamically linked Debian tools, exit 0"
-want=$(printf 'hello from debian\n%s\nvigil\nno vigil in the app' "$(cat "$BASE/etc/debian_version")")
+want=$(printf 'hello from debian\n%s\nvigil\nvigil-launch\nno vigil in the app' "$(cat "$BASE/etc/debian_version")")
 expect_run "$R" 0 "$want" /bin/sh -c 'echo hello from debian; cat /etc/debian_version; ls /vigil/rootfs/bin
   if grep -q /vigil/ /proc/self/maps || env | grep -q -e LD_LIBRARY_PATH -e VIGIL_; then echo vigil leaked; else echo no vigil in the app; fi'
 expect_events "$T/upper/tmp/ev.json" "exec=/usr/bin/dash" "exec=/usr/bin/cat:cat /etc/debian_version" \

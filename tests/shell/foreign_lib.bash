@@ -32,8 +32,7 @@ vigil_run() {
     mount -t tmpfs -o mode=755,size=64k tmpfs "$ROOT/dev"
     for d in null zero full random urandom; do touch "$ROOT/dev/$d"; mount --bind "/dev/$d" "$ROOT/dev/$d"; done
     exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ \
-      chroot "$ROOT" /vigil/rootfs/lib64/$LOADER_NAME --library-path /vigil/rootfs/lib64 \
-      /vigil/rootfs/bin/vigil run --events=/tmp/ev.json -- "$@"' vigil-ns "$@" >"$T/out" 2>"$T/err"
+      chroot "$ROOT" /vigil/rootfs/bin/vigil-launch run --events=/tmp/ev.json -- "$@"' vigil-ns "$@" >"$T/out" 2>"$T/err"
 }
 
 # expect_run ROOT RC STDOUT APP [ARGS...]: vigil_run, then the exit status is

@@ -6,7 +6,7 @@
 BUDGET_MB=${VIGIL_ROOTFS_BUDGET_MB:-20}
 
 echo "--- layout and manifest"
-for f in lib64/$LOADER_NAME bin/vigil etc/vigil/README etc/vigil/ca-certificates.crt MANIFEST; do
+for f in lib64/$LOADER_NAME bin/vigil bin/vigil-launch etc/vigil/README etc/vigil/ca-certificates.crt MANIFEST; do
   [ -f "$ROOTFS/$f" ] || die "$ROOTFS/$f missing"
 done
 head -2 "$ROOTFS/MANIFEST" | tr '\n' ' ' | grep -Eq '^# vigil-rootfs-manifest 1 # version [0-9]' ||
@@ -32,6 +32,10 @@ for l in "$ROOTFS"/lib64/*; do
   echo "$needed" | grep -qx "$(basename "$l")" || die "$(basename "$l") is in lib64 but nothing needs it"
 done
 readelf -l "$ROOTFS/bin/vigil" | grep -q "interpreter: /lib[0-9]*/$LOADER_NAME" || die "unexpected ELF interpreter"
+# The launcher is static: no interpreter, no library (wrapper/launch.c).
+readelf -l "$ROOTFS/bin/vigil-launch" | grep -q "interpreter" && die "bin/vigil-launch has an ELF interpreter (not static)"
+readelf -d "$ROOTFS/bin/vigil-launch" | grep -q "(NEEDED)" && die "bin/vigil-launch needs shared libraries"
+readelf -S "$ROOTFS/bin/vigil-launch" | grep -q '\.symtab' && die "bin/vigil-launch is not stripped"
 
 echo "--- size budget: $BUDGET_MB MB"
 (cd "$ROOTFS" && find . -type f -printf '%s\t%P\n' | sort -rn | awk -F'\t' '{printf "  %8d KB  %s\n", $1/1024, $2}')
@@ -47,8 +51,9 @@ cp -a "$ROOTFS" "$C/rootfs"
 LOADER=(/rootfs/lib64/$LOADER_NAME --library-path /rootfs/lib64 /rootfs/bin/vigil)
 out=$(chroot "$C" "${LOADER[@]}" --version) || die "vigil --version in the empty chroot failed"
 [ "$out" = "$("$VIGIL" --version)" ] || die "chroot --version said '$out'"
-# The source is found from /proc/self/exe (the loader), so /proc is mounted.
-unshare -m -p -f --mount-proc="$C/proc" chroot "$C" "${LOADER[@]}" init --volume /vol --trace=info 2>"$T/log" ||
+# The source is found from /proc/self/exe (the loader), so /proc is mounted;
+# through bin/vigil-launch, as the sensor image's ENTRYPOINT starts it.
+unshare -m -p -f --mount-proc="$C/proc" chroot "$C" /rootfs/bin/vigil-launch init --volume /vol --trace=info 2>"$T/log" ||
   die "init in the empty chroot failed: $(cat "$T/log")"
 grep -q "source /rootfs " "$T/log" || die "init did not find its rootfs via /proc/self/exe: $(cat "$T/log")"
 check_installed "$C/vol"

@@ -60,8 +60,7 @@ EOF
 }
 
 IMG=(--image vigil:test)
-PREFIX='["/vigil/rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil/rootfs/lib64", "/vigil/rootfs/bin/vigil", "run", "--"]'
-PREFIX_ARM='["/vigil/rootfs/lib64/ld-linux-aarch64.so.1", "--library-path", "/vigil/rootfs/lib64", "/vigil/rootfs/bin/vigil", "run", "--"]'
+PREFIX='["/vigil/rootfs/bin/vigil-launch", "run", "--"]'  # the same for amd64 and arm64
 
 # task FILE IMAGE [EXTRA-CONTAINER-MEMBERS] [EXTRA-TASK-MEMBERS]: a task with one container "app".
 task() {
@@ -115,10 +114,9 @@ push empty:1 '[{"arch": "amd64"}]' >/dev/null
 push multi:1 '[{"arch": "amd64", "entrypoint": ["/amd64-entry"], "cmd": ["a"]}, {"arch": "arm64", "entrypoint": ["/arm64-entry"], "cmd": ["b"]}]' >/dev/null
 push amd64only:1 '[{"arch": "amd64", "entrypoint": ["/e"]}, {"arch": "386", "entrypoint": ["/e"]}]' >/dev/null
 
-# entry ITEMS-JSON [arm]: the patched entryPoint, wrapper prefix + ITEMS.
+# entry ITEMS-JSON: the patched entryPoint, wrapper prefix + ITEMS.
 entry() {
-  python3 -c 'import json, sys; print(json.dumps(json.loads(sys.argv[1]) + json.loads(sys.argv[2])))' \
-    "$([ "${2:-}" = arm ] && echo "$PREFIX_ARM" || echo "$PREFIX")" "$1"
+  python3 -c 'import json, sys; print(json.dumps(json.loads(sys.argv[1]) + json.loads(sys.argv[2])))' "$PREFIX" "$1"
 }
 ARM64=', "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}'
 
@@ -135,7 +133,7 @@ expect_patch cmd-only "$w/cmdonly.json" "$(entry '[]')" '["/bin/server", "--port
 task "$w/multi.json" "$R/multi:1"
 expect_patch index-amd64 "$w/multi.json" "$(entry '["/amd64-entry"]')" '["a"]'
 task "$w/multi-arm.json" "$R/multi:1" "" "$ARM64"
-expect_patch index-arm64 "$w/multi-arm.json" "$(entry '["/arm64-entry"]' arm)" '["b"]'
+expect_patch index-arm64 "$w/multi-arm.json" "$(entry '["/arm64-entry"]')" '["b"]'
 # --image-config still wins: container c's image does not exist in the registry.
 printf '{"family": "t", "memory": "512", "containerDefinitions": [{"name": "app", "image": "%s"}, {"name": "b", "image": "%s"}, {"name": "c", "image": "%s/nothing:1"}]}\n' \
   "$R/app:1" "$R/app:1" "$R" >"$w/three.json"

@@ -11,8 +11,7 @@ using vigil::patch::Settings;
 
 namespace {
 
-const json kPrefix = {"/vigil/rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil/rootfs/lib64",
-                      "/vigil/rootfs/bin/vigil", "run", "--"};
+const json kPrefix = {"/vigil/rootfs/bin/vigil-launch", "run", "--"};
 
 Settings settings() {
   Settings s;
@@ -154,6 +153,22 @@ TEST_CASE("patch is idempotent, also after ECS describes the registered task bac
   CHECK(third["containerDefinitions"].size() == 3);
 }
 
+TEST_CASE("patch moves the loader form of earlier versions to vigil-launch", "[patcher]") {
+  const json loader_form = {"/vigil/rootfs/lib64/ld-linux-x86-64.so.2", "--library-path", "/vigil/rootfs/lib64",
+                            "/vigil/rootfs/bin/vigil", "run", "--", "/a", "-v"};
+  json once = vigil::patch::patch_ecs(task_with({{"name", "app"}, {"image", "x"}, {"entryPoint", {"/a", "-v"}}}),
+                                      settings());
+  json old = once;
+  old["containerDefinitions"][0]["entryPoint"] = loader_form;
+  CHECK(vigil::patch::to_text(vigil::patch::patch_ecs(old, settings())) == vigil::patch::to_text(once));
+  // ... for its own volume path and architecture only
+  Settings s = settings();
+  s.volume_path = "/opt/v";
+  CHECK_THROWS_WITH(vigil::patch::patch_ecs(old, s), Catch::Contains("already patched for another volume path"));
+  old["runtimePlatform"] = {{"cpuArchitecture", "ARM64"}};
+  CHECK_THROWS_WITH(vigil::patch::patch_ecs(old, settings()), Catch::Contains("already patched"));
+}
+
 TEST_CASE("patch leaves a task without selected containers unchanged", "[patcher]") {
   json in = task_with({{"name", "app"}, {"image", "x"}, {"dockerLabels", {{"vigil.io/injection", "disabled"}}}});
   CHECK(vigil::patch::patch_ecs(in, settings()) == in);
@@ -169,8 +184,7 @@ TEST_CASE("patch follows the CPU architecture and the volume path", "[patcher]")
   Settings s = settings();
   s.volume_path = "/opt/v";
   json c = vigil::patch::patch_ecs(in, s)["containerDefinitions"];
-  CHECK(c[0]["entryPoint"] == json({"/opt/v/rootfs/lib64/ld-linux-aarch64.so.1", "--library-path",
-                                    "/opt/v/rootfs/lib64", "/opt/v/rootfs/bin/vigil", "run", "--", "/a"}));
+  CHECK(c[0]["entryPoint"] == json({"/opt/v/rootfs/bin/vigil-launch", "run", "--", "/a"}));
   CHECK(c[1]["command"] == json({"--volume", "/opt/v"}));
   in["runtimePlatform"]["operatingSystemFamily"] = "WINDOWS_SERVER_2019_FULL";
   CHECK_THROWS_WITH(vigil::patch::patch_ecs(in, s), Catch::Contains("Linux"));
@@ -217,8 +231,8 @@ TEST_CASE("cfn YAML keeps intrinsic tags, types and quoting, and re-patches to i
   CHECK(p["Memory"].Tag() == "!");  // still a string
   YAML::Node app = p["ContainerDefinitions"][0];
   CHECK(app["Image"].Tag() == "!Ref");
-  CHECK(app["EntryPoint"][6].Scalar() == "/app");
-  CHECK(app["EntryPoint"][7].Tag() == "!Ref");
+  CHECK(app["EntryPoint"][3].Scalar() == "/app");
+  CHECK(app["EntryPoint"][4].Tag() == "!Ref");
   CHECK(app["Environment"][0]["Value"].Tag() == "!");
   CHECK(app["Environment"][0]["Value"].Scalar() == "0123");
   CHECK(app["Environment"][1]["Value"].Tag() == "!");
