@@ -95,6 +95,12 @@ bool same_file(const struct stat& st, const probes::DecodeContext::ExecImage& i)
 // answered with it restarts, whatever the signal handlers say.
 constexpr int kErestartNoIntr = 513;
 
+int64_t now_monotonic_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
+
 bool is_stop_signal(int sig) { return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU; }
 
 // PTRACE_CONT, or PTRACE_SYSCALL to stop again at the end of the current syscall.
@@ -176,6 +182,7 @@ struct Tracer::Impl {
     probes::DecodeContext::ExecImage judged;  // ino 0: vigil could not open the target at the entry
     std::string judged_exe;
     probes::DecodeContext::ExecImage before;  // the caller's own image (lazy checks)
+    int64_t since_ns = 0;                     // lazy checks: when the exec was let through
   };
   // Where a rule can block the exec: its thread is seized (TRACEEXEC) and
   // checked at its PTRACE_EVENT_EXEC stop, before the new image's first
@@ -446,6 +453,7 @@ struct Tracer::Impl {
     }
     if (struct stat st; stat(fmt::format("/proc/{}/exe", tid).c_str(), &st) == 0)
       c.before = {uint64_t(st.st_dev), uint64_t(st.st_ino)};
+    c.since_ns = now_monotonic_ns();
     exec_lazy[tgid] = std::move(c);
     return 0;
   }
@@ -506,10 +514,40 @@ struct Tracer::Impl {
     if (tid != caller && !(tid == tgid && syscall(SYS_tgkill, tgid, caller, 0) != 0)) return;
     const ExecCheck c = std::move(it->second);
     exec_lazy.erase(it);
+    lazy_check(tgid, c);
+  }
+  void lazy_check(int tgid, const ExecCheck& c) {
     struct stat st {};
     if (stat(fmt::format("/proc/{}/exe", tgid).c_str(), &st) != 0 || same_file(st, c.judged)) return;
     if (same_file(st, c.before)) return;  // the exec failed (or ran the caller's own image again)
     verify_exec(tgid, c, false);
+  }
+  // Lazy checks whose process made no notification since (the adaptive
+  // filter may trap nothing it does): checked once the exec has had
+  // kLazyCheckNs to complete and the thread is no longer in it. Returns the
+  // poll timeout (ms) until the next one is due, -1 if none is pending.
+  static constexpr int64_t kLazyCheckNs = 2'000'000;
+  int sweep_lazy() {
+    if (exec_lazy.empty()) return -1;
+    const int64_t now = now_monotonic_ns();
+    for (auto it = exec_lazy.begin(); it != exec_lazy.end();) {
+      if (now - it->second.since_ns < kLazyCheckNs || in_exec(it->second.tid)) {
+        ++it;
+        continue;
+      }
+      const int tgid = it->first;
+      const ExecCheck c = std::move(it->second);
+      it = exec_lazy.erase(it);
+      lazy_check(tgid, c);
+    }
+    return exec_lazy.empty() ? -1 : 2;
+  }
+  // Whether thread tid is still inside an execve/execveat (/proc/TID/syscall).
+  static bool in_exec(int tid) {
+    std::string sc;
+    if (!procfs::read_file(fmt::format("/proc/{}/syscall", tid), 64, &sc)) return false;
+    const long nr = std::strtol(sc.c_str(), nullptr, 10);
+    return nr == SYS_execve || nr == SYS_execveat;
   }
 
   // PTRACE_EVENT_EXEC of a seized thread (tid: now the thread group's id;
@@ -531,6 +569,14 @@ struct Tracer::Impl {
 
   // A notification of a thread seized for an exec that did not happen (it
   // failed): once answered, the thread is interrupted and detached at that stop.
+  // Just after answering a seized thread's exec: interrupted, it stops at its
+  // return to user space, whatever the exec's outcome (after the exec stop if
+  // it ran; detached there then). A failed exec is so detached at once, even
+  // if the thread never makes another trapped call.
+  void arm_exec_release(int tid) {
+    if (exec_traced.count(tid) && ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) detach_at_stop.insert(tid);
+  }
+
   void release_exec_seize(int tid) {
     if (exec_traced.count(tid) || followed(tid) || !seized.count(tid)) return;
     if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) == 0) detach_at_stop.insert(tid);
@@ -660,7 +706,12 @@ struct Tracer::Impl {
     if ((probe->on_return || window) && !was_pending && !followed(tid) && follow(tid, req.id)) return;
     if (window) windows[tid] = Window{ctx.dns_fd < 0, ctx.dns_fd >= 0 ? ctx.dns_fd : ctx.peek_fd, 0, args};
     if (ctx.drop && probe->stage == probes::Stage::ExecEntry && !ctx.fault.err)  // a target vigil could not open
-      return void(answer(req.id, watch_exec(tid, tgid, probe->syscall, {}, ev)));
+    {
+      const int e = watch_exec(tid, tgid, probe->syscall, {}, ev);
+      answer(req.id, e);
+      if (!e) arm_exec_release(tid);
+      return;
+    }
     if (ctx.drop) return void(answer(req.id, ctx.fault.err ? guard.resource_fault(tid, ctx.fault.what, ctx.fault.err) : 0));
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
@@ -686,6 +737,7 @@ struct Tracer::Impl {
     }
     err = carry_out(a, tgid);
     answered(answer(req.id, err), tid, args, kept, err);
+    if (!err && probe->stage == probes::Stage::ExecEntry) arm_exec_release(tid);
     judge.emit(std::move(ev));
   }
 
@@ -781,7 +833,10 @@ struct Tracer::Impl {
     }
     if (status >> 16 == PTRACE_EVENT_STOP) {
       if (!is_stop_signal(sig)) {  // our PTRACE_INTERRUPT, or the end of a group-stop
-        if (detach_at_stop.erase(tid) && !followed(tid) && !exec_traced.count(tid)) return detach(tid);
+        if (detach_at_stop.erase(tid)) {
+          exec_traced.erase(tid);  // no exec stop came before: the exec failed
+          if (!followed(tid)) return detach(tid);
+        }
         return cont(tid, 0);
       }
       // Group-stop: stay stopped, but let us see SIGCONT.
@@ -1081,7 +1136,8 @@ int Tracer::run() {
     // an epoll set, polled as one fd. The sensitive-file watch has no fd
     // here: look at its queue at least every second.
     // Without a signalfd (it could not be created), reap every 10 ms instead.
-    const int timeout = t.sig_fd < 0 ? 10 : t.sensitive_on ? 1000 : -1;
+    int timeout = t.sig_fd < 0 ? 10 : t.sensitive_on ? 1000 : -1;
+    if (const int lazy = t.sweep_lazy(); lazy >= 0 && (timeout < 0 || lazy < timeout)) timeout = lazy;
     if (t.sig_fd < 0) reap = true;
     pollfd fds[3] = {{t.notify_fd, POLLIN, 0}, {t.sig_fd, POLLIN, 0}, {t.epoll_fd, POLLIN, 0}};
     if (poll(fds, 3, timeout) <= 0) continue;  // EINTR: a forwarded signal

@@ -78,7 +78,11 @@ for mode in detect prevent; do
     read -r seen differs <<<"$(count "$tmp/ev" "$tmp/al")"
     evil=$(ran ran.evil) allowed=$(ran ran.allowed)
     echo "$mode $attack: allowed ran $allowed, evil ran $evil; $seen $differs"
-    [ "$allowed" -gt 0 ] || fail "$mode $attack: the allowed image never ran"
+    # The race was run both ways: some switch came after the kernel's read (the
+    # allowed image ran) or between vigil's read and the kernel's (caught as
+    # "differs"). Under load vigil's exec handling can outlast every delay.
+    [ "$allowed" -gt 0 ] || [ "${differs#*=}" -gt 0 ] ||
+      fail "$mode $attack: the race was not exercised (the allowed image never ran, no switch caught)"
     if [ $mode = prevent ]; then
       [ "$evil" = 0 ] || fail "prevent $attack: the evil image ran $evil times (a blocked exec got through)"
     else
@@ -105,10 +109,10 @@ for mode in detect prevent; do
   done
 
   # An exec that fails: the thread is not left traced (seized for the check,
-  # detached at its next notification).
+  # interrupted right after the answer: detached at its return to user space,
+  # before the app sees the error, even if it makes no other trapped call).
   "$VIGIL" run --mode=$mode --rules="$tmp/rules.yaml" -- "$FIXTURES/execnet_race" exec-fail >"$tmp/out" 2>"$tmp/err" || true
-  traced=$([ $mode = prevent ] && echo 1 || echo 0)
-  grep -q "^exec=No such file or directory traced_at_fail=$traced tracer=0$" "$tmp/out" \
+  grep -q "^exec=No such file or directory traced_at_fail=0 tracer=0$" "$tmp/out" \
     || fail "$mode: after a failed exec: $(cat "$tmp/out" "$tmp/err")"
 
   # A thread traced by the app's own debugger cannot be seized: where a rule
