@@ -275,6 +275,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
   std::vector<std::string> work;  // components left (a stack)
   split_into(raw, &work);
   const bool trailing_slash = raw.back() == '/';
+  bool must_be_dir = trailing_slash;  // or a last symlink whose target ends in '/'
   int links = 0;
   ProcCheck proc;
   // A start (or root) inside a process directory of procfs (a dirfd or cwd
@@ -377,6 +378,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
         if (const Resolved bad = check_proc_dir(cur.fd, cur_st, proc, is_sensor); !bad.ok()) return refuse(bad.what);
         continue;
       }
+      if (last && target.back() == '/') must_be_dir = true;
       if (target[0] == '/') {
         cur = Fd(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
         if (cur.fd < 0) return failed(errno, "dup");
@@ -391,7 +393,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
     cur_st = st;
     parts.push_back(std::move(comp));
   }
-  if (trailing_slash && !S_ISDIR(cur_st.st_mode)) return failed(ENOTDIR, fmt::format("{} is no directory", join(parts)));
+  if (must_be_dir && !S_ISDIR(cur_st.st_mode)) return failed(ENOTDIR, fmt::format("{} is no directory", join(parts)));
   if (flags & kParent) return failed(EINVAL, "the path ends in '.' or '..' (or is '/')");
   Resolved r;
   r.fd = cur.release();
