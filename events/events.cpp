@@ -359,6 +359,7 @@ json to_json(const Event& ev, const Context& ctx) {
     if (f.flags) uf["flags"] = f.flags;
     if (f.mode >= 0) uf["mode"] = f.mode;
     if (f.fd >= 0) uf["fd"] = f.fd;
+    if (f.ino) uf["dev"] = f.dev, uf["ino"] = f.ino;  // the object the path resolved to
     un["file"] = std::move(uf);
   }
   if (ev.net) {

@@ -82,6 +82,7 @@ struct FileInfo {
   int64_t mode = -1;     // mode argument when there is one
   int fd = -1;
   std::string sha256;    // of the file, when computed
+  uint64_t dev = 0, ino = 0;  // of the object the path resolved to (0: not resolved, or not there yet)
 };
 
 struct NetInfo {

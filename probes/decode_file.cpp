@@ -6,12 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "probes/decode_util.hpp"
 #include "probes/path.hpp"
+#include "probes/resolve.hpp"
 
 namespace vigil::probes {
 
@@ -35,6 +37,15 @@ void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
   if (raw->size() >= kLongPathMax) add_arg(ev, "path_truncated", "true");
   const bool absolute = !raw->empty() && (*raw)[0] == '/';
   *path = normalize_path(absolute ? std::string() : dir_of(mem.tid(), dirfd), *raw);
+}
+
+void resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
+                  Event* ev, std::string* path, bool identity) {
+  if (ctx.performed || raw.empty() || ev->arg("unreadable")) return;
+  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr}, dirfd, raw, flags);
+  if (!r.ok()) return add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
+  *path = r.path;
+  if (identity && ev->file && r.exists) ev->file->dev = r.dev, ev->file->ino = r.ino;
 }
 
 const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd) {
@@ -77,10 +88,16 @@ void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Eve
     f.flags = int64_t(uint32_t(a.args[at ? 2 : 1]));
     if (f.flags & (O_CREAT | O_TMPFILE)) f.mode = int64_t(a.args[at ? 3 : 2] & 07777);
   }
+  const bool tmpfile = (f.flags & O_TMPFILE) == O_TMPFILE;
+  const bool excl_create = (f.flags & O_CREAT) && (f.flags & O_EXCL);
+  const bool follow = !(f.flags & O_NOFOLLOW) && !excl_create;  // O_CREAT|O_EXCL never follows a last link
+  resolve_path(mem, ctx, dirfd, f.raw_path,
+               (follow ? unsigned(kFollowLast) : 0u) | ((f.flags & O_CREAT) && !tmpfile ? unsigned(kMayNotExist) : 0u), ev,
+               &f.path);
   // One stat for both: O_TRUNC of a file with data destroys it (what
   // ransomware does; of a new or empty file it does not), and drift learns
   // the inode of what is written.
-  if (!f.path.starts_with("/")) return;
+  if (ctx.performed || !f.path.starts_with("/")) return;  // (sensor/perform.cpp: on the resolved object)
   struct stat st {};
   const bool exists = ::stat(f.path.c_str(), &st) == 0;
   if (exists && (f.flags & O_TRUNC) && (f.flags & O_ACCMODE) != O_RDONLY && S_ISREG(st.st_mode) && st.st_size > 0)
@@ -95,6 +112,16 @@ void path_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, 
   const bool at = t.ends_with("at") || t == "fchmodat2";
   const int p = at ? 1 : 0;  // index of the path argument
   read_path(mem, a.args[p], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path);
+  {
+    // Which calls follow a last symlink (chmod, chown, truncate, chdir;
+    // the *at forms unless AT_SYMLINK_NOFOLLOW), which may name a new entry.
+    bool follow = t == "truncate" || t == "chmod" || t == "chown" || t == "chdir";
+    if (t == "fchmodat2") follow = !(arg_int(a, 3) & AT_SYMLINK_NOFOLLOW);
+    if (t == "fchmodat") follow = true;
+    if (t == "fchownat") follow = !(arg_int(a, 4) & AT_SYMLINK_NOFOLLOW);
+    const unsigned flags = (follow ? unsigned(kFollowLast) : 0u) | (t.starts_with("mkdir") ? unsigned(kMayNotExist) : 0u);
+    resolve_path(mem, ctx, at ? arg_int(a, 0) : AT_FDCWD, f.raw_path, flags, ev, &f.path);
+  }
   if (t.starts_with("mkdir") || t.starts_with("chmod") || t.starts_with("fchmodat")) {
     f.mode = int64_t(a.args[p + 1] & 07777);
   } else if (t.find("chown") != std::string::npos) {
@@ -121,6 +148,7 @@ void two_path(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
     mem.read_string(a.args[0], kLongPathMax, &f.target);  // contents: not a path to resolve
     const bool at = t == "symlinkat";
     read_path(mem, a.args[at ? 2 : 1], at ? arg_int(a, 1) : AT_FDCWD, ev, &f.raw_path, &f.path);
+    resolve_path(mem, ctx, at ? arg_int(a, 1) : AT_FDCWD, f.raw_path, kMayNotExist, ev, &f.path);
     return;
   }
   const bool at = t != "rename" && t != "link";
@@ -128,6 +156,10 @@ void two_path(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
   read_path(mem, a.args[at ? 1 : 0], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path);
   read_path(mem, a.args[at ? 3 : 1], at ? arg_int(a, 2) : AT_FDCWD, ev, &new_raw, &f.target);
   if (t == "renameat2" || t == "linkat") f.flags = arg_int(a, 4);
+  if (ctx.performed) add_arg(ev, "raw_target", new_raw);  // resolved by the tracer (sensor/perform.cpp)
+  const bool follow_old = t == "linkat" && (f.flags & AT_SYMLINK_FOLLOW);
+  resolve_path(mem, ctx, at ? arg_int(a, 0) : AT_FDCWD, f.raw_path, follow_old ? unsigned(kFollowLast) : 0u, ev, &f.path);
+  resolve_path(mem, ctx, at ? arg_int(a, 2) : AT_FDCWD, new_raw, kMayNotExist, ev, &f.target, false);
   if (t.starts_with("rename") && ctx.drift != nullptr) ctx.drift->note_rename(f.path, f.target);
   if (t.starts_with("link") && ctx.drift != nullptr) ctx.drift->note_link(f.path, f.target);
 }
@@ -143,7 +175,17 @@ void fd_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Ev
     add_arg(ev, "uid", std::to_string(arg_int(a, 1)));
     add_arg(ev, "gid", std::to_string(arg_int(a, 2)));
   }
-  if (t == "open_by_handle_at") f.flags = arg_int(a, 2);
+  if (t == "open_by_handle_at") {
+    f.flags = arg_int(a, 2);
+    // The object the handle names (a string-free open: judged by what it opens).
+    std::string handle;
+    if (ctx.performed) return;
+    if (!read_file_handle(mem, a.args[1], &handle)) return add_arg(ev, "unreadable", "file_handle");
+    const Resolved r = resolve_handle(mem.tid(), f.fd, handle);
+    if (!r.ok()) return add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
+    f.path = r.path;
+    f.dev = r.dev, f.ino = r.ino;
+  }
 }
 
 // mount(source, target, fstype, flags, data) / umount2(target, flags)

@@ -19,6 +19,13 @@ std::string dir_of(int tid, int dirfd);
 // Reads the path at addr and fills raw_path and the normalised path relative
 // to dirfd; flags over-long paths with evt.arg.path_truncated.
 void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path);
+// Then the object that path names for the caller (probes/resolve.hpp,
+// flags: ResolveFlags): *path becomes its resolved path (aliases read as
+// the true file), ev->file gets its dev and inode. Unresolvable: the lexical
+// path stays and evt.arg.unresolved says why. Not done when the tracer
+// performs the call itself (ctx.performed: it resolves as the caller).
+void resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
+                  Event* ev, std::string* path, bool identity = true);
 // The fd table entry of fd (validated; resolved from /proc when unknown).
 const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd);
 

@@ -95,6 +95,9 @@ struct DecodeContext {
   DnsMap* dns = nullptr;          // names of resolved addresses
   DriftTracker* drift = nullptr;  // files written since start
   const Process* proc = nullptr;  // the calling process (null: not known yet)
+  // The tracer performs this call itself (sensor/perform.hpp): decoders
+  // leave the path's resolution to it (it resolves as the caller).
+  bool performed = false;
   // Set by the decoder:
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)
@@ -166,6 +169,9 @@ struct Probe {
   Enforce enforce = Enforce::Deny;
   // Feed bits: the state this row's decoder keeps for other events.
   uint8_t feeds = 0;
+  // Where a rule can block it (Judge::enforces, prevent mode), vigil
+  // performs the call itself on the object it judged (sensor/perform.hpp).
+  bool performed = false;
 };
 
 // Falco's evt.type of a row's events (rules/rules.hpp falco_evt_type): the

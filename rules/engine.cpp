@@ -156,6 +156,18 @@ struct Engine::Impl {
       a->output_fields.emplace_back("proc.pid", ev.proc ? FieldValue::num(ev.proc->pid) : FieldValue());
   }
 
+  // The absolute paths fd.name is compared with (=, in, startswith, pmatch)
+  // in a node and the macros it uses.
+  void guarded_paths(const Node& n, int depth) {
+    if (depth > 64) return;
+    if (n.kind == Node::Check && n.field.name == "fd.name" && !n.negate &&
+        (n.opc == Op::Eq || n.opc == Op::In || n.opc == Op::StartsWith || n.opc == Op::PMatch))
+      for (const auto& s : n.strs)
+        if (s.starts_with("/")) interest.guarded_paths.insert(s);
+    for (const auto& k : n.kids) guarded_paths(*k, depth + 1);
+    if (n.target) guarded_paths(*n.target, depth + 1);
+  }
+
   // Engine::Interest: each active rule's evt.types (or every type), and the
   // types the detectors and threat-intel lists read.
   void index_interest() {
@@ -176,6 +188,7 @@ struct Engine::Impl {
       if (!r.types) add(interest.any, r.action), interest.any_who.push_back(who);
       else
         for (const auto& t : *r.types) add_type(t, r.action, who);
+      if (r.action != RuleAction::None && r.cond) guarded_paths(*r.cond, 0);
       std::set<const Node*> seen;
       fields_of(*r.cond, &seen);
       for (const auto& part : r.output)

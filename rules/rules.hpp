@@ -79,6 +79,11 @@ class Engine {
     std::set<std::string, std::less<>> fields;
     // The strongest action for events of this type; nullopt: nothing looks.
     std::optional<Action> of(std::string_view evt_type) const;
+    // Absolute paths a block/kill rule compares fd.name with (=, in,
+    // startswith, pmatch operands): the sensor learns the files they name
+    // by identity, so that a hard link or a renamed inode of one matches
+    // the same rules (sensor/judge.cpp).
+    std::set<std::string> guarded_paths;
   };
   const Interest& interest() const;
   // Container id/image and hostname for container.* fields (set once at start).

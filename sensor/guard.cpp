@@ -80,6 +80,25 @@ void app_child_setup() {
     _exit(126);
   }
 }
+int install_fd(int listener, uint64_t id, int fd, unsigned newfd_flags) {
+  seccomp_notif_addfd add{};
+  add.id = id;
+  add.flags = SECCOMP_ADDFD_FLAG_SEND;
+  add.srcfd = uint32_t(fd);
+  add.newfd_flags = newfd_flags;
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add) >= 0) return 0;
+  if (errno != EINVAL) return errno;
+  // Linux < 5.14: no SEND flag; add, then answer with the number.
+  add.flags = 0;
+  const int got = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+  if (got < 0) return errno;
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  resp.val = got;
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+    spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+  return 0;
+}
 }  // namespace guard
 
 void prepare_app_caps(bool keep_ptrace) { guard::prepare_app_caps(keep_ptrace); }
@@ -356,20 +375,9 @@ bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const
     if (got < 0) {
       resp.error = -errno;
     } else {
-      seccomp_notif_addfd add{};
-      add.id = id;
-      add.flags = SECCOMP_ADDFD_FLAG_SEND;
-      add.srcfd = uint32_t(got);
-      add.newfd_flags = O_CLOEXEC;  // as pidfd_getfd does
-      int rc = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-      if (rc < 0 && errno == EINVAL) {  // Linux < 5.14: no SEND flag; add, then answer with the number
-        add.flags = 0;
-        rc = ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-        if (rc >= 0) resp.val = rc;
-      } else if (rc >= 0) {
-        resp.id = 0;  // answered by ADDFD_FLAG_SEND
-      }
-      if (rc < 0) resp.error = -errno;
+      const int err = guard::install_fd(listener, id, got, O_CLOEXEC);  // as pidfd_getfd does
+      resp.id = err ? id : 0;  // answered by install_fd
+      resp.error = -err;
       close(got);
     }
     if (resp.id) ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);

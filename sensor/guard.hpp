@@ -45,6 +45,11 @@ void app_child_setup();
 // the same open file, whatever the app does to its fd table afterwards).
 // -errno on failure.
 int take_fd(int tid, int tgid, int fd);
+// Installs vigil's fd in the notifying caller and answers its call with the
+// new fd number (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND,
+// Linux 5.14+; before: ADDFD, then the answer). newfd_flags: O_CLOEXEC or 0.
+// Returns 0, or the errno to answer the call with (not answered yet).
+int install_fd(int listener, uint64_t id, int fd, unsigned newfd_flags);
 }  // namespace guard
 
 class Guard {
@@ -68,6 +73,9 @@ class Guard {
   // in between). False: not the guard's; the tracer goes on as usual.
   bool on_notify(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const MakeEvent& make,
                  const Emit& emit);
+
+  // vigil, one of its threads or the keeper (numbers of vigil's pid namespace).
+  bool is_sensor(int pid) const { return sensor_task(pid); }
 
   // vigil's own resource failure (EMFILE, ENOMEM, ...) while handling a call
   // of tid: an alert "Sensor fault". Returns the errno to answer with: EPERM

@@ -1,5 +1,9 @@
 #include "sensor/judge.hpp"
 
+#include <sys/stat.h>
+
+#include <filesystem>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -11,7 +15,42 @@ namespace vigil {
 Judge::Judge(Output& out, Mode mode) : out_(out), mode_(mode) {}
 Judge::~Judge() = default;
 
-void Judge::set_rules(std::unique_ptr<Engine> rules) { rules_ = std::move(rules); }
+void Judge::set_rules(std::unique_ptr<Engine> rules) {
+  rules_ = std::move(rules);
+  learn_identities();
+}
+
+// The files behind each guarded path: the file itself, or every regular
+// file below a directory (bounded); pseudo-filesystems are skipped.
+void Judge::learn_identities() {
+  identities_.clear();
+  if (!rules_) return;
+  constexpr size_t kMax = 20000;
+  auto add = [&](const std::string& path, const struct stat& st) {
+    if (S_ISREG(st.st_mode)) identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, path);
+  };
+  for (const std::string& p : rules_->interest().guarded_paths) {
+    if (p == "/" || p.starts_with("/proc") || p.starts_with("/sys") || p.starts_with("/dev")) continue;
+    struct stat st {};
+    if (lstat(p.c_str(), &st) < 0) continue;
+    if (!S_ISDIR(st.st_mode)) {
+      add(p, st);
+      continue;
+    }
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(
+             p, std::filesystem::directory_options::skip_permission_denied, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator() && identities_.size() < kMax; it.increment(ec)) {
+      const std::string path = it->path().string();
+      if (lstat(path.c_str(), &st) == 0) add(path, st);
+    }
+  }
+  if (identities_.size() >= kMax)
+    spdlog::warn("rules: more than {} files below the paths block rules name: hard links of the others are not known",
+                 kMax);
+  spdlog::debug("rules: {} files known by identity (hard links and renames of them match their rules)",
+                identities_.size());
+}
 
 bool Judge::enforces(std::string_view evt_type) const {
   if (mode_ != Mode::Prevent || !rules_) return false;
@@ -26,6 +65,13 @@ Action Judge::allowed(Action asked, probes::Enforce may) const {
 
 Action Judge::judge(Event& ev, probes::Enforce may) {
   ev.seq = ++seq_;
+  if (ev.file && ev.file->ino && !identities_.empty())
+    if (auto it = identities_.find(DevIno{ev.file->dev, ev.file->ino});
+        it != identities_.end() && it->second != ev.file->path) {
+      // Another name of a file a rule names (a hard link, or renamed): judged by the rule's name.
+      ev.args.push_back({"resolved_path", ev.file->path});
+      ev.file->path = it->second;
+    }
   ev.action = rules_ ? allowed(rules_->evaluate(ev, &alerts_), may) : Action::None;
   if (const std::string* what = ev.arg("unreadable")) {
     // Built in, whatever the rules: a verdict on memory vigil could not read

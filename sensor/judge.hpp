@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -53,7 +55,19 @@ class Judge {
 
  private:
   Action allowed(Action asked, probes::Enforce may) const;
+  void learn_identities();
   Output& out_;
+  // (dev, ino) -> path of the files a block/kill rule names by path
+  // (Engine::Interest::guarded_paths, learnt when the rules are set): an
+  // event whose resolved object is one of them is named by that path.
+  struct DevIno {
+    uint64_t dev, ino;
+    bool operator==(const DevIno&) const = default;
+  };
+  struct DevInoHash {
+    size_t operator()(const DevIno& k) const { return std::hash<uint64_t>()(k.ino * 1000003u ^ k.dev); }
+  };
+  std::unordered_map<DevIno, std::string, DevInoHash> identities_;
   Mode mode_;
   std::unique_ptr<Engine> rules_;
   std::vector<Alert> alerts_;

@@ -57,6 +57,7 @@
 #include "sensor/connector.hpp"
 #include "sensor/guard.hpp"
 #include "sensor/keeper.hpp"
+#include "sensor/perform.hpp"
 #include "probes/procfs.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
@@ -697,6 +698,7 @@ struct Tracer::Impl {
     }
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
     probes::DecodeContext ctx = decode_context(tgid);
+    ctx.performed = probe->performed && judge.enforces(probe->type);
     if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
     else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
@@ -713,6 +715,10 @@ struct Tracer::Impl {
       return;
     }
     if (ctx.drop) return void(answer(req.id, ctx.fault.err ? guard.resource_fault(tid, ctx.fault.what, ctx.fault.err) : 0));
+    // A row a rule can block: vigil performs the call on the object it judged.
+    if (ctx.performed && ev.file && !ev.arg("unreadable") &&
+        perform::call({notify_fd, &judge, &guard, &drift}, req.id, tid, tgid, args, *probe, ev))
+      return;
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
     if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));

@@ -1,5 +1,9 @@
 // The judging stage (sensor/judge.hpp): the mode and what the event allows
 // (probes::Enforce) decide what is done about what the rules ask.
+#include <sys/stat.h>
+
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
 
 #include "sensor/sensor.hpp"
@@ -94,4 +98,34 @@ TEST_CASE("judge: an argument vigil could not read is denied in prevent mode, wh
   CHECK(out.alerts[0].rule == "Unreadable syscall argument");
   CHECK(out.alerts[0].priority == "Critical");
   CHECK(out.alerts[0].output.find("argument=path") != std::string::npos);
+}
+
+TEST_CASE("judge: another name of a file a block rule names is judged under the rule's name", "[judge]") {
+  char tmpl[] = "/tmp/vigil-judge-XXXXXX";
+  const std::string d = mkdtemp(tmpl);
+  REQUIRE(std::system(("mkdir " + d + "/protected && echo s >" + d + "/protected/x && ln " + d + "/protected/x " + d +
+                       "/hard && echo o >" + d + "/other")
+                          .c_str()) == 0);
+  const std::string rules = "- rule: p\n  desc: d\n  condition: evt.type = openat and fd.name startswith " + d +
+                            "/protected\n  output: o\n  priority: CRITICAL\n  action: block\n";
+  Capture out;
+  Judge j(out, Mode::Prevent);
+  j.set_rules(rt::engine_text(rules));
+  auto ev_of = [&](const std::string& path) {
+    Event ev = rt::open_ev(path, O_WRONLY);
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    ev.file->dev = st.st_dev, ev.file->ino = st.st_ino;
+    return ev;
+  };
+  Event hard = ev_of(d + "/hard");  // a hard link made before the rules were loaded
+  CHECK(j.judge(hard, probes::Enforce::Deny) == Action::Denied);
+  CHECK(hard.file->path == d + "/protected/x");
+  CHECK(*hard.arg("resolved_path") == d + "/hard");
+  Event other = ev_of(d + "/other");
+  CHECK(j.judge(other, probes::Enforce::Deny) == Action::None);
+  CHECK(other.file->path == d + "/other");
+  Event unknown = rt::open_ev(d + "/hard", O_WRONLY);  // no identity (not resolved): its name only
+  CHECK(j.judge(unknown, probes::Enforce::Deny) == Action::None);
+  std::system(("rm -rf " + d).c_str());
 }

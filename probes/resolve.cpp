@@ -1,0 +1,409 @@
+// The caller's path resolution: probes/resolve.hpp.
+#include "probes/resolve.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "probes/probes.hpp"
+
+namespace vigil::probes {
+
+Resolved& Resolved::operator=(Resolved&& o) noexcept {
+  if (this != &o) {
+    if (fd >= 0) close(fd);
+    fd = std::exchange(o.fd, -1);
+    exists = o.exists;
+    name = std::move(o.name);
+    path = std::move(o.path);
+    dev = o.dev, ino = o.ino, mode = o.mode;
+    err = o.err;
+    what = std::move(o.what);
+    refused = o.refused;
+    size = o.size;
+  }
+  return *this;
+}
+
+Resolved::~Resolved() {
+  if (fd >= 0) close(fd);
+}
+
+namespace {
+
+constexpr int kMaxLinks = 40;  // the kernel's MAXSYMLINKS
+constexpr ino_t kProcRootIno = 1;  // PROC_ROOT_INO
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      if (fd >= 0) close(fd);
+      fd = std::exchange(o.fd, -1);
+    }
+    return *this;
+  }
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+Resolved failed(int err, std::string what) {
+  Resolved r;
+  r.err = err;
+  r.what = std::move(what);
+  return r;
+}
+// vigil's own refusal (the sensor's /proc entries): EACCES.
+Resolved refuse(std::string what) {
+  Resolved r = failed(EACCES, std::move(what));
+  r.refused = true;
+  return r;
+}
+
+std::string read_link_at(int fd, const char* name) {
+  std::vector<char> buf(256);
+  for (;;) {
+    const ssize_t n = readlinkat(fd, name, buf.data(), buf.size());
+    if (n < 0) return {};
+    if (size_t(n) < buf.size()) return std::string(buf.data(), size_t(n));
+    buf.resize(buf.size() * 2);
+  }
+}
+
+bool is_number(std::string_view s) {
+  if (s.empty() || s.size() > 10) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+int to_int(std::string_view s) {
+  int v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+// The device of vigil's own procfs (/proc): the one whose numbers are vigil's.
+dev_t own_proc_dev() {
+  static const dev_t dev = [] {
+    struct stat st {};
+    return stat("/proc/self", &st) == 0 ? st.st_dev : dev_t(-1);
+  }();
+  return dev;
+}
+
+// A "procfs root" directory fd? (cached per device: fstatfs once per mount)
+struct ProcCheck {
+  dev_t dev = dev_t(-1);
+  bool proc = false;
+  bool is_proc(int fd, const struct stat& st) {
+    if (st.st_dev != dev) {
+      struct statfs sf {};
+      proc = fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+      dev = st.st_dev;
+    }
+    return proc;
+  }
+};
+
+void split_into(std::string_view s, std::vector<std::string>* work) {
+  // work is a stack: the next component is at the back.
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i <= s.size()) {
+    size_t j = s.find('/', i);
+    if (j == std::string_view::npos) j = s.size();
+    if (j > i) parts.emplace_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  for (auto it = parts.rbegin(); it != parts.rend(); ++it) work->push_back(std::move(*it));
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  if (parts.empty()) return "/";
+  std::string out;
+  for (const auto& p : parts) out.append("/").append(p);
+  return out;
+}
+
+// The process whose /proc/N directory holds directory fd (with stat st) of
+// a procfs: > 0 its thread group (vigil's numbers); 0 none (the procfs root,
+// /proc/sys, ...); -1 unknown (another procfs instance, unreadable).
+int proc_owner(int fd, const struct stat& st) {
+  if (st.st_ino == kProcRootIno) return 0;
+  Fd dir(fcntl(fd, F_DUPFD_CLOEXEC, 0));
+  struct stat dst = st;
+  for (int depth = 0; depth < 8 && dir.fd >= 0; ++depth) {
+    Fd up(openat(dir.fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    struct stat ust {};
+    if (up.fd < 0 || fstat(up.fd, &ust) < 0) return -1;
+    if (ust.st_ino == kProcRootIno && ust.st_dev == dst.st_dev) {
+      if (dst.st_dev != own_proc_dev()) return -1;
+      Fd sfd(openat(dir.fd, "status", O_RDONLY | O_CLOEXEC));
+      if (sfd.fd < 0) return 0;  // not a process directory (/proc/sys, /proc/net's target, ...)
+      char buf[1024];
+      const ssize_t n = read(sfd.fd, buf, sizeof buf - 1);
+      if (n <= 0) return -1;
+      buf[n] = 0;
+      const char* t = std::strstr(buf, "\nTgid:");
+      return t ? std::atoi(t + 6) : -1;
+    }
+    dir = std::move(up);
+    dst = ust;
+  }
+  return -1;
+}
+
+template <class IsSensor>
+Resolved check_proc_dir(int fd, const struct stat& st, ProcCheck& proc, const IsSensor& is_sensor) {
+  if (!S_ISDIR(st.st_mode) || !proc.is_proc(fd, st)) return {};
+  const int owner = proc_owner(fd, st);
+  if (owner < 0) return refuse("a directory of another procfs instance (its pid numbers are not vigil's)");
+  if (owner > 0 && is_sensor(owner)) return refuse(fmt::format("/proc/{} is the sensor's", owner));
+  return {};
+}
+
+}  // namespace
+
+bool read_file_handle(const TraceeMemory& mem, uint64_t addr, std::string* out) {
+  struct {
+    uint32_t handle_bytes;
+    int32_t handle_type;
+  } head{};
+  if (!mem.read(addr, &head, sizeof head) || head.handle_bytes > MAX_HANDLE_SZ) return false;
+  out->resize(sizeof head + head.handle_bytes);
+  std::memcpy(out->data(), &head, sizeof head);
+  return mem.read(addr + sizeof head, out->data() + sizeof head, head.handle_bytes);
+}
+
+Resolved resolve_handle(int tid, int mount_fd, const std::string& handle) {
+  Fd where(open_caller_dir(tid, mount_fd, nullptr));
+  if (where.fd < 0) return failed(-where.fd, fmt::format("the caller's mount fd {}", mount_fd));
+  // open_by_handle_at takes no O_PATH fd: a directory or regular file of that mount, opened for reading.
+  struct stat mst {};
+  if (fstat(where.fd, &mst) < 0) return failed(errno, "fstat");
+  Fd mount(S_ISDIR(mst.st_mode)   ? openat(where.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+           : S_ISREG(mst.st_mode) ? open(fmt::format("/proc/self/fd/{}", where.fd).c_str(), O_RDONLY | O_CLOEXEC)
+                                  : -1);
+  if (mount.fd < 0) return failed(mount.fd == -1 && errno ? errno : EBADF, fmt::format("the caller's mount fd {}", mount_fd));
+  std::string copy = handle;  // (the kernel may write handle_bytes back)
+  Fd obj(open_by_handle_at(mount.fd, reinterpret_cast<file_handle*>(copy.data()), O_PATH | O_CLOEXEC));
+  if (obj.fd < 0) return failed(errno, "open_by_handle_at");
+  struct stat st {};
+  if (fstat(obj.fd, &st) < 0) return failed(errno, "fstat");
+  Resolved r;
+  r.path = read_link_at(AT_FDCWD, fmt::format("/proc/self/fd/{}", obj.fd).c_str());
+  if (constexpr std::string_view kDeleted = " (deleted)"; r.path.ends_with(kDeleted)) r.path.resize(r.path.size() - kDeleted.size());
+  r.fd = obj.release();
+  r.exists = true;
+  r.dev = uint64_t(st.st_dev);
+  r.ino = uint64_t(st.st_ino);
+  r.mode = st.st_mode;
+  r.size = int64_t(st.st_size);
+  return r;
+}
+
+int open_caller_root(int tid) {
+  const int fd = open(fmt::format("/proc/{}/root", tid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int open_caller_dir(int tid, int dirfd, std::string* path) {
+  const std::string link = dirfd == AT_FDCWD ? fmt::format("/proc/{}/cwd", tid) : fmt::format("/proc/{}/fd/{}", tid, dirfd);
+  const int fd = open(link.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  if (path) {
+    *path = read_link_at(AT_FDCWD, link.c_str());
+    if (constexpr std::string_view kDeleted = " (deleted)"; path->ends_with(kDeleted)) path->resize(path->size() - kDeleted.size());
+  }
+  return fd;
+}
+
+Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned flags) {
+  if (raw.empty()) return failed(ENOENT, "empty path");
+  Fd root(open_caller_root(who.tid));
+  if (root.fd < 0) return failed(-root.fd, "the caller's root directory");
+  if (raw[0] == '/') return resolve_at(who, root.fd, root.fd, "/", raw, flags);
+  std::string start_path;
+  Fd start(open_caller_dir(who.tid, dirfd, &start_path));
+  if (start.fd < 0) {
+    const int e = -start.fd;
+    return failed(e == ENOENT && dirfd != AT_FDCWD ? EBADF : e,
+                  dirfd == AT_FDCWD ? "the caller's working directory" : fmt::format("the caller's fd {}", dirfd));
+  }
+  struct stat st {};
+  if (fstat(start.fd, &st) < 0 || !S_ISDIR(st.st_mode)) return failed(ENOTDIR, fmt::format("dirfd {} is no directory", dirfd));
+  if (start_path.empty() || start_path[0] != '/') return failed(ENOENT, "the caller's start directory has no path");
+  return resolve_at(who, root.fd, start.fd, start_path, raw, flags);
+}
+
+Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_view start_path, std::string_view raw,
+                    unsigned flags) {
+  if (raw.empty()) return failed(ENOENT, "empty path");
+  struct stat root_st {};
+  if (fstat(root_fd, &root_st) < 0) return failed(errno, "the caller's root directory");
+  auto is_sensor = [&](int pid) {
+    if (who.is_sensor) return who.is_sensor(pid);
+    return pid == getpid() || access(fmt::format("/proc/self/task/{}", pid).c_str(), F_OK) == 0;
+  };
+
+  const bool from_root = raw[0] == '/';
+  Fd cur(fcntl(from_root ? root_fd : start_fd, F_DUPFD_CLOEXEC, 0));
+  if (cur.fd < 0) return failed(errno, "dup");
+  std::vector<std::string> parts;  // the path of cur, as the caller sees it
+  if (!from_root) {
+    std::vector<std::string> rev;
+    split_into(start_path, &rev);
+    parts.assign(rev.rbegin(), rev.rend());
+  }
+  struct stat cur_st {};
+  if (fstat(cur.fd, &cur_st) < 0) return failed(errno, "fstat");
+  std::vector<std::string> work;  // components left (a stack)
+  split_into(raw, &work);
+  const bool trailing_slash = raw.back() == '/';
+  bool must_be_dir = trailing_slash;  // or a last symlink whose target ends in '/'
+  int links = 0;
+  ProcCheck proc;
+  // A start (or root) inside a process directory of procfs (a dirfd or cwd
+  // there): never the sensor's.
+  if (const Resolved bad = check_proc_dir(cur.fd, cur_st, proc, is_sensor); !bad.ok()) return refuse(bad.what);
+
+  while (!work.empty()) {
+    std::string comp = std::move(work.back());
+    work.pop_back();
+    const bool last = work.empty();
+    if (comp == ".") continue;
+    if (comp == "..") {
+      if (cur_st.st_dev == root_st.st_dev && cur_st.st_ino == root_st.st_ino) continue;  // clamped at the caller's root
+      Fd up(openat(cur.fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (up.fd < 0 || fstat(up.fd, &cur_st) < 0) return failed(errno, fmt::format("'..' of {}", join(parts)));
+      cur = std::move(up);
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    if (last && (flags & kParent)) {
+      // The entry itself is not looked up beyond its directory.
+      Resolved r;
+      struct stat st {};
+      if (fstatat(cur.fd, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        r.exists = true;
+        r.dev = uint64_t(st.st_dev), r.ino = uint64_t(st.st_ino), r.mode = st.st_mode, r.size = int64_t(st.st_size);
+      } else if (errno != ENOENT) {
+        return failed(errno, fmt::format("'{}' in {}", comp, join(parts)));
+      }
+      if (trailing_slash && r.exists && !S_ISDIR(st.st_mode)) return failed(ENOTDIR, fmt::format("{} is no directory", comp));
+      r.fd = cur.release();
+      r.name = std::move(comp);
+      parts.push_back(r.name);
+      r.path = join(parts);
+      return r;
+    }
+    // In a procfs root: "self" and "thread-self" are the caller; a process
+    // directory is never the sensor's.
+    const bool in_proc_root = cur_st.st_ino == kProcRootIno && proc.is_proc(cur.fd, cur_st);
+    if (in_proc_root) {
+      const bool own_procfs = cur_st.st_dev == own_proc_dev();
+      if (comp == "self" || comp == "thread-self" || is_number(comp)) {
+        if (!own_procfs)
+          return refuse("a process directory of another procfs instance (its pid numbers are not vigil's)");
+        if (comp == "self") {
+          comp = std::to_string(who.tgid);
+        } else if (comp == "thread-self") {
+          comp = std::to_string(who.tgid);
+          work.push_back(std::to_string(who.tid));
+          work.push_back("task");
+        }
+        if (is_sensor(to_int(comp))) return refuse(fmt::format("/proc/{} is the sensor's", comp));
+      }
+    }
+    Fd next(openat(cur.fd, comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (next.fd < 0) {
+      const int e = errno;
+      if (e == ENOENT && last && (flags & kMayNotExist)) {
+        Resolved r;
+        r.fd = cur.release();
+        r.name = std::move(comp);
+        parts.push_back(r.name);
+        r.path = join(parts);
+        return r;
+      }
+      return failed(e, fmt::format("'{}' in {}", comp, join(parts)));
+    }
+    struct stat st {};
+    if (fstat(next.fd, &st) < 0) return failed(errno, "fstat");
+    if (S_ISLNK(st.st_mode) && (!last || (flags & kFollowLast) || trailing_slash)) {
+      if (++links > kMaxLinks) return failed(ELOOP, fmt::format("more than {} symbolic links", kMaxLinks));
+      std::string target = read_link_at(next.fd, "");
+      if (target.empty()) return failed(errno ? errno : ENOENT, fmt::format("link '{}' in {}", comp, join(parts)));
+      // procfs: relative targets are plain links ("self" -> "123", "mounts"
+      // -> "self/mounts"); absolute or "type:[n]" targets are magic links,
+      // opened as the kernel does (they jump to the object itself).
+      if (proc.is_proc(next.fd, st) && target[0] != '/' && target.find(":[") == std::string::npos &&
+          !target.starts_with("anon_inode:")) {
+        split_into(target, &work);
+        continue;
+      }
+      if (proc.is_proc(next.fd, st)) {
+        const int owner = proc_owner(cur.fd, cur_st);
+        if (owner < 0) return refuse(fmt::format("magic link '{}': its process is not known", comp));
+        if (owner > 0 && is_sensor(owner)) return refuse(fmt::format("magic link of /proc/{} (the sensor's)", owner));
+        Fd obj(openat(cur.fd, comp.c_str(), O_PATH | O_CLOEXEC));
+        if (obj.fd < 0 || fstat(obj.fd, &cur_st) < 0) return failed(errno, fmt::format("magic link '{}' -> {}", comp, target));
+        cur = std::move(obj);
+        parts.clear();
+        if (target[0] == '/') {
+          std::vector<std::string> rev;
+          if (constexpr std::string_view kDeleted = " (deleted)"; target.ends_with(kDeleted))
+            target.resize(target.size() - kDeleted.size());
+          split_into(target, &rev);
+          parts.assign(rev.rbegin(), rev.rend());
+        } else {
+          parts.push_back(target);  // pipe:[n], socket:[n], anon_inode:...: no path
+        }
+        if (!S_ISDIR(cur_st.st_mode) && !last) return failed(ENOTDIR, fmt::format("{} is no directory", target));
+        if (const Resolved bad = check_proc_dir(cur.fd, cur_st, proc, is_sensor); !bad.ok()) return refuse(bad.what);
+        continue;
+      }
+      if (last && target.back() == '/') must_be_dir = true;
+      if (target[0] == '/') {
+        cur = Fd(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
+        if (cur.fd < 0) return failed(errno, "dup");
+        cur_st = root_st;
+        parts.clear();
+      }
+      split_into(target, &work);
+      continue;
+    }
+    if (!last && !S_ISDIR(st.st_mode)) return failed(ENOTDIR, fmt::format("'{}' in {} is no directory", comp, join(parts)));
+    cur = std::move(next);
+    cur_st = st;
+    parts.push_back(std::move(comp));
+  }
+  if (must_be_dir && !S_ISDIR(cur_st.st_mode)) return failed(ENOTDIR, fmt::format("{} is no directory", join(parts)));
+  if (flags & kParent) return failed(EINVAL, "the path ends in '.' or '..' (or is '/')");
+  Resolved r;
+  r.fd = cur.release();
+  r.exists = true;
+  r.path = join(parts);
+  r.dev = uint64_t(cur_st.st_dev);
+  r.ino = uint64_t(cur_st.st_ino);
+  r.mode = cur_st.st_mode;
+  r.size = int64_t(cur_st.st_size);
+  return r;
+}
+
+}  // namespace vigil::probes

@@ -1,0 +1,527 @@
+// Calls vigil performs itself: sensor/perform.hpp, docs/design.md "A performed call".
+#include "sensor/perform.hpp"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "probes/procfs.hpp"
+#include "probes/resolve.hpp"
+#include "sensor/guard.hpp"
+#include "sensor/judge.hpp"
+
+namespace vigil::perform {
+namespace {
+
+// The value of "Key:" in a /proc/PID/status text.
+std::string_view field(std::string_view status, std::string_view key) {
+  for (size_t at = 0; at < status.size();) {
+    size_t end = status.find('\n', at);
+    if (end == std::string_view::npos) end = status.size();
+    std::string_view line = status.substr(at, end - at);
+    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ':') {
+      line.remove_prefix(key.size() + 1);
+      while (!line.empty() && (line[0] == ' ' || line[0] == '\t')) line.remove_prefix(1);
+      return line;
+    }
+    at = end + 1;
+  }
+  return {};
+}
+
+std::vector<uint64_t> numbers(std::string_view s, int base = 10) {
+  std::vector<uint64_t> out;
+  std::istringstream in{std::string(s)};
+  for (std::string w; in >> w;) out.push_back(std::strtoull(w.c_str(), nullptr, base));
+  return out;
+}
+
+struct OwnCaps {
+  uint64_t eff = 0, perm = 0, inh = 0;
+};
+bool get_caps(OwnCaps* c) {
+  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct d[2]{};
+  if (syscall(SYS_capget, &h, d) < 0) return false;
+  c->eff = d[0].effective | uint64_t(d[1].effective) << 32;
+  c->perm = d[0].permitted | uint64_t(d[1].permitted) << 32;
+  c->inh = d[0].inheritable | uint64_t(d[1].inheritable) << 32;
+  return true;
+}
+bool set_caps(uint64_t eff, uint64_t perm, uint64_t inh) {
+  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};  // pid 0: this thread only
+  __user_cap_data_struct d[2]{};
+  d[0] = {uint32_t(eff), uint32_t(perm), uint32_t(inh)};
+  d[1] = {uint32_t(eff >> 32), uint32_t(perm >> 32), uint32_t(inh >> 32)};
+  return syscall(SYS_capset, &h, d) == 0;
+}
+// setfsuid/setfsgid return the previous id whatever happens: asked again with -1, they tell the current one.
+bool set_fsuid(uint32_t id) {
+  syscall(SYS_setfsuid, id);
+  return uint32_t(syscall(SYS_setfsuid, uint32_t(-1))) == id;
+}
+bool set_fsgid(uint32_t id) {
+  syscall(SYS_setfsgid, id);
+  return uint32_t(syscall(SYS_setfsgid, uint32_t(-1))) == id;
+}
+bool set_groups(const std::vector<gid_t>& g) { return syscall(SYS_setgroups, g.size(), g.data()) == 0; }
+
+struct Own {
+  Creds creds;
+  OwnCaps caps;
+  bool ok = false;
+};
+const Own& own() {
+  static const Own o = [] {
+    Own x;
+    x.ok = read_creds(int(syscall(SYS_gettid)), &x.creds) && get_caps(&x.caps);
+    return x;
+  }();
+  return o;
+}
+
+mode_t own_umask() { return own().ok ? own().creds.umask : mode_t(022); }
+
+// Restores vigil's own credentials on this thread; a failure would leave
+// the tracer acting with an app's: vigil stops (the keeper kills the app).
+void restore() {
+  const Own& o = own();
+  if (set_caps(o.caps.perm, o.caps.perm, o.caps.inh) && set_fsuid(o.creds.fsuid) && set_fsgid(o.creds.fsgid) &&
+      set_groups(o.creds.groups) && set_caps(o.caps.eff, o.caps.perm, o.caps.inh))
+    return;
+  spdlog::critical("cannot restore vigil's own credentials after acting as an app process: {}", std::strerror(errno));
+  std::abort();
+}
+
+struct Fd {
+  int fd = -1;
+  explicit Fd(int f = -1) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+bool own_resource(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM; }
+
+}  // namespace
+
+bool read_creds(int tid, Creds* out) {
+  std::string s;
+  if (!procfs::read_file(fmt::format("/proc/{}/status", tid), 8192, &s, true)) return false;
+  const auto uid = numbers(field(s, "Uid")), gid = numbers(field(s, "Gid"));
+  const auto cap = numbers(field(s, "CapEff"), 16), mask = numbers(field(s, "Umask"), 8);
+  if (uid.size() < 4 || gid.size() < 4 || cap.empty()) return false;
+  out->fsuid = uint32_t(uid[3]);
+  out->fsgid = uint32_t(gid[3]);
+  out->groups.clear();
+  for (uint64_t g : numbers(field(s, "Groups"))) out->groups.push_back(gid_t(g));
+  out->cap_eff = cap[0];
+  out->umask = mask.empty() ? 022 : mode_t(mask[0]);
+  return true;
+}
+
+AsCaller::AsCaller(const Creds& c) {
+  const Own& o = own();
+  if (!o.ok) {
+    why_ = "vigil cannot read its own credentials";
+    return;
+  }
+  if (c == o.creds && o.caps.eff == c.cap_eff) {
+    ok_ = true;
+    return;
+  }
+  if (c.cap_eff & ~o.caps.perm) {
+    why_ = fmt::format("the caller holds capabilities vigil lacks ({:#x})", c.cap_eff & ~o.caps.perm);
+    return;
+  }
+  switched_ = true;
+  // Groups and ids first (they need CAP_SETGID/CAP_SETUID), then the
+  // effective set (a change of fsuid from 0 drops the fs capabilities; the
+  // caller's set is written last, whatever it holds).
+  if ((c.groups != o.creds.groups && !set_groups(c.groups)) || !set_fsgid(c.fsgid) || !set_fsuid(c.fsuid) ||
+      !set_caps(c.cap_eff, o.caps.perm, o.caps.inh)) {
+    why_ = fmt::format("vigil cannot take the caller's credentials (fsuid {}, fsgid {}): {}", c.fsuid, c.fsgid,
+                       std::strerror(errno));
+    restore();
+    switched_ = false;
+    return;
+  }
+  ok_ = true;
+}
+
+AsCaller::~AsCaller() {
+  if (switched_) restore();
+}
+
+namespace {
+
+void answer(int listener, uint64_t id, int err) {
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  if (err) resp.error = -err;
+  else resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+    spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+}
+
+}  // namespace
+
+void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,
+               Event&& ev) {
+  Judge& judge = *env.judge;
+  FileInfo& f = *ev.file;
+  const int64_t flags = f.flags;
+  const std::string_view type = row.type;
+  // The directory the path is relative to (open_by_handle_at: its mount fd).
+  const int dirfd = type == "openat" || type == "openat2" || type == "open_by_handle_at" ? int(int32_t(uint32_t(a.args[0])))
+                                                                                         : AT_FDCWD;
+  auto finish = [&](int err) {
+    if (err) {
+      ev.res = -err;
+      ev.has_res = true;
+    }
+    answer(env.listener, id, err);
+    judge.emit(std::move(ev));
+  };
+  // vigil's own failure (EMFILE, ENOMEM): an alert, and closed in prevent mode.
+  auto fault = [&](const char* what, int err) { finish(env.guard->resource_fault(tid, what, err)); };
+  // The verdict; false: denied or killed (answered).
+  auto judged = [&]() {
+    const Action act = judge.judge(ev, row.enforce);
+    if (act == Action::None) return true;
+    if (act == Action::Killed) kill(tgid, SIGKILL);
+    finish(EPERM);
+    return false;
+  };
+  // Not resolvable: the kernel's own errno (nothing was opened), or vigil's
+  // refusal (the sensor's /proc entries): the built-in "Unreadable syscall
+  // argument" alert, denied.
+  auto unresolved = [&](const probes::Resolved& r) {
+    if (r.refused) {
+      ev.args.push_back({"unreadable", fmt::format("path (not resolvable for vigil: {})", r.what)});
+    } else {
+      ev.args.push_back({"unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err))});
+      if (own_resource(r.err)) return fault("resolving a path as the caller", r.err);
+    }
+    if (judged()) finish(r.refused ? EPERM : r.err);
+  };
+
+  Creds creds;
+  if (!read_creds(tid, &creds)) return finish(ESRCH);  // the caller is gone
+  const bool tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
+  const bool create = (flags & O_CREAT) && !tmpfile && type != "open_by_handle_at";
+  const bool excl = create && (flags & O_EXCL);
+  const unsigned rflags = (!(flags & O_NOFOLLOW) && !excl ? unsigned(probes::kFollowLast) : 0u) |
+                          (create ? unsigned(probes::kMayNotExist) : 0u);
+  uint64_t resolve_bits = 0;  // openat2's RESOLVE_*: the caller's own restrictions, checked by the kernel below
+  if (type == "openat2") {
+    open_how how{};
+    if (!probes::TraceeMemory(tid).read(a.args[2], &how, sizeof how)) {
+      ev.args.push_back({"unreadable", "open_how"});
+      if (judged()) finish(EPERM);
+      return;
+    }
+    resolve_bits = how.resolve;
+  }
+  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }};
+  const mode_t mode = f.mode >= 0 ? mode_t(f.mode) & ~creds.umask & 07777 : 0;
+
+  // The path walked as the caller.
+  auto walk = [&](int) {
+    // The caller's root and start directory: opened by vigil (the caller
+    // may have made itself non-dumpable); walked with the caller's credentials.
+    std::string start_path = "/";
+    Fd root(probes::open_caller_root(tid));
+    if (root.fd < 0) {
+      probes::Resolved r;
+      r.err = -root.fd, r.what = "the caller's root directory";
+      return r;
+    }
+    Fd start(f.raw_path.starts_with("/") ? -1 : probes::open_caller_dir(tid, dirfd, &start_path));
+    if (!f.raw_path.starts_with("/") && start.fd < 0) {
+      const int e = -start.fd;
+      probes::Resolved r;
+      r.err = dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
+      r.what = dirfd == AT_FDCWD ? "the caller's working directory" : fmt::format("the caller's fd {}", dirfd);
+      return r;
+    }
+    probes::Resolved r;
+    {
+      AsCaller as(creds);
+      if (!as.ok()) {
+        r.err = EACCES, r.refused = true, r.what = as.why();
+        return r;
+      }
+      r = f.raw_path.empty() ? probes::Resolved{} : probes::resolve_at(who, root.fd, start.fd < 0 ? root.fd : start.fd,
+                                                                        start_path, f.raw_path, rflags);
+      if (f.raw_path.empty()) r.err = ENOENT, r.what = "empty path";
+      // openat2's RESOLVE_* flags: the kernel walks the path with them, from
+      // the same directories, and must reach the same object.
+      if (r.ok() && resolve_bits) {
+        open_how how{};
+        how.flags = O_PATH | O_CLOEXEC | uint64_t(rflags & probes::kFollowLast ? 0 : O_NOFOLLOW);
+        how.resolve = resolve_bits;
+        const bool beneath = resolve_bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT);
+        Fd check(int(syscall(SYS_openat2, beneath || f.raw_path[0] != '/' ? (start.fd < 0 ? root.fd : start.fd) : root.fd,
+                             f.raw_path[0] == '/' && !beneath ? f.raw_path.c_str() + 1 : f.raw_path.c_str(), &how,
+                             sizeof how)));
+        struct stat st {};
+        if (check.fd < 0 && !(errno == ENOENT && !r.exists)) {
+          r.err = errno, r.what = "openat2 with the caller's RESOLVE_ flags";
+        } else if (check.fd >= 0 && (fstat(check.fd, &st) < 0 || !r.exists || uint64_t(st.st_dev) != r.dev ||
+                                     uint64_t(st.st_ino) != r.ino)) {
+          r = probes::Resolved{};
+          r.err = EAGAIN, r.what = "the path changed while vigil resolved it";
+        }
+      }
+    }
+    return r;
+  };
+
+  const bool by_handle = type == "open_by_handle_at";
+  std::string handle;
+  if (by_handle) {
+    if (!((creds.cap_eff >> CAP_DAC_READ_SEARCH) & 1)) return finish(EPERM);  // as the kernel answers
+    if (!probes::read_file_handle(probes::TraceeMemory(tid), a.args[1], &handle)) {
+      ev.args.push_back({"unreadable", "file_handle"});
+      if (judged()) finish(EPERM);
+      return;
+    }
+  }
+
+  for (int attempt = 0;; ++attempt) {
+    probes::Resolved r = by_handle ? probes::resolve_handle(tid, dirfd, handle) : walk(attempt);
+    if (!r.ok()) return unresolved(r);
+    f.path = r.path;
+    f.dev = r.exists ? r.dev : 0;
+    f.ino = r.exists ? r.ino : 0;
+    if (r.exists && (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && S_ISREG(r.mode) && r.size > 0 &&
+        !ev.arg("overwrites"))
+      ev.args.push_back({"overwrites", "true"});
+    if (attempt > 0) ev.args.push_back({"resolved_again", std::to_string(attempt)});  // judged anew
+    if (!judged()) return;
+
+    // The open, on the object judged.
+    int fd = -1, err = 0;
+    if (flags & O_PATH) {
+      if (!r.exists) err = ENOENT;
+      else if ((fd = fcntl(r.fd, F_DUPFD_CLOEXEC, 0)) < 0) err = errno;
+    } else if (r.exists && S_ISLNK(r.mode)) {
+      err = excl ? EEXIST : ELOOP;  // O_NOFOLLOW (or O_CREAT|O_EXCL) on a symlink
+    } else if (r.exists && excl) {
+      err = EEXIST;
+    } else if (r.exists && S_ISSOCK(r.mode)) {
+      err = ENXIO;  // what open(2) of a socket gives
+    } else if (r.exists && !S_ISREG(r.mode) && !S_ISDIR(r.mode) && !(S_ISFIFO(r.mode) && (flags & O_NONBLOCK))) {
+      // A device, or a FIFO opened blocking: vigil must not block (or touch
+      // a device); the kernel opens it (docs/threat-model.md: residual race).
+      ev.args.push_back({"performed", "false (not a regular file)"});
+      return finish(0);
+    } else {
+      AsCaller as(creds);
+      if (!as.ok()) {
+        err = EPERM;
+      } else if (r.exists) {
+        // Reopened through vigil's own /proc/self/fd/N: the object itself, no path walk.
+        const int reopen = int(flags & ~(O_CREAT | O_NOFOLLOW | (tmpfile ? 0 : O_EXCL))) | O_CLOEXEC;
+        fd = open(fmt::format("/proc/self/fd/{}", r.fd).c_str(), reopen, mode);
+        if (fd < 0) err = errno;
+      } else {
+        fd = openat(r.fd, r.name.c_str(), int(flags) | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0) err = errno;
+        if (fd < 0 && err == EEXIST && !excl && attempt < 3) continue;  // created meanwhile: resolve and judge again
+      }
+      // vigil's own umask applies too: the mode the caller asked for.
+      if (fd >= 0 && (!r.exists || tmpfile) && (own_umask() & mode)) {
+        struct stat st {};
+        if (fstat(fd, &st) == 0 && (st.st_mode & 07777) != mode) fchmod(fd, mode);
+      }
+    }
+    if (fd < 0) {
+      if (own_resource(err) && !(flags & O_PATH)) return fault("opening a file for the caller", err);
+      return finish(err);
+    }
+    Fd opened(fd);
+    if (env.drift && f.path.starts_with("/") && (flags & O_ACCMODE) != O_RDONLY) {
+      struct stat st {};
+      if (fstat(fd, &st) == 0) env.drift->note_write(f.path, &st, ev.proc.get());
+    }
+    err = guard::install_fd(env.listener, id, fd, flags & O_CLOEXEC ? O_CLOEXEC : 0);
+    if (err) return finish(err);
+    judge.emit(std::move(ev));  // answered by install_fd
+    return;
+  }
+}
+
+namespace {
+
+// The path rows vigil performs (sensor/perform.hpp): how each path argument
+// resolves, and the call made on the resolved handles.
+bool is_path_row(std::string_view t) {
+  static constexpr std::string_view kRows[] = {"unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "rename", "renameat",
+                                               "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod",
+                                               "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "truncate"};
+  for (auto r : kRows)
+    if (r == t) return true;
+  return false;
+}
+
+}  // namespace
+
+bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,
+               Event& ev) {
+  const std::string t = row.type;
+  if (!is_path_row(t)) return false;
+  auto reg = [&](int i) { return int(int32_t(uint32_t(a.args[i]))); };
+  FileInfo& f = *ev.file;
+  // Each path: its dirfd, the raw path, how it resolves.
+  int d1 = AT_FDCWD, d2 = AT_FDCWD;
+  unsigned r1 = probes::kParent, r2 = probes::kParent;
+  const bool two = t.starts_with("rename") || t.starts_with("link");
+  std::string raw2;
+  if (two) {
+    const std::string* rt = ev.arg("raw_target");
+    if (!rt) return false;
+    raw2 = *rt;
+  }
+  const bool at = t.ends_with("at") || t == "renameat2" || t == "fchmodat2";
+  if (at) d1 = reg(t.starts_with("symlink") ? 1 : 0);
+  if (at && two) d2 = reg(2);
+  if (t == "linkat" && (reg(4) & AT_SYMLINK_FOLLOW)) r1 = probes::kFollowLast;
+  if (t == "chmod" || t == "fchmodat" || t == "chown" || t == "truncate") r1 = probes::kFollowLast;
+  if (t == "lchown") r1 = 0;
+  if (t == "fchmodat2") r1 = reg(3) & AT_SYMLINK_NOFOLLOW ? 0u : unsigned(probes::kFollowLast);
+  if (t == "fchownat") r1 = reg(4) & AT_SYMLINK_NOFOLLOW ? 0u : unsigned(probes::kFollowLast);
+  // AT_EMPTY_PATH (the dirfd itself): not a path; the call goes the usual way.
+  if ((t == "linkat" && (reg(4) & AT_EMPTY_PATH)) || (t == "fchownat" && (reg(4) & AT_EMPTY_PATH)) ||
+      (t == "fchmodat2" && (reg(3) & AT_EMPTY_PATH)))
+    return false;
+
+  Judge& judge = *env.judge;
+  auto finish = [&](int err) {
+    if (err) ev.res = -err, ev.has_res = true;
+    seccomp_notif_resp resp{};
+    resp.id = id;
+    resp.error = -err;  // 0: the call returns 0 (done by vigil)
+    if (ioctl(env.listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+      spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+    judge.emit(std::move(ev));
+    return true;
+  };
+  auto judged = [&]() {
+    const Action act = judge.judge(ev, row.enforce);
+    if (act == Action::Killed) kill(tgid, SIGKILL);
+    return act == Action::None;
+  };
+  Creds creds;
+  if (!read_creds(tid, &creds)) return finish(ESRCH);
+  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }};
+  auto resolve = [&](int dirfd, const std::string& raw, unsigned flags) {
+    probes::Resolved r;
+    std::string start_path = "/";
+    Fd root(probes::open_caller_root(tid));
+    Fd start(raw.starts_with("/") ? -1 : probes::open_caller_dir(tid, dirfd, &start_path));
+    if (root.fd < 0 || (!raw.starts_with("/") && start.fd < 0)) {
+      const int e = root.fd < 0 ? -root.fd : -start.fd;
+      r.err = root.fd < 0 || dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
+      r.what = root.fd < 0 ? "the caller's root directory" : "the caller's start directory";
+      return r;
+    }
+    AsCaller as(creds);
+    if (!as.ok()) {
+      r.err = EACCES, r.refused = true, r.what = as.why();
+      return r;
+    }
+    if (raw.empty()) {
+      r.err = ENOENT, r.what = "empty path";
+      return r;
+    }
+    return probes::resolve_at(who, root.fd, start.fd < 0 ? root.fd : start.fd, start_path, raw, flags);
+  };
+  auto unresolved = [&](const probes::Resolved& r) {
+    if (r.refused) {
+      ev.args.push_back({"unreadable", fmt::format("path (not resolvable for vigil: {})", r.what)});
+    } else {
+      ev.args.push_back({"unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err))});
+      if (own_resource(r.err)) return finish(env.guard->resource_fault(tid, "resolving a path as the caller", r.err));
+    }
+    return finish(judged() ? (r.refused ? EPERM : r.err) : EPERM);
+  };
+
+  probes::Resolved p1 = resolve(d1, f.raw_path, r1);
+  if (!p1.ok()) return unresolved(p1);
+  probes::Resolved p2;
+  if (two) {
+    p2 = resolve(d2, raw2, r2);
+    if (!p2.ok()) return unresolved(p2);
+  }
+  f.path = p1.path;
+  f.dev = p1.exists ? p1.dev : 0, f.ino = p1.exists ? p1.ino : 0;
+  if (two) f.target = p2.path;
+  if (!judged()) return finish(EPERM);
+
+  // The call, on the handles judged, as the caller.
+  const bool parent = r1 & probes::kParent;
+  const std::string obj = fmt::format("/proc/self/fd/{}", p1.fd);  // the object itself (no path walk)
+  const char* n1 = p1.name.c_str();
+  int rc = 0;
+  {
+    AsCaller as(creds);
+    if (!as.ok()) return finish(EPERM);
+    if (t == "unlink" || t == "unlinkat") {
+      rc = unlinkat(p1.fd, n1, t == "unlinkat" ? reg(2) : 0);
+    } else if (t == "rmdir") {
+      rc = unlinkat(p1.fd, n1, AT_REMOVEDIR);
+    } else if (t.starts_with("mkdir")) {
+      const mode_t mode = mode_t(f.mode >= 0 ? f.mode : 0777) & ~creds.umask & 07777;
+      rc = mkdirat(p1.fd, n1, mode);
+      if (rc == 0 && (own_umask() & mode)) fchmodat(p1.fd, n1, mode, 0);  // vigil's umask applied too
+    } else if (t.starts_with("rename")) {
+      rc = int(syscall(SYS_renameat2, p1.fd, n1, p2.fd, p2.name.c_str(), t == "renameat2" ? unsigned(reg(4)) : 0u));
+    } else if (t.starts_with("link")) {
+      rc = parent ? linkat(p1.fd, n1, p2.fd, p2.name.c_str(), 0)
+                  : linkat(AT_FDCWD, obj.c_str(), p2.fd, p2.name.c_str(), AT_SYMLINK_FOLLOW);
+    } else if (t.starts_with("symlink")) {
+      rc = symlinkat(f.target.c_str(), p1.fd, n1);
+    } else if (t == "chmod" || t.starts_with("fchmodat")) {
+      if (S_ISLNK(p1.mode)) rc = -1, errno = EOPNOTSUPP;  // a symlink's mode cannot change
+      else rc = fchmodat(AT_FDCWD, obj.c_str(), mode_t(f.mode >= 0 ? f.mode : 0) & 07777, 0);
+    } else if (t.find("chown") != std::string::npos) {
+      const int p = t == "fchownat" ? 2 : 1;
+      rc = fchownat(p1.fd, "", uid_t(reg(p)), gid_t(reg(p + 1)), AT_EMPTY_PATH);
+    } else if (t == "truncate") {
+      rc = truncate(obj.c_str(), off_t(a.args[1]));
+    }
+  }
+  const int err = rc < 0 ? errno : 0;
+  if (own_resource(err)) return finish(env.guard->resource_fault(tid, "performing a call for the caller", err));
+  return finish(err);
+}
+
+bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,
+          Event& ev) {
+  const std::string_view t = row.type;
+  if (t == "open" || t == "openat" || t == "openat2" || t == "creat" || t == "open_by_handle_at") {
+    open_call(env, id, tid, tgid, a, row, std::move(ev));
+    return true;
+  }
+  return path_call(env, id, tid, tgid, a, row, ev);
+}
+
+}  // namespace vigil::perform

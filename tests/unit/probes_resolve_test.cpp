@@ -1,0 +1,195 @@
+// probes/resolve: paths resolved as the caller sees them (issue 12): the
+// object reached, not the string (symlinks, "..", /proc/self/*, magic links),
+// and never the sensor's own /proc entries.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "probes/resolve.hpp"
+
+using namespace vigil::probes;
+
+namespace {
+
+struct TempTree {
+  std::string dir;
+  int fd = -1;
+  TempTree() {
+    char tmpl[] = "/tmp/vigil-resolve-XXXXXX";
+    dir = mkdtemp(tmpl);
+    auto sh = [&](const std::string& cmd) { REQUIRE(std::system(("cd " + dir + " && " + cmd).c_str()) == 0); };
+    sh("mkdir -p etc/protected sub/deep && echo secret > etc/protected/x && echo d > decoy");
+    sh("ln -s /etc/protected/x lnk && ln -s etc/protected d && ln -s l2 l1 && ln -s l1 l2");
+    sh("ln -s ../etc sub/up && ln etc/protected/x hard && ln -s /etc/protected/x/ slash");
+    fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+  }
+  ~TempTree() {
+    close(fd);
+    std::system(("rm -rf " + dir).c_str());
+  }
+  ino_t ino(const std::string& rel) const {
+    struct stat st {};
+    REQUIRE(lstat((dir + "/" + rel).c_str(), &st) == 0);
+    return st.st_ino;
+  }
+};
+
+Caller me() { return Caller{int(getpid()), int(getpid()), nullptr}; }
+
+}  // namespace
+
+TEST_CASE("resolve_at: symlinks, '..' and missing names as the kernel resolves them", "[resolve]") {
+  TempTree t;
+  const int sub = openat(t.fd, "sub", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(sub >= 0);
+  const ino_t x = t.ino("etc/protected/x");
+  auto at = [&](std::string_view raw, unsigned flags) { return resolve_at(me(), t.fd, sub, "/sub", raw, flags); };
+
+  Resolved r = at("/lnk", kFollowLast);  // an absolute symlink: from the CALLER's root (t.dir)
+  REQUIRE(r.ok());
+  CHECK(r.exists);
+  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.ino == x);
+  CHECK(S_ISREG(r.mode));
+
+  r = at("/lnk", 0);  // O_NOFOLLOW: the link itself
+  REQUIRE(r.ok());
+  CHECK(r.path == "/lnk");
+  CHECK(S_ISLNK(r.mode));
+
+  r = at("../../../../etc/protected/x", kFollowLast);  // '..' stops at the caller's root
+  REQUIRE(r.ok());
+  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.ino == x);
+
+  r = at("/d/../protected/x", kFollowLast);  // '..' of a dir symlink: the target's parent, not the lexical one
+  REQUIRE(r.ok());
+  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.ino == x);
+
+  r = at("up/protected/./x", kFollowLast);  // a relative symlink, relative to the start
+  REQUIRE(r.ok());
+  CHECK(r.path == "/etc/protected/x");
+
+  r = at("/hard", kFollowLast);  // a hard link: its own name, the same inode
+  REQUIRE(r.ok());
+  CHECK(r.path == "/hard");
+  CHECK(r.ino == x);
+
+  r = at("/l1", kFollowLast);
+  CHECK(r.err == ELOOP);
+  r = at("/l1", 0);  // not followed: the link
+  CHECK(r.ok());
+
+  r = at("/d/new", kFollowLast | kMayNotExist);
+  REQUIRE(r.ok());
+  CHECK_FALSE(r.exists);
+  CHECK(r.name == "new");
+  CHECK(r.path == "/etc/protected/new");
+  struct stat st {};
+  REQUIRE(fstat(r.fd, &st) == 0);
+  CHECK(st.st_ino == t.ino("etc/protected"));
+
+  CHECK(at("/nope/new", kMayNotExist).err == ENOENT);
+  CHECK(at("/decoy/x", kFollowLast).err == ENOTDIR);
+  CHECK(at("/decoy/", kFollowLast).err == ENOTDIR);
+  CHECK(at("/slash", kFollowLast).err == ENOTDIR);  // a link to "x/" of a file
+  CHECK(at("", kFollowLast).err == ENOENT);
+  r = at("/", kFollowLast);
+  REQUIRE(r.ok());
+  CHECK(r.path == "/");
+  close(sub);
+}
+
+TEST_CASE("resolve: /proc/self, /dev/fd and magic links mean the caller, never vigil", "[resolve]") {
+  TempTree t;
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    // The caller: cwd in the tree, fd 20 an O_PATH of the protected file, fd 21 read-only of it.
+    if (chdir(t.dir.c_str()) < 0) _exit(1);
+    dup2(open("etc/protected/x", O_PATH), 20);
+    dup2(open("etc/protected/x", O_RDONLY), 21);
+    if (write(ready[1], "r", 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  char c;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  const Caller who{child, child, nullptr};
+  const ino_t x = t.ino("etc/protected/x");
+  const std::string real = t.dir + "/etc/protected/x";
+
+  for (const char* raw : {"/proc/self/cwd/etc/protected/x", "/proc/thread-self/cwd/etc/protected/x", "/proc/self/fd/20",
+                          "/proc/self/fd/21", "/dev/fd/21", "/proc/self/root/proc/self/cwd/d/../protected/x", "etc/../d/x"}) {
+    INFO(raw);
+    if (std::string_view(raw).starts_with("/dev/fd") && access("/dev/fd", F_OK) != 0) continue;
+    Resolved r = resolve(who, AT_FDCWD, raw, kFollowLast);
+    REQUIRE(r.ok());
+    CHECK(r.ino == x);
+  }
+  // /proc/self/cwd: its path as the caller sees it (the magic link's target)
+  Resolved r = resolve(who, AT_FDCWD, "/proc/self/cwd/etc/protected/x", kFollowLast);
+  char buf[4096];
+  REQUIRE(realpath(real.c_str(), buf));
+  CHECK(r.path == buf);
+  // relative to the caller's fd 20 (an O_PATH of a file): ENOTDIR
+  CHECK(resolve(who, 20, "x", kFollowLast).err == ENOTDIR);
+
+  // vigil's own /proc entries: never, whatever the way there
+  const std::string self = std::to_string(getpid());
+  for (std::string raw : {"/proc/" + self + "/mem", "/proc/" + self + "/fd/0", "/proc/" + self + "/root/etc",
+                          "/proc/self/root/proc/" + self + "/status", "/proc/" + self + "/task/" + self + "/mem"}) {
+    INFO(raw);
+    Resolved s = resolve(who, AT_FDCWD, raw, kFollowLast);
+    CHECK(s.err == EACCES);
+  }
+  // a start inside /proc/<vigil> (a dirfd there)
+  const int vdir = open(("/proc/" + self).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  const int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  CHECK(resolve_at(who, root, vdir, "/proc/" + self, "mem", kFollowLast).err == EACCES);
+  // the caller's own /proc entries are its own
+  Resolved own = resolve(who, AT_FDCWD, "/proc/self/status", kFollowLast);
+  REQUIRE(own.ok());
+  CHECK(own.path == "/proc/" + std::to_string(child) + "/status");
+  close(vdir);
+  close(root);
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(ready[0]);
+  close(ready[1]);
+}
+
+TEST_CASE("resolve_at: kParent gives the directory and the entry, links not followed", "[resolve]") {
+  TempTree t;
+  auto at = [&](std::string_view raw, unsigned flags) { return resolve_at(me(), t.fd, t.fd, "/", raw, flags); };
+  Resolved r = at("/d/x", kParent);  // the dir symlink is followed, the entry is not looked up further
+  REQUIRE(r.ok());
+  CHECK(r.exists);
+  CHECK(r.name == "x");
+  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.ino == t.ino("etc/protected/x"));
+  struct stat st {};
+  REQUIRE(fstat(r.fd, &st) == 0);
+  CHECK(st.st_ino == t.ino("etc/protected"));
+  r = at("/lnk", kParent);  // a symlink entry: itself
+  REQUIRE(r.ok());
+  CHECK(S_ISLNK(r.mode));
+  CHECK(r.path == "/lnk");
+  r = at("sub/missing", kParent);
+  REQUIRE(r.ok());
+  CHECK_FALSE(r.exists);
+  CHECK(r.path == "/sub/missing");
+  CHECK(at("sub/..", kParent).err == EINVAL);
+  CHECK(at("decoy/", kParent).err == ENOTDIR);
+  CHECK(at("nope/x", kParent).err == ENOENT);
+}
