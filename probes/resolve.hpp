@@ -54,6 +54,8 @@ enum ResolveFlags : unsigned {
   // name the entry, exists whether it is there (dev/ino/mode then its own,
   // a symlink not followed). "." or ".." as the last component: EINVAL.
   kParent = 1u << 2,
+  // Always the component walk (tests compare it with the fast path).
+  kWalk = 1u << 3,
 };
 
 // Who resolves: the calling thread and process (numbers of vigil's pid
@@ -74,7 +76,11 @@ Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned fl
 
 // The walk itself, from root_fd (the caller's root) and start_fd (where a
 // relative raw starts; start_path: its path as the caller sees it).
-// The fds are borrowed.
+// The fds are borrowed. When the caller's root is vigil's own (the same
+// mount and directory) the kernel walks the directory part (openat2,
+// RESOLVE_NO_MAGICLINKS) and vigil the last component; wherever the two
+// could differ (procfs, magic links, a last symlink to follow, a trailing
+// slash, errors but ENOENT) the component walk decides.
 Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_view start_path, std::string_view raw,
                     unsigned flags);
 
