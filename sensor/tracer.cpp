@@ -184,6 +184,7 @@ struct Tracer::Impl {
     std::string judged_exe;
     probes::DecodeContext::ExecImage before;  // the caller's own image (lazy checks)
     int64_t since_ns = 0;                     // lazy checks: when the exec was let through
+    int64_t next_ns = 0;                      // lazy checks: when the sweep looks again
   };
   // Where a rule can block the exec: its thread is seized (TRACEEXEC) and
   // checked at its PTRACE_EVENT_EXEC stop, before the new image's first
@@ -524,31 +525,43 @@ struct Tracer::Impl {
     verify_exec(tgid, c, false);
   }
   // Lazy checks whose process made no notification since (the adaptive
-  // filter may trap nothing it does): checked once the exec has had
-  // kLazyCheckNs to complete and the thread is no longer in it. Returns the
-  // poll timeout (ms) until the next one is due, -1 if none is pending.
-  static constexpr int64_t kLazyCheckNs = 2'000'000;
+  // filter may trap nothing it does): checked once the exec is over, looked
+  // at kLazyCheckNs after it was let through, then at doubling intervals (at
+  // most kLazyMaxNs) while it may still be running. Returns the poll timeout
+  // (ms) until the next look, -1 if none is pending.
+  static constexpr int64_t kLazyCheckNs = 2'000'000, kLazyMaxNs = 256'000'000;
   int sweep_lazy() {
     if (exec_lazy.empty()) return -1;
     const int64_t now = now_monotonic_ns();
+    int64_t next = INT64_MAX;
     for (auto it = exec_lazy.begin(); it != exec_lazy.end();) {
-      if (now - it->second.since_ns < kLazyCheckNs || in_exec(it->second.tid)) {
+      ExecCheck& c = it->second;
+      if (c.next_ns == 0) c.next_ns = c.since_ns + kLazyCheckNs;
+      if (now >= c.next_ns && !exec_over(it->first, c)) c.next_ns = now + std::min(2 * (now - c.since_ns), kLazyMaxNs);
+      if (now < c.next_ns) {
+        next = std::min(next, c.next_ns);
         ++it;
         continue;
       }
       const int tgid = it->first;
-      const ExecCheck c = std::move(it->second);
+      const ExecCheck done = std::move(c);
       it = exec_lazy.erase(it);
-      lazy_check(tgid, c);
+      lazy_check(tgid, done);
     }
-    return exec_lazy.empty() ? -1 : 2;
+    return next == INT64_MAX ? -1 : int(std::max<int64_t>(1, (next - now + 999'999) / 1'000'000));
   }
-  // Whether thread tid is still inside an execve/execveat (/proc/TID/syscall).
-  static bool in_exec(int tid) {
+  // Whether the exec checked with c is over: the process runs another image
+  // than before, or its thread is gone or waits in another syscall
+  // (/proc/TID/syscall). A thread that is "running" may still be in the
+  // exec (under load an exec outlasts any fixed delay): not over.
+  static bool exec_over(int tgid, const ExecCheck& c) {
+    struct stat st {};
+    if (stat(fmt::format("/proc/{}/exe", tgid).c_str(), &st) != 0 || !same_file(st, c.before)) return true;
     std::string sc;
-    if (!procfs::read_file(fmt::format("/proc/{}/syscall", tid), 64, &sc)) return false;
+    if (!procfs::read_file(fmt::format("/proc/{}/syscall", c.tid), 64, &sc)) return true;
+    if (sc.starts_with("running")) return false;
     const long nr = std::strtol(sc.c_str(), nullptr, 10);
-    return nr == SYS_execve || nr == SYS_execveat;
+    return nr != SYS_execve && nr != SYS_execveat;
   }
 
   // PTRACE_EVENT_EXEC of a seized thread (tid: now the thread group's id;
