@@ -39,13 +39,21 @@ void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
   *path = normalize_path(absolute ? std::string() : dir_of(mem.tid(), dirfd), *raw);
 }
 
-void resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
-                  Event* ev, std::string* path, bool identity) {
-  if (ctx.performed || raw.empty() || ev->arg("unreadable")) return;
+bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
+                  Event* ev, std::string* path, bool identity, struct stat* st) {
+  if (ctx.performed || raw.empty() || ev->arg("unreadable")) return false;
   const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr}, dirfd, raw, flags);
-  if (!r.ok()) return add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
+  if (!r.ok()) {
+    add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
+    return false;
+  }
   *path = r.path;
   if (identity && ev->file && r.exists) ev->file->dev = r.dev, ev->file->ino = r.ino;
+  if (st) {
+    *st = {};
+    if (r.exists) st->st_dev = dev_t(r.dev), st->st_ino = ino_t(r.ino), st->st_mode = r.mode, st->st_size = off_t(r.size);
+  }
+  return true;
 }
 
 const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd) {
@@ -91,15 +99,17 @@ void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Eve
   const bool tmpfile = (f.flags & O_TMPFILE) == O_TMPFILE;
   const bool excl_create = (f.flags & O_CREAT) && (f.flags & O_EXCL);
   const bool follow = !(f.flags & O_NOFOLLOW) && !excl_create;  // O_CREAT|O_EXCL never follows a last link
-  resolve_path(mem, ctx, dirfd, f.raw_path,
-               (follow ? unsigned(kFollowLast) : 0u) | ((f.flags & O_CREAT) && !tmpfile ? unsigned(kMayNotExist) : 0u), ev,
-               &f.path);
-  // One stat for both: O_TRUNC of a file with data destroys it (what
-  // ransomware does; of a new or empty file it does not), and drift learns
-  // the inode of what is written.
-  if (ctx.performed || !f.path.starts_with("/")) return;  // (sensor/perform.cpp: on the resolved object)
   struct stat st {};
-  const bool exists = ::stat(f.path.c_str(), &st) == 0;
+  const bool resolved = resolve_path(
+      mem, ctx, dirfd, f.raw_path,
+      (follow ? unsigned(kFollowLast) : 0u) | ((f.flags & O_CREAT) && !tmpfile ? unsigned(kMayNotExist) : 0u), ev, &f.path,
+      true, &st);
+  // One look for both (the resolved object's, else a stat of the lexical
+  // path): O_TRUNC of a file with data destroys it (what ransomware does; of
+  // a new or empty file it does not), and drift learns the inode of what is
+  // written.
+  if (ctx.performed || !f.path.starts_with("/")) return;  // (sensor/perform.cpp: on the resolved object)
+  const bool exists = resolved ? st.st_mode != 0 : ::stat(f.path.c_str(), &st) == 0;
   if (exists && (f.flags & O_TRUNC) && (f.flags & O_ACCMODE) != O_RDONLY && S_ISREG(st.st_mode) && st.st_size > 0)
     add_arg(ev, "overwrites", "true");
   if (ctx.drift != nullptr) ctx.drift->note_write(f.path, exists ? &st : nullptr, ctx.proc);

@@ -1,6 +1,8 @@
 // Helpers shared by the decoders (probes/decode_*.cpp); internal to probes/.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <string>
 
@@ -24,8 +26,10 @@ void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
 // the true file), ev->file gets its dev and inode. Unresolvable: the lexical
 // path stays and evt.arg.unresolved says why. Not done when the tracer
 // performs the call itself (ctx.performed: it resolves as the caller).
-void resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
-                  Event* ev, std::string* path, bool identity = true);
+// Returns whether it was resolved; *st (if given) then holds the object's
+// type, size and identity (st_mode 0: it does not exist).
+bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
+                  Event* ev, std::string* path, bool identity = true, struct stat* st = nullptr);
 // The fd table entry of fd (validated; resolved from /proc when unknown).
 const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd);
 

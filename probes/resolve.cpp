@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/path.hpp"
 #include "probes/probes.hpp"
 
 namespace vigil::probes {
@@ -207,17 +208,39 @@ RootId root_id(int fd) {
   return id;
 }
 
-bool is_own_root(int root_fd) {
-  static const RootId own = [] {
-    Fd fd(open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    return fd.fd < 0 ? RootId{} : root_id(fd.fd);
+// vigil's own root: an O_PATH fd kept open, and its identity.
+struct OwnRoot {
+  int fd = -1;
+  RootId id;
+};
+const OwnRoot& own_root() {
+  static const OwnRoot own = [] {
+    OwnRoot o;
+    o.fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (o.fd >= 0) o.id = root_id(o.fd);
+    return o;
   }();
-  if (!own.ok) return false;
-  const RootId id = root_id(root_fd);
-  return id.ok && id.mnt_id == own.mnt_id && id.dev == own.dev && id.ino == own.ino;
+  return own;
 }
 
-bool fast_resolve(int root_fd, int start_fd, std::string_view raw, unsigned flags, Resolved* out) {
+bool same_root(const RootId& id) {
+  const RootId& own = own_root().id;
+  return own.ok && id.ok && id.mnt_id == own.mnt_id && id.dev == own.dev && id.ino == own.ino;
+}
+
+bool is_own_root(int root_fd) { return root_fd == own_root().fd || same_root(root_id(root_fd)); }
+
+// The caller's root directory is vigil's (one statx of the magic link, no fd).
+bool caller_root_is_own(int tid) {
+  struct statx sx {};
+  if (statx(AT_FDCWD, fmt::format("/proc/{}/root", tid).c_str(), AT_STATX_DONT_SYNC, STATX_INO | STATX_MNT_ID, &sx) != 0 ||
+      !(sx.stx_mask & STATX_MNT_ID))
+    return false;
+  return same_root(RootId{sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino, true});
+}
+
+bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::string_view raw, unsigned flags,
+                  Resolved* out) {
   static bool have_openat2 = true;
   if (!have_openat2 || raw.back() == '/' || !is_own_root(root_fd)) return false;
   const size_t slash = raw.rfind('/');
@@ -231,15 +254,25 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view raw, unsigned flag
   how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
   // Absolute: from the caller's root (== vigil's). Relative: from its start;
   // an absolute symlink on the way goes to vigil's root, the caller's too.
-  how.resolve = RESOLVE_NO_MAGICLINKS | (absolute ? RESOLVE_IN_ROOT : 0);
-  Fd d(int(syscall(SYS_openat2, absolute ? root_fd : start_fd, dir.c_str(), &how, sizeof how)));
+  // First with no symlink at all: the directory's path is then the lexical
+  // one; else (ELOOP) with them, and its path is what the kernel says.
+  how.resolve = RESOLVE_NO_SYMLINKS | (absolute ? RESOLVE_IN_ROOT : 0);
+  const int from = absolute ? root_fd : start_fd;
+  bool lexical = absolute || start_path.starts_with("/");
+  Fd d(lexical ? int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how)) : -1);
+  if (d.fd < 0 && (!lexical || errno == ELOOP)) {
+    lexical = false;
+    how.resolve = RESOLVE_NO_MAGICLINKS | (absolute ? RESOLVE_IN_ROOT : 0);
+    d = Fd(int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how)));
+  }
   if (d.fd < 0) {
     if (errno == ENOSYS) have_openat2 = false;
     return false;
   }
   struct statfs sf {};
   if (fstatfs(d.fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC) return false;
-  std::string dir_path = read_link_at(AT_FDCWD, fmt::format("/proc/self/fd/{}", d.fd).c_str());
+  std::string dir_path = lexical ? normalize_path(absolute ? std::string_view() : start_path, dir)
+                                 : read_link_at(AT_FDCWD, fmt::format("/proc/self/fd/{}", d.fd).c_str());
   if (dir_path.empty() || dir_path[0] != '/' || dir_path.ends_with(" (deleted)")) return false;
   const std::string path = dir_path == "/" ? "/" + name : dir_path + "/" + name;
   struct stat st {};
@@ -338,9 +371,12 @@ int open_caller_dir(int tid, int dirfd, std::string* path) {
 
 Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned flags) {
   if (raw.empty()) return failed(ENOENT, "empty path");
-  Fd root(open_caller_root(who.tid));
-  if (root.fd < 0) return failed(-root.fd, "the caller's root directory");
-  if (raw[0] == '/') return resolve_at(who, root.fd, root.fd, "/", raw, flags);
+  // The caller's root is vigil's (one container): vigil's own root fd serves.
+  const bool own = own_root().fd >= 0 && caller_root_is_own(who.tid);
+  Fd opened(own ? -1 : open_caller_root(who.tid));
+  const int root = own ? own_root().fd : opened.fd;
+  if (root < 0) return failed(-root, "the caller's root directory");
+  if (raw[0] == '/') return resolve_at(who, root, root, "/", raw, flags);
   std::string start_path;
   Fd start(open_caller_dir(who.tid, dirfd, &start_path));
   if (start.fd < 0) {
@@ -351,13 +387,13 @@ Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned fl
   struct stat st {};
   if (fstat(start.fd, &st) < 0 || !S_ISDIR(st.st_mode)) return failed(ENOTDIR, fmt::format("dirfd {} is no directory", dirfd));
   if (start_path.empty() || start_path[0] != '/') return failed(ENOENT, "the caller's start directory has no path");
-  return resolve_at(who, root.fd, start.fd, start_path, raw, flags);
+  return resolve_at(who, root, start.fd, start_path, raw, flags);
 }
 
 Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_view start_path, std::string_view raw,
                     unsigned flags) {
   if (raw.empty()) return failed(ENOENT, "empty path");
-  if (Resolved fast; !(flags & kWalk) && fast_resolve(root_fd, start_fd, raw, flags, &fast)) return fast;
+  if (Resolved fast; !(flags & kWalk) && fast_resolve(root_fd, start_fd, start_path, raw, flags, &fast)) return fast;
   struct stat root_st {};
   if (fstat(root_fd, &root_st) < 0) return failed(errno, "the caller's root directory");
   auto is_sensor = [&](int pid) {
