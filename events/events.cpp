@@ -240,19 +240,6 @@ json endpoint_json(const Endpoint& e, const std::string& hostname = {}) {
   return j;
 }
 
-const char* qtype_name(int t) {
-  switch (t) {
-    case 1: return "A";
-    case 5: return "CNAME";
-    case 12: return "PTR";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 28: return "AAAA";
-    case 33: return "SRV";
-    case 65: return "HTTPS";
-  }
-  return nullptr;
-}
 
 json device_json(const Context& ctx) {
   json d = {{"type_id", 6}, {"type", "Virtual"}};  // a container or task
@@ -387,7 +374,7 @@ json to_json(const Event& ev, const Context& ctx) {
   if (ev.dns) {
     const auto& d = *ev.dns;
     json q = {{"hostname", utf8_sanitize(d.qname)}};
-    if (const char* tn = qtype_name(d.qtype)) q["type"] = tn;
+    if (const char* tn = dns_qtype_name(d.qtype)) q["type"] = tn;
     j["query"] = std::move(q);
     if (!d.answers.empty()) {
       json answers = json::array();
@@ -546,6 +533,23 @@ json to_ocsf_finding(const Alert& a, const Context& ctx, const std::string& uid)
   j["count"] = a.count;
   j["unmapped"] = {{"falco", std::move(falco)}};
   return j;
+}
+
+const char* dns_qtype_name(int qtype) {
+  switch (qtype) {
+    case 1: return "A";
+    case 2: return "NS";
+    case 5: return "CNAME";
+    case 6: return "SOA";
+    case 12: return "PTR";
+    case 15: return "MX";
+    case 16: return "TXT";
+    case 28: return "AAAA";
+    case 33: return "SRV";
+    case 65: return "HTTPS";
+    case 255: return "ANY";
+  }
+  return nullptr;
 }
 
 }  // namespace vigil

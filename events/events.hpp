@@ -97,6 +97,9 @@ struct DnsInfo {
   int qtype = 0;  // 1=A, 28=AAAA, ...
   std::vector<std::string> answers;  // resolved addresses, when seen
 };
+// The mnemonic of a DNS query type ("A", "AAAA", "TXT", ...); null if vigil
+// does not name it (the number is then reported).
+const char* dns_qtype_name(int qtype);
 
 // Small generic argument list for anything not covered by the typed parts
 // (setuid target, signal number, prctl option, ...); exposed as evt.arg.NAME.

@@ -273,22 +273,6 @@ std::string_view image_repository(std::string_view image) {
   return image;
 }
 
-const char* qtype_name(int q) {
-  switch (q) {
-    case 1: return "A";
-    case 2: return "NS";
-    case 5: return "CNAME";
-    case 6: return "SOA";
-    case 12: return "PTR";
-    case 15: return "MX";
-    case 16: return "TXT";
-    case 28: return "AAAA";
-    case 33: return "SRV";
-    case 65: return "HTTPS";
-    case 255: return "ANY";
-  }
-  return nullptr;
-}
 
 #define P(expr)                               \
   [](EvalCtx& c, const FieldRef& f) {         \
@@ -470,7 +454,7 @@ const std::vector<FieldDef> kFields = {
     // ---- vigil's own
     {"dns.qname", F::Str, false, E(if (ev.dns) str(c, ev.dns->qname)), "DNS query name"},
     {"dns.qtype", F::Str, false,
-     E(if (ev.dns) computed(c, f, [&](std::string& s) { const char* n = qtype_name(ev.dns->qtype); s = n ? n : std::to_string(ev.dns->qtype); })),
+     E(if (ev.dns) computed(c, f, [&](std::string& s) { const char* n = dns_qtype_name(ev.dns->qtype); s = n ? n : std::to_string(ev.dns->qtype); })),
      "A, AAAA, TXT, ... or the number"},
     {"dns.answer", F::Ip, false, E(if (ev.dns) for (const auto& a : ev.dns->answers) str(c, a)), "a resolved address"},
     {"file.sha256", F::Str, false, E(if (ev.file) opt_str(c, ev.file->sha256)), "SHA-256 of the file"},
