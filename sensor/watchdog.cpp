@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -28,7 +29,7 @@ int64_t now_ms() {
 // SIGKILLs thread group tgid through a pidfd (no signal to a reused pid). False if it is gone.
 bool kill_process(int tgid) {
   const int pidfd = int(syscall(SYS_pidfd_open, tgid, 0));
-  if (pidfd < 0) return false;
+  if (pidfd < 0) return errno != ESRCH && kill(tgid, SIGKILL) == 0;  // EMFILE: vigil's own limit, kill anyway
   const bool ok = syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0) == 0;
   close(pidfd);
   return ok;
