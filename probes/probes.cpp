@@ -347,7 +347,10 @@ size_t read_now(int tid, uint64_t addr, void* buf, size_t len) {
 }
 }  // namespace
 
-void watch_reads(ReadWatch* w) { t_watch = w; }
+void watch_reads(ReadWatch* w) {
+  t_watch = w;
+  if (w) w->reader.store(int(gettid()), std::memory_order_relaxed);
+}
 
 size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {
   Watched watched(tid_);

@@ -65,6 +65,7 @@ struct ReadWatch {
   // memory is read; low half 0: none. One store at each end of a read.
   std::atomic<uint64_t> reading{0};
   std::atomic<uint64_t> ended{0};  // a `reading` value the watchdog acted on: that read's bytes are not trusted
+  std::atomic<int> reader{0};      // the thread that reads (set by watch_reads)
   static int tid_of(uint64_t r) { return int(uint32_t(r)); }
 };
 // The calling thread's reads through TraceeMemory are published in *w (null: not watched).

@@ -62,6 +62,16 @@ bool holds_stall_source(int pid) {
   return found;
 }
 
+// Whether thread tid of vigil is running or runnable ('R' in its stat): a
+// read that is slow because vigil gets no CPU (a throttled cgroup, a loaded
+// host), not one waiting in the kernel ('D', 'S'), is no stall.
+bool running(int tid) {
+  std::string stat;
+  if (!procfs::read_file(fmt::format("/proc/self/task/{}/stat", tid), 1024, &stat, true)) return false;
+  const size_t at = stat.rfind(')');
+  return at != std::string::npos && at + 2 < stat.size() && stat[at + 2] == 'R';
+}
+
 }  // namespace
 
 Watchdog::Watchdog(probes::ReadWatch& watch, int deadline_ms, int own_filters)
@@ -108,7 +118,7 @@ void Watchdog::run() {
       continue;
     }
     const int64_t ms = now - since;
-    if (ms >= int64_t(deadline_ms_) << stage && stage < 3) {
+    if (ms >= int64_t(deadline_ms_) << stage && stage < 3 && !running(watch_.reader.load(std::memory_order_relaxed))) {
       ++stage;
       l.unlock();
       act(stage, r, ms);

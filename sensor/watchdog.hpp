@@ -4,7 +4,8 @@
 // a file page on a hung filesystem, would hold that read, and with it every
 // trapped syscall of the whole app. The tracer publishes each read in a
 // probes::ReadWatch (no cost but two stores); this thread looks at it every
-// deadline/4 and ends a read in progress for longer than the deadline:
+// deadline/4 and ends a read in progress for longer than the deadline, while
+// the reading thread waits in the kernel (not while it is only short of CPU):
 //   1. it kills the process whose memory is read (the read then returns:
 //      the userfaultfd's last holder is gone; the read counts as unreadable);
 //   2. a deadline later, still the same read: it kills every app process

@@ -61,7 +61,7 @@ TEST_CASE("options_help lists every option the parser accepts", "[options]") {
   }
 }
 
-TEST_CASE("--read-deadline: a duration from 10ms to 10s", "[options]") {
+TEST_CASE("read-deadline option: a duration from 10ms to 10s", "[options]") {
   Argv a({"run", "--", "x"});
   int rest = 0;
   std::string err;
