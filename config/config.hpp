@@ -2,6 +2,7 @@
 // and logging. init and patcher use them without linking the tracer.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct Options {
   bool sensitive_default = true;             // not given: the built-in list
   bool exact_exits = false;  // --exit-codes=exact: exit_group trapped (docs/events.md)
   bool app_ptrace = false;  // --app-ptrace=keep: the app keeps CAP_SYS_PTRACE (docs/threat-model.md)
+  // --read-deadline: a read of the app's memory lasting longer is ended by
+  // killing the process read (sensor/watchdog.hpp, docs/threat-model.md).
+  std::chrono::milliseconds read_deadline{250};
 };
 
 // Parses options from the VIGIL_OPTS value (split like a shell splits words,

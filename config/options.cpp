@@ -169,6 +169,15 @@ const std::vector<OptionSpec>& option_table() {
          o.app_ptrace = v == "keep";
          return true;
        }},
+      {"read-deadline", "DURATION: longest read of the app's memory (a syscall argument); one that lasts longer "
+                        "(a userfaultfd or hung-filesystem page) is ended by killing the process read, with a "
+                        "Critical alert (10ms to 10s; default 250ms; docs/threat-model.md)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (!prefixed("--read-deadline", parse_duration(v, &o.read_deadline, err), err)) return false;
+         if (o.read_deadline >= std::chrono::milliseconds(10) && o.read_deadline <= std::chrono::seconds(10)) return true;
+         *err = fmt::format("invalid --read-deadline value '{}': use 10ms to 10s (e.g. 250ms)", v);
+         return false;
+       }},
       {"threat-intel", "FILE: list of IPs/CIDRs, domains and SHA-256 hashes to alert on (repeatable)",
        [](const std::string& v, Options& o, std::string* err) {
          return list_value("--threat-intel", v, &o.threat_intel, err,

@@ -309,18 +309,53 @@ bool export_filter(const Table& table, std::vector<sock_filter>* prog, std::stri
   return rc == 0;
 }
 
-size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {
+namespace {
+thread_local ReadWatch* t_watch = nullptr;
+
+// Publishes one read in the thread's ReadWatch for as long as it lasts.
+class Watched {
+ public:
+  explicit Watched(int tid) : w_(t_watch) {
+    if (!w_) return;
+    // The reading thread is the only writer of `reading`.
+    r_ = ((w_->reading.load(std::memory_order_relaxed) >> 32) + 1) << 32 | uint32_t(tid);
+    w_->reading.store(r_, std::memory_order_release);
+  }
+  ~Watched() {
+    if (w_) w_->reading.store(r_ & ~uint64_t(0xffffffff), std::memory_order_release);
+  }
+  // The watchdog acted on this read (killed the process): whatever it returned is not the caller's memory.
+  bool ended_by_watchdog() const { return w_ && w_->ended.load(std::memory_order_acquire) == r_; }
+
+ private:
+  ReadWatch* w_;
+  uint64_t r_ = 0;
+};
+
+size_t read_now(int tid, uint64_t addr, void* buf, size_t len) {
   iovec local{buf, len};
   iovec remote{reinterpret_cast<void*>(addr), len};
-  ssize_t n = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+  ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
   if (n >= 0) return size_t(n);
   if (errno != ENOSYS && errno != EPERM) return 0;
   // Fallback where process_vm_readv is unavailable or refused.
-  int fd = open(fmt::format("/proc/{}/mem", tid_).c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(fmt::format("/proc/{}/mem", tid).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
   n = pread(fd, buf, len, off_t(addr));
   close(fd);
   return n > 0 ? size_t(n) : 0;
+}
+}  // namespace
+
+void watch_reads(ReadWatch* w) {
+  t_watch = w;
+  if (w) w->reader.store(int(gettid()), std::memory_order_relaxed);
+}
+
+size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {
+  Watched watched(tid_);
+  const size_t n = read_now(tid_, addr, buf, len);
+  return watched.ended_by_watchdog() ? 0 : n;
 }
 
 bool TraceeMemory::read(uint64_t addr, void* buf, size_t len) const { return read_some(addr, buf, len) == len; }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,9 +54,26 @@ struct SyscallArgs {
   uint64_t args[6] = {};
 };
 
+// A read of tracee memory can stall in the kernel (a page backed by a
+// userfaultfd that holds kernel-mode faults, a file page on a hung
+// filesystem), and with it the thread that reads. A thread that must never
+// stall publishes its reads in a ReadWatch (watch_reads): the watchdog
+// (sensor/watchdog.hpp) acts on a read that lasts too long. Cost per read:
+// two stores and a load, no clock, no system call.
+struct ReadWatch {
+  // The read in progress: (number of reads started << 32) | the tid whose
+  // memory is read; low half 0: none. One store at each end of a read.
+  std::atomic<uint64_t> reading{0};
+  std::atomic<uint64_t> ended{0};  // a `reading` value the watchdog acted on: that read's bytes are not trusted
+  std::atomic<int> reader{0};      // the thread that reads (set by watch_reads)
+  static int tid_of(uint64_t r) { return int(uint32_t(r)); }
+};
+// The calling thread's reads through TraceeMemory are published in *w (null: not watched).
+void watch_reads(ReadWatch* w);
+
 // Reads the tracee's memory: process_vm_readv in page-bounded chunks, with a
 // /proc/PID/mem fallback. The thread must be blocked in a notification or
-// ptrace-stopped.
+// ptrace-stopped. A read the watchdog had to end (ReadWatch) reads nothing.
 class TraceeMemory {
  public:
   explicit TraceeMemory(int tid) : tid_(tid) {}

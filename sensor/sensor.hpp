@@ -47,6 +47,9 @@ struct TracerConfig {
   const probes::Table* table = nullptr;
   // Credential files whose reads are watched (glob patterns); empty: off.
   std::vector<std::string> sensitive_patterns;
+  // A read of the app's memory lasting longer ends: its process is killed
+  // (--read-deadline, sensor/watchdog.hpp).
+  int read_deadline_ms = 250;
 };
 
 // The seccomp program of the default probes table, generated at build time

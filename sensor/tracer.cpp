@@ -60,6 +60,7 @@
 #include "sensor/perform.hpp"
 #include "probes/procfs.hpp"
 #include "sensor/sensor.hpp"
+#include "sensor/watchdog.hpp"
 #include "sinks/sinks.hpp"
 
 namespace vigil {
@@ -196,6 +197,9 @@ struct Tracer::Impl {
   std::unordered_set<int> detach_at_stop;  // seized for an exec that failed: detached at our interrupt's stop
   bool enforce_execve = false, enforce_execveat = false;  // judge.enforces(), fixed at spawn
   std::unique_ptr<Connector> connector;  // where a rule can block a connect (sensor/connector.hpp)
+  // Reads of the app's memory on this thread, watched: one that stalls is ended (sensor/watchdog.hpp).
+  probes::ReadWatch read_watch;
+  std::unique_ptr<Watchdog> watchdog;
 
   // Resumes a stopped task, keeping its syscall stops if something follows it.
   bool followed(int tid) const {
@@ -339,6 +343,32 @@ struct Tracer::Impl {
   static int carry_out(Action a, int pid) {
     if (a == Action::Killed) kill(pid, SIGKILL);
     return a == Action::None ? 0 : EPERM;
+  }
+
+  // The watchdog ended a read of the app's memory that lasted longer than
+  // the deadline (sensor/watchdog.hpp): a Critical alert for each action.
+  void report_stalls() {
+    for (Watchdog::Stall& s : watchdog->take()) {
+      auto t = thread_tgid.find(s.tid);
+      const ProcessPtr p = info_of(t == thread_tgid.end() ? s.tid : t->second);
+      Alert al;
+      al.time_ns = now_realtime_ns();
+      al.rule = "Tracee memory read stalled";
+      al.priority = "Critical";
+      al.output = fmt::format(
+          "Tracee memory read stalled: vigil's read of the app's memory lasted {} ms (deadline {} ms): {} "
+          "(tid={} pid={} exe={} command={})",
+          s.ms, watchdog->deadline_ms(), s.what, s.tid, p ? p->pid : s.tid, p ? p->exe : "<NA>",
+          p ? p->cmdline() : "<NA>");
+      al.output_fields = {{"proc.name", p ? FieldValue(p->name) : FieldValue()},
+                          {"proc.pid", FieldValue::num(p ? p->pid : s.tid)},
+                          {"thread.tid", FieldValue::num(s.tid)},
+                          {"proc.exepath", p ? FieldValue(p->exe) : FieldValue()},
+                          {"proc.cmdline", p ? FieldValue(p->cmdline()) : FieldValue()}};
+      al.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1211"};
+      al.action = s.killed.empty() ? Action::None : Action::Killed;
+      judge.output().alert(std::move(al));
+    }
   }
 
   ProcessPtr info_of(int tgid) {
@@ -657,6 +687,7 @@ struct Tracer::Impl {
       const seccomp_notif req = received.front();
       received.pop_front();
       handle(req);
+      if (watchdog && watchdog->pending()) report_stalls();
       if (!received.empty()) receive_pending(false);
     }
   }
@@ -897,6 +928,8 @@ std::span<const sock_filter> default_filter_program() { return kDefaultFilter; }
 
 Tracer::Tracer(Judge& judge, TracerConfig cfg) : impl_(std::make_unique<Impl>(judge, std::move(cfg))) {}
 Tracer::~Tracer() {
+  probes::watch_reads(nullptr);
+  impl_->watchdog.reset();
   impl_->keeper.stand_down();
   if (impl_->notify_fd >= 0) close(impl_->notify_fd);
   if (impl_->sig_fd >= 0) close(impl_->sig_fd);
@@ -1084,6 +1117,9 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   }
   impl_->guard.set_keeper(impl_->keeper.pid()), impl_->guard.set_output(&impl_->judge.output());
   impl_->guard.set_prevent(impl_->judge.mode() == Mode::Prevent);
+  // This thread's reads of the app's memory can never stall it for longer than the deadline.
+  probes::watch_reads(&impl_->read_watch);
+  impl_->watchdog = std::make_unique<Watchdog>(impl_->read_watch, impl_->cfg.read_deadline_ms, impl_->own_filters);
   // Verdicts that must rest on what the kernel acts on, where a loaded rule can block (docs/threat-model.md).
   impl_->enforce_execve = impl_->judge.enforces("execve");
   impl_->enforce_execveat = impl_->judge.enforces("execveat");
@@ -1149,6 +1185,7 @@ int Tracer::run() {
       reap = false;
     }
     t.emit_sensitive();
+    if (t.watchdog && t.watchdog->pending()) t.report_stalls();  // a read of a ptrace stop
     // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
     // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up
     // (epoll's callback wakes its waiter like any other). The pidfds are in

@@ -241,6 +241,7 @@ int run(int argc, char** argv) {
   cfg.main_stopped = pid1::on_app_stopped;
   cfg.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   cfg.table = &chosen;
+  cfg.read_deadline_ms = int(opts.read_deadline.count());
   Tracer tracer(judge, std::move(cfg));
   phase("tracer ready");
   out->set_stop_counter(&tracer.stops());

@@ -60,3 +60,20 @@ TEST_CASE("options_help lists every option the parser accepts", "[options]") {
     CHECK(err.find("unknown option") == std::string::npos);
   }
 }
+
+TEST_CASE("read-deadline option: a duration from 10ms to 10s", "[options]") {
+  Argv a({"run", "--", "x"});
+  int rest = 0;
+  std::string err;
+  Options o;
+  CHECK(o.read_deadline == std::chrono::milliseconds(250));
+  REQUIRE(parse_options("--read-deadline=1s", a.argc(), a.argv(), &o, &rest, &err));
+  CHECK(o.read_deadline == std::chrono::milliseconds(1000));
+  REQUIRE(parse_options("--read-deadline=50ms", a.argc(), a.argv(), &o, &rest, &err));
+  CHECK(o.read_deadline == std::chrono::milliseconds(50));
+  for (const char* bad : {"--read-deadline=5ms", "--read-deadline=11s", "--read-deadline=soon"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_options(bad, a.argc(), a.argv(), &o, &rest, &err));
+    CHECK(err.find("--read-deadline") != std::string::npos);
+  }
+}
