@@ -126,9 +126,30 @@ bool is_ip(const NetInfo& n) {
   return f == AF_INET || f == AF_INET6;
 }
 
+// ctx.performed: a message's destination read once into the copy vigil
+// sends to (ctx.sends); an unreadable one is the built-in alert.
+Endpoint copy_dest(const TraceeMemory& mem, uint64_t addr, uint64_t len, DecodeContext& ctx, Event* ev) {
+  DecodeContext::SendDest d;
+  d.given = addr != 0;
+  d.addr.len = uint32_t(std::min<uint64_t>(len, UINT32_MAX));
+  Endpoint ep;
+  if (d.given && len && len <= sizeof d.addr.bytes) {
+    if (mem.read(addr, d.addr.bytes, size_t(len))) ep = decode_sockaddr(d.addr.bytes, size_t(len));
+    else if (!ev->arg("unreadable")) add_arg(ev, "unreadable", "addr");
+  }
+  ctx.sends.push_back(d);
+  return ep;
+}
+
+// ctx.performed: a send that is no event of its own is judged all the same.
+void judged_anyway(DecodeContext& ctx) {
+  if (ctx.performed && ctx.drop) ctx.drop = false, ctx.quiet = true;
+}
+
 bool dns_from_msghdr(const MsgHdr64& h, const TraceeMemory& mem, DecodeContext& ctx, int fd, Event* ev) {
   NetInfo& n = net_of(ev);
-  if (h.name) n.remote = read_sockaddr(mem, h.name, h.namelen);
+  if (h.name) n.remote = ctx.performed ? copy_dest(mem, h.name, h.namelen, ctx, ev) : read_sockaddr(mem, h.name, h.namelen);
+  else if (ctx.performed) ctx.sends.push_back({});
   fill_from_fd(ctx, mem.tid(), fd, n);
   if (!is_dns_endpoint(n.remote)) return false;
   auto buf = gather(mem, h.iov, h.iovlen, kDnsMax);
@@ -205,21 +226,23 @@ void accept_done(int64_t ret, const SyscallArgs& a, const TraceeMemory& mem, Dec
 
 // sendto(fd, buf, len, flags, addr, addrlen): addr != NULL (BPF). DNS
 // queries are events, and messages of a protocol a rule names (stratum).
+// With ctx.performed (a rule can block it) every one is judged, the
+// destination read once (ctx.sends).
 void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   NetInfo& n = net_of(ev);
-  n.remote = read_sockaddr(mem, a.args[4], a.args[5]);
+  n.remote = ctx.performed ? copy_dest(mem, a.args[4], a.args[5], ctx, ev) : read_sockaddr(mem, a.args[4], a.args[5]);
   const int fd = arg_int(a, 0);
   if (!is_dns_endpoint(n.remote)) {
     fill_from_fd(ctx, mem.tid(), fd, n);
     std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kPeekMax));
     ctx.drop = !is_ip(n) || !mem.read(a.args[1], buf.data(), buf.size()) || !protocol_event(buf, ctx, ev);
-    return;
+    return judged_anyway(ctx);
   }
   fill_from_fd(ctx, mem.tid(), fd, n);
   std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kDnsMax));
   if (!mem.read(a.args[1], buf.data(), buf.size()) ||
       !dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM))
-    return void(ctx.drop = true);
+    return void((ctx.drop = true, judged_anyway(ctx)));
   ctx.dns_fd = fd;
 }
 
@@ -227,25 +250,40 @@ void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, E
 void sendmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   MsgHdr64 h;
   ctx.drop = true;
-  if (is_i386(a) || !mem.read(a.args[1], &h, sizeof h)) return;
+  if (is_i386(a)) return void(ctx.performed = false);  // (docs/threat-model.md: not performed)
+  if (!mem.read(a.args[1], &h, sizeof h)) {
+    if (ctx.performed) add_arg(ev, "unreadable", "msghdr"), ctx.drop = false;
+    return;
+  }
   const int fd = arg_int(a, 0);
   if (dns_from_msghdr(h, mem, ctx, fd, ev)) return void((ctx.drop = false, ctx.dns_fd = fd));
   if (is_ip(*ev->net) && !is_dns_endpoint(ev->net->remote))
     ctx.drop = !protocol_event(gather(mem, h.iov, h.iovlen, kPeekMax), ctx, ev);
+  judged_anyway(ctx);
 }
 
 // sendmmsg(fd, mmsghdr[], vlen, flags): glibc sends the A and AAAA queries
 // together; the event names the first, evt.arg.qtypes lists all.
+// With ctx.performed, every message's destination is read once
+// (ctx.sends, up to the kernel's 1024 messages); the event names the first
+// message's (the tracer judges each other destination as an event of its own).
 void sendmmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   ctx.drop = true;
-  if (is_i386(a)) return;
+  if (is_i386(a)) return void(ctx.performed = false);
   const int fd = arg_int(a, 0);
   std::string qtypes;
-  for (uint64_t k = 0; k < std::min<uint64_t>(a.args[2], 8); ++k) {
+  const uint64_t n = std::min<uint64_t>(uint32_t(a.args[2]), ctx.performed ? 1024 : 8);  // UIO_MAXIOV
+  for (uint64_t k = 0; k < n; ++k) {
     MsgHdr64 h;
-    if (!mem.read(a.args[1] + k * (sizeof h + 8), &h, sizeof h)) break;  // struct mmsghdr: msghdr + len + pad
+    if (!mem.read(a.args[1] + k * (sizeof h + 8), &h, sizeof h)) {  // struct mmsghdr: msghdr + len + pad
+      if (ctx.performed && !ev->arg("unreadable")) add_arg(ev, "unreadable", "mmsghdr");
+      break;
+    }
     Event one = *ev;
-    if (!dns_from_msghdr(h, mem, ctx, fd, &one)) continue;
+    const bool dns = dns_from_msghdr(h, mem, ctx, fd, &one);
+    if (const std::string* u = one.arg("unreadable"); u && !ev->arg("unreadable")) add_arg(ev, "unreadable", *u);
+    if (ctx.performed && k == 0) ev->net = one.net;  // the first destination names the event
+    if (!dns) continue;
     qtypes += (qtypes.empty() ? "" : ",") + dns::type_name(one.dns->qtype);
     if (ctx.drop) *ev = std::move(one);
     ctx.drop = false;
@@ -254,6 +292,7 @@ void sendmmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
     add_arg(ev, "qtypes", qtypes);
     ctx.dns_fd = fd;
   }
+  judged_anyway(ctx);
 }
 
 }  // namespace dec

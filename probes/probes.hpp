@@ -121,6 +121,18 @@ struct DecodeContext {
     unsigned char bytes[128];  // sizeof(sockaddr_storage): the kernel refuses longer
     uint32_t len = 0;
   } sockaddr;
+  // sendto/sendmsg/sendmmsg with performed (sensor/netcall.hpp): each
+  // message's destination, read once, as judged (given false: none passed,
+  // the socket's peer; addr.len as passed: over 128 the kernel says EINVAL,
+  // no bytes read). The tracer sends the caller's data to these copies.
+  struct SendDest {
+    bool given = false;
+    SockaddrCopy addr;
+  };
+  std::vector<SendDest> sends;
+  // An event for its verdict only (performed: a send that is no DNS message
+  // nor a protocol a rule names): judged, emitted only if acted on.
+  bool quiet = false;
 };
 
 // One BPF argument condition (libseccomp semantics, all conditions of a row must hold).
