@@ -141,6 +141,46 @@ Endpoint copy_dest(const TraceeMemory& mem, uint64_t addr, uint64_t len, DecodeC
   return ep;
 }
 
+// ctx.performed: a message's whole data read once into its SendDest (the
+// last one pushed), from an iovec array (iov_addr) or a buffer (len bytes at buf).
+void capture(const TraceeMemory& mem, uint64_t iov_addr, uint64_t iovcnt, uint64_t buf, uint64_t len,
+             DecodeContext::SendDest& d, const DecodeContext& ctx) {
+  size_t used = 0;
+  for (const auto& x : ctx.sends) used += x.data.size();
+  const size_t limit = std::min(kSendMax, kSendCallMax - std::min(kSendCallMax, used));
+  if (limit == 0) return void(d.unsent = true);
+  std::vector<iovec> v;
+  if (iov_addr == 0 && iovcnt == 0) {
+    v.push_back({reinterpret_cast<void*>(buf), size_t(len)});
+  } else if (iovcnt > 1024) {  // UIO_MAXIOV
+    return void(d.data_err = EMSGSIZE);
+  } else {
+    v.resize(iovcnt);
+    if (iovcnt && !mem.read(iov_addr, v.data(), iovcnt * sizeof(iovec))) return void(d.data_err = EFAULT);
+  }
+  for (const iovec& e : v) {
+    if (ssize_t(e.iov_len) < 0) return void(d.data_err = EINVAL);
+    const size_t n = std::min(e.iov_len, limit - d.data.size());
+    const size_t at = d.data.size();
+    d.data.resize(at + n);
+    if (n && !mem.read(uint64_t(e.iov_base), d.data.data() + at, n)) return void((d.data.clear(), d.data_err = EFAULT));
+    if (n < e.iov_len) return void(d.capped = true);
+  }
+}
+// The first limit bytes a decoder looks at: the captured data (performed:
+// the verdict sees what vigil sends), else read from the caller's memory.
+std::vector<uint8_t> head(const TraceeMemory& mem, const DecodeContext& ctx, uint64_t iov, uint64_t iovcnt,
+                          uint64_t buf, uint64_t len, size_t limit) {
+  if (ctx.performed && !ctx.sends.empty()) {
+    const auto& d = ctx.sends.back().data;
+    return std::vector<uint8_t>(d.begin(), d.begin() + long(std::min(limit, d.size())));
+  }
+  if (iov || iovcnt) return gather(mem, iov, iovcnt, limit);
+  std::vector<uint8_t> out(std::min<uint64_t>(len, limit));
+  if (!mem.read(buf, out.data(), out.size())) out.clear();
+  return out;
+}
+
 // ctx.performed: a send that is no event of its own is judged all the same.
 void judged_anyway(DecodeContext& ctx) {
   if (ctx.performed && ctx.drop) ctx.drop = false, ctx.quiet = true;
@@ -150,9 +190,10 @@ bool dns_from_msghdr(const MsgHdr64& h, const TraceeMemory& mem, DecodeContext& 
   NetInfo& n = net_of(ev);
   if (h.name) n.remote = ctx.performed ? copy_dest(mem, h.name, h.namelen, ctx, ev) : read_sockaddr(mem, h.name, h.namelen);
   else if (ctx.performed) ctx.sends.push_back({});
+  if (ctx.performed) capture(mem, h.iov, h.iovlen, 0, 0, ctx.sends.back(), ctx);
   fill_from_fd(ctx, mem.tid(), fd, n);
   if (!is_dns_endpoint(n.remote)) return false;
-  auto buf = gather(mem, h.iov, h.iovlen, kDnsMax);
+  auto buf = head(mem, ctx, h.iov, h.iovlen, 0, 0, kDnsMax);
   return dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM);
 }
 
@@ -231,17 +272,17 @@ void accept_done(int64_t ret, const SyscallArgs& a, const TraceeMemory& mem, Dec
 void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   NetInfo& n = net_of(ev);
   n.remote = ctx.performed ? copy_dest(mem, a.args[4], a.args[5], ctx, ev) : read_sockaddr(mem, a.args[4], a.args[5]);
+  if (ctx.performed) capture(mem, 0, 0, a.args[1], a.args[2], ctx.sends.back(), ctx);
   const int fd = arg_int(a, 0);
   if (!is_dns_endpoint(n.remote)) {
     fill_from_fd(ctx, mem.tid(), fd, n);
-    std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kPeekMax));
-    ctx.drop = !is_ip(n) || !mem.read(a.args[1], buf.data(), buf.size()) || !protocol_event(buf, ctx, ev);
+    const std::vector<uint8_t> buf = head(mem, ctx, 0, 0, a.args[1], a.args[2], kPeekMax);
+    ctx.drop = !is_ip(n) || buf.empty() || !protocol_event(buf, ctx, ev);
     return judged_anyway(ctx);
   }
   fill_from_fd(ctx, mem.tid(), fd, n);
-  std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kDnsMax));
-  if (!mem.read(a.args[1], buf.data(), buf.size()) ||
-      !dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM))
+  const std::vector<uint8_t> buf = head(mem, ctx, 0, 0, a.args[1], a.args[2], kDnsMax);
+  if (buf.empty() || !dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM))
     return void((ctx.drop = true, judged_anyway(ctx)));
   ctx.dns_fd = fd;
 }
@@ -258,7 +299,7 @@ void sendmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, 
   const int fd = arg_int(a, 0);
   if (dns_from_msghdr(h, mem, ctx, fd, ev)) return void((ctx.drop = false, ctx.dns_fd = fd));
   if (is_ip(*ev->net) && !is_dns_endpoint(ev->net->remote))
-    ctx.drop = !protocol_event(gather(mem, h.iov, h.iovlen, kPeekMax), ctx, ev);
+    ctx.drop = !protocol_event(head(mem, ctx, h.iov, h.iovlen, 0, 0, kPeekMax), ctx, ev);
   judged_anyway(ctx);
 }
 

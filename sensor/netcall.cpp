@@ -33,9 +33,6 @@
 namespace vigil::netcall {
 namespace {
 
-constexpr size_t kMaxMessage = 4u << 20;  // bytes of one message vigil reads and sends (a datagram: far more than fits)
-constexpr size_t kMaxCall = 16u << 20;    // of one call (sendmmsg: its later messages are not sent, as on a full buffer)
-constexpr uint64_t kMaxIov = 1024;        // UIO_MAXIOV: iovecs of a message, messages of a sendmmsg
 constexpr uint64_t kMaxControl = 64u << 10;  // ancillary bytes (the kernel's optmem_max is 20 KiB to 128 KiB)
 
 struct MsgHdr64 {  // struct msghdr on x86_64 and aarch64
@@ -54,6 +51,10 @@ struct Dest {
   sockaddr_storage ss{};
   std::shared_ptr<Owned> handle;  // an AF_UNIX path's socket inode (O_PATH): ss names it as /proc/self/fd/N
   int err = 0;                    // the path cannot be resolved: what the caller's own call gets
+  // sends: the data judged (probes' SendDest), sent as is
+  std::shared_ptr<const std::vector<uint8_t>> data;
+  bool capped = false, unsent = false;
+  int data_err = 0;
 };
 
 bool unix_path(const unsigned char* b, uint32_t len) {
@@ -67,18 +68,18 @@ bool unix_path(const unsigned char* b, uint32_t len) {
 // resolved as the caller would (aliases lead to the socket's own path,
 // which names the event); vigil then reaches the socket through its handle,
 // whatever is renamed or linked afterwards.
-Dest prepare(const Env& env, int tid, int tgid, const perform::Creds& creds, bool given,
+Dest prepare(const Env& env, int tid, int tgid, const perform::Creds* creds, bool given,
              const probes::DecodeContext::SockaddrCopy& c, Endpoint* named, Event& ev) {
   Dest d;
   d.given = given;
   d.len = c.len;
   if (!given || c.len > sizeof c.bytes) return d;  // (too long: the kernel's EINVAL for vigil's call too)
   std::memcpy(&d.ss, c.bytes, c.len);
-  if (!unix_path(c.bytes, c.len)) return d;
+  if (!creds || !unix_path(c.bytes, c.len)) return d;  // (no creds: not an AF_UNIX socket, the kernel refuses a path)
   constexpr size_t off = offsetof(sockaddr_un, sun_path);
   const char* p = reinterpret_cast<const char*>(c.bytes) + off;
   const std::string raw(p, strnlen(p, c.len - off));
-  probes::Resolved r = perform::resolve_as_caller({env.listener, env.judge, env.guard, nullptr}, tid, tgid, creds,
+  probes::Resolved r = perform::resolve_as_caller({env.listener, env.judge, env.guard, nullptr}, tid, tgid, *creds,
                                                   AT_FDCWD, raw, probes::kFollowLast);
   if (!r.ok()) {
     d.err = r.refused ? EPERM : r.err;
@@ -110,24 +111,6 @@ void answer(int listener, uint64_t id, int64_t result, bool cont = false) {
     spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
 }
 
-// The data of a message: its iovecs gathered from the caller's memory (at
-// most cap bytes; *capped if there was more). -errno as the kernel gives it.
-int64_t gather(const probes::TraceeMemory& mem, uint64_t iov, uint64_t iovlen, size_t cap, std::vector<char>* out,
-               bool* capped) {
-  if (iovlen > kMaxIov) return -EMSGSIZE;
-  std::vector<iovec> v(iovlen);
-  if (iovlen && !mem.read(iov, v.data(), iovlen * sizeof(iovec))) return -EFAULT;
-  for (const iovec& e : v) {
-    if (ssize_t(e.iov_len) < 0) return -EINVAL;
-    const size_t n = std::min(e.iov_len, cap - out->size());
-    const size_t at = out->size();
-    out->resize(at + n);
-    if (n && !mem.read(uint64_t(e.iov_base), out->data() + at, n)) return -EFAULT;
-    if (n < e.iov_len) return *capped = true, 0;
-  }
-  return 0;
-}
-
 // What a send job needs (copied into the worker).
 struct SendJob {
   std::shared_ptr<Owned> sock;
@@ -141,19 +124,9 @@ struct SendJob {
   perform::Creds creds;
 
   // One message: data, control and destination -> vigil's sendmsg on the socket.
-  int64_t send_one(const probes::TraceeMemory& mem, uint64_t data, uint64_t len, const MsgHdr64* h, const Dest& d,
-                   size_t budget) const {
-    std::vector<char> buf;
-    bool capped = false;
-    const size_t cap = std::min(kMaxMessage, budget);
-    if (h) {
-      if (const int64_t e = gather(mem, h->iov, h->iovlen, cap, &buf, &capped)) return e;
-    } else {
-      buf.resize(std::min<uint64_t>(len, cap));
-      capped = len > buf.size();
-      if (!buf.empty() && !mem.read(data, buf.data(), buf.size())) return -EFAULT;
-    }
-    if (capped && !stream) return -EMSGSIZE;  // a datagram this long: the kernel refuses it too
+  int64_t send_one(const probes::TraceeMemory& mem, const MsgHdr64* h, const Dest& d) const {
+    if (d.data_err && d.data_err != EFAULT) return -d.data_err;  // (the kernel checks iovecs first)
+    if (d.capped && !stream) return -EMSGSIZE;  // a datagram this long: the kernel refuses it too
     if (d.given && d.len > sizeof(sockaddr_storage)) return -EINVAL;
     if (d.err) return -d.err;
     std::vector<char> control;
@@ -163,7 +136,11 @@ struct SendJob {
       control.resize(h->controllen);
       if (!mem.read(h->control, control.data(), control.size())) return -EFAULT;
     }
-    iovec v{buf.data(), buf.size()};
+    // Unreadable data: an iovec the kernel cannot read either, so that it
+    // says what it says first (a bad address) and then EFAULT.
+    static const std::vector<uint8_t> none;
+    const std::vector<uint8_t>& bytes = d.data ? *d.data : none;
+    iovec v{d.data_err == EFAULT ? nullptr : const_cast<uint8_t*>(bytes.data()), d.data_err == EFAULT ? 1 : bytes.size()};
     msghdr m{};
     m.msg_name = d.given ? const_cast<sockaddr_storage*>(&d.ss) : nullptr;
     m.msg_namelen = d.given ? d.len : 0;
@@ -200,20 +177,18 @@ struct SendJob {
 
   int64_t operator()() const {
     const probes::TraceeMemory mem(tid);
-    if (kind == 0) return send_one(mem, a.args[1], a.args[2], nullptr, dests.at(0), kMaxCall);
+    if (kind == 0) return send_one(mem, nullptr, dests.at(0));
     if (kind == 1) {
       MsgHdr64 h;
       if (!mem.read(a.args[1], &h, sizeof h)) return -EFAULT;
-      return send_one(mem, 0, 0, &h, dests.at(0), kMaxCall);
+      return send_one(mem, &h, dests.at(0));
     }
-    size_t budget = kMaxCall;
     int64_t sent = 0;
-    for (size_t k = 0; k < dests.size() && budget; ++k) {
+    for (size_t k = 0; k < dests.size() && !dests[k].unsent; ++k) {
       MsgHdr64 h;
       const uint64_t at = a.args[1] + k * kMmsgHdr;
-      const int64_t r = mem.read(at, &h, sizeof h) ? send_one(mem, 0, 0, &h, dests[k], budget) : -EFAULT;
+      const int64_t r = mem.read(at, &h, sizeof h) ? send_one(mem, &h, dests[k]) : -EFAULT;
       if (r < 0) return sent ? sent : r;  // as the kernel: an error only if nothing was sent
-      budget -= std::min<size_t>(budget, size_t(r));
       uint32_t len = uint32_t(r);
       iovec local{&len, sizeof len}, remote{reinterpret_cast<void*>(at + sizeof(MsgHdr64)), sizeof len};
       if (process_vm_writev(tid, &local, 1, &remote, 1, 0) != ssize_t(sizeof len))
@@ -274,21 +249,28 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
   const bool is_sock = sock >= 0 && getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &olen) == 0 &&
                        (olen = sizeof stype, getsockopt(sock, SOL_SOCKET, SO_TYPE, &stype, &olen) == 0);
   const int flags = connect ? 0 : int(uint32_t(a.args[kind == 1 ? 2 : 3]));
-  // Where vigil performs it: a connect of an IP or AF_UNIX socket; a send
-  // whose destination the kernel uses (not on a stream socket, unless
-  // MSG_FASTOPEN: then it connects; AF_UNIX SOCK_SEQPACKET ignores it).
-  // Elsewhere the destination does not matter: the kernel's own call.
+  // Performed whatever the socket: a call let through would look the fd up
+  // again (a thread can dup2 another socket over it) and read the address
+  // again. Where the kernel ignores the destination (a stream socket without
+  // MSG_FASTOPEN, AF_UNIX SOCK_SEQPACKET) vigil's call ignores it too.
   const bool given = connect || std::any_of(ctx.sends.begin(), ctx.sends.end(), [](auto& d) { return d.given; });
-  const bool performed =
-      is_sock && given &&
-      (connect ? domain == AF_INET || domain == AF_INET6 || domain == AF_UNIX
-               : !(stype == SOCK_STREAM && !(flags & MSG_FASTOPEN)) && !(domain == AF_UNIX && stype == SOCK_SEQPACKET));
-
+  const bool performed = sock >= 0 && given;
+  const bool ignored = !connect && is_sock && ((stype == SOCK_STREAM && !(flags & MSG_FASTOPEN)) ||
+                                               (domain == AF_UNIX && stype == SOCK_SEQPACKET));
+  if (given && ignored) {
+    // The kernel ignores the address (a connected stream socket): the event names the socket's peer.
+    sockaddr_storage peer{};
+    socklen_t plen = sizeof peer;
+    ev.net->remote = getpeername(sock, reinterpret_cast<sockaddr*>(&peer), &plen) == 0 ? decode_sockaddr(&peer, plen)
+                                                                                      : Endpoint{};
+  }
   perform::Creds creds;
-  if (performed && !perform::read_creds(tid, &creds)) return done(-ESRCH);  // the caller is gone
+  // (AF_UNIX only: its paths are resolved and its peers see them; an IP call needs none)
+  if (performed && domain == AF_UNIX && !perform::read_creds(tid, &creds)) return done(-ESRCH);  // the caller is gone
+  const perform::Creds* unix_creds = domain == AF_UNIX ? &creds : nullptr;
   std::vector<Dest> dests;
   if (performed && connect) {
-    dests.push_back(prepare(env, tid, tgid, creds, true, ctx.sockaddr, &ev.net->remote, ev));
+    dests.push_back(prepare(env, tid, tgid, unix_creds, true, ctx.sockaddr, &ev.net->remote, ev));
   } else if (performed) {
     // Each destination names an event: the decoded one (its raw address),
     // or one more per other destination of a sendmmsg.
@@ -296,8 +278,12 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
     std::vector<bool> named{false};
     for (size_t k = 0; k < ctx.sends.size(); ++k) {
       const auto& s = ctx.sends[k];
-      if (!s.given) {
-        dests.push_back(prepare(env, tid, tgid, creds, false, s.addr, nullptr, ev));
+      if (!s.given || ignored) {  // (ignored: the bytes as passed, for the kernel to ignore)
+        Dest d;
+        d.given = s.given;
+        d.len = s.addr.len;
+        if (s.given && s.addr.len <= sizeof s.addr.bytes) std::memcpy(&d.ss, s.addr.bytes, s.addr.len);
+        dests.push_back(std::move(d));
         continue;
       }
       const Endpoint ep = s.addr.len <= sizeof s.addr.bytes ? decode_sockaddr(s.addr.bytes, s.addr.len) : Endpoint{};
@@ -313,12 +299,17 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
         named.push_back(false);
       }
       Event& e = i == 0 ? ev : extra[i - 1];
-      dests.push_back(prepare(env, tid, tgid, creds, true, s.addr, named[i] ? nullptr : &e.net->remote, e));
+      dests.push_back(prepare(env, tid, tgid, unix_creds, true, s.addr, named[i] ? nullptr : &e.net->remote, e));
       named[i] = true;
+    }
+    for (size_t k = 0; k < dests.size(); ++k) {  // the data judged, sent as is
+      auto& s = ctx.sends[k];
+      dests[k].data = std::make_shared<const std::vector<uint8_t>>(std::move(s.data));
+      dests[k].capped = s.capped, dests[k].unsent = s.unsent, dests[k].data_err = s.data_err;
     }
   }
   if (!judged()) return true;
-  if (!performed) return done(0, true);  // the kernel's own call: nothing it reads afterwards decides a verdict
+  if (!performed) return done(sock < 0 ? sock : 0, sock >= 0);  // not an fd of the caller (EBADF), or no destination
   if (connect) {
     if (dests[0].err) return done(-dests[0].err);
     const bool as = domain == AF_UNIX;  // the socket file's permission, and the peer's SO_PEERCRED: the caller's
@@ -336,7 +327,7 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
     job.tid = tid, job.tgid = tgid, job.kind = kind, job.a = a;
     job.dests = std::move(dests);
     job.flags = flags;
-    job.stream = stype == SOCK_STREAM;
+    job.stream = stype == SOCK_STREAM || !is_sock;  // (not a socket: the kernel says ENOTSOCK to any length)
     job.unix = domain == AF_UNIX;
     job.creds = creds;
     env.pool->run(id, std::move(job));

@@ -7,7 +7,7 @@
 # caller's bytes itself to the address it judged). Attacks
 # (tests/fixtures/netrace.c): a thread, or another process through a
 # MAP_SHARED memfd, rewrites the sun_path / the sockaddr after the call
-# started; prevent mode must never reach the blocked destination. Then the
+# started (or dup2()s a UDP socket over the TCP socket sent on); prevent mode must never reach the blocked destination. Then the
 # emulated calls must give what the kernel gives (results, errno, byte counts,
 # aliases of a blocked socket denied). Runs in a network namespace of its own
 # (UDP to port 53 of 127.0.0.2 and .3: DNS queries, events on any version).
@@ -15,6 +15,7 @@ if [ "$(id -u)" -ne 0 ] || ! unshare -n true 2>/dev/null; then echo "skip: needs
 if [ -z "${NETRACE_INNER:-}" ]; then exec env NETRACE_INNER=1 unshare -n bash "$0" "$@"; fi
 source "$(dirname "$0")/lib.bash"
 ip link set lo up
+chmod 755 "$tmp"  # (a caller of another uid reaches its sockets)
 TRIES=${EXECNET_TRIES:-400}
 PORT=53
 
@@ -23,6 +24,12 @@ cat >"$tmp/rules.yaml" <<'YAML'
   desc: d
   condition: evt.type = connect and fd.typechar = u and fd.name endswith /blocked.sock
   output: connect to a blocked socket (socket=%fd.name)
+  priority: CRITICAL
+  action: block
+- rule: Blocked datagram socket
+  desc: d
+  condition: evt.type in (sendto, sendmsg) and fd.typechar = u and fd.name endswith /blocked.dgram
+  output: send to a blocked socket (socket=%fd.name)
   priority: CRITICAL
   action: block
 - rule: Blocked destination
@@ -60,6 +67,7 @@ race unix-memfd DIR
 race udp-thread $PORT
 race udp-msg $PORT
 race udp-memfd $PORT
+race udp-dup2 $PORT
 
 # expect FILE NAME VALUE
 expect() { grep -qx "$2=$3" "$1" || fail "$2: want $3, got $(grep "^$2=" "$1" || echo nothing)"; }
@@ -72,6 +80,7 @@ for mode in detect prevent; do
     fail "udp-func $mode: $(tail -5 "$tmp/err")"
 done
 # Natively (no vigil) for the reference results.
+blockedkeys='blocked|symlink|proc_cwd|dgram_blocked|sendto_blocked|plain_blocked|sendmsg_blocked|sendmmsg_blocked|reached_blocked|fastopen_blocked'
 rm -rf "$tmp/d" && mkdir "$tmp/d"
 "$FIXTURES/netrace" unix-func "$tmp/d" >"$tmp/u.native"
 "$FIXTURES/netrace" udp-func $PORT >"$tmp/s.native"
@@ -79,15 +88,18 @@ for f in u s; do
   # Detect mode (nothing emulated) and native runs agree.
   diff "$tmp/$f.native" "$tmp/$f.detect" || fail "detect mode differs from a native run"
   # Prevent mode: the same but for the calls a rule blocks.
-  grep -vE '^(blocked|symlink|proc_cwd|sendto_blocked|plain_blocked|sendmsg_blocked|sendmmsg_blocked|reached_blocked)=' \
+  grep -vE "^($blockedkeys)=" \
     "$tmp/$f.native" >"$tmp/$f.want"
-  grep -vE '^(blocked|symlink|proc_cwd|sendto_blocked|plain_blocked|sendmsg_blocked|sendmmsg_blocked|reached_blocked)=' \
+  grep -vE "^($blockedkeys)=" \
     "$tmp/$f.prevent" >"$tmp/$f.got"
   diff "$tmp/$f.want" "$tmp/$f.got" || fail "prevent mode: an emulated call differs from the native one"
 done
 cat "$tmp/u.prevent" "$tmp/s.prevent"
-for k in blocked symlink proc_cwd; do expect "$tmp/u.prevent" $k EPERM; done
-for k in sendto_blocked plain_blocked sendmsg_blocked sendmmsg_blocked; do expect "$tmp/s.prevent" $k EPERM; done
+for k in blocked symlink proc_cwd dgram_blocked; do expect "$tmp/u.prevent" $k EPERM; done
+for k in sendto_blocked plain_blocked sendmsg_blocked sendmmsg_blocked fastopen_blocked; do expect "$tmp/s.prevent" $k EPERM; done
 expect "$tmp/s.prevent" reached_blocked 0
 expect "$tmp/u.native" blocked 0
+expect "$tmp/u.native" other_uid_private EACCES
+expect "$tmp/u.native" peer_uid 65534
+expect "$tmp/u.native" scm_rights works
 finish
