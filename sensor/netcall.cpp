@@ -209,9 +209,7 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
   const bool connect = type == "connect";
   const int kind = type == "sendto" ? 0 : type == "sendmsg" ? 1 : 2;
   if (!ev.net || ev.arg("unreadable")) return false;  // judged as usual (an unreadable argument: denied)
-  if (connect ? ctx.sockaddr.len == 0 : std::none_of(ctx.sends.begin(), ctx.sends.end(), [](auto& d) { return d.given; })) {
-    if (!ctx.quiet) return false;  // no destination: the socket's peer (judged at its connect)
-  }
+  if (connect && ctx.sockaddr.len == 0) return false;  // no address read (none passed, or too long: EINVAL)
   Judge& judge = *env.judge;
   std::vector<Event> extra;  // sendmmsg: the other destinations, an event each
   auto emit = [&](Event&& e) {
@@ -253,8 +251,11 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
   // again (a thread can dup2 another socket over it) and read the address
   // again. Where the kernel ignores the destination (a stream socket without
   // MSG_FASTOPEN, AF_UNIX SOCK_SEQPACKET) vigil's call ignores it too.
+  // Sends without a destination (the socket's peer, judged at its connect)
+  // are performed only when their content is judged (not quiet: a DNS
+  // message or a protocol a rule names), so that it is the content sent.
   const bool given = connect || std::any_of(ctx.sends.begin(), ctx.sends.end(), [](auto& d) { return d.given; });
-  const bool performed = sock >= 0 && given;
+  const bool performed = sock >= 0 && (connect || (!ctx.sends.empty() && (given || !ctx.quiet)));
   const bool ignored = !connect && is_sock && ((stype == SOCK_STREAM && !(flags & MSG_FASTOPEN)) ||
                                                (domain == AF_UNIX && stype == SOCK_SEQPACKET));
   if (given && ignored) {
