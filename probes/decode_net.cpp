@@ -126,12 +126,74 @@ bool is_ip(const NetInfo& n) {
   return f == AF_INET || f == AF_INET6;
 }
 
+// ctx.performed: a message's destination read once into the copy vigil
+// sends to (ctx.sends); an unreadable one is the built-in alert.
+Endpoint copy_dest(const TraceeMemory& mem, uint64_t addr, uint64_t len, DecodeContext& ctx, Event* ev) {
+  DecodeContext::SendDest d;
+  d.given = addr != 0;
+  d.addr.len = uint32_t(std::min<uint64_t>(len, UINT32_MAX));
+  Endpoint ep;
+  if (d.given && len && len <= sizeof d.addr.bytes) {
+    if (mem.read(addr, d.addr.bytes, size_t(len))) ep = decode_sockaddr(d.addr.bytes, size_t(len));
+    else if (!ev->arg("unreadable")) add_arg(ev, "unreadable", "addr");
+  }
+  ctx.sends.push_back(d);
+  return ep;
+}
+
+// ctx.performed: a message's whole data read once into its SendDest (the
+// last one pushed), from an iovec array (iov_addr) or a buffer (len bytes at buf).
+void capture(const TraceeMemory& mem, uint64_t iov_addr, uint64_t iovcnt, uint64_t buf, uint64_t len,
+             DecodeContext::SendDest& d, const DecodeContext& ctx) {
+  size_t used = 0;
+  for (const auto& x : ctx.sends) used += x.data.size();
+  const size_t limit = std::min(kSendMax, kSendCallMax - std::min(kSendCallMax, used));
+  if (limit == 0) return void(d.unsent = true);
+  std::vector<iovec> v;
+  if (iov_addr == 0 && iovcnt == 0) {
+    v.push_back({reinterpret_cast<void*>(buf), size_t(len)});
+  } else if (iovcnt > 1024) {  // UIO_MAXIOV
+    return void(d.data_err = EMSGSIZE);
+  } else {
+    v.resize(iovcnt);
+    if (iovcnt && !mem.read(iov_addr, v.data(), iovcnt * sizeof(iovec))) return void(d.data_err = EFAULT);
+  }
+  for (const iovec& e : v) {
+    if (ssize_t(e.iov_len) < 0) return void(d.data_err = EINVAL);
+    const size_t n = std::min(e.iov_len, limit - d.data.size());
+    const size_t at = d.data.size();
+    d.data.resize(at + n);
+    if (n && !mem.read(uint64_t(e.iov_base), d.data.data() + at, n)) return void((d.data.clear(), d.data_err = EFAULT));
+    if (n < e.iov_len) return void(d.capped = true);
+  }
+}
+// The first limit bytes a decoder looks at: the captured data (performed:
+// the verdict sees what vigil sends), else read from the caller's memory.
+std::vector<uint8_t> head(const TraceeMemory& mem, const DecodeContext& ctx, uint64_t iov, uint64_t iovcnt,
+                          uint64_t buf, uint64_t len, size_t limit) {
+  if (ctx.performed && !ctx.sends.empty()) {
+    const auto& d = ctx.sends.back().data;
+    return std::vector<uint8_t>(d.begin(), d.begin() + long(std::min(limit, d.size())));
+  }
+  if (iov || iovcnt) return gather(mem, iov, iovcnt, limit);
+  std::vector<uint8_t> out(std::min<uint64_t>(len, limit));
+  if (!mem.read(buf, out.data(), out.size())) out.clear();
+  return out;
+}
+
+// ctx.performed: a send that is no event of its own is judged all the same.
+void judged_anyway(DecodeContext& ctx) {
+  if (ctx.performed && ctx.drop) ctx.drop = false, ctx.quiet = true;
+}
+
 bool dns_from_msghdr(const MsgHdr64& h, const TraceeMemory& mem, DecodeContext& ctx, int fd, Event* ev) {
   NetInfo& n = net_of(ev);
-  if (h.name) n.remote = read_sockaddr(mem, h.name, h.namelen);
+  if (h.name) n.remote = ctx.performed ? copy_dest(mem, h.name, h.namelen, ctx, ev) : read_sockaddr(mem, h.name, h.namelen);
+  else if (ctx.performed) ctx.sends.push_back({});
+  if (ctx.performed) capture(mem, h.iov, h.iovlen, 0, 0, ctx.sends.back(), ctx);
   fill_from_fd(ctx, mem.tid(), fd, n);
   if (!is_dns_endpoint(n.remote)) return false;
-  auto buf = gather(mem, h.iov, h.iovlen, kDnsMax);
+  auto buf = head(mem, ctx, h.iov, h.iovlen, 0, 0, kDnsMax);
   return dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM);
 }
 
@@ -205,21 +267,23 @@ void accept_done(int64_t ret, const SyscallArgs& a, const TraceeMemory& mem, Dec
 
 // sendto(fd, buf, len, flags, addr, addrlen): addr != NULL (BPF). DNS
 // queries are events, and messages of a protocol a rule names (stratum).
+// With ctx.performed (a rule can block it) every one is judged, the
+// destination read once (ctx.sends).
 void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   NetInfo& n = net_of(ev);
-  n.remote = read_sockaddr(mem, a.args[4], a.args[5]);
+  n.remote = ctx.performed ? copy_dest(mem, a.args[4], a.args[5], ctx, ev) : read_sockaddr(mem, a.args[4], a.args[5]);
+  if (ctx.performed) capture(mem, 0, 0, a.args[1], a.args[2], ctx.sends.back(), ctx);
   const int fd = arg_int(a, 0);
   if (!is_dns_endpoint(n.remote)) {
     fill_from_fd(ctx, mem.tid(), fd, n);
-    std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kPeekMax));
-    ctx.drop = !is_ip(n) || !mem.read(a.args[1], buf.data(), buf.size()) || !protocol_event(buf, ctx, ev);
-    return;
+    const std::vector<uint8_t> buf = head(mem, ctx, 0, 0, a.args[1], a.args[2], kPeekMax);
+    ctx.drop = !is_ip(n) || buf.empty() || !protocol_event(buf, ctx, ev);
+    return judged_anyway(ctx);
   }
   fill_from_fd(ctx, mem.tid(), fd, n);
-  std::vector<uint8_t> buf(std::min<uint64_t>(a.args[2], kDnsMax));
-  if (!mem.read(a.args[1], buf.data(), buf.size()) ||
-      !dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM))
-    return void(ctx.drop = true);
+  const std::vector<uint8_t> buf = head(mem, ctx, 0, 0, a.args[1], a.args[2], kDnsMax);
+  if (buf.empty() || !dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM))
+    return void((ctx.drop = true, judged_anyway(ctx)));
   ctx.dns_fd = fd;
 }
 
@@ -227,25 +291,40 @@ void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, E
 void sendmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   MsgHdr64 h;
   ctx.drop = true;
-  if (is_i386(a) || !mem.read(a.args[1], &h, sizeof h)) return;
+  if (is_i386(a)) return void(ctx.performed = false);  // (docs/threat-model.md: not performed)
+  if (!mem.read(a.args[1], &h, sizeof h)) {
+    if (ctx.performed) add_arg(ev, "unreadable", "msghdr"), ctx.drop = false;
+    return;
+  }
   const int fd = arg_int(a, 0);
   if (dns_from_msghdr(h, mem, ctx, fd, ev)) return void((ctx.drop = false, ctx.dns_fd = fd));
   if (is_ip(*ev->net) && !is_dns_endpoint(ev->net->remote))
-    ctx.drop = !protocol_event(gather(mem, h.iov, h.iovlen, kPeekMax), ctx, ev);
+    ctx.drop = !protocol_event(head(mem, ctx, h.iov, h.iovlen, 0, 0, kPeekMax), ctx, ev);
+  judged_anyway(ctx);
 }
 
 // sendmmsg(fd, mmsghdr[], vlen, flags): glibc sends the A and AAAA queries
 // together; the event names the first, evt.arg.qtypes lists all.
+// With ctx.performed, every message's destination is read once
+// (ctx.sends, up to the kernel's 1024 messages); the event names the first
+// message's (the tracer judges each other destination as an event of its own).
 void sendmmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   ctx.drop = true;
-  if (is_i386(a)) return;
+  if (is_i386(a)) return void(ctx.performed = false);
   const int fd = arg_int(a, 0);
   std::string qtypes;
-  for (uint64_t k = 0; k < std::min<uint64_t>(a.args[2], 8); ++k) {
+  const uint64_t n = std::min<uint64_t>(uint32_t(a.args[2]), ctx.performed ? 1024 : 8);  // UIO_MAXIOV
+  for (uint64_t k = 0; k < n; ++k) {
     MsgHdr64 h;
-    if (!mem.read(a.args[1] + k * (sizeof h + 8), &h, sizeof h)) break;  // struct mmsghdr: msghdr + len + pad
+    if (!mem.read(a.args[1] + k * (sizeof h + 8), &h, sizeof h)) {  // struct mmsghdr: msghdr + len + pad
+      if (ctx.performed && !ev->arg("unreadable")) add_arg(ev, "unreadable", "mmsghdr");
+      break;
+    }
     Event one = *ev;
-    if (!dns_from_msghdr(h, mem, ctx, fd, &one)) continue;
+    const bool dns = dns_from_msghdr(h, mem, ctx, fd, &one);
+    if (const std::string* u = one.arg("unreadable"); u && !ev->arg("unreadable")) add_arg(ev, "unreadable", *u);
+    if (ctx.performed && k == 0) ev->net = one.net;  // the first destination names the event
+    if (!dns) continue;
     qtypes += (qtypes.empty() ? "" : ",") + dns::type_name(one.dns->qtype);
     if (ctx.drop) *ev = std::move(one);
     ctx.drop = false;
@@ -254,6 +333,7 @@ void sendmmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
     add_arg(ev, "qtypes", qtypes);
     ctx.dns_fd = fd;
   }
+  judged_anyway(ctx);
 }
 
 }  // namespace dec

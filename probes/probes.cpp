@@ -115,17 +115,18 @@ const std::vector<Probe> kProbes = {
     {"umount2", F, "umount2", E, dec::mount},
     {"memfd_create", F, "memfd_create", E, dec::memfd},
     {"mmap", F, "mmap", E, dec::mmap_exec, {has_bits(2, PROT_EXEC), no_bits(3, MAP_ANONYMOUS)}},
-    // Network and DNS
+    // Network and DNS. connect and sends with a destination: performed by
+    // vigil where a rule can block them (sensor/netcall.hpp).
     {"socket", N, "socket", E, dec::socket, {}, nullptr,
      {eq(0, AF_PACKET), {1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_RAW}, {1, SCMP_CMP_MASKED_EQ, 0xf, SOCK_PACKET}}},
-    fed(kFeedDns | kFeedPeek, {"connect", N, "connect", E, dec::sockaddr_op}),
+    fed(kFeedDns | kFeedPeek, perf({"connect", N, "connect", E, dec::sockaddr_op})),
     {"bind", N, "bind", E, dec::sockaddr_op},
     {"listen", N, "listen", E, dec::listen},
     fed(kFeedAccept, {"accept", N, "accept", E, dec::accept, {}, dec::accept_done}),
     fed(kFeedAccept, {"accept4", N, "accept4", E, dec::accept, {}, dec::accept_done}),
-    fed(kFeedDns, {"sendto", N, "sendto", E, dec::sendto, {ne(4, 0)}}),
-    fed(kFeedDns, {"sendmsg", N, "sendmsg", E, dec::sendmsg}),
-    fed(kFeedDns, {"sendmmsg", N, "sendmmsg", E, dec::sendmmsg}),
+    fed(kFeedDns, perf({"sendto", N, "sendto", E, dec::sendto, {ne(4, 0)}})),
+    fed(kFeedDns, perf({"sendmsg", N, "sendmsg", E, dec::sendmsg})),
+    fed(kFeedDns, perf({"sendmmsg", N, "sendmmsg", E, dec::sendmmsg})),
     // Privilege and kernel surface
     {"setuid", P, "setuid", E, dec::ids},
     {"setgid", P, "setgid", E, dec::ids},

@@ -139,6 +139,25 @@ struct DecodeContext {
     unsigned char bytes[128];  // sizeof(sockaddr_storage): the kernel refuses longer
     uint32_t len = 0;
   } sockaddr;
+  // sendto/sendmsg/sendmmsg with performed (sensor/netcall.hpp): each
+  // message's destination, read once, as judged (given false: none passed,
+  // the socket's peer; addr.len as passed: over 128 the kernel says EINVAL,
+  // no bytes read). The tracer sends the caller's data to these copies.
+  // With it, the message's data as read once (at most kSendMax bytes;
+  // capped: there was more), the bytes its verdict saw and vigil sends;
+  // data_err: the kernel's errno for data it cannot read (EFAULT, EMSGSIZE).
+  struct SendDest {
+    bool given = false;
+    SockaddrCopy addr;
+    std::vector<uint8_t> data;
+    bool capped = false;
+    int data_err = 0;
+    bool unsent = false;  // beyond kSendCallMax bytes for the call (sendmmsg): not read, the call ends before it
+  };
+  std::vector<SendDest> sends;
+  // An event for its verdict only (performed: a send that is no DNS message
+  // nor a protocol a rule names): judged, emitted only if acted on.
+  bool quiet = false;
 };
 
 // One BPF argument condition (libseccomp semantics, all conditions of a row must hold).
@@ -238,6 +257,9 @@ bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* 
 // Cap on a path read from tracee memory: longer than PATH_MAX so that an
 // over-long path (which the kernel refuses) is still reported, flagged.
 inline constexpr size_t kPathMax = 4096;
+// Bytes of one message of a send vigil performs (DecodeContext::SendDest).
+inline constexpr size_t kSendMax = 4u << 20;
+inline constexpr size_t kSendCallMax = 16u << 20;  // of one call (sendmmsg)
 inline constexpr size_t kLongPathMax = 16384;
 
 // The decoders (probes/decode_*.cpp, probes/exec.cpp), one per syscall family.

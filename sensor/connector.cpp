@@ -26,18 +26,16 @@ namespace {
 // host: minutes); more connects queue until one is free.
 constexpr int kMaxWorkers = 32;
 
-struct Job {
+struct Queued {
   uint64_t id;
-  int sock;
-  sockaddr_storage addr;
-  socklen_t len;
+  Connector::Job run;
 };
 }  // namespace
 
 struct Connector::State {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<Job> jobs;
+  std::deque<Queued> jobs;
   int workers = 0, idle = 0;
   bool stop = false;
   int listener = -1;
@@ -48,10 +46,11 @@ struct Connector::State {
 };
 
 namespace {
-void answer(int listener, uint64_t id, int err) {
+void answer(int listener, uint64_t id, int64_t result) {
   seccomp_notif_resp resp{};
   resp.id = id;
-  resp.error = -err;
+  if (result < 0) resp.error = int32_t(result);
+  else resp.val = result;
   // ENOENT: the caller was killed meanwhile (its socket is connected for nobody).
   if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
     spdlog::warn("answering an emulated connect: {}", std::strerror(errno));
@@ -67,14 +66,20 @@ void work(std::shared_ptr<Connector::State> st) {
       --st->idle;
       continue;
     }
-    Job j = st->jobs.front();
+    Queued j = std::move(st->jobs.front());
     st->jobs.pop_front();
     lock.unlock();
     // All signals are blocked on this thread: no EINTR, and the kernel keeps
     // the socket's own SO_SNDTIMEO and O_NONBLOCK.
-    const int err = ::connect(j.sock, reinterpret_cast<const sockaddr*>(&j.addr), j.len) == 0 ? 0 : errno;
-    close(j.sock);
-    answer(st->listener, j.id, err);
+    int64_t result = -EIO;
+    try {
+      result = j.run();
+    } catch (const std::exception& e) {  // bad_alloc: vigil's own failure, the call fails
+      spdlog::warn("a performed network call failed in vigil: {}", e.what());
+      result = -ENOMEM;
+    }
+    j.run = nullptr;  // what it holds (the socket) closed before the answer
+    answer(st->listener, j.id, result);
     lock.lock();
   }
   --st->workers;
@@ -94,10 +99,18 @@ Connector::~Connector() {
 }
 
 void Connector::connect(uint64_t id, int sock, const void* addr, uint32_t len) {
-  Job j{id, sock, {}, socklen_t(std::min<size_t>(len, sizeof(sockaddr_storage)))};
-  std::memcpy(&j.addr, addr, j.len);
+  sockaddr_storage ss{};
+  const socklen_t n = socklen_t(std::min<size_t>(len, sizeof ss));
+  std::memcpy(&ss, addr, n);
+  auto owned = std::make_shared<Owned>(sock);
+  run(id, [owned, ss, n]() -> int64_t {
+    return ::connect(owned->fd, reinterpret_cast<const sockaddr*>(&ss), n) == 0 ? 0 : -errno;
+  });
+}
+
+void Connector::run(uint64_t id, Job job) {
   std::unique_lock lock(state_->mu);
-  state_->jobs.push_back(j);
+  state_->jobs.push_back(Queued{id, std::move(job)});
   if (state_->idle == 0 && state_->workers < kMaxWorkers) {
     // The worker inherits this thread's mask: everything blocked while it is created.
     sigset_t all, old;
@@ -113,8 +126,7 @@ void Connector::connect(uint64_t id, int sock, const void* addr, uint32_t len) {
     if (state_->workers == 0) {  // none at all: answered here rather than never
       state_->jobs.pop_back();
       lock.unlock();
-      close(sock);
-      answer(state_->listener, id, EAGAIN);
+      answer(state_->listener, id, -EAGAIN);
       return;
     }
   }

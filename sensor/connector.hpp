@@ -9,9 +9,23 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
+#include <unistd.h>
+
 namespace vigil {
+
+// An fd of vigil's, closed with its holder (a job's captures).
+struct Owned {
+  int fd;
+  explicit Owned(int f) : fd(f) {}
+  ~Owned() {
+    if (fd >= 0) close(fd);
+  }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+};
 
 class Connector {
  public:
@@ -25,6 +39,13 @@ class Connector {
   // when done) to addr (len bytes) and answers notification id with the
   // result. Never blocks the caller; every call submitted is answered.
   void connect(uint64_t id, int sock, const void* addr, uint32_t len);
+  // Runs job on a worker (all signals blocked there) and answers
+  // notification id with its result: >= 0 the call's return value, < 0
+  // -errno. The job owns what it captures (freed unrun if no worker can be
+  // had: the call is then answered EAGAIN). The performed sends and AF_UNIX
+  // connects (sensor/netcall.hpp).
+  using Job = std::function<int64_t()>;
+  void run(uint64_t id, Job job);
 
   struct State;
 

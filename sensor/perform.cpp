@@ -96,11 +96,16 @@ const Own& own() {
 
 mode_t own_umask() { return own().ok ? own().creds.umask : mode_t(022); }
 
+// The effective ids (the saved ones untouched: this thread can go back).
+bool set_euid(uint32_t id) { return syscall(SYS_setresuid, -1, id, -1) == 0; }
+bool set_egid(uint32_t id) { return syscall(SYS_setresgid, -1, id, -1) == 0; }
+
 // Restores vigil's own credentials on this thread; a failure would leave
 // the tracer acting with an app's: vigil stops (the keeper kills the app).
-void restore() {
+void restore(bool ids = false) {
   const Own& o = own();
-  if (set_caps(o.caps.perm, o.caps.perm, o.caps.inh) && set_fsuid(o.creds.fsuid) && set_fsgid(o.creds.fsgid) &&
+  if (set_caps(o.caps.perm, o.caps.perm, o.caps.inh) && (!ids || (set_euid(o.creds.euid) && set_egid(o.creds.egid))) &&
+      set_fsuid(o.creds.fsuid) && set_fsgid(o.creds.fsgid) &&
       set_groups(o.creds.groups) && set_caps(o.caps.eff, o.caps.perm, o.caps.inh))
     return;
   spdlog::critical("cannot restore vigil's own credentials after acting as an app process: {}", std::strerror(errno));
@@ -129,6 +134,8 @@ bool read_creds(int tid, Creds* out) {
   if (uid.size() < 4 || gid.size() < 4 || cap.empty()) return false;
   out->fsuid = uint32_t(uid[3]);
   out->fsgid = uint32_t(gid[3]);
+  out->euid = uint32_t(uid[1]);
+  out->egid = uint32_t(gid[1]);
   out->groups.clear();
   for (uint64_t g : numbers(field(s, "Groups"))) out->groups.push_back(gid_t(g));
   out->cap_eff = cap[0];
@@ -136,13 +143,14 @@ bool read_creds(int tid, Creds* out) {
   return true;
 }
 
-AsCaller::AsCaller(const Creds& c) {
+AsCaller::AsCaller(const Creds& c, bool effective_ids) {
   const Own& o = own();
   if (!o.ok) {
     why_ = "vigil cannot read its own credentials";
     return;
   }
-  if (c == o.creds && o.caps.eff == c.cap_eff) {
+  ids_ = effective_ids && (c.euid != o.creds.euid || c.egid != o.creds.egid);
+  if (c == o.creds && o.caps.eff == c.cap_eff && !ids_) {
     ok_ = true;
     return;
   }
@@ -152,13 +160,15 @@ AsCaller::AsCaller(const Creds& c) {
   }
   switched_ = true;
   // Groups and ids first (they need CAP_SETGID/CAP_SETUID), then the
-  // effective set (a change of fsuid from 0 drops the fs capabilities; the
-  // caller's set is written last, whatever it holds).
-  if ((c.groups != o.creds.groups && !set_groups(c.groups)) || !set_fsgid(c.fsgid) || !set_fsuid(c.fsuid) ||
+  // effective set (a change of fsuid or euid from 0 drops capabilities; the
+  // caller's set is written last, whatever it holds). An effective id sets
+  // the fs one: the fs ids come after.
+  if ((c.groups != o.creds.groups && !set_groups(c.groups)) ||
+      (ids_ && (!set_egid(c.egid) || !set_euid(c.euid))) || !set_fsgid(c.fsgid) || !set_fsuid(c.fsuid) ||
       !set_caps(c.cap_eff, o.caps.perm, o.caps.inh)) {
     why_ = fmt::format("vigil cannot take the caller's credentials (fsuid {}, fsgid {}): {}", c.fsuid, c.fsgid,
                        std::strerror(errno));
-    restore();
+    restore(ids_);
     switched_ = false;
     return;
   }
@@ -166,7 +176,7 @@ AsCaller::AsCaller(const Creds& c) {
 }
 
 AsCaller::~AsCaller() {
-  if (switched_) restore();
+  if (switched_) restore(ids_);
 }
 
 namespace {
@@ -512,6 +522,31 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   const int err = rc < 0 ? errno : 0;
   if (own_resource(err)) return finish(env.guard->resource_fault(tid, "performing a call for the caller", err));
   return finish(err);
+}
+
+probes::Resolved resolve_as_caller(const Env& env, int tid, int tgid, const Creds& creds, int dirfd,
+                                   const std::string& raw, unsigned flags) {
+  probes::Resolved r;
+  std::string start_path = "/";
+  Fd root(probes::open_caller_root(tid));
+  Fd start(raw.starts_with("/") ? -1 : probes::open_caller_dir(tid, dirfd, &start_path));
+  if (root.fd < 0 || (!raw.starts_with("/") && start.fd < 0)) {
+    const int e = root.fd < 0 ? -root.fd : -start.fd;
+    r.err = root.fd < 0 || dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
+    r.what = root.fd < 0 ? "the caller's root directory" : "the caller's start directory";
+    return r;
+  }
+  AsCaller as(creds);
+  if (!as.ok()) {
+    r.err = EACCES, r.refused = true, r.what = as.why();
+    return r;
+  }
+  if (raw.empty()) {
+    r.err = ENOENT, r.what = "empty path";
+    return r;
+  }
+  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }};
+  return probes::resolve_at(who, root.fd, start.fd < 0 ? root.fd : start.fd, start_path, raw, flags);
 }
 
 bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,

@@ -22,6 +22,7 @@
 
 #include "events/events.hpp"
 #include "probes/probes.hpp"
+#include "probes/resolve.hpp"
 
 namespace vigil {
 
@@ -35,6 +36,7 @@ namespace perform {
 // capabilities; and the umask applied to a new file's mode.
 struct Creds {
   uint32_t fsuid = 0, fsgid = 0;
+  uint32_t euid = 0, egid = 0;  // what a peer sees (SO_PEERCRED, SCM_CREDENTIALS): AsCaller's effective_ids
   std::vector<gid_t> groups;
   uint64_t cap_eff = 0;
   mode_t umask = 022;
@@ -51,7 +53,10 @@ bool read_creds(int tid, Creds* out);
 // holds a capability vigil lacks); nothing was changed.
 class AsCaller {
  public:
-  explicit AsCaller(const Creds& c);
+  // effective_ids: the caller's effective uid and gid too (raw
+  // setresuid/setresgid: this thread only), for calls whose credentials a
+  // peer sees (an AF_UNIX connect's SO_PEERCRED, a datagram's SCM_CREDENTIALS).
+  explicit AsCaller(const Creds& c, bool effective_ids = false);
   ~AsCaller();
   AsCaller(const AsCaller&) = delete;
   AsCaller& operator=(const AsCaller&) = delete;
@@ -59,7 +64,7 @@ class AsCaller {
   const std::string& why() const { return why_; }
 
  private:
-  bool ok_ = false, switched_ = false;
+  bool ok_ = false, switched_ = false, ids_ = false;
   std::string why_;
 };
 
@@ -86,6 +91,13 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
                Event&& ev);
 bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,
                Event& ev);
+
+// The path raw of a call of tid (relative to dirfd; AT_FDCWD: its cwd),
+// walked as the caller: from its root, with its credentials (a resolver of
+// probes/resolve.hpp; the sensor's /proc entries refused). For calls other
+// modules perform (sensor/netcall.hpp: an AF_UNIX socket path).
+probes::Resolved resolve_as_caller(const Env& env, int tid, int tgid, const Creds& creds, int dirfd,
+                                   const std::string& raw, unsigned flags);
 
 }  // namespace perform
 }  // namespace vigil

@@ -14,8 +14,8 @@
 // ptrace (PTRACE_SEIZE) only follows a thread for a while when a row needs its
 // syscall's return value (accept, the DNS window), or through an exec a
 // loaded rule can block (exec verification). Nothing is stopped per fork,
-// exit, or exec no rule can block. A connect a rule can block is performed by
-// vigil (sensor/connector.hpp). If the sensor dies, the keeper (sensor/keeper.hpp) kills
+// exit, or exec no rule can block. A connect or a send with a destination a
+// rule can block is performed by vigil (sensor/netcall.hpp). If the sensor dies, the keeper (sensor/keeper.hpp) kills
 // the app. See docs/design.md section 1.
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -55,6 +55,7 @@
 #include "probes/probes.hpp"
 #include "probes/sensitive.hpp"
 #include "sensor/connector.hpp"
+#include "sensor/netcall.hpp"
 #include "sensor/guard.hpp"
 #include "sensor/keeper.hpp"
 #include "sensor/perform.hpp"
@@ -196,7 +197,7 @@ struct Tracer::Impl {
   std::unordered_map<int, ExecCheck> exec_lazy;
   std::unordered_set<int> detach_at_stop;  // seized for an exec that failed: detached at our interrupt's stop
   bool enforce_execve = false, enforce_execveat = false;  // judge.enforces(), fixed at spawn
-  std::unique_ptr<Connector> connector;  // where a rule can block a connect (sensor/connector.hpp)
+  std::unique_ptr<Connector> connector;  // where a rule can block a connect or send (sensor/netcall.hpp)
   // Reads of the app's memory on this thread, watched: one that stalls is ended (sensor/watchdog.hpp).
   probes::ReadWatch read_watch;
   std::unique_ptr<Watchdog> watchdog;
@@ -763,6 +764,10 @@ struct Tracer::Impl {
     if (ctx.performed && ev.file && !ev.arg("unreadable") &&
         perform::call({notify_fd, &judge, &guard, &drift}, req.id, tid, tgid, args, *probe, ev))
       return;
+    // connect and sends a rule can block: vigil performs them with the destination it judged.
+    if (ctx.performed && connector && netcall::call({notify_fd, &judge, &guard, connector.get()}, req.id, tid, tgid,
+                                                    args, *probe, ctx, ev))
+      return;
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
     if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));
@@ -772,8 +777,6 @@ struct Tracer::Impl {
     if (a == Action::None && probe->stage == probes::Stage::ExecEntry &&
         watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev) != 0)
       a = ev.action = Action::Denied;
-    if (a == Action::None && connector && ctx.sockaddr.len && std::strcmp(probe->syscall, "connect") == 0)
-      if (emulate_connect(req.id, tid, tgid, int(args.args[0]), ctx, ev)) return;
     if (a == Action::None && probe->stage == probes::Stage::ExecEntry && ev.proc != info_of(tgid)) {
       // The process as it will be (an exec that fails anyway is rare past the
       // open; one whose path could not be read keeps the caller: it fails).
@@ -789,32 +792,6 @@ struct Tracer::Impl {
     answered(answer(req.id, err), tid, args, kept, err);
     if (!err && probe->stage == probes::Stage::ExecEntry) arm_exec_release(tid);
     judge.emit(std::move(ev));
-  }
-
-  // A connect a rule could block, allowed: vigil connects the caller's socket
-  // itself with the address it judged (sensor/connector.hpp), so no rewrite
-  // of the caller's memory after the verdict counts. Only IPv4/IPv6 sockets
-  // (others: the kernel's connect, docs/threat-model.md). True: answered (or
-  // will be, by a worker), the event emitted.
-  bool emulate_connect(uint64_t id, int tid, int tgid, int fd, const probes::DecodeContext& ctx, Event& ev) {
-    const int sock = guard::take_fd(tid, tgid, fd);
-    if (sock == -EMFILE || sock == -ENFILE || sock == -ENOMEM) {  // vigil's own: fail closed
-      const int err = guard.resource_fault(tid, "taking a socket to connect it", -sock);
-      if (err) ev.action = Action::Denied;
-      answer(id, err);
-    } else if (sock < 0) {
-      answer(id, -sock);  // not an fd of the caller: the kernel would say the same (EBADF)
-    } else {
-      int domain = 0;
-      socklen_t len = sizeof domain;
-      if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || (domain != AF_INET && domain != AF_INET6)) {
-        close(sock);
-        return false;  // not an IP socket (ENOTSOCK, AF_UNIX, ...): the kernel's own connect
-      }
-      connector->connect(id, sock, ctx.sockaddr.bytes, ctx.sockaddr.len);
-    }
-    judge.emit(std::move(ev));
-    return true;
   }
 
   // A syscall stop (PTRACE_SYSCALL) of a followed thread: the exit of a row
@@ -1123,13 +1100,14 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   // Verdicts that must rest on what the kernel acts on, where a loaded rule can block (docs/threat-model.md).
   impl_->enforce_execve = impl_->judge.enforces("execve");
   impl_->enforce_execveat = impl_->judge.enforces("execveat");
-  if (impl_->judge.enforces("connect")) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
+  for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg"})
+    if (!impl_->connector && impl_->judge.enforces(t)) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
   spdlog::debug("exec verification: {}; connect emulation: {}",
                 impl_->enforce_execve || impl_->enforce_execveat
                     ? fmt::format("at the exec stop (ptrace) for{}{}", impl_->enforce_execve ? " execve" : "",
                                   impl_->enforce_execveat ? " execveat" : "")
                     : "lazy (no rule can block an exec)",
-                impl_->connector ? "on" : "off (no rule can block a connect)");
+                impl_->connector ? "on" : "off (no rule can block a connect or send)");
 
   // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
   const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");

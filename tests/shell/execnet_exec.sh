@@ -8,16 +8,8 @@
 # process rewriting a MAP_SHARED memfd path, a symlink swapped, an fd swapped
 # under execveat(AT_EMPTY_PATH) by dup2, and paths vigil cannot open itself
 # (/proc/self/cwd/../x, a symlinked directory plus "..").
-set -euo pipefail
-: "${VIGIL:?}" "${FIXTURES:?}" "${SRC_DIR:?}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failed=0
-fail() {  # EXECNET_ALL=1: go on to the other attacks (a report of each)
-  echo "FAIL: $*" >&2
-  failed=1
-  [ -n "${EXECNET_ALL:-}" ] || exit 1
-}
+source "$(dirname "$0")/lib.bash"
+: "${SRC_DIR:?}"
 TRIES=${EXECNET_TRIES:-100}
 
 cat >"$tmp/rules.yaml" <<'YAML'
@@ -131,5 +123,4 @@ for mode in detect prevent; do
     [ "$(ran ran.allowed)" = 1 ] || fail "detect: a traced child's exec did not run: $(cat "$tmp/out" "$tmp/err")"
   fi
 done
-[ $failed = 0 ] || exit 1
-echo ok
+finish

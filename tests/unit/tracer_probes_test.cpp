@@ -1,4 +1,8 @@
+#include <arpa/inet.h>
 #include <linux/audit.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -111,6 +115,57 @@ TEST_CASE("tracee strings are read page by page and stop at unmapped memory", "[
   munmap(mem, size_t(page) * 2);
 }
 
+
+TEST_CASE("a send a rule can block: each destination read once, a plain datagram judged quietly", "[tracer]") {
+  const probes::Probe* row = nullptr;
+  for (const auto& p : probes::table())
+    if (std::string(p.syscall) == "sendmmsg") row = &p;
+  REQUIRE(row != nullptr);
+  CHECK(row->performed);
+  sockaddr_in a{}, b{};
+  a.sin_family = b.sin_family = AF_INET;
+  a.sin_port = b.sin_port = htons(9999);
+  a.sin_addr.s_addr = inet_addr("127.0.0.2");
+  b.sin_addr.s_addr = inet_addr("127.0.0.3");
+  char data[] = "hello";
+  iovec v{data, 5};
+  mmsghdr m[3]{};
+  for (auto& x : m) x.msg_hdr.msg_iov = &v, x.msg_hdr.msg_iovlen = 1;
+  m[0].msg_hdr.msg_name = &a, m[0].msg_hdr.msg_namelen = sizeof a;
+  m[2].msg_hdr.msg_name = &b, m[2].msg_hdr.msg_namelen = sizeof b;  // m[1]: none (the socket's peer)
+  probes::SyscallArgs args;
+  args.arch = probes::kAbis[0].arch;
+  args.nr = SYS_sendmmsg;
+  args.args[0] = 1000;  // no fd table here
+  args.args[1] = reinterpret_cast<uint64_t>(m);
+  args.args[2] = 3;
+  const probes::TraceeMemory self(getpid());
+
+  probes::DecodeContext ctx;
+  ctx.performed = true;
+  Event ev;
+  ev.type = "sendmmsg";
+  row->decode(args, self, ctx, &ev);
+  CHECK_FALSE(ctx.drop);  // judged (a block rule may name its address) ...
+  CHECK(ctx.quiet);       // ... but no DNS message nor a protocol a rule names: emitted only if acted on
+  REQUIRE(ctx.sends.size() == 3);
+  for (const auto& d : ctx.sends) CHECK(std::string(d.data.begin(), d.data.end()) == "hello");  // the data judged, sent as is
+  CHECK(ctx.sends[0].given);
+  CHECK_FALSE(ctx.sends[1].given);
+  REQUIRE(ctx.sends[2].given);
+  REQUIRE(ctx.sends[2].addr.len == sizeof b);
+  b.sin_addr.s_addr = inet_addr("10.0.0.1");  // a rewrite after the read: the copy is what was judged
+  CHECK(std::memcmp(ctx.sends[2].addr.bytes, &b, sizeof b) != 0);
+  REQUIRE(ev.net);
+  CHECK(ev.net->remote.addr == "127.0.0.2");
+
+  probes::DecodeContext plain;  // no rule can block it: no event, nothing copied
+  Event ev2;
+  ev2.type = "sendmmsg";
+  row->decode(args, self, plain, &ev2);
+  CHECK(plain.drop);
+  CHECK(plain.sends.empty());
+}
 
 TEST_CASE("container id from /proc/self/cgroup", "[tracer]") {
   const std::string id(64, 'a');
