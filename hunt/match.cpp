@@ -1,15 +1,19 @@
 // The compiled indicator set: raw-line pre-filter and exact match on records.
 //
 // Pre-filter (docs/hunt.md "Speed"): every indicator is matched against a
-// JSON string value, and a value ends where the line has a '"' not followed
-// by ':'. At each such quote the last L bytes (L = 1..8, the lengths in use)
-// are folded to lower case and packed into a 64-bit key, tested against a
-// small Bloom bitmap (8 KiB, stays in L1) and then a hash set. A SHA-256,
-// a domain (and so its subdomains), an exact path and a glob's literal
-// suffix all end a value, so a line without such a key cannot match. IP
-// indicators (addresses and CIDRs) are tested by parsing the [0-9a-f.:] run
-// that ends at the quote when it starts at one. Globs that end in a wildcard
-// use memmem on their longest literal. Only lines that pass are parsed.
+// JSON string value, so only the quotes that can close a value matter: a '"'
+// not followed by ':' (that one closes a key) and not preceded by ':', ',',
+// '[' or '{' (that one opens a value or key in compact JSON). Those quotes
+// are found 64 bytes at a time with SIMD compares turned into a 64-bit mask
+// (SSE2 on x86-64, NEON on arm64, a portable byte loop elsewhere and in the
+// tests). At each closing quote the last L bytes (L = 1..8, the lengths in
+// use) are folded to lower case and packed into a 64-bit key, tested against
+// a small Bloom bitmap (8 KiB, two bits a key, stays in L1) and then a hash
+// set. A SHA-256, a domain (and so its subdomains), an exact path and a
+// glob's literal suffix all end a value, so a line without such a key cannot
+// match. IP indicators (addresses and CIDRs) are tested by parsing the value
+// when it is 2..45 bytes of [0-9a-f.:]. Globs that end in a wildcard use
+// memmem on their longest literal. Only lines that pass are parsed.
 #include <arpa/inet.h>
 #include <fnmatch.h>
 
@@ -19,6 +23,12 @@
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
 
 #include <nlohmann/json.hpp>
 
@@ -131,14 +141,87 @@ inline uint64_t pack(const char* p, size_t end, int len) {
   return v;
 }
 
-// Bytes equal to '"' in 8 bytes: bit 7 of each such byte (exact, no carries).
-inline uint64_t quotes8(uint64_t w) {
-  uint64_t x = w ^ ('"' * kOnes);
-  return ~(((x & kLow7) + kLow7) | x | kLow7);
+// ---- closing quotes, 64 bytes at a time ----------------------------------
+// For the 64 bytes at p (p[-2], p[-1] and p[64] are readable too): bit k of
+// `quotes` is set when p[k] is '"', bit k of `ends` when that quote may close
+// a string value: it is not followed by ':' (it closes a key) and, when
+// `skip_openers`, not preceded by ',', '[', '{' or '":' (it opens a key or a
+// value in compact JSON). `skip_openers` is false when some indicator key
+// ends with one of those bytes. masks_portable is the definition;
+// masks_simd computes the same (a unit test compares them).
+struct Masks {
+  uint64_t quotes = 0, ends = 0;
+};
+
+inline bool opens(const char* q) {  // q points at a '"'
+  return q[-1] == ',' || q[-1] == '[' || q[-1] == '{' || (q[-1] == ':' && q[-2] == '"');
 }
 
-inline bool ip_char(char c) {
-  return (c >= '0' && c <= '9') || c == '.' || c == ':' || (fold(c) >= 'a' && fold(c) <= 'f');
+[[gnu::always_inline]] inline Masks masks_portable(const char* p, bool skip_openers) {
+  Masks m;
+  for (int k = 0; k < 64; ++k) {
+    if (p[k] != '"') continue;
+    m.quotes |= 1ull << k;
+    if (p[k + 1] != ':' && !(skip_openers && opens(p + k))) m.ends |= 1ull << k;
+  }
+  return m;
+}
+
+#if defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))
+// 16 bytes at a time with GCC/Clang vector extensions: `a == b` gives 0xff
+// in each lane where the bytes are equal; bits16 turns that into one bit a
+// lane (SSE2 movemask; on arm64, weight each lane by its bit and add up).
+using V16 = unsigned char __attribute__((vector_size(16)));
+inline V16 load16(const char* p) {
+  V16 v;
+  std::memcpy(&v, p, 16);
+  return v;
+}
+inline uint64_t bits16(V16 lanes) {
+#if defined(__SSE2__)
+  return uint16_t(_mm_movemask_epi8(__m128i(lanes)));
+#else
+  const uint8x16_t weight = {1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128};
+  uint8x16_t t = vandq_u8(uint8x16_t(lanes), weight);
+  return vaddv_u8(vget_low_u8(t)) | uint64_t(vaddv_u8(vget_high_u8(t))) << 8;
+#endif
+}
+[[gnu::always_inline]] inline Masks masks_simd(const char* p, bool skip_openers) {
+  Masks m;
+  for (int j = 0; j < 64; j += 16) {
+    V16 c = load16(p + j), next = load16(p + j + 1), prev = load16(p + j - 1);
+    V16 quote = V16(c == '"');
+    V16 end = quote & ~V16(next == ':');
+    if (skip_openers) {
+      V16 prev2 = load16(p + j - 2);  // '[' | 0x20 == '{'
+      end &= ~V16((prev == ',') | ((prev | 0x20) == '{') | ((prev == ':') & (prev2 == '"')));
+    }
+    m.quotes |= bits16(quote) << j;
+    m.ends |= bits16(end) << j;
+  }
+  return m;
+}
+#else
+Masks masks_simd(const char* p, bool skip_openers) { return masks_portable(p, skip_openers); }
+#endif
+
+// Could `v` be an IP address ("1.2.3.4", "2001:db8::1", "::ffff:1.2.3.4")?
+// A cheap test before inet_pton: many values are numbers, hex ids or
+// versions ("1.5.0"). IPv4 has 3 dots, IPv6 at least 2 colons.
+inline bool maybe_ip(std::string_view v) {
+  static constexpr auto kIpChar = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : std::string_view("0123456789abcdefABCDEF.:")) t[c] = true;
+    return t;
+  }();
+  if (v.size() < 2 || v.size() > 45) return false;
+  int dots = 0, colons = 0;
+  for (char c : v) {
+    if (!kIpChar[static_cast<unsigned char>(c)]) return false;
+    dots += c == '.';
+    colons += c == ':';
+  }
+  return colons >= 2 || (colons == 0 && dots == 3);
 }
 
 using V6 = std::array<unsigned char, 16>;
@@ -180,18 +263,25 @@ struct Matcher::Impl {
   std::vector<int> lens;  // key lengths in use
   std::vector<std::string> needles;
   bool always = false;  // a glob without any literal: every line is a candidate
-  // No key ends with ':', ',' or '[', so a quote after one (an opening quote
-  // in compact JSON) need not be looked at.
+  // No key ends with ':', ',', '[' or '{', so a quote after one (an opening
+  // quote in compact JSON) need not be looked at (Masks).
   bool skip_openers = true;
 
-  static size_t bloom_bit(uint64_t v) { return (v * 0x9E3779B97F4A7C15ull) >> (64 - 16); }
+  template <bool kSimd>
+  Scan scan(std::string_view line) const;
+
+  // two bits a key, from the top and the next 16 bits of one multiply
+  static uint64_t bloom_hash(uint64_t v) { return v * 0x9E3779B97F4A7C15ull; }
+  void bloom_set(size_t bit) { bloom[bit / 64] |= 1ull << (bit % 64); }
+  bool bloom_has(size_t bit) const { return bloom[bit / 64] >> (bit % 64) & 1; }
 
   void add_key(std::string_view tail) {
     int len = int(std::min<size_t>(tail.size(), 8));
     uint64_t v = pack(tail.data(), tail.size(), len);
     keys.insert(v);
-    if (std::strchr(":,[", tail.back())) skip_openers = false;
-    bloom[bloom_bit(v) / 64] |= 1ull << (bloom_bit(v) % 64);
+    if (std::strchr(":,[{", tail.back())) skip_openers = false;
+    bloom_set(bloom_hash(v) >> 48);
+    bloom_set(bloom_hash(v) >> 32 & 0xffff);
     if (std::find(lens.begin(), lens.end(), len) == lens.end()) lens.push_back(len);
   }
 
@@ -257,9 +347,8 @@ struct Matcher::Impl {
   [[gnu::always_inline]] bool ends_with_key(const char* p, size_t e) const {
     for (int len : lens) {
       if (e < size_t(len)) continue;
-      uint64_t v = pack(p, e, len);
-      size_t bit = bloom_bit(v);
-      if ((bloom[bit / 64] >> (bit % 64) & 1) && keys.count(v)) return true;
+      uint64_t v = pack(p, e, len), h = bloom_hash(v);
+      if (bloom_has(h >> 48) && bloom_has(h >> 32 & 0xffff) && keys.count(v)) return true;
     }
     return false;
   }
@@ -311,47 +400,49 @@ Matcher::~Matcher() = default;
 
 size_t Matcher::size() const { return impl_->iocs.size(); }
 
-Matcher::Scan Matcher::scan(std::string_view line) const {
-  const auto& m = *impl_;
+template <bool kSimd>
+Matcher::Scan Matcher::Impl::scan(std::string_view line) const {
   Scan s;
-  s.candidate = m.always;
-  const bool ips = !m.v4_prefixes.empty() || !m.v6_prefixes.empty();
+  s.candidate = always;
+  const bool ips = !v4_prefixes.empty() || !v6_prefixes.empty();
   const char* p = line.data();
   const size_t n = line.size();
-  auto at_quote = [&](size_t e) __attribute__((always_inline)) {
-    if (e == 0 || (e + 1 < n && p[e + 1] == ':')) return;  // a key
-    if (m.skip_openers && (p[e - 1] == ':' || p[e - 1] == ',' || p[e - 1] == '[')) return;  // an opening quote
-    if (e >= 5 && p[e - 5] == '"' &&
-        (std::memcmp(p + e - 4, "exec", 4) == 0 || std::memcmp(p + e - 4, "fork", 4) == 0))
-      s.process = true;
-    if (s.candidate) return;
-    if (m.ends_with_key(p, e) || (p[e - 1] == '.' && m.ends_with_key(p, e - 1))) {
-      s.candidate = true;
-      return;
+  size_t last_quote = SIZE_MAX;  // the last '"' before the current block
+  for (size_t i = 0; i < n; i += 64) {
+    Masks k;
+    if (i >= 2 && i + 65 <= n) {
+      k = kSimd ? masks_simd(p + i, skip_openers) : masks_portable(p + i, skip_openers);
+    } else {  // the line's first and last blocks: a copy, zeros outside the line
+      char pad[2 + 64 + 1] = {};
+      size_t from = i < 2 ? 0 : i - 2, to = std::min(n, i + 65);
+      std::memcpy(pad + 2 - (i - from), p + from, to - from);
+      k = kSimd ? masks_simd(pad + 2, skip_openers) : masks_portable(pad + 2, skip_openers);
     }
-    if (ips && ip_char(p[e - 1])) {
-      size_t b = e;
-      while (b > 0 && e - b <= 45 && ip_char(p[b - 1])) --b;
-      if (b > 0 && p[b - 1] == '"' && m.match_ip(std::string_view(p + b, e - b))) s.candidate = true;
+    for (uint64_t ends = k.ends; ends; ends &= ends - 1) {
+      const size_t bit = size_t(std::countr_zero(ends)), e = i + bit;  // p[e] closes a value
+      const uint64_t before = k.quotes & ((uint64_t(1) << bit) - 1);
+      const size_t start = (before ? i + 63 - size_t(std::countl_zero(before)) : last_quote) + 1;  // its first byte
+      const std::string_view value(p + start, e - start);
+      if (value == "exec" || value == "fork") s.process = true;
+      if (s.candidate || e == 0) continue;
+      if (ends_with_key(p, e) || (p[e - 1] == '.' && ends_with_key(p, e - 1)))
+        s.candidate = true;
+      else if (ips && maybe_ip(value) && match_ip(value))
+        s.candidate = true;
     }
-  };
-  // quotes found 8 bytes at a time; the last partial word is zero-padded
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t w = 0;
-    if (i + 8 <= n) w = load64(p + i);
-    else std::memcpy(&w, p + i, n - i);
-    uint64_t bits = quotes8(w);
-    if constexpr (!kLittle) bits = __builtin_bswap64(bits);
-    for (; bits; bits &= bits - 1) at_quote(i + size_t(std::countr_zero(bits)) / 8);
+    if (k.quotes) last_quote = i + 63 - size_t(std::countl_zero(k.quotes));
   }
   if (!s.candidate)
-    for (const auto& nd : m.needles)
+    for (const auto& nd : needles)
       if (memmem(p, n, nd.data(), nd.size())) {
         s.candidate = true;
         break;
       }
   return s;
 }
+
+Matcher::Scan Matcher::scan(std::string_view line) const { return impl_->scan<true>(line); }
+Matcher::Scan Matcher::scan_portable(std::string_view line) const { return impl_->scan<false>(line); }
 
 std::vector<Hit> Matcher::match(const json& record) const {
   const auto& m = *impl_;

@@ -153,6 +153,22 @@ grep -q "2 malformed line(s) skipped" "$tmp/err" && grep -q "$tmp/bad.jsonl:4: n
 [ $rc = 0 ] && grep -q "big.jsonl:1: longer than 16 MiB, skipped" "$tmp/err" || fail "oversized line: $rc $(cat "$tmp/err")"
 [ "$(wc -l <"$tmp/big.json")" = 5 ] || fail "oversized line: the matches after it were not all found"
 
+# a matching line split by the 1 MiB read buffer: at its first bytes, inside the hash, at its end
+python3 - "$tmp/all.jsonl" "$hash" "$tmp" <<'PY'
+import sys
+src, h, d = sys.argv[1:]
+line = next(l for l in open(src) if h in l)
+at = line.index(h)
+for i, split in enumerate([1, at + 10, at + 64, len(line) - 2]):
+    pad = (1 << 20) - split - 1  # the planted line starts `split` bytes before the buffer's end
+    with open(f"{d}/split{i}.jsonl", "w") as out:
+        out.write('{"a":"' + "x" * (pad - 9) + '"}\n' + line)
+PY
+for i in 0 1 2 3; do
+  "$VIGIL" hunt --ioc "$tmp/hash.txt" --json "$tmp/split$i.jsonl" >"$tmp/split.json" 2>"$tmp/err" || fail "split line $i: $(cat "$tmp/err")"
+  [ "$(wc -l <"$tmp/split.json")" = 1 ] || fail "a line across the read buffer's end (split $i) not matched"
+done
+
 # text output never passes terminal control sequences from event contents
 cat >"$tmp/esc.jsonl" <<JSON
 {"metadata":{"uid":"s:1"},"unmapped":{"type":"openat"},"time":1795000000000,"time_dt":"2026-11-18T11:00:00Z","actor":{"process":{"pid":9,"parent_process":{"pid":1},"file":{"path":"/x","hashes":[{"algorithm_id":3,"value":"$hash"}]},"cmd_line":"a\\u001b]0;owned\\u0007b\\u009bc"}}}
