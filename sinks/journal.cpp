@@ -143,6 +143,7 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
     *note = fmt::format("cannot open {}: {}", path.string(), std::strerror(errno));
   } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     *note = fmt::format("{} is in use by another vigil (or its keeper)", path.string());
+    earlier->in_use = true;
     ::close(fd);
     fd = -1;
   }

@@ -50,6 +50,7 @@ class Journal {
     std::vector<Sink> sinks;
     std::vector<Leftover> records;
     bool died = false;  // that run neither closed the journal nor had its death reported by a keeper
+    bool in_use = false;  // another vigil holds the file: this one journals in memory
   };
 
   // Creates or takes over <dir>/journal (flock) with `bytes` of ring for

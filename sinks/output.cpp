@@ -140,9 +140,10 @@ class AsyncOutput final : public Output {
     a.time_ns = kTemplateTime;
     died_line_ = serialise(a);
     died_patches_.clear();
-    auto find_all = [&](const std::string& what, int kind) {
+    auto find_all = [&](const std::string& what, int kind) {  // whole numbers only
+      auto digit = [&](size_t i) { return i < died_line_.size() && std::isdigit((unsigned char)died_line_[i]); };
       for (size_t p = died_line_.find(what); p != std::string::npos; p = died_line_.find(what, p + 1))
-        died_patches_.push_back({p, kind});
+        if (kind == 0 || ((p == 0 || !digit(p - 1)) && !digit(p + what.size()))) died_patches_.push_back({p, kind});
     };
     char rfc[30];
     put_rfc3339(rfc, kTemplateTime);
@@ -321,7 +322,8 @@ class AsyncOutput final : public Output {
     std::string note;
     journal_ = Journal::open(spool, cfg_.journal_bytes, sinks, &earlier, &note);
     if (!note.empty())
-      spdlog::warn("journal: {}{}", note, journal_ ? ": records outlive vigil only through its keeper (not as PID 1)" : "");
+      spdlog::log(earlier.in_use && journal_ ? spdlog::level::info : spdlog::level::warn, "journal: {}{}", note,
+                  journal_ ? ": records outlive vigil only through its keeper (not as PID 1)" : "");
     if (!journal_) return;
     if (all_.size() > size_t(kJournalSinks))
       spdlog::warn("journal: only the first {} sinks are journaled", kJournalSinks);
