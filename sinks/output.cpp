@@ -32,6 +32,11 @@ struct Record {
   std::variant<Event, std::string> what;
   uint32_t mask = 0;
   uint64_t start = 0, end = 0;
+  // An alert serialised before the ECS metadata came: serialised again at
+  // dispatch (same uuid) with it; the journal's copy goes without.
+  std::optional<Alert> alert;
+  std::string uuid;
+  uint64_t ctx_gen = 0;
 };
 
 bool power_of_ten(uint64_t n) {
@@ -123,7 +128,13 @@ class AsyncOutput final : public Output {
   // Serialised here and journaled before the tracer answers the call that
   // raised it (docs/sinks.md "Durability").
   void alert(Alert a) override {
-    Record r{serialise(a), alert_mask_};
+    Record r;
+    r.mask = alert_mask_;
+    const bool early = !ecs_done_.load(std::memory_order_acquire);  // (read first: then the context is the final one)
+    auto [ctx, gen] = context_gen();
+    r.uuid = next_uuid(*ctx);
+    r.what = serialise(a, *ctx, r.uuid);
+    if (early) r.alert = std::move(a), r.ctx_gen = gen;
     std::lock_guard c(commit_mu_);
     journal(&r);
     push(std::move(r), true);
@@ -138,7 +149,8 @@ class AsyncOutput final : public Output {
                                      "killed (fail-closed); records it had not delivered were written by the keeper "
                                      "(\"recovered\":true)", vigil_pid));
     a.time_ns = kTemplateTime;
-    died_line_ = serialise(a);
+    auto ctx = context();
+    died_line_ = serialise(a, *ctx, next_uuid(*ctx));
     died_patches_.clear();
     auto find_all = [&](const std::string& what, int kind) {  // whole numbers only
       auto digit = [&](size_t i) { return i < died_line_.size() && std::isdigit((unsigned char)died_line_[i]); };
@@ -274,21 +286,32 @@ class AsyncOutput final : public Output {
     std::lock_guard lk(ctx_mu_);
     return ctx_;
   }
+  std::pair<std::shared_ptr<const Context>, uint64_t> context_gen() const {
+    std::lock_guard lk(ctx_mu_);
+    return {ctx_, ctx_gen_};
+  }
 
   void dispatch(const Record& r) {
     if (const auto* ev = std::get_if<Event>(&r.what)) {
       std::string line = to_json_line(*ev, *context());
       for (const auto& c : events_) c->push(line, r.start);
     } else {
+      std::string again;
+      if (r.alert)
+        if (auto [ctx, gen] = context_gen(); gen != r.ctx_gen) again = serialise(*r.alert, *ctx, r.uuid);
+      const std::string& line = again.empty() ? std::get<std::string>(r.what) : again;
       for (size_t i = 0; i < all_.size(); ++i)
-        if (r.mask >> i & 1) all_[i]->push(std::get<std::string>(r.what), r.start);
+        if (r.mask >> i & 1) all_[i]->push(line, r.start);
     }
     if (journal_) journal_->set_dispatched(r.end);
   }
 
-  std::string serialise(const Alert& a) {
-    auto ctx = context();
-    std::string uuid = fmt::format("{}:alert:{}", ctx->sensor_id, alert_seq_.fetch_add(1) + 1);
+  std::string next_uuid(const Context& ctx) {
+    return fmt::format("{}:alert:{}", ctx.sensor_id, alert_seq_.fetch_add(1) + 1);
+  }
+
+  std::string serialise(const Alert& a, const Context& c, const std::string& uuid) {
+    const Context* ctx = &c;
     json j = cfg_.alerts_ocsf ? to_ocsf_finding(a, *ctx, uuid) : to_json(a, *ctx);
     json& falco = cfg_.alerts_ocsf ? j["unmapped"]["falco"] : j;
     falco["uuid"] = uuid;
@@ -371,6 +394,7 @@ class AsyncOutput final : public Output {
     if (ctx->container_id.empty()) ctx->container_id = ecs_.value("container_id", "");
     std::lock_guard lk(ctx_mu_);
     ctx_ = std::move(ctx);
+    ++ctx_gen_;
   }
 
   void emit_stats(Clock::time_point now) {
@@ -417,6 +441,7 @@ class AsyncOutput final : public Output {
 
   void run() {
     load_ecs_metadata();
+    ecs_done_.store(true, std::memory_order_release);
     last_stats_ = Clock::now();
     auto interval = cfg_.stats_interval.count() > 0 ? cfg_.stats_interval : std::chrono::hours(24 * 365);
     auto next_stats = last_stats_ + interval;
@@ -446,6 +471,8 @@ class AsyncOutput final : public Output {
 
   SinkConfig cfg_;
   mutable std::mutex ctx_mu_;
+  uint64_t ctx_gen_ = 0;  // bumped when ctx_ gets the ECS metadata
+  std::atomic<bool> ecs_done_{false};  // the metadata fetch is over (done or failed)
   std::shared_ptr<const Context> ctx_;
   std::string ecs_uri_;
   json ecs_;
