@@ -2,9 +2,11 @@
 // Output; delivery happens elsewhere and never stalls the traced app.
 //
 // Pipeline (docs/sinks.md): tracer -> bounded record queue -> dispatcher
-// thread (serialises, stamps ECS metadata) -> one channel per sink (bounded
-// memory queue -> disk spool -> drop, all counted) -> one delivery thread per
-// sink (batches, retries with exponential backoff and jitter).
+// thread (serialises events, stamps ECS metadata) -> one channel per sink
+// (bounded memory queue -> disk spool -> drop, all counted) -> one delivery
+// thread per sink (batches, retries with exponential backoff and jitter).
+// Alerts are serialised by the tracer and journaled before it answers the
+// call (sinks/journal.hpp): they outlive a SIGKILL of vigil.
 #pragma once
 
 #include <atomic>
@@ -70,7 +72,8 @@ struct DeliveryStats {
 class Output {
  public:
   virtual ~Output() = default;
-  // Both calls return at once; they may be called from the tracer thread only.
+  // Both calls return at once (alert() after serialising and journaling
+  // the alert); they may be called from the tracer thread only.
   virtual void event(Event ev) = 0;
   virtual void alert(Alert a) = 0;
   // Deliver what is pending, waiting at most `deadline`. Afterwards

@@ -250,6 +250,18 @@ TEST_CASE("journal: cost per alert and per event on the tracer thread", "[.][jou
     WARN(fmt::format("alert(): {:.0f} ns per alert with journal {} bytes", ns, journal));
     out->flush(30s);
   }
+  {  // what alert() cost before it serialised: a queue push, as event() still is
+    auto cfg = config(t.path, {(t.path / "a.json").string()});
+    cfg.events = {(t.path / "e.json").string()};
+    cfg.queue = 2 * n;
+    std::string err;
+    auto out = make_output(cfg, Context{"sid", "host", "", "", nullptr}, &err);
+    Event ev;
+    ev.type = "openat";
+    double ns = per([&](int) { out->event(ev); }, n);
+    WARN(fmt::format("event(): {:.0f} ns per event (a queue push)", ns));
+    out->flush(30s);
+  }
   using namespace vigil::sinks_detail;
   Journal::Earlier earlier;
   std::string note;
