@@ -130,6 +130,12 @@ class AsyncOutput final : public Output {
   void alert(Alert a) override {
     Record r;
     r.mask = alert_mask_;
+    if (!journal_) {  // no journal (--journal-size=0): serialised by the dispatcher
+      r.alert = std::move(a);
+      r.what = std::string();
+      push(std::move(r), true);
+      return;
+    }
     const bool early = !ecs_done_.load(std::memory_order_acquire);  // (read first: then the context is the final one)
     auto [ctx, gen] = context_gen();
     r.uuid = next_uuid(*ctx);
@@ -297,8 +303,12 @@ class AsyncOutput final : public Output {
       for (const auto& c : events_) c->push(line, r.start);
     } else {
       std::string again;
-      if (r.alert)
+      if (r.alert && r.uuid.empty()) {  // not serialised yet (no journal)
+        auto ctx = context();
+        again = serialise(*r.alert, *ctx, next_uuid(*ctx));
+      } else if (r.alert) {
         if (auto [ctx, gen] = context_gen(); gen != r.ctx_gen) again = serialise(*r.alert, *ctx, r.uuid);
+      }
       const std::string& line = again.empty() ? std::get<std::string>(r.what) : again;
       for (size_t i = 0; i < all_.size(); ++i)
         if (r.mask >> i & 1) all_[i]->push(line, r.start);
