@@ -81,6 +81,9 @@ const std::vector<OptionSpec>& option_table() {
        [](const std::string& v, Options& o, std::string* err) { return text_value("--spool-dir", v, &o.sinks.spool_dir, err); }},
       {"spool-max", "SIZE: spool cap per sink, beyond it records are dropped and counted (default 256M)",
        [](const std::string& v, Options& o, std::string* err) { return prefixed("--spool-max", parse_size(v, &o.sinks.spool_max, err), err); }},
+      {"journal-size", "SIZE: ring of <spool-dir>/journal that alerts reach before the call is answered; they outlive a "
+                       "SIGKILL of vigil (default 4M, 0: off)",
+       [](const std::string& v, Options& o, std::string* err) { return prefixed("--journal-size", parse_size(v, &o.sinks.journal_bytes, err), err); }},
       {"alerts-format", "falco|ocsf: alerts in Falco's JSON shape (default) or as OCSF Detection Findings (2004)",
        [](const std::string& v, Options& o, std::string* err) {
          if (v != "falco" && v != "ocsf") {

@@ -17,24 +17,32 @@
 
 #include <fmt/format.h>
 
+#include "sinks/sinks.hpp"
+
 namespace vigil {
 namespace {
 
-void close_all_but(int a, int b) {
-  if (a > b) std::swap(a, b);
+// Closes every fd from 3 up but those of keep (-1 entries ignored).
+void close_all_but(int (&keep)[3]) {
+  std::sort(std::begin(keep), std::end(keep));
   auto range = [](int lo, int hi) {
     if (lo > hi) return;
     if (close_range(unsigned(lo), unsigned(hi), 0) == 0) return;
     for (int fd = lo; fd <= std::min(hi, 65535); ++fd) close(fd);  // Linux < 5.9
   };
-  range(3, a - 1);
-  range(a + 1, b - 1);
-  range(b + 1, 0x7fffffff);
+  int next = 3;
+  for (int fd : keep) {
+    if (fd < next) continue;
+    range(next, fd - 1);
+    next = fd + 1;
+  }
+  range(next, 0x7fffffff);
 }
 
 // The keeper process. Forked from a multi-threaded sensor: only plain
 // syscalls from here on (no allocation, no locks, no stdio).
-[[noreturn]] void keeper_main(int rd, int listener, const uint64_t* bits, size_t words, volatile int* in_flight) {
+[[noreturn]] void keeper_main(int rd, int listener, const uint64_t* bits, size_t words, volatile int* in_flight,
+                              Output* out) {
   // A session of its own: out of the app's job control (^C or ^Z at a
   // terminal is not for us), and in a process group no app process can join
   // (setpgid needs the same session), so kill(0, ...) never reaches us.
@@ -47,10 +55,11 @@ void close_all_but(int a, int b) {
   for (int sig = 1; sig < NSIG; ++sig)
     if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &act, nullptr);
   act.sa_handler = SIG_IGN;
-  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU})
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU, SIGCHLD})
     sigaction(sig, &act, nullptr);
   prctl(PR_SET_NAME, "vigil-keeper", 0, 0, 0);
-  close_all_but(rd, listener);
+  int keep[3] = {rd, listener, out ? out->journal_fd() : -1};  // the journal's: its lock, held until the keeper is done
+  close_all_but(keep);
   char c = 0;
   ssize_t n;
   do n = read(rd, &c, 1);
@@ -62,6 +71,13 @@ void close_all_but(int a, int b) {
   if (*in_flight > 0) kill(*in_flight, SIGKILL);
   for (size_t w = 0; w < words; ++w)
     for (uint64_t m = bits[w]; m != 0; m &= m - 1) kill(int(w * 64 + size_t(__builtin_ctzll(m))), SIGKILL);
+  // Then the alert of vigil's death and the records it had not delivered,
+  // from a child: a journal file the app truncated (SIGBUS) must not take
+  // the keeper, which answers the notifications to come, with it.
+  if (out && fork() == 0) {
+    out->recover();
+    _exit(0);
+  }
   // Processes the sensor had not learnt yet die at their first notified call.
   for (;;) {
     pollfd p{listener, POLLIN, 0};
@@ -118,10 +134,11 @@ bool Keeper::start(int listener_fd, std::string* error) {
     *error = fmt::format("cannot start the keeper (fail-closed if the sensor dies): {}", std::strerror(errno));
     return false;
   }
+  if (out_) out_->prepare_recovery(int(getpid()));
   pid_t pid = fork();
   if (pid == 0) {
     close(p[1]);
-    keeper_main(p[0], listener_fd, bits_, words_, in_flight_);
+    keeper_main(p[0], listener_fd, bits_, words_, in_flight_, out_);
   }
   close(p[0]);
   if (pid < 0) {

@@ -7,6 +7,8 @@
 // SIGKILLs every app process the sensor knew of (a bitmap of pids in shared
 // memory), then answers each later notification by killing its caller,
 // until no process with the filter is left: fail-closed, never a hang.
+// After its kills it writes what the output's journal holds undelivered, and
+// a Critical "Sensor died" alert (Output::recover, docs/sinks.md "Durability").
 #pragma once
 
 #include <cstddef>
@@ -14,6 +16,8 @@
 #include <string>
 
 namespace vigil {
+
+class Output;
 
 class Keeper {
  public:
@@ -26,6 +30,8 @@ class Keeper {
   // matters is lost: tracks made earlier are kept (the map exists from then).
   // Called again after the keeper died: a new one, with the same map.
   bool start(int listener_fd, std::string* error);
+  // The output whose journal the keeper recovers (set before start).
+  void set_output(Output* out) { out_ = out; }
   // The sensor knows of process pid / no longer does.
   void track(int pid) { set(pid, true); }
   void untrack(int pid) { set(pid, false); }
@@ -46,6 +52,7 @@ class Keeper {
   volatile int* in_flight_ = nullptr;  // shared too (the word after the bitmap)
   int pipe_ = -1;                      // write end: EOF for the keeper when the sensor dies
   int pid_ = -1;
+  Output* out_ = nullptr;
 };
 
 }  // namespace vigil

@@ -1088,6 +1088,7 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   impl_->notify_fd = take_listener(pid, child.fd, error);
   impl_->wait_killable = child.wait_killable != 0;
   guard::seal_sensor();  // before the keeper's fork: it inherits it
+  impl_->keeper.set_output(&impl_->judge.output());  // its journal: recovered by the keeper if vigil dies
   if (impl_->notify_fd < 0 || !impl_->keeper.start(impl_->notify_fd, error)) {
     kill(pid, SIGKILL);
     return fail(*error);

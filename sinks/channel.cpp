@@ -17,6 +17,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sinks/internal.hpp"
+#include "sinks/journal.hpp"
 
 namespace vigil::sinks_detail {
 namespace fs = std::filesystem;
@@ -93,6 +94,11 @@ Channel::~Channel() {
 
 void Channel::start() { thread_ = start_thread([this] { run(); }); }
 
+void Channel::memory_done(size_t n) {
+  for (; n && !marks_.empty(); --n) marks_.pop_front();
+  if (journal_) journal_->set_pending(journal_index_, marks_.empty() ? kNoPending : marks_.front());
+}
+
 // Segments left by an earlier run (same sink, same spool dir) are sent first.
 void Channel::scan_spool() {
   std::error_code ec;
@@ -115,11 +121,13 @@ void Channel::scan_spool() {
   }
 }
 
-void Channel::push(std::string line) {
+void Channel::push(std::string line, uint64_t start) {
   std::unique_lock lk(mu_);
   if (!spooling_ && memory_.size() < queue_max_) {
     bool wake = memory_.empty();
     memory_.push_back(std::move(line));
+    marks_.push_back(start);
+    if (marks_.size() == 1 && journal_) journal_->set_pending(journal_index_, start);
     lk.unlock();
     if (wake) cv_.notify_one();
     return;
@@ -239,6 +247,7 @@ void Channel::run() {
         std::lock_guard lk(mu_);
         ++st_.dropped;
         --inflight_;
+        if (segment.empty()) memory_done(1);
         if (power_of_ten(++oversize_))
           spdlog::error("sink {}: a record of {} bytes is larger than the batch cap of {} bytes (--batch-max): "
                         "dropped ({} so far)", spec_.text, batch[pos].size(), cap, oversize_);
@@ -278,6 +287,7 @@ void Channel::run() {
       st_.sent += n;
       st_.dropped += lost;
       inflight_ -= n + lost;
+      if (segment.empty()) memory_done(n + lost);
       if (split) {
         ++st_.failures;
         backoff = kBackoffMin;
@@ -330,6 +340,7 @@ void Channel::persist_memory() {
   for (const auto& l : memory_) (spool_append(l) ? kept : lost)++;
   spool_seal();
   memory_.clear();
+  memory_done(marks_.size());  // in the spool now (or counted as dropped)
   st_.spooled += kept;
   st_.dropped += lost;
   if (kept || lost || spool_lines_)

@@ -60,13 +60,18 @@ class Backend {
 std::unique_ptr<Backend> make_backend(const SinkSpec& spec, const HttpSettings& http, std::string* error);
 
 // One sink's queue: bounded memory -> disk spool -> drop, and its delivery thread.
+class Journal;
 class Channel {
  public:
   Channel(SinkSpec spec, std::unique_ptr<Backend> backend, size_t queue_max, std::filesystem::path spool_dir,
           uint64_t spool_max);
   ~Channel();  // stops the thread; what is left in memory is kept in the spool
   void start();
-  void push(std::string line);  // never blocks on delivery
+  // Never blocks on delivery. start: the record's journal offset (or the
+  // journal's end when it is not journaled), published as pending while the
+  // record waits in memory (sinks/journal.hpp).
+  void push(std::string line, uint64_t start = 0);
+  void set_journal(Journal* journal, int index) { journal_ = journal, journal_index_ = index; }
   bool wait_idle(Clock::time_point deadline);
   DeliveryStats stats() const;
   const SinkSpec& spec() const { return spec_; }
@@ -79,6 +84,7 @@ class Channel {
   void spool_seal();                           // mutex held
   void persist_memory();                       // at stop: memory -> spool
   void lock_spool();
+  void memory_done(size_t n);  // mutex held: the n oldest memory records are delivered or dropped
   void scan_spool();
 
   SinkSpec spec_;
@@ -90,6 +96,9 @@ class Channel {
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
   std::deque<std::string> memory_;
+  std::deque<uint64_t> marks_;  // journal offsets of the memory records (and of a batch taken from it)
+  Journal* journal_ = nullptr;
+  int journal_index_ = -1;
   bool spooling_ = false;  // once set, new lines go to the spool until it is empty (keeps order)
   bool spool_ok_ = true;
   std::deque<std::filesystem::path> segments_;  // sealed, oldest first

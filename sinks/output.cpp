@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sinks/internal.hpp"
+#include "sinks/journal.hpp"
 
 namespace vigil {
 namespace {
@@ -23,7 +24,54 @@ using namespace sinks_detail;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-using Record = std::variant<Event, Alert>;
+// A queued record: an event (serialised by the dispatcher), or a JSON line
+// already serialised and journaled (alerts: before the tracer answers the
+// call that raised them) with the sinks it goes to (bits of all_). start/end:
+// its journal offsets (both the journal's end then when not journaled).
+struct Record {
+  std::variant<Event, std::string> what;
+  uint32_t mask = 0;
+  uint64_t start = 0, end = 0;
+  // An alert serialised before the ECS metadata came: serialised again at
+  // dispatch (same uuid) with it; the journal's copy goes without.
+  std::optional<Alert> alert;
+  std::string uuid;
+  uint64_t ctx_gen = 0;
+};
+
+bool power_of_ten(uint64_t n) {
+  while (n >= 10 && n % 10 == 0) n /= 10;
+  return n == 1;
+}
+
+// Time in the keeper (async-signal-safe): the digits of ns since the epoch,
+// and RFC 3339 with nanoseconds as rfc3339_ns() writes it.
+void put_digits(char* p, int n, uint64_t v) {
+  for (int i = n - 1; i >= 0; --i, v /= 10) p[i] = char('0' + v % 10);
+}
+void put_rfc3339(char* p, int64_t ns) {  // 30 chars: 2026-11-23T12:00:00.123456789Z
+  int64_t secs = ns / 1'000'000'000, days = secs / 86400, rem = secs % 86400;
+  // civil_from_days (H. Hinnant, public domain)
+  days += 719468;
+  const int64_t era = days / 146097, doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+  put_digits(p, 4, uint64_t(y));
+  p[4] = '-';
+  put_digits(p + 5, 2, uint64_t(m));
+  p[7] = '-';
+  put_digits(p + 8, 2, uint64_t(d));
+  p[10] = 'T';
+  put_digits(p + 11, 2, uint64_t(rem / 3600));
+  p[13] = ':';
+  put_digits(p + 14, 2, uint64_t(rem / 60 % 60));
+  p[16] = ':';
+  put_digits(p + 17, 2, uint64_t(rem % 60));
+  p[19] = '.';
+  put_digits(p + 20, 9, uint64_t(ns % 1'000'000'000));
+  p[29] = 'Z';
+}
 
 // Fallback context for what the caller left empty (events/context.cpp).
 void fill_context(Context* ctx) {
@@ -37,15 +85,22 @@ void fill_context(Context* ctx) {
 class AsyncOutput final : public Output {
  public:
   AsyncOutput(const SinkConfig& cfg, Context ctx, std::vector<std::shared_ptr<Channel>> events,
-              std::vector<std::shared_ptr<Channel>> alerts)
+              std::vector<std::shared_ptr<Channel>> alerts, const fs::path& spool)
       : cfg_(cfg), ctx_(std::make_shared<Context>(std::move(ctx))), events_(std::move(events)),
         alerts_(std::move(alerts)) {
     if (const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4")) ecs_uri_ = uri;
     for (auto* list : {&events_, &alerts_})
       for (const auto& c : *list)
         if (std::find(all_.begin(), all_.end(), c) == all_.end()) all_.push_back(c);
+    for (size_t i = 0; i < all_.size(); ++i)  // (at most 32: make_plan)
+      if (std::find(alerts_.begin(), alerts_.end(), all_[i]) != alerts_.end()) alert_mask_ |= 1u << i;
+    open_journal(spool);
     for (const auto& c : all_) c->start();
     dispatcher_ = start_thread([this] { run(); });
+    if (earlier_died_)
+      alert(died_alert(fmt::format("vigil died in an earlier run without closing its journal {}: {} undelivered "
+                                   "records recovered (\"recovered\":true)",
+                                   journal_->path(), recovered_)));
   }
 
   ~AsyncOutput() override {
@@ -58,16 +113,76 @@ class AsyncOutput final : public Output {
     dispatcher_.join();
     auto s = stats();
     auto level = s.dropped || s.queue_depth ? spdlog::level::warn : spdlog::level::info;
-    spdlog::log(level, "delivery summary: {} sent, {} spooled, {} dropped, {} undelivered, {} failed attempts",
-                s.sent, s.spooled, s.dropped, s.queue_depth, s.failures);
+    spdlog::log(level, "delivery summary: {} sent, {} spooled, {} dropped, {} undelivered, {} failed attempts{}",
+                s.sent, s.spooled, s.dropped, s.queue_depth, s.failures,
+                s.unjournaled ? fmt::format(", {} not journaled (ring full)", s.unjournaled) : "");
     all_.clear();  // channels stop here; the rest of their memory goes to the spool
   }
 
   // No event sink: events cost nothing here (no queue, no JSON).
   void event(Event ev) override {
-    if (!events_.empty()) push(std::move(ev), false);
+    if (events_.empty()) return;
+    std::lock_guard c(commit_mu_);
+    push(Record{std::move(ev)}, false);
   }
-  void alert(Alert a) override { push(std::move(a), true); }
+  // Serialised here and journaled before the tracer answers the call that
+  // raised it (docs/sinks.md "Durability").
+  void alert(Alert a) override {
+    Record r;
+    r.mask = alert_mask_;
+    if (!journal_) {  // no journal (--journal-size=0): serialised by the dispatcher
+      r.alert = std::move(a);
+      r.what = std::string();
+      push(std::move(r), true);
+      return;
+    }
+    const bool early = !ecs_done_.load(std::memory_order_acquire);  // (read first: then the context is the final one)
+    auto [ctx, gen] = context_gen();
+    r.uuid = next_uuid(*ctx);
+    r.what = serialise(a, *ctx, r.uuid);
+    if (early) r.alert = std::move(a), r.ctx_gen = gen;
+    std::lock_guard c(commit_mu_);
+    journal(&r);
+    push(std::move(r), true);
+  }
+
+  // The keeper's side (sinks.hpp).
+  void prepare_recovery(int vigil_pid) override {
+    if (!journal_) return;
+    // Rendered now with a time that is patched in the keeper (no JSON
+    // library after a fork): each place the time appears, found by value.
+    Alert a = died_alert(fmt::format("vigil (the sensor, pid {}) died without standing its keeper down: the app is "
+                                     "killed (fail-closed); records it had not delivered were written by the keeper "
+                                     "(\"recovered\":true)", vigil_pid));
+    a.time_ns = kTemplateTime;
+    auto ctx = context();
+    died_line_ = serialise(a, *ctx, next_uuid(*ctx));
+    died_patches_.clear();
+    auto find_all = [&](const std::string& what, int kind) {  // whole numbers only
+      auto digit = [&](size_t i) { return i < died_line_.size() && std::isdigit((unsigned char)died_line_[i]); };
+      for (size_t p = died_line_.find(what); p != std::string::npos; p = died_line_.find(what, p + 1))
+        if (kind == 0 || ((p == 0 || !digit(p - 1)) && !digit(p + what.size()))) died_patches_.push_back({p, kind});
+    };
+    char rfc[30];
+    put_rfc3339(rfc, kTemplateTime);
+    find_all(std::string(rfc, 30), 0);
+    find_all(std::to_string(kTemplateTime), 1);
+    find_all(std::to_string(kTemplateTime / 1'000'000), 2);
+  }
+  void recover() noexcept override {
+    if (!journal_) return;
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const int64_t now = int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    char* line = died_line_.data();  // this process's copy
+    for (const auto& [pos, kind] : died_patches_) {
+      if (kind == 0) put_rfc3339(line + pos, now);
+      else if (kind == 1) put_digits(line + pos, 19, uint64_t(now));
+      else put_digits(line + pos, 13, uint64_t(now / 1'000'000));
+    }
+    journal_->recover(died_line_, alert_mask_);
+  }
+  int journal_fd() const override { return journal_ ? journal_->fd() : -1; }
 
   void flush(std::chrono::milliseconds deadline) override { drain(deadline); }
 
@@ -105,16 +220,29 @@ class AsyncOutput final : public Output {
       t.failures += s.failures;
       t.queue_depth += s.queue_depth;
     }
+    if (journal_) t.unjournaled = journal_->lost();
     std::lock_guard lk(mu_);
     t.queue_depth += queue_.size();
     return t;
   }
 
  private:
+  // Journals a serialised record (never waits: a full ring is counted).
+  void journal(Record* r) {
+    if (!journal_) return;
+    if (!journal_->commit(std::get<std::string>(r->what), r->mask, &r->start, &r->end) &&
+        power_of_ten(journal_->lost()))
+      spdlog::error("journal {}: {} records not journaled so far (ring of {} bytes full: sinks behind; or a record "
+                    "too large): they are delivered, but lost if vigil is killed first (raise --journal-size)",
+                    journal_->path(), journal_->lost(), cfg_.journal_bytes);
+  }
+
   // Events wake the dispatcher in batches (kBatch records, or kBatchDelay
   // after the first): one wake-up per record would cost the traced app a
   // context switch each on a small machine. Alerts wake it at once.
+  // commit_mu_ held: records are queued in the order of their journal offsets.
   void push(Record r, bool urgent) {
+    if (journal_ && std::holds_alternative<Event>(r.what)) r.start = r.end = journal_->committed();
     std::unique_lock lk(mu_);
     if (queue_.size() < cfg_.queue) {
       queue_.push_back(std::move(r));
@@ -164,16 +292,36 @@ class AsyncOutput final : public Output {
     std::lock_guard lk(ctx_mu_);
     return ctx_;
   }
+  std::pair<std::shared_ptr<const Context>, uint64_t> context_gen() const {
+    std::lock_guard lk(ctx_mu_);
+    return {ctx_, ctx_gen_};
+  }
 
   void dispatch(const Record& r) {
-    auto ctx = context();
-    if (const auto* ev = std::get_if<Event>(&r)) {
-      std::string line = to_json_line(*ev, *ctx);
-      for (const auto& c : events_) c->push(line);
-      return;
+    if (const auto* ev = std::get_if<Event>(&r.what)) {
+      std::string line = to_json_line(*ev, *context());
+      for (const auto& c : events_) c->push(line, r.start);
+    } else {
+      std::string again;
+      if (r.alert && r.uuid.empty()) {  // not serialised yet (no journal)
+        auto ctx = context();
+        again = serialise(*r.alert, *ctx, next_uuid(*ctx));
+      } else if (r.alert) {
+        if (auto [ctx, gen] = context_gen(); gen != r.ctx_gen) again = serialise(*r.alert, *ctx, r.uuid);
+      }
+      const std::string& line = again.empty() ? std::get<std::string>(r.what) : again;
+      for (size_t i = 0; i < all_.size(); ++i)
+        if (r.mask >> i & 1) all_[i]->push(line, r.start);
     }
-    const auto& a = std::get<Alert>(r);
-    std::string uuid = fmt::format("{}:alert:{}", ctx->sensor_id, alert_seq_.fetch_add(1) + 1);
+    if (journal_) journal_->set_dispatched(r.end);
+  }
+
+  std::string next_uuid(const Context& ctx) {
+    return fmt::format("{}:alert:{}", ctx.sensor_id, alert_seq_.fetch_add(1) + 1);
+  }
+
+  std::string serialise(const Alert& a, const Context& c, const std::string& uuid) {
+    const Context* ctx = &c;
     json j = cfg_.alerts_ocsf ? to_ocsf_finding(a, *ctx, uuid) : to_json(a, *ctx);
     json& falco = cfg_.alerts_ocsf ? j["unmapped"]["falco"] : j;
     falco["uuid"] = uuid;
@@ -181,8 +329,60 @@ class AsyncOutput final : public Output {
     if (ctx->extra) {  // in output_fields: falcosidekick drops other top-level keys
       for (const auto& [k, v] : ctx->extra->items()) falco["output_fields"]["ecs." + k] = v;
     }
-    std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
-    for (const auto& c : alerts_) c->push(line);
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+
+  static Alert died_alert(std::string output) {
+    Alert a;
+    a.time_ns = now_realtime_ns();
+    a.rule = "Sensor died";
+    a.priority = "Critical";
+    a.output = std::move(output);
+    a.output_fields = {{"proc.name", "vigil"}};
+    a.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1562.001"};
+    a.action = Action::Killed;
+    return a;
+  }
+
+  // The journal: sinks 0..15 of all_ are journaled. Records an earlier run
+  // left undelivered go to this run's sinks that match theirs (journaled
+  // again), else to stderr.
+  void open_journal(const fs::path& spool) {
+    std::vector<Journal::Sink> sinks;
+    for (const auto& c : all_)
+      sinks.push_back({c->spec().kind, c->spec().kind == SinkSpec::Kind::File ? c->spec().target : c->spec().text});
+    Journal::Earlier earlier;
+    std::string note;
+    journal_ = Journal::open(spool, cfg_.journal_bytes, sinks, &earlier, &note);
+    if (!note.empty())
+      spdlog::log(earlier.in_use && journal_ ? spdlog::level::info : spdlog::level::warn, "journal: {}{}", note,
+                  journal_ ? ": records outlive vigil only through its keeper (not as PID 1)" : "");
+    if (!journal_) return;
+    if (all_.size() > size_t(kJournalSinks))
+      spdlog::warn("journal: only the first {} sinks are journaled", kJournalSinks);
+    for (size_t i = 0; i < all_.size() && i < size_t(kJournalSinks); ++i) all_[i]->set_journal(journal_.get(), int(i));
+    for (auto& rec : earlier.records) {
+      uint32_t mine = 0, theirs = 0;
+      for (size_t k = 0; k < earlier.sinks.size(); ++k) {
+        if (!(rec.sinks >> k & 1)) continue;
+        auto it = std::find_if(sinks.begin(), sinks.end(), [&](const Journal::Sink& s) {
+          return s.kind == earlier.sinks[k].kind && s.target == earlier.sinks[k].target;
+        });
+        if (it != sinks.end() && it - sinks.begin() < kJournalSinks) mine |= 1u << (it - sinks.begin());
+        else theirs |= 1u << k;
+      }
+      if (theirs) Journal::write_stderr(rec.line);
+      if (mine && !rec.line.empty() && rec.line.back() == '}') {
+        Record r{rec.line.substr(0, rec.line.size() - 1) + ",\"recovered\":true}", mine};
+        journal(&r);
+        queue_.push_back(std::move(r));  // before the dispatcher starts
+      }
+    }
+    recovered_ = earlier.records.size();
+    earlier_died_ = earlier.died;
+    if (recovered_ || earlier_died_)
+      spdlog::warn("journal {}: {} records an earlier run left undelivered are delivered now{}", journal_->path(),
+                   recovered_, earlier.died ? " (that run died without closing it)" : "");
   }
 
   // ECS task metadata, fetched once here so the tracer never waits for it.
@@ -204,6 +404,7 @@ class AsyncOutput final : public Output {
     if (ctx->container_id.empty()) ctx->container_id = ecs_.value("container_id", "");
     std::lock_guard lk(ctx_mu_);
     ctx_ = std::move(ctx);
+    ++ctx_gen_;
   }
 
   void emit_stats(Clock::time_point now) {
@@ -229,11 +430,20 @@ class AsyncOutput final : public Output {
                        {"dropped", cs.dropped}, {"failures", cs.failures}, {"queue_depth", cs.queue_depth}});
     }
     j["unmapped"]["stats"] = {{"sent", s.sent},         {"spooled", s.spooled},   {"dropped", s.dropped},
-                  {"failures", s.failures}, {"queue_depth", s.queue_depth},
+                  {"failures", s.failures}, {"queue_depth", s.queue_depth}, {"unjournaled", s.unjournaled},
                   {"tracer_stops_per_sec", counter ? json(std::round(rate * 10) / 10) : json(nullptr)},
                   {"sinks", sinks}};
     std::string line = j.dump();
-    for (const auto& c : events_) c->push(line);
+    {
+      std::lock_guard c(commit_mu_);  // the mark falls between the records dispatched and those queued
+      std::lock_guard d(dispatch_mu_);
+      uint64_t mark = journal_ ? journal_->committed() : 0;
+      {
+        std::lock_guard lk(mu_);
+        if (!queue_.empty()) mark = queue_.front().start;
+      }
+      for (const auto& c : events_) c->push(line, mark);
+    }
     spdlog::info("delivery health: {} sent, {} spooled, {} dropped, {} queued, {} failed attempts, {} tracer stops/s",
                  s.sent, s.spooled, s.dropped, s.queue_depth, s.failures,
                  counter ? fmt::format("{:.1f}", rate) : std::string("n/a"));
@@ -241,6 +451,7 @@ class AsyncOutput final : public Output {
 
   void run() {
     load_ecs_metadata();
+    ecs_done_.store(true, std::memory_order_release);
     last_stats_ = Clock::now();
     auto interval = cfg_.stats_interval.count() > 0 ? cfg_.stats_interval : std::chrono::hours(24 * 365);
     auto next_stats = last_stats_ + interval;
@@ -270,10 +481,20 @@ class AsyncOutput final : public Output {
 
   SinkConfig cfg_;
   mutable std::mutex ctx_mu_;
+  uint64_t ctx_gen_ = 0;  // bumped when ctx_ gets the ECS metadata
+  std::atomic<bool> ecs_done_{false};  // the metadata fetch is over (done or failed)
   std::shared_ptr<const Context> ctx_;
   std::string ecs_uri_;
   json ecs_;
+  std::unique_ptr<Journal> journal_;  // outlives the channels, which publish to it
+  uint32_t alert_mask_ = 0;
+  size_t recovered_ = 0;
+  bool earlier_died_ = false;
+  static constexpr int64_t kTemplateTime = 1'111'111'111'111'111'111;  // 2005-03-18T01:58:31.111111111Z
+  std::string died_line_;
+  std::vector<std::pair<size_t, int>> died_patches_;  // offset in died_line_, 0: RFC 3339, 1: ns, 2: ms
   std::vector<std::shared_ptr<Channel>> events_, alerts_, all_;
+  std::mutex commit_mu_;    // journal offset and queue place taken together
   std::mutex dispatch_mu_;  // one dispatch at a time: records reach the sinks in order
   mutable std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
@@ -326,6 +547,10 @@ bool make_plan(const SinkConfig& cfg, Plan* p, std::string* error) {
     }
   }
   if (cfg.alerts.empty()) parse_sink_spec("stderr", &p->alerts.emplace_back(), error);
+  if (p->events.size() + p->alerts.size() > 32) {
+    *error = "more than 32 sinks (--events and --alerts): use fewer";
+    return false;
+  }
   if (!load_http_settings(cfg, &p->http, error)) return false;
   if (network && p->http.ca_file.empty() && !p->http.insecure)
     spdlog::warn("no CA bundle found (rootfs etc/vigil/ca-certificates.crt or /etc/ssl/certs): set --ca-file");
@@ -336,8 +561,10 @@ bool make_plan(const SinkConfig& cfg, Plan* p, std::string* error) {
 
 void log_config(const SinkConfig& cfg, const Plan& p) {
   spdlog::info("config: events -> {}; alerts -> {}", spec_list(p.events), spec_list(p.alerts));
-  spdlog::info("config: queue {} records; spool {} (max {} bytes per sink); flush timeout {} ms; stats every {} ms",
-               cfg.queue, p.spool.string(), cfg.spool_max, cfg.flush_timeout.count(), cfg.stats_interval.count());
+  spdlog::info("config: queue {} records; spool {} (max {} bytes per sink); journal {}; flush timeout {} ms; stats "
+               "every {} ms", cfg.queue, p.spool.string(), cfg.spool_max,
+               cfg.journal_bytes ? fmt::format("{}/journal ({} bytes)", p.spool.string(), cfg.journal_bytes) : "off",
+               cfg.flush_timeout.count(), cfg.stats_interval.count());
   std::string secrets;
   if (!cfg.header_env.empty()) secrets += fmt::format(" headers from ${} (values masked);", cfg.header_env);
   if (!cfg.header_file.empty()) secrets += fmt::format(" headers from {} (values masked);", cfg.header_file);
@@ -387,7 +614,7 @@ std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in
   if (!channels(p.events, &ev_ch, "--events") || !channels(p.alerts, &al_ch, "--alerts")) return nullptr;
   Context ctx = ctx_in;
   fill_context(&ctx);
-  return std::make_unique<AsyncOutput>(cfg, std::move(ctx), std::move(ev_ch), std::move(al_ch));
+  return std::make_unique<AsyncOutput>(cfg, std::move(ctx), std::move(ev_ch), std::move(al_ch), p.spool);
 }
 
 }  // namespace vigil

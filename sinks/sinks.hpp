@@ -2,9 +2,11 @@
 // Output; delivery happens elsewhere and never stalls the traced app.
 //
 // Pipeline (docs/sinks.md): tracer -> bounded record queue -> dispatcher
-// thread (serialises, stamps ECS metadata) -> one channel per sink (bounded
-// memory queue -> disk spool -> drop, all counted) -> one delivery thread per
-// sink (batches, retries with exponential backoff and jitter).
+// thread (serialises events, stamps ECS metadata) -> one channel per sink
+// (bounded memory queue -> disk spool -> drop, all counted) -> one delivery
+// thread per sink (batches, retries with exponential backoff and jitter).
+// Alerts are serialised by the tracer and journaled before it answers the
+// call (sinks/journal.hpp): they outlive a SIGKILL of vigil.
 #pragma once
 
 #include <atomic>
@@ -46,6 +48,7 @@ struct SinkConfig {
   std::string spool_dir;            // empty: $TMPDIR or /tmp, + /vigil-spool
   uint64_t spool_max = 256ull << 20;  // bytes of spool per sink
   size_t queue = 10000;               // records held in memory (record queue, and per sink)
+  uint64_t journal_bytes = 4ull << 20;  // ring of <spool_dir>/journal (docs/sinks.md "Durability"); 0: none
   std::string header_env, header_file;            // extra HTTP headers, "Name: value" per line
   std::string bearer_token_env, bearer_token_file;  // Authorization: Bearer <token>
   bool tls_insecure = false;
@@ -63,12 +66,14 @@ struct DeliveryStats {
   uint64_t dropped = 0;    // records lost (spool full or unusable, or rejected by the receiver)
   uint64_t failures = 0;   // failed delivery attempts (each one retried)
   uint64_t queue_depth = 0;  // records waiting (memory + spool)
+  uint64_t unjournaled = 0;  // alerts not journaled (ring full): lost if vigil is killed before delivery
 };
 
 class Output {
  public:
   virtual ~Output() = default;
-  // Both calls return at once; they may be called from the tracer thread only.
+  // Both calls return at once (alert() after serialising and journaling
+  // the alert); they may be called from the tracer thread only.
   virtual void event(Event ev) = 0;
   virtual void alert(Alert a) = 0;
   // Deliver what is pending, waiting at most `deadline`. Afterwards
@@ -77,6 +82,14 @@ class Output {
   // The tracer's count of ptrace stops, reported per second in stats records.
   virtual void set_stop_counter(const std::atomic<uint64_t>*) {}
   virtual DeliveryStats stats() const { return {}; }
+  // The journal (docs/sinks.md "Durability") for the keeper
+  // (sensor/keeper.hpp), forked after prepare_recovery(): recover() runs in
+  // the keeper once vigil died, async-signal-safe: it writes the records not
+  // delivered yet ("recovered":true) and a Critical "Sensor died" alert.
+  // journal_fd() is to stay open in the keeper (-1: none).
+  virtual void prepare_recovery(int /*vigil_pid*/) {}
+  virtual void recover() noexcept {}
+  virtual int journal_fd() const { return -1; }
 };
 
 // Builds the outputs described by cfg. On bad configuration returns null and

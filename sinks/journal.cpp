@@ -1,0 +1,286 @@
+// The journal: records that outlive a SIGKILL of vigil (sinks/journal.hpp).
+#include "sinks/journal.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace vigil::sinks_detail {
+namespace fs = std::filesystem;
+
+namespace {
+constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'J', 'N', '1'};
+constexpr uint32_t kVersion = 1;
+constexpr uint32_t kWrap = 0xffffffffu;  // record length of a wrap marker: the rest of the ring is empty
+constexpr size_t kPathMax = 4096;
+constexpr std::string_view kRecovered = ",\"recovered\":true}\n";
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+
+uint64_t pad8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+}  // namespace
+
+// The start of the mapping (the file, or the memfd); the ring follows at
+// kDataOffset. Fields written by more than one process are atomics.
+struct JournalHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t nsinks;
+  uint64_t capacity;
+  std::atomic<uint64_t> committed;
+  std::atomic<uint64_t> dispatched;
+  std::atomic<uint64_t> lost;
+  std::atomic<uint64_t> open;  // 1 while a run uses it; 0: closed, or its death was reported by a keeper
+  std::atomic<uint64_t> pending[kJournalSinks];
+  struct {
+    uint32_t kind;
+    char target[kPathMax];
+  } sinks[kJournalSinks];
+};
+namespace {
+constexpr size_t kDataOffset = (sizeof(JournalHeader) + 4095) & ~size_t{4095};
+
+// Calls f(line, undelivered sinks) for each record of the ring not
+// delivered to every sink of its mask, oldest first. Reads only; cap from
+// the caller (the file may have been changed: every length is checked).
+template <class F>
+void for_each_undelivered(const JournalHeader* h, const char* data, uint64_t cap, F f) {
+  const uint64_t end = h->committed.load();
+  const uint64_t dispatched = h->dispatched.load();
+  uint64_t pend[kJournalSinks];
+  uint64_t o = std::min(dispatched, end);
+  for (uint32_t i = 0; i < kJournalSinks; ++i) {
+    pend[i] = h->pending[i].load();
+    o = std::min(o, pend[i]);
+  }
+  if (end - o > cap) o = end - cap;  // (never, unless the file was damaged)
+  while (o < end) {
+    uint64_t pos = o % cap;
+    if (cap - pos < 8) {
+      o += cap - pos;
+      continue;
+    }
+    uint32_t len, mask;
+    std::memcpy(&len, data + pos, 4);
+    std::memcpy(&mask, data + pos + 4, 4);
+    if (len == kWrap) {
+      o += cap - pos;
+      continue;
+    }
+    if (len > cap - pos - 8) return;  // damaged
+    uint32_t missing = 0;
+    for (uint32_t i = 0; i < kJournalSinks; ++i)
+      if ((mask >> i & 1) && (o >= dispatched || o >= pend[i])) missing |= 1u << i;
+    if (missing) f(std::string_view(data + pos + 8, len), missing);
+    o += 8 + pad8(len);
+  }
+}
+
+void write_all(int fd, const iovec* iov, int n) noexcept {
+  iovec v[2];
+  std::memcpy(v, iov, sizeof(iovec) * size_t(n));
+  for (int i = 0; i < n;) {
+    ssize_t w = writev(fd, v + i, n - i);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    size_t left = size_t(w);
+    while (i < n && left >= v[i].iov_len) left -= v[i++].iov_len;
+    if (i < n) {
+      v[i].iov_base = static_cast<char*>(v[i].iov_base) + left;
+      v[i].iov_len -= left;
+    }
+  }
+}
+
+// One line to the file sinks of mask (appended) and once to stderr for the
+// others; "recovered":true added as the last key when mark. Async-signal-safe.
+void write_line(int nsinks, const uint32_t* kinds, const char* const* targets, int* fds, std::string_view line,
+                uint32_t mask, bool mark) noexcept {
+  if (line.empty() || line.back() != '}') return;
+  iovec iov[2] = {{const_cast<char*>(line.data()), line.size() - (mark ? 1 : 0)},
+                  {const_cast<char*>(mark ? kRecovered.data() : "\n"), mark ? kRecovered.size() : 1}};
+  bool to_stderr = false;
+  for (int i = 0; i < nsinks; ++i) {
+    if (!(mask >> i & 1)) continue;
+    if (kinds[i] != uint32_t(SinkSpec::Kind::File)) {
+      to_stderr = true;
+      continue;
+    }
+    if (fds[i] == -1) fds[i] = ::open(targets[i], O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fds[i] < 0) {
+      fds[i] = -2;  // tried; stderr instead
+      to_stderr = true;
+      continue;
+    }
+    write_all(fds[i], iov, 2);
+  }
+  if (to_stderr) write_all(STDERR_FILENO, iov, 2);
+}
+
+}  // namespace
+
+std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, const std::vector<Sink>& sinks,
+                                       Earlier* earlier, std::string* note) {
+  if (bytes == 0) return nullptr;
+  std::unique_ptr<Journal> j(new Journal());
+  j->cap_ = std::max<uint64_t>(pad8(bytes), 4096);
+  j->map_bytes_ = kDataOffset + j->cap_;
+  j->sinks_ = sinks;
+  if (j->sinks_.size() > kJournalSinks) j->sinks_.resize(kJournalSinks);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path path = dir / "journal";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    *note = fmt::format("cannot open {}: {}", path.string(), std::strerror(errno));
+  } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    *note = fmt::format("{} is in use by another vigil (or its keeper)", path.string());
+    earlier->in_use = true;
+    ::close(fd);
+    fd = -1;
+  }
+  if (fd >= 0) {
+    // What an earlier run left: read before the file is reset.
+    struct stat st {};
+    if (fstat(fd, &st) == 0 && size_t(st.st_size) > kDataOffset) {
+      void* m = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+      if (m != MAP_FAILED) {
+        const auto* h = static_cast<const JournalHeader*>(m);
+        if (std::memcmp(h->magic, kMagic, 8) == 0 && h->version == kVersion && h->nsinks <= kJournalSinks &&
+            h->capacity + kDataOffset <= uint64_t(st.st_size)) {
+          for (uint32_t i = 0; i < h->nsinks; ++i)
+            earlier->sinks.push_back({SinkSpec::Kind(h->sinks[i].kind),
+                                      std::string(h->sinks[i].target, strnlen(h->sinks[i].target, kPathMax))});
+          for_each_undelivered(h, static_cast<const char*>(m) + kDataOffset, h->capacity, [&](std::string_view line, uint32_t s) {
+            earlier->records.push_back({std::string(line), s});
+          });
+          earlier->died = h->open.load() != 0;
+        }
+        munmap(m, size_t(st.st_size));
+      }
+    }
+    if (ftruncate(fd, 0) != 0 || ftruncate(fd, off_t(j->map_bytes_)) != 0) {
+      *note = fmt::format("cannot size {}: {}", path.string(), std::strerror(errno));
+      ::close(fd);
+      fd = -1;
+    } else {
+      j->file_backed_ = true;
+      j->path_ = path.string();
+    }
+  }
+  if (fd < 0) {
+    fd = memfd_create("vigil-journal", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, off_t(j->map_bytes_)) != 0) {
+      *note += fmt::format("; no journal: memfd: {}", std::strerror(errno));
+      if (fd >= 0) ::close(fd);
+      return nullptr;
+    }
+  }
+  void* m = mmap(nullptr, j->map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) {
+    *note += fmt::format("; no journal: mmap: {}", std::strerror(errno));
+    ::close(fd);
+    return nullptr;
+  }
+  j->fd_ = fd;
+  j->h_ = new (m) JournalHeader{};
+  j->data_ = static_cast<char*>(m) + kDataOffset;
+  auto* h = j->h_;
+  h->version = kVersion;
+  h->capacity = j->cap_;
+  h->nsinks = uint32_t(j->sinks_.size());
+  for (size_t i = 0; i < j->sinks_.size(); ++i) {
+    h->sinks[i].kind = uint32_t(j->sinks_[i].kind);
+    std::strncpy(h->sinks[i].target, j->sinks_[i].target.c_str(), kPathMax - 1);
+  }
+  for (auto& p : h->pending) p.store(kNoPending);
+  h->open.store(1);
+  std::memcpy(h->magic, kMagic, 8);  // last: a file with the magic is complete
+  return j;
+}
+
+Journal::~Journal() {
+  if (!h_) return;
+  // Everything was delivered, spooled or counted as dropped by now.
+  h_->dispatched.store(h_->committed.load());
+  for (auto& p : h_->pending) p.store(kNoPending);
+  h_->open.store(0);
+  munmap(h_, map_bytes_);
+  ::close(fd_);
+}
+
+bool Journal::commit(std::string_view line, uint32_t mask, uint64_t* start, uint64_t* end) {
+  const uint64_t c = h_->committed.load(std::memory_order_relaxed);
+  *start = *end = c;
+  const uint64_t need = 8 + pad8(line.size());
+  if (need > cap_ / 2 || line.empty()) {
+    h_->lost.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  uint64_t pos = c % cap_, off = c;
+  if (cap_ - pos < need) off += cap_ - pos;  // no room before the end: wrap
+  uint64_t tail = h_->dispatched.load();  // first: a record dispatched later shows in pending
+  for (size_t i = 0; i < sinks_.size(); ++i) tail = std::min(tail, h_->pending[i].load());
+  tail = std::min(tail, c);
+  if (off + need - tail > cap_) {
+    h_->lost.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (off != c && cap_ - pos >= 8) std::memcpy(data_ + pos, &kWrap, 4);
+  char* p = data_ + off % cap_;
+  const uint32_t len = uint32_t(line.size());
+  std::memcpy(p, &len, 4);
+  std::memcpy(p + 4, &mask, 4);
+  std::memcpy(p + 8, line.data(), line.size());
+  *start = off;
+  *end = off + need;
+  h_->committed.store(off + need, std::memory_order_release);
+  return true;
+}
+
+uint64_t Journal::committed() const { return h_->committed.load(std::memory_order_acquire); }
+void Journal::set_dispatched(uint64_t end) { h_->dispatched.store(end); }
+void Journal::set_pending(int sink, uint64_t start) {
+  if (sink >= 0 && sink < kJournalSinks) h_->pending[sink].store(start);
+}
+uint64_t Journal::lost() const { return h_->lost.load(std::memory_order_relaxed); }
+
+void Journal::recover(std::string_view first, uint32_t first_mask) noexcept {
+  // Sinks and sizes from this process's memory, never from the file (the
+  // app must not choose where the keeper writes).
+  uint32_t kinds[kJournalSinks];
+  const char* targets[kJournalSinks];
+  int fds[kJournalSinks];
+  const int n = int(sinks_.size());
+  for (int i = 0; i < n; ++i) {
+    kinds[i] = uint32_t(sinks_[i].kind);
+    targets[i] = sinks_[i].target.c_str();
+    fds[i] = -1;
+  }
+  if (!first.empty()) write_line(n, kinds, targets, fds, first, first_mask, false);
+  for_each_undelivered(h_, data_, cap_, [&](std::string_view line, uint32_t missing) {
+    write_line(n, kinds, targets, fds, line, missing, true);
+  });
+  for (int i = 0; i < n; ++i)
+    if (fds[i] >= 0) ::close(fds[i]);
+  h_->dispatched.store(h_->committed.load());
+  for (auto& p : h_->pending) p.store(kNoPending);
+  h_->open.store(0);  // reported: the next run need not say it again
+}
+
+void Journal::write_stderr(std::string_view line) {
+  const uint32_t kind = uint32_t(SinkSpec::Kind::Stderr);
+  const char* target = "";
+  int fd = -1;
+  write_line(1, &kind, &target, &fd, line, 1, true);
+}
+
+}  // namespace vigil::sinks_detail

@@ -1,0 +1,102 @@
+// Private to sinks/: the journal (docs/sinks.md "Durability"). Records reach
+// it as the JSON lines the sinks get, on the tracer thread, before the call
+// that raised them is answered. A fixed-size ring in a file of the spool
+// directory (<spool>/journal), mapped MAP_SHARED: what is stored there is in
+// the page cache, so it outlives a SIGKILL of vigil, the keeper (forked
+// later) maps it too, and the next start finds it.
+//
+// Offsets are byte counts since the journal was created (position = offset
+// mod capacity). The tracer advances `committed`; the dispatcher advances
+// `dispatched` (every record before it was handed to its sinks' channels);
+// each channel publishes `pending[i]`, the offset of the oldest record it
+// holds in memory and has not delivered (none: nothing). A record at offset s
+// for sink i is undelivered when s >= dispatched or s >= pending[i]; the
+// oldest of those bounds the ring (a commit that would overwrite it is lost
+// and counted, never waited for). Records a channel wrote to its disk spool
+// count as delivered: the spool is replayed by the next run.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sinks/sinks.hpp"
+
+namespace vigil::sinks_detail {
+
+inline constexpr int kJournalSinks = 16;  // sinks beyond the 16th are not journaled
+inline constexpr uint64_t kNoPending = ~uint64_t{0};
+
+struct JournalHeader;
+
+// A record an earlier run left undelivered, with the sinks that miss it.
+struct Leftover {
+  std::string line;
+  uint32_t sinks = 0;  // bits: indexes into Journal::Earlier::sinks
+};
+
+class Journal {
+ public:
+  struct Sink {
+    SinkSpec::Kind kind;
+    std::string target;  // file sinks: the path; others: the SPEC (credentials masked)
+  };
+  // What the journal file held when it was opened.
+  struct Earlier {
+    std::vector<Sink> sinks;
+    std::vector<Leftover> records;
+    bool died = false;  // that run neither closed the journal nor had its death reported by a keeper
+    bool in_use = false;  // another vigil holds the file: this one journals in memory
+  };
+
+  // Creates or takes over <dir>/journal (flock) with `bytes` of ring for
+  // these sinks; *earlier gets what a run before left undelivered. Falls back
+  // to anonymous shared memory (survives vigil's death only through the
+  // keeper) when the file cannot be used: *note says why. Null when bytes is 0.
+  static std::unique_ptr<Journal> open(const std::filesystem::path& dir, uint64_t bytes,
+                                       const std::vector<Sink>& sinks, Earlier* earlier, std::string* note);
+  ~Journal();  // closes it: nothing undelivered is left to recover
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // Tracer thread only. Stores line for the sinks in mask; false (and
+  // counted as lost) when the ring has no room. *start/*end: the record's
+  // offsets (both the current end when not stored).
+  bool commit(std::string_view line, uint32_t mask, uint64_t* start, uint64_t* end);
+  uint64_t committed() const;
+  void set_dispatched(uint64_t end);  // dispatcher: every record before end is in its channels
+  void set_pending(int sink, uint64_t start);  // channel i: oldest undelivered record (kNoPending: none)
+  uint64_t lost() const;  // records not journaled (ring full or too large)
+  bool file_backed() const { return file_backed_; }
+  std::string path() const { return path_; }
+  int fd() const { return fd_; }
+
+  // After vigil died (the keeper): `first` (a complete JSON line, the
+  // keeper's alert; may be empty) to the sinks in first_mask, then every
+  // undelivered record appended to its file sinks and written once to stderr
+  // for its other sinks, with "recovered":true; then all is marked
+  // delivered. Async-signal-safe (open/writev/close only); the sinks are this
+  // process's, never read from the file.
+  void recover(std::string_view first, uint32_t first_mask) noexcept;
+
+  // A record of an earlier run's sink that this run does not have: to
+  // stderr, with "recovered":true (never to a path read from the file).
+  static void write_stderr(std::string_view line);
+
+ private:
+  Journal() = default;
+  JournalHeader* h_ = nullptr;
+  char* data_ = nullptr;
+  size_t map_bytes_ = 0;
+  uint64_t cap_ = 0;
+  int fd_ = -1;
+  bool file_backed_ = false;
+  std::string path_;
+  std::vector<Sink> sinks_;
+};
+
+}  // namespace vigil::sinks_detail

@@ -1,0 +1,286 @@
+// The journal (docs/sinks.md "Durability"): records outlive a SIGKILL of
+// vigil, written by the keeper (Output::recover) or by the next start.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sinks/journal.hpp"
+#include "sinks/sinks.hpp"
+
+using namespace vigil;
+using nlohmann::json;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/vigil-journal-test.XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+int closed_port() {  // a loopback port nothing listens on
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::vector<json> json_lines(const fs::path& p) {  // every line must be JSON
+  std::vector<json> out;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);) {
+    INFO(p.string() << ": " << line);
+    REQUIRE(json::accept(line));
+    out.push_back(json::parse(line));
+  }
+  return out;
+}
+
+Alert make_alert(int i) {
+  Alert a;
+  a.time_ns = now_realtime_ns();
+  a.rule = "Test rule";
+  a.priority = "Warning";
+  a.output = fmt::format("alert number {}", i);
+  a.output_fields = {{"proc.pid", FieldValue::num(i)}};
+  return a;
+}
+
+SinkConfig config(const fs::path& dir, std::vector<std::string> alerts) {
+  SinkConfig cfg;
+  cfg.spool_dir = (dir / "spool").string();
+  cfg.stats_interval = 0ms;
+  cfg.flush_timeout = 200ms;
+  cfg.alerts = std::move(alerts);
+  return cfg;
+}
+
+void wait_lines(const fs::path& p, size_t n) {
+  for (int i = 0; i < 600 && json_lines(p).size() < n; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(json_lines(p).size() == n);
+}
+
+// Runs fn in a child with stderr sent to err; returns its wait status.
+template <class F>
+int in_child(const fs::path& err, F fn) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    fn();
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+std::map<std::string, int> count_by_output(const std::vector<json>& lines) {
+  std::map<std::string, int> n;
+  for (const auto& j : lines) n[j.value("output", "")]++;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("journal: after vigil's death the keeper writes every undelivered alert once, then its own", "[sinks][journal]") {
+  TempDir t;
+  const fs::path file = t.path / "alerts.json";
+  auto cfg = config(t.path, {file.string(), fmt::format("http://127.0.0.1:{}/", closed_port())});
+  std::string err;
+  auto out = make_output(cfg, Context{"sid", "host", "", "", nullptr}, &err);
+  REQUIRE(out);
+  for (int i = 0; i < 20; ++i) out->alert(make_alert(i));
+  wait_lines(file, 20);  // the file sink has them; the HTTP one (down) has none
+  out->prepare_recovery(4242);
+  const int64_t before = now_realtime_ns();
+  // The keeper: a fork of this multi-threaded process, as in sensor/keeper.cpp.
+  int status = in_child(t.path / "stderr", [&] { out->recover(); });
+  REQUIRE(WIFEXITED(status));
+  auto in_file = json_lines(file);
+  auto on_stderr = json_lines(t.path / "stderr");
+  REQUIRE(in_file.size() == 21);  // none twice
+  REQUIRE(on_stderr.size() == 21);
+  auto nf = count_by_output(in_file), ns = count_by_output(on_stderr);
+  for (int i = 0; i < 20; ++i) {
+    CHECK(nf[fmt::format("alert number {}", i)] == 1);
+    CHECK(ns[fmt::format("alert number {}", i)] == 1);
+  }
+  for (size_t i = 0; i < 20; ++i) {
+    CHECK(!in_file[i].contains("recovered"));
+    CHECK(on_stderr[i + 1].at("recovered") == true);  // for the HTTP sink
+  }
+  for (const auto& died : {in_file[20], on_stderr[0]}) {  // the keeper's alert comes first
+    CHECK(died.at("rule") == "Sensor died");
+    CHECK(died.at("priority") == "Critical");
+    CHECK(died.at("output").get<std::string>().find("pid 4242") != std::string::npos);
+    const int64_t t_ns = died.at("output_fields").at("evt.time").get<int64_t>();
+    CHECK(t_ns >= before);
+    CHECK(t_ns < before + 60'000'000'000);
+    CHECK(died.at("time").get<std::string>() == rfc3339_ns(t_ns));
+  }
+  // Recovered: marked delivered, so a second keeper (or the next start) writes nothing again.
+  status = in_child(t.path / "stderr2", [&] { out->recover(); });
+  auto again = json_lines(t.path / "stderr2");
+  CHECK(again.size() == 1);  // its own alert only
+}
+
+TEST_CASE("journal: the next start delivers what a SIGKILLed run left, and says that run died", "[sinks][journal]") {
+  TempDir t;
+  const fs::path file = t.path / "alerts.json";
+  const std::string http = fmt::format("http://127.0.0.1:{}/", closed_port());
+  int status = in_child(t.path / "stderr0", [&] {
+    std::string err;
+    auto out = make_output(config(t.path, {file.string(), http}), Context{"run1", "host", "", "", nullptr}, &err);
+    for (int i = 0; i < 10; ++i) out->alert(make_alert(i));
+    for (int i = 0; i < 600 && json_lines(file).size() < 10; ++i) std::this_thread::sleep_for(10ms);
+    raise(SIGKILL);  // vigil as PID 1: no keeper outlives it
+  });
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(json_lines(file).size() == 10);
+  // Restarted with the file sink only: the HTTP sink's records go to stderr.
+  status = in_child(t.path / "stderr", [&] {
+    std::string err;
+    auto out = make_output(config(t.path, {file.string()}), Context{"run2", "host", "", "", nullptr}, &err);
+    out->flush(5s);
+  });
+  REQUIRE(WIFEXITED(status));
+  auto in_file = json_lines(file);
+  REQUIRE(in_file.size() == 11);
+  CHECK(in_file[10].at("rule") == "Sensor died");
+  CHECK(in_file[10].at("output").get<std::string>().find("earlier run") != std::string::npos);
+  std::vector<json> recovered;
+  for (const auto& j : json_lines(t.path / "stderr"))
+    if (j.value("recovered", false)) recovered.push_back(j);
+  REQUIRE(recovered.size() == 10);
+  for (int i = 0; i < 10; ++i) CHECK(recovered[size_t(i)].at("output") == fmt::format("alert number {}", i));
+  // Replayed once: a third start finds nothing.
+  status = in_child(t.path / "stderr3", [&] {
+    std::string err;
+    auto out = make_output(config(t.path, {file.string()}), Context{"run3", "host", "", "", nullptr}, &err);
+  });
+  CHECK(json_lines(file).size() == 11);
+  CHECK(json_lines(t.path / "stderr3").empty());
+}
+
+TEST_CASE("journal: a full ring never waits and counts; wrapping keeps exactly the undelivered records", "[sinks][journal]") {
+  using namespace vigil::sinks_detail;
+  TempDir t;
+  const fs::path file = t.path / "out.json";
+  Journal::Earlier earlier;
+  std::string note;
+  auto j = Journal::open(t.path, 4096, {{SinkSpec::Kind::File, file.string()}}, &earlier, &note);
+  REQUIRE(j);
+  CHECK(j->file_backed());
+  CHECK(note.empty());
+  const std::string big = "{\"x\":\"" + std::string(500, 'a') + "\"}";
+  uint64_t s, e;
+  int stored = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) stored += j->commit(big, 1, &s, &e);  // nothing delivered: the ring fills
+  CHECK(std::chrono::steady_clock::now() - t0 < 100ms);
+  CHECK(stored == 4096 / (8 + 512));
+  CHECK(j->lost() == uint64_t(100 - stored));
+  CHECK_FALSE(j->commit(std::string(3000, 'x'), 1, &s, &e));  // larger than half the ring: never
+  // A consumer one record behind, over many wraps of records of varied sizes.
+  j->set_dispatched(j->committed());
+  std::vector<std::pair<uint64_t, std::string>> recs;
+  for (int i = 0; i < 2000; ++i) {
+    std::string line = fmt::format("{{\"i\":{},\"pad\":\"{}\"}}", i, std::string(size_t(i * 37 % 300), 'p'));
+    REQUIRE(j->commit(line, 1, &s, &e));
+    recs.push_back({s, line});
+    j->set_dispatched(e);
+    if (recs.size() >= 3) j->set_pending(0, recs[recs.size() - 3].first);  // the last 3 not delivered
+  }
+  j->recover("", 0);
+  auto lines = json_lines(file);
+  REQUIRE(lines.size() == 3);
+  for (int k = 0; k < 3; ++k) {
+    CHECK(lines[size_t(k)].at("i") == 1997 + k);
+    CHECK(lines[size_t(k)].at("recovered") == true);
+  }
+}
+
+// Cost on the tracer thread, per record (docs/sinks.md "Durability"):
+//   ./tests/vigil_unit_tests '[journal-bench]'
+TEST_CASE("journal: cost per alert and per event on the tracer thread", "[.][journal-bench]") {
+  TempDir t;
+  auto per = [](auto fn, int n) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < n; ++i) fn(i);
+    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / n;
+  };
+  const int n = 20000;
+  for (uint64_t journal : {uint64_t(0), uint64_t(4) << 20}) {
+    auto cfg = config(t.path, {(t.path / fmt::format("a{}.json", journal)).string()});
+    cfg.journal_bytes = journal;
+    cfg.queue = 2 * n;
+    std::string err;
+    auto out = make_output(cfg, Context{"sid", "host", "", "", nullptr}, &err);
+    REQUIRE(out);
+    std::vector<Alert> alerts;
+    for (int i = 0; i < n; ++i) alerts.push_back(make_alert(i));
+    double ns = per([&](int i) { out->alert(std::move(alerts[size_t(i)])); }, n);
+    WARN(fmt::format("alert(): {:.0f} ns per alert with journal {} bytes", ns, journal));
+    out->flush(30s);
+  }
+  {  // what alert() cost before it serialised: a queue push, as event() still is
+    auto cfg = config(t.path, {(t.path / "a.json").string()});
+    cfg.events = {(t.path / "e.json").string()};
+    cfg.queue = 2 * n;
+    std::string err;
+    auto out = make_output(cfg, Context{"sid", "host", "", "", nullptr}, &err);
+    Event ev;
+    ev.type = "openat";
+    double ns = per([&](int) { out->event(ev); }, n);
+    WARN(fmt::format("event(): {:.0f} ns per event (a queue push)", ns));
+    out->flush(30s);
+  }
+  using namespace vigil::sinks_detail;
+  Journal::Earlier earlier;
+  std::string note;
+  auto j = Journal::open(t.path / "j", 4 << 20, {{SinkSpec::Kind::File, (t.path / "x").string()}}, &earlier, &note);
+  const std::string line(700, 'x');
+  uint64_t s, e;
+  double ns = per([&](int) { j->commit(line, 1, &s, &e), j->set_dispatched(e); }, 200000);
+  WARN(fmt::format("Journal::commit: {:.0f} ns per 700-byte record", ns));
+  Event ev;
+  ev.type = "openat";
+  ev.time_ns = now_realtime_ns();
+  auto p = std::make_shared<Process>();
+  p->pid = 42;
+  p->exe = "/usr/bin/cat";
+  p->argv = {"cat", "/etc/hostname"};
+  ev.proc = p;
+  ev.file = FileInfo{};
+  ev.file->path = "/etc/hostname";
+  Context ctx{"sid", "host", "", "", nullptr};
+  ns = per([&](int) { (void)to_json_line(ev, ctx); }, n);
+  WARN(fmt::format("to_json_line(event): {:.0f} ns per event (events are serialised off the tracer thread)", ns));
+}
