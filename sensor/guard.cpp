@@ -249,11 +249,15 @@ std::string Guard::sensor_name(int tid) const {
 }
 
 // Does process group pgid hold vigil or the keeper, for which signal sig
-// (< 0: any effect, e.g. a priority) is more than a handler run?
+// (< 0: any effect, e.g. a priority) is more than a handler run? pgid 0: a
+// group whose leader is outside vigil's pid namespace (getpgid cannot name
+// it, e.g. `unshare -pf` without setsid): the sensor's may be that one, and
+// is if its own group cannot be named either (a group vigil can name is
+// another one).
 bool Guard::group_has_sensor(int pgid, int sig) const {
   auto hit = [&](int pid) { return pid > 0 && getpgid(pid) == pgid && (sig < 0 || harmful(pid, sig)); };
   // (The pid namespace's init gets no signal it has no handler for.)
-  return pgid > 0 && (((vigil_ != 1 || sig < 0) && hit(vigil_)) || hit(keeper_));
+  return pgid >= 0 && (((vigil_ != 1 || sig < 0) && hit(vigil_)) || hit(keeper_));
 }
 
 // Numbers in a call's registers name vigil's processes only if the caller is

@@ -97,4 +97,17 @@ for target in "$vp" "$keeper"; do
     || { cat "$tmp/out"; kill "$vp"; echo "FAIL: the control attacks did not work (the test cannot tell)"; exit 1; }
 done
 kill -TERM "$vp"; wait "$vp" || true
+
+# A process group whose leader is outside vigil's pid namespace (`unshare -pf`
+# without setsid inside: here a shell of its own session leads it, so that a
+# kill(0) that got through ends only that group, not the test): getpgid names
+# it 0 inside, and the app's kill(0, SIGKILL) must still not reach vigil,
+# which is in that group.
+for mode in detect prevent; do
+  setsid -w sh -c "unshare -pf --mount-proc sh -c \"'$VIGIL' run --mode=$mode --rules=/dev/null -- '$A' calls; echo status=\\\$?\"" \
+    </dev/null >"$tmp/out" 2>"$tmp/err" || true
+  grep -q '^status=0$' "$tmp/out" || { cat "$tmp/out" "$tmp/err"; echo "FAIL ($mode, group led outside): vigil or the app died"; exit 1; }
+  grep -qE '^kill-own-group errno=EPERM$' "$tmp/out" \
+    || { grep kill- "$tmp/out"; echo "FAIL ($mode, group led outside): kill(0, SIGKILL) was not denied"; exit 1; }
+done
 echo ok
