@@ -2,13 +2,15 @@
 // user-notification supervisor for the create_files probes: write-opens
 // (openat with O_WRONLY/O_RDWR/O_CREAT/O_TRUNC) and unlink/unlinkat notify;
 // the supervisor reads the path (process_vm_readv) and continues the call,
-// with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it. No
+// with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it (not with
+// VIGIL_NO_SYNC_WAKE_UP=1). No
 // decoding, rules or events: what any notification-based sensor pays at
 // least (docs/bench.md, "Floor of a trapped syscall").
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -45,7 +47,10 @@ int main(int argc, char** argv) {
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   int fd = (int)syscall(SYS_pidfd_getfd, pidfd, child_fd, 0);
   if (fd < 0) return perror("pidfd_getfd"), 1;
-  ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, 1UL);  // SYNC_WAKE_UP; fails harmlessly before 6.6
+  // SYNC_WAKE_UP (fails harmlessly before 6.6); VIGIL_NO_SYNC_WAKE_UP=1: the
+  // floor of a kernel without it (Fargate's 6.1), as vigil's switch does.
+  const char* nosync = getenv("VIGIL_NO_SYNC_WAKE_UP");
+  if (!nosync || strcmp(nosync, "1") != 0) ioctl(fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, 1UL);
   if (write(down[1], "g", 1) != 1) return 1;
   for (;;) {
     struct seccomp_notif req;
