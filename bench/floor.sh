@@ -1,29 +1,33 @@
 #!/usr/bin/env bash
-# The floor of create_files in both columns: the workload natively, under the
-# cheapest possible notification supervisor (bench/micro/notify_floor.c: the
-# same trapped calls, the path read, CONTINUE) with and without SYNC_WAKE_UP,
-# and under vigil with and without it; interleaved rounds, median of the
-# paired ratios (docs/bench.md, "Floor of a trapped syscall").
-#   bash bench/floor.sh [ROUNDS] [FILES]
+# The floor of a workload in both columns: natively, under the cheapest
+# possible notification supervisor of the same trapped calls
+# (bench/micro/notify_floor.c: the path read, CONTINUE) with and without
+# SYNC_WAKE_UP, and under vigil with and without it; interleaved rounds,
+# median of the paired ratios (docs/bench.md, "Floor of a trapped syscall").
+#   bash bench/floor.sh [create_files|launch_programs] [ROUNDS] [N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD_DIR:-build}
-rounds=${1:-5} files=${2:-20000}
-dir=/dev/shm; [ -w "$dir" ] || dir=$PWD
-cmake --build "$B" --target bench_create_files bench_notify_floor vigil >/dev/null
-run() {  # run LABEL CMD...: seconds reported by the workload
-  "$@" "$B/bench/create_files" "$files" "$dir" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'
+workload=${1:-create_files} rounds=${2:-5}
+case $workload in
+  create_files) n=${3:-20000}; dir=/dev/shm; [ -w "$dir" ] || dir=$PWD; args=("$n" "$dir"); calls=files ;;
+  launch_programs) n=${3:-2000}; args=("$n"); calls=exec ;;
+  *) echo "bench/floor.sh: unknown workload '$workload' (create_files or launch_programs)" >&2; exit 2 ;;
+esac
+cmake --build "$B" --target "bench_$workload" bench_notify_floor vigil >/dev/null
+run() {  # run PREFIX...: the seconds the workload reports
+  "$@" "$B/bench/$workload" "${args[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'
 }
 declare -A r
 cols=(floor floor_nosync vigil vigil_nosync)
-for i in $(seq "$rounds"); do
-  n=$(run env)
-  r[floor]+=" $(python3 -c "print($n/$(run "$B/bench/notify_floor"))")"
-  r[floor_nosync]+=" $(python3 -c "print($n/$(run env VIGIL_NO_SYNC_WAKE_UP=1 "$B/bench/notify_floor"))")"
-  r[vigil]+=" $(python3 -c "print($n/$(run "$B/vigil" run --))")"
-  r[vigil_nosync]+=" $(python3 -c "print($n/$(run env VIGIL_NO_SYNC_WAKE_UP=1 "$B/vigil" run --))")"
+for _ in $(seq "$rounds"); do
+  t=$(run env)
+  r[floor]+=" $(python3 -c "print($t/$(run env NOTIFY_FLOOR_CALLS=$calls "$B/bench/notify_floor"))")"
+  r[floor_nosync]+=" $(python3 -c "print($t/$(run env NOTIFY_FLOOR_CALLS=$calls VIGIL_NO_SYNC_WAKE_UP=1 "$B/bench/notify_floor"))")"
+  r[vigil]+=" $(python3 -c "print($t/$(run "$B/vigil" run --))")"
+  r[vigil_nosync]+=" $(python3 -c "print($t/$(run env VIGIL_NO_SYNC_WAKE_UP=1 "$B/vigil" run --))")"
 done
-echo "create_files $files files in $dir, $rounds rounds, $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$workload ${args[*]}, $rounds rounds, $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for c in "${cols[@]}"; do
   python3 - "$c" ${r[$c]} <<'PY'
 import statistics, sys

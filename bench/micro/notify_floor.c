@@ -3,7 +3,8 @@
 // (openat with O_WRONLY/O_RDWR/O_CREAT/O_TRUNC) and unlink/unlinkat notify;
 // the supervisor reads the path (process_vm_readv) and continues the call,
 // with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP where the kernel has it (not with
-// VIGIL_NO_SYNC_WAKE_UP=1). No
+// VIGIL_NO_SYNC_WAKE_UP=1); NOTIFY_FLOOR_CALLS=exec: execve, execveat and
+// mmap(PROT_EXEC) instead (launch_programs, startup). No
 // decoding, rules or events: what any notification-based sensor pays at
 // least (docs/bench.md, "Floor of a trapped syscall").
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -25,16 +27,25 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) return fprintf(stderr, "usage: notify_floor CMD [ARGS...]\n"), 2;
+  // NOTIFY_FLOOR_CALLS=exec: the calls of launch_programs instead.
+  const char* which = getenv("NOTIFY_FLOOR_CALLS");
+  const int exec_calls = which && strcmp(which, "exec") == 0;
   int up[2], down[2];  // child -> parent: the listener fd number; parent -> child: go
   if (pipe(up) < 0 || pipe(down) < 0) return perror("pipe"), 1;
   pid_t pid = fork();
   if (pid == 0) {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-    const int flags[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC};
-    for (int i = 0; i < 4; i++)
-      seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, flags[i], flags[i]));
-    seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(unlink), 0);
-    seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(unlinkat), 0);
+    if (exec_calls) {  // what vigil traps per program started: the exec, each library mapped executable
+      seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(execve), 0);
+      seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(execveat), 0);
+      seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(mmap), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC));
+    } else {
+      const int flags[] = {O_WRONLY, O_RDWR, O_CREAT, O_TRUNC};
+      for (int i = 0; i < 4; i++)
+        seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(openat), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, flags[i], flags[i]));
+      seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(unlink), 0);
+      seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(unlinkat), 0);
+    }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || seccomp_load(ctx) < 0) _exit(126);
     int fd = seccomp_notify_fd(ctx);
     char c;
@@ -61,9 +72,9 @@ int main(int argc, char** argv) {
       continue;
     }
     char path[256];
-    int arg = req.data.nr == SYS_unlink ? 0 : 1;
+    int arg = req.data.nr == SYS_unlink || req.data.nr == SYS_execve ? 0 : 1;
     struct iovec local = {path, sizeof path}, remote = {(void*)req.data.args[arg], sizeof path};
-    process_vm_readv((pid_t)req.pid, &local, 1, &remote, 1, 0);
+    if (req.data.nr != SYS_mmap) process_vm_readv((pid_t)req.pid, &local, 1, &remote, 1, 0);
     struct seccomp_notif_resp resp;
     memset(&resp, 0, sizeof resp);
     resp.id = req.id;
