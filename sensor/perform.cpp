@@ -441,28 +441,8 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   };
   Creds creds;
   if (!read_creds(tid, &creds)) return finish(ESRCH);
-  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }};
   auto resolve = [&](int dirfd, const std::string& raw, unsigned flags) {
-    probes::Resolved r;
-    std::string start_path = "/";
-    Fd root(probes::open_caller_root(tid));
-    Fd start(raw.starts_with("/") ? -1 : probes::open_caller_dir(tid, dirfd, &start_path));
-    if (root.fd < 0 || (!raw.starts_with("/") && start.fd < 0)) {
-      const int e = root.fd < 0 ? -root.fd : -start.fd;
-      r.err = root.fd < 0 || dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
-      r.what = root.fd < 0 ? "the caller's root directory" : "the caller's start directory";
-      return r;
-    }
-    AsCaller as(creds);
-    if (!as.ok()) {
-      r.err = EACCES, r.refused = true, r.what = as.why();
-      return r;
-    }
-    if (raw.empty()) {
-      r.err = ENOENT, r.what = "empty path";
-      return r;
-    }
-    return probes::resolve_at(who, root.fd, start.fd < 0 ? root.fd : start.fd, start_path, raw, flags);
+    return resolve_as_caller(env, tid, tgid, creds, dirfd, raw, flags);
   };
   auto unresolved = [&](const probes::Resolved& r) {
     if (r.refused) {

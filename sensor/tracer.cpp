@@ -581,15 +581,17 @@ struct Tracer::Impl {
     }
     return next == INT64_MAX ? -1 : int(std::max<int64_t>(1, (next - now + 999'999) / 1'000'000));
   }
-  // Whether the exec checked with c is over: the process runs another image
-  // than before, or its thread is gone or waits in another syscall
-  // (/proc/TID/syscall). A thread that is "running" may still be in the
-  // exec (under load an exec outlasts any fixed delay): not over.
+  // Whether the exec checked with c is over: the process is gone or runs
+  // another image than before, or the thread waits in another syscall
+  // (/proc/TID/syscall: the exec failed). A thread that is "running" may
+  // still be in the exec (under load an exec outlasts any fixed delay), and
+  // a non-leader's exec takes the leader's id before the new image is set
+  // (its own id is gone then): not over.
   static bool exec_over(int tgid, const ExecCheck& c) {
     struct stat st {};
     if (stat(fmt::format("/proc/{}/exe", tgid).c_str(), &st) != 0 || !same_file(st, c.before)) return true;
     std::string sc;
-    if (!procfs::read_file(fmt::format("/proc/{}/syscall", c.tid), 64, &sc)) return true;
+    if (!procfs::read_file(fmt::format("/proc/{}/syscall", c.tid), 64, &sc)) return false;
     if (sc.starts_with("running")) return false;
     const long nr = std::strtol(sc.c_str(), nullptr, 10);
     return nr != SYS_execve && nr != SYS_execveat;
