@@ -16,20 +16,12 @@
 #include "events/events.hpp"
 #include "probes/drift.hpp"
 #include "probes/sensitive.hpp"
+#include "temp_dir.hpp"
 
 using namespace vigil;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/vigil-probes-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 void write_file(const fs::path& p, const char* text) { std::ofstream(p) << text; }
 const struct stat* const kNoStat = nullptr;  // the path does not exist (yet)

@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sinks/sinks.hpp"
+#include "temp_dir.hpp"
 
 using namespace vigil;
 using nlohmann::json;
@@ -37,18 +38,6 @@ extern char** environ;
 namespace {
 
 const fs::path kTests = fs::path(__FILE__).parent_path().parent_path();
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/vigil-sinks-test.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

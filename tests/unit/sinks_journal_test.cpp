@@ -19,6 +19,7 @@
 
 #include "sinks/journal.hpp"
 #include "sinks/sinks.hpp"
+#include "temp_dir.hpp"
 
 using namespace vigil;
 using nlohmann::json;
@@ -26,18 +27,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/vigil-journal-test.XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 int closed_port() {  // a loopback port nothing listens on
   int fd = socket(AF_INET, SOCK_STREAM, 0);
