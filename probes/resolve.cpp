@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -241,8 +242,8 @@ bool caller_root_is_own(int tid) {
 
 bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::string_view raw, unsigned flags,
                   Resolved* out) {
-  static bool have_openat2 = true;
-  if (!have_openat2 || raw.back() == '/' || !is_own_root(root_fd)) return false;
+  static std::atomic<bool> have_openat2{true};  // (resolutions also run on worker threads)
+  if (!have_openat2.load(std::memory_order_relaxed) || raw.back() == '/' || !is_own_root(root_fd)) return false;
   const size_t slash = raw.rfind('/');
   const std::string name(slash == std::string_view::npos ? raw : raw.substr(slash + 1));
   if (name == "." || name == "..") return false;
@@ -266,7 +267,7 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
     d = Fd(int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how)));
   }
   if (d.fd < 0) {
-    if (errno == ENOSYS) have_openat2 = false;
+    if (errno == ENOSYS) have_openat2.store(false, std::memory_order_relaxed);
     return false;
   }
   struct statfs sf {};
