@@ -100,13 +100,21 @@ mode_t own_umask() { return own().ok ? own().creds.umask : mode_t(022); }
 bool set_euid(uint32_t id) { return syscall(SYS_setresuid, -1, id, -1) == 0; }
 bool set_egid(uint32_t id) { return syscall(SYS_setresgid, -1, id, -1) == 0; }
 
+// What AsCaller changed on this thread (only that is switched and restored:
+// an app that runs as vigil's uid, minus a capability or two, costs a
+// capset each way instead of a dozen calls).
+enum Changed : unsigned { kCaps = 1, kIds = 2, kFsIds = 4, kGroups = 8 };
+
 // Restores vigil's own credentials on this thread; a failure would leave
 // the tracer acting with an app's: vigil stops (the keeper kills the app).
-void restore(bool ids = false) {
+void restore(unsigned changed) {
   const Own& o = own();
-  if (set_caps(o.caps.perm, o.caps.perm, o.caps.inh) && (!ids || (set_euid(o.creds.euid) && set_egid(o.creds.egid))) &&
-      set_fsuid(o.creds.fsuid) && set_fsgid(o.creds.fsgid) &&
-      set_groups(o.creds.groups) && set_caps(o.caps.eff, o.caps.perm, o.caps.inh))
+  // The ids and groups need CAP_SETUID/CAP_SETGID back in the effective set first.
+  const bool ids = changed & (kIds | kFsIds | kGroups);
+  if ((!ids || set_caps(o.caps.perm, o.caps.perm, o.caps.inh)) &&
+      (!(changed & kIds) || (set_euid(o.creds.euid) && set_egid(o.creds.egid))) &&
+      (!(changed & kFsIds) || (set_fsuid(o.creds.fsuid) && set_fsgid(o.creds.fsgid))) &&
+      (!(changed & kGroups) || set_groups(o.creds.groups)) && set_caps(o.caps.eff, o.caps.perm, o.caps.inh))
     return;
   spdlog::critical("cannot restore vigil's own credentials after acting as an app process: {}", std::strerror(errno));
   std::abort();
@@ -149,8 +157,8 @@ AsCaller::AsCaller(const Creds& c, bool effective_ids) {
     why_ = "vigil cannot read its own credentials";
     return;
   }
-  ids_ = effective_ids && (c.euid != o.creds.euid || c.egid != o.creds.egid);
-  if (c == o.creds && o.caps.eff == c.cap_eff && !ids_) {
+  const bool ids = effective_ids && (c.euid != o.creds.euid || c.egid != o.creds.egid);
+  if (c == o.creds && o.caps.eff == c.cap_eff && !ids) {
     ok_ = true;
     return;
   }
@@ -158,25 +166,26 @@ AsCaller::AsCaller(const Creds& c, bool effective_ids) {
     why_ = fmt::format("the caller holds capabilities vigil lacks ({:#x})", c.cap_eff & ~o.caps.perm);
     return;
   }
-  switched_ = true;
+  const bool groups = c.groups != o.creds.groups, fs = c.fsuid != o.creds.fsuid || c.fsgid != o.creds.fsgid;
+  changed_ = kCaps | (ids ? kIds : 0u) | (fs ? kFsIds : 0u) | (groups ? kGroups : 0u);
   // Groups and ids first (they need CAP_SETGID/CAP_SETUID), then the
   // effective set (a change of fsuid or euid from 0 drops capabilities; the
   // caller's set is written last, whatever it holds). An effective id sets
-  // the fs one: the fs ids come after.
-  if ((c.groups != o.creds.groups && !set_groups(c.groups)) ||
-      (ids_ && (!set_egid(c.egid) || !set_euid(c.euid))) || !set_fsgid(c.fsgid) || !set_fsuid(c.fsuid) ||
-      !set_caps(c.cap_eff, o.caps.perm, o.caps.inh)) {
+  // the fs one: the fs ids come after it.
+  if ((groups && !set_groups(c.groups)) || (ids && (!set_egid(c.egid) || !set_euid(c.euid))) ||
+      ((fs || ids) && (!set_fsgid(c.fsgid) || !set_fsuid(c.fsuid))) || !set_caps(c.cap_eff, o.caps.perm, o.caps.inh)) {
     why_ = fmt::format("vigil cannot take the caller's credentials (fsuid {}, fsgid {}): {}", c.fsuid, c.fsgid,
                        std::strerror(errno));
-    restore(ids_);
-    switched_ = false;
+    restore(changed_ | (ids ? kFsIds : 0u));
+    changed_ = 0;
     return;
   }
+  if (ids) changed_ |= kFsIds;  // the effective ids moved the fs ones
   ok_ = true;
 }
 
 AsCaller::~AsCaller() {
-  if (switched_) restore(ids_);
+  if (changed_) restore(changed_);
 }
 
 namespace {

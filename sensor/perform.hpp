@@ -64,7 +64,8 @@ class AsCaller {
   const std::string& why() const { return why_; }
 
  private:
-  bool ok_ = false, switched_ = false, ids_ = false;
+  bool ok_ = false;
+  unsigned changed_ = 0;  // what was switched (perform.cpp: Changed)
   std::string why_;
 };
 
