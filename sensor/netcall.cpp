@@ -79,8 +79,7 @@ Dest prepare(const Env& env, int tid, int tgid, const perform::Creds* creds, boo
   constexpr size_t off = offsetof(sockaddr_un, sun_path);
   const char* p = reinterpret_cast<const char*>(c.bytes) + off;
   const std::string raw(p, strnlen(p, c.len - off));
-  probes::Resolved r = perform::resolve_as_caller({env.listener, env.judge, env.guard, nullptr}, tid, tgid, *creds,
-                                                  AT_FDCWD, raw, probes::kFollowLast);
+  probes::Resolved r = perform::resolve_as_caller(env, tid, tgid, *creds, AT_FDCWD, raw, probes::kFollowLast);
   if (!r.ok()) {
     d.err = r.refused ? EPERM : r.err;
     if (r.refused) ev.args.push_back({"unreadable", fmt::format("socket path (not resolvable for vigil: {})", r.what)});

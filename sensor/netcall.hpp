@@ -23,21 +23,12 @@
 
 #include "events/events.hpp"
 #include "probes/probes.hpp"
+#include "sensor/perform.hpp"
 
 namespace vigil {
-
-class Connector;
-class Guard;
-class Judge;
-
 namespace netcall {
 
-struct Env {
-  int listener = -1;
-  Judge* judge = nullptr;
-  Guard* guard = nullptr;
-  Connector* pool = nullptr;
-};
+using Env = perform::Env;  // with its pool
 
 // A performed network row's call (decoded with ctx.performed): judged,
 // performed (or let through where the kernel does not use the destination)

@@ -26,6 +26,7 @@
 
 namespace vigil {
 
+class Connector;
 class Judge;
 class Guard;
 
@@ -69,11 +70,13 @@ class AsCaller {
   std::string why_;
 };
 
+// What a performed call needs of the tracer (perform:: and netcall::).
 struct Env {
   int listener = -1;
   Judge* judge = nullptr;
   Guard* guard = nullptr;
   DriftTracker* drift = nullptr;
+  Connector* pool = nullptr;  // netcall: the workers that run blocking connects and sends
 };
 
 // A performed row's call, decoded with ctx.performed (raw paths read, not

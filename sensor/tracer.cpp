@@ -61,6 +61,7 @@
 #include "sensor/perform.hpp"
 #include "probes/procfs.hpp"
 #include "sensor/sensor.hpp"
+#include "sensor/uapi.hpp"
 #include "sensor/watchdog.hpp"
 #include "sinks/sinks.hpp"
 
@@ -81,19 +82,6 @@ bool same_file(const struct stat& st, const probes::DecodeContext::ExecImage& i)
   return i.ino != 0 && uint64_t(st.st_dev) == i.dev && uint64_t(st.st_ino) == i.ino;
 }
 
-// Linux 6.6: the notifying thread and the listener hand over on one CPU
-// (a wake-up of an idle CPU costs tens of microseconds on a VM).
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
-#endif
-// Linux 5.19: once vigil has received a notification, only a fatal signal
-// interrupts the caller's wait (docs/design.md, "Signals during a notification").
-#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
-#endif
 // The kernel's ERESTARTNOINTR (include/linux/errno.h, not exported): a call
 // answered with it restarts, whatever the signal handlers say.
 constexpr int kErestartNoIntr = 513;
@@ -767,7 +755,7 @@ struct Tracer::Impl {
         perform::call({notify_fd, &judge, &guard, &drift}, req.id, tid, tgid, args, *probe, ev))
       return;
     // connect and sends a rule can block: vigil performs them with the destination it judged.
-    if (ctx.performed && connector && netcall::call({notify_fd, &judge, &guard, connector.get()}, req.id, tid, tgid,
+    if (ctx.performed && connector && netcall::call({notify_fd, &judge, &guard, &drift, connector.get()}, req.id, tid, tgid,
                                                     args, *probe, ctx, ev))
       return;
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
