@@ -31,7 +31,11 @@ std::string host_name() {
 }
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ && !EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr)) {
+  // Fetched once: EVP_sha256() makes every init look the algorithm up in
+  // OpenSSL's providers again (locks, a property query), which cost about
+  // as much as hashing a small binary (one hash per exec).
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (ctx_ && !EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), md ? md : EVP_sha256(), nullptr)) {
     EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
     ctx_ = nullptr;
   }
@@ -44,8 +48,9 @@ std::string Sha256::hex() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   if (!ctx_ || !EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &len)) return "";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) out += fmt::format("{:02x}", md[i]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * len, '0');
+  for (unsigned i = 0; i < len; ++i) out[2 * i] = kHex[md[i] >> 4], out[2 * i + 1] = kHex[md[i] & 15];
   return out;
 }
 

@@ -43,6 +43,10 @@ class Judge {
   void emit(Event&& ev);
   Mode mode() const { return mode_; }
   const Engine* rules() const { return rules_.get(); }
+  // For the process's last moments: the rules are left to the kernel to
+  // free with the rest (their destructor frees thousands of small blocks
+  // one by one: ~7% of the CPU time of a short `vigil run`).
+  void leak_rules() { (void)rules_.release(); }
   // Whether a verdict on events of this Falco evt.type can stop something:
   // prevent mode and a loaded rule (or detector) with action block or kill
   // that can match the type. Where it can, the tracer makes the verdict rest

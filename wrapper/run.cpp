@@ -266,6 +266,7 @@ int run(int argc, char** argv) {
   phase("sinks flushed");
   int code = pid1::exit_code(status);
   spdlog::info("app exited with status {}", code);
+  judge.leak_rules();
   return code;
 }
 

@@ -36,3 +36,15 @@ TEST_CASE("events with non-UTF-8 argv serialise to valid JSON", "[events]") {
 TEST_CASE("rfc3339_ns prints UTC with nanoseconds", "[events]") {
   CHECK(rfc3339_ns(1'700'000'000'123'456'789) == "2023-11-14T22:13:20.123456789Z");
 }
+
+TEST_CASE("Sha256 gives the standard digests, each object on its own", "[events][sha256]") {
+  // FIPS 180-2 test vectors.
+  Sha256 empty;
+  CHECK(empty.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256 abc, two;
+  abc.update("a", 1);
+  two.update("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56);
+  abc.update("bc", 2);
+  CHECK(abc.hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(two.hex() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
