@@ -42,7 +42,7 @@ void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
 bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
                   Event* ev, std::string* path, bool identity, struct stat* st) {
   if (ctx.performed || raw.empty() || ev->arg("unreadable")) return false;
-  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr}, dirfd, raw, flags);
+  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr}, dirfd, raw, flags | kNoHandle);
   if (!r.ok()) {
     add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
     return false;

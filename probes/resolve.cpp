@@ -301,6 +301,13 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
     return true;
   }
   if (S_ISLNK(st.st_mode) && (flags & kFollowLast)) return false;
+  if ((flags & kNoHandle) && !S_ISDIR(st.st_mode)) {  // (a directory: its procfs check needs a handle)
+    r.exists = true;
+    r.path = path;
+    r.dev = uint64_t(st.st_dev), r.ino = uint64_t(st.st_ino), r.mode = st.st_mode, r.size = int64_t(st.st_size);
+    *out = std::move(r);
+    return true;
+  }
   Fd obj(openat(d.fd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   // fstat of what was opened decides (the entry may have changed since fstatat).
   if (obj.fd < 0 || fstat(obj.fd, &st) != 0) return false;

@@ -56,6 +56,11 @@ enum ResolveFlags : unsigned {
   kParent = 1u << 2,
   // Always the component walk (tests compare it with the fast path).
   kWalk = 1u << 3,
+  // Only the path and identity are wanted (a decoder's event, not a
+  // performed call): an existing object that is no directory may come back
+  // with fd -1, its identity that of the entry the lookup found (the fast
+  // path then saves an open, an fstat and a close).
+  kNoHandle = 1u << 4,
 };
 
 // Who resolves: the calling thread and process (numbers of vigil's pid

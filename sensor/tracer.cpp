@@ -59,6 +59,7 @@
 #include "sensor/guard.hpp"
 #include "sensor/keeper.hpp"
 #include "sensor/perform.hpp"
+#include "sensor/receive.hpp"
 #include "probes/procfs.hpp"
 #include "sensor/sensor.hpp"
 #include "sensor/uapi.hpp"
@@ -652,7 +653,9 @@ struct Tracer::Impl {
   std::deque<seccomp_notif> received;
 
   // Receives what is pending on the listener (poll says so: RECV would
-  // block). ready: the main loop's poll said so already.
+  // block). ready: the main loop's poll said so already. A lone thread's
+  // calls of late: no look for more (sensor/receive.hpp).
+  ReceivePolicy receive_policy;
   void receive_pending(bool ready) {
     for (;; ready = false) {
       pollfd p{notify_fd, POLLIN, 0};
@@ -667,6 +670,8 @@ struct Tracer::Impl {
         continue;
       }
       received.push_back(req);
+      if (received.size() > 1) receive_policy.found();
+      else if (!receive_policy.look(int(req.pid))) return;
     }
   }
 
