@@ -261,7 +261,8 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
   // (O_PATH: no read permission needed, nothing runs) and name what we got.
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;  // execve will fail on its own
-  p->exe = dir_of(int(getpid()), fd);  // the link /proc/OURPID/fd/FD names the file
+  p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));  // names the file (self: no getpid per exec)
+  if (!p->exe.starts_with('/')) p->exe.clear();
   *exe_fd = fd;
   static constexpr std::string_view kDeleted = " (deleted)";
   p->exe_deleted = p->exe.ends_with(kDeleted);
