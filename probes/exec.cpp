@@ -41,6 +41,7 @@ size_t argv_limit(int tid) {
     limit = std::max<size_t>(kArgMax, std::min<size_t>(6u << 20, r.rlim_cur / 4));
   return std::min(limit, kArgvReadMaxBytes);
 }
+static_assert(kArgMax <= kArgvReadMaxBytes, "argv_limit() is never below kArgMax");
 
 // Tracee memory read in large chunks (process_vm_readv): argv strings are
 // usually next to each other, so most come from the chunk already read.
@@ -98,7 +99,15 @@ class ChunkReader {
 // over the limit, or a string over MAX_ARG_STRLEN) and argv_truncated is set.
 void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Process* p, std::string* unreadable) {
   const size_t word = is_i386(a) ? 4 : 8;
-  const size_t limit = argv_limit(mem.tid());
+  // Whether `total` bytes are within the kernel's limit. It is never below
+  // kArgMax: the caller's RLIMIT_STACK (prlimit) is looked up only for an
+  // argv longer than that (not for the common exec).
+  size_t limit = kArgMax;
+  bool exact = false;
+  auto fits = [&](size_t total) {
+    if (total > limit && !exact) limit = argv_limit(mem.tid()), exact = true;
+    return total <= limit;
+  };
   size_t bytes = 0;
   p->argv.clear();
   p->argv_truncated = false;
@@ -119,14 +128,15 @@ void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Pro
     std::memcpy(&ptr, ptrs.data() + (i % 512) * word, word);
     if (ptr == 0) break;
     bytes += sizeof(void*);  // the kernel counts its own pointer size
-    if (bytes >= limit) return fail("argv_too_long");
-    std::string s;
-    switch (strings.string(ptr, std::min(kMaxArgStrlen - 1, limit - bytes - 1), &s)) {
+    if (!fits(bytes + 1)) return fail("argv_too_long");
+    std::string s;  // at most what the limit (or, not looked up yet, its highest value) leaves
+    switch (strings.string(ptr, std::min(kMaxArgStrlen - 1, (exact ? limit : kArgvReadMaxBytes) - bytes - 1), &s)) {
       case ChunkReader::Ok: break;
       case ChunkReader::Unreadable: return fail("argv");
       case ChunkReader::TooLong: return fail("argv_too_long");
     }
     bytes += s.size() + 1;
+    if (!fits(bytes)) return fail("argv_too_long");
     p->argv.push_back(std::move(s));
   }
 }
@@ -251,7 +261,8 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
   // (O_PATH: no read permission needed, nothing runs) and name what we got.
   int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;  // execve will fail on its own
-  p->exe = dir_of(int(getpid()), fd);  // the link /proc/OURPID/fd/FD names the file
+  p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));  // names the file (self: no getpid per exec)
+  if (!p->exe.starts_with('/')) p->exe.clear();
   *exe_fd = fd;
   static constexpr std::string_view kDeleted = " (deleted)";
   p->exe_deleted = p->exe.ends_with(kDeleted);

@@ -454,6 +454,23 @@ struct Tracer::Impl {
     seized.erase(tid);
   }
 
+  // Whether the verdict on an exec event can do anything but alert: in
+  // prevent mode, where a loaded rule can block or kill this exec, or argv
+  // or the path could not be read in full (denied whatever the rules say).
+  bool exec_verdict_can_act(const char* syscall, const Event& ev) const {
+    if (judge.mode() != Mode::Prevent) return false;
+    return (std::strcmp(syscall, "execveat") == 0 ? enforce_execveat : enforce_execve) || ev.arg("unreadable");
+  }
+
+  // An exec let through: the process as it will be (an exec that fails anyway
+  // is rare past the open; one whose path could not be read keeps the caller: it fails).
+  void became(int tgid, const Event& ev) {
+    if (ev.proc == info_of(tgid)) return;
+    Proc& pr = procs[tgid];
+    pr.info = ev.proc;
+    pr.files.fds->exec();
+  }
+
   // An exec the judge let through (image: what it judged will run; ino 0:
   // the target could not be opened): where a rule could block it, its thread
   // is seized to be checked at its exec stop, else the process is checked at
@@ -768,17 +785,20 @@ struct Tracer::Impl {
     if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));
     std::optional<Event> kept;
     if (!wait_killable) kept = ev;
+    if (probe->stage == probes::Stage::ExecEntry && !exec_verdict_can_act(probe->syscall, ev)) {
+      // Nothing the rules say can stop this exec: answered first, judged and
+      // emitted after (its event holds what was read while the caller waited).
+      watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev);  // the lazy check (never refuses here)
+      became(tgid, ev);
+      answered(answer(req.id, 0), tid, args, kept, 0);
+      judge.judge(ev, probe->enforce);
+      return judge.emit(std::move(ev));
+    }
     Action a = judge.judge(ev, probe->enforce);
     if (a == Action::None && probe->stage == probes::Stage::ExecEntry &&
         watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev) != 0)
       a = ev.action = Action::Denied;
-    if (a == Action::None && probe->stage == probes::Stage::ExecEntry && ev.proc != info_of(tgid)) {
-      // The process as it will be (an exec that fails anyway is rare past the
-      // open; one whose path could not be read keeps the caller: it fails).
-      Proc& pr = procs[tgid];
-      pr.info = ev.proc;
-      pr.files.fds->exec();
-    }
+    if (a == Action::None && probe->stage == probes::Stage::ExecEntry) became(tgid, ev);
     if (a == Action::None && probe->on_return) {
       awaiting_return[tid] = AwaitingReturn{std::move(ev), probe, args};
       return void(answer(req.id, 0));
