@@ -95,11 +95,13 @@ using procfs::kPidfdGetInfo;  // PIDFD_GET_INFO and its exit status (a child tha
 using procfs::kPidfdInfoExit;
 using procfs::PidfdInfo;
 
+#if defined(__x86_64__)
 int probe_ia32() {  // getpid through int $0x80: dies of SIGSEGV without ia32 emulation
   long ret = 20;    // __NR_getpid on i386
   __asm__ volatile("int $0x80" : "+a"(ret) : : "memory");
   return ret == getpid() ? 1 : 0;
 }
+#endif
 
 int probe_syscall_info() {  // a grandchild stopped under PTRACE_TRACEME
   pid_t pid = fork();
@@ -200,10 +202,14 @@ std::vector<KernelFeature> detect_kernel_features(bool may_fork) {
     out.push_back({"PIDFD_INFO_EXIT", false, may_fork ? "needs PIDFD_GET_INFO" : not_probed});
   }
   if (may_fork) {
+#if defined(__x86_64__)
     int sig = 0;
     const bool ia32 = in_child(probe_ia32, &sig) == 1;
     out.push_back({"ia32 emulation (int $0x80)", ia32,
                    ia32 ? "probed" : sig ? fmt::format("probe died of {}", strsignal(sig)) : std::string("probe failed")});
+#else
+    out.push_back({"ia32 emulation (int $0x80)", false, "not an x86_64 kernel"});
+#endif
     const int si = in_child(probe_syscall_info);
     out.push_back({"PTRACE_GET_SYSCALL_INFO", si == 1,
                    si == 1 ? "probed" : si == 2 ? "probe: PTRACE_TRACEME did not stop the child (ptrace not permitted?)"
