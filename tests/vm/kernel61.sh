@@ -12,7 +12,9 @@
 # with `apt-get download linux-image-cloud-amd64`'s kernel package) and the
 # packed root. Exits 77 with a one-line reason when qemu or the kernel is absent.
 # Env: VIGIL_VM_KERNEL=FILE (a bzImage instead of Debian's), VIGIL_VM_TESTS
-# (space-separated test names), VIGIL_VM_TIMEOUT (seconds for the whole VM run).
+# (space-separated test names), VIGIL_VM_TIMEOUT (seconds for the whole VM run),
+# VIGIL_VM_ROOTFS=DIR (the deployed rootfs the foreign_* tests run, instead of
+# BUILD_DIR/rootfs: tests/vm/arm64.sh takes it from the arm64 image).
 set -euo pipefail
 : "${VIGIL:?}" "${BUILD_DIR:?}" "${SRC_DIR:?}"
 skip() { echo "skip: $*"; exit 77; }
@@ -109,7 +111,11 @@ install -m 0755 "$SRC_DIR/tests/vm/guest-init.sh" "$stage/init"
 $strip -o "$stage/vigil/build/vigil" "$VIGIL"
 cp -a "$BUILD_DIR"/fixtures/. "$stage/vigil/build/fixtures/"
 # the deployed form (vigil init's source; the foreign_* tests run vigil from it)
-[ -d "$BUILD_DIR/rootfs" ] && cp -a "$BUILD_DIR/rootfs" "$stage/vigil/build/"
+rootfs=${VIGIL_VM_ROOTFS:-$BUILD_DIR/rootfs}
+if [ -n "${VIGIL_VM_ROOTFS:-}" ]; then
+  [ -x "$rootfs/bin/vigil-launch" ] || fail "VIGIL_VM_ROOTFS=$rootfs has no bin/vigil-launch"
+fi
+if [ -d "$rootfs" ]; then mkdir "$stage/vigil/build/rootfs" && cp -a "$rootfs/." "$stage/vigil/build/rootfs/"; fi
 # vigil run from a build tree takes its default rules from the source tree named here
 echo "CMAKE_HOME_DIRECTORY:INTERNAL=/vigil/src" >"$stage/vigil/build/CMakeCache.txt"
 cp -a "$SRC_DIR/rules" "$SRC_DIR/scripts" "$stage/vigil/src/"
