@@ -27,7 +27,7 @@ constexpr uint8_t kRes = 1, kFile = 2, kNet = 4, kDns = 8;
 constexpr int kDepth = 3;
 // argv: the renderer shows the first kArgvMaxBytes of the command line and
 // says whether there was more; the first kArgvMaxBytes + 1 bytes of it
-// (split as in argv) render the same.
+// (split as in argv) render the same (put_argv).
 constexpr size_t kArgvKeep = kArgvMaxBytes + 1;
 
 struct Sizer {
@@ -51,15 +51,20 @@ struct Writer {
   }
 };
 
+// Where each element of argv starts in Process::cmdline() (a space only
+// after a non-empty prefix); kept: the elements starting within kArgvKeep,
+// each cut at kArgvKeep. The renderer's argv list (what it cuts at
+// kArgvMaxBytes counting a space after every element) shows the same.
 template <class Out>
 void put_argv(const std::vector<std::string>& argv, Out& o) {
+  auto start = [](size_t at) { return at + (at ? 1 : 0); };
   size_t n = 0;
-  for (size_t at = 0; n < argv.size() && at <= kArgvKeep; ++n) at += argv[n].size() + 1;
+  for (size_t at = 0; n < argv.size() && start(at) <= kArgvKeep; ++n) at = start(at) + argv[n].size();
   o.num(uint32_t(n));
   size_t at = 0;
   for (size_t i = 0; i < n; ++i) {
-    o.str(std::string_view(argv[i]).substr(0, kArgvKeep - at));
-    at += argv[i].size() + 1;
+    o.str(std::string_view(argv[i]).substr(0, kArgvKeep - start(at)));
+    at = start(at) + argv[i].size();
   }
 }
 
@@ -247,8 +252,8 @@ bool decode_event_record(std::string_view rec, Event* out, std::string* error) {
   ev.exit_code = r.i32("exit code");
   ev.exit_signal = r.i32("exit signal");
   ev.child_pid = r.i32("child pid");
-  const uint8_t depth = r.num<uint8_t>("process depth");
-  if (depth > kDepth) r.fail("process depth");
+  int depth = r.num<uint8_t>("process depth");
+  if (depth > kDepth) r.fail("process depth"), depth = 0;
   r.str(&ev.type, "type");
   std::shared_ptr<DecodedProcess> chain[kDepth];
   for (int i = 0; i < depth && r.ok(); ++i) chain[i] = get_process(r);

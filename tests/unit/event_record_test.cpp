@@ -202,11 +202,23 @@ TEST_CASE("event record: every event kind, random contents, renders the same aft
     } catch (const nlohmann::json::exception&) {
       FAIL("the generator made an event the renderer refuses");
     }
-    REQUIRE(to_json_line(back, ctx) == want);
+    const std::string got = to_json_line(back, ctx);
+    for (auto a = ev.proc, b = back.proc; a && b; a = a->parent, b = b->parent) {
+      const std::string ca = a->cmdline().substr(0, kArgvMaxBytes), cb = b->cmdline().substr(0, kArgvMaxBytes);
+      INFO("argc " << a->argv.size() << " -> " << b->argv.size() << ", cmdline " << a->cmdline().size() << " -> "
+                   << b->cmdline().size());
+      REQUIRE(ca == cb);
+    }
+    if (got != want) {
+      size_t d = 0;
+      while (d < got.size() && d < want.size() && got[d] == want[d]) ++d;
+      FAIL("renders differently from byte " << d << ":\n" << nlohmann::json(got.substr(d > 80 ? d - 80 : 0, 200)).dump() << "\nwanted:\n"
+                                             << nlohmann::json(want.substr(d > 80 ? d - 80 : 0, 200)).dump());
+    }
     REQUIRE(encode_event_record(back) == rec);  // every field kept, used by the renderer or not
     if (ev.proc && ev.proc->cmdline().size() > kArgvMaxBytes) {
       ++argv_capped;
-      CHECK(rec.size() < ev.proc->cmdline().size() + 4096);  // a record never carries all of a long argv
+      CHECK(back.proc->cmdline().size() == kArgvMaxBytes + 1);  // a record never carries all of a long argv
     }
     deep += ev.proc && ev.proc->parent && ev.proc->parent->parent && ev.proc->parent->parent->parent;
   }
@@ -242,7 +254,7 @@ TEST_CASE("event record: truncated or damaged records are refused, never read ou
       else ++refused;
     }
   }
-  CHECK(refused > 1000);
+  CHECK(refused > 200);  // (most random damage lands inside strings: still a record)
   INFO(accepted << " damaged records still decoded (bytes inside strings)");
   // Not a record at all.
   Event ev;
