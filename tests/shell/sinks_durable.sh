@@ -87,19 +87,17 @@ assert fe, f"{name}: no events in the file"
 sensor = uid(fe[0][1]).rsplit(":", 1)[0]  # the killed run's (a next start adds its own)
 fe = [r for r in fe if uid(r[1]).startswith(sensor + ":")]
 ee = [r for r in ee if uid(r[1]).startswith(sensor + ":")]
-for what, recs in (("the file", fe), ("stderr", ee)):
-    ids = collections.Counter(uid(j) for _, j in recs)
-    twice = [i for i, n in ids.items() if n > 1]
-    assert not twice, f"{name}: events twice in {what}: {twice[:5]}"
-assert all(j.get("recovered") is True for _, j in ee), f"{name}: stderr events not marked recovered"
-assert {uid(j) for _, j in fe} == {uid(j) for _, j in ee}, \
-    f"{name}: the file and stderr (the HTTP sink's events) differ: {sorted({uid(j) for _, j in fe} ^ {uid(j) for _, j in ee})[:10]}"
 mark = ',"recovered":true}'
-in_file = {uid(j): l for l, j in fe}
-for l, j in ee:  # byte for byte what the file sink wrote (or the keeper, for records the file lacked)
-    f = in_file[uid(j)]
-    base = f[:-len(mark)] + "}" if f.endswith(mark) else f
-    assert l == base[:-1] + mark, f"{name}: recovered event differs from the sink's:\n{l}\n{f}"
+base = lambda l: l[:-len(mark)] + "}" if l.endswith(mark) else l  # the line a sink writes
+# (ids are not unique: events vigil makes itself, outside the call sequence, have seq 0)
+for what, recs in (("the file", fe), ("stderr", ee)):
+    lines = collections.Counter(base(l) for l, _ in recs)
+    twice = [l for l, n in lines.items() if n > 1]
+    assert not twice, f"{name}: events twice in {what}: {twice[:3]}"
+assert all(j.get("recovered") is True for _, j in ee), f"{name}: stderr events not marked recovered"
+# Byte for byte what the file sink wrote (or the keeper, for records the file lacked), each of them.
+diff = {base(l) for l, _ in fe} ^ {base(l) for l, _ in ee}
+assert not diff, f"{name}: the file and stderr (the HTTP sink's events) differ: {sorted(diff)[:4]}"
 fifo_open = [j for _, j in ee if j.get("unmapped", {}).get("file", {}).get("path") == fifo]
 assert fifo_open, f"{name}: the app's open of {fifo} just before the kill was not recovered"
 key = lambda j: (j["class_uid"], j["activity_id"], j["unmapped"]["type"], j.get("disposition", ""))
