@@ -59,13 +59,20 @@ int64_t now_realtime_ns() {
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// Civil date by arithmetic (civil_from_days, H. Hinnant, public domain), not
+// gmtime_r: it takes glibc's timezone lock, which a thread of vigil may hold
+// when the keeper is forked, and the keeper renders events (docs/sinks.md).
 std::string rfc3339_ns(int64_t time_ns) {
-  time_t sec = time_ns / 1'000'000'000;
-  long nsec = long(time_ns % 1'000'000'000);
-  tm t{};
-  gmtime_r(&sec, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                     t.tm_hour, t.tm_min, t.tm_sec, nsec);
+  int64_t secs = time_ns / 1'000'000'000, nsec = time_ns % 1'000'000'000;
+  if (nsec < 0) nsec += 1'000'000'000, --secs;
+  int64_t days = secs / 86400, rem = secs % 86400;
+  if (rem < 0) rem += 86400, --days;
+  days += 719468;
+  const int64_t era = (days >= 0 ? days : days - 146096) / 146097, doe = days - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+  const int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9, y = yoe + era * 400 + (m <= 2);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", y, m, d, rem / 3600, rem / 60 % 60, rem % 60, nsec);
 }
 
 std::string_view class_name(EventClass c) {

@@ -194,6 +194,17 @@ nlohmann::json to_json(const Alert& a, const Context& ctx);
 nlohmann::json to_ocsf_finding(const Alert& a, const Context& ctx, const std::string& uid);
 std::string utf8_sanitize(std::string_view s);
 
+// The compact binary form of an event (events/record.cpp): what the journal
+// keeps until a sink has the event (docs/sinks.md "Durability"). It holds
+// what to_json reads (argv: as much as a record shows), so
+// to_json_line(decoded, ctx) == to_json_line(ev, ctx). encode writes exactly
+// event_record_size(ev) bytes (no allocation); decode accepts only a whole,
+// well-formed record (else false and *error says what and where).
+size_t event_record_size(const Event& ev);
+void encode_event_record(const Event& ev, char* out);
+std::string encode_event_record(const Event& ev);
+bool decode_event_record(std::string_view rec, Event* ev, std::string* error);
+
 // Helpers used across libraries.
 // The context of this run: a random sensor_id, the hostname and the container
 // id named by /proc/self/cgroup (events/context.cpp).

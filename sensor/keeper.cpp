@@ -39,6 +39,8 @@ void close_all_but(int (&keep)[3]) {
   range(next, 0x7fffffff);
 }
 
+constexpr unsigned kRecoverSeconds = 20;  // bound on writing what vigil left (a few MB of journal)
+
 // The keeper process. Forked from a multi-threaded sensor: only plain
 // syscalls from here on (no allocation, no locks, no stdio).
 [[noreturn]] void keeper_main(int rd, int listener, const uint64_t* bits, size_t words, volatile int* in_flight,
@@ -73,8 +75,14 @@ void close_all_but(int (&keep)[3]) {
     for (uint64_t m = bits[w]; m != 0; m &= m - 1) kill(int(w * 64 + size_t(__builtin_ctzll(m))), SIGKILL);
   // Then the alert of vigil's death and the records it had not delivered,
   // from a child: a journal file the app truncated (SIGBUS) must not take
-  // the keeper, which answers the notifications to come, with it.
+  // the keeper, which answers the notifications to come, with it. Event
+  // records are rendered to JSON there (malloc, nlohmann): the child of this
+  // single-threaded process, in which glibc's fork left malloc usable (its
+  // locks are reset in the child of a fork); no other lock is taken on that
+  // path (no stdio, locale or gmtime), and alarm() ends the child should one
+  // held by a vigil thread at the keeper's fork still block it.
   if (out && fork() == 0) {
+    alarm(kRecoverSeconds);
     out->recover();
     _exit(0);
   }

@@ -19,9 +19,11 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'J', 'N', '1'};
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: event records, the run's context (a version 1 file is read too)
 constexpr uint32_t kWrap = 0xffffffffu;  // record length of a wrap marker: the rest of the ring is empty
+constexpr uint32_t kEvent = 0x80000000u;  // in a record's mask: a binary event record (sink bits are 0-15)
 constexpr size_t kPathMax = 4096;
+constexpr size_t kCtxMax = 512;
 constexpr std::string_view kRecovered = ",\"recovered\":true}\n";
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
@@ -44,11 +46,12 @@ struct JournalHeader {
     uint32_t kind;
     char target[kPathMax];
   } sinks[kJournalSinks];
+  char ctx[4][kCtxMax];  // sensor_id, hostname, container_id, container_image (version 2)
 };
 namespace {
 constexpr size_t kDataOffset = (sizeof(JournalHeader) + 4095) & ~size_t{4095};
 
-// Calls f(line, undelivered sinks) for each record of the ring not
+// Calls f(line, undelivered sinks, event) for each record of the ring not
 // delivered to every sink of its mask, oldest first. Reads only; cap from
 // the caller (the file may have been changed: every length is checked).
 template <class F>
@@ -79,7 +82,7 @@ void for_each_undelivered(const JournalHeader* h, const char* data, uint64_t cap
     uint32_t missing = 0;
     for (uint32_t i = 0; i < kJournalSinks; ++i)
       if ((mask >> i & 1) && (o >= dispatched || o >= pend[i])) missing |= 1u << i;
-    if (missing) f(std::string_view(data + pos + 8, len), missing);
+    if (missing) f(std::string_view(data + pos + 8, len), missing, (mask & kEvent) != 0);
     o += 8 + pad8(len);
   }
 }
@@ -154,14 +157,20 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
       void* m = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
       if (m != MAP_FAILED) {
         const auto* h = static_cast<const JournalHeader*>(m);
-        if (std::memcmp(h->magic, kMagic, 8) == 0 && h->version == kVersion && h->nsinks <= kJournalSinks &&
+        if (std::memcmp(h->magic, kMagic, 8) == 0 && (h->version == kVersion || h->version == 1) &&
+            h->nsinks <= kJournalSinks &&
             h->capacity + kDataOffset <= uint64_t(st.st_size)) {
           for (uint32_t i = 0; i < h->nsinks; ++i)
             earlier->sinks.push_back({SinkSpec::Kind(h->sinks[i].kind),
                                       std::string(h->sinks[i].target, strnlen(h->sinks[i].target, kPathMax))});
-          for_each_undelivered(h, static_cast<const char*>(m) + kDataOffset, h->capacity, [&](std::string_view line, uint32_t s) {
-            earlier->records.push_back({std::string(line), s});
-          });
+          if (h->version == kVersion)
+            for (auto [i, field] : {std::pair{0, &Context::sensor_id}, {1, &Context::hostname},
+                                    {2, &Context::container_id}, {3, &Context::container_image}})
+              earlier->ctx.*field = std::string(h->ctx[i], strnlen(h->ctx[i], kCtxMax));
+          for_each_undelivered(h, static_cast<const char*>(m) + kDataOffset, h->capacity,
+                               [&](std::string_view line, uint32_t s, bool event) {
+                                 earlier->records.push_back({std::string(line), s, event});
+                               });
           earlier->died = h->open.load() != 0;
         }
         munmap(m, size_t(st.st_size));
@@ -217,33 +226,70 @@ Journal::~Journal() {
   ::close(fd_);
 }
 
-bool Journal::commit(std::string_view line, uint32_t mask, uint64_t* start, uint64_t* end) {
+// Room for a record of n bytes (its header written), or null: no room
+// within limit bytes of the oldest undelivered record, counted as lost.
+char* Journal::place(size_t n, uint32_t mask, uint64_t limit, uint64_t* start, uint64_t* end) {
   const uint64_t c = h_->committed.load(std::memory_order_relaxed);
   *start = *end = c;
-  const uint64_t need = 8 + pad8(line.size());
-  if (need > cap_ / 2 || line.empty()) {
+  const uint64_t need = 8 + pad8(n);
+  if (need > cap_ / 2 || n == 0) {
     h_->lost.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return nullptr;
   }
   uint64_t pos = c % cap_, off = c;
   if (cap_ - pos < need) off += cap_ - pos;  // no room before the end: wrap
   uint64_t tail = h_->dispatched.load();  // first: a record dispatched later shows in pending
   for (size_t i = 0; i < sinks_.size(); ++i) tail = std::min(tail, h_->pending[i].load());
   tail = std::min(tail, c);
-  if (off + need - tail > cap_) {
+  if (off + need - tail > limit) {
     h_->lost.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return nullptr;
   }
   if (off != c && cap_ - pos >= 8) std::memcpy(data_ + pos, &kWrap, 4);
   char* p = data_ + off % cap_;
-  const uint32_t len = uint32_t(line.size());
+  const uint32_t len = uint32_t(n);
   std::memcpy(p, &len, 4);
   std::memcpy(p + 4, &mask, 4);
-  std::memcpy(p + 8, line.data(), line.size());
   *start = off;
   *end = off + need;
-  h_->committed.store(off + need, std::memory_order_release);
+  return p + 8;
+}
+
+bool Journal::commit(std::string_view line, uint32_t mask, uint64_t* start, uint64_t* end) {
+  char* p = place(line.size(), mask & ~kEvent, cap_, start, end);
+  if (!p) return false;
+  std::memcpy(p, line.data(), line.size());
+  h_->committed.store(*end, std::memory_order_release);
   return true;
+}
+
+bool Journal::commit_event(const Event& ev, uint32_t mask, uint64_t* start, uint64_t* end) {
+  const size_t n = event_record_size(ev);
+  char* p = place(n, mask | kEvent, cap_ - cap_ / 4, start, end);
+  if (!p) return false;
+  encode_event_record(ev, p);
+  h_->committed.store(*end, std::memory_order_release);
+  return true;
+}
+
+void Journal::set_context(const Context& ctx) {
+  int i = 0;
+  for (const std::string* s : {&ctx.sensor_id, &ctx.hostname, &ctx.container_id, &ctx.container_image}) {
+    std::memset(h_->ctx[i], 0, kCtxMax);
+    std::memcpy(h_->ctx[i++], s->data(), std::min(s->size(), kCtxMax - 1));
+  }
+}
+
+bool Journal::render_event(std::string_view rec, const Context& ctx, std::string* line, std::string* error) {
+  try {
+    Event ev;
+    if (!decode_event_record(rec, &ev, error)) return false;
+    *line = to_json_line(ev, ctx);
+    return true;
+  } catch (const std::exception& e) {  // (strict UTF-8 in a field a forged record filled; no memory)
+    *error = fmt::format("event record: {}", e.what());
+    return false;
+  }
 }
 
 uint64_t Journal::committed() const { return h_->committed.load(std::memory_order_acquire); }
@@ -253,7 +299,7 @@ void Journal::set_pending(int sink, uint64_t start) {
 }
 uint64_t Journal::lost() const { return h_->lost.load(std::memory_order_relaxed); }
 
-void Journal::recover(std::string_view first, uint32_t first_mask) noexcept {
+size_t Journal::recover(std::string_view first, uint32_t first_mask, const Context* ctx) noexcept {
   // Sinks and sizes from this process's memory, never from the file (the
   // app must not choose where the keeper writes).
   uint32_t kinds[kJournalSinks];
@@ -266,7 +312,13 @@ void Journal::recover(std::string_view first, uint32_t first_mask) noexcept {
     fds[i] = -1;
   }
   if (!first.empty()) write_line(n, kinds, targets, fds, first, first_mask, false);
-  for_each_undelivered(h_, data_, cap_, [&](std::string_view line, uint32_t missing) {
+  size_t damaged = 0;
+  std::string json, error;
+  for_each_undelivered(h_, data_, cap_, [&](std::string_view line, uint32_t missing, bool event) {
+    if (event) {
+      if (!ctx || !render_event(line, *ctx, &json, &error)) return void(++damaged);
+      line = json;
+    }
     write_line(n, kinds, targets, fds, line, missing, true);
   });
   for (int i = 0; i < n; ++i)
@@ -274,6 +326,7 @@ void Journal::recover(std::string_view first, uint32_t first_mask) noexcept {
   h_->dispatched.store(h_->committed.load());
   for (auto& p : h_->pending) p.store(kNoPending);
   h_->open.store(0);  // reported: the next run need not say it again
+  return damaged;
 }
 
 void Journal::write_stderr(std::string_view line) {

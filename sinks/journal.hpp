@@ -1,6 +1,8 @@
 // Private to sinks/: the journal (docs/sinks.md "Durability"). Records reach
-// it as the JSON lines the sinks get, on the tracer thread, before the call
-// that raised them is answered. A fixed-size ring in a file of the spool
+// it on the tracer thread: alerts as the JSON lines the sinks get, before the
+// call that raised them is answered; events as binary records
+// (events/record.cpp), rendered to JSON only if vigil died before a sink had
+// them (by the same renderer as the sinks'). A fixed-size ring in a file of the spool
 // directory (<spool>/journal), mapped MAP_SHARED: what is stored there is in
 // the page cache, so it outlives a SIGKILL of vigil, the keeper (forked
 // later) maps it too, and the next start finds it.
@@ -12,7 +14,8 @@
 // holds in memory and has not delivered (none: nothing). A record at offset s
 // for sink i is undelivered when s >= dispatched or s >= pending[i]; the
 // oldest of those bounds the ring (a commit that would overwrite it is lost
-// and counted, never waited for). Records a channel wrote to its disk spool
+// and counted, never waited for). Events may fill 3/4 of the ring at most:
+// the rest is kept for alerts. Records a channel wrote to its disk spool
 // count as delivered: the spool is replayed by the next run.
 #pragma once
 
@@ -35,8 +38,9 @@ struct JournalHeader;
 
 // A record an earlier run left undelivered, with the sinks that miss it.
 struct Leftover {
-  std::string line;
+  std::string line;    // a JSON line; event: a binary event record (Journal::render_event)
   uint32_t sinks = 0;  // bits: indexes into Journal::Earlier::sinks
+  bool event = false;
 };
 
 class Journal {
@@ -49,6 +53,7 @@ class Journal {
   struct Earlier {
     std::vector<Sink> sinks;
     std::vector<Leftover> records;
+    Context ctx;  // that run's sensor id, hostname, container id and image (to render its events)
     bool died = false;  // that run neither closed the journal nor had its death reported by a keeper
     bool in_use = false;  // another vigil holds the file: this one journals in memory
   };
@@ -67,6 +72,12 @@ class Journal {
   // counted as lost) when the ring has no room. *start/*end: the record's
   // offsets (both the current end when not stored).
   bool commit(std::string_view line, uint32_t mask, uint64_t* start, uint64_t* end);
+  // The same for an event, as a binary record (encoded in place: no
+  // allocation, no JSON); at most 3/4 of the ring holds events.
+  bool commit_event(const Event& ev, uint32_t mask, uint64_t* start, uint64_t* end);
+  // Stored in the file for the next start, which renders this run's events
+  // with it (the keeper uses its own copy).
+  void set_context(const Context& ctx);
   uint64_t committed() const;
   void set_dispatched(uint64_t end);  // dispatcher: every record before end is in its channels
   void set_pending(int sink, uint64_t start);  // channel i: oldest undelivered record (kNoPending: none)
@@ -79,9 +90,16 @@ class Journal {
   // keeper's alert; may be empty) to the sinks in first_mask, then every
   // undelivered record appended to its file sinks and written once to stderr
   // for its other sinks, with "recovered":true; then all is marked
-  // delivered. Async-signal-safe (open/writev/close only); the sinks are this
-  // process's, never read from the file.
-  void recover(std::string_view first, uint32_t first_mask) noexcept;
+  // delivered. The sinks are this process's, never read from the file.
+  // Alerts: async-signal-safe (open/writev/close only). Events are rendered
+  // with ctx (none: not written), which allocates: the keeper runs this in a
+  // child of its own, bounded by alarm() (sensor/keeper.cpp, docs/sinks.md).
+  // Returns the number of records that could not be rendered (damaged).
+  size_t recover(std::string_view first, uint32_t first_mask, const Context* ctx = nullptr) noexcept;
+
+  // An event record to the JSON line a sink gets (to_json_line); false and
+  // *error when it is damaged (or renders to no JSON).
+  static bool render_event(std::string_view rec, const Context& ctx, std::string* line, std::string* error);
 
   // A record of an earlier run's sink that this run does not have: to
   // stderr, with "recovered":true (never to a path read from the file).
@@ -89,6 +107,7 @@ class Journal {
 
  private:
   Journal() = default;
+  char* place(size_t n, uint32_t mask, uint64_t limit, uint64_t* start, uint64_t* end);
   JournalHeader* h_ = nullptr;
   char* data_ = nullptr;
   size_t map_bytes_ = 0;

@@ -24,10 +24,11 @@ using namespace sinks_detail;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-// A queued record: an event (serialised by the dispatcher), or a JSON line
-// already serialised and journaled (alerts: before the tracer answers the
-// call that raised them) with the sinks it goes to (bits of all_). start/end:
-// its journal offsets (both the journal's end then when not journaled).
+// A queued record: an event (journaled as a binary record, serialised by the
+// dispatcher), or a JSON line already serialised and journaled (alerts:
+// before the tracer answers the call that raised them) with the sinks it goes
+// to (bits of all_). start/end: its journal offsets (both the journal's end
+// then when not journaled).
 struct Record {
   std::variant<Event, std::string> what;
   uint32_t mask = 0;
@@ -92,8 +93,10 @@ class AsyncOutput final : public Output {
     for (auto* list : {&events_, &alerts_})
       for (const auto& c : *list)
         if (std::find(all_.begin(), all_.end(), c) == all_.end()) all_.push_back(c);
-    for (size_t i = 0; i < all_.size(); ++i)  // (at most 32: make_plan)
+    for (size_t i = 0; i < all_.size(); ++i) {  // (at most 32: make_plan)
       if (std::find(alerts_.begin(), alerts_.end(), all_[i]) != alerts_.end()) alert_mask_ |= 1u << i;
+      if (std::find(events_.begin(), events_.end(), all_[i]) != events_.end()) event_mask_ |= 1u << i;
+    }
     open_journal(spool);
     for (const auto& c : all_) c->start();
     dispatcher_ = start_thread([this] { run(); });
@@ -119,11 +122,18 @@ class AsyncOutput final : public Output {
     all_.clear();  // channels stop here; the rest of their memory goes to the spool
   }
 
-  // No event sink: events cost nothing here (no queue, no JSON).
+  // No event sink: events cost nothing here (no queue, no JSON). Else the
+  // event is journaled as a binary record (a copy: no JSON, no allocation),
+  // then queued; the dispatcher serialises it.
   void event(Event ev) override {
     if (events_.empty()) return;
+    Record r;
+    r.what = std::move(ev);
+    r.mask = event_mask_;
     std::lock_guard c(commit_mu_);
-    push(Record{std::move(ev)}, false);
+    if (journal_ && !journal_->commit_event(std::get<Event>(r.what), r.mask, &r.start, &r.end))
+      lost_record();
+    push(std::move(r), false);
   }
   // Serialised here and journaled before the tracer answers the call that
   // raised it (docs/sinks.md "Durability").
@@ -156,6 +166,7 @@ class AsyncOutput final : public Output {
                                      "(\"recovered\":true)", vigil_pid));
     a.time_ns = kTemplateTime;
     auto ctx = context();
+    recovery_ctx_ = ctx;  // the keeper renders events with it (it cannot take ctx_mu_ after the fork)
     died_line_ = serialise(a, *ctx, next_uuid(*ctx));
     died_patches_.clear();
     auto find_all = [&](const std::string& what, int kind) {  // whole numbers only
@@ -180,7 +191,7 @@ class AsyncOutput final : public Output {
       else if (kind == 1) put_digits(line + pos, 19, uint64_t(now));
       else put_digits(line + pos, 13, uint64_t(now / 1'000'000));
     }
-    journal_->recover(died_line_, alert_mask_);
+    journal_->recover(died_line_, alert_mask_, recovery_ctx_.get());
   }
   int journal_fd() const override { return journal_ ? journal_->fd() : -1; }
 
@@ -229,9 +240,10 @@ class AsyncOutput final : public Output {
  private:
   // Journals a serialised record (never waits: a full ring is counted).
   void journal(Record* r) {
-    if (!journal_) return;
-    if (!journal_->commit(std::get<std::string>(r->what), r->mask, &r->start, &r->end) &&
-        power_of_ten(journal_->lost()))
+    if (journal_ && !journal_->commit(std::get<std::string>(r->what), r->mask, &r->start, &r->end)) lost_record();
+  }
+  void lost_record() {
+    if (power_of_ten(journal_->lost()))
       spdlog::error("journal {}: {} records not journaled so far (ring of {} bytes full: sinks behind; or a record "
                     "too large): they are delivered, but lost if vigil is killed first (raise --journal-size)",
                     journal_->path(), journal_->lost(), cfg_.journal_bytes);
@@ -242,7 +254,6 @@ class AsyncOutput final : public Output {
   // context switch each on a small machine. Alerts wake it at once.
   // commit_mu_ held: records are queued in the order of their journal offsets.
   void push(Record r, bool urgent) {
-    if (journal_ && std::holds_alternative<Event>(r.what)) r.start = r.end = journal_->committed();
     std::unique_lock lk(mu_);
     if (queue_.size() < cfg_.queue) {
       queue_.push_back(std::move(r));
@@ -358,10 +369,21 @@ class AsyncOutput final : public Output {
       spdlog::log(earlier.in_use && journal_ ? spdlog::level::info : spdlog::level::warn, "journal: {}{}", note,
                   journal_ ? ": records outlive vigil only through its keeper (not as PID 1)" : "");
     if (!journal_) return;
+    journal_->set_context(*ctx_);
     if (all_.size() > size_t(kJournalSinks))
       spdlog::warn("journal: only the first {} sinks are journaled", kJournalSinks);
     for (size_t i = 0; i < all_.size() && i < size_t(kJournalSinks); ++i) all_[i]->set_journal(journal_.get(), int(i));
+    size_t damaged = 0;
+    std::string error;
     for (auto& rec : earlier.records) {
+      if (rec.event) {  // rendered now, with that run's ids
+        std::string line;
+        if (!Journal::render_event(rec.line, earlier.ctx, &line, &error)) {
+          if (++damaged == 1) spdlog::warn("journal {}: {}", journal_->path(), error);
+          continue;
+        }
+        rec.line = std::move(line);
+      }
       uint32_t mine = 0, theirs = 0;
       for (size_t k = 0; k < earlier.sinks.size(); ++k) {
         if (!(rec.sinks >> k & 1)) continue;
@@ -378,7 +400,8 @@ class AsyncOutput final : public Output {
         queue_.push_back(std::move(r));  // before the dispatcher starts
       }
     }
-    recovered_ = earlier.records.size();
+    recovered_ = earlier.records.size() - damaged;
+    if (damaged) spdlog::warn("journal {}: {} damaged event records of an earlier run skipped", journal_->path(), damaged);
     earlier_died_ = earlier.died;
     if (recovered_ || earlier_died_)
       spdlog::warn("journal {}: {} records an earlier run left undelivered are delivered now{}", journal_->path(),
@@ -487,7 +510,8 @@ class AsyncOutput final : public Output {
   std::string ecs_uri_;
   json ecs_;
   std::unique_ptr<Journal> journal_;  // outlives the channels, which publish to it
-  uint32_t alert_mask_ = 0;
+  uint32_t alert_mask_ = 0, event_mask_ = 0;
+  std::shared_ptr<const Context> recovery_ctx_;  // the context when the keeper was forked
   size_t recovered_ = 0;
   bool earlier_died_ = false;
   static constexpr int64_t kTemplateTime = 1'111'111'111'111'111'111;  // 2005-03-18T01:58:31.111111111Z

@@ -66,7 +66,7 @@ struct DeliveryStats {
   uint64_t dropped = 0;    // records lost (spool full or unusable, or rejected by the receiver)
   uint64_t failures = 0;   // failed delivery attempts (each one retried)
   uint64_t queue_depth = 0;  // records waiting (memory + spool)
-  uint64_t unjournaled = 0;  // alerts not journaled (ring full): lost if vigil is killed before delivery
+  uint64_t unjournaled = 0;  // records not journaled (ring full): lost if vigil is killed before delivery
 };
 
 class Output {
@@ -84,8 +84,10 @@ class Output {
   virtual DeliveryStats stats() const { return {}; }
   // The journal (docs/sinks.md "Durability") for the keeper
   // (sensor/keeper.hpp), forked after prepare_recovery(): recover() runs in
-  // the keeper once vigil died, async-signal-safe: it writes the records not
-  // delivered yet ("recovered":true) and a Critical "Sensor died" alert.
+  // a child of the keeper once vigil died: it writes the records not
+  // delivered yet ("recovered":true) and a Critical "Sensor died" alert;
+  // alerts with async-signal-safe calls only, events rendered to JSON
+  // (allocates; sensor/keeper.cpp says why that is safe there).
   // journal_fd() is to stay open in the keeper (-1: none).
   virtual void prepare_recovery(int /*vigil_pid*/) {}
   virtual void recover() noexcept {}

@@ -10,6 +10,10 @@
 #    that run died.
 # Each alert raised before the kill is found exactly once in the file and
 # once on stderr, valid JSON; as many of each rule as in a run not killed.
+# Events (--events, the same two sinks) likewise: each exactly once in the
+# event file and once recovered on stderr, byte for byte what the file sink
+# wrote (plus "recovered":true), the app's last event before the kill (the
+# open of the fifo) among them, the attacks' events as in a run not killed.
 # 3. A full journal (--journal-size=4k, sinks not delivering) does not stall
 #    the app: the records not journaled are counted.
 set -euo pipefail
@@ -27,7 +31,10 @@ GUARD_ATTACK_VIGIL=\$PPID \${2:+setsid} '$A' calls >'$tmp/out'
 /bin/echo http://169.254.169.254/latest/meta-data/ >/dev/null
 [ "\${1:-}" != stop ] || { echo done >'$tmp/fifo'; exec sleep 60; }
 EOF
-run_opts() { echo "--alerts=file:$tmp/$1/alerts --alerts=$http --spool-dir=$tmp/$1/spool --flush-timeout=1s"; }
+run_opts() {
+  echo "--alerts=file:$tmp/$1/alerts --alerts=$http --events=file:$tmp/$1/events --events=$http" \
+    "--spool-dir=$tmp/$1/spool --flush-timeout=1s"
+}
 
 check() {  # check NAME ALERTS STDERR REF MIN: every alert once in ALERTS and once recovered in STDERR, as many per rule as REF
   python3 - "$@" <<'PY'
@@ -40,7 +47,7 @@ def lines(path, only_json=False):
             continue  # vigil's log lines
         out.append(json.loads(l))  # every record: valid JSON
     return out
-fa, ea, ra = lines(alerts), lines(err, True), lines(ref)
+fa, ea, ra = lines(alerts), [a for a in lines(err, True) if "rule" in a], lines(ref)
 died = [a for a in fa if a["rule"] == "Sensor died"]
 assert len(died) == 1 and died[0]["priority"] == "Critical", f"{name}: 'Sensor died' alerts in the file: {died}"
 fa = [a for a in fa if a["rule"] != "Sensor died"]
@@ -62,6 +69,47 @@ print(f"{name}: {len(fa)} alerts ({tamper} tamper attempts) once in the file and
 PY
 }
 
+check_events() {  # check_events NAME EVENTS STDERR REF FIFO: the killed run's events once in EVENTS and once recovered in STDERR
+  python3 - "$@" <<'PY'
+import collections, json, sys
+name, events, err, ref, fifo = sys.argv[1:6]
+def records(path):  # (raw line, parsed) of every event record; each must be valid JSON
+    out = []
+    for l in open(path):
+        if l.startswith("{"):
+            j = json.loads(l)
+            if "class_uid" in j and ":stats:" not in j["metadata"]["uid"]:  # (stats records are not journaled)
+                out.append((l.rstrip("\n"), j))
+    return out
+uid = lambda j: j["metadata"]["uid"]
+fe, ee, re_ = records(events), records(err), records(ref)
+assert fe, f"{name}: no events in the file"
+sensor = uid(fe[0][1]).rsplit(":", 1)[0]  # the killed run's (a next start adds its own)
+fe = [r for r in fe if uid(r[1]).startswith(sensor + ":")]
+ee = [r for r in ee if uid(r[1]).startswith(sensor + ":")]
+mark = ',"recovered":true}'
+base = lambda l: l[:-len(mark)] + "}" if l.endswith(mark) else l  # the line a sink writes
+# (ids are not unique: events vigil makes itself, outside the call sequence, have seq 0)
+for what, recs in (("the file", fe), ("stderr", ee)):
+    lines = collections.Counter(base(l) for l, _ in recs)
+    twice = [l for l, n in lines.items() if n > 1]
+    assert not twice, f"{name}: events twice in {what}: {twice[:3]}"
+assert all(j.get("recovered") is True for _, j in ee), f"{name}: stderr events not marked recovered"
+# Byte for byte what the file sink wrote (or the keeper, for records the file lacked), each of them.
+diff = {base(l) for l, _ in fe} ^ {base(l) for l, _ in ee}
+assert not diff, f"{name}: the file and stderr (the HTTP sink's events) differ: {sorted(diff)[:4]}"
+fifo_open = [j for _, j in ee if j.get("unmapped", {}).get("file", {}).get("path") == fifo]
+assert fifo_open, f"{name}: the app's open of {fifo} just before the kill was not recovered"
+key = lambda j: (j["class_uid"], j["activity_id"], j["unmapped"]["type"], j.get("disposition", ""))
+attacks = lambda recs: collections.Counter(key(j) for _, j in recs
+                                           if j.get("actor", {}).get("process", {}).get("name") == "guard_attack")
+assert attacks(fe) == attacks(re_), f"{name}: the attacks' events {attacks(fe)}, a run not killed: {attacks(re_)}"
+print(f"{name}: {len(fe)} events once in the file and once recovered on stderr (identical to the sink's lines), "
+      f"{sum(1 for _, j in fe if j.get('recovered'))} of them recovered into the file; "
+      f"{sum(attacks(fe).values())} attack events as in a run not killed")
+PY
+}
+
 # --- 1. vigil not PID 1 (a shell is PID 1 of the namespace) -----------------
 mkdir -p "$tmp/ref1" "$tmp/k1"
 unshare -pf --mount-proc setsid sh -c "'$VIGIL' run $(run_opts ref1) -- sh '$tmp/app.sh'" 2>"$tmp/ref1/err" \
@@ -77,6 +125,8 @@ unshare -pf --mount-proc setsid sh -c "
   echo 'keeper still running'; exit 1" || { cat "$tmp/k1/err"; echo "FAIL: not PID 1: run"; exit 1; }
 grep -q "the sensor died: killing the app" "$tmp/k1/err" || { cat "$tmp/k1/err"; echo "FAIL: the keeper did not act"; exit 1; }
 check "not PID 1" "$tmp/k1/alerts" "$tmp/k1/err" "$tmp/ref1/alerts" 20 || { echo "FAIL: not PID 1"; exit 1; }
+check_events "not PID 1" "$tmp/k1/events" "$tmp/k1/err" "$tmp/ref1/events" "$tmp/fifo" \
+  || { echo "FAIL: not PID 1: events"; exit 1; }
 
 # --- 2. vigil PID 1 of its pid namespace -----------------------------------
 mkdir -p "$tmp/ref2" "$tmp/k2"
@@ -89,12 +139,14 @@ vp=$(pgrep -P "$up")
 kill -KILL "$vp"
 set +e; wait "$up"; set -e
 [ -s "$tmp/k2/spool/journal" ] || { echo "FAIL: PID 1: no journal file"; exit 1; }
-# The next start, same spool and file sink, without the HTTP sink: its records come out on stderr.
-"$VIGIL" run --alerts=file:"$tmp/k2/alerts" --spool-dir="$tmp/k2/spool" -- true 2>"$tmp/k2/err" \
+# The next start, same spool and file sinks, without the HTTP sink: its records come out on stderr.
+"$VIGIL" run --alerts=file:"$tmp/k2/alerts" --events=file:"$tmp/k2/events" --spool-dir="$tmp/k2/spool" -- true \
+  2>"$tmp/k2/err" \
   || { cat "$tmp/k2/err"; echo "FAIL: PID 1: the next start"; exit 1; }
 grep '"rule":"Sensor died"' "$tmp/k2/alerts" | grep -q "earlier run" \
   || { cat "$tmp/k2/alerts"; echo "FAIL: PID 1: no alert that the earlier run died"; exit 1; }
 check "PID 1" "$tmp/k2/alerts" "$tmp/k2/err" "$tmp/ref2/alerts" 5 || { echo "FAIL: PID 1"; exit 1; }
+check_events "PID 1" "$tmp/k2/events" "$tmp/k2/err" "$tmp/ref2/events" "$tmp/fifo" || { echo "FAIL: PID 1: events"; exit 1; }
 
 # --- 3. a full journal does not stall the app --------------------------------
 mkdir -p "$tmp/full"

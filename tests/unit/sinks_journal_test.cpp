@@ -1,6 +1,8 @@
 // The journal (docs/sinks.md "Durability"): records outlive a SIGKILL of
 // vigil, written by the keeper (Output::recover) or by the next start.
 #include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -216,14 +218,157 @@ TEST_CASE("journal: a full ring never waits and counts; wrapping keeps exactly t
   }
 }
 
+// Events: binary records in the same journal, rendered only after vigil died,
+// by the renderer the sinks use (to_json_line), with the run's own context.
+namespace {
+
+Event make_event(uint64_t seq) {
+  auto sh = std::make_shared<Process>();
+  sh->pid = 10, sh->exe = "/bin/sh", sh->name = "sh", sh->argv = {"sh", "-c", "run"};
+  auto p = std::make_shared<Process>();
+  p->pid = 42, p->ppid = 10, p->uid = p->gid = p->euid = p->egid = 0;
+  p->exe = "/usr/bin/cat", p->name = "cat", p->argv = {"cat", fmt::format("/data/f{}", seq)}, p->cwd = "/app";
+  p->parent = sh;
+  Event ev;
+  ev.seq = seq;
+  ev.time_ns = now_realtime_ns();
+  ev.cls = EventClass::FileSystem;
+  ev.type = "openat";
+  ev.tid = 42;
+  ev.proc = p;
+  ev.file = FileInfo{};
+  ev.file->path = ev.file->raw_path = fmt::format("/data/f{}", seq);
+  ev.file->flags = 0x241;
+  return ev;
+}
+
+// Lines of p that are JSON records (stderr also holds vigil's log lines).
+std::vector<std::string> record_lines(const fs::path& p) {
+  std::vector<std::string> out;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') out.push_back(line);
+  return out;
+}
+
+std::string with_mark(const std::string& line) { return line.substr(0, line.size() - 1) + ",\"recovered\":true}"; }
+
+}  // namespace
+
+TEST_CASE("journal: events are recovered by the keeper exactly as the sink would have written them",
+          "[sinks][journal]") {
+  TempDir t;
+  const fs::path events = t.path / "events.json", alerts = t.path / "alerts.json";
+  auto cfg = config(t.path, {alerts.string()});
+  cfg.events = {events.string(), fmt::format("http://127.0.0.1:{}/", closed_port())};
+  std::string err;
+  auto out = make_output(cfg, Context{"sid", "host", "cid", "img", nullptr}, &err);
+  REQUIRE(out);
+  for (uint64_t i = 1; i <= 50; ++i) out->event(make_event(i));
+  wait_lines(events, 50);  // the file sink has them; the HTTP one (down) has none
+  out->prepare_recovery(4242);
+  int status = in_child(t.path / "stderr", [&] { out->recover(); });
+  REQUIRE(WIFEXITED(status));
+  const auto in_file = record_lines(events);
+  REQUIRE(in_file.size() == 50);  // none twice
+  std::vector<std::string> on_stderr;
+  for (const auto& l : record_lines(t.path / "stderr"))
+    if (l.find("\"Sensor died\"") == std::string::npos) on_stderr.push_back(l);
+  REQUIRE(on_stderr.size() == 50);  // for the HTTP sink, in order
+  for (size_t i = 0; i < 50; ++i) CHECK(on_stderr[i] == with_mark(in_file[i]));
+  CHECK(json_lines(alerts).size() == 1);  // only "Sensor died": events never go to alert sinks
+  status = in_child(t.path / "stderr2", [&] { out->recover(); });
+  CHECK(record_lines(t.path / "stderr2").empty());  // marked delivered (its own alert goes to the alert file)
+}
+
+TEST_CASE("journal: the next start renders a SIGKILLed run's events with that run's ids", "[sinks][journal]") {
+  TempDir t;
+  const fs::path events = t.path / "events.json";
+  const std::string http = fmt::format("http://127.0.0.1:{}/", closed_port());
+  auto cfg = [&](bool with_http) {
+    auto c = config(t.path, {(t.path / "alerts.json").string()});
+    c.events = {events.string()};
+    if (with_http) c.events.push_back(http);
+    return c;
+  };
+  int status = in_child(t.path / "stderr0", [&] {
+    std::string err;
+    auto out = make_output(cfg(true), Context{"run1", "host1", "cid", "img", nullptr}, &err);
+    for (uint64_t i = 1; i <= 30; ++i) out->event(make_event(i));
+    for (int i = 0; i < 600 && record_lines(events).size() < 30; ++i) std::this_thread::sleep_for(10ms);
+    raise(SIGKILL);  // vigil as PID 1: no keeper outlives it
+  });
+  REQUIRE(WIFSIGNALED(status));
+  const auto in_file = record_lines(events);
+  REQUIRE(in_file.size() == 30);
+  status = in_child(t.path / "stderr", [&] {  // the file sink only: the HTTP sink's events go to stderr
+    std::string err;
+    auto out = make_output(cfg(false), Context{"run2", "host2", "", "", nullptr}, &err);
+    out->flush(5s);
+  });
+  REQUIRE(WIFEXITED(status));
+  CHECK(record_lines(events) == in_file);  // the file sink had them all: nothing again
+  const auto recovered = record_lines(t.path / "stderr");
+  REQUIRE(recovered.size() == 30);
+  for (size_t i = 0; i < 30; ++i) CHECK(recovered[i] == with_mark(in_file[i]));
+  CHECK(json::parse(recovered[0]).at("metadata").at("uid") == "run1:1");
+}
+
+TEST_CASE("journal: events fill at most 3/4 of the ring, the rest stays for alerts", "[sinks][journal]") {
+  using namespace vigil::sinks_detail;
+  TempDir t;
+  Journal::Earlier earlier;
+  std::string note;
+  auto j = Journal::open(t.path, 8192, {{SinkSpec::Kind::File, (t.path / "x").string()}}, &earlier, &note);
+  REQUIRE(j);
+  uint64_t s, e;
+  int stored = 0;
+  for (uint64_t i = 1; i <= 200; ++i) stored += j->commit_event(make_event(i), 1, &s, &e);  // nothing delivered
+  CHECK(stored > 0);
+  CHECK(stored < 200);
+  CHECK(j->lost() == uint64_t(200 - stored));
+  CHECK(j->committed() <= 8192 - 8192 / 4);
+  const std::string alert = "{\"x\":\"" + std::string(400, 'a') + "\"}";
+  int alerts = 0;
+  while (j->commit(alert, 1, &s, &e)) ++alerts;
+  CHECK(alerts >= 4);
+}
+
 // Cost on the tracer thread, per record (docs/sinks.md "Durability"):
 //   ./tests/vigil_unit_tests '[journal-bench]'
+// Time, and instructions of this thread (perf_event_open, user space: load
+// does not change them; 0 when perf events are not allowed).
+namespace {
+struct Instructions {
+  int fd;
+  Instructions() {
+    perf_event_attr a{};
+    a.type = PERF_TYPE_HARDWARE;
+    a.size = sizeof a;
+    a.config = PERF_COUNT_HW_INSTRUCTIONS;
+    a.exclude_kernel = 1;
+    a.exclude_hv = 1;
+    fd = int(syscall(SYS_perf_event_open, &a, 0, -1, -1, 0));
+  }
+  ~Instructions() {
+    if (fd >= 0) close(fd);
+  }
+  uint64_t now() const {
+    uint64_t v = 0;
+    return fd >= 0 && read(fd, &v, sizeof v) == sizeof v ? v : 0;
+  }
+};
+}  // namespace
+
 TEST_CASE("journal: cost per alert and per event on the tracer thread", "[.][journal-bench]") {
   TempDir t;
-  auto per = [](auto fn, int n) {
+  Instructions instr;
+  auto per = [&](auto fn, int n) {
+    const uint64_t i0 = instr.now();
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < n; ++i) fn(i);
-    return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / n;
+    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / n;
+    return fmt::format("{:.0f} ns, {:.0f} instructions", ns, double(instr.now() - i0) / n);
   };
   const int n = 20000;
   for (uint64_t journal : {uint64_t(0), uint64_t(4) << 20}) {
@@ -235,20 +380,25 @@ TEST_CASE("journal: cost per alert and per event on the tracer thread", "[.][jou
     REQUIRE(out);
     std::vector<Alert> alerts;
     for (int i = 0; i < n; ++i) alerts.push_back(make_alert(i));
-    double ns = per([&](int i) { out->alert(std::move(alerts[size_t(i)])); }, n);
-    WARN(fmt::format("alert(): {:.0f} ns per alert with journal {} bytes", ns, journal));
+    WARN(fmt::format("alert(): {} per alert with journal {} bytes",
+                     per([&](int i) { out->alert(std::move(alerts[size_t(i)])); }, n), journal));
+    std::vector<Event> evs;  // no event sink (alerts only): nothing to do
+    for (int i = 0; i < n; ++i) evs.push_back(make_event(uint64_t(i)));
+    WARN(fmt::format("event() without event sinks: {} per event with journal {} bytes",
+                     per([&](int i) { out->event(std::move(evs[size_t(i)])); }, n), journal));
     out->flush(30s);
   }
-  {  // what alert() cost before it serialised: a queue push, as event() still is
+  for (uint64_t journal : {uint64_t(0), uint64_t(4) << 20}) {  // 0: what event() cost before (a queue push)
     auto cfg = config(t.path, {(t.path / "a.json").string()});
-    cfg.events = {(t.path / "e.json").string()};
+    cfg.events = {(t.path / fmt::format("e{}.json", journal)).string()};
+    cfg.journal_bytes = journal;
     cfg.queue = 2 * n;
     std::string err;
     auto out = make_output(cfg, Context{"sid", "host", "", "", nullptr}, &err);
-    Event ev;
-    ev.type = "openat";
-    double ns = per([&](int) { out->event(ev); }, n);
-    WARN(fmt::format("event(): {:.0f} ns per event (a queue push)", ns));
+    std::vector<Event> evs;
+    for (int i = 0; i < n; ++i) evs.push_back(make_event(uint64_t(i)));
+    WARN(fmt::format("event(): {} per event with journal {} bytes",
+                     per([&](int i) { out->event(std::move(evs[size_t(i)])); }, n), journal));
     out->flush(30s);
   }
   using namespace vigil::sinks_detail;
@@ -257,19 +407,13 @@ TEST_CASE("journal: cost per alert and per event on the tracer thread", "[.][jou
   auto j = Journal::open(t.path / "j", 4 << 20, {{SinkSpec::Kind::File, (t.path / "x").string()}}, &earlier, &note);
   const std::string line(700, 'x');
   uint64_t s, e;
-  double ns = per([&](int) { j->commit(line, 1, &s, &e), j->set_dispatched(e); }, 200000);
-  WARN(fmt::format("Journal::commit: {:.0f} ns per 700-byte record", ns));
-  Event ev;
-  ev.type = "openat";
-  ev.time_ns = now_realtime_ns();
-  auto p = std::make_shared<Process>();
-  p->pid = 42;
-  p->exe = "/usr/bin/cat";
-  p->argv = {"cat", "/etc/hostname"};
-  ev.proc = p;
-  ev.file = FileInfo{};
-  ev.file->path = "/etc/hostname";
+  WARN(fmt::format("Journal::commit: {} per 700-byte record",
+                   per([&](int) { j->commit(line, 1, &s, &e), j->set_dispatched(e); }, 200000)));
+  const Event ev = make_event(1);
+  WARN(fmt::format("Journal::commit_event: {} per event ({} bytes)",
+                   per([&](int) { j->commit_event(ev, 1, &s, &e), j->set_dispatched(e); }, 200000),
+                   event_record_size(ev)));
   Context ctx{"sid", "host", "", "", nullptr};
-  ns = per([&](int) { (void)to_json_line(ev, ctx); }, n);
-  WARN(fmt::format("to_json_line(event): {:.0f} ns per event (events are serialised off the tracer thread)", ns));
+  WARN(fmt::format("to_json_line(event): {} per event (the dispatcher's work, off the tracer thread)",
+                   per([&](int) { (void)to_json_line(ev, ctx); }, n)));
 }
