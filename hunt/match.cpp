@@ -447,7 +447,10 @@ Matcher::Scan Matcher::scan_portable(std::string_view line) const { return impl_
 std::vector<Hit> Matcher::match(const json& record) const {
   const auto& m = *impl_;
   std::vector<Hit> hits;
-  for (const auto& [type, segs] : m.fields) {
+  for (const auto& field_path : m.fields) {
+    // not a structured binding: clang before 16 cannot capture one in the lambda
+    const IocType type = field_path.first;
+    const std::vector<Segment>& segs = field_path.second;
     walk(record, segs, 0, [&](const std::string& v) {
       const Ioc* hit = nullptr;
       switch (type) {
