@@ -233,6 +233,7 @@ TEST_CASE("pre-filter: planted indicators of every kind are never missed; SIMD a
       {"/dst_endpoint/ip", "::ffff:203.0.113.77"},
       {"/dst_endpoint/ip", "2001:db8::"},  // ends with ':'
       {"/dst_endpoint/ip", "2001:DB8:0:1::5"},
+      {"/dst_endpoint/ip", "2001:0db8:0000:0000:0000:ff00:0042:8329"},  // long: its first ':' at byte 4
       {"/answers/0/rdata", "198.51.100.1"},
       {"/query/hostname", "evil.example"},
       {"/query/hostname", "a.b.EVIL.Example."},
