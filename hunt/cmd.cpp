@@ -317,73 +317,16 @@ ProcInfo proc_of(const json& p) {
           str_at(p, {"exe", "file.path"}), str_at(p, {"cmd_line"})};
 }
 
-// What a fork/exec event gives the tree, read through nlohmann's SAX
-// interface: no DOM is built for the process events that cannot match. The
-// paths are vigil's, then OCSF's, as for the output (above).
-class TreeFields {
- public:
-  enum Slot { kType, kTypeOcsf, kId, kMetaUid, kChild, kChildOcsf, kPid, kPpid, kPpidOcsf, kName, kExe, kExeOcsf, kCmd,
-              kHost, kHostOcsf, kContainer, kContainerOcsf, kSlots };
-  static constexpr std::string_view kPaths[kSlots] = {
-      "type", "unmapped.type", "id", "metadata.uid", "child_pid", "unmapped.child_pid", "process.pid", "process.ppid",
-      "process.parent_process.pid", "process.name", "process.exe", "process.file.path", "process.cmd_line",
-      "host.hostname", "device.hostname", "container.id", "device.container.uid"};
-
-  bool parse(std::string_view line) { return json::sax_parse(line.begin(), line.end(), this); }
-
-  const std::string& operator[](Slot s) const { return vals_[s]; }
-  const std::string& first(Slot a, Slot b) const { return vals_[a].empty() ? vals_[b] : vals_[a]; }
-  int num(Slot a, Slot b = kSlots) const {
-    const std::string& v = b == kSlots ? vals_[a] : first(a, b);
-    int n = 0;
-    for (char c : v) {
-      if (c < '0' || c > '9' || n > 100'000'000) return 0;
-      n = n * 10 + (c - '0');
-    }
-    return n;
-  }
-  std::string sensor() const {
-    return sensor_key(first(kId, kMetaUid), first(kHost, kHostOcsf), first(kContainer, kContainerOcsf));
-  }
-  ProcInfo proc() const {
-    return {num(kPid), num(kPpid, kPpidOcsf), vals_[kName], first(kExe, kExeOcsf), vals_[kCmd]};
-  }
-
-  // nlohmann::json_sax interface
-  bool key(std::string& k) {
-    path_.resize(lens_.back());
-    if (!path_.empty()) path_ += '.';
-    path_ += k;
-    slot_ = kSlots;
-    if (arrays_ == 0)
-      for (int i = 0; i < kSlots; ++i)
-        if (kPaths[i] == path_) slot_ = i;
-    return true;
-  }
-  bool start_object(size_t) { return lens_.push_back(path_.size()), slot_ = kSlots, true; }
-  bool end_object() { return lens_.pop_back(), path_.resize(lens_.back()), true; }
-  bool start_array(size_t) { return ++arrays_, slot_ = kSlots, true; }
-  bool end_array() { return --arrays_, true; }
-  bool string(std::string& v) { return set(std::move(v)); }
-  bool number_integer(json::number_integer_t v) { return set(std::to_string(v)); }
-  bool number_unsigned(json::number_unsigned_t v) { return set(std::to_string(v)); }
-  bool number_float(json::number_float_t, const std::string&) { return set({}); }
-  bool boolean(bool) { return set({}); }
-  bool null() { return set({}); }
-  bool binary(json::binary_t&) { return set({}); }
-  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
-
- private:
-  bool set(std::string v) {
-    if (slot_ != kSlots && arrays_ == 0) vals_[slot_] = std::move(v);
-    slot_ = kSlots;
-    return true;
-  }
-  std::array<std::string, kSlots> vals_;
-  std::string path_;
-  std::vector<size_t> lens_{0};
-  int slot_ = kSlots, arrays_ = 0;
-};
+// What a fork/exec event gives the tree (hunt.hpp TreeFields): the sensor
+// and the process.
+std::string sensor_of(const TreeFields& f) {
+  using F = TreeFields;
+  return sensor_key(f.first(F::kId, F::kMetaUid), f.first(F::kHost, F::kHostOcsf), f.first(F::kContainer, F::kContainerOcsf));
+}
+ProcInfo proc_of(const TreeFields& f) {
+  using F = TreeFields;
+  return {f.num(F::kPid), f.num(F::kPpid, F::kPpidOcsf), f[F::kName], f.first(F::kExe, F::kExeOcsf), f[F::kCmd]};
+}
 
 // ---- time ----------------------------------------------------------------------
 
@@ -455,12 +398,12 @@ class Hunt {
     if (!scan.candidate && !scan.process && !opt_.strict) return;
     ++stats_.parsed;
     if (scan.process) {  // fork/exec: feeds the tree
-      TreeFields f;
+      TreeFields& f = tree_fields_;
       if (!f.parse(line)) return malformed(file, lineno, "not valid JSON");
       const std::string& type = f.first(TreeFields::kType, TreeFields::kTypeOcsf);
       if (type == "exec" || type == "fork") {
-        auto sensor = f.sensor();
-        ProcInfo info = f.proc();
+        auto sensor = sensor_of(f);
+        ProcInfo info = proc_of(f);
         if (info.pid > 0) index_.put(sensor, info);
         // vigil's layout: process is the parent; OCSF (vigil's events): the
         // child, with the parent in parent_process (docs/events.md).
@@ -595,6 +538,7 @@ class Hunt {
   const Options& opt_;
   const Matcher& matcher_;
   ProcIndex index_;
+  TreeFields tree_fields_;  // reused: its strings keep their capacity
   Stats stats_;
   std::string out_;
 };

@@ -88,6 +88,40 @@ class Matcher {
   std::unique_ptr<Impl> impl_;
 };
 
+// What the process tree takes from a fork/exec event: the values, as text,
+// at a fixed list of paths (vigil's former layout and OCSF's; docs/hunt.md
+// "How the process tree is built"). Numbers are their decimal text; floats,
+// booleans and null are empty; values inside arrays are not looked at; a
+// repeated key: the last one.
+class TreeFields {
+ public:
+  enum Slot { kType, kTypeOcsf, kId, kMetaUid, kChild, kChildOcsf, kPid, kPpid, kPpidOcsf, kName, kExe, kExeOcsf, kCmd,
+              kHost, kHostOcsf, kContainer, kContainerOcsf, kSlots };
+  static constexpr std::string_view kPaths[kSlots] = {
+      "type", "unmapped.type", "id", "metadata.uid", "child_pid", "unmapped.child_pid", "process.pid", "process.ppid",
+      "process.parent_process.pid", "process.name", "process.exe", "process.file.path", "process.cmd_line",
+      "host.hostname", "device.hostname", "container.id", "device.container.uid"};
+
+  // Reads one JSON line; false if it is not valid JSON. Compact ASCII JSON
+  // without escapes (what vigil writes) goes through a small validating
+  // scanner that looks only for these paths; anything else (escapes,
+  // non-ASCII bytes, odd numbers or keys, errors) through nlohmann's SAX
+  // parser, which is the definition (parse_sax; a unit test compares them).
+  bool parse(std::string_view line);
+  bool parse_sax(std::string_view line);
+  // Whether the last parse() was done by the scanner (for tests).
+  bool scanned() const { return scanned_; }
+
+  const std::string& operator[](Slot s) const { return vals_[s]; }
+  const std::string& first(Slot a, Slot b) const { return vals_[a].empty() ? vals_[b] : vals_[a]; }
+  // A non-negative integer slot (a, else b), 0 if absent or not one.
+  int num(Slot a, Slot b = kSlots) const;
+
+ private:
+  std::string vals_[kSlots];
+  bool scanned_ = false;
+};
+
 // Time bounds: RFC 3339 ("2026-11-23T12:00:00Z", fraction and offset
 // optional), a date ("2026-11-23"), or a duration back from now ("90m",
 // "24h", "7d"). Returns false if `text` is none of them.

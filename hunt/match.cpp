@@ -207,7 +207,8 @@ Masks masks_simd(const char* p, bool skip_openers) { return masks_portable(p, sk
 
 // Could `v` be an IP address ("1.2.3.4", "2001:db8::1", "::ffff:1.2.3.4")?
 // A cheap test before inet_pton: many values are numbers, hex ids or
-// versions ("1.5.0"). IPv4 has 3 dots, IPv6 at least 2 colons.
+// versions ("1.5.0"). IPv4 has 3 dots, IPv6 at least 2 colons, the first
+// within its first 5 bytes.
 inline bool maybe_ip(std::string_view v) {
   static constexpr auto kIpChar = [] {
     std::array<bool, 256> t{};
@@ -215,6 +216,9 @@ inline bool maybe_ip(std::string_view v) {
     return t;
   }();
   if (v.size() < 2 || v.size() > 45) return false;
+  // IPv4 is at most 15 bytes; IPv6 has a ':' after at most 4 hex digits:
+  // ids, hashes and long numbers end here, before the byte loop
+  if (v.size() > 15 && v.substr(0, 5).find(':') == std::string_view::npos) return false;
   int dots = 0, colons = 0;
   for (char c : v) {
     if (!kIpChar[static_cast<unsigned char>(c)]) return false;
@@ -447,7 +451,10 @@ Matcher::Scan Matcher::scan_portable(std::string_view line) const { return impl_
 std::vector<Hit> Matcher::match(const json& record) const {
   const auto& m = *impl_;
   std::vector<Hit> hits;
-  for (const auto& [type, segs] : m.fields) {
+  for (const auto& field_path : m.fields) {
+    // not a structured binding: clang before 16 cannot capture one in the lambda
+    const IocType type = field_path.first;
+    const std::vector<Segment>& segs = field_path.second;
     walk(record, segs, 0, [&](const std::string& v) {
       const Ioc* hit = nullptr;
       switch (type) {

@@ -120,6 +120,34 @@ gzip -c "$tmp/all.jsonl" | "$VIGIL" hunt --ioc "$tmp/hash.txt" --json - >"$tmp/s
 check_json "$tmp/stdin.json" 5
 grep -q '"file":"(stdin)"' "$tmp/stdin.json" || fail "stdin not named (stdin)"
 
+# the fork/exec lines that build the tree are scanned when they are what
+# vigil writes and parsed by nlohmann otherwise: the same tree when the
+# shell's exec has escapes and non-ASCII text (\" and \u00e9, keys reordered), gzip'd
+python3 - "$tmp/all.jsonl" "$sh" "$tmp/odd.jsonl" <<'PY'
+import json, sys
+src, sh, out = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "w")
+for l in open(src):
+    e = json.loads(l)
+    if e["unmapped"]["type"] in ("exec", "fork") and e["process"]["pid"] == sh:
+        e["process"]["cmd_line"] = 'sh -c "caf\u00e9 \\ x"'
+        l = json.dumps(dict(reversed(list(e.items()))), separators=(",", ":")) + "\n"
+    out.write(l)
+PY
+gzip "$tmp/odd.jsonl"
+"$VIGIL" hunt --ioc "$tmp/hash.txt" --json "$tmp/odd.jsonl.gz" >"$tmp/odd.json" 2>"$tmp/err" || fail "odd: $(cat "$tmp/err")"
+python3 - "$tmp/odd.json" "$sh" "$miner" <<'PY' || fail "tree with escaped cmd_line: $(head -c 2000 "$tmp/odd.json")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(recs) == 5, len(recs)
+for r in recs:
+    tree = {t["pid"]: t for t in r["process_tree"]}
+    if int(sys.argv[3]) in tree:
+        assert tree[int(sys.argv[2])]["cmd_line"] == 'sh -c "caf\u00e9 \\ x"', tree
+        break
+else:
+    raise SystemExit("no tree with the miner")
+PY
+
 # only the decoys: no match, exit 1
 set +e
 "$VIGIL" hunt --ioc "$tmp/decoys.txt" "$tmp/all.jsonl" >"$tmp/out" 2>"$tmp/err"; rc=$?

