@@ -73,7 +73,8 @@ has "is the server speaking TLS on this port"
 # From the rootfs, through its own loader: the bundled CA file is the default.
 if [ -x "${BUILD_DIR:-}/rootfs/bin/vigil" ]; then
   rc=0
-  timeout 60 "$BUILD_DIR/rootfs/lib64/ld-linux-x86-64.so.2" --library-path "$BUILD_DIR/rootfs/lib64" \
+  loader=$(ls "$BUILD_DIR"/rootfs/lib64/ld-linux-*.so.* | head -1)  # x86-64 or aarch64
+  timeout 60 "$loader" --library-path "$BUILD_DIR/rootfs/lib64" \
     "$BUILD_DIR/rootfs/bin/vigil" check --sink "https://127.0.0.1:$tport/" >"$out" 2>&1 || rc=$?
   [ "$rc" = 1 ] || fail "rootfs vigil check against the test CA: exit $rc, expected 1"
   has "not trusted by $(readlink -f "$BUILD_DIR/rootfs")/etc/vigil/ca-certificates.crt"
