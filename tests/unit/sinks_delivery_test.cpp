@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sinks/sinks.hpp"
+#include "free_port.hpp"
 #include "temp_dir.hpp"
 
 using namespace vigil;
@@ -38,18 +39,6 @@ extern char** environ;
 namespace {
 
 const fs::path kTests = fs::path(__FILE__).parent_path().parent_path();
-
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 // python3 tests/sinks/collector.py, killed with SIGKILL when destroyed.
 struct Collector {

@@ -21,6 +21,7 @@
 
 #include "sinks/journal.hpp"
 #include "sinks/sinks.hpp"
+#include "free_port.hpp"
 #include "temp_dir.hpp"
 
 using namespace vigil;
@@ -29,18 +30,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-int closed_port() {  // a loopback port nothing listens on
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 std::vector<json> json_lines(const fs::path& p) {  // every line must be JSON
   std::vector<json> out;
@@ -103,7 +92,7 @@ std::map<std::string, int> count_by_output(const std::vector<json>& lines) {
 TEST_CASE("journal: after vigil's death the keeper writes every undelivered alert once, then its own", "[sinks][journal]") {
   TempDir t;
   const fs::path file = t.path / "alerts.json";
-  auto cfg = config(t.path, {file.string(), fmt::format("http://127.0.0.1:{}/", closed_port())});
+  auto cfg = config(t.path, {file.string(), fmt::format("http://127.0.0.1:{}/", free_port())});
   std::string err;
   auto out = make_output(cfg, Context{"sid", "host", "", "", nullptr}, &err);
   REQUIRE(out);
@@ -145,7 +134,7 @@ TEST_CASE("journal: after vigil's death the keeper writes every undelivered aler
 TEST_CASE("journal: the next start delivers what a SIGKILLed run left, and says that run died", "[sinks][journal]") {
   TempDir t;
   const fs::path file = t.path / "alerts.json";
-  const std::string http = fmt::format("http://127.0.0.1:{}/", closed_port());
+  const std::string http = fmt::format("http://127.0.0.1:{}/", free_port());
   int status = in_child(t.path / "stderr0", [&] {
     std::string err;
     auto out = make_output(config(t.path, {file.string(), http}), Context{"run1", "host", "", "", nullptr}, &err);
@@ -260,7 +249,7 @@ TEST_CASE("journal: events are recovered by the keeper exactly as the sink would
   TempDir t;
   const fs::path events = t.path / "events.json", alerts = t.path / "alerts.json";
   auto cfg = config(t.path, {alerts.string()});
-  cfg.events = {events.string(), fmt::format("http://127.0.0.1:{}/", closed_port())};
+  cfg.events = {events.string(), fmt::format("http://127.0.0.1:{}/", free_port())};
   std::string err;
   auto out = make_output(cfg, Context{"sid", "host", "cid", "img", nullptr}, &err);
   REQUIRE(out);
@@ -284,7 +273,7 @@ TEST_CASE("journal: events are recovered by the keeper exactly as the sink would
 TEST_CASE("journal: the next start renders a SIGKILLed run's events with that run's ids", "[sinks][journal]") {
   TempDir t;
   const fs::path events = t.path / "events.json";
-  const std::string http = fmt::format("http://127.0.0.1:{}/", closed_port());
+  const std::string http = fmt::format("http://127.0.0.1:{}/", free_port());
   auto cfg = [&](bool with_http) {
     auto c = config(t.path, {(t.path / "alerts.json").string()});
     c.events = {events.string()};
