@@ -73,7 +73,13 @@ RUN --mount=type=cache,target=/root/.cache/ccache \
  && got="$(qemu-aarch64-static /rootfs/bin/vigil-launch --version)" \
  && { [ "$got" = "vigil ${VERSION}" ] || { echo "Dockerfile: ARG VERSION=${VERSION} but the built binary says '$got': update ARG VERSION (it labels the image)" >&2; exit 1; }; }
 
+# The rootfs first in both final stages: podman 4.3's layer cache reuses a
+# `FROM scratch` + ARG/LABEL layer whatever --platform was, so a default build
+# after an arm64 one came out labelled linux/arm64 (checked with two small
+# images); a first layer holding the rootfs (different per architecture) keeps
+# the two apart.
 FROM scratch AS arm64
+COPY --from=cross-build /rootfs /vigil-rootfs
 ARG VERSION=0.1.0
 ARG SOURCE=""
 ARG REVISION=""
@@ -82,11 +88,11 @@ LABEL org.opencontainers.image.title="vigil" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}"
-COPY --from=cross-build /rootfs /vigil-rootfs
 ENTRYPOINT ["/vigil-rootfs/bin/vigil-launch", "init"]
 
 # --- the default: the image for the build machine's architecture
 FROM scratch
+COPY --from=build /rootfs /vigil-rootfs
 ARG VERSION=0.1.0
 ARG SOURCE=""
 ARG REVISION=""
@@ -95,5 +101,4 @@ LABEL org.opencontainers.image.title="vigil" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.revision="${REVISION}"
-COPY --from=build /rootfs /vigil-rootfs
 ENTRYPOINT ["/vigil-rootfs/bin/vigil-launch", "init"]
