@@ -47,16 +47,33 @@ void annotate(const DecodeContext& ctx, NetInfo& n) {
     if (auto name = ctx.dns->name_for(n.remote.addr)) n.remote_name = *name;
 }
 
-// Gathers up to kDnsMax bytes from an iovec array in tracee memory (x86_64 layout).
-std::vector<uint8_t> gather(const TraceeMemory& mem, uint64_t iov_addr, uint64_t iovcnt, size_t limit) {
+// The k-th iovec of an array in tracee memory, in the caller's ABI's layout.
+bool read_iovec(const TraceeMemory& mem, uint64_t iov_addr, uint64_t k, bool compat, IoVec* v) {
+  unsigned char raw[16];
+  if (!mem.read(iov_addr + k * iovec_size(compat), raw, iovec_size(compat))) return false;
+  *v = parse_iovec(raw, compat);
+  return true;
+}
+
+// The msghdr at addr, in the caller's ABI's layout.
+bool read_msghdr(const TraceeMemory& mem, uint64_t addr, bool compat, MsgHdr* h) {
+  unsigned char raw[56];
+  if (!mem.read(addr, raw, msghdr_size(compat))) return false;
+  *h = parse_msghdr(raw, compat);
+  return true;
+}
+
+// Gathers up to limit bytes from an iovec array in tracee memory.
+std::vector<uint8_t> gather(const TraceeMemory& mem, uint64_t iov_addr, uint64_t iovcnt, size_t limit,
+                            bool compat = false) {
   std::vector<uint8_t> out;
   for (uint64_t k = 0; k < std::min<uint64_t>(iovcnt, 16) && out.size() < limit; ++k) {
-    iovec v;
-    if (!mem.read(iov_addr + k * sizeof v, &v, sizeof v)) break;
-    size_t n = std::min(v.iov_len, limit - out.size());
+    IoVec v;
+    if (!read_iovec(mem, iov_addr, k, compat, &v)) break;
+    size_t n = size_t(std::min<uint64_t>(v.len, limit - out.size()));
     size_t at = out.size();
     out.resize(at + n);
-    if (n && !mem.read(uint64_t(v.iov_base), out.data() + at, n)) {
+    if (n && !mem.read(v.base, out.data() + at, n)) {
       out.resize(at);
       break;
     }
@@ -84,14 +101,6 @@ bool dns_event(const uint8_t* p, size_t n, DecodeContext& ctx, Event* ev, bool t
   ev->dns = std::move(d);
   return true;
 }
-
-struct MsgHdr64 {  // struct msghdr on x86_64
-  uint64_t name;
-  uint32_t namelen, pad0;
-  uint64_t iov, iovlen, control, controllen;
-  int32_t flags, pad1;
-};
-static_assert(sizeof(MsgHdr64) == sizeof(msghdr));
 
 // One msghdr: destination (its own or the socket's peer) and, if that is
 // port 53, the DNS payload into ev.
@@ -144,38 +153,39 @@ Endpoint copy_dest(const TraceeMemory& mem, uint64_t addr, uint64_t len, DecodeC
 // ctx.performed: a message's whole data read once into its SendDest (the
 // last one pushed), from an iovec array (iov_addr) or a buffer (len bytes at buf).
 void capture(const TraceeMemory& mem, uint64_t iov_addr, uint64_t iovcnt, uint64_t buf, uint64_t len,
-             DecodeContext::SendDest& d, const DecodeContext& ctx) {
+             DecodeContext::SendDest& d, const DecodeContext& ctx, bool compat = false) {
   size_t used = 0;
   for (const auto& x : ctx.sends) used += x.data.size();
   const size_t limit = std::min(kSendMax, kSendCallMax - std::min(kSendCallMax, used));
   if (limit == 0) return void(d.unsent = true);
-  std::vector<iovec> v;
+  std::vector<IoVec> v;
   if (iov_addr == 0 && iovcnt == 0) {
-    v.push_back({reinterpret_cast<void*>(buf), size_t(len)});
+    v.push_back({buf, len});
   } else if (iovcnt > 1024) {  // UIO_MAXIOV
     return void(d.data_err = EMSGSIZE);
   } else {
-    v.resize(iovcnt);
-    if (iovcnt && !mem.read(iov_addr, v.data(), iovcnt * sizeof(iovec))) return void(d.data_err = EFAULT);
+    std::vector<unsigned char> raw(iovcnt * iovec_size(compat));  // (one read for the array)
+    if (iovcnt && !mem.read(iov_addr, raw.data(), raw.size())) return void(d.data_err = EFAULT);
+    for (uint64_t k = 0; k < iovcnt; ++k) v.push_back(parse_iovec(raw.data() + k * iovec_size(compat), compat));
   }
-  for (const iovec& e : v) {
-    if (ssize_t(e.iov_len) < 0) return void(d.data_err = EINVAL);
-    const size_t n = std::min(e.iov_len, limit - d.data.size());
+  for (const IoVec& e : v) {
+    if (int64_t(e.len) < 0 || (compat && int32_t(e.len) < 0)) return void(d.data_err = EINVAL);
+    const size_t n = size_t(std::min<uint64_t>(e.len, limit - d.data.size()));
     const size_t at = d.data.size();
     d.data.resize(at + n);
-    if (n && !mem.read(uint64_t(e.iov_base), d.data.data() + at, n)) return void((d.data.clear(), d.data_err = EFAULT));
-    if (n < e.iov_len) return void(d.capped = true);
+    if (n && !mem.read(e.base, d.data.data() + at, n)) return void((d.data.clear(), d.data_err = EFAULT));
+    if (n < e.len) return void(d.capped = true);
   }
 }
 // The first limit bytes a decoder looks at: the captured data (performed:
 // the verdict sees what vigil sends), else read from the caller's memory.
 std::vector<uint8_t> head(const TraceeMemory& mem, const DecodeContext& ctx, uint64_t iov, uint64_t iovcnt,
-                          uint64_t buf, uint64_t len, size_t limit) {
+                          uint64_t buf, uint64_t len, size_t limit, bool compat = false) {
   if (ctx.performed && !ctx.sends.empty()) {
     const auto& d = ctx.sends.back().data;
     return std::vector<uint8_t>(d.begin(), d.begin() + long(std::min(limit, d.size())));
   }
-  if (iov || iovcnt) return gather(mem, iov, iovcnt, limit);
+  if (iov || iovcnt) return gather(mem, iov, iovcnt, limit, compat);
   std::vector<uint8_t> out(std::min<uint64_t>(len, limit));
   if (!mem.read(buf, out.data(), out.size())) out.clear();
   return out;
@@ -186,14 +196,14 @@ void judged_anyway(DecodeContext& ctx) {
   if (ctx.performed && ctx.drop) ctx.drop = false, ctx.quiet = true;
 }
 
-bool dns_from_msghdr(const MsgHdr64& h, const TraceeMemory& mem, DecodeContext& ctx, int fd, Event* ev) {
+bool dns_from_msghdr(const MsgHdr& h, bool compat, const TraceeMemory& mem, DecodeContext& ctx, int fd, Event* ev) {
   NetInfo& n = net_of(ev);
   if (h.name) n.remote = ctx.performed ? copy_dest(mem, h.name, h.namelen, ctx, ev) : read_sockaddr(mem, h.name, h.namelen);
   else if (ctx.performed) ctx.sends.push_back({});
-  if (ctx.performed) capture(mem, h.iov, h.iovlen, 0, 0, ctx.sends.back(), ctx);
+  if (ctx.performed) capture(mem, h.iov, h.iovlen, 0, 0, ctx.sends.back(), ctx, compat);
   fill_from_fd(ctx, mem.tid(), fd, n);
   if (!is_dns_endpoint(n.remote)) return false;
-  auto buf = head(mem, ctx, h.iov, h.iovlen, 0, 0, kDnsMax);
+  auto buf = head(mem, ctx, h.iov, h.iovlen, 0, 0, kDnsMax, compat);
   return dns_event(buf.data(), buf.size(), ctx, ev, n.type == SOCK_STREAM);
 }
 
@@ -288,18 +298,19 @@ void sendto(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, E
 }
 
 // sendmsg(fd, msghdr, flags)
+// (i386: its own layout of msghdr and iovec, read as such.)
 void sendmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
-  MsgHdr64 h;
+  MsgHdr h;
   ctx.drop = true;
-  if (is_i386(a)) return void(ctx.performed = false);  // (docs/threat-model.md: not performed)
-  if (!mem.read(a.args[1], &h, sizeof h)) {
+  const bool compat = is_i386(a);
+  if (!read_msghdr(mem, a.args[1], compat, &h)) {
     if (ctx.performed) add_arg(ev, "unreadable", "msghdr"), ctx.drop = false;
     return;
   }
   const int fd = arg_int(a, 0);
-  if (dns_from_msghdr(h, mem, ctx, fd, ev)) return void((ctx.drop = false, ctx.dns_fd = fd));
+  if (dns_from_msghdr(h, compat, mem, ctx, fd, ev)) return void((ctx.drop = false, ctx.dns_fd = fd));
   if (is_ip(*ev->net) && !is_dns_endpoint(ev->net->remote))
-    ctx.drop = !protocol_event(head(mem, ctx, h.iov, h.iovlen, 0, 0, kPeekMax), ctx, ev);
+    ctx.drop = !protocol_event(head(mem, ctx, h.iov, h.iovlen, 0, 0, kPeekMax, compat), ctx, ev);
   judged_anyway(ctx);
 }
 
@@ -310,18 +321,18 @@ void sendmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, 
 // message's (the tracer judges each other destination as an event of its own).
 void sendmmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   ctx.drop = true;
-  if (is_i386(a)) return void(ctx.performed = false);
+  const bool compat = is_i386(a);
   const int fd = arg_int(a, 0);
   std::string qtypes;
   const uint64_t n = std::min<uint64_t>(uint32_t(a.args[2]), ctx.performed ? 1024 : 8);  // UIO_MAXIOV
   for (uint64_t k = 0; k < n; ++k) {
-    MsgHdr64 h;
-    if (!mem.read(a.args[1] + k * (sizeof h + 8), &h, sizeof h)) {  // struct mmsghdr: msghdr + len + pad
+    MsgHdr h;
+    if (!read_msghdr(mem, a.args[1] + k * mmsghdr_size(compat), compat, &h)) {
       if (ctx.performed && !ev->arg("unreadable")) add_arg(ev, "unreadable", "mmsghdr");
       break;
     }
     Event one = *ev;
-    const bool dns = dns_from_msghdr(h, mem, ctx, fd, &one);
+    const bool dns = dns_from_msghdr(h, compat, mem, ctx, fd, &one);
     if (const std::string* u = one.arg("unreadable"); u && !ev->arg("unreadable")) add_arg(ev, "unreadable", *u);
     if (ctx.performed && k == 0) ev->net = one.net;  // the first destination names the event
     if (!dns) continue;
@@ -373,8 +384,8 @@ bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const Tra
     case SYS_recvmsg:
       if (!at_exit || rval <= 0) return false;
       {
-        MsgHdr64 h;
-        if (!mem.read(a.args[1], &h, sizeof h)) return false;
+        MsgHdr h;
+        if (!read_msghdr(mem, a.args[1], false, &h)) return false;
         auto buf = gather(mem, h.iov, h.iovlen, std::min<size_t>(size_t(rval), kDnsMax));
         return dns_event(buf.data(), buf.size(), ctx, ev, tcp);
       }

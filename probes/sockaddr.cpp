@@ -5,6 +5,7 @@
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 #include <cstring>
@@ -92,6 +93,58 @@ std::string unmap_v4(std::string_view ip) {
       ip.find('.') != std::string_view::npos)
     return std::string(ip.substr(prefix.size()));
   return std::string(ip);
+}
+
+MsgHdr parse_msghdr(const void* raw, bool compat) {
+  MsgHdr h;
+  if (compat) {
+    uint32_t f[6];  // name, namelen, iov, iovlen, control, controllen (then flags)
+    std::memcpy(f, raw, sizeof f);
+    h = {f[0], f[1], f[2], f[3], f[4], f[5]};
+  } else {
+    msghdr m;
+    std::memcpy(&m, raw, sizeof m);
+    h = {uint64_t(reinterpret_cast<uintptr_t>(m.msg_name)), m.msg_namelen,
+         uint64_t(reinterpret_cast<uintptr_t>(m.msg_iov)), m.msg_iovlen,
+         uint64_t(reinterpret_cast<uintptr_t>(m.msg_control)), m.msg_controllen};
+  }
+  return h;
+}
+
+IoVec parse_iovec(const void* raw, bool compat) {
+  if (compat) {
+    uint32_t f[2];
+    std::memcpy(f, raw, sizeof f);
+    return {f[0], f[1]};
+  }
+  iovec v;
+  std::memcpy(&v, raw, sizeof v);
+  return {uint64_t(reinterpret_cast<uintptr_t>(v.iov_base)), v.iov_len};
+}
+
+bool native_control(const void* raw, size_t len, std::vector<char>* out) {
+  struct CompatCmsg {
+    uint32_t len;
+    int32_t level, type;
+  };
+  auto* p = static_cast<const char*>(raw);
+  out->clear();
+  for (size_t at = 0; at + sizeof(CompatCmsg) <= len;) {
+    CompatCmsg c;
+    std::memcpy(&c, p + at, sizeof c);
+    if (c.len < sizeof c || c.len > len - at) return false;
+    const size_t data = c.len - sizeof c;
+    const size_t o = out->size();
+    out->resize(o + CMSG_SPACE(data));
+    cmsghdr h{};
+    h.cmsg_len = CMSG_LEN(data);
+    h.cmsg_level = c.level;
+    h.cmsg_type = c.type;
+    std::memcpy(out->data() + o, &h, sizeof h);
+    std::memcpy(out->data() + o + CMSG_LEN(0), p + at + sizeof c, data);
+    at += (size_t(c.len) + 3) & ~size_t(3);  // CMSG_COMPAT_ALIGN
+  }
+  return !out->empty();  // (no header at all: EINVAL too)
 }
 
 }  // namespace vigil

@@ -2,6 +2,7 @@
 #include "sensor/netcall.hpp"
 
 #include <fcntl.h>
+#include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -35,14 +36,6 @@ namespace {
 
 constexpr uint64_t kMaxControl = 64u << 10;  // ancillary bytes (the kernel's optmem_max is 20 KiB to 128 KiB)
 
-struct MsgHdr64 {  // struct msghdr on x86_64 and aarch64
-  uint64_t name;
-  uint32_t namelen, pad0;
-  uint64_t iov, iovlen, control, controllen;
-  int32_t flags, pad1;
-};
-static_assert(sizeof(MsgHdr64) == sizeof(msghdr));
-constexpr size_t kMmsgHdr = sizeof(MsgHdr64) + 8;  // struct mmsghdr: msghdr, msg_len, padding
 
 // A destination as vigil uses it.
 struct Dest {
@@ -123,7 +116,7 @@ struct SendJob {
   perform::Creds creds;
 
   // One message: data, control and destination -> vigil's sendmsg on the socket.
-  int64_t send_one(const probes::TraceeMemory& mem, const MsgHdr64* h, const Dest& d) const {
+  int64_t send_one(const probes::TraceeMemory& mem, const MsgHdr* h, const Dest& d) const {
     if (d.data_err && d.data_err != EFAULT) return -d.data_err;  // (the kernel checks iovecs first)
     if (d.capped && !stream) return -EMSGSIZE;  // a datagram this long: the kernel refuses it too
     if (d.given && d.len > sizeof(sockaddr_storage)) return -EINVAL;
@@ -134,6 +127,7 @@ struct SendJob {
       if (h->controllen > kMaxControl) return -ENOBUFS;
       control.resize(h->controllen);
       if (!mem.read(h->control, control.data(), control.size())) return -EFAULT;
+      if (compat() && !native_control(std::vector<char>(control).data(), control.size(), &control)) return -EINVAL;
     }
     // Unreadable data: an iovec the kernel cannot read either, so that it
     // says what it says first (a bad address) and then EFAULT.
@@ -174,22 +168,30 @@ struct SendJob {
     return -e;
   }
 
+  bool compat() const { return a.arch == AUDIT_ARCH_I386; }  // i386's layouts (int $0x80)
+  bool read_msghdr(const probes::TraceeMemory& mem, uint64_t at, MsgHdr* h) const {
+    unsigned char raw[64];
+    if (!mem.read(at, raw, msghdr_size(compat()))) return false;
+    *h = parse_msghdr(raw, compat());
+    return true;
+  }
+
   int64_t operator()() const {
     const probes::TraceeMemory mem(tid);
     if (kind == 0) return send_one(mem, nullptr, dests.at(0));
     if (kind == 1) {
-      MsgHdr64 h;
-      if (!mem.read(a.args[1], &h, sizeof h)) return -EFAULT;
+      MsgHdr h;
+      if (!read_msghdr(mem, a.args[1], &h)) return -EFAULT;
       return send_one(mem, &h, dests.at(0));
     }
     int64_t sent = 0;
     for (size_t k = 0; k < dests.size() && !dests[k].unsent; ++k) {
-      MsgHdr64 h;
-      const uint64_t at = a.args[1] + k * kMmsgHdr;
-      const int64_t r = mem.read(at, &h, sizeof h) ? send_one(mem, &h, dests[k]) : -EFAULT;
+      MsgHdr h;
+      const uint64_t at = a.args[1] + k * mmsghdr_size(compat());
+      const int64_t r = read_msghdr(mem, at, &h) ? send_one(mem, &h, dests[k]) : -EFAULT;
       if (r < 0) return sent ? sent : r;  // as the kernel: an error only if nothing was sent
       uint32_t len = uint32_t(r);
-      iovec local{&len, sizeof len}, remote{reinterpret_cast<void*>(at + sizeof(MsgHdr64)), sizeof len};
+      iovec local{&len, sizeof len}, remote{reinterpret_cast<void*>(at + msghdr_size(compat())), sizeof len};
       if (process_vm_writev(tid, &local, 1, &remote, 1, 0) != ssize_t(sizeof len))
         spdlog::debug("sendmmsg of tid {}: msg_len of message {} not written back: {}", tid, k, std::strerror(errno));
       ++sent;

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "probes/fdtable.hpp"
 #include "probes/path.hpp"
@@ -40,6 +41,59 @@ TEST_CASE("path: paths longer than PATH_MAX are kept whole", "[probes][path]") {
   expect += "/f";
   CHECK(normalize_path("/base", raw) == expect);
   CHECK(normalize_path("/", std::string(5000, '/') + "x") == "/x");
+}
+
+TEST_CASE("msghdr, iovec and ancillary data in i386's layout", "[probes][net]") {
+  // i386 (int $0x80): 32-bit pointers and lengths, as the kernel's compat_msghdr.
+  const uint32_t h32[7] = {0x1000, 16, 0x2000, 3, 0x3000, 24, 0};
+  MsgHdr h = parse_msghdr(h32, true);
+  CHECK((h.name == 0x1000 && h.namelen == 16 && h.iov == 0x2000 && h.iovlen == 3 && h.control == 0x3000 &&
+         h.controllen == 24));
+  msghdr m{};
+  m.msg_name = reinterpret_cast<void*>(0x7f0000001000);
+  m.msg_namelen = 28;
+  m.msg_iov = reinterpret_cast<iovec*>(0x7f0000002000);
+  m.msg_iovlen = 2;
+  h = parse_msghdr(&m, false);
+  CHECK((h.name == 0x7f0000001000 && h.namelen == 28 && h.iov == 0x7f0000002000 && h.iovlen == 2 && h.control == 0));
+  CHECK(msghdr_size(false) == sizeof(msghdr));
+  CHECK(mmsghdr_size(false) == sizeof(mmsghdr));
+  const uint32_t v32[2] = {0xabc, 7};
+  CHECK((parse_iovec(v32, true).base == 0xabc && parse_iovec(v32, true).len == 7));
+
+  // Two i386 cmsgs (SCM_RIGHTS with 2 fds: 20 bytes, padded to 20; then
+  // SCM_CREDENTIALS) -> native cmsghdrs the native macros walk.
+  uint32_t c32[3 + 2 + 3 + 3] = {20, SOL_SOCKET, SCM_RIGHTS, 5, 6, 24, SOL_SOCKET, SCM_CREDENTIALS, 11, 1000, 1001};
+  std::vector<char> out;
+  REQUIRE(native_control(c32, sizeof c32, &out));
+  msghdr n{};
+  n.msg_control = out.data();
+  n.msg_controllen = out.size();
+  cmsghdr* c = CMSG_FIRSTHDR(&n);
+  REQUIRE(c != nullptr);
+  CHECK((c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(2 * sizeof(int))));
+  int fds[2];
+  std::memcpy(fds, CMSG_DATA(c), sizeof fds);
+  CHECK((fds[0] == 5 && fds[1] == 6));
+  c = CMSG_NXTHDR(&n, c);
+  REQUIRE(c != nullptr);
+  CHECK((c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len == CMSG_LEN(sizeof(ucred))));
+  ucred u;
+  std::memcpy(&u, CMSG_DATA(c), sizeof u);
+  CHECK((u.pid == 11 && u.uid == 1000 && u.gid == 1001));
+  CHECK(CMSG_NXTHDR(&n, c) == nullptr);
+  // What the kernel refuses (EINVAL): a length below the header, past the end, or no header at all.
+  uint32_t bad[4] = {8, SOL_SOCKET, SCM_RIGHTS, 5};
+  CHECK_FALSE(native_control(bad, sizeof bad, &out));
+  bad[0] = 20;
+  CHECK_FALSE(native_control(bad, sizeof bad, &out));
+  CHECK_FALSE(native_control(bad, 8, &out));
+  // Trailing bytes shorter than a header are ignored, as the kernel does.
+  bad[0] = 16;
+  CHECK(native_control(c32, sizeof c32 + 0, &out));
+  uint32_t tail[5] = {16, SOL_SOCKET, SCM_RIGHTS, 5, 0};
+  REQUIRE(native_control(tail, sizeof tail, &out));
+  CHECK(out.size() == CMSG_SPACE(sizeof(int)));
 }
 
 TEST_CASE("sockaddr: inet, inet6, unix (path, abstract, unnamed), netlink, packet", "[probes][net]") {
