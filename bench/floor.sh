@@ -39,7 +39,7 @@ if [ "$workload" = startup ]; then
       d[$col]+=" $(python3 -c "print($m - $t)")"
     done
   done
-  echo "startup: launch_programs $n, $rounds rounds, native $t ms per start (last round), $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "startup: launch_programs $n, $rounds rounds, native $(printf %.2f "$t") ms per start (last round), $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
   for c in floor floor_nosync vigil vigil_nosync; do
     python3 - "$c" ${d[$c]} <<'PY'
 import statistics, sys
