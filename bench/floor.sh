@@ -4,7 +4,10 @@
 # (bench/micro/notify_floor.c: the path read, CONTINUE) with and without
 # SYNC_WAKE_UP, and under vigil with and without it; interleaved rounds,
 # median of the paired ratios (docs/bench.md, "Floor of a trapped syscall").
-#   bash bench/floor.sh [create_files|launch_programs] [ROUNDS] [N]
+#   bash bench/floor.sh [create_files|launch_programs|startup] [ROUNDS] [N]
+# startup: launch_programs N of `/bin/true` alone, under the floor (the exec
+# calls trapped, a filter padded to vigil's rows: NOTIFY_FLOOR_PAD) and under
+# `vigil run --`: the median paired difference in ms per start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD_DIR:-build}
@@ -12,8 +15,40 @@ workload=${1:-create_files} rounds=${2:-5}
 case $workload in
   create_files) n=${3:-20000}; dir=/dev/shm; [ -w "$dir" ] || dir=$PWD; args=("$n" "$dir"); calls=files ;;
   launch_programs) n=${3:-2000}; args=("$n"); calls=exec ;;
-  *) echo "bench/floor.sh: unknown workload '$workload' (create_files or launch_programs)" >&2; exit 2 ;;
+  startup) n=${3:-100}; args=("$n"); calls=exec ;;
+  *) echo "bench/floor.sh: unknown workload '$workload' (create_files, launch_programs or startup)" >&2; exit 2 ;;
 esac
+if [ "$workload" = startup ]; then
+  cmake --build "$B" --target bench_launch_programs bench_notify_floor vigil >/dev/null
+  # The floor's filter: the exec rows, padded with the rest of what vigil traps by default.
+  pad=$("$B/vigil" syscalls | awk 'NR > 1 && /^  / && $1 != "execve" && $1 != "execveat" && $1 != "mmap" {print $1}' | xargs)
+  ms() {  # ms PREFIX...: milliseconds per start of /bin/true
+    local p=("$@")
+    [ ${#p[@]} -gt 0 ] && p[0]=$(command -v "${p[0]}")  # posix_spawn needs a path
+    "$B/bench/launch_programs" "$n" "${p[@]}" /bin/true | python3 -c 'import json,sys; r=json.load(sys.stdin); print(1000*r["seconds"]/r["ops"])'
+  }
+  declare -A d
+  for _ in $(seq "$rounds"); do
+    t=$(ms)
+    for col in floor floor_nosync vigil vigil_nosync; do
+      sync=(); [[ $col == *_nosync ]] && sync=(VIGIL_NO_SYNC_WAKE_UP=1)
+      case $col in
+        floor*) m=$(ms env "${sync[@]}" NOTIFY_FLOOR_CALLS=exec NOTIFY_FLOOR_PAD="$pad" "$B/bench/notify_floor") ;;
+        vigil*) m=$(ms env "${sync[@]}" "$B/vigil" run --) ;;
+      esac
+      d[$col]+=" $(python3 -c "print($m - $t)")"
+    done
+  done
+  echo "startup: launch_programs $n, $rounds rounds, native $(printf %.2f "$t") ms per start (last round), $(nproc) CPUs, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  for c in floor floor_nosync vigil vigil_nosync; do
+    python3 - "$c" ${d[$c]} <<'PY'
+import statistics, sys
+v = sorted(float(x) for x in sys.argv[2:])
+print(f"{sys.argv[1]:>14}: +{statistics.median(v):.2f} ms per start (min {v[0]:+.2f}, max {v[-1]:+.2f})")
+PY
+  done
+  exit 0
+fi
 cmake --build "$B" --target "bench_$workload" bench_notify_floor vigil >/dev/null
 run() {  # run PREFIX...: the seconds the workload reports
   "$@" "$B/bench/$workload" "${args[@]}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'

@@ -3,7 +3,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <new>
 #include <set>
 #include <thread>
 
@@ -45,34 +50,71 @@ std::string parent_of(const std::string& p) {
 // by `vigil run` between the app's exit and its own. Here a grandchild takes
 // that last reference: it keeps nothing else open (nobody waiting for EOF on
 // our stdout waits for it) and closes `fd` once the gate pipe reports that this
-// process and the intermediate child have closed theirs; the intermediate child
-// exits at once, so no zombie is left for anyone's waitpid(-1). As PID 1 (whose
-// exit waits for its whole namespace anyway), or if fork fails, fd is closed
-// in place. Only async-signal-safe calls after fork (other threads may run).
+// process has closed its copies; the intermediate child exits at once, so no
+// zombie is left for anyone's waitpid(-1). Both are clone(CLONE_VM) children:
+// a fork of this multi-threaded process would copy its page tables and
+// write-protect them (a TLB flush on every CPU running one of its threads),
+// ~5 ms on a busy 2-vCPU VM (docs/bench.md, "Startup"); sharing the memory
+// costs neither, and the grandchild, which holds vigil's memory after vigil
+// exits, also takes its tear-down off vigil's exit. As PID 1 (whose exit waits
+// for its whole namespace anyway), or if a clone fails, fd is closed in place.
+struct Handover {
+  int fd;
+  int gate;        // read end: EOF once this process has closed the write end
+  char* stack;     // the grandchild's (the intermediate child runs on ours)
+  size_t stack_bytes;
+};
+
+// The children run in this process's memory with its TLS: raw system calls
+// only (no errno, no cancellation state, no allocation), every signal blocked.
+int hold_last_reference(void* arg) {
+  const Handover h = *static_cast<const Handover*>(arg);
+  unsigned from = 0;
+  for (int keep : {std::min(h.fd, h.gate), std::max(h.fd, h.gate)}) {
+    if (unsigned(keep) > from) syscall(SYS_close_range, from, keep - 1, 0);
+    from = keep + 1;
+  }
+  syscall(SYS_close_range, from, ~0u, 0);
+  char c;
+  syscall(SYS_read, h.gate, &c, 1);  // EOF (no signal can interrupt it)
+  syscall(SYS_close, h.fd);
+  return 0;
+}
+
+int start_holder(void* arg) {
+  const auto* h = static_cast<const Handover*>(arg);
+  clone(hold_last_reference, h->stack + h->stack_bytes, CLONE_VM, arg);  // no exit signal: reaped by whoever adopts it
+  return 0;  // the grandchild is adopted (by init or the nearest subreaper)
+}
+
 void close_detached(int fd, bool slow_release) {
+  // The grandchild's stack stays mapped for the life of this process (64 KiB
+  // of address space, a page or two touched, once per watch): the grandchild
+  // may still run on it after we return.
+  constexpr size_t kStack = 64 * 1024;
   int gate[2];
-  if (!slow_release || getpid() == 1 || pipe(gate) != 0) {
+  if (!slow_release || getpid() == 1 || pipe2(gate, O_CLOEXEC) != 0) {
     ::close(fd);
     return;
   }
-  pid_t mid = fork();
-  if (mid == 0) {
-    if (fork() == 0) {
-      ::close(gate[1]);
-      unsigned from = 0;
-      for (int keep : {std::min(fd, gate[0]), std::max(fd, gate[0])}) {
-        if (unsigned(keep) > from) ::close_range(from, keep - 1, 0);
-        from = keep + 1;
-      }
-      ::close_range(from, ~0u, 0);
-      char c;
-      while (read(gate[0], &c, 1) < 0 && errno == EINTR) {
-      }
-      ::close(fd);
-    }
-    _exit(0);
+  void* stack = mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    ::close(gate[0]);
+    ::close(gate[1]);
+    ::close(fd);
+    return;
   }
+  // The hand-over's data at the bottom of the grandchild's stack: ours is gone when it reads them.
+  auto* h = new (stack) Handover{fd, gate[0], static_cast<char*>(stack), kStack};
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // The intermediate child runs on this stack while we are suspended (CLONE_VFORK) until it exits.
+  alignas(16) char mid_stack[16 * 1024];
+  const pid_t mid = clone(start_holder, mid_stack + sizeof mid_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, h);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (mid > 0) waitpid(mid, nullptr, 0);
+  else munmap(stack, kStack);
   ::close(fd);
   ::close(gate[1]);
   ::close(gate[0]);

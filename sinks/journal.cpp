@@ -153,7 +153,8 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
   if (fd >= 0) {
     // What an earlier run left: read before the file is reset.
     struct stat st {};
-    if (fstat(fd, &st) == 0 && size_t(st.st_size) > kDataOffset) {
+    if (fstat(fd, &st) != 0) st.st_size = -1;
+    if (st.st_size > off_t(kDataOffset)) {
       void* m = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
       if (m != MAP_FAILED) {
         const auto* h = static_cast<const JournalHeader*>(m);
@@ -176,7 +177,12 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
         munmap(m, size_t(st.st_size));
       }
     }
-    if (ftruncate(fd, 0) != 0 || ftruncate(fd, off_t(j->map_bytes_)) != 0) {
+    // Reset in place: only the header is rewritten (below); the ring's old
+    // bytes are never read, nothing past `committed`, which starts at 0. A
+    // file of the right size keeps its pages (in the page cache since the
+    // earlier run): truncating it to 0 and back made each run free 4 MiB of
+    // page cache and fault every page it touched back in from a hole.
+    if (st.st_size != off_t(j->map_bytes_) && ftruncate(fd, off_t(j->map_bytes_)) != 0) {
       *note = fmt::format("cannot size {}: {}", path.string(), std::strerror(errno));
       ::close(fd);
       fd = -1;

@@ -18,6 +18,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "events/events.hpp"
 #include "probes/sensitive.hpp"
 #include "rules/rules.hpp"
 #include "sensor/rows.hpp"
@@ -222,6 +223,11 @@ int run(int argc, char** argv) {
   }
   phase("sinks ready");
   if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
+  // The first exec's SHA-256 (events/events.hpp Sha256) initialises OpenSSL
+  // (its lazy init and the digest fetch, ~1 ms, several under load) while the
+  // app waits for the answer: done here instead, while this thread would only
+  // wait for the rules thread on the other CPU.
+  if (rules.wait_for(std::chrono::seconds(0)) != std::future_status::ready) Sha256().hex();
   Judge judge(*out, opts.mode);
   judge.set_rules(rules.get());
   phase("rules loaded");
