@@ -101,11 +101,18 @@ TEST_CASE("journal: after vigil's death the keeper writes every undelivered aler
   out->prepare_recovery(4242);
   const int64_t before = now_realtime_ns();
   // The keeper: a fork of this multi-threaded process, as in sensor/keeper.cpp.
-  int status = in_child(t.path / "stderr", [&] { out->recover(); });
+  // A second recovery in the same child (this process's HTTP channel is still
+  // alive, a dead vigil's is not: its retries publish its records again).
+  int status = in_child(t.path / "stderr", [&] {
+    out->recover();
+    const int fd = ::open((t.path / "stderr2").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    out->recover();
+  });
   REQUIRE(WIFEXITED(status));
   auto in_file = json_lines(file);
   auto on_stderr = json_lines(t.path / "stderr");
-  REQUIRE(in_file.size() == 21);  // none twice
+  REQUIRE(in_file.size() == 22);  // none twice (+ the second recovery's own alert)
   REQUIRE(on_stderr.size() == 21);
   auto nf = count_by_output(in_file), ns = count_by_output(on_stderr);
   for (int i = 0; i < 20; ++i) {
@@ -126,7 +133,6 @@ TEST_CASE("journal: after vigil's death the keeper writes every undelivered aler
     CHECK(died.at("time").get<std::string>() == rfc3339_ns(t_ns));
   }
   // Recovered: marked delivered, so a second keeper (or the next start) writes nothing again.
-  status = in_child(t.path / "stderr2", [&] { out->recover(); });
   auto again = json_lines(t.path / "stderr2");
   CHECK(again.size() == 1);  // its own alert only
 }
@@ -256,7 +262,14 @@ TEST_CASE("journal: events are recovered by the keeper exactly as the sink would
   for (uint64_t i = 1; i <= 50; ++i) out->event(make_event(i));
   wait_lines(events, 50);  // the file sink has them; the HTTP one (down) has none
   out->prepare_recovery(4242);
-  int status = in_child(t.path / "stderr", [&] { out->recover(); });
+  // Both recoveries in one child: this process's HTTP channel is still alive
+  // (a dead vigil's is not) and its retries publish its pending records again.
+  int status = in_child(t.path / "stderr", [&] {
+    out->recover();
+    const int fd = ::open((t.path / "stderr2").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 2);
+    out->recover();
+  });
   REQUIRE(WIFEXITED(status));
   const auto in_file = record_lines(events);
   REQUIRE(in_file.size() == 50);  // none twice
@@ -265,8 +278,7 @@ TEST_CASE("journal: events are recovered by the keeper exactly as the sink would
     if (l.find("\"Sensor died\"") == std::string::npos) on_stderr.push_back(l);
   REQUIRE(on_stderr.size() == 50);  // for the HTTP sink, in order
   for (size_t i = 0; i < 50; ++i) CHECK(on_stderr[i] == with_mark(in_file[i]));
-  CHECK(json_lines(alerts).size() == 1);  // only "Sensor died": events never go to alert sinks
-  status = in_child(t.path / "stderr2", [&] { out->recover(); });
+  CHECK(json_lines(alerts).size() == 2);  // only "Sensor died" (once per recovery): events never go to alert sinks
   CHECK(record_lines(t.path / "stderr2").empty());  // marked delivered (its own alert goes to the alert file)
 }
 
