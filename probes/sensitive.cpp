@@ -23,12 +23,34 @@
 #include <new>
 #include <set>
 #include <thread>
+#include <utility>
+
+#include <fmt/format.h>
 
 namespace vigil {
 namespace {
 
 constexpr uint32_t kFileMask = IN_OPEN | IN_DONT_FOLLOW;
 constexpr uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR;
+// A protected file's inode: written (through any name, fd or race), mode or
+// owner changed. Its names are the directories' business (kProtectDirMask):
+// IN_MOVE_SELF and IN_DELETE_SELF would say the same without the name.
+constexpr uint32_t kWriteMask = IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB | IN_DONT_FOLLOW;
+constexpr uint32_t kProtectDirMask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM | IN_ONLYDIR;
+
+constexpr int64_t kRewriteNs = 2'000'000'000;
+
+int64_t realtime_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void append_change(std::string& s, const char* what) {
+  if (s.find(what) != std::string::npos) return;
+  if (!s.empty()) s += ',';
+  s += what;
+}
 
 std::vector<std::string> expand(const std::string& pattern) {
   std::vector<std::string> out;
@@ -154,31 +176,130 @@ bool SensitiveWatch::start(std::vector<std::string> patterns, std::string* error
   return true;
 }
 
+SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind) {
+  const uint32_t mask = kind == kRead ? kFileMask : kind == kWrite ? kWriteMask : kind == kRescanDir ? kDirMask : kProtectDirMask;
+  struct stat st {};
+  if (kind == kWrite && ::lstat(path.c_str(), &st) != 0) return nullptr;
+  // IN_MASK_ADD: an inode watched already (a sensitive file also protected,
+  // a hard link) keeps what it was watched for.
+  int wd = inotify_add_watch(fd_, path.c_str(), mask | IN_MASK_ADD);
+  if (wd < 0) {  // gone meanwhile, not a directory, or out of watches
+    out_of_watches_ += errno == ENOSPC;
+    return nullptr;
+  }
+  Watch& w = watches_[wd];
+  if (w.kinds == 0) w.path = path, w.dir = kind == kRescanDir || kind == kProtectDir;
+  if (kind == kWrite && !(w.kinds & kWrite))
+    w.dev = st.st_dev, w.ino = st.st_ino, w.mode = st.st_mode, w.uid = st.st_uid, w.gid = st.st_gid;
+  if ((kind & (kWrite | kProtectDir)) && !(w.kinds & (kWrite | kProtectDir))) ++protected_count_;
+  w.kinds |= kind;
+  return &w;
+}
+
+size_t SensitiveWatch::protect(const ProtectedObjects& objects) {
+  // inotify watches are counted per user, the app's own included (file
+  // watchers of dev servers, ...): vigil takes a quarter of the limit at most.
+  size_t budget = 2048;
+  if (std::ifstream in("/proc/sys/fs/inotify/max_user_watches"); in >> budget) budget /= 4;
+  size_t skipped = 0;
+  auto room = [&] {
+    if (protected_watches() < budget) return true;
+    ++skipped;
+    return false;
+  };
+  out_of_watches_ = 0;
+  // Names first (few, and what a rule names outright), then directories, then the files below them.
+  for (const auto& n : objects.names) {
+    struct stat st {};
+    if (::lstat(n.c_str(), &st) == 0 && S_ISREG(st.st_mode) && room()) add(n, kWrite);
+    if (!room()) continue;
+    if (Watch* w = add(parent_of(n), kProtectDir)) {
+      std::string name = n.substr(n.rfind('/') + 1);
+      if (!w->all && std::find(w->names.begin(), w->names.end(), name) == w->names.end()) w->names.push_back(name);
+    }
+  }
+  for (const auto& d : objects.dirs)
+    if (room())
+      if (Watch* w = add(d, kProtectDir)) w->all = true;
+  for (const auto& f : objects.files)
+    if (room()) add(f, kWrite);
+  return skipped + out_of_watches_;
+}
+
 void SensitiveWatch::rescan() {
-  std::set<std::string> have;
-  for (const auto& [wd, w] : watches_) have.insert(w.path);
-  auto add = [&](const std::string& path, bool dir) {
-    if (have.contains(path)) return;
-    int wd = inotify_add_watch(fd_, path.c_str(), dir ? kDirMask : kFileMask);
-    if (wd < 0) return;  // gone meanwhile, not a directory, or out of watches
-    watches_[wd] = {path, dir};
-    have.insert(path);
+  std::set<std::pair<std::string, uint8_t>> have;
+  for (const auto& [wd, w] : watches_)
+    for (uint8_t k : {kRead, kRescanDir})
+      if (w.kinds & k) have.insert({w.path, k});
+  auto want = [&](const std::string& path, Kind kind) {
+    if (have.insert({path, kind}).second) add(path, kind);
   };
   std::set<std::string> parents;  // patterns share parents (/etc, /home/*/.aws): glob each once
   for (const auto& pat : patterns_) {
     if (parents.insert(parent_of(pat)).second)
-      for (const auto& dir : expand(parent_of(pat))) add(dir, true);
+      for (const auto& dir : expand(parent_of(pat))) want(dir, kRescanDir);
     for (const auto& file : expand(pat)) {
       struct stat st;
-      if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) add(file, false);
+      if (::lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode)) want(file, kRead);
     }
   }
+}
+
+// An entry of a watched directory created, removed or renamed: a hit when its
+// name is protected (the directory's every entry, or one named by a rule);
+// what now stands under that name is watched in turn.
+void SensitiveWatch::protected_entry(const Watch& dir, const inotify_event& ev, std::vector<SensitiveOpen>* out,
+                                     std::unordered_map<uint32_t, size_t>* moves) {
+  if (ev.len == 0 || ev.name[0] == 0) return;
+  const std::string name = ev.name;
+  if (!dir.all && std::find(dir.names.begin(), dir.names.end(), name) == dir.names.end()) return;
+  const std::string path = (dir.path == "/" ? "" : dir.path) + "/" + name;
+  SensitiveOpen h;
+  h.path = path;
+  h.time_ns = realtime_ns();
+  struct stat st {};
+  const bool exists = (ev.mask & (IN_CREATE | IN_MOVED_TO)) && ::lstat(path.c_str(), &st) == 0;
+  if (exists) {
+    h.dev = st.st_dev, h.ino = st.st_ino;
+    if (S_ISREG(st.st_mode)) add(path, kWrite);
+    else if (S_ISDIR(st.st_mode))
+      if (Watch* w = add(path, kProtectDir)) w->all = true;
+  }
+  if (ev.mask & IN_CREATE) {
+    h.change = "create";
+    if (exists && S_ISDIR(st.st_mode)) h.type = "mkdir", h.mode = st.st_mode & 07777;
+    else if (exists && S_ISLNK(st.st_mode)) h.type = "symlink";
+    else if (exists && S_ISREG(st.st_mode) && st.st_nlink > 1) h.type = "link";
+    else h.type = "open", h.flags = O_WRONLY | O_CREAT, h.mode = exists ? int64_t(st.st_mode & 07777) : -1;
+  } else if (ev.mask & IN_DELETE) {
+    h.change = "delete";
+    h.type = (ev.mask & IN_ISDIR) ? "rmdir" : "unlink";
+  } else if (ev.mask & IN_MOVED_FROM) {
+    h.change = "moved_from";
+    h.type = "rename";
+    (*moves)[ev.cookie] = out->size();
+  } else if (ev.mask & IN_MOVED_TO) {
+    if (auto m = moves->find(ev.cookie); m != moves->end()) {  // both names seen: one rename
+      SensitiveOpen& from = (*out)[m->second];
+      from.target = path, from.dev = h.dev, from.ino = h.ino;
+      append_change(from.change, "moved_to");
+      return;
+    }
+    h.change = "moved_to";
+    h.type = "rename";
+    h.target = path;  // the old name is in a directory vigil does not watch
+  } else {
+    return;
+  }
+  out->push_back(std::move(h));
 }
 
 std::vector<SensitiveOpen> SensitiveWatch::read_events() {
   std::vector<SensitiveOpen> out;
   alignas(inotify_event) char buf[16384];
   bool need_rescan = false;
+  std::unordered_map<int, size_t> written;     // wd -> its write hit in out (one per file per call)
+  std::unordered_map<uint32_t, size_t> moves;  // rename cookie -> its hit in out
   for (;;) {
     ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n <= 0) break;  // EAGAIN: drained
@@ -191,31 +312,72 @@ std::vector<SensitiveOpen> SensitiveWatch::read_events() {
       }
       auto it = watches_.find(ev->wd);
       if (it == watches_.end()) continue;
+      Watch& w = it->second;
       if (ev->mask & IN_IGNORED) {  // file deleted or replaced: watch the new one
+        protected_count_ -= (w.kinds & (kWrite | kProtectDir)) != 0;
         watches_.erase(it);
         need_rescan = true;
         continue;
       }
-      if (it->second.dir) {
-        need_rescan = true;
+      if (w.dir) {
+        if (w.kinds & kRescanDir) need_rescan = true;
+        if (w.kinds & kProtectDir) protected_entry(w, *ev, &out, &moves);
         continue;
       }
-      if (!(ev->mask & IN_OPEN)) continue;
-      SensitiveOpen o{it->second.path};
-      struct stat st;
-      if (::stat(o.path.c_str(), &st) == 0) o.dev = st.st_dev, o.ino = st.st_ino;
-      out.push_back(std::move(o));
+      if ((w.kinds & kRead) && (ev->mask & IN_OPEN)) {
+        SensitiveOpen o{w.path};
+        struct stat st;
+        if (::stat(o.path.c_str(), &st) == 0) o.dev = st.st_dev, o.ino = st.st_ino;
+        out.push_back(std::move(o));
+      }
+      if (!(w.kinds & kWrite) || !(ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB))) continue;
+      // The watched inode itself: renamed or linked, it keeps the rule's name (sensor/judge.cpp).
+      struct stat st {};
+      const bool have = ::lstat(w.path.c_str(), &st) == 0 && st.st_dev == w.dev && st.st_ino == w.ino;
+      auto hit = [&](const char* type) -> SensitiveOpen& {
+        SensitiveOpen& h = out.emplace_back();
+        h.path = w.path, h.type = type, h.time_ns = realtime_ns(), h.dev = w.dev, h.ino = w.ino;
+        return h;
+      };
+      // One write hit from a file's first write to its next close, or per
+      // kRewriteNs of writes through a long-held fd: a write reported, its
+      // close is not again; a close with no write before it (a write-open,
+      // or writes through a mapping) is.
+      if (ev->mask & (IN_MODIFY | IN_CLOSE_WRITE)) {
+        auto at = written.find(ev->wd);
+        const int64_t now = realtime_ns();
+        if (at == written.end() && (!w.writing || now - w.reported_ns > kRewriteNs)) {
+          at = written.emplace(ev->wd, out.size()).first;
+          hit("open").flags = O_WRONLY;
+          w.reported_ns = now;
+        }
+        if (at != written.end()) append_change(out[at->second].change, (ev->mask & IN_MODIFY) ? "modify" : "close_write");
+        w.writing = (ev->mask & IN_MODIFY) != 0;
+      }
+      if ((ev->mask & IN_ATTRIB) && have) {
+        if ((st.st_mode & 07777) != (w.mode & 07777)) {
+          SensitiveOpen& h = hit("chmod");
+          h.mode = st.st_mode & 07777, h.change = "attrib";
+        }
+        if (st.st_uid != w.uid || st.st_gid != w.gid) {
+          SensitiveOpen& h = hit("chown");
+          h.uid = st.st_uid, h.gid = st.st_gid, h.change = "attrib";
+        }
+        w.mode = st.st_mode, w.uid = st.st_uid, w.gid = st.st_gid;  // links and times: no hit
+      }
     }
   }
-  if (need_rescan) rescan();
+  if (need_rescan && !patterns_.empty()) rescan();
   return out;
 }
 
 size_t SensitiveWatch::watched_files() const {
   size_t n = 0;
-  for (const auto& [wd, w] : watches_) n += !w.dir;
+  for (const auto& [wd, w] : watches_) n += (w.kinds & kRead) != 0;
   return n;
 }
+
+size_t SensitiveWatch::protected_watches() const { return protected_count_; }
 
 std::vector<pid_t> attribute_open(dev_t dev, ino_t ino, const std::vector<pid_t>& candidates,
                                   const char* proc_root) {
@@ -314,17 +476,35 @@ struct SensitiveMonitor::Impl {
   std::mutex mu;
   std::vector<Hit> hits;
 
+  std::string warning;  // for the tracer's log (take_warning)
+
+  // Holders of the file (fd scan of the descendants, listed once per batch):
+  // for reads and writes; a chmod, rename or unlink is made through no fd of
+  // the file, so a holder would be the wrong process.
   void collect(pid_t self) {
+    std::vector<pid_t> candidates;
+    bool listed = false;
     for (auto& o : watch.read_events()) {
       Hit h{std::move(o), {}};
-      if (h.open.ino != 0) h.pids = attribute_open(h.open.dev, h.open.ino, descendants(self));
+      if (h.open.ino != 0 && (!h.open.type || std::strcmp(h.open.type, "open") == 0)) {
+        if (!listed) candidates = descendants(self), listed = true;
+        h.pids = attribute_open(h.open.dev, h.open.ino, candidates);
+      }
       std::lock_guard<std::mutex> lock(mu);
       if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
     }
   }
 
-  void loop() {
+  void loop(const ProtectedObjects& protect) {
     const pid_t self = getpid();
+    if (size_t lost = watch.protect(protect)) {
+      std::lock_guard<std::mutex> lock(mu);
+      warning = fmt::format(
+          "protected files: {} files or directories not watched for changes (vigil takes at most a quarter of "
+          "fs.inotify.max_user_watches, shared with the app: raise it); a write to those that a racing thread hides "
+          "from vigil's read is not seen in detect mode",
+          lost);
+    }
     pollfd fds[2] = {{watch.fd(), POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
     for (;;) {
       if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
@@ -337,15 +517,21 @@ struct SensitiveMonitor::Impl {
 SensitiveMonitor::SensitiveMonitor() = default;
 SensitiveMonitor::~SensitiveMonitor() { stop(); }
 
-bool SensitiveMonitor::start(std::vector<std::string> patterns, std::string* error) {
+bool SensitiveMonitor::start(std::vector<std::string> patterns, std::string* error, ProtectedObjects protect) {
   impl_ = std::make_unique<Impl>();
   if (!impl_->watch.start(std::move(patterns), error)) return false;
   if (pipe2(impl_->stop_pipe, O_CLOEXEC) != 0) {
     *error = std::string("sensitive-file watch: pipe: ") + std::strerror(errno);
     return false;
   }
-  impl_->thread = std::thread([this] { impl_->loop(); });
+  impl_->thread = std::thread([this, p = std::move(protect)] { impl_->loop(p); });
   return true;
+}
+
+std::string SensitiveMonitor::take_warning() {
+  if (!impl_) return {};
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return std::exchange(impl_->warning, {});
 }
 
 std::vector<SensitiveMonitor::Hit> SensitiveMonitor::drain() {

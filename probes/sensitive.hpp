@@ -9,6 +9,13 @@
 // afterwards by finding the inode among the traced processes' open fds
 // (attribute_open); a reader that already closed it stays "unattributed".
 // inotify cannot deny an open: this watch detects, it never blocks.
+//
+// The same inotify instance watches the objects block rules protect
+// (ProtectedObjects, from sensor/judge.cpp) for changes: writes (IN_MODIFY,
+// IN_CLOSE_WRITE), mode and owner changes (IN_ATTRIB) on each file's inode,
+// whatever name or race reached it, and entries created, removed or renamed
+// under a protected name (IN_CREATE, IN_DELETE, IN_MOVED_FROM/TO on their
+// directories). docs/threat-model.md, "Writes to protected files in detect mode".
 #pragma once
 
 #include <sys/stat.h>
@@ -23,12 +30,34 @@
 
 #include "events/events.hpp"
 
+struct inotify_event;
+
 namespace vigil {
 
 struct SensitiveOpen {
   std::string path;
   dev_t dev = 0;
   ino_t ino = 0;
+  // Set for a change to a protected object (null: a read-open of a sensitive
+  // file): the evt.type it is reported as: "open" (written, or created as a
+  // file: flags tell), "chmod", "chown", "unlink", "rmdir", "rename",
+  // "mkdir", "symlink", "link".
+  const char* type = nullptr;
+  std::string change;  // the inotify events seen, comma-separated ("modify,close_write")
+  std::string target;  // rename: the new name (when inotify saw it); link/symlink: the new entry
+  int64_t flags = 0;   // "open": O_WRONLY, | O_CREAT when the file was created
+  int64_t mode = -1;   // chmod: the new permission bits
+  int64_t uid = -1, gid = -1;  // chown: the new owner
+  int64_t time_ns = 0;         // when vigil read it from inotify (CLOCK_REALTIME)
+};
+
+// What block rules protect by path (sensor/judge.cpp builds it when the rules
+// load): watched for changes by SensitiveWatch::protect.
+struct ProtectedObjects {
+  std::vector<std::string> files;  // regular files (their inode is watched)
+  std::vector<std::string> dirs;   // directories whose every entry is protected
+  std::vector<std::string> names;  // absolute paths named directly (existing or not): their parent is watched for that name
+  bool empty() const { return files.empty() && dirs.empty() && names.empty(); }
 };
 
 class SensitiveWatch {
@@ -41,23 +70,47 @@ class SensitiveWatch {
   // Sets up the watches for glob(3) patterns of absolute paths. false + one
   // line in *error if inotify is unavailable (patterns matching nothing are fine).
   bool start(std::vector<std::string> patterns, std::string* error);
+  // Adds the watches on protected objects (after start). Returns how many
+  // could not be added for lack of inotify watches (max_user_watches: the
+  // caller warns once); objects gone meanwhile are skipped.
+  size_t protect(const ProtectedObjects& objects);
   int fd() const { return fd_; }  // poll for POLLIN, then call read_events()
-  // Drains pending events (non-blocking); returns the sensitive opens seen.
+  // Drains pending events (non-blocking); returns the sensitive opens and the
+  // changes to protected objects seen (one write hit per file per call).
   std::vector<SensitiveOpen> read_events();
   size_t watched_files() const;
+  size_t protected_watches() const;
 
   // shadow, sudoers, SSH keys, cloud/kube/docker credentials, service tokens.
   static std::vector<std::string> default_patterns();
 
  private:
-  void rescan();
-  int fd_ = -1;
-  std::vector<std::string> patterns_;
+  enum Kind : uint8_t { kRead = 1, kWrite = 2, kRescanDir = 4, kProtectDir = 8 };
   struct Watch {
     std::string path;
     bool dir = false;
+    uint8_t kinds = 0;
+    bool all = false;             // kProtectDir: every entry is protected (else only `names`)
+    std::vector<std::string> names;
+    dev_t dev = 0;                // kWrite: the inode watched
+    ino_t ino = 0;
+    bool writing = false;         // kWrite: a write reported (at reported_ns), no close since
+    int64_t reported_ns = 0;
+    mode_t mode = 0;              // kWrite: last seen (IN_ATTRIB: which one changed)
+    uid_t uid = 0;
+    gid_t gid = 0;
   };
+  void rescan();
+  // Watches path for kind (merged with what its inode is watched for already);
+  // the entry, or null (gone, or errno ENOSPC: out of watches).
+  Watch* add(const std::string& path, Kind kind);
+  void protected_entry(const Watch& dir, const inotify_event& ev, std::vector<SensitiveOpen>* out,
+                       std::unordered_map<uint32_t, size_t>* moves);
+  int fd_ = -1;
+  std::vector<std::string> patterns_;
   std::unordered_map<int, Watch> watches_;  // wd -> what it watches
+  size_t out_of_watches_ = 0;
+  size_t protected_count_ = 0;  // watches with kWrite or kProtectDir
 };
 
 // SensitiveWatch on its own thread: reads inotify as events come (so the
@@ -74,8 +127,12 @@ class SensitiveMonitor {
   SensitiveMonitor(const SensitiveMonitor&) = delete;
   SensitiveMonitor& operator=(const SensitiveMonitor&) = delete;
   ~SensitiveMonitor();
-  bool start(std::vector<std::string> patterns, std::string* error);
+  // Sensitive-file patterns (may be empty) and the protected objects, whose
+  // watches are added on the monitor's thread (off the app's start-up).
+  bool start(std::vector<std::string> patterns, std::string* error, ProtectedObjects protect = {});
   std::vector<Hit> drain();
+  // A one-line warning from the thread (out of inotify watches), once; "" if none.
+  std::string take_warning();
   // Ends the thread after it has collected what inotify queued so far;
   // drain() still returns those.
   void stop();

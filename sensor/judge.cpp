@@ -24,19 +24,24 @@ void Judge::set_rules(std::unique_ptr<Engine> rules) {
 // file below a directory (bounded); pseudo-filesystems are skipped.
 void Judge::learn_identities() {
   identities_.clear();
+  protected_ = {};
   if (!rules_) return;
   constexpr size_t kMax = 20000;
   auto add = [&](const std::string& path, const struct stat& st) {
-    if (S_ISREG(st.st_mode)) identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, path);
+    if (S_ISREG(st.st_mode) && identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, path).second)
+      protected_.files.push_back(path);
+    else if (S_ISDIR(st.st_mode))
+      protected_.dirs.push_back(path);
   };
   for (const std::string& p : rules_->interest().guarded_paths) {
     if (p == "/" || p.starts_with("/proc") || p.starts_with("/sys") || p.starts_with("/dev")) continue;
     struct stat st {};
-    if (lstat(p.c_str(), &st) < 0) continue;
-    if (!S_ISDIR(st.st_mode)) {
-      add(p, st);
+    if (lstat(p.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {  // a file, or not there (yet)
+      if (p.size() > 1 && p.back() != '/') protected_.names.push_back(p);
+      if (S_ISREG(st.st_mode)) identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, p);
       continue;
     }
+    add(p, st);
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(
              p, std::filesystem::directory_options::skip_permission_denied, ec);
@@ -45,11 +50,42 @@ void Judge::learn_identities() {
       if (lstat(path.c_str(), &st) == 0) add(path, st);
     }
   }
+  protected_dirs_ = {protected_.dirs.begin(), protected_.dirs.end()};
+  protected_names_ = {protected_.names.begin(), protected_.names.end()};
   if (identities_.size() >= kMax)
     spdlog::warn("rules: more than {} files below the paths block rules name: hard links of the others are not known",
                  kMax);
   spdlog::debug("rules: {} files known by identity (hard links and renames of them match their rules)",
                 identities_.size());
+}
+
+void Judge::learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir) {
+  if (dir) protected_dirs_.insert(path);
+  else if (identities_.size() < 20000) identities_.try_emplace(DevIno{dev, ino}, path);
+}
+
+bool Judge::protected_name(const std::string& path) const {
+  if (protected_names_.contains(path)) return true;
+  const size_t slash = path.rfind('/');
+  return slash != std::string::npos && slash > 0 && protected_dirs_.contains(path.substr(0, slash));
+}
+
+void Judge::note_recent(const Event& ev) {
+  if (recent_.size() + recent_paths_.size() >= kRecentMax) {
+    std::erase_if(recent_, [&](const auto& e) { return ev.time_ns - e.second > kRecentNs; });
+    std::erase_if(recent_paths_, [&](const auto& e) { return ev.time_ns - e.second > kRecentNs; });
+    if (recent_.size() + recent_paths_.size() >= kRecentMax) return;
+  }
+  if (ev.file->ino) recent_[DevIno{ev.file->dev, ev.file->ino}] = ev.time_ns;
+  else recent_paths_[ev.file->path] = ev.time_ns;
+}
+
+bool Judge::judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const {
+  auto fresh = [&](int64_t at) { return time_ns >= at && time_ns - at <= kRecentNs; };
+  if (ino != 0)
+    if (auto it = recent_.find(DevIno{dev, ino}); it != recent_.end() && fresh(it->second)) return true;
+  auto it = recent_paths_.find(path);
+  return it != recent_paths_.end() && fresh(it->second);
 }
 
 bool Judge::enforces(std::string_view evt_type) const {
@@ -65,14 +101,22 @@ Action Judge::allowed(Action asked, probes::Enforce may) const {
 
 Action Judge::judge(Event& ev, probes::Enforce may) {
   ev.seq = ++seq_;
+  bool identity = false;
   if (ev.file && ev.file->ino && !identities_.empty())
-    if (auto it = identities_.find(DevIno{ev.file->dev, ev.file->ino});
-        it != identities_.end() && it->second != ev.file->path) {
-      // Another name of a file a rule names (a hard link, or renamed): judged by the rule's name.
-      ev.args.push_back({"resolved_path", ev.file->path});
-      ev.file->path = it->second;
+    if (auto it = identities_.find(DevIno{ev.file->dev, ev.file->ino}); it != identities_.end()) {
+      identity = true;
+      if (it->second != ev.file->path) {
+        // Another name of a file a rule names (a hard link, or renamed): judged by the rule's name.
+        ev.args.push_back({"resolved_path", ev.file->path});
+        ev.file->path = it->second;
+      }
     }
   ev.action = rules_ ? allowed(rules_->evaluate(ev, &alerts_), may) : Action::None;
+  // A trapped event on a protected object (known by identity, or a name not
+  // there yet: a create): its inotify report is a duplicate (judged_recently).
+  if (ev.file && (identity || (!ev.file->ino && !protected_.empty() && protected_name(ev.file->path))) &&
+      !ev.arg("source"))
+    note_recent(ev);
   if (const std::string* what = ev.arg("unreadable")) {
     // Built in, whatever the rules: a verdict on memory vigil could not read
     // in full would be a verdict on something else (docs/threat-model.md).

@@ -9,11 +9,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
 #include "events/events.hpp"
 #include "probes/probes.hpp"
+#include "probes/sensitive.hpp"
 
 namespace vigil {
 
@@ -57,6 +59,21 @@ class Judge {
   // Alerts the rules still hold (repeats counted in a rate-limit window).
   void finish();
 
+  // What block rules protect by path, for the inotify watch of their changes
+  // (probes/sensitive.hpp): the files known by identity, the directories
+  // walked for them, and the paths named that are not directories.
+  const ProtectedObjects& protected_objects() const { return protected_; }
+  // A file created under a protected name after the rules loaded: known by
+  // identity from now on (a hard link of it matches its rules); a directory:
+  // its entries are protected names.
+  void learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir);
+  // Whether a trapped event on this protected object (by (dev, ino), or by
+  // path for one that did not exist yet) was judged less than kRecentNs
+  // before time_ns: the inotify report of that same change is then a
+  // duplicate (docs/threat-model.md, "Writes to protected files in detect mode").
+  static constexpr int64_t kRecentNs = 2'000'000'000;
+  bool judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const;
+
  private:
   Action allowed(Action asked, probes::Enforce may) const;
   void learn_identities();
@@ -72,6 +89,17 @@ class Judge {
     size_t operator()(const DevIno& k) const { return std::hash<uint64_t>()(k.ino * 1000003u ^ k.dev); }
   };
   std::unordered_map<DevIno, std::string, DevInoHash> identities_;
+  ProtectedObjects protected_;
+  // Trapped events judged on a protected object: when (judged_recently).
+  // Pruned of entries older than kRecentNs when it reaches kRecentMax.
+  static constexpr size_t kRecentMax = 4096;
+  std::unordered_map<DevIno, int64_t, DevInoHash> recent_;
+  std::unordered_map<std::string, int64_t> recent_paths_;
+  // protected_.dirs and protected_.names, for the paths of trapped events on
+  // objects that do not exist yet (creates): is the name protected?
+  std::unordered_set<std::string> protected_dirs_, protected_names_;
+  bool protected_name(const std::string& path) const;
+  void note_recent(const Event& ev);
   Mode mode_;
   std::unique_ptr<Engine> rules_;
   std::vector<Alert> alerts_;

@@ -290,31 +290,49 @@ struct Tracer::Impl {
     return ctx;
   }
 
-  // Sensitive-file opens seen by the watch thread since the last call: one
-  // "open" event each (no flags: inotify does not tell them), attributed to
-  // the process found holding the file, else unattributed. Never denied:
-  // inotify reports after the open.
+  // Sensitive-file opens and changes to protected objects seen by the watch
+  // thread since the last call: one event each, attributed to the process
+  // found holding the file, else unattributed. Never denied: inotify reports
+  // after the fact. A sensitive open is an "open" without flags (inotify does
+  // not tell them); a change carries its evt.type, the true object (the
+  // inode's rule name, dev, ino) and args.inotify (the inotify events), and is
+  // dropped when a trapped event on that object was judged just before
+  // (Judge::judged_recently: the same change, reported already).
   void emit_sensitive() {
     for (auto& h : sensitive.drain()) {
+      const SensitiveOpen& o = h.open;
+      if (o.type && judge.judged_recently(o.dev, o.ino, o.path, o.time_ns)) {
+        ++inotify_duplicates;
+        continue;
+      }
+      // A new file or directory under a protected name: its hard links and entries match too.
+      if (o.type && o.ino && ((std::strcmp(o.type, "open") == 0 && (o.flags & O_CREAT)) || std::strcmp(o.type, "mkdir") == 0))
+        judge.learn(o.path, o.dev, o.ino, std::strcmp(o.type, "mkdir") == 0);
       const int pid = h.pids.empty() ? 0 : h.pids.front();
       auto t = thread_tgid.find(pid);
       ProcessPtr p = t == thread_tgid.end() ? nullptr : info_of(t->second);
       std::vector<ProcessPtr> alive;
       if (!p)
         for (const auto& pr : procs) alive.push_back(pr.second.info);
-      ProcessPtr by_argv = p ? nullptr : recent_readers.by_argv(h.open.path, alive);
+      ProcessPtr by_argv = p ? nullptr : recent_readers.by_argv(o.path, alive);
       if (by_argv) p = by_argv;
-      Event ev = new_event(EventClass::FileSystem, "open", p ? p->pid : pid, p);
+      Event ev = new_event(EventClass::FileSystem, o.type ? o.type : "open", p ? p->pid : pid, p);
+      if (o.time_ns) ev.time_ns = o.time_ns;
       FileInfo f;
-      f.path = f.raw_path = h.open.path;
+      f.path = f.raw_path = o.path;
+      if (o.type) f.target = o.target, f.flags = o.flags, f.mode = o.mode, f.dev = o.dev, f.ino = o.ino;
       ev.file = std::move(f);
       ev.args.push_back({"source", "inotify"});
+      if (o.type) ev.args.push_back({"inotify", o.change});
+      if (o.uid >= 0) ev.args.push_back({"uid", std::to_string(o.uid)}), ev.args.push_back({"gid", std::to_string(o.gid)});
       if (!p) ev.args.push_back({"attributed", "false"});
       else ev.args.push_back({"attributed_by", by_argv ? "argv" : "open_fd"});
       judge.judge(ev, probes::Enforce::Alert);
       judge.emit(std::move(ev));
     }
+    if (std::string w = sensitive.take_warning(); !w.empty()) spdlog::warn("{}", w);
   }
+  uint64_t inotify_duplicates = 0;  // changes to protected objects reported by their trapped event already
 
   const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
 
@@ -1139,9 +1157,14 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
                     : "seccomp filter without WAIT_KILLABLE_RECV (Linux < 5.19): a signal during a notified call "
                       "interrupts it; a restarted duplicate is reported once");
   std::string watch_error;
-  if (!impl_->cfg.sensitive_patterns.empty()) {
-    impl_->sensitive_on = impl_->sensitive.start(impl_->cfg.sensitive_patterns, &watch_error);
-    if (!impl_->sensitive_on) spdlog::warn("{} (sensitive-file reads will not be reported)", watch_error);
+  // Reads of sensitive files, and changes to the files block rules protect (in
+  // both modes: it costs nothing until one changes; docs/threat-model.md).
+  const ProtectedObjects& guarded = impl_->judge.protected_objects();
+  if (!impl_->cfg.sensitive_patterns.empty() || !guarded.empty()) {
+    impl_->sensitive_on = impl_->sensitive.start(impl_->cfg.sensitive_patterns, &watch_error, guarded);
+    if (!impl_->sensitive_on)
+      spdlog::warn("{} (sensitive-file reads and writes to protected files behind a race will not be reported)",
+                   watch_error);
   }
   if (write(app.to_child, "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
   done();
@@ -1169,6 +1192,9 @@ int Tracer::run() {
           if (tid == t.main_pid) {
             t.sensitive.stop();  // collects opens still queued
             t.emit_sensitive();
+            if (t.inotify_duplicates)
+              spdlog::debug("protected files: {} inotify reports dropped (their trapped event was judged just before)",
+                            t.inotify_duplicates);
             return status;
           }
         } else if (WIFSTOPPED(status)) {

@@ -6,7 +6,8 @@
 # (a thread; another process through a shared memfd). Prevent mode: every
 # one refused, the file untouched, while other opens still work (performed by
 # vigil: flags, umask, O_APPEND, O_EXCL). Detect mode: each alias is reported
-# with the protected file's path.
+# with the protected file's path; and a write no trapped event named (the
+# path raced, the fd kept) is seen by inotify on the protected file itself.
 SRC_DIR=${SRC_DIR:?}
 source "$SRC_DIR/tests/scenarios/lib.bash"
 D=$T/d
@@ -99,4 +100,41 @@ assert len(want) >= 9, sorted(seen)
 bad = {r: seen.get(r) for r in want if seen.get(r) != d + "/protected/x"}
 assert not bad, bad
 PY
+
+# Detect: a race won, the fd kept and written later: no trapped event named the
+# protected file just before, inotify on its inode does (the true object,
+# attributed to the holder). Checked on the events (alerts of a rule aggregate).
+for mode in race_hold shm_hold; do
+  rm -f "$T/ev"
+  vrun detect --rules="$rules" --events="$T/ev" -- "$FIXTURES/opens_attack" "$D" $mode 3000
+  grep -q "^$mode held=1 wrote=1" "$T/err" || fail "detect: $mode: $(grep "^$mode" "$T/err" || cat "$T/err")"
+  expect_alert "Protected write" none
+  "$PY" - "$T/ev" "$D" <<'PY' || fail "detect: $mode: the write through the kept fd was not seen as the protected file"
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+evs = events(sys.argv[1])
+ino = [e for e in evs if e.get("args", {}).get("source") == "inotify" and e["type"] == "open"]
+assert any(e["file"]["path"] == sys.argv[2] + "/protected/x" and "modify" in e.get("args", {}).get("inotify", "")
+           and e.get("args", {}).get("attributed_by") == "open_fd" and e["process"]["name"] == "opens_attack" for e in ino), ino
+PY
+done
+
+# Detect: writes through a hard link and /proc/self/fd are trapped events on the
+# protected file; their inotify reports are the same writes: dropped. A new file
+# below the protected directory: the trapped create only. An unprotected file: nothing from inotify.
+rm -f "$T/ev"
+vrun detect --rules="$rules" --events="$T/ev" -- /bin/sh -c 'echo h >>"$0/hard"; exec 3>>"$0/protected/x"; echo f >/proc/self/fd/3; exec 3>&-; echo n >"$0/protected/new"; echo u >"$0/free/u"' "$D"
+expect_alert "Protected write" none
+"$PY" - "$T/ev" "$D" <<'PY' || fail "detect: duplicates or unprotected files reported by inotify"
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+d = sys.argv[2]
+evs = events(sys.argv[1])
+ino = [e for e in evs if e.get("args", {}).get("source") == "inotify" and "inotify" in e["args"]]
+assert not ino, ino
+trapped = [e["file"]["path"] for e in evs if e.get("file") and e["type"] in ("open", "openat") and not e.get("args", {}).get("source")]
+assert trapped.count(d + "/protected/x") == 3, trapped  # hard link, the fd 3 open, /proc/self/fd/3
+assert d + "/protected/new" in trapped and d + "/free/u" in trapped, trapped
+PY
+rm -f "$D/protected/new" "$D/free/u"
 echo ok

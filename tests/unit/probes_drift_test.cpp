@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -263,4 +265,84 @@ TEST_CASE("sensitive-files option: none, default, own patterns, errors", "[probe
   CHECK_FALSE(parse_sensitive_patterns("default,relative/x", &p, &err));
   CHECK(err.find("'relative/x'") != std::string::npos);
   CHECK_FALSE(parse_sensitive_patterns("", &p, &err));
+}
+
+TEST_CASE("protected watch: writes, mode and name changes of protected objects", "[probes][sensitive]") {
+  TempDir d;
+  fs::create_directory(d.path / "prot");
+  write_file(d.path / "prot/x", "secret");
+  write_file(d.path / "free", "x");
+  write_file(d.path / "named", "n");
+  REQUIRE(::link((d.path / "prot/x").c_str(), (d.path / "hard").c_str()) == 0);
+  SensitiveWatch w;
+  std::string err;
+  REQUIRE(w.start({(d.path / "named").string()}, &err));  // also a sensitive file: reads still seen
+  ProtectedObjects objs;
+  objs.files = {(d.path / "prot/x").string()};
+  objs.dirs = {(d.path / "prot").string()};
+  objs.names = {(d.path / "named").string(), (d.path / "later").string()};
+  CHECK(w.protect(objs) == 0);
+  CHECK(w.protected_watches() == 4);  // prot/x, prot, named, the parent (for named and later)
+  const struct stat x = stat_of(d.path / "prot/x");
+  auto only = [](std::vector<SensitiveOpen> ev, const char* type) {
+    std::erase_if(ev, [&](const SensitiveOpen& o) { return !o.type || std::strcmp(o.type, type) != 0; });
+    return ev;
+  };
+
+  // An unprotected file: nothing. A write through the hard link: the protected inode, by its rule name, once.
+  { std::ofstream(d.path / "free", std::ios::app) << "y"; }
+  CHECK(w.read_events().empty());
+  { std::ofstream(d.path / "hard", std::ios::app) << "a" << std::flush << "b"; }
+  auto ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(std::string(ev[0].type) == "open");
+  CHECK(ev[0].flags == O_WRONLY);
+  CHECK(ev[0].path == (d.path / "prot/x").string());
+  CHECK((ev[0].dev == x.st_dev && ev[0].ino == x.st_ino));
+  CHECK(ev[0].change == "modify,close_write");
+
+  // chmod: the new mode; a link count change (unlink of the other name): nothing.
+  REQUIRE(::chmod((d.path / "prot/x").c_str(), 0600) == 0);
+  ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(std::string(ev[0].type) == "chmod");
+  CHECK(ev[0].mode == 0600);
+  REQUIRE(::unlink((d.path / "hard").c_str()) == 0);
+  usleep(50000);
+  CHECK(w.read_events().empty());
+
+  // Entries of the protected directory: created (then watched), renamed inside, removed.
+  write_file(d.path / "prot/new", "n");
+  ev = only(wait_events(w), "open");
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].path == (d.path / "prot/new").string());
+  CHECK(ev[0].flags == (O_WRONLY | O_CREAT));
+  CHECK(ev[0].ino == stat_of(d.path / "prot/new").st_ino);
+  fs::rename(d.path / "prot/new", d.path / "prot/moved");
+  ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(std::string(ev[0].type) == "rename");
+  CHECK(ev[0].path == (d.path / "prot/new").string());
+  CHECK(ev[0].target == (d.path / "prot/moved").string());
+  { std::ofstream(d.path / "prot/moved", std::ios::app) << "w"; }  // the created file is watched
+  ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(std::string(ev[0].type) == "open");
+  fs::remove(d.path / "prot/moved");
+  ev = only(wait_events(w), "unlink");
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].path == (d.path / "prot/moved").string());
+
+  // A path named directly: created later under that name; others in the same directory: nothing.
+  write_file(d.path / "other", "o");
+  write_file(d.path / "later", "l");
+  ev = only(wait_events(w), "open");
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].path == (d.path / "later").string());
+  // The named file is sensitive too: its read-open and its write are both seen.
+  close(open((d.path / "named").c_str(), O_RDONLY));
+  { std::ofstream(d.path / "named", std::ios::app) << "w"; }
+  ev = wait_events(w);  // both done before this read: queued already
+  CHECK(std::count_if(ev.begin(), ev.end(), [](const SensitiveOpen& o) { return !o.type; }) >= 1);
+  CHECK(only(ev, "open").size() == 1);
 }
