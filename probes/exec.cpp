@@ -283,11 +283,17 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // interpreter_script the script, argv what the kernel will pass (raw_path:
 // the path given to execve). *file_st: the stat of the file that was named
 // (the script, or the executable), st_ino 0 if unknown; *image: the file that
-// runs (the interpreter of a script), ino 0 if unknown.
+// runs (the interpreter of a script), ino 0 if unknown. ids: the caller's
+// ids as the tracer read them at this notification (learning the process),
+// else null: read here.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
-                     DecodeContext::ExecImage* image) {
+                     DecodeContext::ExecImage* image, const procfs::Status* ids = nullptr) {
   procfs::Status st;
-  if (procfs::read_status(tid, &st)) {
+  if (ids) {  // the caller waits in this call: its ids cannot have changed since
+    st = *ids;
+    if (st.cap_eff < 0) st.cap_eff = procfs::cap_effective(tid);  // (a pidfd does not tell it)
+  }
+  if (ids || procfs::read_status(tid, &st)) {
     p->ppid = st.ppid;
     p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
     p->cap_effective = st.cap_eff;
@@ -359,7 +365,7 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // A path relative to an execveat directory fd is no path to name a script by.
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st;
-  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ctx.exec_image);
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ctx.exec_image, ctx.caller_ids);
   close(exe_fd);
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)

@@ -38,7 +38,13 @@ std::string read_link(const std::string& path);
 
 // The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
 // no /proc lookup), else /proc/TID/status. False if tid is gone.
-bool thread_group(int tid, int* tgid, int* ppid);
+// ids (optional): tid's ids as read by the same call: ppid, uid/euid/gid/egid
+// (both paths) and cap_eff (/proc path only: -1 from a pidfd). pidfd
+// (optional): where tid leads its thread group and the pidfd path was taken,
+// the pidfd of that process (the caller's to keep or close), else -1.
+bool thread_group(int tid, int* tgid, int* ppid, Status* ids = nullptr, int* pidfd = nullptr);
+// CapEff of thread tid (capget: one system call), -1 if unknown.
+int64_t cap_effective(int tid);
 // Tests: force the /proc path of thread_group (what kernels before 6.13 get).
 void use_pidfd_info(bool on);
 // The wait status of pid if it is a zombie (field 52 of /proc/PID/stat).

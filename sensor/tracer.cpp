@@ -215,26 +215,32 @@ struct Tracer::Impl {
   // with a fork event (and its unknown ancestors first).
   // watch: open a pidfd to see it die. defer: a process not known yet is not
   // learnt here; its parent is returned there instead (-1: known).
+  // A thread learnt here leaves its ids in fresh_ids (for this notification's exec).
   int tgid_of(int tid, bool watch = true, int* defer = nullptr) {
     if (defer) *defer = -1;
     if (auto it = thread_tgid.find(tid); it != thread_tgid.end()) {
       if (it->second == tid || seized.count(tid) || syscall(SYS_tgkill, it->second, tid, 0) == 0) return it->second;
       thread_tgid.erase(it);
     }
-    int tgid = 0, ppid = 0;
-    if (!procfs::thread_group(tid, &tgid, &ppid)) return 0;
-    if (!procs.count(tgid)) {
-      if (defer) *defer = ppid;
-      else learn(tgid, ppid, watch, 0);
-    }
+    int tgid = 0, ppid = 0, pidfd = -1;  // pidfd: of the process, when tid leads it (6.13+): its exit watch
+    if (!procfs::thread_group(tid, &tgid, &ppid, &fresh_ids, &pidfd)) return 0;
+    fresh_tid = tid;
+    if (!procs.count(tgid) && !defer) learn(tgid, ppid, watch, 0, pidfd);
+    else if (pidfd >= 0) close(pidfd);
+    if (!procs.count(tgid) && defer) *defer = ppid;
     thread_tgid[tid] = tgid;
     if (thread_tgid.size() > prune_at) prune_threads();
     return tgid;
   }
+  // The ids of thread fresh_tid as read when it was learnt, at the
+  // notification being handled (0: none learnt at this one).
+  int fresh_tid = 0;
+  procfs::Status fresh_ids;
 
   // A process seen for the first time: its fork event. Its parent is learnt
   // first if it is unknown too (a process that never made a notified call).
-  void learn(int pid, int ppid, bool watch, int depth) {
+  // pidfd: a pidfd of it already open (-1: none), kept to watch its exit.
+  void learn(int pid, int ppid, bool watch, int depth, int pidfd = -1) {
     // Only an app process: one with vigil's filter on top of vigil's own
     // (never vigil's parent, init or a subreaper that took an orphan).
     procfs::Status pst;
@@ -242,16 +248,18 @@ struct Tracer::Impl {
         pst.tgid == ppid && pst.seccomp_filters > own_filters)
       learn(ppid, pst.ppid, true, depth + 1);
     add_process(pid, ppid);
-    if (watch) watch_exit(pid);
+    if (watch) watch_exit(pid, pidfd);
+    else if (pidfd >= 0) close(pidfd);
     Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
     ev.child_pid = pid;
     carry_out(judge.judge(ev, probes::Enforce::Kill), pid);  // the child exists already: only killing it is left
     judge.emit(std::move(ev));
   }
 
-  // A pidfd in the epoll set (data: the pid): readable when the process is gone.
-  void watch_exit(int pid) {
-    int fd = int(syscall(SYS_pidfd_open, pid, 0));
+  // A pidfd in the epoll set (data: the pid): readable when the process is
+  // gone. fd: a pidfd of pid already open, else -1 (opened here).
+  void watch_exit(int pid, int fd = -1) {
+    if (fd < 0) fd = int(syscall(SYS_pidfd_open, pid, 0));
     if (fd < 0) {  // gone already; or Linux < 5.3; vigil's own EMFILE/ENOMEM: fail closed (sensor/guard.hpp)
       if (errno != ESRCH && errno != ENOSYS && guard.resource_fault(pid, "pidfd_open of an app process", errno))
         kill(pid, SIGKILL);
@@ -709,6 +717,7 @@ struct Tracer::Impl {
     stops.fetch_add(1, std::memory_order_relaxed);
     const int tid = int(req.pid);
     keeper.in_flight(tid);
+    fresh_tid = 0;
     struct Done {
       Keeper& k;
       ~Done() { k.in_flight(0); }
@@ -756,6 +765,7 @@ struct Tracer::Impl {
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
     probes::DecodeContext ctx = decode_context(tgid);
     ctx.performed = probe->performed && judge.enforces(probe->type);
+    if (fresh_tid == tid) ctx.caller_ids = &fresh_ids;  // learnt at this notification: its ids are read
     if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
     else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
@@ -1125,6 +1135,8 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
                     : "lazy (no rule can block an exec)",
                 impl_->connector ? "on" : "off (no rule can block a connect or send)");
 
+  // VIGIL_TEST_NO_PIDFD_INFO=1 (tests): learn processes from /proc/PID/status, as before Linux 6.13.
+  if (const char* v = std::getenv("VIGIL_TEST_NO_PIDFD_INFO"); v && std::strcmp(v, "1") == 0) procfs::use_pidfd_info(false);
   // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
   const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");
   const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
