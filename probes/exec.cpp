@@ -77,12 +77,10 @@ class ChunkReader {
   // Reads [addr, addr+len): false if nothing is readable at addr.
   bool fill(uint64_t addr, size_t len) {
     buf_.resize(std::max(buf_.size(), len));
-    size_t got = 0;
-    while (got < len) {  // process_vm_readv stops at the first unreadable page
-      const size_t n = mem_.read_some(addr + got, buf_.data() + got, len - got);
-      if (n == 0) break;
-      got += n;
-    }
+    // One read: process_vm_readv stops only at a page it cannot read, so a
+    // short read is where the readable memory ends (argv's strings usually
+    // end at the top of the stack: a second read there would only fail).
+    const size_t got = mem_.read_some(addr, buf_.data(), len);
     base_ = addr, len_ = got, short_ = got < len;
     return got > 0;
   }
