@@ -572,9 +572,13 @@ struct Tracer::Impl {
   // Lazy checks whose process made no notification since (the adaptive
   // filter may trap nothing it does): checked once the exec is over, looked
   // at kLazyCheckNs after it was let through, then at doubling intervals (at
-  // most kLazyMaxNs) while it may still be running. Returns the poll timeout
-  // (ms) until the next look, -1 if none is pending.
-  static constexpr int64_t kLazyCheckNs = 2'000'000, kLazyMaxNs = 256'000'000;
+  // most kLazyMaxNs) while it may still be running. The looks are made when
+  // the loop is awake anyway (a notification, a death); the loop wakes up for
+  // them only from kLazyQuietNs after the exec: a program that is done
+  // sooner (its death erases the check: its image cannot be read any more)
+  // costs no wake-up. Returns the poll timeout (ms) until the next wake-up
+  // for a look, -1 if none is pending.
+  static constexpr int64_t kLazyCheckNs = 2'000'000, kLazyQuietNs = 64'000'000, kLazyMaxNs = 256'000'000;
   int sweep_lazy() {
     if (exec_lazy.empty()) return -1;
     const int64_t now = now_monotonic_ns();
@@ -584,7 +588,7 @@ struct Tracer::Impl {
       if (c.next_ns == 0) c.next_ns = c.since_ns + kLazyCheckNs;
       if (now >= c.next_ns && !exec_over(it->first, c)) c.next_ns = now + std::min(2 * (now - c.since_ns), kLazyMaxNs);
       if (now < c.next_ns) {
-        next = std::min(next, c.next_ns);
+        next = std::min(next, std::max(c.next_ns, c.since_ns + kLazyQuietNs));
         ++it;
         continue;
       }
