@@ -202,7 +202,7 @@ FileFacts file_facts(int fd, struct stat* st) {
 // Session id and controlling terminal from /proc/PID/stat.
 void read_stat(int pid, Process* p) {
   std::string s;
-  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true, true)) return;
   size_t paren = s.rfind(')');  // comm may contain anything, even ") "
   if (paren == std::string::npos) return;
   char state = 0;
@@ -364,7 +364,7 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st;
   read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ctx.exec_image, ctx.caller_ids);
-  close(exe_fd);
+  procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)
     drifted = ctx.drift->check(p->interpreter_script.empty() ? p->exe : p->interpreter_script, st, p.get());

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -21,7 +22,21 @@ std::string read_link(const std::string& path) {
 // Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
 // a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
 // reads fill the buffer while there is more): saves the read that returns 0.
-bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof) {
+namespace {
+thread_local std::vector<int> t_to_close;
+}  // namespace
+
+void close_later(int fd) {
+  t_to_close.push_back(fd);
+  if (t_to_close.size() >= 64) close_deferred();
+}
+
+void close_deferred() {
+  for (int fd : t_to_close) close(fd);
+  t_to_close.clear();
+}
+
+bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof, bool later) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out->resize(max);
@@ -32,7 +47,8 @@ bool read_file(const std::string& path, size_t max, std::string* out, bool short
     len += size_t(n);
     if (short_is_eof) break;
   }
-  close(fd);
+  if (later) close_later(fd);
+  else close(fd);
   out->resize(len);
   return true;
 }

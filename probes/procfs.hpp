@@ -32,7 +32,13 @@ bool read_status(int pid, Status* st);
 // Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
 // a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
 // reads fill the buffer while there is more): saves the read that returns 0.
-bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false);
+// later: its fd is closed by close_deferred(), not here.
+bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false, bool later = false);
+// An fd this thread need not wait to close: closed by its next
+// close_deferred() (the tracer's, once it has answered the notification
+// being decoded: closes off the caller's wait), or when 64 are waiting.
+void close_later(int fd);
+void close_deferred();
 // The target of a symbolic link ("" if none).
 std::string read_link(const std::string& path);
 

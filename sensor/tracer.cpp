@@ -265,15 +265,27 @@ struct Tracer::Impl {
         kill(pid, SIGKILL);
       return;
     }
-    epoll_event e{};
-    e.events = EPOLLIN;
-    e.data.u64 = uint64_t(pid);
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &e) < 0) {
-      close(fd);
-      return;
-    }
     procs[pid].pidfd = fd;
+    unwatched.emplace_back(pid, fd);  // into the epoll set before the next poll (off the caller's wait)
     keeper.track(pid);  // only with a pidfd: its death is seen, so a stale pid is never left for the keeper
+  }
+  // Pidfds opened since the last poll: into the epoll set (a process already
+  // gone is reported by the next poll all the same).
+  std::vector<std::pair<int, int>> unwatched;
+  void watch_pending() {
+    for (const auto& [pid, fd] : unwatched) {
+      auto p = procs.find(pid);
+      if (p == procs.end() || p->second.pidfd != fd) continue;  // gone meanwhile (its pidfd closed)
+      epoll_event e{};
+      e.events = EPOLLIN;
+      e.data.u64 = uint64_t(pid);
+      if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &e) < 0 && errno != EEXIST) {
+        close(fd);
+        p->second.pidfd = -1;
+        keeper.untrack(pid);
+      }
+    }
+    unwatched.clear();
   }
 
   // Forgets threads that are gone (their exits are not seen): amortised, so
@@ -1196,6 +1208,8 @@ int Tracer::run() {
     }
     t.emit_sensitive();
     if (t.watchdog && t.watchdog->pending()) t.report_stalls();  // a read of a ptrace stop
+    t.watch_pending();
+    procfs::close_deferred();
     // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
     // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up
     // (epoll's callback wakes its waiter like any other). The pidfds are in
