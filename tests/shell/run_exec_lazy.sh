@@ -7,7 +7,8 @@
 # open what the exec names (/proc/self/cwd/../x: vigil's own lexical ".."
 # does not resolve as the kernel's), so only the check reports what ran.
 # The rules trap execs only (adaptive filter): `sleeper` (a copy of sleep)
-# makes no trapped call; it runs 1 s, then the shell waits for it.
+# makes no trapped call; it runs 0.5 s (less than any other periodic wake-up
+# of the sensor: 1 s), then the shell waits for it.
 set -euo pipefail
 : "${VIGIL:?}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -24,7 +25,7 @@ YAML
 for mode in detect prevent; do
   rm -f "$tmp/al"
   (cd "$tmp/d/sub" && "$VIGIL" run --mode=$mode --rules="$tmp/rules.yaml" --alerts="file:$tmp/al" --trace=info -- \
-    sh -c '/proc/self/cwd/../sleeper 1; echo done') > "$tmp/out" 2> "$tmp/err" || fail "$mode: the run failed: $(cat "$tmp/err")"
+    sh -c '/proc/self/cwd/../sleeper 0.5; echo done') > "$tmp/out" 2> "$tmp/err" || fail "$mode: the run failed: $(cat "$tmp/err")"
   grep -q '^done$' "$tmp/out" || fail "$mode: sleeper did not run: $(cat "$tmp/out" "$tmp/err")"
   # Only execs are trapped: the check cannot come from a later notification of sleeper.
   grep -q 'trapped.*mmap\|trapped.*openat' "$tmp/err" && fail "$mode: more than execs trapped: $(grep trapped "$tmp/err")"
