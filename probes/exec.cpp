@@ -77,12 +77,10 @@ class ChunkReader {
   // Reads [addr, addr+len): false if nothing is readable at addr.
   bool fill(uint64_t addr, size_t len) {
     buf_.resize(std::max(buf_.size(), len));
-    size_t got = 0;
-    while (got < len) {  // process_vm_readv stops at the first unreadable page
-      const size_t n = mem_.read_some(addr + got, buf_.data() + got, len - got);
-      if (n == 0) break;
-      got += n;
-    }
+    // One read: process_vm_readv stops only at a page it cannot read, so a
+    // short read is where the readable memory ends (argv's strings usually
+    // end at the top of the stack: a second read there would only fail).
+    const size_t got = mem_.read_some(addr, buf_.data(), len);
     base_ = addr, len_ = got, short_ = got < len;
     return got > 0;
   }
@@ -204,7 +202,7 @@ FileFacts file_facts(int fd, struct stat* st) {
 // Session id and controlling terminal from /proc/PID/stat.
 void read_stat(int pid, Process* p) {
   std::string s;
-  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true)) return;
+  if (!read_file(fmt::format("/proc/{}/stat", pid), 1024, &s, true, true)) return;
   size_t paren = s.rfind(')');  // comm may contain anything, even ") "
   if (paren == std::string::npos) return;
   char state = 0;
@@ -283,11 +281,17 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // interpreter_script the script, argv what the kernel will pass (raw_path:
 // the path given to execve). *file_st: the stat of the file that was named
 // (the script, or the executable), st_ino 0 if unknown; *image: the file that
-// runs (the interpreter of a script), ino 0 if unknown.
+// runs (the interpreter of a script), ino 0 if unknown. ids: the caller's
+// ids as the tracer read them at this notification (learning the process),
+// else null: read here.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
-                     DecodeContext::ExecImage* image) {
+                     DecodeContext::ExecImage* image, const procfs::Status* ids = nullptr) {
   procfs::Status st;
-  if (procfs::read_status(tid, &st)) {
+  if (ids) {  // the caller waits in this call: its ids cannot have changed since
+    st = *ids;
+    if (st.cap_eff < 0) st.cap_eff = procfs::cap_effective(tid);  // (a pidfd does not tell it)
+  }
+  if (ids || procfs::read_status(tid, &st)) {
     p->ppid = st.ppid;
     p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
     p->cap_effective = st.cap_eff;
@@ -359,8 +363,8 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // A path relative to an execveat directory fd is no path to name a script by.
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st;
-  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ctx.exec_image);
-  close(exe_fd);
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ctx.exec_image, ctx.caller_ids);
+  procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)
     drifted = ctx.drift->check(p->interpreter_script.empty() ? p->exe : p->interpreter_script, st, p.get());

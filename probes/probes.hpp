@@ -21,6 +21,10 @@
 #include "probes/drift.hpp"
 #include "probes/fdtable.hpp"
 
+namespace vigil::procfs {
+struct Status;  // probes/procfs.hpp
+}
+
 namespace vigil::probes {
 
 // The syscall ABIs the filter covers, by build target: the one place where
@@ -116,6 +120,9 @@ struct DecodeContext {
   // The tracer performs this call itself (sensor/perform.hpp): decoders
   // leave the path's resolution to it (it resolves as the caller).
   bool performed = false;
+  // The caller's ids as the tracer read them at this notification (it learnt
+  // the process: thread group, parent, ids in one read), else null.
+  const procfs::Status* caller_ids = nullptr;
   // Set by the decoder:
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)

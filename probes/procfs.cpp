@@ -1,11 +1,13 @@
 #include "probes/procfs.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,7 +22,21 @@ std::string read_link(const std::string& path) {
 // Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
 // a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
 // reads fill the buffer while there is more): saves the read that returns 0.
-bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof) {
+namespace {
+thread_local std::vector<int> t_to_close;
+}  // namespace
+
+void close_later(int fd) {
+  t_to_close.push_back(fd);
+  if (t_to_close.size() >= 64) close_deferred();
+}
+
+void close_deferred() {
+  for (int fd : t_to_close) close(fd);
+  t_to_close.clear();
+}
+
+bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof, bool later) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   out->resize(max);
@@ -31,7 +47,8 @@ bool read_file(const std::string& path, size_t max, std::string* out, bool short
     len += size_t(n);
     if (short_is_eof) break;
   }
-  close(fd);
+  if (later) close_later(fd);
+  else close(fd);
   out->resize(len);
   return true;
 }
@@ -82,18 +99,31 @@ int pidfd_exit_status(int pidfd) {
 
 void use_pidfd_info(bool on) { have_pidfd_info = on; }
 
-bool thread_group(int tid, int* tgid, int* ppid) {
+bool thread_group(int tid, int* tgid, int* ppid, Status* ids, int* pidfd) {
+  if (pidfd) *pidfd = -1;
   if (have_pidfd_info) {
-    int fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
+    // A process pidfd first: tid is usually its group's leader (a new
+    // process's first trapped call), and that pidfd can then watch its exit
+    // too. EINVAL: tid is another thread of its group (not a leader).
+    bool process = true;
+    int fd = int(syscall(SYS_pidfd_open, tid, 0));
+    if (fd < 0 && errno == EINVAL) process = false, fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
     if (fd < 0 && errno == ESRCH) return false;  // gone
     PidfdInfo info{};
     const bool ok = fd >= 0 && ioctl(fd, kPidfdGetInfo, &info) == 0;
     const int err = errno;
-    if (fd >= 0) close(fd);
     if (ok) {
       *tgid = int(info.tgid), *ppid = int(info.ppid);
+      if (ids) {
+        *ids = Status{};
+        ids->tgid = *tgid, ids->ppid = *ppid;
+        ids->uid = int(info.ruid), ids->euid = int(info.euid), ids->gid = int(info.rgid), ids->egid = int(info.egid);
+      }
+      if (pidfd && process) return *pidfd = fd, true;
+      close(fd);
       return true;
     }
+    if (fd >= 0) close(fd);
     // EINVAL from pidfd_open (no PIDFD_THREAD, < 6.9) or ENOTTY/EINVAL from
     // the ioctl (< 6.13): the kernel lacks it, /proc from now on. ESRCH: the
     // thread went away between the two calls.
@@ -102,7 +132,15 @@ bool thread_group(int tid, int* tgid, int* ppid) {
   Status st;
   if (!read_status(tid, &st)) return false;
   *tgid = st.tgid, *ppid = st.ppid;
+  if (ids) *ids = st;
   return true;
+}
+
+int64_t cap_effective(int tid) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, tid};
+  __user_cap_data_struct data[2]{};
+  if (syscall(SYS_capget, &hdr, data) != 0) return -1;
+  return int64_t(data[0].effective) | int64_t(data[1].effective) << 32;
 }
 
 }  // namespace vigil::procfs

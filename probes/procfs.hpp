@@ -32,13 +32,25 @@ bool read_status(int pid, Status* st);
 // Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
 // a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose
 // reads fill the buffer while there is more): saves the read that returns 0.
-bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false);
+// later: its fd is closed by close_deferred(), not here.
+bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false, bool later = false);
+// An fd this thread need not wait to close: closed by its next
+// close_deferred() (the tracer's, once it has answered the notification
+// being decoded: closes off the caller's wait), or when 64 are waiting.
+void close_later(int fd);
+void close_deferred();
 // The target of a symbolic link ("" if none).
 std::string read_link(const std::string& path);
 
 // The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
 // no /proc lookup), else /proc/TID/status. False if tid is gone.
-bool thread_group(int tid, int* tgid, int* ppid);
+// ids (optional): tid's ids as read by the same call: ppid, uid/euid/gid/egid
+// (both paths) and cap_eff (/proc path only: -1 from a pidfd). pidfd
+// (optional): where tid leads its thread group and the pidfd path was taken,
+// the pidfd of that process (the caller's to keep or close), else -1.
+bool thread_group(int tid, int* tgid, int* ppid, Status* ids = nullptr, int* pidfd = nullptr);
+// CapEff of thread tid (capget: one system call), -1 if unknown.
+int64_t cap_effective(int tid);
 // Tests: force the /proc path of thread_group (what kernels before 6.13 get).
 void use_pidfd_info(bool on);
 // The wait status of pid if it is a zombie (field 52 of /proc/PID/stat).

@@ -215,26 +215,32 @@ struct Tracer::Impl {
   // with a fork event (and its unknown ancestors first).
   // watch: open a pidfd to see it die. defer: a process not known yet is not
   // learnt here; its parent is returned there instead (-1: known).
+  // A thread learnt here leaves its ids in fresh_ids (for this notification's exec).
   int tgid_of(int tid, bool watch = true, int* defer = nullptr) {
     if (defer) *defer = -1;
     if (auto it = thread_tgid.find(tid); it != thread_tgid.end()) {
       if (it->second == tid || seized.count(tid) || syscall(SYS_tgkill, it->second, tid, 0) == 0) return it->second;
       thread_tgid.erase(it);
     }
-    int tgid = 0, ppid = 0;
-    if (!procfs::thread_group(tid, &tgid, &ppid)) return 0;
-    if (!procs.count(tgid)) {
-      if (defer) *defer = ppid;
-      else learn(tgid, ppid, watch, 0);
-    }
+    int tgid = 0, ppid = 0, pidfd = -1;  // pidfd: of the process, when tid leads it (6.13+): its exit watch
+    if (!procfs::thread_group(tid, &tgid, &ppid, &fresh_ids, &pidfd)) return 0;
+    fresh_tid = tid;
+    if (!procs.count(tgid) && !defer) learn(tgid, ppid, watch, 0, pidfd);
+    else if (pidfd >= 0) close(pidfd);
+    if (!procs.count(tgid) && defer) *defer = ppid;
     thread_tgid[tid] = tgid;
     if (thread_tgid.size() > prune_at) prune_threads();
     return tgid;
   }
+  // The ids of thread fresh_tid as read when it was learnt, at the
+  // notification being handled (0: none learnt at this one).
+  int fresh_tid = 0;
+  procfs::Status fresh_ids;
 
   // A process seen for the first time: its fork event. Its parent is learnt
   // first if it is unknown too (a process that never made a notified call).
-  void learn(int pid, int ppid, bool watch, int depth) {
+  // pidfd: a pidfd of it already open (-1: none), kept to watch its exit.
+  void learn(int pid, int ppid, bool watch, int depth, int pidfd = -1) {
     // Only an app process: one with vigil's filter on top of vigil's own
     // (never vigil's parent, init or a subreaper that took an orphan).
     procfs::Status pst;
@@ -242,30 +248,44 @@ struct Tracer::Impl {
         pst.tgid == ppid && pst.seccomp_filters > own_filters)
       learn(ppid, pst.ppid, true, depth + 1);
     add_process(pid, ppid);
-    if (watch) watch_exit(pid);
+    if (watch) watch_exit(pid, pidfd);
+    else if (pidfd >= 0) close(pidfd);
     Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
     ev.child_pid = pid;
     carry_out(judge.judge(ev, probes::Enforce::Kill), pid);  // the child exists already: only killing it is left
     judge.emit(std::move(ev));
   }
 
-  // A pidfd in the epoll set (data: the pid): readable when the process is gone.
-  void watch_exit(int pid) {
-    int fd = int(syscall(SYS_pidfd_open, pid, 0));
+  // A pidfd in the epoll set (data: the pid): readable when the process is
+  // gone. fd: a pidfd of pid already open, else -1 (opened here).
+  void watch_exit(int pid, int fd = -1) {
+    if (fd < 0) fd = int(syscall(SYS_pidfd_open, pid, 0));
     if (fd < 0) {  // gone already; or Linux < 5.3; vigil's own EMFILE/ENOMEM: fail closed (sensor/guard.hpp)
       if (errno != ESRCH && errno != ENOSYS && guard.resource_fault(pid, "pidfd_open of an app process", errno))
         kill(pid, SIGKILL);
       return;
     }
-    epoll_event e{};
-    e.events = EPOLLIN;
-    e.data.u64 = uint64_t(pid);
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &e) < 0) {
-      close(fd);
-      return;
-    }
     procs[pid].pidfd = fd;
+    unwatched.emplace_back(pid, fd);  // into the epoll set before the next poll (off the caller's wait)
     keeper.track(pid);  // only with a pidfd: its death is seen, so a stale pid is never left for the keeper
+  }
+  // Pidfds opened since the last poll: into the epoll set (a process already
+  // gone is reported by the next poll all the same).
+  std::vector<std::pair<int, int>> unwatched;
+  void watch_pending() {
+    for (const auto& [pid, fd] : unwatched) {
+      auto p = procs.find(pid);
+      if (p == procs.end() || p->second.pidfd != fd) continue;  // gone meanwhile (its pidfd closed)
+      epoll_event e{};
+      e.events = EPOLLIN;
+      e.data.u64 = uint64_t(pid);
+      if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &e) < 0 && errno != EEXIST) {
+        close(fd);
+        p->second.pidfd = -1;
+        keeper.untrack(pid);
+      }
+    }
+    unwatched.clear();
   }
 
   // Forgets threads that are gone (their exits are not seen): amortised, so
@@ -582,9 +602,13 @@ struct Tracer::Impl {
   // Lazy checks whose process made no notification since (the adaptive
   // filter may trap nothing it does): checked once the exec is over, looked
   // at kLazyCheckNs after it was let through, then at doubling intervals (at
-  // most kLazyMaxNs) while it may still be running. Returns the poll timeout
-  // (ms) until the next look, -1 if none is pending.
-  static constexpr int64_t kLazyCheckNs = 2'000'000, kLazyMaxNs = 256'000'000;
+  // most kLazyMaxNs) while it may still be running. The looks are made when
+  // the loop is awake anyway (a notification, a death); the loop wakes up for
+  // them only from kLazyQuietNs after the exec: a program that is done
+  // sooner (its death erases the check: its image cannot be read any more)
+  // costs no wake-up. Returns the poll timeout (ms) until the next wake-up
+  // for a look, -1 if none is pending.
+  static constexpr int64_t kLazyCheckNs = 2'000'000, kLazyQuietNs = 64'000'000, kLazyMaxNs = 256'000'000;
   int sweep_lazy() {
     if (exec_lazy.empty()) return -1;
     const int64_t now = now_monotonic_ns();
@@ -594,7 +618,7 @@ struct Tracer::Impl {
       if (c.next_ns == 0) c.next_ns = c.since_ns + kLazyCheckNs;
       if (now >= c.next_ns && !exec_over(it->first, c)) c.next_ns = now + std::min(2 * (now - c.since_ns), kLazyMaxNs);
       if (now < c.next_ns) {
-        next = std::min(next, c.next_ns);
+        next = std::min(next, std::max(c.next_ns, c.since_ns + kLazyQuietNs));
         ++it;
         continue;
       }
@@ -727,6 +751,7 @@ struct Tracer::Impl {
     stops.fetch_add(1, std::memory_order_relaxed);
     const int tid = int(req.pid);
     keeper.in_flight(tid);
+    fresh_tid = 0;
     struct Done {
       Keeper& k;
       ~Done() { k.in_flight(0); }
@@ -774,6 +799,7 @@ struct Tracer::Impl {
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
     probes::DecodeContext ctx = decode_context(tgid);
     ctx.performed = probe->performed && judge.enforces(probe->type);
+    if (fresh_tid == tid) ctx.caller_ids = &fresh_ids;  // learnt at this notification: its ids are read
     if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
     else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
@@ -1143,6 +1169,8 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
                     : "lazy (no rule can block an exec)",
                 impl_->connector ? "on" : "off (no rule can block a connect or send)");
 
+  // VIGIL_TEST_NO_PIDFD_INFO=1 (tests): learn processes from /proc/PID/status, as before Linux 6.13.
+  if (const char* v = std::getenv("VIGIL_TEST_NO_PIDFD_INFO"); v && std::strcmp(v, "1") == 0) procfs::use_pidfd_info(false);
   // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
   const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");
   const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
@@ -1206,6 +1234,8 @@ int Tracer::run() {
     }
     t.emit_sensitive();
     if (t.watchdog && t.watchdog->pending()) t.report_stalls();  // a read of a ptrace stop
+    t.watch_pending();
+    procfs::close_deferred();
     // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
     // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up
     // (epoll's callback wakes its waiter like any other). The pidfds are in

@@ -1,6 +1,7 @@
 // probes/procfs: what the tracer learns of processes it did not see being
 // created, and of processes that died without exit_group (docs/design.md
 // section 1), on both paths: pidfd (Linux 6.13+/6.15+) and /proc.
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -37,6 +38,40 @@ TEST_CASE("thread_group names a thread's group and the parent, with or without p
     CHECK(ppid == getppid());
     REQUIRE(procfs::thread_group(getpid(), &tgid, &ppid));
     CHECK(tgid == getpid());
+  }
+  procfs::use_pidfd_info(true);
+  g_stop = true;
+  pthread_join(t, nullptr);
+}
+
+TEST_CASE("thread_group reads the ids too, and hands over a pidfd of a leader", "[procfs]") {
+  pthread_t t;
+  g_tid = 0, g_stop = false;
+  REQUIRE(pthread_create(&t, nullptr, remember_tid, nullptr) == 0);
+  while (g_tid == 0) usleep(1000);
+  procfs::Status own;
+  REQUIRE(procfs::read_status(getpid(), &own));
+  CHECK(procfs::cap_effective(getpid()) == own.cap_eff);
+  for (bool pidfd_info : {true, false}) {
+    procfs::use_pidfd_info(pidfd_info);
+    int tgid = 0, ppid = 0, pidfd = -2;
+    procfs::Status ids;
+    REQUIRE(procfs::thread_group(getpid(), &tgid, &ppid, &ids, &pidfd));
+    CHECK((ids.uid == own.uid && ids.euid == own.euid && ids.gid == own.gid && ids.egid == own.egid));
+    CHECK(ids.ppid == getppid());
+    // The /proc path also has the capabilities; a pidfd does not tell them.
+    CHECK(ids.cap_eff == (pidfd_info ? -1 : own.cap_eff));
+    if (pidfd >= 0) {  // the pidfd path (6.13+): a pidfd of this process
+      pollfd p{pidfd, POLLIN, 0};
+      CHECK(poll(&p, 1, 0) == 0);  // not readable: the process is alive
+      close(pidfd);
+    } else {
+      CHECK(pidfd == -1);
+    }
+    // Another thread than the leader: no pidfd (it would not tell the process's exit).
+    REQUIRE(procfs::thread_group(g_tid, &tgid, &ppid, &ids, &pidfd));
+    CHECK(tgid == getpid());
+    CHECK(pidfd == -1);
   }
   procfs::use_pidfd_info(true);
   g_stop = true;
