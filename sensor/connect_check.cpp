@@ -29,12 +29,22 @@ int64_t now_ns() {
   return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-// The socket's destination as the kernel holds it (SO_PEERNAME: answers in
-// SYN_SENT too, where getpeername says ENOTCONN). The length must not exceed
-// the family's address size (else EINVAL). 0 or errno (ENOTCONN: none).
-int peer_of(int sock, int family, sockaddr_storage* out, uint32_t* len) {
-  socklen_t l = family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (getsockopt(sock, SOL_SOCKET, SO_PEERNAME, out, &l) < 0) return errno;
+// The destination of an IP socket as the kernel holds it (SO_PEERNAME:
+// answers in SYN_SENT too, where getpeername says ENOTCONN). The length asked
+// must not exceed the address's size, else EINVAL: asked for an IPv4 one's,
+// an IPv6 address comes truncated (read again in full) and a shorter one
+// (AF_UNIX, AF_NETLINK) is EINVAL. So one syscall tells the family too.
+// 0, ENOTCONN (none, whatever the family), or another errno (EAFNOSUPPORT:
+// not an IP socket; ENOTSOCK).
+int ip_peer(int sock, sockaddr_storage* out, uint32_t* len) {
+  socklen_t l = sizeof(sockaddr_in);
+  if (getsockopt(sock, SOL_SOCKET, SO_PEERNAME, out, &l) < 0) return errno == EINVAL ? EAFNOSUPPORT : errno;
+  if (out->ss_family == AF_INET6) {
+    l = sizeof(sockaddr_in6);
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERNAME, out, &l) < 0) return errno;
+  } else if (out->ss_family != AF_INET) {
+    return EAFNOSUPPORT;
+  }
   *len = l;
   return 0;
 }
@@ -92,21 +102,19 @@ int ConnectCheck::watch(int pidfd, int tid, int tgid, int fd, const probes::Deco
   if (sock < 0) sock = guard::take_fd(tid, tgid, fd);  // the thread's own table (PIDFD_THREAD), or the leader is gone
   if (sock == -EMFILE || sock == -ENFILE || sock == -ENOMEM) return -sock;
   if (sock < 0) return 0;  // not an fd of the caller (the call fails by itself), or the caller is gone
-  int family = 0;
-  socklen_t l = sizeof family;
-  if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &family, &l) < 0 || (family != AF_INET && family != AF_INET6)) {
+  Pending p;
+  uint32_t blen = 0;
+  const int e = ip_peer(sock, &p.before, &blen);  // (its family, if connected already)
+  if (e != 0 && e != ENOTCONN) {  // not an IP socket: not checked
     close(sock);
     return 0;
   }
-  Pending p;
+  p.had_before = e == 0;
   p.tid = tid;
   p.tgid = tgid;
   p.sock = sock;
-  p.family = family;
   p.judged_len = std::min<uint32_t>(judged.len, sizeof p.judged);
   std::memcpy(&p.judged, judged.bytes, p.judged_len);
-  uint32_t blen = 0;
-  p.had_before = peer_of(sock, family, &p.before, &blen) == 0;
   p.net = net;
   p.since_ns = now_ns();
   pending_.push_back(std::move(p));
@@ -116,7 +124,7 @@ int ConnectCheck::watch(int pidfd, int tid, int tgid, int fd, const probes::Deco
 bool ConnectCheck::check(Pending& p, bool last) {
   sockaddr_storage truth{};
   uint32_t tlen = 0;
-  const int e = peer_of(p.sock, p.family, &truth, &tlen);
+  const int e = ip_peer(p.sock, &truth, &tlen);
   if (e == ENOTCONN && !last) return false;  // not run yet, or failed: looked at again later
   if (e == 0) {
     const Canon t = canon(truth, tlen), j = canon(p.judged, p.judged_len);
@@ -129,7 +137,7 @@ bool ConnectCheck::check(Pending& p, bool last) {
              (getsockname(p.sock, reinterpret_cast<sockaddr*>(&local), &ll) == 0 && t.same_addr(canon(local, ll)));
     }
     if (!same) report_(p, decode_sockaddr(&truth, tlen));
-  } else {
+  } else if (e == ENOTCONN) {
     ++unconnected_;
     spdlog::debug("connect check of {} (fd {}): the socket was not seen connected ({}; {} so far)", p.tid, p.net.fd,
                   std::strerror(e), unconnected_);

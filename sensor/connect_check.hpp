@@ -6,7 +6,8 @@
 // same socket object, whatever the app closes or dup2s afterwards); once the
 // kernel has run the connect it reads the socket's true destination
 // (getsockopt SO_PEERNAME, which answers in SYN_SENT too) and compares it with
-// the address judged. Only AF_INET and AF_INET6 sockets are checked.
+// the address judged. Only AF_INET and AF_INET6 sockets are checked (the
+// socket's family, as SO_PEERNAME gives it, never the bytes the app passed).
 #pragma once
 
 #include <sys/socket.h>
@@ -25,7 +26,6 @@ class ConnectCheck {
   struct Pending {
     int tid = 0, tgid = 0;
     int sock = -1;  // vigil's duplicate of the caller's socket
-    int family = 0;  // of the socket (SO_DOMAIN), not of the bytes the app passed
     sockaddr_storage judged{};
     uint32_t judged_len = 0;  // 0: no address was read
     sockaddr_storage before{};  // the socket's peer before the call (a TCP EISCONN keeps it)

@@ -113,6 +113,7 @@ struct Tracer::Impl {
     ProcessPtr info;
     FileState files;  // fd table and cwd (probes/fdtable.hpp)
     int pidfd = -1;   // readable when the process is gone (its exit event when exit_group is not trapped)
+    int getfd = -1;   // where pidfd is not open (the main process, reaped by waitpid): one for pidfd_getfd
   };
 
   Judge& judge;
@@ -412,6 +413,7 @@ struct Tracer::Impl {
     exec_lazy.erase(tgid);
     if (!connect_check.empty()) connect_check.gone(tgid);
     if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
+    if (p->second.getfd >= 0) close(p->second.getfd);
     procs.erase(p);
     thread_tgid.erase(tgid);
     keeper.untrack(tgid);
@@ -822,9 +824,14 @@ struct Tracer::Impl {
   // answer, to read where the kernel connected it (sensor/connect_check.hpp).
   // Returns EPERM where vigil's own resources fail in prevent mode (fail closed).
   int watch_connect(int tid, int tgid, const probes::SyscallArgs& args, const probes::DecodeContext& ctx, Event& ev) {
-    auto p = procs.find(tgid);
-    const int e = connect_check.watch(p != procs.end() ? p->second.pidfd : -1, tid, tgid, int(int32_t(uint32_t(args.args[0]))),
-                                      ctx.sockaddr, ev.net ? *ev.net : NetInfo{});
+    int pidfd = -1;
+    if (auto p = procs.find(tgid); p != procs.end()) {
+      Proc& pr = p->second;
+      if (pr.pidfd < 0 && pr.getfd < 0) pr.getfd = int(syscall(SYS_pidfd_open, tgid, 0));  // once per process
+      pidfd = pr.pidfd >= 0 ? pr.pidfd : pr.getfd;
+    }
+    const int e = connect_check.watch(pidfd, tid, tgid, int(int32_t(uint32_t(args.args[0]))), ctx.sockaddr,
+                                      ev.net ? *ev.net : NetInfo{});
     if (!e) return 0;
     const int err = guard.resource_fault(tid, "taking the socket of a connect to check it", e);
     if (err) ev.action = Action::Denied;
@@ -840,7 +847,7 @@ struct Tracer::Impl {
     const std::string judged = p.judged_len ? endpoint_text(p.net.remote) : "<unreadable>";
     ev.net->remote = truth;
     ev.net->remote_name.clear();
-    if (!ev.net->domain) ev.net->domain = p.family;
+    if (!ev.net->domain) ev.net->domain = truth.family;
     ev.args = {{"connect_check", "differs"}, {"judged_addr", judged}};
     const Action a = judge.judge(ev, probes::Enforce::Alert);
     Alert al;
