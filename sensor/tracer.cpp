@@ -792,7 +792,10 @@ struct Tracer::Impl {
       return;
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
-    if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));
+    if (!wait_killable && restarted(tid, args, ev, &err)) {
+      if (!err && std::strcmp(probe->type, "connect") == 0) err = watch_connect(tid, tgid, args, ctx, ev);
+      return void(answer(req.id, err));
+    }
     std::optional<Event> kept;
     if (!wait_killable) kept = ev;
     if (probe->stage == probes::Stage::ExecEntry && !exec_verdict_can_act(probe->syscall, ev)) {
