@@ -54,6 +54,8 @@
 #include "probes/drift.hpp"
 #include "probes/probes.hpp"
 #include "probes/sensitive.hpp"
+#include "probes/sockaddr.hpp"
+#include "sensor/connect_check.hpp"
 #include "sensor/connector.hpp"
 #include "sensor/netcall.hpp"
 #include "sensor/guard.hpp"
@@ -78,6 +80,7 @@ constexpr long kPtraceOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRA
 
 constexpr const char* kExecDiffersRule = "Exec image differs from the judged one";
 constexpr const char* kExecUnverifiableRule = "Exec image cannot be verified";
+constexpr const char* kConnectDiffersRule = "Connect target differs from the one read";
 
 bool same_file(const struct stat& st, const probes::DecodeContext::ExecImage& i) {
   return i.ino != 0 && uint64_t(st.st_dev) == i.dev && uint64_t(st.st_ino) == i.ino;
@@ -110,6 +113,7 @@ struct Tracer::Impl {
     ProcessPtr info;
     FileState files;  // fd table and cwd (probes/fdtable.hpp)
     int pidfd = -1;   // readable when the process is gone (its exit event when exit_group is not trapped)
+    int getfd = -1;   // where pidfd is not open (the main process, reaped by waitpid): one for pidfd_getfd
   };
 
   Judge& judge;
@@ -187,6 +191,9 @@ struct Tracer::Impl {
   std::unordered_set<int> detach_at_stop;  // seized for an exec that failed: detached at our interrupt's stop
   bool enforce_execve = false, enforce_execveat = false;  // judge.enforces(), fixed at spawn
   std::unique_ptr<Connector> connector;  // where a rule can block a connect or send (sensor/netcall.hpp)
+  // Connects let through with CONTINUE: the socket's true destination read
+  // once the kernel has run the call (sensor/connect_check.hpp).
+  ConnectCheck connect_check{[this](const ConnectCheck::Pending& p, const Endpoint& truth) { connect_differs(p, truth); }};
   // Reads of the app's memory on this thread, watched: one that stalls is ended (sensor/watchdog.hpp).
   probes::ReadWatch read_watch;
   std::unique_ptr<Watchdog> watchdog;
@@ -442,7 +449,9 @@ struct Tracer::Impl {
     judge.emit(std::move(ev));
     recent_readers.exited(p->second.info);
     exec_lazy.erase(tgid);
+    if (!connect_check.empty()) connect_check.gone(tgid);
     if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
+    if (p->second.getfd >= 0) close(p->second.getfd);
     procs.erase(p);
     thread_tgid.erase(tgid);
     keeper.untrack(tgid);
@@ -778,6 +787,7 @@ struct Tracer::Impl {
       }
     } release{*this, tid, !exec_traced.empty() && exec_traced.erase(tid) > 0};
     if (!exec_lazy.empty()) check_lazy(tid, tgid);
+    if (!connect_check.empty()) connect_check.on_notify(tid, tgid);  // its connects let through: over, or running
     auto guard_event = [&](bool* drop) {  // the event of a call the guard handles: decoded and judged as usual
       Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
       probes::DecodeContext c = decode_context(tgid);
@@ -826,7 +836,10 @@ struct Tracer::Impl {
       return;
     // Without WAIT_KILLABLE_RECV: a restarted call is reported once.
     int err = 0;
-    if (!wait_killable && restarted(tid, args, ev, &err)) return void(answer(req.id, err));
+    if (!wait_killable && restarted(tid, args, ev, &err)) {
+      if (!err && std::strcmp(probe->type, "connect") == 0) err = watch_connect(tid, tgid, args, ctx, ev);
+      return void(answer(req.id, err));
+    }
     std::optional<Event> kept;
     if (!wait_killable) kept = ev;
     if (probe->stage == probes::Stage::ExecEntry && !exec_verdict_can_act(probe->syscall, ev)) {
@@ -848,9 +861,70 @@ struct Tracer::Impl {
       return void(answer(req.id, 0));
     }
     err = carry_out(a, tgid);
+    if (!err && std::strcmp(probe->type, "connect") == 0) err = watch_connect(tid, tgid, args, ctx, ev);
     answered(answer(req.id, err), tid, args, kept, err);
     if (!err && probe->stage == probes::Stage::ExecEntry) arm_exec_release(tid);
     judge.emit(std::move(ev));
+  }
+
+  // A connect let through (not performed): vigil takes the socket before the
+  // answer, to read where the kernel connected it (sensor/connect_check.hpp).
+  // Returns EPERM where vigil's own resources fail in prevent mode (fail closed).
+  int watch_connect(int tid, int tgid, const probes::SyscallArgs& args, const probes::DecodeContext& ctx, Event& ev) {
+    int pidfd = -1;
+    if (auto p = procs.find(tgid); p != procs.end()) {
+      Proc& pr = p->second;
+      if (pr.pidfd < 0 && pr.getfd < 0) pr.getfd = int(syscall(SYS_pidfd_open, tgid, 0));  // once per process
+      pidfd = pr.pidfd >= 0 ? pr.pidfd : pr.getfd;
+    }
+    const int e = connect_check.watch(pidfd, tid, tgid, int(int32_t(uint32_t(args.args[0]))), ctx.sockaddr,
+                                      ev.net ? *ev.net : NetInfo{});
+    if (!e) return 0;
+    const int err = guard.resource_fault(tid, "taking the socket of a connect to check it", e);
+    if (err) ev.action = Action::Denied;
+    return err;
+  }
+
+  // The kernel connected another address than vigil read: the connect event
+  // of the true address, judged (alerts only: nothing can be undone), and a
+  // Critical alert naming both.
+  void connect_differs(const ConnectCheck::Pending& p, const Endpoint& truth) {
+    Event ev = new_event(EventClass::Network, "connect", p.tid, info_of(p.tgid));
+    ev.net = p.net;
+    const std::string judged = p.judged_len ? endpoint_text(p.net.remote) : "<unreadable>";
+    ev.net->remote = truth;
+    ev.net->remote_name.clear();
+    if (!ev.net->domain) ev.net->domain = truth.family;
+    ev.args = {{"connect_check", "differs"}, {"judged_addr", judged}};
+    const Action a = judge.judge(ev, probes::Enforce::Alert);
+    Alert al;
+    al.time_ns = ev.time_ns;
+    al.rule = kConnectDiffersRule;
+    al.priority = "Critical";
+    const Process* pr = ev.proc.get();
+    al.output = fmt::format("{}: the kernel connected to {}, vigil read {} (pid={} fd={} exe={} command={})",
+                            kConnectDiffersRule, endpoint_text(truth), judged, pr ? pr->pid : p.tgid, p.net.fd,
+                            pr ? pr->exe : "<NA>", pr ? pr->cmdline() : "<NA>");
+    al.output_fields = {{"evt.type", "connect"},
+                        {"proc.name", pr ? FieldValue(pr->name) : FieldValue()},
+                        {"proc.pid", FieldValue::num(pr ? pr->pid : p.tgid)},
+                        {"proc.exepath", pr ? FieldValue(pr->exe) : FieldValue()},
+                        {"proc.cmdline", pr ? FieldValue(pr->cmdline()) : FieldValue()},
+                        {"fd.num", FieldValue::num(p.net.fd)},
+                        {"fd.rip", truth.addr},
+                        {"fd.rport", FieldValue::num(truth.port)},
+                        {"vigil.judged_addr", judged}};
+    al.source = "syscall";
+    al.tags = {"vigil", "integrity", "network", "mitre_defense_evasion", "T1036"};
+    al.action = a;
+    al.event_seq = ev.seq;
+    spdlog::warn("{}", al.output);
+    judge.output().alert(std::move(al));
+    judge.emit(std::move(ev));
+  }
+  static std::string endpoint_text(const Endpoint& e) {
+    if (e.family != AF_INET && e.family != AF_INET6) return fmt::format("{} {}", family_name(e.family), e.addr);
+    return e.family == AF_INET6 ? fmt::format("[{}]:{}", e.addr, e.port) : fmt::format("{}:{}", e.addr, e.port);
   }
 
   // A syscall stop (PTRACE_SYSCALL) of a followed thread: the exit of a row
@@ -1244,6 +1318,7 @@ int Tracer::run() {
     // Without a signalfd (it could not be created), reap every 10 ms instead.
     int timeout = t.sig_fd < 0 ? 10 : t.sensitive_on ? 1000 : -1;
     if (const int lazy = t.sweep_lazy(); lazy >= 0 && (timeout < 0 || lazy < timeout)) timeout = lazy;
+    if (const int cc = t.connect_check.sweep(); cc >= 0 && (timeout < 0 || cc < timeout)) timeout = cc;
     if (t.sig_fd < 0) reap = true;
     pollfd fds[3] = {{t.notify_fd, POLLIN, 0}, {t.sig_fd, POLLIN, 0}, {t.epoll_fd, POLLIN, 0}};
     if (poll(fds, 3, timeout) <= 0) continue;  // EINTR: a forwarded signal
