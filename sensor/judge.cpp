@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -81,7 +82,7 @@ void Judge::note_recent(const Event& ev) {
 }
 
 bool Judge::judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const {
-  auto fresh = [&](int64_t at) { return time_ns >= at && time_ns - at <= kRecentNs; };
+  auto fresh = [&](int64_t at) { return std::abs(time_ns - at) <= kRecentNs; };
   if (ino != 0)
     if (auto it = recent_.find(DevIno{dev, ino}); it != recent_.end() && fresh(it->second)) return true;
   auto it = recent_paths_.find(path);

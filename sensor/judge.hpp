@@ -69,8 +69,11 @@ class Judge {
   void learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir);
   // Whether a trapped event on this protected object (by (dev, ino), or by
   // path for one that did not exist yet) was judged less than kRecentNs
-  // before time_ns: the inotify report of that same change is then a
-  // duplicate (docs/threat-model.md, "Writes to protected files in detect mode").
+  // before or after time_ns: the inotify report of that same change is then
+  // a duplicate (docs/threat-model.md, "Writes to protected files in detect
+  // mode"). After too: only the latest judgement is kept, and the tracer may
+  // judge the object's next trapped call before it drains a report stamped
+  // earlier (a busy host).
   static constexpr int64_t kRecentNs = 2'000'000'000;
   bool judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const;
 
