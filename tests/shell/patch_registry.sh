@@ -17,6 +17,8 @@ HELPER="$SRC_DIR/tests/shell/patch_registry.py"
 w=$(mktemp -d)
 pids=()
 cleanup() {
+  # (start_registry runs in $(...), a subshell: its servers' pids are in files)
+  for f in "$w"/*/pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$w"
@@ -54,7 +56,7 @@ http:
 EOF
   [ -z "${2:-}" ] || printf 'auth:\n  htpasswd:\n    realm: vigil-test\n    path: %s\n' "$2" >>"$dir/config.yml"
   "$REGISTRY" serve "$dir/config.yml" >"$dir/log" 2>&1 &
-  pids+=($!)
+  echo $! >"$dir/pid"
   wait_port "$port" "$dir/log"
   echo "$port"
 }
