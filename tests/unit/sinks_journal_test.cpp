@@ -66,19 +66,35 @@ void wait_lines(const fs::path& p, size_t n) {
   REQUIRE(json_lines(p).size() == n);
 }
 
+void stderr_to(const fs::path& err) {
+  int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  dup2(fd, 2);
+}
+
 // Runs fn in a child with stderr sent to err; returns its wait status.
 template <class F>
 int in_child(const fs::path& err, F fn) {
   pid_t pid = fork();
   if (pid == 0) {
-    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
+    stderr_to(err);
     fn();
     _exit(0);
   }
   int status = 0;
   waitpid(pid, &status, 0);
   return status;
+}
+
+// The keeper's recovery, then a second one (stderr to err2) in the same
+// child: this process's HTTP channel is still alive (a dead vigil's is not)
+// and its retries would publish its pending records again between two children.
+template <class Out>
+int recover_twice(Out& out, const fs::path& err, const fs::path& err2) {
+  return in_child(err, [&] {
+    out.recover();
+    stderr_to(err2);
+    out.recover();
+  });
 }
 
 std::map<std::string, int> count_by_output(const std::vector<json>& lines) {
@@ -101,14 +117,7 @@ TEST_CASE("journal: after vigil's death the keeper writes every undelivered aler
   out->prepare_recovery(4242);
   const int64_t before = now_realtime_ns();
   // The keeper: a fork of this multi-threaded process, as in sensor/keeper.cpp.
-  // A second recovery in the same child (this process's HTTP channel is still
-  // alive, a dead vigil's is not: its retries publish its records again).
-  int status = in_child(t.path / "stderr", [&] {
-    out->recover();
-    const int fd = ::open((t.path / "stderr2").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    out->recover();
-  });
+  int status = recover_twice(*out, t.path / "stderr", t.path / "stderr2");
   REQUIRE(WIFEXITED(status));
   auto in_file = json_lines(file);
   auto on_stderr = json_lines(t.path / "stderr");
@@ -262,14 +271,7 @@ TEST_CASE("journal: events are recovered by the keeper exactly as the sink would
   for (uint64_t i = 1; i <= 50; ++i) out->event(make_event(i));
   wait_lines(events, 50);  // the file sink has them; the HTTP one (down) has none
   out->prepare_recovery(4242);
-  // Both recoveries in one child: this process's HTTP channel is still alive
-  // (a dead vigil's is not) and its retries publish its pending records again.
-  int status = in_child(t.path / "stderr", [&] {
-    out->recover();
-    const int fd = ::open((t.path / "stderr2").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 2);
-    out->recover();
-  });
+  int status = recover_twice(*out, t.path / "stderr", t.path / "stderr2");
   REQUIRE(WIFEXITED(status));
   const auto in_file = record_lines(events);
   REQUIRE(in_file.size() == 50);  // none twice
