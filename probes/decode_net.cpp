@@ -55,14 +55,6 @@ bool read_iovec(const TraceeMemory& mem, uint64_t iov_addr, uint64_t k, bool com
   return true;
 }
 
-// The msghdr at addr, in the caller's ABI's layout.
-bool read_msghdr(const TraceeMemory& mem, uint64_t addr, bool compat, MsgHdr* h) {
-  unsigned char raw[56];
-  if (!mem.read(addr, raw, msghdr_size(compat))) return false;
-  *h = parse_msghdr(raw, compat);
-  return true;
-}
-
 // Gathers up to limit bytes from an iovec array in tracee memory.
 std::vector<uint8_t> gather(const TraceeMemory& mem, uint64_t iov_addr, uint64_t iovcnt, size_t limit,
                             bool compat = false) {
@@ -209,6 +201,13 @@ bool dns_from_msghdr(const MsgHdr& h, bool compat, const TraceeMemory& mem, Deco
 
 }  // namespace
 
+bool read_msghdr(const TraceeMemory& mem, uint64_t addr, bool compat, MsgHdr* h) {
+  unsigned char raw[64];
+  if (!mem.read(addr, raw, msghdr_size(compat))) return false;
+  *h = parse_msghdr(raw, compat);
+  return true;
+}
+
 namespace dec {
 
 // socket(domain, type, protocol): only raw and packet sockets reach here (BPF).
@@ -352,7 +351,7 @@ void sendmmsg(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
 bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const TraceeMemory& mem, int fd,
                      DecodeContext& ctx, Event* ev, bool* done) {
   *done = false;
-  if (is_i386(a)) return *done = true, false;
+  const bool compat = is_i386(a);  // (numbered as x86_64's: window_view)
   if (arg_int(a, 0) != fd) return false;
   const FdInfo* i = fd_info(ctx, mem.tid(), fd);
   const bool tcp = i != nullptr && i->type == SOCK_STREAM;
@@ -371,7 +370,7 @@ bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const Tra
     case SYS_writev:  // glibc over TCP: length and message in two iovecs
       if (at_exit) return false;
       {
-        auto buf = gather(mem, a.args[1], a.args[2], kDnsMax);
+        auto buf = gather(mem, a.args[1], a.args[2], kDnsMax, compat);
         return dns_event(buf.data(), buf.size(), ctx, ev, tcp);
       }
     case SYS_read:
@@ -385,8 +384,8 @@ bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const Tra
       if (!at_exit || rval <= 0) return false;
       {
         MsgHdr h;
-        if (!read_msghdr(mem, a.args[1], false, &h)) return false;
-        auto buf = gather(mem, h.iov, h.iovlen, std::min<size_t>(size_t(rval), kDnsMax));
+        if (!read_msghdr(mem, a.args[1], compat, &h)) return false;
+        auto buf = gather(mem, h.iov, h.iovlen, std::min<size_t>(size_t(rval), kDnsMax), compat);
         return dns_event(buf.data(), buf.size(), ctx, ev, tcp);
       }
     default:
@@ -397,8 +396,14 @@ bool dns_window_step(const SyscallArgs& a, bool at_exit, int64_t rval, const Tra
 bool peek_window_step(const SyscallArgs& a, bool at_exit, const TraceeMemory& mem, int fd, DecodeContext& ctx,
                       Event* ev, bool* done) {
   *done = false;
-  if (is_i386(a)) return *done = true, false;
-  if (at_exit || arg_int(a, 0) != fd) return false;
+  if (at_exit) return false;
+  if (a.nr == kUnreadableCall) {  // an i386 socketcall whose arguments vigil cannot read: maybe the message
+    *done = true;
+    fill_from_fd(ctx, mem.tid(), fd, net_of(ev));
+    add_arg(ev, "unreadable", "socketcall arguments");  // the built-in alert
+    return true;
+  }
+  if (arg_int(a, 0) != fd) return false;
   std::vector<uint8_t> buf;
   switch (a.nr) {
     case SYS_close:
@@ -419,7 +424,7 @@ bool peek_window_step(const SyscallArgs& a, bool at_exit, const TraceeMemory& me
       }
       break;
     case SYS_writev:
-      buf = gather(mem, a.args[1], a.args[2], kPeekMax);
+      buf = gather(mem, a.args[1], a.args[2], kPeekMax, is_i386(a));
       break;
     default:
       return false;  // connecting (poll, epoll, getsockopt), or another fd

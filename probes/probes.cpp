@@ -242,6 +242,39 @@ bool unwrap_socketcall(SyscallArgs* a, const TraceeMemory& mem, bool* unreadable
   return true;
 }
 
+void window_view(SyscallArgs* a, const TraceeMemory& mem) {
+  if (a->arch != AUDIT_ARCH_I386) return;
+  auto native = [](const char* name) { return int64_t(seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name)); };
+  constexpr int kSocketcall = 102;  // i386
+  if (a->nr == kSocketcall) {
+    // linux/net.h SYS_*: SEND and RECV are sendto and recvfrom without an address.
+    struct Call {
+      const char* name;
+      unsigned nargs;
+    };
+    static const std::unordered_map<uint64_t, Call> calls = {
+        {9, {"sendto", 4}},  {10, {"recvfrom", 4}}, {11, {"sendto", 6}},   {12, {"recvfrom", 6}},
+        {16, {"sendmsg", 3}}, {17, {"recvmsg", 3}}, {20, {"sendmmsg", 4}},
+    };
+    auto c = calls.find(uint32_t(a->args[0]));
+    if (c == calls.end()) return void(a->nr = -1);
+    uint32_t v[6] = {};
+    if (!mem.read(uint32_t(a->args[1]), v, c->second.nargs * sizeof(uint32_t))) return void(a->nr = kUnreadableCall);
+    a->nr = native(c->second.name);
+    for (unsigned i = 0; i < 6; ++i) a->args[i] = v[i];
+    return;
+  }
+  static const std::unordered_map<int64_t, int64_t> direct = [&] {
+    std::unordered_map<int64_t, int64_t> m;
+    for (const char* n : {"read", "write", "close", "writev", "sendto", "sendmsg", "sendmmsg", "recvfrom", "recvmsg"})
+      if (const int i = i386_nr(n); i >= 0) m.emplace(i, native(n));
+    return m;
+  }();
+  auto it = direct.find(a->nr);
+  a->nr = it == direct.end() ? -1 : it->second;
+  for (auto& x : a->args) x = uint32_t(x);  // i386's registers
+}
+
 const Probe* Index::find(uint32_t arch, int64_t nr) const {
   const int i = abi_index(arch);
   if (i < 0) return nullptr;

@@ -25,6 +25,10 @@ namespace vigil::procfs {
 struct Status;  // probes/procfs.hpp
 }
 
+namespace vigil {
+struct MsgHdr;  // probes/sockaddr.hpp
+}
+
 namespace vigil::probes {
 
 // The syscall ABIs the filter covers, by build target: the one place where
@@ -93,6 +97,10 @@ class TraceeMemory {
  private:
   int tid_;
 };
+
+// The msghdr at addr of the caller's memory, in its ABI's layout (compat:
+// i386's, probes/sockaddr.hpp), read once.
+bool read_msghdr(const TraceeMemory& mem, uint64_t addr, bool compat, MsgHdr* h);
 
 // What a verdict may do about an event (sensor/judge.hpp applies it in prevent mode):
 // each row declares it, and so does each event the tracer builds itself.
@@ -247,6 +255,17 @@ class Index {
 // socketcall or not of a call with a row; sets *unreadable (and rewrites only
 // the number) when the array cannot be read.
 bool unwrap_socketcall(SyscallArgs* a, const TraceeMemory& mem, bool* unreadable);
+
+// The DNS and peek windows (below) decode a followed thread's calls by their
+// x86_64 numbers. window_view rewrites an i386 call (int $0x80, direct or
+// through socketcall) into the x86_64 number and arguments of the same call;
+// arch stays AUDIT_ARCH_I386, so that its iovec and msghdr are read in
+// i386's layouts. The tracer calls it once, at the entry stop: the exit stop
+// reuses its result (a socketcall's argument array is read once, as the
+// kernel reads it). A call the windows do not decode gets nr -1; a socketcall
+// whose argument array cannot be read, kUnreadableCall.
+void window_view(SyscallArgs* a, const TraceeMemory& mem);
+inline constexpr int64_t kUnreadableCall = -2;
 
 // Builds the seccomp filter: default ALLOW; every row SCMP_ACT_NOTIFY (seccomp
 // user notification: the listener fd comes with the loaded filter); for

@@ -169,26 +169,20 @@ struct SendJob {
   }
 
   bool compat() const { return a.arch == AUDIT_ARCH_I386; }  // i386's layouts (int $0x80)
-  bool read_msghdr(const probes::TraceeMemory& mem, uint64_t at, MsgHdr* h) const {
-    unsigned char raw[64];
-    if (!mem.read(at, raw, msghdr_size(compat()))) return false;
-    *h = parse_msghdr(raw, compat());
-    return true;
-  }
 
   int64_t operator()() const {
     const probes::TraceeMemory mem(tid);
     if (kind == 0) return send_one(mem, nullptr, dests.at(0));
     if (kind == 1) {
       MsgHdr h;
-      if (!read_msghdr(mem, a.args[1], &h)) return -EFAULT;
+      if (!probes::read_msghdr(mem, a.args[1], compat(), &h)) return -EFAULT;
       return send_one(mem, &h, dests.at(0));
     }
     int64_t sent = 0;
     for (size_t k = 0; k < dests.size() && !dests[k].unsent; ++k) {
       MsgHdr h;
       const uint64_t at = a.args[1] + k * mmsghdr_size(compat());
-      const int64_t r = read_msghdr(mem, at, &h) ? send_one(mem, &h, dests[k]) : -EFAULT;
+      const int64_t r = probes::read_msghdr(mem, at, compat(), &h) ? send_one(mem, &h, dests[k]) : -EFAULT;
       if (r < 0) return sent ? sent : r;  // as the kernel: an error only if nothing was sent
       uint32_t len = uint32_t(r);
       iovec local{&len, sizeof len}, remote{reinterpret_cast<void*>(at + msghdr_size(compat())), sizeof len};

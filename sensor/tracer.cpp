@@ -956,13 +956,17 @@ struct Tracer::Impl {
           win.args.arch = info.arch;
           win.args.nr = int64_t(info.entry.nr);
           for (int i = 0; i < 6; ++i) win.args.args[i] = info.entry.args[i];
+          probes::window_view(&win.args, mem);  // i386: as x86_64's call
         }
         const int tgid = thread_tgid[tid];
         Event ev = new_event(win.peek ? EventClass::Network : EventClass::Dns, "dns", tid, info_of(tgid));
         if (win.peek ? probes::peek_window_step(win.args, at_exit, mem, win.fd, ctx, &ev, &done)
                      : probes::dns_window_step(win.args, at_exit, at_exit ? info.exit.rval : 0, mem, win.fd, ctx, &ev,
                                                &done)) {
-          ev.type = syscall_name(win.args);
+          const bool i386 = win.args.arch == AUDIT_ARCH_I386;
+          ev.type = win.args.nr < 0 ? "socketcall"
+                                    : syscall_name(i386 ? probes::SyscallArgs{AUDIT_ARCH_X86_64, win.args.nr, {}} : win.args);
+          if (i386) ev.args.push_back({"arch", "i386"});
           // A peek is at the message's entry stop: a verdict can still kill
           // before the kernel sends it. A DNS query or answer has happened.
           const Action a = judge.judge(ev, win.peek ? probes::Enforce::Kill : probes::Enforce::Alert);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Other syscall ABIs do not slip past the filter: an i386 execve through
-# int $0x80 is traced like a 64-bit one; x32 syscalls fail with ENOSYS.
+# int $0x80 is traced like a 64-bit one (execve, connects, sends, and the DNS
+# and peek windows that follow a thread); x32 syscalls fail with ENOSYS.
 # The i386 part needs ia32 emulation in the kernel (probed natively first): without it
 # the rest runs and the test reports a skip (77) with the reason.
 # Runs in full in the 6.1 VM (vm.kernel61): this host's kernel refuses int $0x80.
@@ -62,6 +63,33 @@ ev = events(sys.argv[1])
 s = [e for e in ev if e["type"] in ("sendmsg", "sendmmsg") and e["network"]["remote"]["addr"] == "127.0.0.1"]
 assert len(s) == 3, ev
 assert all(e["args"].get("arch") == "i386" and e["action"] == "denied" for e in s), s
+PY
+  # The DNS and peek windows follow an i386 caller too: its DNS queries on a
+  # connected socket (write, socketcall's SEND, writev with i386 iovecs) are
+  # dns events; a stratum login written on a TCP connection to a non-loopback
+  # address is the default rules' "Mining protocol spoken", killed before the
+  # kernel sends it in prevent mode. (Before: the windows closed at an i386
+  # call, so neither was seen.)
+  win=$'queries: ok ok ok\nserver got: 3\nstratum: sent'
+  out=$("$FIXTURES/run_arch" window80) || true
+  [ "$out" = "$win" ] || { echo "FAIL: natively: $out"; exit 1; }
+  out=$(timeout 60 "$VIGIL" run --events="$tmp/evw" --alerts="file:$tmp/alw" -- "$FIXTURES/run_arch" window80)
+  [ "$out" = "$win" ] || { echo "FAIL: i386 windows under vigil (detect): $out"; exit 1; }
+  rc=0
+  out=$(timeout 60 "$VIGIL" run --mode=prevent --events="$tmp/evw2" --alerts="file:$tmp/alw2" -- \
+    "$FIXTURES/run_arch" window80) || rc=$?
+  [ "$out" = $'queries: ok ok ok\nserver got: 3' ] && [ "$rc" = 137 ] ||
+    { echo "FAIL: i386 stratum login in prevent mode: exit $rc, printed: $out"; exit 1; }
+  python3 - "$tmp/evw" "$tmp/alw" "$tmp/alw2" <<'PY'
+import json, sys
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
+ev = events(sys.argv[1])
+q = {(e["type"], e["dns"]["qname"]) for e in ev if e.get("dns", {}).get("qname", "").endswith("window80.test")
+     and e["args"].get("arch") == "i386"}
+assert q == {("write", "one.window80.test"), ("sendto", "two.window80.test"), ("writev", "three.window80.test")}, q
+for f in sys.argv[2:]:
+    al = [json.loads(l) for l in open(f)]
+    assert any(a["rule"] == "Mining protocol spoken" for a in al), al
 PY
 fi
 out=$(timeout 60 "$VIGIL" run -- "$FIXTURES/run_arch" x32)
