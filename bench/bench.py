@@ -111,7 +111,8 @@ def last_json(out):
 
 # The columns: key -> table heading. "vigil" and "nosync" differ only in
 # VIGIL_NO_SYNC_WAKE_UP (sensor/tracer.cpp: the SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP flag).
-HEADINGS = {"vigil": "6.6+", "nosync": "without SYNC_WAKE_UP (Fargate 6.1)", "ref": "ref"}
+HEADINGS = {"vigil": "6.6+", "nosync": "without SYNC_WAKE_UP (Fargate 6.1)", "ref": "ref",
+            "floor": "floor 6.6+", "floor_nosync": "floor 6.1"}
 
 class Workload:
     unit = "ops/s"
@@ -405,6 +406,8 @@ def markdown(report, cols):
         lines.append(f"Column {HEADINGS.get(col, col)} n/a: {why}")
     head = ["workload", "unit", "native", "vigil " + HEADINGS["vigil"], "ratio (min-max)",
             "vigil " + HEADINGS["nosync"], "ratio (min-max)", "target", "result 6.6+", "result 6.1"]
+    floors = [c for c in ("floor", "floor_nosync") if c in cols]
+    head += [HEADINGS[c] for c in floors]
     if "ref" in cols:
         head += ["ref", "ref ratio"]
     lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -427,6 +430,7 @@ def markdown(report, cols):
                  fmt(c.get("vigil", {}).get("median")), ratio("vigil"),
                  fmt(c.get("nosync", {}).get("median")), ratio("nosync"),
                  target, verdict(row, "vigil", report["quick"]), verdict(row, "nosync", report["quick"])]
+        cells += [ratio(col) for col in floors]
         if "ref" in cols:
             cells += [fmt(c["ref"]["median"]) if "ref" in c else "-", ratio("ref") if "ref" in c else "-"]
         lines.append("| " + " | ".join(cells) + " |")
@@ -440,6 +444,11 @@ def markdown(report, cols):
               f"Columns: `{HEADINGS['vigil']}` is vigil as it runs on Linux 6.6+ (notifications with "
               "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP); `" + HEADINGS["nosync"] + "` is the same binary with "
               "VIGIL_NO_SYNC_WAKE_UP=1, i.e. the notification cost of a kernel before 6.6 such as Fargate's 6.1."]
+    if floors:
+        lines.append("Floor columns: the workload under vigil's own seccomp filter (`vigil syscalls --bpf`), each "
+                     "notification answered CONTINUE at once after one read of its first pointer argument "
+                     "(bench/micro/notify_floor.c), with and without SYNC_WAKE_UP: what any notification-based "
+                     "sensor trapping the same calls pays at least; no decoding, rules or events.")
     if "ref" in cols:
         lines.append(f"Reference column: `{report['compare']}`.")
     for e in report["errors"]:
@@ -460,6 +469,9 @@ def main():
     ap.add_argument("--vigil-opts", default="", help="options inserted after `vigil run`")
     ap.add_argument("--compare", default=None,
                     help=f"reference tracer prefix, 'none' to skip (default in a full run: '{DEFAULT_COMPARE}')")
+    ap.add_argument("--floor", action="store_true",
+                    help="two more columns: each workload under vigil's own filter answered at once (bench/micro/"
+                         "notify_floor with `vigil syscalls --bpf`), with and without SYNC_WAKE_UP: the floor")
     ap.add_argument("--reps", type=int, default=None, help="interleaved pairs per workload (default 5, quick 1)")
     ap.add_argument("--bench-bin", required=True, help="directory of the built bench programs")
     ap.add_argument("--workdir", default=None, help="generated trees and temp files (default <build>/bench-work)")
@@ -503,10 +515,21 @@ def main():
     envs = {"vigil": env_on, "nosync": dict(env_on, VIGIL_NO_SYNC_WAKE_UP="1")}
     if compare != "none":
         prefixes["ref"] = shlex.split(compare)
+    if ctx.floor:
+        # The floor: the filter `vigil run` with these options loads, every
+        # notification answered CONTINUE after one read (docs/bench.md).
+        bpf = os.path.join(ctx.workdir, "vigil-filter.bpf")
+        made = subprocess.run(launcher + ["syscalls", "--bpf=" + bpf] + shlex.split(ctx.vigil_opts),
+                              capture_output=True, text=True)
+        if made.returncode != 0:
+            fail(f"--floor: vigil syscalls --bpf failed: {made.stderr.strip()}")
+        prefixes["floor"] = prefixes["floor_nosync"] = [os.path.join(ctx.bench_bin, "notify_floor")]
+        envs["floor"] = dict(env_on, NOTIFY_FLOOR_BPF=bpf)
+        envs["floor_nosync"] = dict(envs["floor"], VIGIL_NO_SYNC_WAKE_UP="1")
     unavailable = {}
     for col in list(prefixes)[1:]:
         why = probe_prefix(prefixes[col], envs.get(col))
-        if not why and col == "vigil":
+        if not why and col in ("vigil", "floor"):
             why = probe_sync_wake_up(launcher, env_on)
         if why:
             unavailable[col] = why

@@ -282,11 +282,23 @@ int run(int argc, char** argv) {
 // VIGIL_OPTS) traps, one syscall a line with why, then what it leaves out.
 int cmd_syscalls(int argc, char** argv) {
   if (argc >= 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
-    std::fputs("usage: vigil syscalls [RUN OPTIONS]\nLists the syscalls `vigil run` with these options traps, and why "
-               "(rules, sinks, --exit-codes, state they feed). docs/design-probes.md\n",
+    std::fputs("usage: vigil syscalls [--bpf=FILE] [RUN OPTIONS]\nLists the syscalls `vigil run` with these options traps, "
+               "and why (rules, sinks, --exit-codes, state they feed). docs/design-probes.md\n"
+               "--bpf=FILE: also writes the seccomp filter it would load (struct sock_filter[], x86_64 and i386\n"
+               "or aarch64), for bench/micro/notify_floor's floor of the same filter (docs/bench.md)\n",
                stdout);
     return 0;
   }
+  std::string bpf_file;  // (not a run option: taken out before they are parsed)
+  std::vector<char*> args(argv, argv + argc);
+  for (auto it = args.begin() + 1; it != args.end(); ++it)
+    if (std::string_view(*it).starts_with("--bpf=")) {
+      bpf_file = *it + 6;
+      args.erase(it);
+      break;
+    }
+  argc = int(args.size());
+  argv = args.data();
   Options opts;
   int rest = 0;
   std::string error;
@@ -312,6 +324,21 @@ int cmd_syscalls(int argc, char** argv) {
     if (std::none_of(rows.begin(), rows.end(), [&](const RowChoice& r) { return r.row == &p; }))
       left.emplace_back(p.syscall);
   std::printf("not trapped (nothing loaded reads them): %s\n", left.empty() ? "none" : fmt::format("{}", fmt::join(left, " ")).c_str());
+  if (!bpf_file.empty()) {
+    std::vector<sock_filter> prog;
+    if (!probes::export_filter(chosen_table(rows), &prog, &error)) {
+      std::fprintf(stderr, "vigil syscalls: %s\n", error.c_str());
+      return 1;
+    }
+    std::ofstream out(bpf_file, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(prog.data()), std::streamsize(prog.size() * sizeof(sock_filter)));
+    if (!out.flush()) {
+      std::fprintf(stderr, "vigil syscalls: --bpf=%s: cannot write the filter there: %s\n", bpf_file.c_str(),
+                   std::strerror(errno));
+      return 2;
+    }
+    std::printf("filter: %zu instructions written to %s\n", prog.size(), bpf_file.c_str());
+  }
   return 0;
 }
 

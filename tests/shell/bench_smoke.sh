@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh --quick runs every workload (tiny sizes) natively and under vigil,
 # with and without SYNC_WAKE_UP (VIGIL_NO_SYNC_WAKE_UP=1), and produces the
-# results table and files, so the bench scripts do not rot.
+# results table and files, so the bench scripts do not rot; --floor adds the
+# floor columns (vigil's filter answered at once).
 # The figures are meaningless here; performance is measured by bench/run.sh.
 set -euo pipefail
 : "${SRC_DIR:?}" "${BUILD_DIR:?}"
@@ -38,6 +39,17 @@ for w in r["workloads"]:
         assert c["median"] > 0 and not c["error"], (col, w)
         assert ("delta_ms" if w["name"] == "startup" else "ratio") in c, (col, w)
 assert r["machine"]["nproc"] >= 1
+PY
+# --floor: vigil's own filter (vigil syscalls --bpf) under bench/micro/notify_floor, both columns.
+BUILD_DIR="$BUILD_DIR" bash "$SRC_DIR/bench/run.sh" --quick --floor --only create_files,startup --results "$tmp/floor" \
+  --workdir "$tmp/work" >"$tmp/out2" 2>"$tmp/err2" || { echo "FAIL: --floor exited $?"; cat "$tmp/out2" "$tmp/err2"; exit 1; }
+grep -qF '| floor 6.1 |' "$tmp/out2" || { echo "FAIL: no floor column"; cat "$tmp/out2"; exit 1; }
+python3 - "$tmp"/floor/*-quick.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+for w in r["workloads"]:
+    c = w["columns"]["floor_nosync"]
+    assert c["median"] > 0 and not c["error"] and ("delta_ms" if w["name"] == "startup" else "ratio") in c, w
 PY
 echo "bench smoke: ok"
 cat "$tmp/out"
