@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,8 @@
 
 #include <fmt/format.h>
 
+#include "sensor/guard.hpp"
+#include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 
 namespace vigil {
@@ -41,8 +44,34 @@ void close_all_but(int (&keep)[3]) {
 
 constexpr unsigned kRecoverSeconds = 20;  // bound on writing what vigil left (a few MB of journal)
 
-// The keeper process. Forked from a multi-threaded sensor: only plain
-// syscalls from here on (no allocation, no locks, no stdio).
+// One message from the sensor on the keeper's socket: 'l' with the listener
+// (SCM_RIGHTS; stored in *listener), 'q' (stand down), or 0 at EOF (the
+// sensor is gone) or on an error.
+char receive(int sock, int* listener) {
+  for (;;) {
+    char c = 0;
+    iovec iov{&c, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n != 1) return 0;
+    if (c == 'l') {
+      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+      if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || *listener >= 0) return 0;
+      std::memcpy(listener, CMSG_DATA(cm), sizeof(int));
+    }
+    return c;
+  }
+}
+
+// The keeper process. Forked from the sensor (possibly multi-threaded): only
+// plain syscalls from here on (no allocation, no locks, no stdio). The
+// listener comes later on the socket rd (Keeper::arm) unless given now.
 [[noreturn]] void keeper_main(int rd, int listener, const uint64_t* bits, size_t words, volatile int* in_flight,
                               Output* out) {
   // A session of its own: out of the app's job control (^C or ^Z at a
@@ -62,11 +91,8 @@ constexpr unsigned kRecoverSeconds = 20;  // bound on writing what vigil left (a
   prctl(PR_SET_NAME, "vigil-keeper", 0, 0, 0);
   int keep[3] = {rd, listener, out ? out->journal_fd() : -1};  // the journal's: its lock, held until the keeper is done
   close_all_but(keep);
-  char c = 0;
-  ssize_t n;
-  do n = read(rd, &c, 1);
-  while (n < 0 && errno == EINTR);
-  if (n == 1) _exit(0);  // stood down
+  for (char c; (c = receive(rd, &listener)) != 0;)
+    if (c == 'q') _exit(0);  // stood down
   static const char msg[] = "vigil: the sensor died: killing the app (fail-closed, see docs/design.md)\n";
   if (write(2, msg, sizeof msg - 1) < 0) {
   }
@@ -86,7 +112,9 @@ constexpr unsigned kRecoverSeconds = 20;  // bound on writing what vigil left (a
     out->recover();
     _exit(0);
   }
-  // Processes the sensor had not learnt yet die at their first notified call.
+  // Processes the sensor had not learnt yet die at their first notified call
+  // (no listener yet: the app was not released, it dies with the sensor).
+  if (listener < 0) _exit(0);
   for (;;) {
     pollfd p{listener, POLLIN, 0};
     if (poll(&p, 1, -1) < 0) continue;
@@ -138,7 +166,7 @@ bool Keeper::start(int listener_fd, std::string* error) {
   if (pipe_ >= 0) close(pipe_);  // a new keeper: the previous one is gone
   pipe_ = -1;
   int p[2];
-  if (!map() || pipe2(p, O_CLOEXEC) < 0) {
+  if (!map() || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
     *error = fmt::format("cannot start the keeper (fail-closed if the sensor dies): {}", std::strerror(errno));
     return false;
   }
@@ -156,12 +184,48 @@ bool Keeper::start(int listener_fd, std::string* error) {
   }
   pipe_ = p[1];
   pid_ = pid;
+  armed_ = listener_fd >= 0;
   return true;
+}
+
+bool Keeper::arm(int listener_fd, std::string* error) {
+  if (armed_) return true;
+  char c = 'l';
+  iovec iov{&c, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
+  ssize_t n;
+  do n = pipe_ < 0 ? -1 : sendmsg(pipe_, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) {
+    *error = fmt::format("cannot hand the seccomp listener to the keeper (fail-closed if the sensor dies): {}",
+                         pipe_ < 0 ? "not started" : std::strerror(errno));
+    return false;
+  }
+  armed_ = true;
+  return true;
+}
+
+std::shared_ptr<Keeper> start_keeper(Output* out, std::string* error) {
+  guard::seal_sensor();  // before the fork: the keeper inherits it
+  auto k = std::make_shared<Keeper>();
+  k->set_output(out);
+  if (!k->start(-1, error)) return nullptr;
+  return k;
 }
 
 void Keeper::stand_down() {
   if (pipe_ < 0) return;
-  if (write(pipe_, "q", 1) != 1) {
+  if (send(pipe_, "q", 1, MSG_NOSIGNAL) != 1) {
   }
   close(pipe_);
   pipe_ = -1;

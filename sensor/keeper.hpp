@@ -3,7 +3,9 @@
 // when the sensor dies (PTRACE_O_EXITKILL); its notified syscalls would then
 // fail with ENOSYS and break it silently. The keeper is a small process
 // forked from the sensor, holding a copy of the filter's listener and
-// sleeping on a pipe. If the sensor dies without standing it down, the keeper
+// sleeping on a socket. It is forked early (start_keeper, sensor.hpp: before
+// the rules are loaded, while vigil is small, so that its copy-on-write
+// sharing of vigil's memory is short) and given the listener later (arm). If the sensor dies without standing it down, the keeper
 // SIGKILLs every app process the sensor knew of (a bitmap of pids in shared
 // memory), then answers each later notification by killing its caller,
 // until no process with the filter is left: fail-closed, never a hang.
@@ -26,10 +28,14 @@ class Keeper {
   Keeper& operator=(const Keeper&) = delete;
   ~Keeper();
 
-  // Forks the keeper with a copy of listener_fd. Call before any track() that
-  // matters is lost: tracks made earlier are kept (the map exists from then).
-  // Called again after the keeper died: a new one, with the same map.
+  // Forks the keeper with a copy of listener_fd (-1: given later by arm()).
+  // Call before any track() that matters is lost: tracks made earlier are
+  // kept (the map exists from then). Called again after the keeper died: a
+  // new one, with the same map.
   bool start(int listener_fd, std::string* error);
+  // Hands the listener to a keeper started without one (a no-op if it has
+  // one). Until then the keeper, if the sensor dies, kills what it tracks.
+  bool arm(int listener_fd, std::string* error);
   // The output whose journal the keeper recovers (set before start).
   void set_output(Output* out) { out_ = out; }
   // The sensor knows of process pid / no longer does.
@@ -50,7 +56,8 @@ class Keeper {
   uint64_t* bits_ = nullptr;  // shared with the keeper: bit pid set = an app process
   size_t words_ = 0;
   volatile int* in_flight_ = nullptr;  // shared too (the word after the bitmap)
-  int pipe_ = -1;                      // write end: EOF for the keeper when the sensor dies
+  int pipe_ = -1;                      // our end of the socket: EOF for the keeper when the sensor dies
+  bool armed_ = false;                 // the keeper has the listener
   int pid_ = -1;
   Output* out_ = nullptr;
 };

@@ -40,7 +40,19 @@ int cmd_check(int argc, char** argv);
 // ---- The tracer (sensor/tracer.cpp) -------------------------------------
 namespace vigil {
 
+// The fail-closed keeper (sensor/keeper.hpp), forked now, while vigil is
+// small and before its rules are loaded: a fork shares vigil's memory
+// copy-on-write for as long as the child lives, and each later write of
+// vigil's to a shared page then costs a fault, a copy and a TLB flush on the
+// CPUs running vigil's other threads. Makes vigil not dumpable first (the
+// keeper inherits it). Recovers out's journal if vigil dies. Null with
+// *error if it cannot be started.
+class Keeper;
+std::shared_ptr<Keeper> start_keeper(Output* out, std::string* error);
+
 struct TracerConfig {
+  // The keeper from start_keeper; null: the tracer forks one at the spawn.
+  std::shared_ptr<Keeper> keeper;
   // The main process entered a group-stop with this signal (job control).
   std::function<void(int sig)> main_stopped;
   // The traced syscalls; null: probes::table(). (Tests use their own.)

@@ -108,7 +108,8 @@ void resume(int tid, int sig, bool stop_at_return = false) {
 }  // namespace
 
 struct Tracer::Impl {
-  Impl(Judge& j, TracerConfig c) : judge(j), cfg(std::move(c)) {}
+  Impl(Judge& j, TracerConfig c)
+      : judge(j), cfg(std::move(c)), keeper_ptr(cfg.keeper ? cfg.keeper : std::make_shared<Keeper>()), keeper(*keeper_ptr) {}
   struct Proc {
     ProcessPtr info;
     FileState files;  // fd table and cwd (probes/fdtable.hpp)
@@ -125,7 +126,8 @@ struct Tracer::Impl {
   int epoll_fd = -1;
   int own_filters = -1;  // seccomp filters on vigil itself (the app's processes have one more)
   bool wait_killable = false;  // the filter has WAIT_KILLABLE_RECV (fork_app)
-  Keeper keeper;
+  std::shared_ptr<Keeper> keeper_ptr;  // started early by the caller (start_keeper), or at the spawn
+  Keeper& keeper;
   Guard guard;  // calls aimed at the sensor (sensor/guard.hpp)
   std::unique_ptr<probes::Index> index;
   std::unordered_map<int, int> thread_tgid;  // every known thread -> its thread group
@@ -1226,7 +1228,8 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   impl_->wait_killable = child.wait_killable != 0;
   guard::seal_sensor();  // before the keeper's fork: it inherits it
   impl_->keeper.set_output(&impl_->judge.output());  // its journal: recovered by the keeper if vigil dies
-  if (impl_->notify_fd < 0 || !impl_->keeper.start(impl_->notify_fd, error)) {
+  if (impl_->notify_fd < 0 || !(impl_->keeper.pid() > 0 ? impl_->keeper.arm(impl_->notify_fd, error)
+                                                          : impl_->keeper.start(impl_->notify_fd, error))) {
     kill(pid, SIGKILL);
     return fail(*error);
   }

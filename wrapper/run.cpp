@@ -211,17 +211,27 @@ int run(int argc, char** argv) {
   phase("app forked");
 
   Context ctx = make_context();
-  // The rules are parsed and compiled on a second thread while the sinks are
-  // set up; they choose the filter's rows (sensor/rows.hpp), so the app's
-  // process gets its filter once they are loaded.
-  std::string rules_error;
-  auto rules = std::async(std::launch::async, [&] { return load_rules(opts, ctx, &rules_error); });
   std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
   if (!out) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
   phase("sinks ready");
+  // The keeper (fail-closed, journal recovery) now, while vigil is small: it
+  // gets the filter's listener at the spawn (sensor/sensor.hpp start_keeper).
+  std::shared_ptr<Keeper> keeper = start_keeper(out.get(), &error);
+  if (!keeper) {
+    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
+    return 126;
+  }
+  phase("keeper started");
+  // The rules are parsed and compiled on a second thread while this one
+  // initialises OpenSSL; they choose the filter's rows (sensor/rows.hpp), so
+  // the app's process gets its filter once they are loaded. The thread starts
+  // after the keeper's fork: the rules' memory (a new malloc arena) is then
+  // never shared copy-on-write with the keeper (docs/bench.md, "Startup").
+  std::string rules_error;
+  auto rules = std::async(std::launch::async, [&] { return load_rules(opts, ctx, &rules_error); });
   if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
   // The first exec's SHA-256 (events/events.hpp Sha256) initialises OpenSSL
   // (its lazy init and the digest fetch, ~1 ms, several under load) while the
@@ -244,6 +254,7 @@ int run(int argc, char** argv) {
 
   pid1::install();
   TracerConfig cfg;
+  cfg.keeper = std::move(keeper);
   cfg.main_stopped = pid1::on_app_stopped;
   cfg.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
   cfg.table = &chosen;
