@@ -63,6 +63,7 @@
 #include "sensor/perform.hpp"
 #include "sensor/receive.hpp"
 #include "probes/procfs.hpp"
+#include "rules/rules.hpp"
 #include "sensor/sensor.hpp"
 #include "sensor/uapi.hpp"
 #include "sensor/watchdog.hpp"
@@ -190,6 +191,9 @@ struct Tracer::Impl {
   std::unordered_map<int, ExecCheck> exec_lazy;
   std::unordered_set<int> detach_at_stop;  // seized for an exec that failed: detached at our interrupt's stop
   bool enforce_execve = false, enforce_execveat = false;  // judge.enforces(), fixed at spawn
+  // What an exec reads beyond its event's core (probes::DecodeContext): only
+  // for a rule that reads the fields, or an event sink. Fixed at spawn.
+  bool exec_session = true, exec_caps = true;
   std::unique_ptr<Connector> connector;  // where a rule can block a connect or send (sensor/netcall.hpp)
   // Connects let through with CONTINUE: the socket's true destination read
   // once the kernel has run the call (sensor/connect_check.hpp).
@@ -314,6 +318,7 @@ struct Tracer::Impl {
     ctx.proc = it == procs.end() ? nullptr : it->second.info.get();
     ctx.dns = &dns;
     ctx.drift = &drift;
+    ctx.exec_session = exec_session, ctx.exec_caps = exec_caps;
     return ctx;
   }
 
@@ -1234,6 +1239,20 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   // Verdicts that must rest on what the kernel acts on, where a loaded rule can block (docs/threat-model.md).
   impl_->enforce_execve = impl_->judge.enforces("execve");
   impl_->enforce_execveat = impl_->judge.enforces("execveat");
+  {
+    const Engine* rules = impl_->judge.rules();
+    const bool events = impl_->judge.output().wants_events();
+    auto read = [&](std::initializer_list<std::string_view> fields) {
+      if (events) return true;
+      for (std::string_view f : fields)
+        if (rules && rules->interest().fields.count(f)) return true;
+      return false;
+    };
+    impl_->exec_session = read({"proc.tty", "proc.sid"});
+    impl_->exec_caps = read({"thread.cap_effective"});
+    spdlog::debug("exec: session and tty {}, capabilities {} (a rule reads them, or an event sink)",
+                  impl_->exec_session ? "read" : "not read", impl_->exec_caps ? "read" : "not read");
+  }
   for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg"})
     if (!impl_->connector && impl_->judge.enforces(t)) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
   spdlog::debug("exec verification: {}; connect emulation: {}",
