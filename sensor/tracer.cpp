@@ -466,13 +466,21 @@ struct Tracer::Impl {
   // trapped (--exit-codes=async, the default), or it was killed by a signal
   // (or its last thread called exit). Its status: from /proc while it is a
   // zombie, else from the pidfd (Linux 6.15+, once reaped).
+  // The pidfd is asked first once it has given a status (the kernel has
+  // PIDFD_INFO_EXIT, learnt at run time): a process its parent has reaped
+  // already, the common case, then costs one call instead of a failed /proc
+  // lookup and that call. A zombie is still read from /proc.
   void on_pidfd(int tgid) {
     auto p = procs.find(tgid);
     if (p == procs.end()) return;
-    int status = -1;
-    if (!procfs::read_exit_status(tgid, &status)) status = procfs::pidfd_exit_status(p->second.pidfd);
+    int status = pidfd_exit_first ? procfs::pidfd_exit_status(p->second.pidfd) : -1;
+    if (status < 0 && !procfs::read_exit_status(tgid, &status)) {
+      status = procfs::pidfd_exit_status(p->second.pidfd);
+      pidfd_exit_first = pidfd_exit_first || status >= 0;
+    }
     process_gone(tgid, false, status);
   }
+  bool pidfd_exit_first = false;
 
   // Answers a notification: continue the syscall, or fail it with -err.
   // False if the call was gone (ENOENT: its thread was killed, or a signal
