@@ -285,11 +285,11 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // ids as the tracer read them at this notification (learning the process),
 // else null: read here.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
-                     DecodeContext::ExecImage* image, const procfs::Status* ids = nullptr) {
+                     const DecodeContext& ctx, DecodeContext::ExecImage* image, const procfs::Status* ids = nullptr) {
   procfs::Status st;
   if (ids) {  // the caller waits in this call: its ids cannot have changed since
     st = *ids;
-    if (st.cap_eff < 0) st.cap_eff = procfs::cap_effective(tid);  // (a pidfd does not tell it)
+    if (st.cap_eff < 0 && ctx.exec_caps) st.cap_eff = procfs::cap_effective(tid);  // (a pidfd does not tell it)
   }
   if (ids || procfs::read_status(tid, &st)) {
     p->ppid = st.ppid;
@@ -297,7 +297,7 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
     p->cap_effective = st.cap_eff;
   }
   p->cwd = read_link(fmt::format("/proc/{}/cwd", tid));
-  read_stat(tid, p);
+  if (ctx.exec_session) read_stat(tid, p);
   p->stdio_net = stdio_net(tid);  // what the new program inherits (but O_CLOEXEC)
 
   // "#!" script: the kernel runs the interpreter with argv
@@ -363,7 +363,7 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // A path relative to an execveat directory fd is no path to name a script by.
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st;
-  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ctx.exec_image, ctx.caller_ids);
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, ctx, &ctx.exec_image, ctx.caller_ids);
   procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)
@@ -398,7 +398,7 @@ bool exec_event_of_image(int pid, const char* syscall, DecodeContext& ctx, Event
     at = nul == std::string::npos ? cmdline.size() : nul + 1;
   }
   struct stat st;
-  read_exec_entry(pid, fd, "", p.get(), &st, &ctx.exec_image);
+  read_exec_entry(pid, fd, "", p.get(), &st, ctx, &ctx.exec_image);
   close(fd);
   p->exe_drift = false;
   p->exe_drift_reason = "";

@@ -131,6 +131,13 @@ struct DecodeContext {
   // The caller's ids as the tracer read them at this notification (it learnt
   // the process: thread group, parent, ids in one read), else null.
   const procfs::Status* caller_ids = nullptr;
+  // exec: whether to read the caller's session and tty (/proc/PID/stat: proc.tty,
+  // proc.sid) and its effective capabilities where the learning read did not
+  // give them (capget: thread.cap_effective). The tracer turns them off when no
+  // loaded rule reads those fields and no event sink takes events (issue 14:
+  // read what is needed); the new process then keeps its caller's session and
+  // tty, and its capabilities are unknown (-1).
+  bool exec_session = true, exec_caps = true;
   // Set by the decoder:
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)

@@ -63,6 +63,7 @@
 #include "sensor/perform.hpp"
 #include "sensor/receive.hpp"
 #include "probes/procfs.hpp"
+#include "rules/rules.hpp"
 #include "sensor/sensor.hpp"
 #include "sensor/uapi.hpp"
 #include "sensor/watchdog.hpp"
@@ -192,6 +193,9 @@ struct Tracer::Impl {
   std::unordered_map<int, ExecCheck> exec_lazy;
   std::unordered_set<int> detach_at_stop;  // seized for an exec that failed: detached at our interrupt's stop
   bool enforce_execve = false, enforce_execveat = false;  // judge.enforces(), fixed at spawn
+  // What an exec reads beyond its event's core (probes::DecodeContext): only
+  // for a rule that reads the fields, or an event sink. Fixed at spawn.
+  bool exec_session = true, exec_caps = true;
   std::unique_ptr<Connector> connector;  // where a rule can block a connect or send (sensor/netcall.hpp)
   // Connects let through with CONTINUE: the socket's true destination read
   // once the kernel has run the call (sensor/connect_check.hpp).
@@ -316,6 +320,7 @@ struct Tracer::Impl {
     ctx.proc = it == procs.end() ? nullptr : it->second.info.get();
     ctx.dns = &dns;
     ctx.drift = &drift;
+    ctx.exec_session = exec_session, ctx.exec_caps = exec_caps;
     return ctx;
   }
 
@@ -463,13 +468,21 @@ struct Tracer::Impl {
   // trapped (--exit-codes=async, the default), or it was killed by a signal
   // (or its last thread called exit). Its status: from /proc while it is a
   // zombie, else from the pidfd (Linux 6.15+, once reaped).
+  // The pidfd is asked first once it has given a status (the kernel has
+  // PIDFD_INFO_EXIT, learnt at run time): a process its parent has reaped
+  // already, the common case, then costs one call instead of a failed /proc
+  // lookup and that call. A zombie is still read from /proc.
   void on_pidfd(int tgid) {
     auto p = procs.find(tgid);
     if (p == procs.end()) return;
-    int status = -1;
-    if (!procfs::read_exit_status(tgid, &status)) status = procfs::pidfd_exit_status(p->second.pidfd);
+    int status = pidfd_exit_first ? procfs::pidfd_exit_status(p->second.pidfd) : -1;
+    if (status < 0 && !procfs::read_exit_status(tgid, &status)) {
+      status = procfs::pidfd_exit_status(p->second.pidfd);
+      pidfd_exit_first = pidfd_exit_first || status >= 0;
+    }
     process_gone(tgid, false, status);
   }
+  bool pidfd_exit_first = false;
 
   // Answers a notification: continue the syscall, or fail it with -err.
   // False if the call was gone (ENOENT: its thread was killed, or a signal
@@ -1241,6 +1254,20 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   // Verdicts that must rest on what the kernel acts on, where a loaded rule can block (docs/threat-model.md).
   impl_->enforce_execve = impl_->judge.enforces("execve");
   impl_->enforce_execveat = impl_->judge.enforces("execveat");
+  {
+    const Engine* rules = impl_->judge.rules();
+    const bool events = impl_->judge.output().wants_events();
+    auto read = [&](std::initializer_list<std::string_view> fields) {
+      if (events) return true;
+      for (std::string_view f : fields)
+        if (rules && rules->interest().fields.count(f)) return true;
+      return false;
+    };
+    impl_->exec_session = read({"proc.tty", "proc.sid"});
+    impl_->exec_caps = read({"thread.cap_effective"});
+    spdlog::debug("exec: session and tty {}, capabilities {} (a rule reads them, or an event sink)",
+                  impl_->exec_session ? "read" : "not read", impl_->exec_caps ? "read" : "not read");
+  }
   for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg"})
     if (!impl_->connector && impl_->judge.enforces(t)) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
   spdlog::debug("exec verification: {}; connect emulation: {}",

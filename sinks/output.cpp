@@ -125,6 +125,7 @@ class AsyncOutput final : public Output {
   // No event sink: events cost nothing here (no queue, no JSON). Else the
   // event is journaled as a binary record (a copy: no JSON, no allocation),
   // then queued; the dispatcher serialises it.
+  bool wants_events() const override { return !events_.empty(); }
   void event(Event ev) override {
     if (events_.empty()) return;
     Record r;

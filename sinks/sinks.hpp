@@ -76,6 +76,9 @@ class Output {
   // the alert); they may be called from the tracer thread only.
   virtual void event(Event ev) = 0;
   virtual void alert(Alert a) = 0;
+  // Whether event() delivers anywhere (an event sink is configured): else
+  // the tracer reads only what the rules need (sensor/tracer.cpp).
+  virtual bool wants_events() const { return true; }
   // Deliver what is pending, waiting at most `deadline`. Afterwards
   // stats().queue_depth says what is still undelivered.
   virtual void flush(std::chrono::milliseconds deadline) = 0;
