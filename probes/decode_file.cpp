@@ -42,7 +42,8 @@ void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
 bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
                   Event* ev, std::string* path, bool identity, struct stat* st) {
   if (ctx.performed || raw.empty() || ev->arg("unreadable")) return false;
-  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr}, dirfd, raw, flags | kNoHandle);
+  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr, ctx.files ? &ctx.files->own_root : nullptr},
+                             dirfd, raw, flags | kNoHandle);
   if (!r.ok()) {
     add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
     return false;
@@ -198,13 +199,29 @@ void fd_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Ev
   }
 }
 
-// mount(source, target, fstype, flags, data) / umount2(target, flags)
+// mount(source, target, fstype, flags, data) / umount2(target, flags) /
+// umount(target) (i386) / move_mount(from_dfd, from, to_dfd, to, flags) /
+// chroot(path) / pivot_root(new_root, put_old). Paths as called (lexical).
 void mount(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event* ev) {
   FileInfo& f = file_of(ev);
-  if (ev->type == "umount2") {
+  const std::string& t = ev->type;
+  if (t == "umount2" || t == "umount" || t == "chroot") {
     read_path(mem, a.args[0], AT_FDCWD, ev, &f.raw_path, &f.path);
     f.target = f.path;
-    f.flags = arg_int(a, 1);
+    if (t == "umount2") f.flags = arg_int(a, 1);
+    return;
+  }
+  if (t == "pivot_root") {  // path: the new root, target: where the old one goes
+    read_path(mem, a.args[0], AT_FDCWD, ev, &f.raw_path, &f.path);
+    std::string raw_old;
+    read_path(mem, a.args[1], AT_FDCWD, ev, &raw_old, &f.target);
+    return;
+  }
+  if (t == "move_mount") {  // path: what is moved (a detached tree's fd with an empty path), target: where
+    read_path(mem, a.args[1], arg_int(a, 0), ev, &f.raw_path, &f.path);
+    std::string raw_to;
+    read_path(mem, a.args[3], arg_int(a, 2), ev, &raw_to, &f.target);
+    f.flags = int64_t(uint32_t(a.args[4]));
     return;
   }
   mem.read_string(a.args[0], kPathMax, &f.path);  // source: a device, "none", a path
