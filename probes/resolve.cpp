@@ -436,8 +436,10 @@ Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned fl
     return failed(e == ENOENT && dirfd != AT_FDCWD ? EBADF : e,
                   dirfd == AT_FDCWD ? "the caller's working directory" : fmt::format("the caller's fd {}", dirfd));
   }
+  // A dirfd may be any file; a cwd is always a directory (no fstat for it).
   struct stat st {};
-  if (fstat(start.fd, &st) < 0 || !S_ISDIR(st.st_mode)) return failed(ENOTDIR, fmt::format("dirfd {} is no directory", dirfd));
+  if (dirfd != AT_FDCWD && (fstat(start.fd, &st) < 0 || !S_ISDIR(st.st_mode)))
+    return failed(ENOTDIR, fmt::format("dirfd {} is no directory", dirfd));
   if (start_path.empty() || start_path[0] != '/') return failed(ENOENT, "the caller's start directory has no path");
   return resolve_at(who, root, start.fd, start_path, raw, flags);
 }
