@@ -67,4 +67,19 @@ assert opens, "no trapped open of " + raw
 assert all(e["file"]["path"] == d + "/protected/x" for e in opens), [(e["file"], e.get("args")) for e in opens]
 PY
 done
+# A relative path that does not resolve keeps its lexical name (made only
+# then, from the caller's cwd): both paths of a rename, and a create.
+setup
+rm -f "$T/ev"
+vrun_rule detect --events="$T/ev" -- /bin/sh -c 'cd "$0" && touch nodir/x; mv nodir/a nodir/b' "$D" 2>/dev/null
+"$PY" - "$T/ev" "$D" <<'PY' || fail "an unresolvable relative path lost its lexical name"
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+d = sys.argv[2]
+evs = events(sys.argv[1])
+opens = [e for e in evs if e["type"] in ("open", "openat") and (e.get("file") or {}).get("raw_path") == "nodir/x"]
+assert opens and all(e["file"]["path"] == d + "/nodir/x" and "unresolved" in e.get("args", {}) for e in opens), opens
+moves = [e for e in evs if e["type"].startswith("rename") and (e.get("file") or {}).get("raw_path") == "nodir/a"]
+assert moves and all(e["file"]["path"] == d + "/nodir/a" and e["file"]["target"] == d + "/nodir/b" for e in moves), moves
+PY
 echo "ok: ${ran[*]}"
