@@ -126,8 +126,8 @@ Activity activity_of(const Event& ev) {
       if (is_any(t, {"rename", "renameat", "renameat2"})) return {5, "Rename"};
       if (is_any(t, {"chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat"}))
         return {7, "Set Security"};
-      if (t == "mount") return {12, "Mount"};
-      if (t == "umount2") return {13, "Unmount"};
+      if (is_any(t, {"mount", "move_mount", "pivot_root"})) return {12, "Mount"};
+      if (is_any(t, {"umount2", "umount"})) return {13, "Unmount"};
       return {99, nullptr};
     case EventClass::Network:
       if (is_any(t, {"connect", "accept", "accept4"})) return {1, "Open"};
@@ -337,14 +337,17 @@ json to_json(const Event& ev, const Context& ctx) {
   if (ev.file) {
     const auto& f = *ev.file;
     const std::string_view t = ev.type;
-    int type = is_any(t, {"mkdir", "mkdirat", "rmdir", "chdir", "fchdir", "mount", "umount2"}) ? 2
+    int type = is_any(t, {"mkdir", "mkdirat", "rmdir", "chdir", "fchdir", "mount", "umount2", "umount", "move_mount",
+                          "pivot_root", "chroot"})
+                   ? 2
                : is_any(t, {"symlink", "symlinkat"})                                        ? 7
                                                                                              : 0;
     json fj = file_json(f.path, type);
     if (!f.sha256.empty()) fj["hashes"] = hashes_json(f.sha256);
     if (ev.cls == EventClass::FileSystem) {
       j["file"] = std::move(fj);
-      if (!f.target.empty()) j["file_result"] = file_json(f.target, is_any(t, {"mount", "umount2"}) ? 2 : 0);
+      if (!f.target.empty())
+        j["file_result"] = file_json(f.target, is_any(t, {"mount", "umount2", "umount", "move_mount", "pivot_root"}) ? 2 : 0);
     }
     json uf = json::object();
     uf["path"] = utf8_sanitize(f.path);

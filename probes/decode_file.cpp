@@ -28,24 +28,35 @@ std::string dir_of(int tid, int dirfd) {
   return std::string(buf.data(), size_t(n));
 }
 
-void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path) {
+bool read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path,
+               bool defer) {
   if (!mem.read_string(addr, kLongPathMax, raw) && addr != 0) {
     add_arg(ev, "unreadable", "path");  // not the cwd: nothing vigil could name
     path->clear();
-    return;
+    return false;
   }
   if (raw->size() >= kLongPathMax) add_arg(ev, "path_truncated", "true");
   const bool absolute = !raw->empty() && (*raw)[0] == '/';
+  if (defer && !raw->empty() && !absolute) {
+    path->clear();
+    return true;
+  }
   *path = normalize_path(absolute ? std::string() : dir_of(mem.tid(), dirfd), *raw);
+  return false;
 }
 
 bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
-                  Event* ev, std::string* path, bool identity, struct stat* st) {
-  if (ctx.performed || raw.empty() || ev->arg("unreadable")) return false;
-  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr}, dirfd, raw, flags | kNoHandle);
+                  Event* ev, std::string* path, bool identity, struct stat* st, bool lexical_pending) {
+  auto lexical = [&] {
+    if (lexical_pending) *path = normalize_path(dir_of(mem.tid(), dirfd), raw);
+    return false;
+  };
+  if (ctx.performed || raw.empty() || ev->arg("unreadable")) return lexical();
+  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr, ctx.files ? &ctx.files->own_root : nullptr},
+                             dirfd, raw, flags | kNoHandle);
   if (!r.ok()) {
     add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
-    return false;
+    return lexical();
   }
   *path = r.path;
   if (identity && ev->file && r.exists) ev->file->dev = r.dev, ev->file->ino = r.ino;
@@ -81,7 +92,7 @@ void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Eve
   FileInfo& f = file_of(ev);
   const bool at = ev->type == "openat" || ev->type == "openat2";
   const int dirfd = at ? arg_int(a, 0) : AT_FDCWD;
-  read_path(mem, a.args[at ? 1 : 0], dirfd, ev, &f.raw_path, &f.path);
+  const bool lexical_pending = read_path(mem, a.args[at ? 1 : 0], dirfd, ev, &f.raw_path, &f.path, true);
   if (ev->type == "creat") {
     f.flags = O_CREAT | O_WRONLY | O_TRUNC;
     f.mode = int64_t(a.args[1] & 07777);
@@ -103,7 +114,7 @@ void open(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Eve
   const bool resolved = resolve_path(
       mem, ctx, dirfd, f.raw_path,
       (follow ? unsigned(kFollowLast) : 0u) | ((f.flags & O_CREAT) && !tmpfile ? unsigned(kMayNotExist) : 0u), ev, &f.path,
-      true, &st);
+      true, &st, lexical_pending);
   // One look for both (the resolved object's, else a stat of the lexical
   // path): O_TRUNC of a file with data destroys it (what ransomware does; of
   // a new or empty file it does not), and drift learns the inode of what is
@@ -121,7 +132,7 @@ void path_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, 
   const std::string& t = ev->type;
   const bool at = t.ends_with("at") || t == "fchmodat2";
   const int p = at ? 1 : 0;  // index of the path argument
-  read_path(mem, a.args[p], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path);
+  const bool lexical_pending = read_path(mem, a.args[p], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path, true);
   {
     // Which calls follow a last symlink (chmod, chown, truncate, chdir;
     // the *at forms unless AT_SYMLINK_NOFOLLOW), which may name a new entry.
@@ -130,7 +141,7 @@ void path_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, 
     if (t == "fchmodat") follow = true;
     if (t == "fchownat") follow = !(arg_int(a, 4) & AT_SYMLINK_NOFOLLOW);
     const unsigned flags = (follow ? unsigned(kFollowLast) : 0u) | (t.starts_with("mkdir") ? unsigned(kMayNotExist) : 0u);
-    resolve_path(mem, ctx, at ? arg_int(a, 0) : AT_FDCWD, f.raw_path, flags, ev, &f.path);
+    resolve_path(mem, ctx, at ? arg_int(a, 0) : AT_FDCWD, f.raw_path, flags, ev, &f.path, true, nullptr, lexical_pending);
   }
   if (t.starts_with("mkdir") || t.starts_with("chmod") || t.starts_with("fchmodat")) {
     f.mode = int64_t(a.args[p + 1] & 07777);
@@ -157,19 +168,20 @@ void two_path(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
   if (t.starts_with("symlink")) {
     mem.read_string(a.args[0], kLongPathMax, &f.target);  // contents: not a path to resolve
     const bool at = t == "symlinkat";
-    read_path(mem, a.args[at ? 2 : 1], at ? arg_int(a, 1) : AT_FDCWD, ev, &f.raw_path, &f.path);
-    resolve_path(mem, ctx, at ? arg_int(a, 1) : AT_FDCWD, f.raw_path, kMayNotExist, ev, &f.path);
+    const bool pending = read_path(mem, a.args[at ? 2 : 1], at ? arg_int(a, 1) : AT_FDCWD, ev, &f.raw_path, &f.path, true);
+    resolve_path(mem, ctx, at ? arg_int(a, 1) : AT_FDCWD, f.raw_path, kMayNotExist, ev, &f.path, true, nullptr, pending);
     return;
   }
   const bool at = t != "rename" && t != "link";
   std::string new_raw;
-  read_path(mem, a.args[at ? 1 : 0], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path);
-  read_path(mem, a.args[at ? 3 : 1], at ? arg_int(a, 2) : AT_FDCWD, ev, &new_raw, &f.target);
+  const bool old_pending = read_path(mem, a.args[at ? 1 : 0], at ? arg_int(a, 0) : AT_FDCWD, ev, &f.raw_path, &f.path, true);
+  const bool new_pending = read_path(mem, a.args[at ? 3 : 1], at ? arg_int(a, 2) : AT_FDCWD, ev, &new_raw, &f.target, true);
   if (t == "renameat2" || t == "linkat") f.flags = arg_int(a, 4);
   if (ctx.performed) add_arg(ev, "raw_target", new_raw);  // resolved by the tracer (sensor/perform.cpp)
   const bool follow_old = t == "linkat" && (f.flags & AT_SYMLINK_FOLLOW);
-  resolve_path(mem, ctx, at ? arg_int(a, 0) : AT_FDCWD, f.raw_path, follow_old ? unsigned(kFollowLast) : 0u, ev, &f.path);
-  resolve_path(mem, ctx, at ? arg_int(a, 2) : AT_FDCWD, new_raw, kMayNotExist, ev, &f.target, false);
+  resolve_path(mem, ctx, at ? arg_int(a, 0) : AT_FDCWD, f.raw_path, follow_old ? unsigned(kFollowLast) : 0u, ev, &f.path,
+               true, nullptr, old_pending);
+  resolve_path(mem, ctx, at ? arg_int(a, 2) : AT_FDCWD, new_raw, kMayNotExist, ev, &f.target, false, nullptr, new_pending);
   if (t.starts_with("rename") && ctx.drift != nullptr) ctx.drift->note_rename(f.path, f.target);
   if (t.starts_with("link") && ctx.drift != nullptr) ctx.drift->note_link(f.path, f.target);
 }
@@ -198,13 +210,29 @@ void fd_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Ev
   }
 }
 
-// mount(source, target, fstype, flags, data) / umount2(target, flags)
+// mount(source, target, fstype, flags, data) / umount2(target, flags) /
+// umount(target) (i386) / move_mount(from_dfd, from, to_dfd, to, flags) /
+// chroot(path) / pivot_root(new_root, put_old). Paths as called (lexical).
 void mount(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event* ev) {
   FileInfo& f = file_of(ev);
-  if (ev->type == "umount2") {
+  const std::string& t = ev->type;
+  if (t == "umount2" || t == "umount" || t == "chroot") {
     read_path(mem, a.args[0], AT_FDCWD, ev, &f.raw_path, &f.path);
     f.target = f.path;
-    f.flags = arg_int(a, 1);
+    if (t == "umount2") f.flags = arg_int(a, 1);
+    return;
+  }
+  if (t == "pivot_root") {  // path: the new root, target: where the old one goes
+    read_path(mem, a.args[0], AT_FDCWD, ev, &f.raw_path, &f.path);
+    std::string raw_old;
+    read_path(mem, a.args[1], AT_FDCWD, ev, &raw_old, &f.target);
+    return;
+  }
+  if (t == "move_mount") {  // path: what is moved (a detached tree's fd with an empty path), target: where
+    read_path(mem, a.args[1], arg_int(a, 0), ev, &f.raw_path, &f.path);
+    std::string raw_to;
+    read_path(mem, a.args[3], arg_int(a, 2), ev, &raw_to, &f.target);
+    f.flags = int64_t(uint32_t(a.args[4]));
     return;
   }
   mem.read_string(a.args[0], kPathMax, &f.path);  // source: a device, "none", a path

@@ -68,6 +68,9 @@ void args_only(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx
       }
     }
     if (t == "unshare" && ctx.files != nullptr) ctx.files->unshare(flags);
+  } else if (t == "seccomp") {  // (the row: SECCOMP_SET_MODE_FILTER with NEW_LISTENER)
+    add_arg(ev, "operation", "SECCOMP_SET_MODE_FILTER");
+    add_arg(ev, "flags", fmt::format("{:#x}", uint32_t(a.args[1])));
   } else if (t == "process_vm_writev") {
     add_arg(ev, "pid", std::to_string(arg_int(a, 0)));
   } else if (t == "bpf") {

@@ -19,8 +19,12 @@ void add_arg(Event* ev, const char* name, std::string value);
 // /proc at the stop (exact: the thread is stopped); "" if unknown.
 std::string dir_of(int tid, int dirfd);
 // Reads the path at addr and fills raw_path and the normalised path relative
-// to dirfd; flags over-long paths with evt.arg.path_truncated.
-void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path);
+// to dirfd; flags over-long paths with evt.arg.path_truncated. defer: a
+// relative path's normalised form is left to resolve_path (only needed when
+// it does not resolve: one readlink of the caller's cwd or dirfd saved);
+// returns whether it was left (pass that to resolve_path's lexical_pending).
+bool read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std::string* raw, std::string* path,
+               bool defer = false);
 // Then the object that path names for the caller (probes/resolve.hpp,
 // flags: ResolveFlags): *path becomes its resolved path (aliases read as
 // the true file), ev->file gets its dev and inode. Unresolvable: the lexical
@@ -28,8 +32,11 @@ void read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
 // performs the call itself (ctx.performed: it resolves as the caller).
 // Returns whether it was resolved; *st (if given) then holds the object's
 // type, size and identity (st_mode 0: it does not exist).
+// lexical_pending: read_path deferred the lexical path (it is filled here
+// wherever the resolved one is not).
 bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
-                  Event* ev, std::string* path, bool identity = true, struct stat* st = nullptr);
+                  Event* ev, std::string* path, bool identity = true, struct stat* st = nullptr,
+                  bool lexical_pending = false);
 // The fd table entry of fd (validated; resolved from /proc when unknown).
 const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd);
 

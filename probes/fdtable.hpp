@@ -68,6 +68,9 @@ class FdTable {
 // cheaper than tracing chdir's result.)
 struct FileState {
   std::shared_ptr<FdTable> fds = std::make_shared<FdTable>();
+  // The path resolver's root cache (probes/resolve.hpp Caller::own_root):
+  // its root was found to be vigil's. Never copied to a child (clone_for).
+  bool own_root = false;
 
   // State of a child created by fork/vfork/clone/clone3 with these flags.
   FileState clone_for(uint64_t clone_flags) const;

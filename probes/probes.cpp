@@ -61,6 +61,7 @@ Probe perf(Probe p) {
   return p;
 }
 constexpr uint8_t G = kFeedGuard;
+constexpr uint8_t R = kFeedRoot;
 
 // The rows: probes/catalog.md explains each check and decoder. The feed
 // bits say which rows the adaptive filter keeps for others (sensor/rows.cpp):
@@ -111,8 +112,13 @@ const std::vector<Probe> kProbes = {
     {"fchown", F, "fchown", E, dec::fd_op},
     {"fchdir", P, "fchdir", E, dec::fd_op},
     perf({"open_by_handle_at", F, "open_by_handle_at", E, dec::fd_op}),
-    {"mount", F, "mount", E, dec::mount},
-    {"umount2", F, "umount2", E, dec::mount},
+    // Roots and mounts (R: the resolver's root cache ends at the first one, docs/design.md "The root cache").
+    fed(R, {"mount", F, "mount", E, dec::mount}),
+    fed(R, {"umount2", F, "umount2", E, dec::mount}),
+    fed(R, {"umount", F, "umount", E, dec::mount}),  // i386 only (oldumount)
+    fed(R, {"move_mount", F, "move_mount", E, dec::mount}),
+    fed(R, {"chroot", P, "chroot", E, dec::mount}),
+    fed(R, {"pivot_root", F, "pivot_root", E, dec::mount}),
     {"memfd_create", F, "memfd_create", E, dec::memfd},
     {"mmap", F, "mmap", E, dec::mmap_exec, {has_bits(2, PROT_EXEC), no_bits(3, MAP_ANONYMOUS)}},
     // Network and DNS. connect and sends with a destination: performed by
@@ -140,8 +146,12 @@ const std::vector<Probe> kProbes = {
     {"prctl", P, "prctl", E, dec::prctl, {}, nullptr,
      one_of(0, {PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_NAME, PR_SET_SECCOMP, PR_CAPBSET_DROP, PR_SET_SECUREBITS,
                 PR_SET_MM, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_SET_PTRACER})},
-    {"unshare", P, "unshare", E, dec::args_only},
-    {"setns", P, "setns", E, dec::args_only},
+    fed(R, {"unshare", P, "unshare", E, dec::args_only}),
+    fed(R, {"setns", P, "setns", E, dec::args_only}),
+    // The app's own listener: its supervisor's CONTINUE would hide the calls
+    // it takes (chroot included) from vigil.
+    fed(R, {"seccomp", P, "seccomp", E, dec::args_only,
+            {eq(0, 1 /* SECCOMP_SET_MODE_FILTER */), has_bits(1, 1u << 3 /* SECCOMP_FILTER_FLAG_NEW_LISTENER */)}}),
     fed(G, {"ptrace", P, "ptrace", E, dec::ptrace, {}, nullptr,
      one_of(0, {PTRACE_TRACEME, PTRACE_POKETEXT, PTRACE_POKEDATA, PTRACE_POKEUSER, 13 /* SETREGS, x86 */,
                 15 /* SETFPREGS, x86 */, PTRACE_ATTACH, 0x4205 /* SETREGSET */, 0x4206 /* SEIZE */})}),

@@ -201,6 +201,10 @@ enum Feed : uint8_t {
   kFeedPeek = 1 << 4,      // the peek window: the first message of an outbound TCP connection
   kFeedAccept = 1 << 5,    // proc.accepted_conn (the process accepted a connection)
   kFeedExitCode = 1 << 6,  // exact exit codes of every process (--exit-codes=exact)
+  // Calls that can change a root, a mount namespace or a mount, or hide such
+  // a call: always trapped; notified, they end the path resolver's root cache
+  // before their answer (probes/resolve.hpp root_cache_off).
+  kFeedRoot = 1 << 7,
 };
 
 using Decoder = void (*)(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev);

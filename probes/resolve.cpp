@@ -209,20 +209,25 @@ RootId root_id(int fd) {
   return id;
 }
 
-// vigil's own root: an O_PATH fd kept open, and its identity.
+// vigil's own root: an O_PATH fd kept open, its identity, and whether it is
+// a procfs (never in practice; then RESOLVE_NO_XDEV proves nothing).
 struct OwnRoot {
   int fd = -1;
   RootId id;
+  bool proc = true;
 };
 const OwnRoot& own_root() {
   static const OwnRoot own = [] {
     OwnRoot o;
     o.fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (o.fd >= 0) o.id = root_id(o.fd);
+    struct statfs sf {};
+    if (o.fd >= 0) o.id = root_id(o.fd), o.proc = fstatfs(o.fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC;
     return o;
   }();
   return own;
 }
+
+std::atomic<bool> g_root_cache{true};  // probes/resolve.hpp root_cache_off()
 
 bool same_root(const RootId& id) {
   const RootId& own = own_root().id;
@@ -231,14 +236,28 @@ bool same_root(const RootId& id) {
 
 bool is_own_root(int root_fd) { return root_fd == own_root().fd || same_root(root_id(root_fd)); }
 
-// The caller's root directory is vigil's (one statx of the magic link, no fd).
-bool caller_root_is_own(int tid) {
+// The caller's root directory is vigil's: its process record's root cache
+// while the cache is on, else one statx of the magic link (no fd). The flag
+// is read before the statx: if it goes off meanwhile, what is stored here is
+// never read again.
+bool caller_root_is_own(const Caller& who) {
+  if (own_root().fd < 0) return false;
+  const bool cache = who.own_root != nullptr && g_root_cache.load();
+  if (cache && *who.own_root) return true;
   struct statx sx {};
-  if (statx(AT_FDCWD, fmt::format("/proc/{}/root", tid).c_str(), AT_STATX_DONT_SYNC, STATX_INO | STATX_MNT_ID, &sx) != 0 ||
+  if (statx(AT_FDCWD, fmt::format("/proc/{}/root", who.tid).c_str(), AT_STATX_DONT_SYNC, STATX_INO | STATX_MNT_ID, &sx) !=
+          0 ||
       !(sx.stx_mask & STATX_MNT_ID))
     return false;
-  return same_root(RootId{sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino, true});
+  const bool own = same_root(RootId{sx.stx_mnt_id, makedev(sx.stx_dev_major, sx.stx_dev_minor), sx.stx_ino, true});
+  if (cache && own) *who.own_root = true;
+  return own;
 }
+
+// The last directory (absolute, as called) whose openat2 with
+// RESOLVE_NO_XDEV failed with EXDEV on this thread: the next call in it goes
+// straight to the check it needs (a hint for cost only, never a verdict).
+thread_local std::string t_exdev_dir;
 
 bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::string_view raw, unsigned flags,
                   Resolved* out) {
@@ -257,21 +276,36 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
   // an absolute symlink on the way goes to vigil's root, the caller's too.
   // First with no symlink at all: the directory's path is then the lexical
   // one; else (ELOOP) with them, and its path is what the kernel says.
-  how.resolve = RESOLVE_NO_SYMLINKS | (absolute ? RESOLVE_IN_ROOT : 0);
+  // Absolute, and vigil's root is no procfs: RESOLVE_NO_XDEV too. Its
+  // success proves the directory is on the root's mount, hence no procfs
+  // (no fstatfs); EXDEV: again without it, and that directory is remembered
+  // so that a workload writing in another mount (a tmpfs, a volume) does not
+  // pay the failed try on every call.
   const int from = absolute ? root_fd : start_fd;
+  bool same_mount = absolute && !own_root().proc && t_exdev_dir != dir;
+  auto open_dir = [&](uint64_t resolve) {
+    how.resolve = resolve | (absolute ? RESOLVE_IN_ROOT : 0) | (same_mount ? RESOLVE_NO_XDEV : 0);
+    int fd = int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how));
+    if (fd < 0 && errno == EXDEV && same_mount) {
+      same_mount = false;
+      t_exdev_dir = dir;
+      how.resolve &= ~uint64_t(RESOLVE_NO_XDEV);
+      fd = int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how));
+    }
+    return fd;
+  };
   bool lexical = absolute || start_path.starts_with("/");
-  Fd d(lexical ? int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how)) : -1);
+  Fd d(lexical ? open_dir(RESOLVE_NO_SYMLINKS) : -1);
   if (d.fd < 0 && (!lexical || errno == ELOOP)) {
     lexical = false;
-    how.resolve = RESOLVE_NO_MAGICLINKS | (absolute ? RESOLVE_IN_ROOT : 0);
-    d = Fd(int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how)));
+    d = Fd(open_dir(RESOLVE_NO_MAGICLINKS));
   }
   if (d.fd < 0) {
     if (errno == ENOSYS) have_openat2.store(false, std::memory_order_relaxed);
     return false;
   }
   struct statfs sf {};
-  if (fstatfs(d.fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC) return false;
+  if (!same_mount && (fstatfs(d.fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC)) return false;
   std::string dir_path = lexical ? normalize_path(absolute ? std::string_view() : start_path, dir)
                                  : read_link_at(AT_FDCWD, fmt::format("/proc/self/fd/{}", d.fd).c_str());
   if (dir_path.empty() || dir_path[0] != '/' || dir_path.ends_with(" (deleted)")) return false;
@@ -377,12 +411,22 @@ int open_caller_dir(int tid, int dirfd, std::string* path) {
   return fd;
 }
 
+bool root_cache_off() { return g_root_cache.exchange(false); }
+bool root_cache_on() { return g_root_cache.load(); }
+
+int caller_root(const Caller& who, int* opened) {
+  *opened = -1;
+  // The caller's root is vigil's (one container): vigil's own root fd serves.
+  if (caller_root_is_own(who)) return own_root().fd;
+  const int fd = open_caller_root(who.tid);
+  if (fd >= 0) *opened = fd;
+  return fd;
+}
+
 Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned flags) {
   if (raw.empty()) return failed(ENOENT, "empty path");
-  // The caller's root is vigil's (one container): vigil's own root fd serves.
-  const bool own = own_root().fd >= 0 && caller_root_is_own(who.tid);
-  Fd opened(own ? -1 : open_caller_root(who.tid));
-  const int root = own ? own_root().fd : opened.fd;
+  Fd opened;
+  const int root = caller_root(who, &opened.fd);
   if (root < 0) return failed(-root, "the caller's root directory");
   if (raw[0] == '/') return resolve_at(who, root, root, "/", raw, flags);
   std::string start_path;
@@ -392,8 +436,10 @@ Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned fl
     return failed(e == ENOENT && dirfd != AT_FDCWD ? EBADF : e,
                   dirfd == AT_FDCWD ? "the caller's working directory" : fmt::format("the caller's fd {}", dirfd));
   }
+  // A dirfd may be any file; a cwd is always a directory (no fstat for it).
   struct stat st {};
-  if (fstat(start.fd, &st) < 0 || !S_ISDIR(st.st_mode)) return failed(ENOTDIR, fmt::format("dirfd {} is no directory", dirfd));
+  if (dirfd != AT_FDCWD && (fstat(start.fd, &st) < 0 || !S_ISDIR(st.st_mode)))
+    return failed(ENOTDIR, fmt::format("dirfd {} is no directory", dirfd));
   if (start_path.empty() || start_path[0] != '/') return failed(ENOENT, "the caller's start directory has no path");
   return resolve_at(who, root, start.fd, start_path, raw, flags);
 }

@@ -70,7 +70,24 @@ struct Caller {
   int tid = 0;
   int tgid = 0;
   std::function<bool(int pid)> is_sensor;  // null: only vigil itself (getpid())
+  // The root cache of the caller's process record (null: none, e.g. off the
+  // tracer thread): set once its root was found to be vigil's, trusted while
+  // root_cache_on() (see there). Owned by vigil's record of the process (a
+  // new record starts false: pid reuse inherits nothing).
+  bool* own_root = nullptr;
 };
+
+// The root cache (docs/design.md, "The root cache"). Whether the caller's
+// root is vigil's is looked up (one statx of /proc/TID/root) once per process
+// record, then remembered, for as long as no app thread has made a call that
+// could change a root, a mount namespace or a mount, or hide such a call
+// (chroot, pivot_root, setns, unshare, mount, umount, umount2, move_mount,
+// seccomp with NEW_LISTENER: probes::kFeedRoot rows, always trapped). The
+// tracer calls root_cache_off() when one is notified, before answering it:
+// from then on every resolution looks the root up again, for good.
+// root_cache_off: true if it was on (the first such call).
+bool root_cache_off();
+bool root_cache_on();
 
 // The path `raw` of a call of `who`, relative to dirfd (AT_FDCWD: its cwd);
 // the caller's root, cwd and dirfd are opened through /proc/TID. An empty
@@ -100,6 +117,10 @@ Resolved resolve_handle(int tid, int mount_fd, const std::string& handle);
 
 // The caller's root directory (/proc/TID/root) as an O_PATH fd; -errno.
 int open_caller_root(int tid);
+// The caller's root for a walk: vigil's own root fd (borrowed: *opened stays
+// -1) when the caller's root is vigil's (the root cache, else one statx),
+// else /proc/TID/root opened into *opened (the caller closes it); -errno.
+int caller_root(const Caller& who, int* opened);
 
 // Opens the directory a call of tid is relative to (AT_FDCWD: its cwd, else
 // its fd dirfd) as an O_PATH fd; *path: that directory as tid sees it.

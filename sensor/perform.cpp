@@ -258,18 +258,20 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
     }
     resolve_bits = how.resolve;
   }
-  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }};
+  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }, env.own_root};
   const mode_t mode = f.mode >= 0 ? mode_t(f.mode) & ~creds.umask & 07777 : 0;
 
   // The path walked as the caller.
   auto walk = [&](int) {
     // The caller's root and start directory: opened by vigil (the caller
     // may have made itself non-dumpable); walked with the caller's credentials.
+    // Its root: vigil's own when it is the same (the root cache).
     std::string start_path = "/";
-    Fd root(probes::open_caller_root(tid));
-    if (root.fd < 0) {
+    Fd opened_root;
+    const int root = probes::caller_root(who, &opened_root.fd);
+    if (root < 0) {
       probes::Resolved r;
-      r.err = -root.fd, r.what = "the caller's root directory";
+      r.err = -root, r.what = "the caller's root directory";
       return r;
     }
     Fd start(f.raw_path.starts_with("/") ? -1 : probes::open_caller_dir(tid, dirfd, &start_path));
@@ -287,7 +289,7 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
         r.err = EACCES, r.refused = true, r.what = as.why();
         return r;
       }
-      r = f.raw_path.empty() ? probes::Resolved{} : probes::resolve_at(who, root.fd, start.fd < 0 ? root.fd : start.fd,
+      r = f.raw_path.empty() ? probes::Resolved{} : probes::resolve_at(who, root, start.fd < 0 ? root : start.fd,
                                                                         start_path, f.raw_path, rflags);
       if (f.raw_path.empty()) r.err = ENOENT, r.what = "empty path";
       // openat2's RESOLVE_* flags: the kernel walks the path with them, from
@@ -297,7 +299,7 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
         how.flags = O_PATH | O_CLOEXEC | uint64_t(rflags & probes::kFollowLast ? 0 : O_NOFOLLOW);
         how.resolve = resolve_bits;
         const bool beneath = resolve_bits & (RESOLVE_BENEATH | RESOLVE_IN_ROOT);
-        Fd check(int(syscall(SYS_openat2, beneath || f.raw_path[0] != '/' ? (start.fd < 0 ? root.fd : start.fd) : root.fd,
+        Fd check(int(syscall(SYS_openat2, beneath || f.raw_path[0] != '/' ? (start.fd < 0 ? root : start.fd) : root,
                              f.raw_path[0] == '/' && !beneath ? f.raw_path.c_str() + 1 : f.raw_path.c_str(), &how,
                              sizeof how)));
         struct stat st {};
@@ -517,12 +519,14 @@ probes::Resolved resolve_as_caller(const Env& env, int tid, int tgid, const Cred
                                    const std::string& raw, unsigned flags) {
   probes::Resolved r;
   std::string start_path = "/";
-  Fd root(probes::open_caller_root(tid));
+  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }, env.own_root};
+  Fd opened_root;
+  const int root = probes::caller_root(who, &opened_root.fd);  // vigil's own when the same (the root cache)
   Fd start(raw.starts_with("/") ? -1 : probes::open_caller_dir(tid, dirfd, &start_path));
-  if (root.fd < 0 || (!raw.starts_with("/") && start.fd < 0)) {
-    const int e = root.fd < 0 ? -root.fd : -start.fd;
-    r.err = root.fd < 0 || dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
-    r.what = root.fd < 0 ? "the caller's root directory" : "the caller's start directory";
+  if (root < 0 || (!raw.starts_with("/") && start.fd < 0)) {
+    const int e = root < 0 ? -root : -start.fd;
+    r.err = root < 0 || dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
+    r.what = root < 0 ? "the caller's root directory" : "the caller's start directory";
     return r;
   }
   AsCaller as(creds);
@@ -534,8 +538,7 @@ probes::Resolved resolve_as_caller(const Env& env, int tid, int tgid, const Cred
     r.err = ENOENT, r.what = "empty path";
     return r;
   }
-  const probes::Caller who{tid, tgid, [&](int pid) { return env.guard->is_sensor(pid); }};
-  return probes::resolve_at(who, root.fd, start.fd < 0 ? root.fd : start.fd, start_path, raw, flags);
+  return probes::resolve_at(who, root, start.fd < 0 ? root : start.fd, start_path, raw, flags);
 }
 
 bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,

@@ -77,6 +77,7 @@ struct Env {
   Guard* guard = nullptr;
   DriftTracker* drift = nullptr;
   Connector* pool = nullptr;  // netcall: the workers that run blocking connects and sends
+  bool* own_root = nullptr;   // the caller's root cache (probes::Caller::own_root); the tracer's thread only
 };
 
 // A performed row's call, decoded with ctx.performed (raw paths read, not

@@ -80,6 +80,7 @@ std::vector<RowChoice> choose_rows(const probes::Table& t, const RowWants& w) {
     }
     if (p.feeds & probes::kFeedIdentity) why = "process identity (always)";
     else if (p.feeds & probes::kFeedGuard) why = "sensor guard (always)";
+    else if (p.feeds & probes::kFeedRoot) why = "path resolver's root cache (always)";
     else if (w.all_events) why = "events sink";
     if (why.empty() && in) {
       if (auto it = in->who.find(type); it != in->who.end()) why = join(it->second);

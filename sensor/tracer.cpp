@@ -53,6 +53,7 @@
 
 #include "probes/drift.hpp"
 #include "probes/probes.hpp"
+#include "probes/resolve.hpp"
 #include "probes/sensitive.hpp"
 #include "probes/sockaddr.hpp"
 #include "sensor/connect_check.hpp"
@@ -787,6 +788,10 @@ struct Tracer::Impl {
     bool args_unreadable = false;  // an i386 socketcall's argument array
     probes::unwrap_socketcall(&args, probes::TraceeMemory(tid), &args_unreadable);
     const probes::Probe* probe = index->find(args.arch, args.nr);
+    // A call that may change a root or a mount (or hide one): the root cache
+    // ends before it is answered (probes/resolve.hpp root_cache_off).
+    if (probe && (probe->feeds & probes::kFeedRoot) && probes::root_cache_off())
+      spdlog::info("{} by {}: every path resolution looks up the caller's root from now on", probe->syscall, tid);
     const bool exiting = probe && probe->stage == probes::Stage::Exit;
     int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
     const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
@@ -843,7 +848,8 @@ struct Tracer::Impl {
     if (ctx.drop) return void(answer(req.id, ctx.fault.err ? guard.resource_fault(tid, ctx.fault.what, ctx.fault.err) : 0));
     // A row a rule can block: vigil performs the call on the object it judged.
     if (ctx.performed && ev.file && !ev.arg("unreadable") &&
-        perform::call({notify_fd, &judge, &guard, &drift}, req.id, tid, tgid, args, *probe, ev))
+        perform::call({notify_fd, &judge, &guard, &drift, nullptr, ctx.files ? &ctx.files->own_root : nullptr}, req.id, tid,
+                      tgid, args, *probe, ev))
       return;
     // connect and sends a rule can block: vigil performs them with the destination it judged.
     if (ctx.performed && connector && netcall::call({notify_fd, &judge, &guard, &drift, connector.get()}, req.id, tid, tgid,

@@ -208,11 +208,15 @@ TEST_CASE("resolve: the fast path and the component walk agree", "[resolve]") {
   REQUIRE(root >= 0);
   REQUIRE(sub >= 0);
   const std::string d = t.dir;
+  const std::string shm = "vigil-resolve-" + std::to_string(getpid());  // a file on another mount (if /dev/shm is one)
+  if (int f = open(("/dev/shm/" + shm).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600); f >= 0) close(f);
   const std::vector<std::string> paths = {
       d + "/etc/protected/x", d + "/lnk", d + "/abs", d + "/absdir/protected/x", d + "/d/x", d + "/d/../etc/protected/x",
       d + "/sub/up/protected/x", d + "/sub/../sub/./deep", d + "/dangling", d + "/l1", d + "/slash", d + "/decoy/",
       d + "/missing", d + "/missing/x", d + "/decoy/x", d + "/hard", d + "/deeplink", d + "/deeplink/..", d + "/.",
       d + "/sp ace/f", d + "/procself", "/proc/self/status", "/proc/self", "/", "/..", "/../../" + d.substr(1) + "/lnk",
+      // Other mounts (RESOLVE_NO_XDEV fails: EXDEV, the check falls back; twice: the remembered directory)
+      "/proc/self/status", "/proc/1/status", "/dev/null", "/dev/shm/" + shm, "/dev/shm/" + shm, "/dev/shm/missing", "/dev/shm",
       "up/protected/x", "deep", "../lnk", "../d/x", "missing", ".", "..", "../abs", "../../../../../etc/hostname"};
   const unsigned flag_sets[] = {0, kFollowLast, kMayNotExist, kFollowLast | kMayNotExist, kParent, kNoHandle,
                                 kFollowLast | kNoHandle, kMayNotExist | kNoHandle};
@@ -250,6 +254,65 @@ TEST_CASE("resolve: the fast path and the component walk agree", "[resolve]") {
   }
   CHECK(fast_applies > 50);
   CHECK(without_handle > 5);
+  unlink(("/dev/shm/" + shm).c_str());
   close(sub);
   close(root);
+}
+
+// The root cache (probes/resolve.hpp): a process record's "its root is
+// vigil's" is trusted while the cache is on, never after root_cache_off().
+// A child chroots into a temporary tree; its record's slot claims vigil's
+// root (what a missed chroot would leave behind): with the cache on the
+// resolver believes it; once off, it looks again and finds the true file.
+TEST_CASE("resolve: the root cache is trusted until root_cache_off, then every call looks", "[resolve]") {
+  if (geteuid() != 0) {
+    WARN("not root: chroot refused, root cache test skipped");
+    return;
+  }
+  TempTree t;
+  int ready[2], go[2];
+  REQUIRE(pipe(ready) == 0);
+  REQUIRE(pipe(go) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    char c = chroot(t.dir.c_str()) == 0 ? 'y' : 'n';
+    (void)!write(ready[1], &c, 1);
+    (void)!read(go[0], &c, 1);
+    _exit(0);
+  }
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  REQUIRE(c == 'y');
+  const ino_t truth = t.ino("etc/protected/x");
+  bool slot = false;
+  Caller who{child, child, nullptr, &slot};
+  REQUIRE(root_cache_on());
+  // Looked up: the child's root is not vigil's; the slot stays empty.
+  Resolved r = resolve(who, AT_FDCWD, "/etc/protected/x", kNoHandle);
+  REQUIRE(r.ok());
+  CHECK(r.ino == truth);
+  CHECK(!slot);
+  // vigil's own root: found once, then cached in the record's slot.
+  bool own = false;
+  CHECK(resolve(Caller{int(getpid()), int(getpid()), nullptr, &own}, AT_FDCWD, t.dir + "/decoy", kNoHandle).ok());
+  CHECK(own);
+  // A stale slot is believed while the cache is on (vigil's own /etc/protected/x: none).
+  slot = true;
+  r = resolve(who, AT_FDCWD, "/etc/protected/x", kNoHandle);
+  CHECK((!r.ok() || r.ino != truth));
+  // Off for good: the slot is ignored, the root looked up on every call.
+  CHECK(root_cache_off());
+  CHECK(!root_cache_off());
+  CHECK(!root_cache_on());
+  r = resolve(who, AT_FDCWD, "/etc/protected/x", kNoHandle);
+  REQUIRE(r.ok());
+  CHECK(r.ino == truth);
+  // vigil's own root is not cached either once off (its record's slot is never set again).
+  bool mine = false;
+  CHECK(resolve(Caller{int(getpid()), int(getpid()), nullptr, &mine}, AT_FDCWD, t.dir + "/decoy", kNoHandle).ok());
+  CHECK(!mine);
+  (void)!write(go[1], "x", 1);
+  waitpid(child, nullptr, 0);
+  for (int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
 }

@@ -31,7 +31,7 @@ std::map<std::string, std::string> with_rules(const std::string& yaml, bool even
 
 size_t always_count() {
   size_t n = 0;
-  for (const auto& p : probes::table()) n += (p.feeds & (probes::kFeedIdentity | probes::kFeedGuard)) != 0;
+  for (const auto& p : probes::table()) n += (p.feeds & (probes::kFeedIdentity | probes::kFeedGuard | probes::kFeedRoot)) != 0;
   return n;
 }
 
@@ -43,6 +43,8 @@ TEST_CASE("rows: no rule and no sink leaves out every row but identity and the g
   CHECK(rows.at("execve") == "process identity (always)");
   CHECK(rows.at("kill") == "sensor guard (always)");
   CHECK(rows.at("ptrace") == "sensor guard (always)");
+  for (const char* r : {"chroot", "pivot_root", "setns", "unshare", "mount", "umount2", "move_mount", "seccomp"})
+    CHECK(rows.at(r) == "path resolver's root cache (always)");
   CHECK_FALSE(rows.count("unlinkat"));
   CHECK_FALSE(rows.count("exit_group"));
   CHECK_FALSE(rows.count("openat"));
