@@ -5,9 +5,10 @@
 # SYNC_WAKE_UP, and under vigil with and without it; interleaved rounds,
 # median of the paired ratios (docs/bench.md, "Floor of a trapped syscall").
 #   bash bench/floor.sh [create_files|launch_programs|startup] [ROUNDS] [N]
-# startup: launch_programs N of `/bin/true` alone, under the floor (the exec
-# calls trapped, a filter padded to vigil's rows: NOTIFY_FLOOR_PAD) and under
-# `vigil run --`: the median paired difference in ms per start.
+# startup: launch_programs N of `/bin/true` alone, under the floor (vigil's
+# own filter, `vigil syscalls --bpf`, loaded from a file as vigil loads its
+# prebuilt one) and under `vigil run --`: the median paired difference in ms
+# per start. (bench/run.sh --floor gives the same floor for every workload.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD_DIR:-build}
@@ -20,8 +21,9 @@ case $workload in
 esac
 if [ "$workload" = startup ]; then
   cmake --build "$B" --target bench_launch_programs bench_notify_floor vigil >/dev/null
-  # The floor's filter: the exec rows, padded with the rest of what vigil traps by default.
-  pad=$("$B/vigil" syscalls | awk 'NR > 1 && /^  / && $1 != "execve" && $1 != "execveat" && $1 != "mmap" {print $1}' | xargs)
+  # The floor's filter: vigil's own (no libseccomp compile at each start, as vigil loads a prebuilt program).
+  bpf=$(mktemp); trap 'rm -f "$bpf"' EXIT
+  "$B/vigil" syscalls --bpf="$bpf" >/dev/null
   ms() {  # ms PREFIX...: milliseconds per start of /bin/true
     local p=("$@")
     [ ${#p[@]} -gt 0 ] && p[0]=$(command -v "${p[0]}")  # posix_spawn needs a path
@@ -31,10 +33,10 @@ if [ "$workload" = startup ]; then
   for _ in $(seq "$rounds"); do
     t=$(ms)
     for col in floor floor_nosync vigil vigil_nosync; do
-      sync=(); [[ $col == *_nosync ]] && sync=(VIGIL_NO_SYNC_WAKE_UP=1)
+      # (the variables exported in a subshell: an `env` in front would add an exec per start)
       case $col in
-        floor*) m=$(ms env "${sync[@]}" NOTIFY_FLOOR_CALLS=exec NOTIFY_FLOOR_PAD="$pad" "$B/bench/notify_floor") ;;
-        vigil*) m=$(ms env "${sync[@]}" "$B/vigil" run --) ;;
+        floor*) m=$(export NOTIFY_FLOOR_BPF="$bpf"; [[ $col == *_nosync ]] && export VIGIL_NO_SYNC_WAKE_UP=1; ms "$B/bench/notify_floor") ;;
+        vigil*) m=$([[ $col == *_nosync ]] && export VIGIL_NO_SYNC_WAKE_UP=1; ms "$B/vigil" run --) ;;
       esac
       d[$col]+=" $(python3 -c "print($m - $t)")"
     done
