@@ -214,6 +214,40 @@ int i386_nr(const char* name) {
   auto it = direct.find(name);
   return it == direct.end() ? -1 : it->second;
 }
+
+constexpr int kSocketcall = 102;  // i386's socketcall(call, unsigned long args[])
+
+// The calls of socketcall vigil reads (linux/net.h SYS_*): the call each
+// stands for, how many arguments its array holds, and who reads it: a row
+// (unwrap_socketcall; i386 has no accept: it becomes accept4 with flags 0)
+// and/or the DNS and peek windows (window_view; SEND and RECV are sendto and
+// recvfrom without an address).
+struct SocketCall {
+  const char* name;
+  unsigned nargs;
+  bool row, window;
+};
+const SocketCall* socket_call(uint64_t call) {
+  static const std::unordered_map<uint64_t, SocketCall> calls = {
+      {1, {"socket", 3, true, false}},    {2, {"bind", 3, true, false}},     {3, {"connect", 3, true, false}},
+      {4, {"listen", 2, true, false}},    {5, {"accept4", 3, true, false}},  {9, {"sendto", 4, false, true}},
+      {10, {"recvfrom", 4, false, true}}, {11, {"sendto", 6, true, true}},   {12, {"recvfrom", 6, false, true}},
+      {16, {"sendmsg", 3, true, true}},   {17, {"recvmsg", 3, false, true}}, {18, {"accept4", 4, true, false}},
+      {20, {"sendmmsg", 4, true, true}},
+  };
+  auto it = calls.find(uint32_t(call));
+  return it == calls.end() ? nullptr : &it->second;
+}
+
+// The arguments of the socketcall *a stands for (call c): its array, at
+// args[1], read once into args (zero past c.nargs). False, args all zero,
+// if the array cannot be read.
+bool read_socketcall_args(SyscallArgs* a, const SocketCall& c, const TraceeMemory& mem) {
+  uint32_t v[6] = {};
+  const bool ok = mem.read(uint32_t(a->args[1]), v, c.nargs * sizeof(uint32_t));
+  for (unsigned i = 0; i < 6; ++i) a->args[i] = ok ? v[i] : 0;
+  return ok;
+}
 }  // namespace
 
 Index::Index(const Table& t) {
@@ -229,49 +263,22 @@ Index::Index(const Table& t) {
 
 bool unwrap_socketcall(SyscallArgs* a, const TraceeMemory& mem, bool* unreadable) {
   *unreadable = false;
-  constexpr int kSocketcall = 102;  // i386
   if (a->arch != AUDIT_ARCH_I386 || a->nr != kSocketcall) return false;
-  // The calls with a row (linux/net.h SYS_*): name and argument count. accept
-  // has no direct i386 syscall: it becomes accept4 with flags 0.
-  struct Call {
-    const char* name;
-    unsigned nargs;
-  };
-  static const std::unordered_map<uint64_t, Call> calls = {
-      {1, {"socket", 3}},  {2, {"bind", 3}},     {3, {"connect", 3}},  {4, {"listen", 2}},   {5, {"accept4", 3}},
-      {11, {"sendto", 6}}, {16, {"sendmsg", 3}}, {18, {"accept4", 4}}, {20, {"sendmmsg", 4}},
-  };
-  auto c = calls.find(uint32_t(a->args[0]));
-  const int nr = c == calls.end() ? -1 : i386_nr(c->second.name);
+  const SocketCall* c = socket_call(a->args[0]);
+  const int nr = c && c->row ? i386_nr(c->name) : -1;
   if (nr < 0) return false;
-  uint32_t v[6] = {};
-  const uint64_t array = uint32_t(a->args[1]);
-  *unreadable = !mem.read(array, v, c->second.nargs * sizeof(uint32_t));
+  *unreadable = !read_socketcall_args(a, *c, mem);
   a->nr = nr;
-  for (unsigned i = 0; i < 6; ++i) a->args[i] = *unreadable ? 0 : v[i];
   return true;
 }
 
 void window_view(SyscallArgs* a, const TraceeMemory& mem) {
   if (a->arch != AUDIT_ARCH_I386) return;
   auto native = [](const char* name) { return int64_t(seccomp_syscall_resolve_name_arch(SCMP_ARCH_X86_64, name)); };
-  constexpr int kSocketcall = 102;  // i386
   if (a->nr == kSocketcall) {
-    // linux/net.h SYS_*: SEND and RECV are sendto and recvfrom without an address.
-    struct Call {
-      const char* name;
-      unsigned nargs;
-    };
-    static const std::unordered_map<uint64_t, Call> calls = {
-        {9, {"sendto", 4}},  {10, {"recvfrom", 4}}, {11, {"sendto", 6}},   {12, {"recvfrom", 6}},
-        {16, {"sendmsg", 3}}, {17, {"recvmsg", 3}}, {20, {"sendmmsg", 4}},
-    };
-    auto c = calls.find(uint32_t(a->args[0]));
-    if (c == calls.end()) return void(a->nr = -1);
-    uint32_t v[6] = {};
-    if (!mem.read(uint32_t(a->args[1]), v, c->second.nargs * sizeof(uint32_t))) return void(a->nr = kUnreadableCall);
-    a->nr = native(c->second.name);
-    for (unsigned i = 0; i < 6; ++i) a->args[i] = v[i];
+    const SocketCall* c = socket_call(a->args[0]);
+    if (!c || !c->window) return void(a->nr = -1);
+    a->nr = read_socketcall_args(a, *c, mem) ? native(c->name) : kUnreadableCall;
     return;
   }
   static const std::unordered_map<int64_t, int64_t> direct = [&] {
