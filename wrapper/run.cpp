@@ -306,6 +306,10 @@ int cmd_syscalls(int argc, char** argv) {
     if (std::string_view(*it).starts_with("--bpf=")) {
       bpf_file = *it + 6;
       args.erase(it);
+      if (bpf_file.empty()) {
+        std::fprintf(stderr, "vigil syscalls: --bpf= needs a file name (e.g. --bpf=/tmp/vigil.bpf)\n");
+        return 2;
+      }
       break;
     }
   argc = int(args.size());

@@ -68,4 +68,13 @@ grep -q "^not trapped.* exit_group" "$tmp/sys" || fail "exit_group trapped by de
   fail "--events does not trap every row"
 set +e; "$VIGIL" syscalls --rules="$tmp/nonexistent.yaml" 2> "$tmp/e"; rc=$?; set -e
 [ "$rc" = 2 ] && grep -q "vigil syscalls: rules:" "$tmp/e" || fail "bad rules: rc $rc $(cat "$tmp/e")"
+# --bpf=FILE: the program of that choice (8-byte sock_filter instructions); bad file names: a clear error.
+"$VIGIL" syscalls --rules="$tmp/unlink.yaml" --bpf="$tmp/f.bpf" | grep -Eq "^filter: [0-9]+ instructions written to $tmp/f.bpf$" ||
+  fail "--bpf: no filter written"
+n=$(grep -E "^filter: " <("$VIGIL" syscalls --rules="$tmp/unlink.yaml" --bpf="$tmp/f.bpf") | cut -d' ' -f2)
+[ "$(stat -c %s "$tmp/f.bpf")" = $((n * 8)) ] || fail "--bpf: $(stat -c %s "$tmp/f.bpf") bytes for $n instructions"
+for bad in "--bpf=$tmp/no/such/dir/f.bpf" "--bpf="; do
+  set +e; "$VIGIL" syscalls --rules="$tmp/unlink.yaml" "$bad" > /dev/null 2> "$tmp/e"; rc=$?; set -e
+  [ "$rc" = 2 ] && grep -q "vigil syscalls: --bpf" "$tmp/e" || fail "$bad: rc $rc $(cat "$tmp/e")"
+done
 echo ok
