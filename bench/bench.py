@@ -527,10 +527,13 @@ def main():
         envs["floor"] = dict(env_on, NOTIFY_FLOOR_BPF=bpf)
         envs["floor_nosync"] = dict(envs["floor"], VIGIL_NO_SYNC_WAKE_UP="1")
     unavailable = {}
+    no_sync = None  # why this kernel has no SYNC_WAKE_UP (asked once, for the vigil and floor columns)
     for col in list(prefixes)[1:]:
         why = probe_prefix(prefixes[col], envs.get(col))
         if not why and col in ("vigil", "floor"):
-            why = probe_sync_wake_up(launcher, env_on)
+            if no_sync is None:
+                no_sync = probe_sync_wake_up(launcher, env_on) or ""
+            why = no_sync
         if why:
             unavailable[col] = why
             print(f"bench: column {col} n/a: {why}", file=sys.stderr)
