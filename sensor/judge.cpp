@@ -13,6 +13,10 @@
 
 namespace vigil {
 
+namespace {
+constexpr size_t kMaxIdentities = 20000;  // files known by identity (learnt at start and later)
+}  // namespace
+
 Judge::Judge(Output& out, Mode mode) : out_(out), mode_(mode) {}
 Judge::~Judge() = default;
 
@@ -27,7 +31,6 @@ void Judge::learn_identities() {
   identities_.clear();
   protected_ = {};
   if (!rules_) return;
-  constexpr size_t kMax = 20000;
   auto add = [&](const std::string& path, const struct stat& st) {
     if (S_ISREG(st.st_mode) && identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, path).second)
       protected_.files.push_back(path);
@@ -46,23 +49,23 @@ void Judge::learn_identities() {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(
              p, std::filesystem::directory_options::skip_permission_denied, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator() && identities_.size() < kMax; it.increment(ec)) {
+         !ec && it != std::filesystem::recursive_directory_iterator() && identities_.size() < kMaxIdentities; it.increment(ec)) {
       const std::string path = it->path().string();
       if (lstat(path.c_str(), &st) == 0) add(path, st);
     }
   }
   protected_dirs_ = {protected_.dirs.begin(), protected_.dirs.end()};
   protected_names_ = {protected_.names.begin(), protected_.names.end()};
-  if (identities_.size() >= kMax)
+  if (identities_.size() >= kMaxIdentities)
     spdlog::warn("rules: more than {} files below the paths block rules name: hard links of the others are not known",
-                 kMax);
+                 kMaxIdentities);
   spdlog::debug("rules: {} files known by identity (hard links and renames of them match their rules)",
                 identities_.size());
 }
 
 void Judge::learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir) {
   if (dir) protected_dirs_.insert(path);
-  else if (identities_.size() < 20000) identities_.try_emplace(DevIno{dev, ino}, path);
+  else if (identities_.size() < kMaxIdentities) identities_.try_emplace(DevIno{dev, ino}, path);
 }
 
 bool Judge::protected_name(const std::string& path) const {
