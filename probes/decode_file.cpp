@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "probes/decode_util.hpp"
 #include "probes/path.hpp"
+#include "probes/procfs.hpp"
 #include "probes/resolve.hpp"
 
 namespace vigil::probes {
@@ -52,8 +54,9 @@ bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, 
     return false;
   };
   if (ctx.performed || raw.empty() || ev->arg("unreadable")) return lexical();
-  const Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr, ctx.files ? &ctx.files->own_root : nullptr},
-                             dirfd, raw, flags | kNoHandle);
+  Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr, ctx.files ? &ctx.files->own_root : nullptr},
+                       dirfd, raw, flags | kNoHandle);
+  procfs::close_later(std::exchange(r.fd, -1));  // the handle is not used: closed after the answer, in a batch
   if (!r.ok()) {
     add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
     return lexical();

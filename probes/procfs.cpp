@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -27,12 +28,26 @@ thread_local std::vector<int> t_to_close;
 }  // namespace
 
 void close_later(int fd) {
+  if (fd < 0) return;
   t_to_close.push_back(fd);
-  if (t_to_close.size() >= 64) close_deferred();
+  if (t_to_close.size() >= kCloseBatch) close_deferred();
 }
 
-void close_deferred() {
-  for (int fd : t_to_close) close(fd);
+bool closes_deferred() { return !t_to_close.empty(); }
+
+// Every fd in the list is still this process's (none was closed yet), so a
+// run of consecutive numbers holds nothing else: one close_range per run.
+// (Lowest-free allocation makes most of the list one run.)
+void close_deferred(bool all) {
+  if (t_to_close.empty() || (!all && t_to_close.size() < kCloseBatch)) return;
+  std::sort(t_to_close.begin(), t_to_close.end());
+  for (size_t i = 0; i < t_to_close.size();) {
+    size_t j = i;
+    while (j + 1 < t_to_close.size() && t_to_close[j + 1] == t_to_close[j] + 1) ++j;
+    if (j == i || syscall(SYS_close_range, unsigned(t_to_close[i]), unsigned(t_to_close[j]), 0u) != 0)
+      for (size_t k = i; k <= j; ++k) close(t_to_close[k]);  // (close_range: Linux 5.9+)
+    i = j + 1;
+  }
   t_to_close.clear();
 }
 

@@ -34,11 +34,17 @@ bool read_status(int pid, Status* st);
 // reads fill the buffer while there is more): saves the read that returns 0.
 // later: its fd is closed by close_deferred(), not here.
 bool read_file(const std::string& path, size_t max, std::string* out, bool short_is_eof = false, bool later = false);
-// An fd this thread need not wait to close: closed by its next
-// close_deferred() (the tracer's, once it has answered the notification
-// being decoded: closes off the caller's wait), or when 64 are waiting.
+// An fd this thread need not wait to close (an O_PATH handle of a
+// resolution, a /proc file read): closed off the caller's wait and in
+// batches, by close_deferred(true) or once kCloseBatch are waiting (then
+// one close_range per run of consecutive numbers, mostly one call). The
+// tracer flushes them when it goes idle and before any call that could
+// need them gone (umount: a handle keeps a mount busy). Negative: ignored.
+inline constexpr size_t kCloseBatch = 32;
 void close_later(int fd);
-void close_deferred();
+// all=false: only once kCloseBatch are waiting.
+void close_deferred(bool all = true);
+bool closes_deferred();  // any waiting on this thread?
 // The target of a symbolic link ("" if none).
 std::string read_link(const std::string& path);
 

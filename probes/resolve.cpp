@@ -13,13 +13,16 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "probes/path.hpp"
 #include "probes/probes.hpp"
+#include "probes/procfs.hpp"
 
 namespace vigil::probes {
 
@@ -254,6 +257,26 @@ bool caller_root_is_own(const Caller& who) {
   return own;
 }
 
+// Where procfs is mounted in vigil's mount namespace (/proc/self/mountinfo,
+// read once; nullopt if it cannot be). While the root cache is on, no
+// traced process has changed a mount (every call that can turned it off
+// before it was answered), so a symlink-free absolute path is on a procfs
+// exactly when one of these is a prefix of it.
+const std::optional<std::vector<std::string>>& proc_mounts() {
+  static const std::optional<std::vector<std::string>> mounts = []() -> std::optional<std::vector<std::string>> {
+    std::string text;
+    if (!procfs::read_file("/proc/self/mountinfo", 1 << 20, &text) || text.size() == 1 << 20) return std::nullopt;
+    return proc_mount_points(text);
+  }();
+  return mounts;
+}
+
+bool under_proc_mount(const std::vector<std::string>& mounts, std::string_view path) {
+  for (const std::string& m : mounts)
+    if (m == "/" || path == m || (path.starts_with(m) && path.size() > m.size() && path[m.size()] == '/')) return true;
+  return false;
+}
+
 // The last directory (absolute, as called) whose openat2 with
 // RESOLVE_NO_XDEV failed with EXDEV on this thread: the next call in it goes
 // straight to the check it needs (a hint for cost only, never a verdict).
@@ -282,7 +305,12 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
   // so that a workload writing in another mount (a tmpfs, a volume) does not
   // pay the failed try on every call.
   const int from = absolute ? root_fd : start_fd;
-  bool same_mount = absolute && !own_root().proc && t_exdev_dir != dir;
+  // Absolute and the mount table known (root cache on): no symlink on the
+  // way proves the directory is the lexical path, and the table says
+  // whether that is on a procfs: no RESOLVE_NO_XDEV, no fstatfs.
+  const std::vector<std::string>* table =
+      absolute && g_root_cache.load() && proc_mounts() ? &*proc_mounts() : nullptr;
+  bool same_mount = absolute && !own_root().proc && t_exdev_dir != dir && !table;
   auto open_dir = [&](uint64_t resolve) {
     how.resolve = resolve | (absolute ? RESOLVE_IN_ROOT : 0) | (same_mount ? RESOLVE_NO_XDEV : 0);
     int fd = int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how));
@@ -298,17 +326,20 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
   Fd d(lexical ? open_dir(RESOLVE_NO_SYMLINKS) : -1);
   if (d.fd < 0 && (!lexical || errno == ELOOP)) {
     lexical = false;
+    same_mount = absolute && !own_root().proc && t_exdev_dir != dir;  // (the table needs a lexical path)
     d = Fd(open_dir(RESOLVE_NO_MAGICLINKS));
   }
   if (d.fd < 0) {
     if (errno == ENOSYS) have_openat2.store(false, std::memory_order_relaxed);
     return false;
   }
-  struct statfs sf {};
-  if (!same_mount && (fstatfs(d.fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC)) return false;
   std::string dir_path = lexical ? normalize_path(absolute ? std::string_view() : start_path, dir)
                                  : read_link_at(AT_FDCWD, fmt::format("/proc/self/fd/{}", d.fd).c_str());
   if (dir_path.empty() || dir_path[0] != '/' || dir_path.ends_with(" (deleted)")) return false;
+  struct statfs sf {};
+  if (table && lexical ? under_proc_mount(*table, dir_path)
+                       : !same_mount && (fstatfs(d.fd, &sf) != 0 || sf.f_type == PROC_SUPER_MAGIC))
+    return false;
   const std::string path = dir_path == "/" ? "/" + name : dir_path + "/" + name;
   struct stat st {};
   if (fstatat(d.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -336,6 +367,7 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
   }
   if (S_ISLNK(st.st_mode) && (flags & kFollowLast)) return false;
   if ((flags & kNoHandle) && !S_ISDIR(st.st_mode)) {  // (a directory: its procfs check needs a handle)
+    procfs::close_later(d.release());  // (after the answer, in a batch)
     r.exists = true;
     r.path = path;
     r.dev = uint64_t(st.st_dev), r.ino = uint64_t(st.st_ino), r.mode = st.st_mode, r.size = int64_t(st.st_size);
@@ -356,6 +388,42 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
 }
 
 }  // namespace
+
+std::optional<std::vector<std::string>> proc_mount_points(std::string_view mountinfo) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at < mountinfo.size();) {
+    size_t eol = mountinfo.find('\n', at);
+    if (eol == std::string_view::npos) eol = mountinfo.size();
+    const std::string_view l = mountinfo.substr(at, eol - at);
+    at = eol + 1;
+    if (l.empty()) continue;
+    // id parent major:minor root mount-point options [optional...] - type source super-options
+    std::vector<std::string_view> w;
+    for (size_t i = 0; i < l.size();) {
+      const size_t end = std::min(l.find(' ', i), l.size());
+      if (end > i) w.push_back(l.substr(i, end - i));
+      i = end + 1;
+    }
+    size_t dash = 6;
+    while (dash < w.size() && w[dash] != "-") ++dash;
+    if (w.size() < 6 || dash + 1 >= w.size()) return std::nullopt;
+    if (w[dash + 1] != "proc") continue;
+    const std::string_view m = w[4];
+    std::string mp;  // \ooo escapes (space, tab, newline, backslash)
+    for (size_t i = 0; i < m.size(); ++i) {
+      auto oct = [&](size_t k) { return k < m.size() && m[k] >= '0' && m[k] <= '7' ? m[k] - '0' : -1; };
+      if (m[i] == '\\' && oct(i + 1) >= 0 && oct(i + 2) >= 0 && oct(i + 3) >= 0) {
+        mp += char(oct(i + 1) << 6 | oct(i + 2) << 3 | oct(i + 3));
+        i += 3;
+      } else {
+        mp += m[i];
+      }
+    }
+    if (mp.empty() || mp[0] != '/') return std::nullopt;
+    out.push_back(std::move(mp));
+  }
+  return out;
+}
 
 bool read_file_handle(const TraceeMemory& mem, uint64_t addr, std::string* out) {
   struct {

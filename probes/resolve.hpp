@@ -19,8 +19,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace vigil::probes {
 
@@ -105,6 +107,13 @@ Resolved resolve(const Caller& who, int dirfd, std::string_view raw, unsigned fl
 // slash, errors but ENOENT) the component walk decides.
 Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_view start_path, std::string_view raw,
                     unsigned flags);
+
+// The mount points of every procfs in a /proc/PID/mountinfo text (escapes
+// decoded); nullopt if a line is not mountinfo's. The fast path reads
+// vigil's own once: while the root cache is on, a symlink-free absolute
+// path is on a procfs exactly when one of them is a prefix of it (no
+// RESOLVE_NO_XDEV try, no fstatfs).
+std::optional<std::vector<std::string>> proc_mount_points(std::string_view mountinfo);
 
 // open_by_handle_at: the struct file_handle at addr of tid's memory (header
 // and handle bytes, MAX_HANDLE_SZ at most), read once; false if unreadable.

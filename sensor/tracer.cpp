@@ -790,8 +790,12 @@ struct Tracer::Impl {
     const probes::Probe* probe = index->find(args.arch, args.nr);
     // A call that may change a root or a mount (or hide one): the root cache
     // ends before it is answered (probes/resolve.hpp root_cache_off).
-    if (probe && (probe->feeds & probes::kFeedRoot) && probes::root_cache_off())
-      spdlog::info("{} by {}: every path resolution looks up the caller's root from now on", probe->syscall, tid);
+    // (And no handle of vigil's may keep a mount busy for an umount.)
+    if (probe && (probe->feeds & probes::kFeedRoot)) {
+      procfs::close_deferred();
+      if (probes::root_cache_off())
+        spdlog::info("{} by {}: every path resolution looks up the caller's root from now on", probe->syscall, tid);
+    }
     const bool exiting = probe && probe->stage == probes::Stage::Exit;
     int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
     const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
@@ -1349,7 +1353,7 @@ int Tracer::run() {
     t.emit_sensitive();
     if (t.watchdog && t.watchdog->pending()) t.report_stalls();  // a read of a ptrace stop
     t.watch_pending();
-    procfs::close_deferred();
+    procfs::close_deferred(false);  // a batch (resolutions' handles): else at the idle timeout below
     // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
     // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up
     // (epoll's callback wakes its waiter like any other). The pidfds are in
@@ -1361,7 +1365,13 @@ int Tracer::run() {
     if (const int cc = t.connect_check.sweep(); cc >= 0 && (timeout < 0 || cc < timeout)) timeout = cc;
     if (t.sig_fd < 0) reap = true;
     pollfd fds[3] = {{t.notify_fd, POLLIN, 0}, {t.sig_fd, POLLIN, 0}, {t.epoll_fd, POLLIN, 0}};
-    if (poll(fds, 3, timeout) <= 0) continue;  // EINTR: a forwarded signal
+    // Handles waiting to be closed: at most 100 ms while idle.
+    const bool closes = procfs::closes_deferred();
+    if (closes && (timeout < 0 || timeout > 100)) timeout = 100;
+    if (const int n = poll(fds, 3, timeout); n <= 0) {  // EINTR: a forwarded signal
+      if (n == 0 && closes) procfs::close_deferred();
+      continue;
+    }
     // Deaths first: they happened before whatever is notified now.
     if (fds[2].revents & POLLIN) {
       epoll_event evs[16];

@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -315,4 +318,28 @@ TEST_CASE("resolve: the root cache is trusted until root_cache_off, then every c
   (void)!write(go[1], "x", 1);
   waitpid(child, nullptr, 0);
   for (int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
+}
+
+// The fast path's table of procfs mounts (a symlink-free path under one of
+// them goes to the component walk; resolve_at's tests above show the walk
+// refusing vigil's entries through it).
+TEST_CASE("proc_mount_points: procfs mount points of a mountinfo text, escapes decoded", "[resolve]") {
+  const std::string text =
+      "22 1 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:5 - proc proc rw\n"
+      "23 1 0:22 / /sys rw,nosuid - sysfs sysfs rw\n"
+      "40 23 0:21 /sys /tmp/p\\040ace/sys ro master:1 - proc proc rw\n"  // a procfs directory bound elsewhere
+      "41 1 0:30 / /dev/shm rw - tmpfs shm rw,size=65536k\n"
+      "42 1 0:31 / /a\\134b rw - proc none rw\n";
+  const auto m = proc_mount_points(text);
+  REQUIRE(m);
+  CHECK(*m == std::vector<std::string>{"/proc", "/tmp/p ace/sys", "/a\\b"});
+  CHECK(proc_mount_points("")->empty());
+  CHECK(!proc_mount_points("22 1 0:21 / /proc rw shared:5 proc proc rw\n"));  // no separator: not mountinfo
+  CHECK(!proc_mount_points("22 1 0:21 / proc rw - proc proc rw\n"));          // a relative mount point
+  // this process's own: /proc is there (the tests run with /proc mounted)
+  std::ifstream in("/proc/self/mountinfo");
+  const std::string own((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto mine = proc_mount_points(own);
+  REQUIRE(mine);
+  CHECK(std::find(mine->begin(), mine->end(), "/proc") != mine->end());
 }
