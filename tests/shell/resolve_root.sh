@@ -82,4 +82,18 @@ assert opens and all(e["file"]["path"] == d + "/nodir/x" and "unresolved" in e.g
 moves = [e for e in evs if e["type"].startswith("rename") and (e.get("file") or {}).get("raw_path") == "nodir/a"]
 assert moves and all(e["file"]["path"] == d + "/nodir/a" and e["file"]["target"] == d + "/nodir/b" for e in moves), moves
 PY
+# The decoders' handles are closed in batches after the answer: none may keep
+# a mount busy. A tmpfs mounted, written (detect: resolved, handles deferred)
+# and unmounted at once must unmount (the flush before any kFeedRoot call).
+setup
+mkdir -p "$D/m"
+RC=0
+timeout 60 unshare -m --propagation private "$VIGIL" run --mode=detect --rules="$rules" -- /bin/sh -c \
+  'mount -t tmpfs t "$0/m" && for i in 1 2 3 4 5; do echo x >"$0/m/f$i"; done && umount "$0/m" && echo unmounted' "$D" \
+  >"$T/out" 2>"$T/err" </dev/null || RC=$?
+if grep -q "unshare failed\|mount: .*denied\|Operation not permitted" "$T/err" && ! grep -q unmounted "$T/out"; then
+  echo "mount in a private namespace refused here (left out): $(head -1 "$T/err")"
+else
+  grep -q unmounted "$T/out" || fail "umount after trapped writes in the mount failed (rc $RC): $(cat "$T/err")"
+fi
 echo "ok: ${ran[*]}"
