@@ -32,6 +32,7 @@ using procfs::read_link;
 // (between ARG_MAX, 32 pages, and 6 MiB). vigil reads argv up to that limit,
 // capped at kArgvReadMaxBytes.
 constexpr size_t kMaxArgStrlen = 32 * 4096;
+constexpr size_t kArgvBlock = 512;  // argv pointers read at once
 constexpr size_t kArgMax = 32 * 4096;
 
 size_t argv_limit(int tid) {
@@ -114,16 +115,16 @@ void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Pro
     *unreadable = why;
   };
   ChunkReader strings(mem);
-  std::vector<unsigned char> ptrs(512 * word);
+  std::vector<unsigned char> ptrs(kArgvBlock * word);
   size_t have = 0;  // pointers in ptrs
   for (size_t i = 0; addr != 0; ++i) {
-    if (i % 512 == 0) {  // the next block of pointers
+    if (i % kArgvBlock == 0) {  // the next block of pointers
       have = mem.read_some(addr + i * word, ptrs.data(), ptrs.size()) / word;
       if (have == 0) return fail("argv");
     }
-    if (i % 512 >= have) return fail("argv");
+    if (i % kArgvBlock >= have) return fail("argv");
     uint64_t ptr = 0;
-    std::memcpy(&ptr, ptrs.data() + (i % 512) * word, word);
+    std::memcpy(&ptr, ptrs.data() + (i % kArgvBlock) * word, word);
     if (ptr == 0) break;
     bytes += sizeof(void*);  // the kernel counts its own pointer size
     if (!fits(bytes + 1)) return fail("argv_too_long");
@@ -338,6 +339,8 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   if (execveat) add_arg(ev, "syscall", "execveat");  // evt.type execveat (rules/fields.cpp falco_evt_type)
   const unsigned path_arg = execveat ? 1 : 0;
   const int dirfd = execveat ? arg_int(a, 0) : AT_FDCWD;
+  // The path's first chunk and argv's first block of pointers in one read.
+  mem.prefetch({TraceeMemory::string_head(a.args[path_arg]), {a.args[path_arg + 1], kArgvBlock * (is_i386(a) ? 4 : 8)}});
   std::string given;
   if (!mem.read_string(a.args[path_arg], kPathMax, &given)) {
     if (a.args[path_arg] == 0) return void(ctx.drop = true);  // EFAULT by itself

@@ -403,7 +403,42 @@ void watch_reads(ReadWatch* w) {
   if (w) w->reader.store(int(gettid()), std::memory_order_relaxed);
 }
 
+void TraceeMemory::prefetch(std::initializer_list<std::pair<uint64_t, size_t>> spans) const {
+  std::vector<Span> got;
+  std::vector<iovec> local, remote;
+  for (const auto& [addr, len] : spans) {
+    if (addr == 0 || len == 0) continue;
+    got.push_back({addr, std::string(len, '\0'), false});
+  }
+  for (Span& s : got) {
+    local.push_back({s.bytes.data(), s.bytes.size()});
+    remote.push_back({reinterpret_cast<void*>(s.addr), s.bytes.size()});
+  }
+  if (got.empty()) return;
+  Watched watched(tid_);
+  ssize_t n = process_vm_readv(tid_, local.data(), local.size(), remote.data(), remote.size(), 0);
+  if (n <= 0 || watched.ended_by_watchdog()) return;  // (the reads are made one by one)
+  for (Span& s : got) {
+    if (n <= 0) break;
+    if (size_t(n) < s.bytes.size()) s.bytes.resize(size_t(n)), s.short_read = true;
+    n -= ssize_t(s.bytes.size());
+    prefetched_.push_back(std::move(s));
+    if (prefetched_.back().short_read) break;
+  }
+}
+
+std::pair<uint64_t, size_t> TraceeMemory::string_head(uint64_t addr) {
+  return {addr, std::min<size_t>(kStringPage - size_t(addr % kStringPage), kStringFirst)};
+}
+
 size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {
+  for (const Span& s : prefetched_) {
+    if (addr < s.addr || addr >= s.addr + s.bytes.size()) continue;
+    const size_t at = size_t(addr - s.addr), have = s.bytes.size() - at;
+    if (len > have && !s.short_read) break;  // runs past the copy: read it all now
+    std::memcpy(buf, s.bytes.data() + at, std::min(len, have));
+    return std::min(len, have);
+  }
   Watched watched(tid_);
   const size_t n = read_now(tid_, addr, buf, len);
   return watched.ended_by_watchdog() ? 0 : n;
@@ -414,13 +449,12 @@ bool TraceeMemory::read(uint64_t addr, void* buf, size_t len) const { return rea
 bool TraceeMemory::read_string(uint64_t addr, size_t max, std::string* out) const {
   out->clear();
   if (!addr) return false;
-  constexpr size_t kPage = 4096;
-  constexpr size_t kFirst = 256;  // most paths are shorter: do not copy a whole page for them
+  constexpr size_t kPage = kStringPage;
   char chunk[kPage];
   while (out->size() < max) {
     // Never cross a page boundary in one read: the next page may be unmapped.
     size_t len = std::min(kPage - size_t(addr % kPage), max - out->size());
-    if (out->empty()) len = std::min(len, kFirst);
+    if (out->empty()) len = std::min(len, string_head(addr).second);  // most paths are shorter than a page
     size_t n = read_some(addr, chunk, len);
     if (n == 0) return false;  // EFAULT or a short read: the string is not all there
     if (const void* nul = std::memchr(chunk, 0, n)) {

@@ -9,7 +9,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <linux/audit.h>
@@ -93,9 +95,24 @@ class TraceeMemory {
   bool read(uint64_t addr, void* buf, size_t len) const;
   // Reads up to len bytes; returns how many (0: unreadable at addr).
   size_t read_some(uint64_t addr, void* buf, size_t len) const;
+  // Reads the spans (address, length) in one system call; the reads of this
+  // object that fall within one are then served from that copy (a span read
+  // short: the readable memory ends there, as a read of its own would say).
+  // A span after one read short is not kept. For calls that read several
+  // places known at once (an exec's path and argv array).
+  void prefetch(std::initializer_list<std::pair<uint64_t, size_t>> spans) const;
+  // The span read_string's first read covers (a first chunk, never past the page).
+  static std::pair<uint64_t, size_t> string_head(uint64_t addr);
+  static constexpr size_t kStringPage = 4096, kStringFirst = 256;
 
  private:
   int tid_;
+  struct Span {
+    uint64_t addr;
+    std::string bytes;
+    bool short_read;
+  };
+  mutable std::vector<Span> prefetched_;
 };
 
 // The msghdr at addr of the caller's memory, in its ABI's layout (compat:

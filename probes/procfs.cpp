@@ -108,7 +108,7 @@ bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO wor
 int pidfd_exit_status(int pidfd) {
   PidfdInfo info{};
   info.mask = kPidfdInfoExit;
-  if (pidfd < 0 || ioctl(pidfd, kPidfdGetInfo, &info) < 0 || !(info.mask & kPidfdInfoExit)) return -1;
+  if (pidfd < 0 || !have_pidfd_info || ioctl(pidfd, kPidfdGetInfo, &info) < 0 || !(info.mask & kPidfdInfoExit)) return -1;
   return info.exit_code;
 }
 

@@ -57,7 +57,8 @@ std::string read_link(const std::string& path);
 bool thread_group(int tid, int* tgid, int* ppid, Status* ids = nullptr, int* pidfd = nullptr);
 // CapEff of thread tid (capget: one system call), -1 if unknown.
 int64_t cap_effective(int tid);
-// Tests: force the /proc path of thread_group (what kernels before 6.13 get).
+// Tests: force the /proc paths of thread_group and of exit statuses (what
+// kernels before 6.13 get: no PIDFD_GET_INFO).
 void use_pidfd_info(bool on);
 // The wait status of pid if it is a zombie (field 52 of /proc/PID/stat).
 bool read_exit_status(int pid, int* status);

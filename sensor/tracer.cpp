@@ -116,6 +116,7 @@ struct Tracer::Impl {
     ProcessPtr info;
     FileState files;  // fd table and cwd (probes/fdtable.hpp)
     int pidfd = -1;   // readable when the process is gone (its exit event when exit_group is not trapped)
+    bool in_epoll = false;  // pidfd is in the epoll set (counted in exits_watched)
     int getfd = -1;   // where pidfd is not open (the main process, reaped by waitpid): one for pidfd_getfd
   };
 
@@ -297,9 +298,30 @@ struct Tracer::Impl {
         close(fd);
         p->second.pidfd = -1;
         keeper.untrack(pid);
+      } else if (!p->second.in_epoll) {
+        p->second.in_epoll = true;
+        ++exits_watched;
       }
     }
     unwatched.clear();
+  }
+  // Pidfds in the epoll set: processes whose exit the loop looks for.
+  size_t exits_watched = 0;
+  // The loop's poll waits on the pidfds too (else it looks at them
+  // whenever it is awake anyway): always where exit statuses are read (a
+  // rule or an event sink takes exit events: they come at once, with the
+  // status while the kernel has it), else from a quiet second on, until the
+  // next notification (docs/design.md, "Exits").
+  bool exits_direct = true;
+  static constexpr int kExitLookMs = 1000;
+  // Deaths first: they happened before whatever is notified now (a pid
+  // reused by a new process must not be taken for the dead one's).
+  void look_for_exits() {
+    epoll_event evs[16];
+    for (int n = 16, rounds = 0; n == 16 && rounds < 64; ++rounds) {
+      n = epoll_wait(epoll_fd, evs, 16, 0);
+      for (int i = 0; i < n; ++i) on_pidfd(int(evs[i].data.u64));
+    }
   }
 
   // Forgets threads that are gone (their exits are not seen): amortised, so
@@ -459,6 +481,7 @@ struct Tracer::Impl {
     exec_lazy.erase(tgid);
     if (!connect_check.empty()) connect_check.gone(tgid);
     if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
+    if (p->second.in_epoll) --exits_watched;
     if (p->second.getfd >= 0) close(p->second.getfd);
     procs.erase(p);
     thread_tgid.erase(tgid);
@@ -473,9 +496,12 @@ struct Tracer::Impl {
   // PIDFD_INFO_EXIT, learnt at run time): a process its parent has reaped
   // already, the common case, then costs one call instead of a failed /proc
   // lookup and that call. A zombie is still read from /proc.
+  // Nothing is read where no loaded rule looks at exit events and no event
+  // sink takes them (exit_status): the event says "status":"unknown".
   void on_pidfd(int tgid) {
     auto p = procs.find(tgid);
     if (p == procs.end()) return;
+    if (!exit_status) return process_gone(tgid, false, -1);
     int status = pidfd_exit_first ? procfs::pidfd_exit_status(p->second.pidfd) : -1;
     if (status < 0 && !procfs::read_exit_status(tgid, &status)) {
       status = procfs::pidfd_exit_status(p->second.pidfd);
@@ -484,6 +510,7 @@ struct Tracer::Impl {
     process_gone(tgid, false, status);
   }
   bool pidfd_exit_first = false;
+  bool exit_status = true;  // a rule looks at exit events, or an event sink takes them (fixed at spawn)
 
   // Answers a notification: continue the syscall, or fail it with -err.
   // False if the call was gone (ENOENT: its thread was killed, or a signal
@@ -740,10 +767,17 @@ struct Tracer::Impl {
   // block). ready: the main loop's poll said so already. A lone thread's
   // calls of late: no look for more (sensor/receive.hpp).
   ReceivePolicy receive_policy;
+  // exit_look_due: the pidfds are looked at by the first look's poll too
+  // (deaths first: before anything received is handled).
+  bool exit_look_due = false;
   void receive_pending(bool ready) {
     for (;; ready = false) {
-      pollfd p{notify_fd, POLLIN, 0};
-      if (!ready && (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))) return;
+      pollfd p[2] = {{notify_fd, POLLIN, 0}, {exit_look_due ? epoll_fd : -1, POLLIN, 0}};
+      if (!ready) {
+        const int n = poll(p, 2, 0);
+        if (std::exchange(exit_look_due, false) && n > 0 && (p[1].revents & POLLIN)) look_for_exits();
+        if (n < 1 || !(p[0].revents & POLLIN)) return;
+      }
       seccomp_notif req{};
       if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
         // ENOENT: the thread was killed or its syscall interrupted meanwhile.
@@ -761,8 +795,11 @@ struct Tracer::Impl {
 
   // The listener is readable: receive everything pending, then handle each,
   // receiving again between two (new ones wait in vigil, not interruptible).
-  void on_notify() {
+  // look_exits: the pidfds were not looked at since the loop woke up.
+  void on_notify(bool look_exits) {
+    exit_look_due = look_exits;
     receive_pending(true);
+    if (std::exchange(exit_look_due, false)) look_for_exits();  // the receive made no look
     while (!received.empty()) {
       const seccomp_notif req = received.front();
       received.pop_front();
@@ -1275,8 +1312,11 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     };
     impl_->exec_session = read({"proc.tty", "proc.sid"});
     impl_->exec_caps = read({"thread.cap_effective"});
-    spdlog::debug("exec: session and tty {}, capabilities {} (a rule reads them, or an event sink)",
-                  impl_->exec_session ? "read" : "not read", impl_->exec_caps ? "read" : "not read");
+    impl_->exit_status = events || (rules && rules->interest().of("exit"));
+    impl_->exits_direct = impl_->exit_status;
+    spdlog::debug("exec: session and tty {}, capabilities {}; exit status {} (a rule reads them, or an event sink)",
+                  impl_->exec_session ? "read" : "not read", impl_->exec_caps ? "read" : "not read",
+                  impl_->exit_status ? "read" : "not read");
   }
   for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg"})
     if (!impl_->connector && impl_->judge.enforces(t)) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
@@ -1334,6 +1374,7 @@ int Tracer::run() {
         if (WIFEXITED(status) || WIFSIGNALED(status)) {
           if (tid == t.keeper.pid() && t.notify_fd >= 0 && !t.guard.keeper_died(t.keeper, t.notify_fd, status))
             return W_EXITCODE(255, 0);  // no keeper: fail closed (the caller kills the app)
+          if (tid == t.main_pid && t.exits_watched) t.look_for_exits();  // the exits before it first
           t.on_exit(tid, status);
           if (tid == t.main_pid) {
             t.sensitive.stop();  // collects opens still queued
@@ -1357,28 +1398,39 @@ int Tracer::run() {
     // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
     // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up
     // (epoll's callback wakes its waiter like any other). The pidfds are in
-    // an epoll set, polled as one fd. The sensitive-file watch has no fd
-    // here: look at its queue at least every second.
+    // an epoll set, polled as one fd (exits_direct) where exit statuses are
+    // read, else only once the app has been quiet for a second; while it is
+    // busy, an exit does not wake the loop then: the set is looked at
+    // whenever the loop is awake anyway, before anything notified
+    // (docs/design.md, "Exits"). The sensitive-file watch
+    // has no fd here: look at its queue at least every second.
     // Without a signalfd (it could not be created), reap every 10 ms instead.
     int timeout = t.sig_fd < 0 ? 10 : t.sensitive_on ? 1000 : -1;
+    const bool exits = t.exits_watched > 0;
+    if (exits && !t.exits_direct && (timeout < 0 || timeout > Impl::kExitLookMs)) timeout = Impl::kExitLookMs;
     if (const int lazy = t.sweep_lazy(); lazy >= 0 && (timeout < 0 || lazy < timeout)) timeout = lazy;
     if (const int cc = t.connect_check.sweep(); cc >= 0 && (timeout < 0 || cc < timeout)) timeout = cc;
     if (t.sig_fd < 0) reap = true;
-    pollfd fds[3] = {{t.notify_fd, POLLIN, 0}, {t.sig_fd, POLLIN, 0}, {t.epoll_fd, POLLIN, 0}};
+    pollfd fds[3] = {{t.notify_fd, POLLIN, 0}, {t.sig_fd, POLLIN, 0}, {t.exits_direct ? t.epoll_fd : -1, POLLIN, 0}};
     // Handles waiting to be closed: at most 100 ms while idle.
     const bool closes = procfs::closes_deferred();
     if (closes && (timeout < 0 || timeout > 100)) timeout = 100;
-    if (const int n = poll(fds, 3, timeout); n <= 0) {  // EINTR: a forwarded signal
-      if (n == 0 && closes) procfs::close_deferred();
-      continue;
+    const int64_t before = exits && !t.exits_direct ? now_monotonic_ns() : 0;
+    const int ready = poll(fds, 3, timeout);
+    if (ready == 0 && closes) procfs::close_deferred();
+    // A second without a wake-up: wait on the exits too from now on.
+    if (exits && !t.exits_direct && ready == 0 && now_monotonic_ns() - before >= Impl::kExitLookMs * 1'000'000LL)
+      t.exits_direct = true;
+    if (ready <= 0 && !(exits && ready == 0)) continue;  // EINTR: a forwarded signal
+    // Deaths first: they happened before whatever is notified now. With a
+    // notification, the receive's look for more looks at the pidfds too.
+    const bool notified = ready > 0 && (fds[0].revents & POLLIN);
+    if (exits && (t.exits_direct ? (fds[2].revents & POLLIN) != 0 : !notified)) t.look_for_exits();
+    if (ready <= 0) continue;
+    if (notified) {
+      t.on_notify(exits && !t.exits_direct);
+      t.exits_direct = t.exit_status;  // busy again: exits (no status read) are looked at when awake
     }
-    // Deaths first: they happened before whatever is notified now.
-    if (fds[2].revents & POLLIN) {
-      epoll_event evs[16];
-      const int n = epoll_wait(t.epoll_fd, evs, 16, 0);
-      for (int i = 0; i < n; ++i) t.on_pidfd(int(evs[i].data.u64));
-    }
-    if (fds[0].revents & POLLIN) t.on_notify();
     // POLLHUP: every process with the filter is gone; the exits follow.
     else if (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) close(t.notify_fd), t.notify_fd = -1;
     if (fds[1].revents & POLLIN) {

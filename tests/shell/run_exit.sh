@@ -72,4 +72,42 @@ run -- "$tmp/bin/noexec" 2> "$tmp/e"; rc=$?
 run --trace=loud -- true 2> "$tmp/e"; rc=$?
 [ "$rc" = 2 ] && grep -q "invalid --trace" "$tmp/e" || fail "bad option: rc $rc, $(cat "$tmp/e")"
 set -e
+
+# Exits no rule and no sink reads (alerts only, no rule on exit events): the
+# sensor does not wake up for them while the app is busy and waits on them
+# once it has been quiet for a second (docs/design.md section 1): a child
+# dying while its app is idle is handled within about 1 s, long before the
+# main process ends. With a rule on exit events it is handled at once, with
+# its exit code.
+cat > "$tmp/noexit.yaml" <<'YAML'
+- rule: No exit rule
+  desc: d
+  condition: evt.type = execve and proc.name = no-such-program
+  output: x
+  priority: WARNING
+YAML
+cat > "$tmp/exit.yaml" <<'YAML'
+- rule: Exit seen
+  desc: d
+  condition: evt.type = exit and proc.name = sleep and proc.pid != 0
+  output: exited (code=%evt.arg.status)
+  priority: WARNING
+YAML
+for rules in noexit exit; do
+  rm -f "$tmp/bg" "$tmp/al"
+  run --rules="$tmp/$rules.yaml" --alerts="file:$tmp/al" --trace=debug -- \
+    sh -c "sleep 0.2 & echo \$! > $tmp/bg; exec sleep 4" 2> "$tmp/err" &
+  vp=$!
+  for _ in $(seq 200); do [ -s "$tmp/bg" ] && break; sleep 0.01; done
+  bg=$(cat "$tmp/bg") || fail "$rules: the app did not start"
+  start=$(date +%s%N) seen=
+  while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt 3000 ]; do
+    grep -q "exit pid=$bg " "$tmp/err" && { seen=$(( ($(date +%s%N) - start) / 1000000 )); break; }
+    sleep 0.02
+  done
+  wait $vp
+  [ -n "$seen" ] || fail "$rules: the exit of a child dying while the app was idle was not handled within 3 s"
+  echo "$rules: the idle child's exit handled $seen ms after it started (it lived 200 ms)"
+  [ $rules = noexit ] || grep -q '"rule":"Exit seen"' "$tmp/al" || fail "exit: no alert of the rule on exit events"
+done
 echo "ok"

@@ -119,6 +119,47 @@ TEST_CASE("tracee strings are read page by page and stop at unmapped memory", "[
   munmap(mem, size_t(page) * 2);
 }
 
+TEST_CASE("prefetched tracee spans serve the reads within them, a short span where memory ends", "[tracer]") {
+  long page = sysconf(_SC_PAGESIZE);
+  auto* mem = static_cast<char*>(mmap(nullptr, size_t(page) * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(mem != MAP_FAILED);
+  REQUIRE(munmap(mem + 2 * page, size_t(page)) == 0);
+  char* path = mem + 10;
+  std::strcpy(path, "/bin/true");
+  char* ptrs = mem + 2 * page - 16;  // two "pointers" up to the unmapped page
+  std::memset(ptrs, 7, 16);
+  const auto at = [](const char* p) { return reinterpret_cast<uint64_t>(p); };
+  probes::TraceeMemory self(getpid());
+  self.prefetch({probes::TraceeMemory::string_head(at(path)), {at(ptrs), 4096}});
+  // Changed after the prefetch: the reads within the spans give the copy.
+  std::strcpy(path, "/bin/evil");
+  std::memset(ptrs, 9, 16);
+  std::string out;
+  REQUIRE(self.read_string(at(path), 4096, &out));
+  CHECK(out == "/bin/true");
+  unsigned char buf[4096];
+  // The span read short: the memory ends there, as a read of its own says.
+  REQUIRE(self.read_some(at(ptrs), buf, sizeof buf) == 16);
+  CHECK(buf[0] == 7);
+  CHECK(self.read_some(at(ptrs + 8), buf, 4) == 4);
+  CHECK(buf[0] == 7);
+  // Past a full span, and elsewhere: read now.
+  CHECK(self.read_some(at(path), buf, probes::TraceeMemory::string_head(at(path)).second + 1) ==
+        probes::TraceeMemory::string_head(at(path)).second + 1);
+  CHECK(std::memcmp(buf, "/bin/evil", 9) == 0);
+  CHECK(self.read_some(at(mem + page), buf, 4) == 4);
+  // A span after a short one is not kept; an unreadable first span keeps nothing.
+  probes::TraceeMemory other(getpid());
+  other.prefetch({{at(ptrs), 4096}, {at(path), 16}});
+  CHECK(other.read_some(at(path), buf, 9) == 9);
+  CHECK(std::memcmp(buf, "/bin/evil", 9) == 0);
+  probes::TraceeMemory none(getpid());
+  none.prefetch({{at(mem + 2 * page), 16}, {at(path), 16}});
+  CHECK(none.read_some(at(path), buf, 9) == 9);
+  CHECK(std::memcmp(buf, "/bin/evil", 9) == 0);
+  munmap(mem, size_t(page) * 2);
+}
+
 
 TEST_CASE("a send a rule can block: each destination read once, a plain datagram judged quietly", "[tracer]") {
   const probes::Probe* row = nullptr;
