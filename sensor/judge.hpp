@@ -59,13 +59,15 @@ class Judge {
   // Alerts the rules still hold (repeats counted in a rate-limit window).
   void finish();
 
-  // What block rules protect by path, for the inotify watch of their changes
-  // (probes/sensitive.hpp): the files known by identity, the directories
-  // walked for them, and the paths named that are not directories.
+  // What loaded rules name by path, for the inotify watch of what they can
+  // match (probes/sensitive.hpp): the files known by identity, the
+  // directories walked for them, the paths named that are not directories,
+  // and the directories only alert rules name (walked by the watch's thread).
   const ProtectedObjects& protected_objects() const { return protected_; }
-  // A file created under a protected name after the rules loaded: known by
-  // identity from now on (a hard link of it matches its rules); a directory:
-  // its entries are protected names.
+  // A file created under a protected name after the rules loaded, or found
+  // below a directory the watch's thread walked: known by identity from now
+  // on (a hard link of it matches its rules); a directory: its entries are
+  // protected names.
   void learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir);
   // Whether a trapped event on this protected object (by (dev, ino), or by
   // path for one that did not exist yet) was judged less than kRecentNs
@@ -81,9 +83,10 @@ class Judge {
   Action allowed(Action asked, probes::Enforce may) const;
   void learn_identities();
   Output& out_;
-  // (dev, ino) -> path of the files a block/kill rule names by path
-  // (Engine::Interest::guarded_paths, learnt when the rules are set): an
-  // event whose resolved object is one of them is named by that path.
+  // (dev, ino) -> path of the files a rule names by path
+  // (Engine::Interest::named_paths, learnt when the rules are set, and from
+  // the watch thread's walk): an event whose resolved object is one of them
+  // is named by that path.
   struct DevIno {
     uint64_t dev, ino;
     bool operator==(const DevIno&) const = default;

@@ -334,6 +334,12 @@ struct Tracer::Impl {
   // dropped when a trapped event on that object was judged just before
   // (Judge::judged_recently: the same change, reported already).
   void emit_sensitive() {
+    // Files found below the directories only alert rules name (walked by the watch's thread): by identity too.
+    if (std::string info; sensitive.take_setup(&info, &learnt)) {
+      for (const Learnt& l : learnt) judge.learn(l.path, l.dev, l.ino, l.dir);
+      learnt = {};
+      spdlog::info("{}", info);
+    }
     for (auto& h : sensitive.drain()) {
       const SensitiveOpen& o = h.open;
       if (o.type && judge.judged_recently(o.dev, o.ino, o.path, o.time_ns)) {
@@ -368,6 +374,7 @@ struct Tracer::Impl {
     if (std::string w = sensitive.take_warning(); !w.empty()) spdlog::warn("{}", w);
   }
   uint64_t inotify_duplicates = 0;  // changes to protected objects reported by their trapped event already
+  std::vector<Learnt> learnt;
 
   const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
 
