@@ -23,6 +23,7 @@
 #include <new>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -525,7 +526,7 @@ struct SensitiveMonitor::Impl {
 
   std::string warning;  // for the tracer's log (take_warning)
   std::string info;             // take_setup
-  std::vector<Learnt> learned;  // take_setup
+  Walked walked;                // take_setup
   std::atomic<bool> set_up{false};
   std::atomic<bool> stopping{false};  // stop(): the set-up ends early
 
@@ -564,7 +565,7 @@ struct SensitiveMonitor::Impl {
           protect.walk.size(), found.size(),
           double(t1.tv_sec - t0.tv_sec) * 1e3 + double(t1.tv_nsec - t0.tv_nsec) / 1e6,
           lost ? fmt::format("; {} left out", lost) : "");
-      learned = std::move(found);
+      walked = Walked(std::move(found));
       set_up.store(true, std::memory_order_release);
     }
     if (lost) {
@@ -608,11 +609,30 @@ std::string SensitiveMonitor::take_warning() {
   return std::exchange(impl_->warning, {});
 }
 
-bool SensitiveMonitor::take_setup(std::string* info, std::vector<Learnt>* learned) {
+Walked::Walked(std::vector<Learnt> found) {
+  for (auto& l : found)
+    if (l.dir) dirs.push_back(std::move(l.path));
+    else files.push_back(std::move(l));
+  std::sort(files.begin(), files.end(), [](const Learnt& a, const Learnt& b) {
+    return std::tie(a.dev, a.ino) < std::tie(b.dev, b.ino);
+  });
+  std::sort(dirs.begin(), dirs.end());
+}
+
+const Learnt* Walked::file(dev_t dev, ino_t ino) const {
+  auto it = std::lower_bound(files.begin(), files.end(), std::pair{dev, ino}, [](const Learnt& a, const auto& k) {
+    return std::tie(a.dev, a.ino) < std::tie(k.first, k.second);
+  });
+  return it != files.end() && it->dev == dev && it->ino == ino ? &*it : nullptr;
+}
+
+bool Walked::dir(const std::string& path) const { return std::binary_search(dirs.begin(), dirs.end(), path); }
+
+bool SensitiveMonitor::take_setup(std::string* info, Walked* walked) {
   if (!impl_ || !impl_->set_up.load(std::memory_order_acquire)) return false;
   std::lock_guard<std::mutex> lock(impl_->mu);
   *info = std::exchange(impl_->info, {});
-  *learned = std::exchange(impl_->learned, {});
+  *walked = std::exchange(impl_->walked, Walked{});
   impl_->set_up.store(false, std::memory_order_relaxed);
   return true;
 }

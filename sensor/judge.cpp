@@ -96,7 +96,9 @@ void Judge::learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir)
 bool Judge::protected_name(const std::string& path) const {
   if (protected_names_.contains(path)) return true;
   const size_t slash = path.rfind('/');
-  return slash != std::string::npos && slash > 0 && protected_dirs_.contains(path.substr(0, slash));
+  if (slash == std::string::npos || slash == 0) return false;
+  const std::string dir = path.substr(0, slash);
+  return protected_dirs_.contains(dir) || walked_.dir(dir);
 }
 
 void Judge::note_recent(const Event& ev) {
@@ -131,15 +133,19 @@ Action Judge::allowed(Action asked, probes::Enforce may) const {
 Action Judge::judge(Event& ev, probes::Enforce may) {
   ev.seq = ++seq_;
   bool identity = false;
-  if (ev.file && ev.file->ino && !identities_.empty())
-    if (auto it = identities_.find(DevIno{ev.file->dev, ev.file->ino}); it != identities_.end()) {
+  if (ev.file && ev.file->ino && (!identities_.empty() || !walked_.empty())) {
+    const std::string* named = nullptr;
+    if (auto it = identities_.find(DevIno{ev.file->dev, ev.file->ino}); it != identities_.end()) named = &it->second;
+    else if (const Learnt* l = walked_.file(dev_t(ev.file->dev), ino_t(ev.file->ino))) named = &l->path;
+    if (named) {
       identity = true;
-      if (it->second != ev.file->path) {
+      if (*named != ev.file->path) {
         // Another name of a file a rule names (a hard link, or renamed): judged by the rule's name.
         ev.args.push_back({"resolved_path", ev.file->path});
-        ev.file->path = it->second;
+        ev.file->path = *named;
       }
     }
+  }
   ev.action = rules_ ? allowed(rules_->evaluate(ev, &alerts_), may) : Action::None;
   // A trapped event on a protected object (known by identity, or a name not
   // there yet: a create): its inotify report is a duplicate (judged_recently).

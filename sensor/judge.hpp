@@ -76,6 +76,10 @@ class Judge {
   // mode"). After too: only the latest judgement is kept, and the tracer may
   // judge the object's next trapped call before it drains a report stamped
   // earlier (a busy host).
+  // The files and directories the watch's thread found below the
+  // directories only alert rules name (ProtectedObjects::walk): known by
+  // identity from now on, like those learnt when the rules loaded.
+  void adopt(Walked walked) { walked_ = std::move(walked); }
   static constexpr int64_t kRecentNs = 2'000'000'000;
   bool judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const;
 
@@ -96,6 +100,7 @@ class Judge {
   };
   std::unordered_map<DevIno, std::string, DevInoHash> identities_;
   ProtectedObjects protected_;
+  Walked walked_;  // adopt()
   // Trapped events judged on a protected object: when (judged_recently).
   // Pruned of entries older than kRecentNs when it reaches kRecentMax.
   static constexpr size_t kRecentMax = 4096;

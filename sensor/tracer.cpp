@@ -335,9 +335,8 @@ struct Tracer::Impl {
   // (Judge::judged_recently: the same change, reported already).
   void emit_sensitive() {
     // Files found below the directories only alert rules name (walked by the watch's thread): by identity too.
-    if (std::string info; sensitive.take_setup(&info, &learnt)) {
-      for (const Learnt& l : learnt) judge.learn(l.path, l.dev, l.ino, l.dir);
-      learnt = {};
+    if (std::string info; sensitive.take_setup(&info, &walked)) {
+      judge.adopt(std::move(walked));
       spdlog::info("{}", info);
     }
     for (auto& h : sensitive.drain()) {
@@ -374,7 +373,7 @@ struct Tracer::Impl {
     if (std::string w = sensitive.take_warning(); !w.empty()) spdlog::warn("{}", w);
   }
   uint64_t inotify_duplicates = 0;  // changes to protected objects reported by their trapped event already
-  std::vector<Learnt> learnt;
+  Walked walked;
 
   const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
 
