@@ -78,6 +78,21 @@ for mode in detect prevent; do
     fail "$mode: a write through a hard link was not alerted on the named file: $(alert_output "Watched write")"
 done
 
+# Deduplicated as for block rules: writes through the hard link and /proc/self/fd (once the
+# watch thread's walk is adopted) are trapped events on the named file; their inotify reports
+# are the same writes: dropped.
+rm -f "$T/ev"
+vrun detect --rules="$rules" --events="$T/ev" -- /bin/sh -c 'sleep 0.5; echo h >>"$0/hard"; exec 3>>"$0/protected/x"; echo f >/proc/self/fd/3' "$D"
+got=$(inotify_events "$T/ev" | grep -v '^open [^ ]* - ' || true)  # (read-opens: IN_OPEN, no change)
+[ -z "$got" ] || fail "detect: inotify duplicates of trapped writes: $got"
+"$PY" - "$T/ev" "$D" <<'PY' || fail "detect: the trapped writes do not name the named file"
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+evs = events(sys.argv[1])
+trapped = [e["file"]["path"] for e in evs if e.get("file") and e["type"] in ("open", "openat") and not e.get("args", {}).get("source")]
+assert trapped.count(sys.argv[2] + "/protected/x") == 3, trapped  # hard link, the fd 3 open, /proc/self/fd/3
+PY
+
 # Files no rule names: no inotify report, no alert.
 rm -f "$T/ev"
 vrun detect --rules="$rules" --events="$T/ev" -- /bin/sh -c 'echo u >"$0/free/u"; cat "$0/decoy____/x" >/dev/null' "$D"
