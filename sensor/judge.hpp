@@ -64,11 +64,14 @@ class Judge {
   // directories walked for them, the paths named that are not directories,
   // and the directories only alert rules name (walked by the watch's thread).
   const ProtectedObjects& protected_objects() const { return protected_; }
-  // A file created under a protected name after the rules loaded, or found
-  // below a directory the watch's thread walked: known by identity from now
-  // on (a hard link of it matches its rules); a directory: its entries are
-  // protected names.
+  // A file created under a protected name after the rules loaded: known by
+  // identity from now on (a hard link of it matches its rules); a directory:
+  // its entries are protected names.
   void learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir);
+  // The files and directories the watch's thread found below the
+  // directories only alert rules name (ProtectedObjects::walk): known by
+  // identity from now on, like those learnt when the rules loaded.
+  void adopt(Walked walked) { walked_ = std::move(walked); }
   // Whether a trapped event on this protected object (by (dev, ino), or by
   // path for one that did not exist yet) was judged less than kRecentNs
   // before or after time_ns: the inotify report of that same change is then
@@ -76,10 +79,6 @@ class Judge {
   // mode"). After too: only the latest judgement is kept, and the tracer may
   // judge the object's next trapped call before it drains a report stamped
   // earlier (a busy host).
-  // The files and directories the watch's thread found below the
-  // directories only alert rules name (ProtectedObjects::walk): known by
-  // identity from now on, like those learnt when the rules loaded.
-  void adopt(Walked walked) { walked_ = std::move(walked); }
   static constexpr int64_t kRecentNs = 2'000'000'000;
   bool judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const;
 

@@ -335,7 +335,8 @@ struct Tracer::Impl {
   // (Judge::judged_recently: the same change, reported already).
   void emit_sensitive() {
     // Files found below the directories only alert rules name (walked by the watch's thread): by identity too.
-    if (std::string info; sensitive.take_setup(&info, &walked)) {
+    std::string info;
+    if (Walked walked; sensitive.take_setup(&info, &walked)) {
       judge.adopt(std::move(walked));
       spdlog::info("{}", info);
     }
@@ -373,7 +374,6 @@ struct Tracer::Impl {
     if (std::string w = sensitive.take_warning(); !w.empty()) spdlog::warn("{}", w);
   }
   uint64_t inotify_duplicates = 0;  // changes to protected objects reported by their trapped event already
-  Walked walked;
 
   const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
 
