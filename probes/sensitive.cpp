@@ -23,6 +23,7 @@
 #include <new>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
@@ -176,10 +177,11 @@ bool SensitiveWatch::start(std::vector<std::string> patterns, std::string* error
   return true;
 }
 
-SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind) {
+SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind, const struct stat* known) {
   const uint32_t mask = kind == kRead ? kFileMask : kind == kWrite ? kWriteMask : kind == kRescanDir ? kDirMask : kProtectDirMask;
   struct stat st {};
-  if (kind == kWrite && ::lstat(path.c_str(), &st) != 0) return nullptr;
+  if (kind == kWrite && known) st = *known;
+  else if (kind == kWrite && ::lstat(path.c_str(), &st) != 0) return nullptr;
   // IN_MASK_ADD: an inode watched already (a sensitive file also protected,
   // a hard link) keeps what it was watched for.
   int wd = inotify_add_watch(fd_, path.c_str(), mask | IN_MASK_ADD);
@@ -191,12 +193,15 @@ SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind) {
   if (w.kinds == 0) w.path = path, w.dir = kind == kRescanDir || kind == kProtectDir;
   if (kind == kWrite && !(w.kinds & kWrite))
     w.dev = st.st_dev, w.ino = st.st_ino, w.mode = st.st_mode, w.uid = st.st_uid, w.gid = st.st_gid;
-  if ((kind & (kWrite | kProtectDir)) && !(w.kinds & (kWrite | kProtectDir))) ++protected_count_;
+  if (!(w.kinds & (kRead | kWrite | kProtectDir))) ++protected_count_;
   w.kinds |= kind;
   return &w;
 }
 
-size_t SensitiveWatch::protect(const ProtectedObjects& objects) {
+size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Learnt>* learned,
+                               const std::atomic<bool>* cancel) {
+  auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
+  using Use = ProtectedObjects::Use;
   // inotify watches are counted per user, the app's own included (file
   // watchers of dev servers, ...): vigil takes a quarter of the limit at most.
   size_t budget = 2048;
@@ -207,22 +212,59 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects) {
     ++skipped;
     return false;
   };
+  auto file = [&](const std::string& path, uint8_t use, const struct stat* st = nullptr) {
+    if ((use & Use::kWrites) && room()) add(path, kWrite, st);
+    if ((use & Use::kReads) && room()) add(path, kRead);
+  };
+  auto dir = [&](const std::string& path, uint8_t use) {
+    if (room())
+      if (Watch* w = add(path, kProtectDir)) w->all |= use;
+  };
   out_of_watches_ = 0;
   // Names first (few, and what a rule names outright), then directories, then the files below them.
   for (const auto& n : objects.names) {
     struct stat st {};
-    if (::lstat(n.c_str(), &st) == 0 && S_ISREG(st.st_mode) && room()) add(n, kWrite);
+    if (::lstat(n.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) file(n.path, n.use);
     if (!room()) continue;
-    if (Watch* w = add(parent_of(n), kProtectDir)) {
-      std::string name = n.substr(n.rfind('/') + 1);
-      if (!w->all && std::find(w->names.begin(), w->names.end(), name) == w->names.end()) w->names.push_back(name);
-    }
+    if (Watch* w = add(parent_of(n.path), kProtectDir)) w->names[n.path.substr(n.path.rfind('/') + 1)] |= n.use;
   }
-  for (const auto& d : objects.dirs)
-    if (room())
-      if (Watch* w = add(d, kProtectDir)) w->all = true;
-  for (const auto& f : objects.files)
-    if (room()) add(f, kWrite);
+  // The directories only alert rules name: walked here, off the app's start.
+  // Stopped (the app exited) in the middle: what is left does not matter any more.
+  struct Found {
+    ProtectedObjects::Object obj;
+    struct stat st;
+  };
+  // Breadth first, across all of them: the cap on files takes the shallow
+  // files of every directory (/usr/sbin/x) before deep ones (/usr/lib/a/b/c).
+  std::vector<ProtectedObjects::Object> walked_dirs;
+  std::vector<Found> walked_files;
+  std::deque<ProtectedObjects::Object> todo(objects.walk.begin(), objects.walk.end());
+  while (!todo.empty() && walked_files.size() < objects.walk_files) {
+    if (cancelled()) return skipped;
+    walked_dirs.push_back(std::move(todo.front()));
+    todo.pop_front();
+    const ProtectedObjects::Object& d = walked_dirs.back();
+    DIR* listing = opendir(d.path.c_str());
+    if (listing == nullptr) continue;
+    while (dirent* e = readdir(listing)) {
+      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+      struct stat st {};
+      if (fstatat(dirfd(listing), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      std::string path = d.path + "/" + e->d_name;
+      if (S_ISREG(st.st_mode) && walked_files.size() < objects.walk_files) walked_files.push_back({{path, d.use}, st});
+      else if (S_ISDIR(st.st_mode)) todo.push_back({path, d.use});
+      else continue;
+      if (learned) learned->push_back({std::move(path), st.st_dev, st.st_ino, S_ISDIR(st.st_mode)});
+    }
+    closedir(listing);
+  }
+  walked_dirs.insert(walked_dirs.end(), todo.begin(), todo.end());  // not listed (the cap): their entries' names still watched
+  for (const auto& d : objects.dirs) dir(d.path, d.use);
+  for (const auto& d : walked_dirs)
+    if (!cancelled()) dir(d.path, d.use);
+  for (const auto& f : objects.files) file(f.path, f.use);
+  for (const auto& f : walked_files)
+    if (!cancelled()) file(f.obj.path, f.obj.use, &f.st);
   return skipped + out_of_watches_;
 }
 
@@ -246,13 +288,15 @@ void SensitiveWatch::rescan() {
 }
 
 // An entry of a watched directory created, removed or renamed: a hit when its
-// name is protected (the directory's every entry, or one named by a rule);
-// what now stands under that name is watched in turn.
+// name is watched for changes (the directory's every entry, or one named by a
+// rule); what now stands under that name is watched in turn (for reads too).
 void SensitiveWatch::protected_entry(const Watch& dir, const inotify_event& ev, std::vector<SensitiveOpen>* out,
                                      std::unordered_map<uint32_t, size_t>* moves) {
   if (ev.len == 0 || ev.name[0] == 0) return;
   const std::string name = ev.name;
-  if (!dir.all && std::find(dir.names.begin(), dir.names.end(), name) == dir.names.end()) return;
+  uint8_t use = dir.all;
+  if (auto n = dir.names.find(name); n != dir.names.end()) use |= n->second;
+  if (use == 0) return;
   const std::string path = (dir.path == "/" ? "" : dir.path) + "/" + name;
   SensitiveOpen h;
   h.path = path;
@@ -261,10 +305,14 @@ void SensitiveWatch::protected_entry(const Watch& dir, const inotify_event& ev, 
   const bool exists = (ev.mask & (IN_CREATE | IN_MOVED_TO)) && ::lstat(path.c_str(), &st) == 0;
   if (exists) {
     h.dev = st.st_dev, h.ino = st.st_ino;
-    if (S_ISREG(st.st_mode)) add(path, kWrite);
-    else if (S_ISDIR(st.st_mode))
-      if (Watch* w = add(path, kProtectDir)) w->all = true;
+    if (S_ISREG(st.st_mode)) {
+      if (use & ProtectedObjects::kWrites) add(path, kWrite);
+      if (use & ProtectedObjects::kReads) add(path, kRead);
+    } else if (S_ISDIR(st.st_mode)) {
+      if (Watch* w = add(path, kProtectDir)) w->all |= use;
+    }
   }
+  if (!(use & ProtectedObjects::kWrites)) return;  // watched for reads only: no change to report
   if (ev.mask & IN_CREATE) {
     h.change = "create";
     if (exists && S_ISDIR(st.st_mode)) h.type = "mkdir", h.mode = st.st_mode & 07777;
@@ -314,7 +362,7 @@ std::vector<SensitiveOpen> SensitiveWatch::read_events() {
       if (it == watches_.end()) continue;
       Watch& w = it->second;
       if (ev->mask & IN_IGNORED) {  // file deleted or replaced: watch the new one
-        protected_count_ -= (w.kinds & (kWrite | kProtectDir)) != 0;
+        protected_count_ -= (w.kinds & (kRead | kWrite | kProtectDir)) != 0;
         watches_.erase(it);
         need_rescan = true;
         continue;
@@ -477,14 +525,19 @@ struct SensitiveMonitor::Impl {
   std::vector<Hit> hits;
 
   std::string warning;  // for the tracer's log (take_warning)
+  std::string info;             // take_setup
+  Walked walked;                // take_setup
+  std::atomic<bool> set_up{false};
+  std::atomic<bool> stopping{false};  // stop(): the set-up ends early
 
   // Holders of the file (fd scan of the descendants, listed once per batch):
   // for reads and writes; a chmod, rename or unlink is made through no fd of
   // the file, so a holder would be the wrong process.
-  void collect(pid_t self) {
+  size_t collect(pid_t self) {
     std::vector<pid_t> candidates;
     bool listed = false;
-    for (auto& o : watch.read_events()) {
+    std::vector<SensitiveOpen> seen = watch.read_events();
+    for (auto& o : seen) {
       Hit h{std::move(o), {}};
       if (h.open.ino != 0 && (!h.open.type || std::strcmp(h.open.type, "open") == 0)) {
         if (!listed) candidates = descendants(self), listed = true;
@@ -493,23 +546,45 @@ struct SensitiveMonitor::Impl {
       std::lock_guard<std::mutex> lock(mu);
       if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
     }
+    return seen.size();
   }
 
   void loop(const ProtectedObjects& protect) {
     const pid_t self = getpid();
-    if (size_t lost = watch.protect(protect)) {
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    std::vector<Learnt> found;
+    const size_t lost = watch.protect(protect, &found, &stopping);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!protect.empty()) {
+      std::lock_guard<std::mutex> lock(mu);
+      info = fmt::format(
+          "rule-named files: {} inotify watches for what loaded rules can match ({} names, {} directories, {} files "
+          "named; {} directories walked, {} entries found below them), set up in {:.1f} ms on the watch thread{}",
+          watch.protected_watches(), protect.names.size(), protect.dirs.size(), protect.files.size(),
+          protect.walk.size(), found.size(),
+          double(t1.tv_sec - t0.tv_sec) * 1e3 + double(t1.tv_nsec - t0.tv_nsec) / 1e6,
+          lost ? fmt::format("; {} left out", lost) : "");
+      walked = Walked(std::move(found));
+      set_up.store(true, std::memory_order_release);
+    }
+    if (lost) {
       std::lock_guard<std::mutex> lock(mu);
       warning = fmt::format(
           "protected files: {} files or directories not watched for changes (vigil takes at most a quarter of "
           "fs.inotify.max_user_watches, shared with the app: raise it); a write to those that a racing thread hides "
-          "from vigil's read is not seen in detect mode",
+          "from vigil's read, and reads of those, are not seen",
           lost);
     }
     pollfd fds[2] = {{watch.fd(), POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
     for (;;) {
       if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
-      if (fds[1].revents) return collect(self);  // what is queued at stop still counts
-      if (fds[0].revents & POLLIN) collect(self);
+      if (fds[1].revents) return (void)collect(self);  // what is queued at stop still counts
+      // A batch with nothing to report (a watched file written in a loop,
+      // e.g. a log an alert rule names, after its first write was reported:
+      // one IN_MODIFY per write): 10 ms without reading, in which inotify
+      // merges them; at most ~100 such wake-ups a second.
+      if ((fds[0].revents & POLLIN) && collect(self) == 0 && poll(&fds[1], 1, 10) > 0) return (void)collect(self);
     }
   }
 };
@@ -534,6 +609,34 @@ std::string SensitiveMonitor::take_warning() {
   return std::exchange(impl_->warning, {});
 }
 
+Walked::Walked(std::vector<Learnt> found) {
+  for (auto& l : found)
+    if (l.dir) dirs.push_back(std::move(l.path));
+    else files.push_back(std::move(l));
+  std::sort(files.begin(), files.end(), [](const Learnt& a, const Learnt& b) {
+    return std::tie(a.dev, a.ino) < std::tie(b.dev, b.ino);
+  });
+  std::sort(dirs.begin(), dirs.end());
+}
+
+const Learnt* Walked::file(dev_t dev, ino_t ino) const {
+  auto it = std::lower_bound(files.begin(), files.end(), std::pair{dev, ino}, [](const Learnt& a, const auto& k) {
+    return std::tie(a.dev, a.ino) < std::tie(k.first, k.second);
+  });
+  return it != files.end() && it->dev == dev && it->ino == ino ? &*it : nullptr;
+}
+
+bool Walked::dir(const std::string& path) const { return std::binary_search(dirs.begin(), dirs.end(), path); }
+
+bool SensitiveMonitor::take_setup(std::string* info, Walked* walked) {
+  if (!impl_ || !impl_->set_up.load(std::memory_order_acquire)) return false;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  *info = std::exchange(impl_->info, {});
+  *walked = std::exchange(impl_->walked, Walked{});
+  impl_->set_up.store(false, std::memory_order_relaxed);
+  return true;
+}
+
 std::vector<SensitiveMonitor::Hit> SensitiveMonitor::drain() {
   std::vector<Hit> out;
   if (!impl_) return out;
@@ -544,6 +647,7 @@ std::vector<SensitiveMonitor::Hit> SensitiveMonitor::drain() {
 
 void SensitiveMonitor::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
+  impl_->stopping.store(true, std::memory_order_relaxed);
   if (write(impl_->stop_pipe[1], "x", 1) != 1) {
   }
   impl_->thread.join();

@@ -10,22 +10,25 @@
 // (attribute_open); a reader that already closed it stays "unattributed".
 // inotify cannot deny an open: this watch detects, it never blocks.
 //
-// The same inotify instance watches the objects block rules protect
-// (ProtectedObjects, from sensor/judge.cpp) for changes: writes (IN_MODIFY,
-// IN_CLOSE_WRITE), mode and owner changes (IN_ATTRIB) on each file's inode,
-// whatever name or race reached it, and entries created, removed or renamed
-// under a protected name (IN_CREATE, IN_DELETE, IN_MOVED_FROM/TO on their
-// directories). docs/threat-model.md, "Writes to protected files in detect mode".
+// The same inotify instance watches the objects loaded rules name by path
+// (ProtectedObjects, from sensor/judge.cpp) for what those rules can match:
+// writes (IN_MODIFY, IN_CLOSE_WRITE), mode and owner changes (IN_ATTRIB) on
+// each file's inode, whatever name or race reached it, and entries created,
+// removed or renamed under a named path (IN_CREATE, IN_DELETE,
+// IN_MOVED_FROM/TO on their directories); IN_OPEN on the files a rule on
+// read-opens names. docs/design.md, "Writes to protected files seen by inotify".
 #pragma once
 
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "events/events.hpp"
@@ -51,13 +54,48 @@ struct SensitiveOpen {
   int64_t time_ns = 0;         // when vigil read it from inotify (CLOCK_REALTIME)
 };
 
-// What block rules protect by path (sensor/judge.cpp builds it when the rules
-// load): watched for changes by SensitiveWatch::protect.
+// What loaded rules name by path (sensor/judge.cpp builds it when the rules
+// load: Engine::Interest::named_paths), watched by SensitiveWatch::protect
+// for what a rule can match: changes (kWrites: writes, mode and owner, entries
+// created, removed or renamed) and read-opens (kReads: read-opens are never
+// trapped, inotify is their only witness).
 struct ProtectedObjects {
-  std::vector<std::string> files;  // regular files (their inode is watched)
-  std::vector<std::string> dirs;   // directories whose every entry is protected
-  std::vector<std::string> names;  // absolute paths named directly (existing or not): their parent is watched for that name
-  bool empty() const { return files.empty() && dirs.empty() && names.empty(); }
+  enum Use : uint8_t { kWrites = 1, kReads = 2 };
+  struct Object {
+    Object(std::string p, uint8_t u = kWrites) : path(std::move(p)), use(u) {}
+    std::string path;
+    uint8_t use = kWrites;
+    bool operator==(const Object&) const = default;
+  };
+  std::vector<Object> files;  // regular files (their inode is watched)
+  std::vector<Object> dirs;   // directories whose every entry is named
+  std::vector<Object> names;  // absolute paths named directly (existing or not): their parent is watched for that name
+  // Directories only alert-only rules name: walked on the monitor's thread
+  // (off the app's start-up), their entries watched as `dirs` and `files`
+  // are, and learnt by identity (SensitiveMonitor::take_learned).
+  std::vector<Object> walk;
+  size_t walk_files = 20000;  // files taken from `walk` at most
+  bool empty() const { return files.empty() && dirs.empty() && names.empty() && walk.empty(); }
+};
+
+// A file or directory found below a ProtectedObjects::walk directory.
+struct Learnt {
+  std::string path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool dir = false;
+};
+
+// What the watch's thread found below ProtectedObjects::walk, sorted there
+// for lookups: handed to the judge whole (a move, nothing rebuilt on the
+// tracer's thread: ~20-30 ms for 20000 files in a hash map).
+struct Walked {
+  std::vector<Learnt> files;      // sorted by (dev, ino)
+  std::vector<std::string> dirs;  // sorted
+  explicit Walked(std::vector<Learnt> found = {});
+  const Learnt* file(dev_t dev, ino_t ino) const;  // null if not found
+  bool dir(const std::string& path) const;
+  bool empty() const { return files.empty() && dirs.empty(); }
 };
 
 class SensitiveWatch {
@@ -70,16 +108,19 @@ class SensitiveWatch {
   // Sets up the watches for glob(3) patterns of absolute paths. false + one
   // line in *error if inotify is unavailable (patterns matching nothing are fine).
   bool start(std::vector<std::string> patterns, std::string* error);
-  // Adds the watches on protected objects (after start). Returns how many
-  // could not be added for lack of inotify watches (max_user_watches: the
-  // caller warns once); objects gone meanwhile are skipped.
-  size_t protect(const ProtectedObjects& objects);
+  // Adds the watches on protected objects (after start), and walks their
+  // `walk` directories (what it found: *learned). Returns how many could
+  // not be added for lack of inotify watches (max_user_watches: the caller
+  // warns once); objects gone meanwhile are skipped.
+  // A cancel flag that turns true ends the set-up early (the app is gone).
+  size_t protect(const ProtectedObjects& objects, std::vector<Learnt>* learned = nullptr,
+                 const std::atomic<bool>* cancel = nullptr);
   int fd() const { return fd_; }  // poll for POLLIN, then call read_events()
   // Drains pending events (non-blocking); returns the sensitive opens and the
   // changes to protected objects seen (one write hit per file per call).
   std::vector<SensitiveOpen> read_events();
   size_t watched_files() const;
-  size_t protected_watches() const;
+  size_t protected_watches() const;  // watches vigil added for rules (and sensitive reads)
 
   // shadow, sudoers, SSH keys, cloud/kube/docker credentials, service tokens.
   static std::vector<std::string> default_patterns();
@@ -90,8 +131,8 @@ class SensitiveWatch {
     std::string path;
     bool dir = false;
     uint8_t kinds = 0;
-    bool all = false;             // kProtectDir: every entry is protected (else only `names`)
-    std::vector<std::string> names;
+    uint8_t all = 0;              // kProtectDir: what every entry is watched for (ProtectedObjects::Use; 0: only `names`)
+    std::unordered_map<std::string, uint8_t> names;  // kProtectDir: entries named, and what for
     dev_t dev = 0;                // kWrite: the inode watched
     ino_t ino = 0;
     bool writing = false;         // kWrite: a write reported (at reported_ns), no close since
@@ -101,9 +142,10 @@ class SensitiveWatch {
     gid_t gid = 0;
   };
   void rescan();
-  // Watches path for kind (merged with what its inode is watched for already);
-  // the entry, or null (gone, or errno ENOSPC: out of watches).
-  Watch* add(const std::string& path, Kind kind);
+  // Watches path for kind (merged with what its inode is watched for already;
+  // known: its lstat, if taken already); the entry, or null (gone, or errno
+  // ENOSPC: out of watches).
+  Watch* add(const std::string& path, Kind kind, const struct stat* known = nullptr);
   void protected_entry(const Watch& dir, const inotify_event& ev, std::vector<SensitiveOpen>* out,
                        std::unordered_map<uint32_t, size_t>* moves);
   int fd_ = -1;
@@ -133,6 +175,11 @@ class SensitiveMonitor {
   std::vector<Hit> drain();
   // A one-line warning from the thread (out of inotify watches), once; "" if none.
   std::string take_warning();
+  // Once the thread has set up the watches of rule-named objects: what they
+  // cover (one line for --trace=info) and the files and directories found
+  // below ProtectedObjects::walk (to learn by identity). false before that,
+  // and after it was taken (no lock then: the tracer asks at every wake-up).
+  bool take_setup(std::string* info, Walked* walked);
   // Ends the thread after it has collected what inotify queued so far;
   // drain() still returns those.
   void stop();

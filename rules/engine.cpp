@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <string_view>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -156,16 +158,84 @@ struct Engine::Impl {
       a->output_fields.emplace_back("proc.pid", ev.proc ? FieldValue::num(ev.proc->pid) : FieldValue());
   }
 
-  // The absolute paths fd.name is compared with (=, in, startswith, pmatch)
-  // in a node and the macros it uses.
-  void guarded_paths(const Node& n, int depth) {
+  // Engine::Interest::named_paths: the absolute paths a path field is
+  // compared with (=, in, startswith, pmatch) in a rule's condition and its
+  // macros, outside any `not`. What for: an operand under an `and` that also
+  // requires a write (evt.is_open_write = true, or evt.type naming no
+  // read-open) is named for writes only; one under `evt.is_open_read = true`
+  // for reads only (and only where the rule's types hold a read-open).
+  static constexpr std::string_view kReadOpens[] = {"open", "openat", "openat2"};
+  // The file rows' evt.types (probes/probes.cpp, class file): rules on
+  // nothing else (connect to a socket path, exec) name no file to watch.
+  static bool file_type(std::string_view t) {
+    static const std::set<std::string_view> kFile = {
+        "open",     "openat",   "openat2",  "creat",     "open_by_handle_at", "unlink",    "unlinkat", "rmdir",
+        "mkdir",    "mkdirat",  "rename",   "renameat",  "renameat2",         "link",      "linkat",   "symlink",
+        "symlinkat", "chmod",   "fchmod",   "fchmodat",  "fchmodat2",         "chown",     "lchown",   "fchown",
+        "fchownat", "truncate", "ftruncate"};
+    return kFile.contains(t);
+  }
+  static bool path_field(const std::string& f) {
+    return f == "fd.name" || f == "evt.arg.newpath" || f == "evt.arg.oldpath" || f == "evt.arg.linkpath";
+  }
+  static bool bool_check(const Node& n, const char* field) {
+    return n.kind == Node::Check && n.field.name == field && n.opc == Op::Eq && n.nums.size() == 1 && n.nums[0] == 1;
+  }
+  // Whether n can only hold for a write (no read-open), or only for a read.
+  static bool only_for(const Node& n, bool write, int depth) {
+    if (depth > 64) return false;
+    switch (n.kind) {
+      case Node::Check:
+        if (bool_check(n, write ? "evt.is_open_write" : "evt.is_open_read")) return true;
+        if (write && n.field.name == "evt.type" && !n.negate && !n.strs.empty() &&
+            (n.opc == Op::Eq || n.opc == Op::In || n.opc == Op::TypeIn))
+          return std::none_of(n.strs.begin(), n.strs.end(), [](const std::string& t) {
+            return std::find(std::begin(kReadOpens), std::end(kReadOpens), t) != std::end(kReadOpens);
+          });
+        return false;
+      case Node::Macro: return n.target && only_for(*n.target, write, depth + 1);
+      case Node::And:
+        return std::any_of(n.kids.begin(), n.kids.end(), [&](const NodePtr& k) { return only_for(*k, write, depth + 1); });
+      case Node::Or:
+        return !n.kids.empty() &&
+               std::all_of(n.kids.begin(), n.kids.end(), [&](const NodePtr& k) { return only_for(*k, write, depth + 1); });
+      case Node::Not: return false;
+    }
+    return false;
+  }
+  struct PathCtx {
+    const CompiledRule* rule;
+    bool can_read;  // the rule's types hold a read-open
+    bool negated = false, write_only = false, read_only = false;
+  };
+  void named_paths(const Node& n, PathCtx c, int depth) {
     if (depth > 64) return;
-    if (n.kind == Node::Check && n.field.name == "fd.name" && !n.negate &&
+    if (n.kind == Node::Not) c.negated = !c.negated;
+    if (n.kind == Node::And) {
+      c.write_only = c.write_only || only_for(n, true, 0);
+      c.read_only = c.read_only || only_for(n, false, 0);
+    }
+    if (n.kind == Node::Check && !c.negated && path_field(n.field.name) &&
         (n.opc == Op::Eq || n.opc == Op::In || n.opc == Op::StartsWith || n.opc == Op::PMatch))
-      for (const auto& s : n.strs)
-        if (s.starts_with("/")) interest.guarded_paths.insert(s);
-    for (const auto& k : n.kids) guarded_paths(*k, depth + 1);
-    if (n.target) guarded_paths(*n.target, depth + 1);
+      for (const auto& s : n.strs) {
+        if (!s.starts_with("/")) continue;
+        auto& np = interest.named_paths[s];
+        np.block = np.block || c.rule->action != RuleAction::None;
+        np.write = np.write || !c.read_only;
+        np.read = np.read || (c.can_read && !c.write_only);
+        if (std::find(np.rules.begin(), np.rules.end(), c.rule->info.name) == np.rules.end())
+          np.rules.push_back(c.rule->info.name);
+      }
+    for (const auto& k : n.kids) named_paths(*k, c, depth + 1);
+    if (n.target) named_paths(*n.target, c, depth + 1);
+  }
+  void named_paths(const CompiledRule& r) {
+    if (!r.cond) return;
+    if (r.types && std::none_of(r.types->begin(), r.types->end(), [](const std::string& t) { return file_type(t); }))
+      return;
+    const bool can_read = !r.types || std::any_of(std::begin(kReadOpens), std::end(kReadOpens),
+                                                  [&](std::string_view t) { return r.types->contains(std::string(t)); });
+    named_paths(*r.cond, PathCtx{&r, can_read}, 0);
   }
 
   // Engine::Interest: each active rule's evt.types (or every type), and the
@@ -188,7 +258,7 @@ struct Engine::Impl {
       if (!r.types) add(interest.any, r.action), interest.any_who.push_back(who);
       else
         for (const auto& t : *r.types) add_type(t, r.action, who);
-      if (r.action != RuleAction::None && r.cond) guarded_paths(*r.cond, 0);
+      named_paths(r);
       std::set<const Node*> seen;
       fields_of(*r.cond, &seen);
       for (const auto& part : r.output)

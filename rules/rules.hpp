@@ -79,11 +79,21 @@ class Engine {
     std::set<std::string, std::less<>> fields;
     // The strongest action for events of this type; nullopt: nothing looks.
     std::optional<Action> of(std::string_view evt_type) const;
-    // Absolute paths a block/kill rule compares fd.name with (=, in,
-    // startswith, pmatch operands): the sensor learns the files they name
-    // by identity, so that a hard link or a renamed inode of one matches
-    // the same rules (sensor/judge.cpp).
-    std::set<std::string> guarded_paths;
+    // Absolute paths a rule that can match a file row (open, the path rows:
+    // rename, unlink, chmod, ...) compares a path field with (fd.name,
+    // evt.arg.newpath, evt.arg.oldpath, evt.arg.linkpath; =, in, startswith,
+    // pmatch operands, not under a `not`), and what for: the sensor learns
+    // the files they name by identity (a hard link or a renamed inode of one
+    // matches the same rules) and watches them with inotify, so that a change
+    // a racing thread hid from vigil's read is still reported on the true
+    // object (sensor/judge.cpp, probes/sensitive.hpp).
+    struct NamedPath {
+      bool block = false;  // a block/kill rule names it: known by identity before the app starts
+      bool write = false;  // a rule can match a change of it (a write-open, a path row)
+      bool read = false;   // a rule can match a read-open of it (read-opens are never trapped)
+      std::vector<std::string> rules;  // the rules naming it ("why", for --trace)
+    };
+    std::map<std::string, NamedPath, std::less<>> named_paths;
   };
   const Interest& interest() const;
   // Container id/image and hostname for container.* fields (set once at start).

@@ -2,10 +2,12 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "rules/rules.hpp"
@@ -25,42 +27,65 @@ void Judge::set_rules(std::unique_ptr<Engine> rules) {
   learn_identities();
 }
 
-// The files behind each guarded path: the file itself, or every regular
-// file below a directory (bounded); pseudo-filesystems are skipped.
+// The objects behind each path a rule names (Engine::Interest::named_paths),
+// for the inotify watch of what those rules can match (writes, reads) and
+// for identities: the file itself, or every regular file below a directory
+// (bounded); pseudo-filesystems are skipped. Directories a block rule names
+// are walked here, before the app starts (its verdicts need the hard links
+// of their files); those only alert rules name are walked by the watch's
+// thread, off the app's start-up (SensitiveMonitor::take_setup -> learn).
 void Judge::learn_identities() {
   identities_.clear();
   protected_ = {};
   if (!rules_) return;
-  auto add = [&](const std::string& path, const struct stat& st) {
+  auto add = [&](const std::string& path, const struct stat& st, uint8_t use) {
     if (S_ISREG(st.st_mode) && identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, path).second)
-      protected_.files.push_back(path);
+      protected_.files.push_back({path, use});
     else if (S_ISDIR(st.st_mode))
-      protected_.dirs.push_back(path);
+      protected_.dirs.push_back({path, use});
   };
-  for (const std::string& p : rules_->interest().guarded_paths) {
-    if (p == "/" || p.starts_with("/proc") || p.starts_with("/sys") || p.starts_with("/dev")) continue;
+  size_t block = 0, reads = 0;
+  for (const auto& [named, np] : rules_->interest().named_paths) {
+    if (named == "/" || named.starts_with("/proc") || named.starts_with("/sys") || named.starts_with("/dev")) continue;
+    const uint8_t use = (np.write ? ProtectedObjects::kWrites : 0) | (np.read ? ProtectedObjects::kReads : 0);
+    block += np.block, reads += np.read;
+    if (spdlog::should_log(spdlog::level::debug))
+      spdlog::debug("rules: {} watched for{}{}{}: named by rule{} '{}'", named, np.write ? " changes" : "",
+                    np.write && np.read ? " and" : "", np.read ? " reads" : "", np.rules.size() > 1 ? "s" : "",
+                    fmt::join(np.rules, "', '"), np.block ? " (a block rule: known by identity before the start)" : "");
     struct stat st {};
-    if (lstat(p.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {  // a file, or not there (yet)
-      if (p.size() > 1 && p.back() != '/') protected_.names.push_back(p);
-      if (S_ISREG(st.st_mode)) identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, p);
+    if (lstat(named.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {  // a file, or not there (yet)
+      if (named.size() > 1 && named.back() != '/') protected_.names.push_back({named, use});
+      if (S_ISREG(st.st_mode)) identities_.try_emplace(DevIno{uint64_t(st.st_dev), uint64_t(st.st_ino)}, named);
       continue;
     }
-    add(p, st);
+    const std::string p = named.size() > 1 && named.back() == '/' ? named.substr(0, named.size() - 1) : named;
+    if (!np.block) {
+      protected_.walk.push_back({p, use});
+      continue;
+    }
+    add(p, st, use);
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(
              p, std::filesystem::directory_options::skip_permission_denied, ec);
          !ec && it != std::filesystem::recursive_directory_iterator() && identities_.size() < kMaxIdentities; it.increment(ec)) {
       const std::string path = it->path().string();
-      if (lstat(path.c_str(), &st) == 0) add(path, st);
+      if (lstat(path.c_str(), &st) == 0) add(path, st, use);
     }
   }
-  protected_dirs_ = {protected_.dirs.begin(), protected_.dirs.end()};
-  protected_names_ = {protected_.names.begin(), protected_.names.end()};
+  protected_.walk_files = kMaxIdentities - std::min(identities_.size(), kMaxIdentities);
+  protected_dirs_.clear();
+  protected_names_.clear();
+  for (const auto& d : protected_.dirs) protected_dirs_.insert(d.path);
+  for (const auto& d : protected_.walk) protected_dirs_.insert(d.path);
+  for (const auto& n : protected_.names) protected_names_.insert(n.path);
   if (identities_.size() >= kMaxIdentities)
     spdlog::warn("rules: more than {} files below the paths block rules name: hard links of the others are not known",
                  kMaxIdentities);
-  spdlog::debug("rules: {} files known by identity (hard links and renames of them match their rules)",
-                identities_.size());
+  spdlog::info("rules: {} paths named by rules on files ({} by block rules, {} for reads), watched with inotify for "
+               "what those rules can match: {} files known by identity now, {} directories walked by the watch thread "
+               "(--trace=debug: each path and its rules)",
+               rules_->interest().named_paths.size(), block, reads, identities_.size(), protected_.walk.size());
 }
 
 void Judge::learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir) {
@@ -71,7 +96,9 @@ void Judge::learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir)
 bool Judge::protected_name(const std::string& path) const {
   if (protected_names_.contains(path)) return true;
   const size_t slash = path.rfind('/');
-  return slash != std::string::npos && slash > 0 && protected_dirs_.contains(path.substr(0, slash));
+  if (slash == std::string::npos || slash == 0) return false;
+  const std::string dir = path.substr(0, slash);
+  return protected_dirs_.contains(dir) || walked_.dir(dir);
 }
 
 void Judge::note_recent(const Event& ev) {
@@ -106,15 +133,19 @@ Action Judge::allowed(Action asked, probes::Enforce may) const {
 Action Judge::judge(Event& ev, probes::Enforce may) {
   ev.seq = ++seq_;
   bool identity = false;
-  if (ev.file && ev.file->ino && !identities_.empty())
-    if (auto it = identities_.find(DevIno{ev.file->dev, ev.file->ino}); it != identities_.end()) {
+  if (ev.file && ev.file->ino && (!identities_.empty() || !walked_.empty())) {
+    const std::string* named = nullptr;
+    if (auto it = identities_.find(DevIno{ev.file->dev, ev.file->ino}); it != identities_.end()) named = &it->second;
+    else if (const Learnt* l = walked_.file(dev_t(ev.file->dev), ino_t(ev.file->ino))) named = &l->path;
+    if (named) {
       identity = true;
-      if (it->second != ev.file->path) {
+      if (*named != ev.file->path) {
         // Another name of a file a rule names (a hard link, or renamed): judged by the rule's name.
         ev.args.push_back({"resolved_path", ev.file->path});
-        ev.file->path = it->second;
+        ev.file->path = *named;
       }
     }
+  }
   ev.action = rules_ ? allowed(rules_->evaluate(ev, &alerts_), may) : Action::None;
   // A trapped event on a protected object (known by identity, or a name not
   // there yet: a create): its inotify report is a duplicate (judged_recently).

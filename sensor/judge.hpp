@@ -59,14 +59,19 @@ class Judge {
   // Alerts the rules still hold (repeats counted in a rate-limit window).
   void finish();
 
-  // What block rules protect by path, for the inotify watch of their changes
-  // (probes/sensitive.hpp): the files known by identity, the directories
-  // walked for them, and the paths named that are not directories.
+  // What loaded rules name by path, for the inotify watch of what they can
+  // match (probes/sensitive.hpp): the files known by identity, the
+  // directories walked for them, the paths named that are not directories,
+  // and the directories only alert rules name (walked by the watch's thread).
   const ProtectedObjects& protected_objects() const { return protected_; }
   // A file created under a protected name after the rules loaded: known by
   // identity from now on (a hard link of it matches its rules); a directory:
   // its entries are protected names.
   void learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir);
+  // The files and directories the watch's thread found below the
+  // directories only alert rules name (ProtectedObjects::walk): known by
+  // identity from now on, like those learnt when the rules loaded.
+  void adopt(Walked walked) { walked_ = std::move(walked); }
   // Whether a trapped event on this protected object (by (dev, ino), or by
   // path for one that did not exist yet) was judged less than kRecentNs
   // before or after time_ns: the inotify report of that same change is then
@@ -81,9 +86,10 @@ class Judge {
   Action allowed(Action asked, probes::Enforce may) const;
   void learn_identities();
   Output& out_;
-  // (dev, ino) -> path of the files a block/kill rule names by path
-  // (Engine::Interest::guarded_paths, learnt when the rules are set): an
-  // event whose resolved object is one of them is named by that path.
+  // (dev, ino) -> path of the files a rule names by path
+  // (Engine::Interest::named_paths, learnt when the rules are set, and from
+  // the watch thread's walk): an event whose resolved object is one of them
+  // is named by that path.
   struct DevIno {
     uint64_t dev, ino;
     bool operator==(const DevIno&) const = default;
@@ -93,6 +99,7 @@ class Judge {
   };
   std::unordered_map<DevIno, std::string, DevInoHash> identities_;
   ProtectedObjects protected_;
+  Walked walked_;  // adopt()
   // Trapped events judged on a protected object: when (judged_recently).
   // Pruned of entries older than kRecentNs when it reaches kRecentMax.
   static constexpr size_t kRecentMax = 4096;

@@ -356,6 +356,12 @@ struct Tracer::Impl {
   // dropped when a trapped event on that object was judged just before
   // (Judge::judged_recently: the same change, reported already).
   void emit_sensitive() {
+    // Files found below the directories only alert rules name (walked by the watch's thread): by identity too.
+    std::string info;
+    if (Walked walked; sensitive.take_setup(&info, &walked)) {
+      judge.adopt(std::move(walked));
+      spdlog::info("{}", info);
+    }
     for (auto& h : sensitive.drain()) {
       const SensitiveOpen& o = h.open;
       if (o.type && judge.judged_recently(o.dev, o.ino, o.path, o.time_ns)) {

@@ -129,3 +129,50 @@ TEST_CASE("judge: another name of a file a block rule names is judged under the 
   CHECK(j.judge(unknown, probes::Enforce::Deny) == Action::None);
   std::system(("rm -rf " + d).c_str());
 }
+
+TEST_CASE("judge: a directory only alert rules name is walked by the watch's thread, then known by identity",
+          "[judge]") {
+  char tmpl[] = "/tmp/vigil-judge-XXXXXX";
+  const std::string d = mkdtemp(tmpl);
+  REQUIRE(std::system(("mkdir " + d + "/alerted && echo s >" + d + "/alerted/x && ln " + d + "/alerted/x " + d +
+                       "/hard && echo k >" + d + "/key")
+                          .c_str()) == 0);
+  const std::string rules = "- rule: a\n  desc: d\n  condition: evt.type = openat and evt.is_open_write = true and "
+                            "fd.name startswith " + d + "/alerted\n  output: o\n  priority: WARNING\n"
+                            "- rule: r\n  desc: d\n  condition: evt.type = openat and evt.is_open_read = true and "
+                            "fd.name = " + d + "/key\n  output: o\n  priority: NOTICE\n";
+  Capture out;
+  Judge j(out, Mode::Prevent);
+  j.set_rules(rt::engine_text(rules));
+  const ProtectedObjects& objs = j.protected_objects();
+  CHECK(objs.walk == std::vector<ProtectedObjects::Object>{{d + "/alerted", ProtectedObjects::kWrites}});
+  CHECK(objs.dirs.empty());  // not walked when the rules load (an alert rule's: off the app's start)
+  CHECK(objs.names == std::vector<ProtectedObjects::Object>{{d + "/key", ProtectedObjects::kReads}});
+  auto ev_of = [&](const std::string& path) {
+    Event ev = rt::open_ev(path, O_WRONLY);
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    ev.file->dev = st.st_dev, ev.file->ino = st.st_ino;
+    return ev;
+  };
+  Event before = ev_of(d + "/hard");  // not walked yet: its own name
+  CHECK(j.judge(before, probes::Enforce::Deny) == Action::None);
+  CHECK(before.file->path == d + "/hard");
+  CHECK(out.alerts.empty());
+  // What the watch's thread found (SensitiveWatch::protect): adopted whole.
+  ProtectedObjects walk_only;
+  walk_only.walk = objs.walk;
+  SensitiveWatch w;
+  std::string err;
+  REQUIRE(w.start({}, &err));
+  std::vector<Learnt> found;
+  w.protect(walk_only, &found);
+  j.adopt(Walked(std::move(found)));
+  Event after = ev_of(d + "/hard");
+  CHECK(j.judge(after, probes::Enforce::Deny) == Action::None);  // alert only: never denied
+  CHECK(after.file->path == d + "/alerted/x");
+  CHECK(*after.arg("resolved_path") == d + "/hard");
+  REQUIRE(out.alerts.size() == 1);
+  CHECK(out.alerts[0].rule == "a");
+  std::system(("rm -rf " + d).c_str());
+}

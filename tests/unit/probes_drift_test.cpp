@@ -282,7 +282,7 @@ TEST_CASE("protected watch: writes, mode and name changes of protected objects",
   objs.dirs = {(d.path / "prot").string()};
   objs.names = {(d.path / "named").string(), (d.path / "later").string()};
   CHECK(w.protect(objs) == 0);
-  CHECK(w.protected_watches() == 4);  // prot/x, prot, named, the parent (for named and later)
+  CHECK(w.protected_watches() == 5);  // named (a sensitive read), then prot/x, prot, the parent (for named and later)
   const struct stat x = stat_of(d.path / "prot/x");
   auto only = [](std::vector<SensitiveOpen> ev, const char* type) {
     std::erase_if(ev, [&](const SensitiveOpen& o) { return !o.type || std::strcmp(o.type, type) != 0; });
@@ -345,4 +345,52 @@ TEST_CASE("protected watch: writes, mode and name changes of protected objects",
   ev = wait_events(w);  // both done before this read: queued already
   CHECK(std::count_if(ev.begin(), ev.end(), [](const SensitiveOpen& o) { return !o.type; }) >= 1);
   CHECK(only(ev, "open").size() == 1);
+}
+
+TEST_CASE("rule-named watch: reads of a named file, a directory walked on the watch's side", "[probes][sensitive]") {
+  TempDir d;
+  fs::create_directories(d.path / "walk/sub");
+  write_file(d.path / "walk/sub/f", "x");
+  write_file(d.path / "key", "k");
+  write_file(d.path / "free", "x");
+  SensitiveWatch w;
+  std::string err;
+  REQUIRE(w.start({}, &err));
+  ProtectedObjects objs;
+  objs.names = {{(d.path / "key").string(), ProtectedObjects::kReads}};
+  objs.walk = {(d.path / "walk").string()};
+  std::vector<Learnt> learned;
+  CHECK(w.protect(objs, &learned) == 0);
+  // key (reads), its parent (for the name), walk, walk/sub, walk/sub/f
+  CHECK(w.protected_watches() == 5);
+  REQUIRE(learned.size() == 2);  // below walk: sub, sub/f
+  std::sort(learned.begin(), learned.end(), [](const Learnt& a, const Learnt& b) { return a.path < b.path; });
+  CHECK((learned[0].path == (d.path / "walk/sub").string() && learned[0].dir));
+  CHECK((learned[1].path == (d.path / "walk/sub/f").string() && !learned[1].dir &&
+         learned[1].ino == stat_of(d.path / "walk/sub/f").st_ino));
+
+  // A read of the named file: an open (no type); a file nothing names: nothing.
+  close(open((d.path / "free").c_str(), O_RDONLY));
+  close(open((d.path / "key").c_str(), O_RDONLY));
+  auto ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].type == nullptr);
+  CHECK(ev[0].path == (d.path / "key").string());
+  // Replaced by a rename (as passwd does): no change reported (watched for reads
+  // only), and the new inode's reads are seen.
+  write_file(d.path / "key.new", "k2");
+  fs::rename(d.path / "key.new", d.path / "key");
+  usleep(50000);
+  CHECK(w.read_events().empty());
+  close(open((d.path / "key").c_str(), O_RDONLY));
+  ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(ev[0].type == nullptr);
+  CHECK(ev[0].ino == stat_of(d.path / "key").st_ino);
+  // A write below the walked directory: a change of that file, by its own path.
+  { std::ofstream(d.path / "walk/sub/f", std::ios::app) << "y"; }
+  ev = wait_events(w);
+  REQUIRE(ev.size() == 1);
+  CHECK(std::string(ev[0].type) == "open");
+  CHECK(ev[0].path == (d.path / "walk/sub/f").string());
 }

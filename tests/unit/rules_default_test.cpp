@@ -259,3 +259,22 @@ TEST_CASE("benign activity raises no default alert of priority warning or above"
   }
   CHECK(low == std::multiset<std::string>{"Language package manager run in container"});
 }
+
+TEST_CASE("the default rules name their files for changes and their credential files for reads", "[rules][default]") {
+  RulesConfig cfg;
+  cfg.files = {source_rules_dir()};
+  std::string err;
+  auto e = Engine::load(cfg, &err);
+  REQUIRE(e);
+  const auto& named = e->interest().named_paths;
+  auto at = [&](const std::string& p) -> const Engine::Interest::NamedPath& {
+    INFO(p);
+    REQUIRE(named.count(p) == 1);
+    return named.at(p);
+  };
+  CHECK((at("/etc/ld.so.preload").block && at("/etc/ld.so.preload").write && !at("/etc/ld.so.preload").read));
+  CHECK((!at("/etc/passwd").block && at("/etc/passwd").write));  // Authentication configuration modified (alert)
+  CHECK((at("/usr/bin").write && !at("/usr/bin").read));         // System binary directory written
+  CHECK((at("/etc/shadow").read && at("/etc/shadow").write));     // read (Password database read) and changed
+  CHECK(named.count("/usr/lib/python3") == 0);                    // an exception (`not fd.name pmatch`)
+}

@@ -392,3 +392,45 @@ TEST_CASE("rate limiter memory stays bounded with many processes", "[rules]") {
   REQUIRE(out.size() == 1);
   CHECK(out[0].count == 2);
 }
+
+TEST_CASE("named paths: what a rule on files names by path, and what for", "[rules]") {
+  auto e = rt::engine_text(R"(
+- macro: w
+  condition: evt.type in (open, openat, openat2, creat) and evt.is_open_write = true
+- rule: writes
+  desc: d
+  condition: (w and fd.name startswith /app/conf) or (evt.type = rename and evt.arg.newpath = /app/cron)
+  output: o
+  priority: WARNING
+- rule: reads
+  desc: d
+  condition: evt.type in (open, openat) and evt.is_open_read = true and fd.name in (/app/key, /app/token) and not fd.name pmatch (/app/excluded)
+  output: o
+  priority: NOTICE
+- rule: both
+  desc: d
+  condition: evt.type = openat and fd.name = /app/any
+  output: o
+  priority: NOTICE
+  action: block
+- rule: not files
+  desc: d
+  condition: evt.type = connect and fd.name = /run/app.sock
+  output: o
+  priority: NOTICE
+)");
+  const auto& named = e->interest().named_paths;
+  auto use = [&](const std::string& p) {
+    auto it = named.find(p);
+    if (it == named.end()) return std::string("none");
+    return std::string(it->second.block ? "block " : "") + (it->second.write ? "w" : "") + (it->second.read ? "r" : "");
+  };
+  CHECK(use("/app/conf") == "w");
+  CHECK(use("/app/cron") == "w");
+  CHECK(use("/app/key") == "r");
+  CHECK(use("/app/token") == "r");
+  CHECK(use("/app/any") == "block wr");
+  CHECK(use("/app/excluded") == "none");  // under a `not`: an exception, not a name
+  CHECK(use("/run/app.sock") == "none");  // no file row
+  CHECK(named.at("/app/conf").rules == std::vector<std::string>{"writes"});
+}

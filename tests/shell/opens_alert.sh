@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Alert-only rules see the true object (issue 12): rules that only alert (no
+# block) on writes below D/protected and on reads of D/protected/x. A racing
+# thread (or another process through a shared memfd) flips the path between
+# D/decoy____/x and D/protected/x: vigil reads one name, the kernel opens the
+# other (detect mode, and prevent mode: no block rule, nothing is performed).
+# The first fd of the protected file is kept and written 2.5 s later (past
+# the duplicate window): the write must be reported on the protected file
+# itself (inotify on its inode, args.source=inotify) and alerted. Read-opens
+# are never trapped: a read of D/protected/x (raced or not) must be reported
+# by the read watch a read-matching rule asks for. A write through a hard link
+# made before vigil started is alerted under the rule's name. Files no rule
+# names stay unwatched.
+SRC_DIR=${SRC_DIR:?}
+source "$SRC_DIR/tests/scenarios/lib.bash"
+D=$T/d
+mkdir -p "$D/protected" "$D/decoy____" "$D/free"
+echo secret >"$D/protected/x"
+echo decoy >"$D/decoy____/x"
+ln "$D/protected/x" "$D/hard"
+rules=$(rules_file watched "- rule: Watched write
+  desc: write-open below a watched directory (alert only)
+  condition: evt.type in (open, openat, openat2, creat) and evt.is_open_write = true and fd.name startswith $D/protected
+  output: watched write (file=%fd.name source=%evt.arg.source)
+  priority: WARNING
+- rule: Watched read
+  desc: read-open of a named file (alert only)
+  condition: evt.type in (open, openat, openat2) and evt.is_open_read = true and fd.name = $D/protected/x
+  output: watched read (file=%fd.name source=%evt.arg.source)
+  priority: NOTICE")
+
+# The inotify reports in an events file: "TYPE PATH CHANGE ATTRIBUTED_BY PROCESS" per line.
+inotify_events() {
+  "$PY" - "$1" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+for e in events(sys.argv[1]):
+    a = e.get("args", {})
+    if a.get("source") == "inotify":
+        print(e["type"], e["file"]["path"], a.get("inotify", "-"), a.get("attributed_by", "-"), e["process"]["name"] if e.get("process") else "-")
+PY
+}
+# alert_output RULE: the outputs of RULE's alerts, one a line.
+alert_output() {
+  [ -e "$T/alerts" ] || return 0
+  "$PY" - "$T/alerts" "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        a = json.loads(line)
+        if a.get("rule") == sys.argv[2]:
+            print(a["output"])
+PY
+}
+
+for mode in detect prevent; do
+  # Writes: the race won, the fd kept and written later.
+  for attack in race_hold shm_hold; do
+    rm -f "$T/ev"
+    vrun $mode --rules="$rules" --events="$T/ev" -- "$FIXTURES/opens_attack" "$D" $attack 3000
+    grep -q "^$attack held=1 wrote=1" "$T/err" || fail "$mode $attack: $(grep "^$attack" "$T/err" || cat "$T/err")"
+    got=$(inotify_events "$T/ev")
+    grep -q "^open $D/protected/x .*modify.* open_fd opens_attack$" <<<"$got" ||
+      fail "$mode $attack: the write through the kept fd was not seen on the protected file; inotify events: ${got:-none}"
+    expect_alert "Watched write" none
+  done
+  # Reads: never trapped; the read watch sees the protected file's opens.
+  vrun $mode --rules="$rules" --events="$T/ev" -- "$FIXTURES/opens_attack" "$D" race_read 2000
+  grep -q "^race_read opened=[1-9]" "$T/err" || fail "$mode race_read: $(grep "^race_read" "$T/err" || cat "$T/err")"
+  alert_output "Watched read" | grep -q "file=$D/protected/x source=inotify" ||
+    fail "$mode: a read of the named file was not alerted: $(alert_output "Watched read")"
+  # (after the watches are set up: they are added while the app starts)
+  vrun $mode --rules="$rules" -- /bin/sh -c 'sleep 0.5; exec cat "$0" >/dev/null' "$D/protected/x"
+  alert_output "Watched read" | grep -q "file=$D/protected/x source=inotify" || fail "$mode: cat of the named file not alerted"
+  # A hard link made before start: alerted under the rule's name (identity, or inotify on the inode).
+  vrun $mode --rules="$rules" -- /bin/sh -c 'echo h >>"$0"' "$D/hard"
+  alert_output "Watched write" | grep -q "file=$D/protected/x" ||
+    fail "$mode: a write through a hard link was not alerted on the named file: $(alert_output "Watched write")"
+done
+
+# Deduplicated as for block rules: writes through the hard link and /proc/self/fd (once the
+# watch thread's walk is adopted) are trapped events on the named file; their inotify reports
+# are the same writes: dropped.
+rm -f "$T/ev"
+vrun detect --rules="$rules" --events="$T/ev" -- /bin/sh -c 'sleep 0.5; echo h >>"$0/hard"; exec 3>>"$0/protected/x"; echo f >/proc/self/fd/3' "$D"
+got=$(inotify_events "$T/ev" | grep -v '^open [^ ]* - ' || true)  # (read-opens: IN_OPEN, no change)
+[ -z "$got" ] || fail "detect: inotify duplicates of trapped writes: $got"
+"$PY" - "$T/ev" "$D" <<'PY' || fail "detect: the trapped writes do not name the named file"
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+evs = events(sys.argv[1])
+trapped = [e["file"]["path"] for e in evs if e.get("file") and e["type"] in ("open", "openat") and not e.get("args", {}).get("source")]
+assert trapped.count(sys.argv[2] + "/protected/x") == 3, trapped  # hard link, the fd 3 open, /proc/self/fd/3
+PY
+
+# Files no rule names: no inotify report, no alert.
+rm -f "$T/ev"
+vrun detect --rules="$rules" --events="$T/ev" -- /bin/sh -c 'echo u >"$0/free/u"; cat "$0/decoy____/x" >/dev/null' "$D"
+got=$(inotify_events "$T/ev")
+[ -z "$got" ] || fail "unnamed files reported by inotify: $got"
+[ -z "$(alert_output "Watched write")$(alert_output "Watched read")" ] || fail "unnamed files alerted: $(cat "$T/alerts")"
+echo ok
