@@ -17,6 +17,12 @@ namespace vigil {
 
 namespace {
 constexpr size_t kMaxIdentities = 20000;  // files known by identity (learnt at start and later)
+// Files below directories only alert rules name, watched one by one (their
+// hard links, a kept fd): at most this many, breadth first. Every directory
+// listed is still watched for its entries. Each file watch costs the sensor
+// ~0.5 KB and the walk ~15 us a file: the default rules name /usr/lib, 68000
+// files on a full Debian (25 MB of RSS and 0.3-0.9 s of CPU for 20000).
+constexpr size_t kMaxAlertWalk = 2000;
 }  // namespace
 
 Judge::Judge(Output& out, Mode mode) : out_(out), mode_(mode) {}
@@ -73,7 +79,7 @@ void Judge::learn_identities() {
       if (lstat(path.c_str(), &st) == 0) add(path, st, use);
     }
   }
-  protected_.walk_files = kMaxIdentities - std::min(identities_.size(), kMaxIdentities);
+  protected_.walk_files = std::min(kMaxAlertWalk, kMaxIdentities - std::min(identities_.size(), kMaxIdentities));
   protected_dirs_.clear();
   protected_names_.clear();
   for (const auto& d : protected_.dirs) protected_dirs_.insert(d.path);
