@@ -310,7 +310,8 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
   // whether that is on a procfs: no RESOLVE_NO_XDEV, no fstatfs.
   const std::vector<std::string>* table =
       absolute && g_root_cache.load() && proc_mounts() ? &*proc_mounts() : nullptr;
-  bool same_mount = absolute && !own_root().proc && t_exdev_dir != dir && !table;
+  const bool no_xdev_proves = absolute && !own_root().proc && t_exdev_dir != dir;
+  bool same_mount = no_xdev_proves && !table;
   auto open_dir = [&](uint64_t resolve) {
     how.resolve = resolve | (absolute ? RESOLVE_IN_ROOT : 0) | (same_mount ? RESOLVE_NO_XDEV : 0);
     int fd = int(syscall(SYS_openat2, from, dir.c_str(), &how, sizeof how));
@@ -326,7 +327,7 @@ bool fast_resolve(int root_fd, int start_fd, std::string_view start_path, std::s
   Fd d(lexical ? open_dir(RESOLVE_NO_SYMLINKS) : -1);
   if (d.fd < 0 && (!lexical || errno == ELOOP)) {
     lexical = false;
-    same_mount = absolute && !own_root().proc && t_exdev_dir != dir;  // (the table needs a lexical path)
+    same_mount = no_xdev_proves;  // (the table needs a lexical path)
     d = Fd(open_dir(RESOLVE_NO_MAGICLINKS));
   }
   if (d.fd < 0) {
