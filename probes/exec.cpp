@@ -358,7 +358,7 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   std::string unreadable;
   if (!exec_preview(execveat, a, mem, given, p.get(), &exe_fd, &unreadable)) {
     const int e = errno;  // vigil's own EMFILE/ENOMEM opening the target: the tracer fails closed
-    if (e == EMFILE || e == ENFILE || e == ENOMEM) ctx.fault = {"opening an exec target", e};
+    if (procfs::own_resource(e)) ctx.fault = {"opening an exec target", e};
     return void(ctx.drop = true);
   }
   p->pid = ctx.tgid;  // (an exec from a non-leader thread: the process keeps the group's id)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,12 +26,21 @@ std::string read_link(const std::string& path) {
 // reads fill the buffer while there is more): saves the read that returns 0.
 namespace {
 thread_local std::vector<int> t_to_close;
+
+size_t close_batch() {
+  static const size_t batch = [] {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kCloseBatch;
+    return std::clamp<size_t>(size_t(rl.rlim_cur / 32), 1, kCloseBatch);
+  }();
+  return batch;
+}
 }  // namespace
 
 void close_later(int fd) {
   if (fd < 0) return;
   t_to_close.push_back(fd);
-  if (t_to_close.size() >= kCloseBatch) close_deferred();
+  if (t_to_close.size() >= close_batch()) close_deferred();
 }
 
 bool closes_deferred() { return !t_to_close.empty(); }
@@ -39,7 +49,7 @@ bool closes_deferred() { return !t_to_close.empty(); }
 // run of consecutive numbers holds nothing else: one close_range per run.
 // (Lowest-free allocation makes most of the list one run.)
 void close_deferred(bool all) {
-  if (t_to_close.empty() || (!all && t_to_close.size() < kCloseBatch)) return;
+  if (t_to_close.empty() || (!all && t_to_close.size() < close_batch())) return;
   std::sort(t_to_close.begin(), t_to_close.end());
   for (size_t i = 0; i < t_to_close.size();) {
     size_t j = i;
@@ -123,7 +133,7 @@ bool thread_group(int tid, int* tgid, int* ppid, Status* ids, int* pidfd) {
     bool process = true;
     int fd = int(syscall(SYS_pidfd_open, tid, 0));
     if (fd < 0 && errno == EINVAL) process = false, fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
-    if (fd < 0 && errno == ESRCH) return false;  // gone
+    if (fd < 0 && (errno == ESRCH || own_resource(errno))) return false;  // gone; or vigil's own shortage (errno kept)
     PidfdInfo info{};
     const bool ok = fd >= 0 && ioctl(fd, kPidfdGetInfo, &info) == 0;
     const int err = errno;

@@ -5,6 +5,7 @@
 #include <sys/ioctl.h>
 
 #include <cstdint>
+#include <cerrno>
 #include <string>
 
 #include "events/events.hpp"
@@ -40,9 +41,11 @@ bool read_file(const std::string& path, size_t max, std::string* out, bool short
 // one close_range per run of consecutive numbers, mostly one call). The
 // tracer flushes them when it goes idle and before any call that could
 // need them gone (umount: a handle keeps a mount busy). Negative: ignored.
+// The batch is smaller under a low file limit (RLIMIT_NOFILE / 32, read
+// once): held handles must not be what makes vigil run out of fds.
 inline constexpr size_t kCloseBatch = 32;
 void close_later(int fd);
-// all=false: only once kCloseBatch are waiting.
+// all=false: only once a batch is waiting.
 void close_deferred(bool all = true);
 bool closes_deferred();  // any waiting on this thread?
 // The target of a symbolic link ("" if none).
@@ -54,6 +57,10 @@ std::string read_link(const std::string& path);
 // (both paths) and cap_eff (/proc path only: -1 from a pidfd). pidfd
 // (optional): where tid leads its thread group and the pidfd path was taken,
 // the pidfd of that process (the caller's to keep or close), else -1.
+// Whether an errno is vigil's own shortage (its file limit, the system's,
+// memory), not the app's doing: a check that fails so fails closed
+// (Guard::resource_fault), never as "the object is not there".
+inline bool own_resource(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM; }
 bool thread_group(int tid, int* tgid, int* ppid, Status* ids = nullptr, int* pidfd = nullptr);
 // CapEff of thread tid (capget: one system call), -1 if unknown.
 int64_t cap_effective(int tid);

@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "probes/procfs.hpp"
 #include "probes/sockaddr.hpp"
 #include "sensor/guard.hpp"
 
@@ -97,10 +98,10 @@ int ConnectCheck::watch(int pidfd, int tid, int tgid, int fd, const probes::Deco
   int sock = -1;
   if (pidfd >= 0 && (tid == tgid || syscall(SYS_kcmp, tgid, tid, KCMP_FILES, 0, 0) == 0)) {
     sock = int(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-    if (sock < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOMEM)) return errno;
+    if (sock < 0 && procfs::own_resource(errno)) return errno;
   }
   if (sock < 0) sock = guard::take_fd(tid, tgid, fd);  // the thread's own table (PIDFD_THREAD), or the leader is gone
-  if (sock == -EMFILE || sock == -ENFILE || sock == -ENOMEM) return -sock;
+  if (procfs::own_resource(-sock)) return -sock;
   if (sock < 0) return 0;  // not an fd of the caller (the call fails by itself), or the caller is gone
   Pending p;
   uint32_t blen = 0;

@@ -25,6 +25,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "probes/procfs.hpp"
 #include "sensor/keeper.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
@@ -340,7 +341,7 @@ bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const
                      std::string* what, bool* answered, const MakeEvent& make, const Emit& emit) {
   *answered = false;
   const int copy = guard::take_fd(tid, tgid, arg(a, 0));
-  if (copy == -EMFILE || copy == -ENFILE || copy == -ENOMEM) {  // vigil's own: cannot check it
+  if (procfs::own_resource(-copy)) {  // vigil's own: cannot check it
     if (resource_fault(tid, "taking a pidfd to check it", -copy) == 0) return false;
     *what = "target=unknown (vigil could not take the pidfd to check it)";
     return true;

@@ -99,6 +99,17 @@ void Judge::learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir)
   else if (identities_.size() < kMaxIdentities) identities_.try_emplace(DevIno{dev, ino}, path);
 }
 
+// A file known by identity only for where it was (below a directory a rule
+// names, not by its own name) and now under another name in that same
+// directory: rules on the directory match both names alike, and a rule's
+// exceptions on names (a rotated log's ".1") must see the name it has now.
+// One a rule names exactly keeps that name under any other: a hard link or a
+// rename next to it is still that file.
+bool Judge::renamed_in_place(const std::string& known, const std::string& now) const {
+  const size_t a = known.rfind('/'), b = now.rfind('/');
+  return a != std::string::npos && a == b && known.compare(0, a, now, 0, b) == 0 && !protected_names_.contains(known);
+}
+
 bool Judge::protected_name(const std::string& path) const {
   if (protected_names_.contains(path)) return true;
   const size_t slash = path.rfind('/');
@@ -145,7 +156,7 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
     else if (const Learnt* l = walked_.file(dev_t(ev.file->dev), ino_t(ev.file->ino))) named = &l->path;
     if (named) {
       identity = true;
-      if (*named != ev.file->path) {
+      if (*named != ev.file->path && !renamed_in_place(*named, ev.file->path)) {
         // Another name of a file a rule names (a hard link, or renamed): judged by the rule's name.
         ev.args.push_back({"resolved_path", ev.file->path});
         ev.file->path = *named;

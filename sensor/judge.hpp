@@ -85,6 +85,7 @@ class Judge {
  private:
   Action allowed(Action asked, probes::Enforce may) const;
   void learn_identities();
+  bool renamed_in_place(const std::string& known, const std::string& now) const;
   Output& out_;
   // (dev, ino) -> path of the files a rule names by path
   // (Engine::Interest::named_paths, learnt when the rules are set, and from

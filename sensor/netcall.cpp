@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "probes/procfs.hpp"
 #include "probes/sockaddr.hpp"
 #include "sensor/connector.hpp"
 #include "sensor/guard.hpp"
@@ -149,7 +150,7 @@ struct SendJob {
           int fd;
           std::memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
           const int copy = guard::take_fd(tid, tgid, fd);
-          if (copy < 0) return copy == -EMFILE || copy == -ENFILE || copy == -ENOMEM ? copy : -EBADF;
+          if (copy < 0) return procfs::own_resource(-copy) ? copy : -EBADF;
           passed.push_back(std::make_unique<Owned>(copy));
           std::memcpy(CMSG_DATA(c) + i * sizeof fd, &copy, sizeof copy);
         }
@@ -230,7 +231,7 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
 
   // The caller's socket, as vigil will use it.
   const int sock = guard::take_fd(tid, tgid, int(int32_t(uint32_t(a.args[0]))));
-  if (sock == -EMFILE || sock == -ENFILE || sock == -ENOMEM) {  // vigil's own: fail closed
+  if (procfs::own_resource(-sock)) {  // vigil's own: fail closed
     if (!judged()) return true;
     const int err = env.guard->resource_fault(tid, "taking a socket to perform its call", -sock);
     if (err) ev.action = Action::Denied;

@@ -130,8 +130,6 @@ struct Fd {
   }
 };
 
-bool own_resource(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM; }
-
 }  // namespace
 
 bool read_creds(int tid, Creds* out) {
@@ -236,7 +234,7 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
       ev.args.push_back({"unreadable", fmt::format("path (not resolvable for vigil: {})", r.what)});
     } else {
       ev.args.push_back({"unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err))});
-      if (own_resource(r.err)) return fault("resolving a path as the caller", r.err);
+      if (procfs::own_resource(r.err)) return fault("resolving a path as the caller", r.err);
     }
     if (judged()) finish(r.refused ? EPERM : r.err);
   };
@@ -278,7 +276,7 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
     if (!f.raw_path.starts_with("/") && start.fd < 0) {
       const int e = -start.fd;
       probes::Resolved r;
-      r.err = dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
+      r.err = dirfd == AT_FDCWD || procfs::own_resource(e) ? e : EBADF;
       r.what = dirfd == AT_FDCWD ? "the caller's working directory" : fmt::format("the caller's fd {}", dirfd);
       return r;
     }
@@ -375,7 +373,7 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
       }
     }
     if (fd < 0) {
-      if (own_resource(err) && !(flags & O_PATH)) return fault("opening a file for the caller", err);
+      if (procfs::own_resource(err) && !(flags & O_PATH)) return fault("opening a file for the caller", err);
       return finish(err);
     }
     Fd opened(fd);
@@ -460,7 +458,7 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
       ev.args.push_back({"unreadable", fmt::format("path (not resolvable for vigil: {})", r.what)});
     } else {
       ev.args.push_back({"unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err))});
-      if (own_resource(r.err)) return finish(env.guard->resource_fault(tid, "resolving a path as the caller", r.err));
+      if (procfs::own_resource(r.err)) return finish(env.guard->resource_fault(tid, "resolving a path as the caller", r.err));
     }
     return finish(judged() ? (r.refused ? EPERM : r.err) : EPERM);
   };
@@ -511,7 +509,7 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
     }
   }
   const int err = rc < 0 ? errno : 0;
-  if (own_resource(err)) return finish(env.guard->resource_fault(tid, "performing a call for the caller", err));
+  if (procfs::own_resource(err)) return finish(env.guard->resource_fault(tid, "performing a call for the caller", err));
   return finish(err);
 }
 
@@ -525,7 +523,7 @@ probes::Resolved resolve_as_caller(const Env& env, int tid, int tgid, const Cred
   Fd start(raw.starts_with("/") ? -1 : probes::open_caller_dir(tid, dirfd, &start_path));
   if (root < 0 || (!raw.starts_with("/") && start.fd < 0)) {
     const int e = root < 0 ? -root : -start.fd;
-    r.err = root < 0 || dirfd == AT_FDCWD || own_resource(e) ? e : EBADF;
+    r.err = root < 0 || dirfd == AT_FDCWD || procfs::own_resource(e) ? e : EBADF;
     r.what = root < 0 ? "the caller's root directory" : "the caller's start directory";
     return r;
   }

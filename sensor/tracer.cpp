@@ -231,14 +231,24 @@ struct Tracer::Impl {
   // watch: open a pidfd to see it die. defer: a process not known yet is not
   // learnt here; its parent is returned there instead (-1: known).
   // A thread learnt here leaves its ids in fresh_ids (for this notification's exec).
+  // 0: the thread is gone, or vigil ran short of fds or memory reading it
+  // (then tgid_fault holds the errno: the caller fails closed).
   int tgid_of(int tid, bool watch = true, int* defer = nullptr) {
     if (defer) *defer = -1;
+    tgid_fault = 0;
     if (auto it = thread_tgid.find(tid); it != thread_tgid.end()) {
       if (it->second == tid || seized.count(tid) || syscall(SYS_tgkill, it->second, tid, 0) == 0) return it->second;
       thread_tgid.erase(it);
     }
     int tgid = 0, ppid = 0, pidfd = -1;  // pidfd: of the process, when tid leads it (6.13+): its exit watch
-    if (!procfs::thread_group(tid, &tgid, &ppid, &fresh_ids, &pidfd)) return 0;
+    if (!procfs::thread_group(tid, &tgid, &ppid, &fresh_ids, &pidfd)) {
+      if (!procfs::own_resource(errno)) return 0;
+      procfs::close_deferred();  // the handles held for a batch first
+      if (!procfs::thread_group(tid, &tgid, &ppid, &fresh_ids, &pidfd)) {
+        if (procfs::own_resource(errno)) tgid_fault = errno;
+        return 0;
+      }
+    }
     fresh_tid = tid;
     if (!procs.count(tgid) && !defer) learn(tgid, ppid, watch, 0, pidfd);
     else if (pidfd >= 0) close(pidfd);
@@ -251,6 +261,7 @@ struct Tracer::Impl {
   // notification being handled (0: none learnt at this one).
   int fresh_tid = 0;
   procfs::Status fresh_ids;
+  int tgid_fault = 0;
 
   // A process seen for the first time: its fork event. Its parent is learnt
   // first if it is unknown too (a process that never made a notified call).
@@ -842,6 +853,8 @@ struct Tracer::Impl {
     const bool exiting = probe && probe->stage == probes::Stage::Exit;
     int new_ppid = -1;  // exit_group of a process not known yet: learnt after the answer
     const int tgid = probe ? tgid_of(tid, !exiting, exiting ? &new_ppid : nullptr) : 0;
+    if (probe && !tgid && tgid_fault)  // vigil's own shortage: fail closed
+      return void(answer(req.id, guard.resource_fault(tid, "reading the caller's thread group", tgid_fault)));
     if (!probe || !tgid) return void(answer(req.id, 0));  // e.g. an i386 socketcall of no row; or the thread is gone
     // Exec verification: a thread seized for an exec notifies again (its exec
     // failed); a process with a lazy check pending is checked now.

@@ -130,6 +130,44 @@ TEST_CASE("judge: another name of a file a block rule names is judged under the 
   std::system(("rm -rf " + d).c_str());
 }
 
+TEST_CASE("judge: a file renamed within the directory a rule names keeps its new name (log rotation)", "[judge]") {
+  char tmpl[] = "/tmp/vigil-judge-XXXXXX";
+  const std::string d = mkdtemp(tmpl);
+  REQUIRE(std::system(("mkdir " + d + "/logs && echo l >" + d + "/logs/app.log && echo s >" + d + "/logs/key && mkdir " +
+                       d + "/away")
+                          .c_str()) == 0);
+  // Like the default "Log file cleared or removed": a rotated copy may go, the live log may not.
+  const std::string rules = "- rule: p\n  desc: d\n  condition: evt.type = openat and fd.name startswith " + d +
+                            "/logs/ and not fd.name endswith .1\n  output: o\n  priority: CRITICAL\n  action: block\n"
+                            "- rule: k\n  desc: d\n  condition: evt.type = openat and fd.name = " + d +
+                            "/logs/key\n  output: o\n  priority: CRITICAL\n  action: block\n";
+  Capture out;
+  Judge j(out, Mode::Prevent);
+  j.set_rules(rt::engine_text(rules));
+  auto ev_of = [&](const std::string& path) {
+    Event ev = rt::open_ev(path, O_WRONLY);
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    ev.file->dev = st.st_dev, ev.file->ino = st.st_ino;
+    return ev;
+  };
+  REQUIRE(std::rename((d + "/logs/app.log").c_str(), (d + "/logs/app.log.1").c_str()) == 0);
+  Event rotated = ev_of(d + "/logs/app.log.1");  // known as logs/app.log: renamed in place, its name now
+  CHECK(j.judge(rotated, probes::Enforce::Deny) == Action::None);
+  CHECK(rotated.file->path == d + "/logs/app.log.1");
+  CHECK(rotated.arg("resolved_path") == nullptr);
+  REQUIRE(std::rename((d + "/logs/app.log.1").c_str(), (d + "/away/app.log.1").c_str()) == 0);
+  Event moved = ev_of(d + "/away/app.log.1");  // out of the directory: judged as what it was
+  CHECK(j.judge(moved, probes::Enforce::Deny) == Action::Denied);
+  CHECK(moved.file->path == d + "/logs/app.log");
+  REQUIRE(std::rename((d + "/logs/key").c_str(), (d + "/logs/key.1").c_str()) == 0);
+  Event key = ev_of(d + "/logs/key.1");  // a rule names it exactly: that name under any other
+  CHECK(j.judge(key, probes::Enforce::Deny) == Action::Denied);
+  CHECK(key.file->path == d + "/logs/key");
+  CHECK(*key.arg("resolved_path") == d + "/logs/key.1");
+  std::system(("rm -rf " + d).c_str());
+}
+
 TEST_CASE("judge: a directory only alert rules name is walked by the watch's thread, then known by identity",
           "[judge]") {
   char tmpl[] = "/tmp/vigil-judge-XXXXXX";
