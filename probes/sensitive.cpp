@@ -246,7 +246,9 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
     const ProtectedObjects::Object& d = walked_dirs.back();
     DIR* listing = opendir(d.path.c_str());
     if (listing == nullptr) continue;
-    while (dirent* e = readdir(listing)) {
+    // Checked at every entry: the tracer joins this thread when the app exits
+    // (a /bin/true would otherwise wait for a directory of thousands).
+    while (dirent* e = cancelled() ? nullptr : readdir(listing)) {
       if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
       struct stat st {};
       if (fstatat(dirfd(listing), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
