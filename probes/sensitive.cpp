@@ -562,11 +562,12 @@ struct SensitiveMonitor::Impl {
       std::lock_guard<std::mutex> lock(mu);
       info = fmt::format(
           "rule-named files: {} inotify watches for what loaded rules can match ({} names, {} directories, {} files "
-          "named; {} directories walked, {} entries found below them), set up in {:.1f} ms on the watch thread{}",
+          "named; {} directories walked, {} entries found below them), set up in {:.1f} ms on the watch thread{}{}",
           watch.protected_watches(), protect.names.size(), protect.dirs.size(), protect.files.size(),
           protect.walk.size(), found.size(),
           double(t1.tv_sec - t0.tv_sec) * 1e3 + double(t1.tv_nsec - t0.tv_nsec) / 1e6,
-          lost ? fmt::format("; {} left out", lost) : "");
+          lost ? fmt::format("; {} left out", lost) : "",
+          stopping.load(std::memory_order_relaxed) ? " (stopped early: the app exited)" : "");
       walked = Walked(std::move(found));
       set_up.store(true, std::memory_order_release);
     }
