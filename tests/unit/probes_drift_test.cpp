@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
@@ -393,4 +394,30 @@ TEST_CASE("rule-named watch: reads of a named file, a directory walked on the wa
   REQUIRE(ev.size() == 1);
   CHECK(std::string(ev[0].type) == "open");
   CHECK(ev[0].path == (d.path / "walk/sub/f").string());
+}
+
+TEST_CASE("rule-named watch: the walk stops within a directory when cancelled (the app exited)",
+          "[probes][sensitive]") {
+  // The tracer joins the watch's thread when the app exits: a walk that looked
+  // at its flag per directory made a /bin/true wait for a whole /usr/lib listing.
+  TempDir d;
+  fs::create_directories(d.path / "big");
+  constexpr size_t kFiles = 30000;
+  for (size_t i = 0; i < kFiles; ++i) close(open((d.path / "big" / std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
+  SensitiveWatch w;
+  std::string err;
+  REQUIRE(w.start({}, &err));
+  ProtectedObjects objs;
+  objs.walk = {(d.path / "big").string()};
+  objs.walk_files = kFiles;
+  std::vector<Learnt> learned;
+  std::atomic<bool> cancel{false};
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    cancel = true;
+  });
+  w.protect(objs, &learned, &cancel);
+  stopper.join();
+  INFO(learned.size() << " of " << kFiles << " files learnt");
+  CHECK(learned.size() < kFiles);  // a full listing takes ~100 ms or more: stopped well before
 }
