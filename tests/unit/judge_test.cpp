@@ -27,6 +27,15 @@ const char* kRules =
     "- rule: k\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow and proc.name = evil\n  output: o\n"
     "  priority: CRITICAL\n  action: kill\n";
 
+// A write-open of an existing file, resolved to its object (dev, inode) as the decoders do.
+Event ev_of(const std::string& path) {
+  Event ev = rt::open_ev(path, O_WRONLY);
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  ev.file->dev = st.st_dev, ev.file->ino = st.st_ino;
+  return ev;
+}
+
 // Judges one event in a fresh judge; returns the action and the alerts' actions.
 std::pair<Action, std::vector<Action>> judged(Mode mode, probes::Enforce may, Event ev) {
   Capture out;
@@ -111,13 +120,6 @@ TEST_CASE("judge: another name of a file a block rule names is judged under the 
   Capture out;
   Judge j(out, Mode::Prevent);
   j.set_rules(rt::engine_text(rules));
-  auto ev_of = [&](const std::string& path) {
-    Event ev = rt::open_ev(path, O_WRONLY);
-    struct stat st {};
-    REQUIRE(stat(path.c_str(), &st) == 0);
-    ev.file->dev = st.st_dev, ev.file->ino = st.st_ino;
-    return ev;
-  };
   Event hard = ev_of(d + "/hard");  // a hard link made before the rules were loaded
   CHECK(j.judge(hard, probes::Enforce::Deny) == Action::Denied);
   CHECK(hard.file->path == d + "/protected/x");
@@ -144,13 +146,6 @@ TEST_CASE("judge: a file renamed within the directory a rule names keeps its new
   Capture out;
   Judge j(out, Mode::Prevent);
   j.set_rules(rt::engine_text(rules));
-  auto ev_of = [&](const std::string& path) {
-    Event ev = rt::open_ev(path, O_WRONLY);
-    struct stat st {};
-    REQUIRE(stat(path.c_str(), &st) == 0);
-    ev.file->dev = st.st_dev, ev.file->ino = st.st_ino;
-    return ev;
-  };
   REQUIRE(std::rename((d + "/logs/app.log").c_str(), (d + "/logs/app.log.1").c_str()) == 0);
   Event rotated = ev_of(d + "/logs/app.log.1");  // known as logs/app.log: renamed in place, its name now
   CHECK(j.judge(rotated, probes::Enforce::Deny) == Action::None);
@@ -186,13 +181,6 @@ TEST_CASE("judge: a directory only alert rules name is walked by the watch's thr
   CHECK(objs.walk == std::vector<ProtectedObjects::Object>{{d + "/alerted", ProtectedObjects::kWrites}});
   CHECK(objs.dirs.empty());  // not walked when the rules load (an alert rule's: off the app's start)
   CHECK(objs.names == std::vector<ProtectedObjects::Object>{{d + "/key", ProtectedObjects::kReads}});
-  auto ev_of = [&](const std::string& path) {
-    Event ev = rt::open_ev(path, O_WRONLY);
-    struct stat st {};
-    REQUIRE(stat(path.c_str(), &st) == 0);
-    ev.file->dev = st.st_dev, ev.file->ino = st.st_ino;
-    return ev;
-  };
   Event before = ev_of(d + "/hard");  // not walked yet: its own name
   CHECK(j.judge(before, probes::Enforce::Deny) == Action::None);
   CHECK(before.file->path == d + "/hard");
