@@ -51,16 +51,18 @@ bool closes_deferred();  // any waiting on this thread?
 // The target of a symbolic link ("" if none).
 std::string read_link(const std::string& path);
 
-// The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
-// no /proc lookup), else /proc/TID/status. False if tid is gone.
-// ids (optional): tid's ids as read by the same call: ppid, uid/euid/gid/egid
-// (both paths) and cap_eff (/proc path only: -1 from a pidfd). pidfd
-// (optional): where tid leads its thread group and the pidfd path was taken,
-// the pidfd of that process (the caller's to keep or close), else -1.
 // Whether an errno is vigil's own shortage (its file limit, the system's,
 // memory), not the app's doing: a check that fails so fails closed
 // (Guard::resource_fault), never as "the object is not there".
 inline bool own_resource(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM; }
+
+// The thread group and parent of thread tid: from a pidfd (Linux 6.13+,
+// no /proc lookup), else /proc/TID/status. False if tid is gone, or if vigil
+// ran short (errno then says so: own_resource).
+// ids (optional): tid's ids as read by the same call: ppid, uid/euid/gid/egid
+// (both paths) and cap_eff (/proc path only: -1 from a pidfd). pidfd
+// (optional): where tid leads its thread group and the pidfd path was taken,
+// the pidfd of that process (the caller's to keep or close), else -1.
 bool thread_group(int tid, int* tgid, int* ppid, Status* ids = nullptr, int* pidfd = nullptr);
 // CapEff of thread tid (capget: one system call), -1 if unknown.
 int64_t cap_effective(int tid);
