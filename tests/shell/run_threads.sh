@@ -9,7 +9,9 @@ python3 - "$tmp/ev" <<'PY'
 import json, sys
 import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events, view
 ev = events(sys.argv[1])
-types = [e["type"] for e in ev]
+# (inotify's reports of rule-named files are left out: any process on the host opening /etc/shadow,
+# e.g. a concurrent test, is reported, unattributed: docs/threat-model.md)
+types = [e["type"] for e in ev if (e.get("args") or {}).get("source") != "inotify"]
 assert types == ["exec", "exit"], f"threads must not give fork/exit events: {types}"
 PY
 # Threads are learnt at their first notification and forgotten once gone.
