@@ -444,6 +444,12 @@ size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {
   return watched.ended_by_watchdog() ? 0 : n;
 }
 
+std::string_view TraceeMemory::prefetched(uint64_t addr) const {
+  for (const Span& s : prefetched_)
+    if (addr >= s.addr && addr < s.addr + s.bytes.size()) return std::string_view(s.bytes).substr(size_t(addr - s.addr));
+  return {};
+}
+
 bool TraceeMemory::read(uint64_t addr, void* buf, size_t len) const { return read_some(addr, buf, len) == len; }
 
 bool TraceeMemory::read_string(uint64_t addr, size_t max, std::string* out) const {
