@@ -435,7 +435,7 @@ size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {
   for (const Span& s : prefetched_) {
     if (addr < s.addr || addr >= s.addr + s.bytes.size()) continue;
     const size_t at = size_t(addr - s.addr), have = s.bytes.size() - at;
-    if (len > have && !s.short_read) break;  // runs past the copy: read it all now
+    if (len > have && !s.short_read) continue;  // runs past this copy: another span, else read it all now
     std::memcpy(buf, s.bytes.data() + at, std::min(len, have));
     return std::min(len, have);
   }
