@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -53,6 +54,15 @@ class ChunkReader {
   // (EFAULT, short read) or TooLong (no NUL within max).
   enum Result { Ok, Unreadable, TooLong };
   Result string(uint64_t addr, size_t max, std::string* out) {
+    // A string within what was prefetched (argv[0] is often the path itself,
+    // as posix_spawn and execv callers pass it): no read of its own.
+    if (!(addr >= base_ && addr < base_ + len_)) {
+      const std::string_view copy = mem_.prefetched(addr).substr(0, max + 1);
+      if (const size_t nul = copy.find('\0'); nul != std::string_view::npos) {
+        out->assign(copy.substr(0, nul));
+        return Ok;
+      }
+    }
     size_t avail = 0;
     for (;;) {
       if (addr >= base_ && addr < base_ + len_) {
@@ -297,9 +307,16 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
     p->uid = st.uid, p->euid = st.euid, p->gid = st.gid, p->egid = st.egid;
     p->cap_effective = st.cap_eff;
   }
-  p->cwd = read_link(fmt::format("/proc/{}/cwd", tid));
+  // The cwd, read once where something needs it (DecodeContext::exec_cwd).
+  bool cwd_read = false;
+  auto cwd = [&]() -> const std::string& {
+    if (!std::exchange(cwd_read, true)) p->cwd = read_link(fmt::format("/proc/{}/cwd", tid));
+    return p->cwd;
+  };
+  p->cwd.clear();  // (not the caller's: it may have changed directory since its own exec)
+  if (ctx.exec_cwd) cwd();
   if (ctx.exec_session) read_stat(tid, p);
-  p->stdio_net = stdio_net(tid);  // what the new program inherits (but O_CLOEXEC)
+  p->stdio_net = ctx.exec_stdio && stdio_net(tid);  // what the new program inherits (but O_CLOEXEC)
 
   // "#!" script: the kernel runs the interpreter with argv
   // [interpreter, optional argument, the path given to execve, argv[1]...].
@@ -313,7 +330,7 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   if (f.script) {
     const std::string at = f.interp[0] == '/' ? f.interp : fmt::format("/proc/{}/cwd/{}", tid, f.interp);
     if (int ifd = open(at.c_str(), O_PATH | O_CLOEXEC); ifd >= 0) {
-      const std::string script = raw_path.empty() ? p->exe : raw_path[0] == '/' ? raw_path : p->cwd + "/" + raw_path;
+      const std::string script = raw_path.empty() ? p->exe : raw_path[0] == '/' ? raw_path : cwd() + "/" + raw_path;
       p->interpreter_script = std::filesystem::path(script).lexically_normal().string();
       p->exe = read_link(fmt::format("/proc/self/fd/{}", ifd));
       p->exe_deleted = p->exe_from_memfd = false;
@@ -328,6 +345,10 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
       close(ifd);
     }
   }
+  // The sensitive-file watch names a reader by its argv, a relative argument against its cwd (probes/sensitive.hpp).
+  if (ctx.exec_argv_cwd && std::any_of(p->argv.begin() + std::min<size_t>(1, p->argv.size()), p->argv.end(),
+                                       [](const std::string& a) { return !a.empty() && a[0] != '/'; }))
+    cwd();
   p->exe_mtime_ns = int64_t(file_st->st_mtim.tv_sec) * 1'000'000'000 + file_st->st_mtim.tv_nsec;
   const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;
   p->name = named.substr(named.rfind('/') + 1);

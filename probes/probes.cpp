@@ -435,13 +435,19 @@ size_t TraceeMemory::read_some(uint64_t addr, void* buf, size_t len) const {
   for (const Span& s : prefetched_) {
     if (addr < s.addr || addr >= s.addr + s.bytes.size()) continue;
     const size_t at = size_t(addr - s.addr), have = s.bytes.size() - at;
-    if (len > have && !s.short_read) break;  // runs past the copy: read it all now
+    if (len > have && !s.short_read) continue;  // runs past this copy: another span, else read it all now
     std::memcpy(buf, s.bytes.data() + at, std::min(len, have));
     return std::min(len, have);
   }
   Watched watched(tid_);
   const size_t n = read_now(tid_, addr, buf, len);
   return watched.ended_by_watchdog() ? 0 : n;
+}
+
+std::string_view TraceeMemory::prefetched(uint64_t addr) const {
+  for (const Span& s : prefetched_)
+    if (addr >= s.addr && addr < s.addr + s.bytes.size()) return std::string_view(s.bytes).substr(size_t(addr - s.addr));
+  return {};
 }
 
 bool TraceeMemory::read(uint64_t addr, void* buf, size_t len) const { return read_some(addr, buf, len) == len; }

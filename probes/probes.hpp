@@ -101,6 +101,9 @@ class TraceeMemory {
   // A span after one read short is not kept. For calls that read several
   // places known at once (an exec's path and argv array).
   void prefetch(std::initializer_list<std::pair<uint64_t, size_t>> spans) const;
+  // The prefetched bytes from addr to the end of the span holding it (empty:
+  // none holds it): what a read at addr would have returned then.
+  std::string_view prefetched(uint64_t addr) const;
   // The span read_string's first read covers (a first chunk, never past the page).
   static std::pair<uint64_t, size_t> string_head(uint64_t addr);
   static constexpr size_t kStringPage = 4096, kStringFirst = 256;
@@ -155,6 +158,13 @@ struct DecodeContext {
   // read what is needed); the new process then keeps its caller's session and
   // tty, and its capabilities are unknown (-1).
   bool exec_session = true, exec_caps = true;
+  // exec: whether to read the caller's working directory (/proc/PID/cwd:
+  // proc.cwd; exec_argv_cwd: only when argv names a relative path after
+  // argv[0], for the sensitive-file watch's attribution by argv) and whether
+  // its fd 0 and 1 are network sockets (proc.is_stdio_net). Off: proc.cwd is
+  // empty (a relative script path is still resolved against the cwd) and
+  // is_stdio_net false.
+  bool exec_cwd = true, exec_argv_cwd = true, exec_stdio = true;
   // Set by the decoder:
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)

@@ -197,7 +197,7 @@ struct Tracer::Impl {
   bool enforce_execve = false, enforce_execveat = false;  // judge.enforces(), fixed at spawn
   // What an exec reads beyond its event's core (probes::DecodeContext): only
   // for a rule that reads the fields, or an event sink. Fixed at spawn.
-  bool exec_session = true, exec_caps = true;
+  bool exec_session = true, exec_caps = true, exec_cwd = true, exec_stdio = true;
   std::unique_ptr<Connector> connector;  // where a rule can block a connect or send (sensor/netcall.hpp)
   // Connects let through with CONTINUE: the socket's true destination read
   // once the kernel has run the call (sensor/connect_check.hpp).
@@ -303,7 +303,7 @@ struct Tracer::Impl {
       auto p = procs.find(pid);
       if (p == procs.end() || p->second.pidfd != fd) continue;  // gone meanwhile (its pidfd closed)
       epoll_event e{};
-      e.events = EPOLLIN;
+      e.events = EPOLLIN | EPOLLONESHOT;  // a death is reported once (then its pidfd may wait for a batched close)
       e.data.u64 = uint64_t(pid);
       if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &e) < 0 && errno != EEXIST) {
         close(fd);
@@ -355,6 +355,8 @@ struct Tracer::Impl {
     ctx.dns = &dns;
     ctx.drift = &drift;
     ctx.exec_session = exec_session, ctx.exec_caps = exec_caps;
+    ctx.exec_cwd = exec_cwd, ctx.exec_stdio = exec_stdio;
+    ctx.exec_argv_cwd = sensitive_on;  // its attribution by argv
     return ctx;
   }
 
@@ -484,7 +486,10 @@ struct Tracer::Impl {
   // The exit event of a process: at its exit_group (code), or when it is gone
   // without one (status: a wait status; -1 if it could not be learnt).
   // Nothing is left to stop: rules may only alert.
-  void process_gone(int tgid, bool by_exit_group, int code_or_status) {
+  // reported: its pidfd was reported by the epoll set (EPOLLONESHOT: never
+  // again), so it can be closed in a batch; else now (its registration,
+  // keyed by pid, must not report a death later: the pid may be reused).
+  void process_gone(int tgid, bool by_exit_group, int code_or_status, bool reported = false) {
     auto p = procs.find(tgid);
     if (p == procs.end()) return;
     Event ev = new_event(EventClass::Process, "exit", tgid, p->second.info);
@@ -497,7 +502,8 @@ struct Tracer::Impl {
     recent_readers.exited(p->second.info);
     exec_lazy.erase(tgid);
     if (!connect_check.empty()) connect_check.gone(tgid);
-    if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
+    if (reported) procfs::close_later(p->second.pidfd);
+    else if (p->second.pidfd >= 0) close(p->second.pidfd);  // (leaves the epoll set)
     if (p->second.in_epoll) --exits_watched;
     if (p->second.getfd >= 0) close(p->second.getfd);
     procs.erase(p);
@@ -515,16 +521,17 @@ struct Tracer::Impl {
   // lookup and that call. A zombie is still read from /proc.
   // Nothing is read where no loaded rule looks at exit events and no event
   // sink takes them (exit_status): the event says "status":"unknown".
-  void on_pidfd(int tgid) {
+  // reported: by the epoll set (else looked at directly, at shutdown).
+  void on_pidfd(int tgid, bool reported = true) {
     auto p = procs.find(tgid);
     if (p == procs.end()) return;
-    if (!exit_status) return process_gone(tgid, false, -1);
+    if (!exit_status) return process_gone(tgid, false, -1, reported);
     int status = pidfd_exit_first ? procfs::pidfd_exit_status(p->second.pidfd) : -1;
     if (status < 0 && !procfs::read_exit_status(tgid, &status)) {
       status = procfs::pidfd_exit_status(p->second.pidfd);
       pidfd_exit_first = pidfd_exit_first || status >= 0;
     }
-    process_gone(tgid, false, status);
+    process_gone(tgid, false, status, reported);
   }
   bool pidfd_exit_first = false;
   bool exit_status = true;  // a rule looks at exit events, or an event sink takes them (fixed at spawn)
@@ -1331,11 +1338,15 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
     };
     impl_->exec_session = read({"proc.tty", "proc.sid"});
     impl_->exec_caps = read({"thread.cap_effective"});
+    impl_->exec_cwd = read({"proc.cwd"});
+    impl_->exec_stdio = read({"proc.is_stdio_net"});
     impl_->exit_status = events || (rules && rules->interest().of("exit"));
     impl_->exits_direct = impl_->exit_status;
-    spdlog::debug("exec: session and tty {}, capabilities {}; exit status {} (a rule reads them, or an event sink)",
-                  impl_->exec_session ? "read" : "not read", impl_->exec_caps ? "read" : "not read",
-                  impl_->exit_status ? "read" : "not read");
+    auto said = [](bool on) { return on ? "read" : "not read"; };
+    spdlog::debug("exec: session and tty {}, capabilities {}, cwd {}, stdio sockets {}; exit status {} (a rule reads "
+                  "them, or an event sink)",
+                  said(impl_->exec_session), said(impl_->exec_caps), said(impl_->exec_cwd), said(impl_->exec_stdio),
+                  said(impl_->exit_status));
   }
   for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg"})
     if (!impl_->connector && impl_->judge.enforces(t)) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
@@ -1482,7 +1493,7 @@ void Tracer::kill_all(int timeout_ms) {
       pollfd f{p.pidfd, POLLIN, 0};
       if (p.pidfd >= 0 ? poll(&f, 1, 0) == 1 : kill(tgid, 0) < 0 && errno == ESRCH) gone.push_back(tgid);
     }
-    for (int tgid : gone) t.on_pidfd(tgid);
+    for (int tgid : gone) t.on_pidfd(tgid, false);
     if (gone.empty()) {
       usleep(1000);
       ++waited;

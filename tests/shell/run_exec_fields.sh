@@ -7,6 +7,9 @@
 # session leader just before its exec, so proc.sid must be its own pid (the
 # inherited session would be the shell's). Without such a rule and sink the
 # reads are skipped (--trace=debug says so) and alerts still fire.
+# The same for the cwd (proc.cwd, or an event sink) and whether fd 0/1 are
+# network sockets (proc.is_stdio_net): the caller changes directory and gets
+# a TCP socket as stdin just before its exec, and the rule sees both.
 set -euo pipefail
 : "${VIGIL:?}"
 command -v setsid >/dev/null || { echo "SKIP: setsid (util-linux) not installed"; exit 77; }
@@ -46,6 +49,53 @@ assert f["proc.tty"] == 0, f              # a new session has no controlling tty
 assert f["thread.cap_effective"] is not None, f
 plain = [json.loads(l)["output_fields"] for l in open(sys.argv[2])]
 assert [p["proc.cmdline"] for p in plain if "proc.cmdline" in p] == ["true"], plain
+PY
+done
+
+# cwd and stdio: read for a rule that reads them (or an event sink), not otherwise.
+mkdir "$tmp/d"
+cat > "$tmp/cwd.yaml" <<'YAML'
+- rule: true started
+  desc: d
+  condition: evt.type = execve and proc.name = true
+  output: true started (cwd=%proc.cwd)
+  priority: WARNING
+YAML
+cat > "$tmp/stdio.yaml" <<'YAML'
+- rule: true started on a socket
+  desc: d
+  condition: evt.type = execve and proc.name = true and proc.is_stdio_net = true
+  output: true started on a socket (pid=%proc.pid)
+  priority: WARNING
+YAML
+# /bin/true twice: with a connected TCP socket as stdin (loopback), then without.
+cat > "$tmp/sock.py" <<'PY'
+import socket, subprocess
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(1)
+cli = socket.create_connection(srv.getsockname()); conn, _ = srv.accept()
+subprocess.run(["/bin/true"], stdin=conn, check=True)
+subprocess.run(["/bin/true"], stdin=subprocess.DEVNULL, check=True)
+PY
+for mode in detect prevent; do
+  "$VIGIL" run --mode=$mode --trace=debug --rules="$tmp/cwd.yaml" --alerts="file:$tmp/cwd.$mode" -- \
+    sh -c "cd '$tmp/d' && exec /bin/true" 2> "$tmp/log.cwd.$mode" || fail "$mode cwd: the run failed"
+  grep -q 'cwd read, stdio sockets not read' "$tmp/log.cwd.$mode" || fail "$mode: a rule reads proc.cwd: not read"
+  "$VIGIL" run --mode=$mode --rules="$tmp/plain.yaml" --alerts="file:$tmp/ev.al.$mode" --events="file:$tmp/ev.$mode" -- \
+    sh -c "cd '$tmp/d' && exec /bin/true" 2> "$tmp/log.ev.$mode" || fail "$mode events: the run failed"
+  "$VIGIL" run --mode=$mode --trace=debug --rules="$tmp/stdio.yaml" --alerts="file:$tmp/stdio.$mode" -- \
+    python3 "$tmp/sock.py" 2> "$tmp/log.stdio.$mode" || fail "$mode stdio: the run failed: $(tail -3 "$tmp/log.stdio.$mode")"
+  grep -q 'cwd not read, stdio sockets read' "$tmp/log.stdio.$mode" || fail "$mode: a rule reads proc.is_stdio_net: not read"
+  grep -q 'cwd not read, stdio sockets not read' "$tmp/log.$mode.plain" || fail "$mode: no rule reads cwd or stdio: read anyway"
+  python3 - "$tmp/cwd.$mode" "$tmp/ev.$mode" "$tmp/stdio.$mode" "$tmp/d" <<'PY' || fail "$mode: cwd/stdio alerts"
+import json, os, sys
+al = [json.loads(l)["output_fields"] for l in open(sys.argv[1])]
+assert [f["proc.cwd"] for f in al if "proc.cwd" in f] == [sys.argv[4]], al  # the caller's cwd at its exec
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+ex = [e for e in events(sys.argv[2]) if e["type"] in ("execve", "exec") and (e.get("process") or {}).get("name") == "true"]
+assert ex and all(e["process"]["cwd"] == sys.argv[4] for e in ex), ex  # an event sink: read
+st = [json.loads(l) for l in open(sys.argv[3])]
+st = [a for a in st if a.get("rule") == "true started on a socket"]
+assert len(st) == 1, st  # the socket stdin, not /dev/null
 PY
 done
 echo ok

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -210,6 +211,62 @@ TEST_CASE("a send a rule can block: each destination read once, a plain datagram
   row->decode(args, self, plain, &ev2);
   CHECK(plain.drop);
   CHECK(plain.sends.empty());
+}
+
+// An exec's reads (issue 14): argv[0] that is the path itself (posix_spawn,
+// execv) comes from the one read of the path and argv pointers; the cwd is
+// read only where asked (a rule on proc.cwd, an event sink) or where argv
+// names a relative path (the sensitive-file watch's attribution by argv).
+TEST_CASE("an exec's argv[0] that is its path is read with it; cwd only when needed", "[tracer][exec]") {
+  const probes::Probe* row = nullptr;
+  for (const auto& p : probes::table())
+    if (std::string(p.syscall) == "execve") row = &p;
+  REQUIRE(row != nullptr);
+  char cwd_buf[4096];
+  REQUIRE(getcwd(cwd_buf, sizeof cwd_buf) != nullptr);
+  const long page = sysconf(_SC_PAGESIZE);
+  auto* far = static_cast<char*>(mmap(nullptr, size_t(page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(far != MAP_FAILED);
+  std::strcpy(far, "true");
+  std::strcpy(far + 64, "some/file");
+  char path[] = "/bin/true";
+  char* same[] = {path, nullptr};
+  char* apart[] = {far, far + 64, nullptr};
+  const probes::TraceeMemory self(getpid());
+  // Decodes execve(path, argv): the event's process and the reads of the caller's memory it took.
+  auto exec = [&](char** argv, bool cwd, bool argv_cwd, uint64_t* reads) {
+    probes::SyscallArgs args;
+    args.arch = probes::kAbis[0].arch;
+    args.nr = SYS_execve;
+    args.args[0] = reinterpret_cast<uint64_t>(path);
+    args.args[1] = reinterpret_cast<uint64_t>(argv);
+    probes::DecodeContext ctx;
+    ctx.tgid = getpid();
+    ctx.exec_session = ctx.exec_caps = ctx.exec_stdio = false;
+    ctx.exec_cwd = cwd, ctx.exec_argv_cwd = argv_cwd;
+    probes::ReadWatch w;
+    probes::watch_reads(&w);
+    Event ev;
+    ev.type = "execve";
+    row->decode(args, self, ctx, &ev);
+    probes::watch_reads(nullptr);
+    *reads = w.reading.load() >> 32;
+    REQUIRE_FALSE(ctx.drop);
+    REQUIRE(ev.proc);
+    return *ev.proc;
+  };
+  uint64_t reads = 0;
+  Process p = exec(same, false, true, &reads);
+  CHECK(p.argv == std::vector<std::string>{"/bin/true"});
+  CHECK(reads == 1);  // path, argv pointers and argv[0]: one process_vm_readv
+  CHECK(p.cwd.empty());  // nothing asked for it, and no relative argument
+  p = exec(apart, false, true, &reads);
+  CHECK(p.argv == std::vector<std::string>{"true", "some/file"});
+  CHECK(reads == 2);  // the strings elsewhere: a read of their own
+  CHECK(p.cwd == cwd_buf);  // a relative argument, for the attribution by argv
+  CHECK(exec(apart, false, false, &reads).cwd.empty());
+  CHECK(exec(same, true, false, &reads).cwd == cwd_buf);  // a rule or an event sink reads it
+  munmap(far, size_t(page));
 }
 
 TEST_CASE("container id from /proc/self/cgroup", "[tracer]") {
