@@ -146,7 +146,7 @@ void close_detached(int fd, bool slow_release) {
 }  // namespace
 
 SensitiveWatch::~SensitiveWatch() {
-  if (fd_ >= 0) close_detached(fd_, !watches_.empty());
+  if (fd_ >= 0) close_detached(fd_, !watches_.empty() && !handed_);
 }
 
 std::vector<std::string> SensitiveWatch::default_patterns() {
@@ -594,6 +594,15 @@ struct SensitiveMonitor::Impl {
 
 SensitiveMonitor::SensitiveMonitor() = default;
 SensitiveMonitor::~SensitiveMonitor() { stop(); }
+
+bool SensitiveMonitor::hand_over(const std::function<bool(int)>& take) {
+  if (!impl_) return false;
+  stop();
+  SensitiveWatch& w = impl_->watch;
+  if (w.fd() < 0 || !w.has_watches() || !take(w.fd())) return false;
+  w.handed_over();
+  return true;
+}
 
 bool SensitiveMonitor::start(std::vector<std::string> patterns, std::string* error, ProtectedObjects protect) {
   impl_ = std::make_unique<Impl>();

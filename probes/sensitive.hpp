@@ -25,6 +25,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -116,6 +117,10 @@ class SensitiveWatch {
   size_t protect(const ProtectedObjects& objects, std::vector<Learnt>* learned = nullptr,
                  const std::atomic<bool>* cancel = nullptr);
   int fd() const { return fd_; }  // poll for POLLIN, then call read_events()
+  // Another process now holds a copy of fd() (SensitiveMonitor::hand_over):
+  // the destructor closes this one in place.
+  void handed_over() { handed_ = true; }
+  bool has_watches() const { return !watches_.empty(); }
   // Drains pending events (non-blocking); returns the sensitive opens and the
   // changes to protected objects seen (one write hit per file per call).
   std::vector<SensitiveOpen> read_events();
@@ -149,6 +154,7 @@ class SensitiveWatch {
   void protected_entry(const Watch& dir, const inotify_event& ev, std::vector<SensitiveOpen>* out,
                        std::unordered_map<uint32_t, size_t>* moves);
   int fd_ = -1;
+  bool handed_ = false;
   std::vector<std::string> patterns_;
   std::unordered_map<int, Watch> watches_;  // wd -> what it watches
   size_t out_of_watches_ = 0;
@@ -183,6 +189,10 @@ class SensitiveMonitor {
   // Ends the thread after it has collected what inotify queued so far;
   // drain() still returns those.
   void stop();
+  // At the sensor's end: stops the thread, then offers the inotify fd (if it
+  // has watches, whose release is slow) to take(fd), e.g. a process that
+  // releases it after vigil has exited; true if taken.
+  bool hand_over(const std::function<bool(int)>& take);
 
  private:
   struct Impl;

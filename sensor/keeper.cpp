@@ -45,9 +45,9 @@ void close_all_but(int (&keep)[3]) {
 constexpr unsigned kRecoverSeconds = 20;  // bound on writing what vigil left (a few MB of journal)
 
 // One message from the sensor on the keeper's socket: 'l' with the listener
-// (SCM_RIGHTS; stored in *listener), 'q' (stand down), or 0 at EOF (the
-// sensor is gone) or on an error.
-char receive(int sock, int* listener) {
+// (SCM_RIGHTS; stored in *listener), 'q' (stand down; an fd with it is
+// stored in *handed), or 0 at EOF (the sensor is gone) or on an error.
+char receive(int sock, int* listener, int* handed) {
   for (;;) {
     char c = 0;
     iovec iov{&c, 1};
@@ -60,13 +60,32 @@ char receive(int sock, int* listener) {
     const ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n != 1) return 0;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    const bool fd = cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS;
     if (c == 'l') {
-      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-      if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS || *listener >= 0) return 0;
+      if (!fd || *listener >= 0) return 0;
       std::memcpy(listener, CMSG_DATA(cm), sizeof(int));
+    } else if (c == 'q' && fd) {
+      std::memcpy(handed, CMSG_DATA(cm), sizeof(int));
     }
     return c;
   }
+}
+
+// Stood down with an fd to hold (Keeper::stand_down): everything else is
+// closed (the journal's lock is free for the next run at once; stdio: nobody
+// waiting for EOF on vigil's output waits for us), then the fd is held until
+// the sensor has exited (EOF on rd) and released by this process's exit.
+[[noreturn]] void hold_until_sensor_exits(int rd, int handed) {
+  int keep[3] = {rd, handed, -1};
+  close_all_but(keep);
+  for (int fd = 0; fd < 3; ++fd) close(fd);
+  for (char c;;) {
+    const ssize_t n = read(rd, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+  }
+  _exit(0);
 }
 
 // The keeper process. Forked from the sensor (possibly multi-threaded): only
@@ -91,8 +110,12 @@ char receive(int sock, int* listener) {
   prctl(PR_SET_NAME, "vigil-keeper", 0, 0, 0);
   int keep[3] = {rd, listener, out ? out->journal_fd() : -1};  // the journal's: its lock, held until the keeper is done
   close_all_but(keep);
-  for (char c; (c = receive(rd, &listener)) != 0;)
-    if (c == 'q') _exit(0);  // stood down
+  int handed = -1;
+  for (char c; (c = receive(rd, &listener, &handed)) != 0;)
+    if (c == 'q') {  // stood down
+      if (handed >= 0) hold_until_sensor_exits(rd, handed);
+      _exit(0);
+    }
   static const char msg[] = "vigil: the sensor died: killing the app (fail-closed, see docs/design.md)\n";
   if (write(2, msg, sizeof msg - 1) < 0) {
   }
@@ -165,6 +188,7 @@ void Keeper::set(int pid, bool on) {
 bool Keeper::start(int listener_fd, std::string* error) {
   if (pipe_ >= 0) close(pipe_);  // a new keeper: the previous one is gone
   pipe_ = -1;
+  stood_down_ = false;
   int p[2];
   if (!map() || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0) {
     *error = fmt::format("cannot start the keeper (fail-closed if the sensor dies): {}", std::strerror(errno));
@@ -188,27 +212,34 @@ bool Keeper::start(int listener_fd, std::string* error) {
   return true;
 }
 
-bool Keeper::arm(int listener_fd, std::string* error) {
-  if (armed_) return true;
-  char c = 'l';
+// One message to the keeper, with fd (SCM_RIGHTS) unless it is -1; false
+// (errno set) if it was not sent.
+bool Keeper::send_message(char c, int fd) {
   iovec iov{&c, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
+  if (fd >= 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+  }
   ssize_t n;
-  do n = pipe_ < 0 ? -1 : sendmsg(pipe_, &msg, MSG_NOSIGNAL);
+  do n = pipe_ < 0 ? (errno = EBADF, -1) : sendmsg(pipe_, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  if (n != 1) {
+  return n == 1;
+}
+
+bool Keeper::arm(int listener_fd, std::string* error) {
+  if (armed_) return true;
+  if (stood_down_ || !send_message('l', listener_fd)) {
     *error = fmt::format("cannot hand the seccomp listener to the keeper (fail-closed if the sensor dies): {}",
-                         pipe_ < 0 ? "not started" : std::strerror(errno));
+                         pipe_ < 0 || stood_down_ ? "not started" : std::strerror(errno));
     return false;
   }
   armed_ = true;
@@ -223,12 +254,14 @@ std::shared_ptr<Keeper> start_keeper(Output* out, std::string* error) {
   return k;
 }
 
-void Keeper::stand_down() {
-  if (pipe_ < 0) return;
-  if (send(pipe_, "q", 1, MSG_NOSIGNAL) != 1) {
-  }
+bool Keeper::stand_down(int hold) {
+  if (pipe_ < 0 || stood_down_) return false;
+  stood_down_ = true;
+  if (hold >= 0 && send_message('q', hold)) return true;  // pipe_ stays open: closed by this process's exit
+  send_message('q', -1);
   close(pipe_);
   pipe_ = -1;
+  return false;
 }
 
 }  // namespace vigil

@@ -47,17 +47,24 @@ class Keeper {
     if (in_flight_) *in_flight_ = tid;
   }
   // The sensor ends normally: the keeper exits without killing anything.
-  void stand_down();
+  // With hold >= 0 (an fd whose release is slow: an inotify instance's waits
+  // for an SRCU grace period, docs/bench.md "startup, fourth pass"), the keeper takes a copy,
+  // closes all else and exits once this process has: the release is then
+  // paid by the keeper, which nobody waits for, not by vigil's exit. True if
+  // the keeper took it (the caller closes its own copy, a cheap close).
+  bool stand_down(int hold = -1);
   int pid() const { return pid_; }
 
  private:
   bool map();
+  bool send_message(char c, int fd);
   void set(int pid, bool on);
   uint64_t* bits_ = nullptr;  // shared with the keeper: bit pid set = an app process
   size_t words_ = 0;
   volatile int* in_flight_ = nullptr;  // shared too (the word after the bitmap)
   int pipe_ = -1;                      // our end of the socket: EOF for the keeper when the sensor dies
   bool armed_ = false;                 // the keeper has the listener
+  bool stood_down_ = false;
   int pid_ = -1;
   Output* out_ = nullptr;
 };

@@ -1477,7 +1477,12 @@ const std::atomic<uint64_t>& Tracer::stops() const { return impl_->stops; }
 
 void Tracer::kill_all(int timeout_ms) {
   Impl& t = *impl_;
-  t.keeper.stand_down();
+  // The keeper holds the inotify watches until vigil has exited: their
+  // release (an SRCU grace period, 1-20 ms) is then not part of vigil's exit
+  // (docs/bench.md, "startup, fourth pass"). Not as PID 1, whose exit waits for every process
+  // of its namespace anyway.
+  if (getpid() == 1 || !t.sensitive.hand_over([&](int fd) { return t.keeper.stand_down(fd); }))
+    t.keeper.stand_down();
   for (const auto& [tgid, p] : t.procs) kill(tgid, SIGKILL);
   // Collect their exits (and exit events): children through waitpid, the
   // others through their pidfds.

@@ -86,7 +86,7 @@ void fill_context(Context* ctx) {
 class AsyncOutput final : public Output {
  public:
   AsyncOutput(const SinkConfig& cfg, Context ctx, std::vector<std::shared_ptr<Channel>> events,
-              std::vector<std::shared_ptr<Channel>> alerts, const fs::path& spool)
+              std::vector<std::shared_ptr<Channel>> alerts, const fs::path& spool, bool start_now)
       : cfg_(cfg), ctx_(std::make_shared<Context>(std::move(ctx))), events_(std::move(events)),
         alerts_(std::move(alerts)) {
     if (const char* uri = std::getenv("ECS_CONTAINER_METADATA_URI_V4")) ecs_uri_ = uri;
@@ -98,15 +98,23 @@ class AsyncOutput final : public Output {
       if (std::find(events_.begin(), events_.end(), all_[i]) != events_.end()) event_mask_ |= 1u << i;
     }
     open_journal(spool);
-    for (const auto& c : all_) c->start();
-    dispatcher_ = start_thread([this] { run(); });
+    if (start_now) start();
     if (earlier_died_)
       alert(died_alert(fmt::format("vigil died in an earlier run without closing its journal {}: {} undelivered "
                                    "records recovered (\"recovered\":true)",
                                    journal_->path(), recovered_)));
   }
 
+  // The delivery threads: records queued before (a recovered journal's,
+  // alerts) are delivered then. Called from the thread that made the output.
+  void start() override {
+    if (dispatcher_.joinable()) return;
+    for (const auto& c : all_) c->start();
+    dispatcher_ = start_thread([this] { run(); });
+  }
+
   ~AsyncOutput() override {
+    start();  // (never started: what is queued is still delivered or spooled)
     if (!flushed_) flush(cfg_.flush_timeout);
     {
       std::lock_guard lk(mu_);
@@ -196,7 +204,10 @@ class AsyncOutput final : public Output {
   }
   int journal_fd() const override { return journal_ ? journal_->fd() : -1; }
 
-  void flush(std::chrono::milliseconds deadline) override { drain(deadline); }
+  void flush(std::chrono::milliseconds deadline) override {
+    start();
+    drain(deadline);
+  }
 
   bool drain(std::chrono::milliseconds deadline) {
     flushed_ = true;
@@ -611,7 +622,7 @@ bool log_sink_config(const SinkConfig& cfg, std::string* error) {
   return true;
 }
 
-std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in, std::string* error) {
+std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in, std::string* error, bool start) {
   Plan p;
   if (!make_plan(cfg, &p, error)) return nullptr;
   if (spdlog::should_log(spdlog::level::info)) log_config(cfg, p);
@@ -639,7 +650,7 @@ std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx_in
   if (!channels(p.events, &ev_ch, "--events") || !channels(p.alerts, &al_ch, "--alerts")) return nullptr;
   Context ctx = ctx_in;
   fill_context(&ctx);
-  return std::make_unique<AsyncOutput>(cfg, std::move(ctx), std::move(ev_ch), std::move(al_ch), p.spool);
+  return std::make_unique<AsyncOutput>(cfg, std::move(ctx), std::move(ev_ch), std::move(al_ch), p.spool, start);
 }
 
 }  // namespace vigil

@@ -82,6 +82,9 @@ class Output {
   // Deliver what is pending, waiting at most `deadline`. Afterwards
   // stats().queue_depth says what is still undelivered.
   virtual void flush(std::chrono::milliseconds deadline) = 0;
+  // Starts the delivery threads of an output made with start = false
+  // (make_output); flush() and the destructor start them too.
+  virtual void start() {}
   // The tracer's count of ptrace stops, reported per second in stats records.
   virtual void set_stop_counter(const std::atomic<uint64_t>*) {}
   virtual DeliveryStats stats() const { return {}; }
@@ -103,7 +106,9 @@ class Output {
 // from the delivery threads, the DNS/TCP/TLS checks of each network sink.
 // When ECS_CONTAINER_METADATA_URI_V4 is set, the task and container metadata
 // are fetched once (off the tracer thread) and stamped on every record.
-std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx, std::string* error);
+// start = false: no thread yet (Output::start), e.g. so that a fork that
+// follows (sensor/keeper.hpp) copies a process of one thread.
+std::unique_ptr<Output> make_output(const SinkConfig& cfg, const Context& ctx, std::string* error, bool start = true);
 
 // Diagnostics shared by `vigil run --trace=info` and `vigil check`.
 // Logs the configuration at info level (secrets masked); false and one line

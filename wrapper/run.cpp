@@ -248,14 +248,17 @@ int run(int argc, char** argv) {
   phase("app forked");
 
   Context ctx = make_context();
-  std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error);
+  // The sinks without their threads (their journal is the keeper's to recover).
+  std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error, /*start=*/false);
   if (!out) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
     return 2;
   }
-  phase("sinks ready");
-  // The keeper (fail-closed, journal recovery) now, while vigil is small: it
-  // gets the filter's listener at the spawn (sensor/sensor.hpp start_keeper).
+  phase("sinks made");
+  // The keeper (fail-closed, journal recovery) now, while vigil is small and
+  // one thread (a fork of a multi-threaded process interrupts every CPU to
+  // flush TLBs): it gets the filter's listener at the spawn (sensor/sensor.hpp
+  // start_keeper).
   std::shared_ptr<Keeper> keeper = start_keeper(out.get(), &error);
   if (!keeper) {
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
@@ -263,10 +266,11 @@ int run(int argc, char** argv) {
   }
   phase("keeper started");
   // The rules are parsed and compiled on a second thread while this one
-  // initialises OpenSSL; they choose the filter's rows (sensor/rows.hpp), so
-  // the app's process gets its filter once they are loaded. The thread starts
-  // after the keeper's fork: the rules' memory (a new malloc arena) is then
-  // never shared copy-on-write with the keeper (docs/bench.md, "Startup").
+  // starts the sinks' threads and initialises OpenSSL; they choose the
+  // filter's rows (sensor/rows.hpp), so the app's process gets its filter once
+  // they are loaded. The thread starts after the keeper's fork: the rules'
+  // memory (a new malloc arena) is then never shared copy-on-write with the
+  // keeper (docs/bench.md, "Startup").
   std::string rules_error;
   auto rules = std::async(std::launch::async, [&] {
     phase("rules thread started");
@@ -277,6 +281,8 @@ int run(int argc, char** argv) {
     phase("rules compiled");
     return engine;
   });
+  out->start();
+  phase("sinks started");
   if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
   // The first exec's SHA-256 (events/events.hpp Sha256) initialises OpenSSL
   // (its lazy init and the digest fetch, ~1 ms, several under load) while the

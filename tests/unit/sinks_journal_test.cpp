@@ -146,6 +146,33 @@ TEST_CASE("journal: after vigil's death the keeper writes every undelivered aler
   CHECK(again.size() == 1);  // its own alert only
 }
 
+TEST_CASE("sinks: an output made without its threads queues until started, and delivers if never started",
+          "[sinks][journal]") {
+  // vigil run makes its output so, forks the keeper while it is one thread,
+  // then starts the output's threads (wrapper/run.cpp).
+  TempDir t;
+  const fs::path file = t.path / "alerts.json";
+  std::string err;
+  {
+    auto out = make_output(config(t.path, {file.string()}), Context{"sid", "host", "", "", nullptr}, &err, false);
+    REQUIRE(out);
+    for (int i = 0; i < 5; ++i) out->alert(make_alert(i));
+    std::this_thread::sleep_for(50ms);
+    CHECK(json_lines(file).empty());  // no thread writes yet
+    out->start();
+    out->start();  // (once)
+    wait_lines(file, 5);
+  }
+  {  // never started: the destructor still delivers what is queued (no hang, no lost record)
+    auto out = make_output(config(t.path, {file.string()}), Context{"sid", "host", "", "", nullptr}, &err, false);
+    REQUIRE(out);
+    for (int i = 5; i < 8; ++i) out->alert(make_alert(i));
+  }
+  auto lines = json_lines(file);
+  REQUIRE(lines.size() == 8);
+  CHECK(count_by_output(lines).size() == 8);
+}
+
 TEST_CASE("journal: the next start delivers what a SIGKILLed run left, and says that run died", "[sinks][journal]") {
   TempDir t;
   const fs::path file = t.path / "alerts.json";
