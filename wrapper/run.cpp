@@ -13,7 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <latch>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -248,31 +250,18 @@ int run(int argc, char** argv) {
   phase("app forked");
 
   Context ctx = make_context();
-  // The sinks without their threads (their journal is the keeper's to recover).
-  std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error, /*start=*/false);
-  if (!out) {
-    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return 2;
-  }
-  phase("sinks made");
-  // The keeper (fail-closed, journal recovery) now, while vigil is small and
-  // one thread (a fork of a multi-threaded process interrupts every CPU to
-  // flush TLBs): it gets the filter's listener at the spawn (sensor/sensor.hpp
-  // start_keeper).
-  std::shared_ptr<Keeper> keeper = start_keeper(out.get(), &error);
-  if (!keeper) {
-    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return 126;
-  }
-  phase("keeper started");
   // The rules are parsed and compiled on a second thread while this one
-  // starts the sinks' threads and initialises OpenSSL; they choose the
+  // makes the sinks, forks the keeper and initialises OpenSSL; they choose the
   // filter's rows (sensor/rows.hpp), so the app's process gets its filter once
-  // they are loaded. The thread starts after the keeper's fork: the rules'
-  // memory (a new malloc arena) is then never shared copy-on-write with the
-  // keeper (docs/bench.md, "Startup").
+  // they are loaded. The thread is created now but starts its work only after
+  // the keeper's fork (`go`): the rules' memory (a new malloc arena) is then
+  // never shared copy-on-write with the keeper, and the thread, made while
+  // the CPUs are free, runs at once when let go (docs/bench.md, "Startup" and
+  // "startup, fourth pass").
+  std::latch go(1);
   std::string rules_error;
   auto rules = std::async(std::launch::async, [&] {
+    go.wait();
     phase("rules thread started");
     const double cpu0 = thread_cpu_ms();
     HeapPrefault heap(kRulesHeap);
@@ -281,6 +270,33 @@ int run(int argc, char** argv) {
     phase("rules compiled");
     return engine;
   });
+  struct LetGo {  // on every return below too (rules' destructor waits for the thread)
+    std::latch& go;
+    bool done = false;
+    void operator()() {
+      if (!std::exchange(done, true)) go.count_down();
+    }
+    ~LetGo() { (*this)(); }
+  } let_go{go};
+  // The sinks without their threads (their journal is the keeper's to recover).
+  std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error, /*start=*/false);
+  if (!out) {
+    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
+    return 2;
+  }
+  phase("sinks made");
+  // The keeper (fail-closed, journal recovery) now, while vigil is small and
+  // its only other thread (the rules') sleeps: a fork of a process whose
+  // threads run interrupts their CPUs to flush TLBs, and their writes after it
+  // are copy-on-write faults. It gets the filter's listener at the spawn
+  // (sensor/sensor.hpp start_keeper).
+  std::shared_ptr<Keeper> keeper = start_keeper(out.get(), &error);
+  if (!keeper) {
+    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
+    return 126;
+  }
+  phase("keeper started");
+  let_go();
   out->start();
   phase("sinks started");
   if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
