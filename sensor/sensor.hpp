@@ -115,8 +115,9 @@ class Tracer {
   // reaps every child of this process meanwhile (PID-1 duty). Returns the
   // main process's wait status.
   int run();
-  // Stands the keeper down, SIGKILLs every app process still known, then
-  // collects their exits (emitting exit events) for at most timeout_ms.
+  // Stands the keeper down (handing it the inotify instance to release after
+  // vigil's exit, sensor/keeper.hpp), SIGKILLs every app process still known,
+  // then collects their exits (emitting exit events) for at most timeout_ms.
   void kill_all(int timeout_ms);
   // Number of notifications and ptrace stops serviced so far (read by the sinks' stats record).
   const std::atomic<uint64_t>& stops() const;
