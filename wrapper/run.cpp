@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -259,9 +260,11 @@ int run(int argc, char** argv) {
   // the CPUs are free, runs at once when let go (docs/bench.md, "Startup" and
   // "startup, fourth pass").
   std::latch go(1);
+  std::atomic<bool> abandoned{false};  // an error return before the keeper's fork: nothing to compile
   std::string rules_error;
-  auto rules = std::async(std::launch::async, [&] {
+  auto rules = std::async(std::launch::async, [&]() -> std::unique_ptr<Engine> {
     go.wait();
+    if (abandoned.load()) return nullptr;
     phase("rules thread started");
     const double cpu0 = thread_cpu_ms();
     HeapPrefault heap(kRulesHeap);
@@ -272,12 +275,16 @@ int run(int argc, char** argv) {
   });
   struct LetGo {  // on every return below too (rules' destructor waits for the thread)
     std::latch& go;
+    std::atomic<bool>& abandoned;
     bool done = false;
     void operator()() {
       if (!std::exchange(done, true)) go.count_down();
     }
-    ~LetGo() { (*this)(); }
-  } let_go{go};
+    ~LetGo() {
+      if (!done) abandoned = true;
+      (*this)();
+    }
+  } let_go{go, abandoned};
   // The sinks without their threads (their journal is the keeper's to recover).
   std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error, /*start=*/false);
   if (!out) {
