@@ -293,7 +293,10 @@ Engine::~Engine() = default;
 std::unique_ptr<Engine> Engine::load(const RulesConfig& cfg, std::string* error, std::vector<std::string>* warnings) {
   auto impl = std::make_unique<Impl>();
   impl->cfg = cfg;
-  if (!load_files(cfg.files, cfg.strict, &impl->loaded, error, warnings)) return nullptr;
+  impl->cfg.texts = nullptr;
+  std::vector<RulesText> read;
+  if (!cfg.texts && !read_rules(cfg.files, &read, error)) return nullptr;
+  if (!load_texts(cfg.texts ? *cfg.texts : read, cfg.strict, &impl->loaded, error, warnings)) return nullptr;
   if (!impl->intel.load(cfg.threat_intel, error)) return nullptr;
   impl->detectors = std::make_unique<Detectors>(impl->loaded.detectors);
   impl->host.hostname = host_name();

@@ -269,9 +269,9 @@ struct Loaded {
   Slots slots;
 };
 
-// Reads and compiles the files (directories: their *.yaml/*.yml, sorted).
-// Returns false with *error = "file:line:col: what" on the first error.
-bool load_files(const std::vector<std::string>& paths, bool strict, Loaded* out, std::string* error,
+// Compiles the rules files read (read_rules), in their order. Returns false
+// with *error = "file:line:col: what" on the first error.
+bool load_texts(const std::vector<RulesText>& texts, bool strict, Loaded* out, std::string* error,
                 std::vector<std::string>* warnings);
 
 // Known detectors and their default parameters (detectors.cpp).

@@ -15,9 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Source {
-  std::string file, text;
-};
+using Source = RulesText;
 
 // Where a piece of text came from: file, 0-based line/column of the YAML scalar.
 struct Where {
@@ -535,14 +533,17 @@ class Loader {
 
 }  // namespace
 
-bool load_files(const std::vector<std::string>& paths, bool strict, Loaded* out, std::string* error,
-                std::vector<std::string>* warnings) {
+}  // namespace vigil::rules
+
+namespace vigil {
+
+std::vector<std::string> rules_files(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   for (const auto& p : paths) {
     std::error_code ec;
-    if (fs::is_directory(p, ec)) {
+    if (std::filesystem::is_directory(p, ec)) {
       std::vector<std::string> in_dir;
-      for (const auto& e : fs::directory_iterator(p, ec)) {
+      for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
         auto ext = e.path().extension().string();
         if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) in_dir.push_back(e.path().string());
       }
@@ -552,26 +553,39 @@ bool load_files(const std::vector<std::string>& paths, bool strict, Loaded* out,
       files.push_back(p);
     }
   }
-  std::vector<std::unique_ptr<Source>> sources;  // stable addresses for Where
+  return files;
+}
+
+bool read_rules(const std::vector<std::string>& paths, std::vector<RulesText>* out, std::string* error) {
+  for (const auto& f : rules_files(paths)) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) {
+      *error = fmt::format("{}: cannot read rules file: {} (check --rules)", f, std::strerror(errno));
+      return false;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    out->push_back({f, ss.str()});
+  }
+  return true;
+}
+
+}  // namespace vigil
+
+namespace vigil::rules {
+
+bool load_texts(const std::vector<RulesText>& texts, bool strict, Loaded* out, std::string* error,
+                std::vector<std::string>* warnings) {
+  const Source* last = nullptr;
   Loader loader(strict, warnings);
   try {
-    for (const auto& f : files) {
-      std::ifstream in(f, std::ios::binary);
-      if (!in) {
-        *error = fmt::format("{}: cannot read rules file: {} (check --rules)", f, std::strerror(errno));
-        return false;
-      }
-      std::stringstream ss;
-      ss << in.rdbuf();
-      sources.push_back(std::make_unique<Source>(Source{f, ss.str()}));
-      loader.add(*sources.back());
-    }
+    for (const auto& t : texts) loader.add(*(last = &t));
     loader.finish(out);
   } catch (const LoadError& e) {
     *error = e.msg;
     return false;
   } catch (const std::exception& e) {  // never crash the sensor on a rules file
-    *error = fmt::format("{}: unexpected error loading rules: {}", sources.empty() ? "rules" : sources.back()->file, e.what());
+    *error = fmt::format("{}: unexpected error loading rules: {}", last ? last->file : "rules", e.what());
     return false;
   }
   return true;

@@ -21,8 +21,10 @@
 
 namespace vigil {
 
+struct RulesText;
 struct RulesConfig {
   std::vector<std::string> files;         // rules files or directories (*.yaml, sorted)
+  const std::vector<RulesText>* texts = nullptr;  // the files read already (read_rules): compiled instead
   bool strict = false;                    // unsupported field: error instead of skip
   std::vector<std::string> threat_intel;  // files of IPs/CIDRs, domains, SHA-256s
   int64_t rate_limit_ns = 60'000'000'000; // one alert per (rule, pid) per window; 0 = off
@@ -109,6 +111,16 @@ class Engine {
 // The rootfs' etc/vigil/rules/ next to the running binary (<root>/bin/vigil),
 // or "" if there is none: the default for --rules.
 std::string default_rules_dir();
+
+// The files Engine::load reads for these --rules paths, in its order
+// (a directory: its *.yaml/*.yml, sorted).
+std::vector<std::string> rules_files(const std::vector<std::string>& paths);
+// Their paths and contents, in that order; false with *error ("FILE: cannot
+// read rules file: ...") if one cannot be read.
+struct RulesText {
+  std::string file, text;
+};
+bool read_rules(const std::vector<std::string>& paths, std::vector<RulesText>* out, std::string* error);
 
 // Falco's evt.type name of a vigil event ("exec" -> "execve").
 std::string_view falco_evt_type(const Event& ev);

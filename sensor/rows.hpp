@@ -33,4 +33,12 @@ std::vector<RowChoice> choose_rows(const probes::Table& t, const RowWants& w);
 // The chosen rows as a table of their own (for TracerConfig::table).
 probes::Table chosen_table(const std::vector<RowChoice>& rows);
 
+// Known at build time (probes/gen/filter_bpf.cpp; defined in sensor/tracer.cpp):
+// whether rules files read (read_rules) are the default rules, byte for byte
+// (base names and contents), and the rows the default rules choose with
+// alerts only, with or without --exit-codes=exact (what choose_rows gives for
+// their Interest, without compiling them).
+bool are_default_rules(const std::vector<RulesText>& texts);
+std::vector<RowChoice> default_rules_rows(bool exact_exits);
+
 }  // namespace vigil

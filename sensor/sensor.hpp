@@ -108,6 +108,16 @@ class Tracer {
   // Starts the keeper (fail-closed if vigil dies, sensor/keeper.hpp).
   // Returns the child's pid, or -1 and sets *error (the child is gone then).
   int spawn(PendingApp& app, std::string* error);
+  // spawn() in two steps, for a caller that learns its rules meanwhile
+  // (wrapper/run.cpp): install() sends the child the filter of cfg.table,
+  // takes its listener and arms the keeper (fail-closed from then on), and
+  // needs nothing of the judge's rules; release() reads what the rules ask
+  // for (exec verification, connect emulation, the objects the inotify watch
+  // protects, the exec facts rules read) and lets the child exec. Until then
+  // nothing of the app has run. install() returns as spawn(); release() after
+  // an install() that failed, or twice, does nothing.
+  int install(PendingApp& app, std::string* error);
+  void release(PendingApp& app);
   // fork_app + spawn.
   int spawn(const std::string& path, const std::vector<std::string>& argv, const std::vector<std::string>& env,
             void (*child_setup)(), std::string* error);

@@ -58,6 +58,7 @@
 #include "probes/sockaddr.hpp"
 #include "sensor/connect_check.hpp"
 #include "sensor/connector.hpp"
+#include "sensor/rows.hpp"
 #include "sensor/netcall.hpp"
 #include "sensor/guard.hpp"
 #include "sensor/keeper.hpp"
@@ -129,6 +130,7 @@ struct Tracer::Impl {
   int epoll_fd = -1;
   int own_filters = -1;  // seccomp filters on vigil itself (the app's processes have one more)
   bool wait_killable = false;  // the filter has WAIT_KILLABLE_RECV (fork_app)
+  bool installed = false;      // install() took the listener; release() has not let the child go yet
   std::shared_ptr<Keeper> keeper_ptr;  // started early by the caller (start_keeper), or at the spawn
   Keeper& keeper;
   Guard guard;  // calls aimed at the sensor (sensor/guard.hpp)
@@ -1128,6 +1130,23 @@ namespace {
 
 std::span<const sock_filter> default_filter_program() { return kDefaultFilter; }
 
+bool are_default_rules(const std::vector<RulesText>& texts) {
+  if (texts.size() != std::size(kDefaultRules)) return false;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const std::string_view file = texts[i].file, name = file.substr(file.find_last_of('/') + 1);
+    if (name != kDefaultRules[i].name || texts[i].text != kDefaultRules[i].text) return false;
+  }
+  return true;
+}
+
+std::vector<RowChoice> default_rules_rows(bool exact_exits) {
+  std::vector<RowChoice> rows;
+  for (const auto& f : kPrebuilt)
+    if (f.default_rules && f.exact_exits == exact_exits)
+      for (uint16_t i : f.index) rows.push_back({&probes::table().at(i), "default rules (row set computed at build time)"});
+  return rows;
+}
+
 Tracer::Tracer(Judge& judge, TracerConfig cfg) : impl_(std::make_unique<Impl>(judge, std::move(cfg))) {}
 Tracer::~Tracer() {
   probes::watch_reads(nullptr);
@@ -1246,13 +1265,23 @@ int Tracer::spawn(const std::string& path, const std::vector<std::string>& argv,
   return app.pid < 0 ? -1 : spawn(app, error);
 }
 
+namespace {
+void let_go(PendingApp& app) {
+  close(app.to_child);  // the child sees EOF if it is still waiting
+  close(app.from_child);
+  app = PendingApp{};
+}
+}  // namespace
+
 int Tracer::spawn(PendingApp& app, std::string* error) {
+  const int pid = install(app, error);
+  if (pid > 0) release(app);
+  return pid;
+}
+
+int Tracer::install(PendingApp& app, std::string* error) {
   const int pid = app.pid;
-  auto done = [&] {
-    close(app.to_child);  // the child sees EOF if it is still waiting
-    close(app.from_child);
-    app = PendingApp{};
-  };
+  auto done = [&] { let_go(app); };
   auto fail = [&](std::string msg) {
     *error = std::move(msg);
     done();
@@ -1324,6 +1353,27 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
   // This thread's reads of the app's memory can never stall it for longer than the deadline.
   probes::watch_reads(&impl_->read_watch);
   impl_->watchdog = std::make_unique<Watchdog>(impl_->read_watch, impl_->cfg.read_deadline_ms, impl_->own_filters);
+  // VIGIL_TEST_NO_PIDFD_INFO=1 (tests): learn processes from /proc/PID/status, as before Linux 6.13.
+  if (const char* v = std::getenv("VIGIL_TEST_NO_PIDFD_INFO"); v && std::strcmp(v, "1") == 0) procfs::use_pidfd_info(false);
+  // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
+  const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");
+  const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
+  if (sync_off) spdlog::info("SYNC_WAKE_UP not set: VIGIL_NO_SYNC_WAKE_UP=1 (notifications cost as before Linux 6.6)");
+  spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
+                prebuilt ? "generated at build time" : "generated now",
+                !sync_off && ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
+                    ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
+                    : "");
+  spdlog::debug(impl_->wait_killable
+                    ? "seccomp filter: only a fatal signal interrupts a notified call (WAIT_KILLABLE_RECV, Linux 5.19+)"
+                    : "seccomp filter without WAIT_KILLABLE_RECV (Linux < 5.19): a signal during a notified call "
+                      "interrupts it; a restarted duplicate is reported once");
+  impl_->installed = true;
+  return pid;
+}
+
+void Tracer::release(PendingApp& app) {
+  if (!std::exchange(impl_->installed, false)) return;  // the child failed to install the filter: gone already
   // Verdicts that must rest on what the kernel acts on, where a loaded rule can block (docs/threat-model.md).
   impl_->enforce_execve = impl_->judge.enforces("execve");
   impl_->enforce_execveat = impl_->judge.enforces("execveat");
@@ -1357,21 +1407,6 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
                     : "lazy (no rule can block an exec)",
                 impl_->connector ? "on" : "off (no rule can block a connect or send)");
 
-  // VIGIL_TEST_NO_PIDFD_INFO=1 (tests): learn processes from /proc/PID/status, as before Linux 6.13.
-  if (const char* v = std::getenv("VIGIL_TEST_NO_PIDFD_INFO"); v && std::strcmp(v, "1") == 0) procfs::use_pidfd_info(false);
-  // VIGIL_NO_SYNC_WAKE_UP=1 (bench, tests): behave as on a kernel before 6.6 (Fargate's 6.1).
-  const char* no_sync = std::getenv("VIGIL_NO_SYNC_WAKE_UP");
-  const bool sync_off = no_sync && std::strcmp(no_sync, "1") == 0;
-  if (sync_off) spdlog::info("SYNC_WAKE_UP not set: VIGIL_NO_SYNC_WAKE_UP=1 (notifications cost as before Linux 6.6)");
-  spdlog::debug("seccomp filter: {} BPF instructions ({}){}", prog.size(),
-                prebuilt ? "generated at build time" : "generated now",
-                !sync_off && ioctl(impl_->notify_fd, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0
-                    ? "; notifications wake the sensor on the app's CPU (SYNC_WAKE_UP, Linux 6.6+)"
-                    : "");
-  spdlog::debug(impl_->wait_killable
-                    ? "seccomp filter: only a fatal signal interrupts a notified call (WAIT_KILLABLE_RECV, Linux 5.19+)"
-                    : "seccomp filter without WAIT_KILLABLE_RECV (Linux < 5.19): a signal during a notified call "
-                      "interrupts it; a restarted duplicate is reported once");
   std::string watch_error;
   // Reads of sensitive files, and changes to the files block rules protect (in
   // both modes: it costs nothing until one changes; docs/threat-model.md).
@@ -1383,8 +1418,7 @@ int Tracer::spawn(PendingApp& app, std::string* error) {
                    watch_error);
   }
   if (write(app.to_child, "g", 1) != 1) spdlog::warn("cannot release the app: {}", std::strerror(errno));
-  done();
-  return pid;
+  let_go(app);
 }
 
 int Tracer::run() {

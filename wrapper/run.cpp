@@ -3,9 +3,11 @@
 // (wrapper/pid1.cpp) and exit with the app's status. See docs/design.md.
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <algorithm>
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <future>
 #include <latch>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -158,20 +161,27 @@ double thread_cpu_ms() {
   return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
 }
 
-// Loads the rules engine from the options; null with *error on a load error,
-// and also null (no error) when there are no rules at all.
-std::unique_ptr<Engine> load_rules(const Options& opts, const Context& ctx, std::string* error) {
+// The rules paths: --rules, else the default rules' directory; none if
+// there are no default rules either.
+std::vector<std::string> rules_paths(const Options& opts) {
+  if (!opts.rules.empty()) return opts.rules;
+  if (std::string dir = default_rules(); !dir.empty()) return {dir};
+  return {};
+}
+
+// Loads the rules engine from the options and paths (rules_paths); null with
+// *error on a load error, and also null (no error) when there are no rules at all.
+// texts: the files read already (read_rules), or null.
+std::unique_ptr<Engine> load_rules(const Options& opts, const std::vector<std::string>& paths,
+                                   const std::vector<RulesText>* texts, const Context& ctx, std::string* error) {
   RulesConfig cfg;
-  cfg.files = opts.rules;
+  cfg.files = paths;
+  cfg.texts = texts;
   cfg.strict = opts.strict;
   cfg.threat_intel = opts.threat_intel;
   if (cfg.files.empty()) {
-    std::string dir = default_rules();
-    if (dir.empty()) {
-      spdlog::info("no --rules and no etc/vigil/rules/ next to the binary: rules engine off");
-      return nullptr;
-    }
-    cfg.files.push_back(dir);
+    spdlog::info("no --rules and no etc/vigil/rules/ next to the binary: rules engine off");
+    return nullptr;
   }
   std::vector<std::string> warnings;
   auto engine = Engine::load(cfg, error, &warnings);
@@ -193,6 +203,31 @@ std::vector<RowChoice> trapped_rows(const Options& opts, const Engine* rules) {
   w.exact_exits = opts.exact_exits;
   w.rules = rules ? &rules->interest() : nullptr;
   return choose_rows(probes::table(), w);
+}
+
+// The rows the rules will choose, where they are known before the rules are
+// compiled: with an event sink every row whatever the rules; without rules
+// none of theirs; with the default rules (their files the build's, byte for
+// byte: is_default() says, once the rules thread has read them; and no
+// threat-intel list) the row set the build computed. Else none: the filter
+// waits for the compile.
+template <typename IsDefault>
+std::optional<std::vector<RowChoice>> rows_before_rules(const Options& opts, const std::vector<std::string>& paths,
+                                                        IsDefault is_default, std::string* why) {
+  RowWants w;
+  w.all_events = !opts.sinks.events.empty();
+  w.exact_exits = opts.exact_exits;
+  if (w.all_events) return *why = "an event sink takes every row", choose_rows(probes::table(), w);
+  if (paths.empty()) return *why = "no rules", choose_rows(probes::table(), w);
+  if (!opts.threat_intel.empty() || !is_default()) return std::nullopt;
+  return *why = "the default rules (the build's files, byte for byte)", default_rules_rows(opts.exact_exits);
+}
+
+// Every row of `rows` is one of `installed`'s (rows of probes::table()).
+bool covers(const std::vector<RowChoice>& installed, const std::vector<RowChoice>& rows) {
+  return std::all_of(rows.begin(), rows.end(), [&](const RowChoice& r) {
+    return std::any_of(installed.begin(), installed.end(), [&](const RowChoice& i) { return i.row == r.row; });
+  });
 }
 
 void log_trapped(const std::vector<RowChoice>& rows, const Engine* rules) {
@@ -251,24 +286,35 @@ int run(int argc, char** argv) {
   phase("app forked");
 
   Context ctx = make_context();
+  const std::vector<std::string> paths = rules_paths(opts);
   // The rules are parsed and compiled on a second thread while this one
-  // makes the sinks, forks the keeper and initialises OpenSSL; they choose the
-  // filter's rows (sensor/rows.hpp), so the app's process gets its filter once
-  // they are loaded. The thread is created now but starts its work only after
-  // the keeper's fork (`go`): the rules' memory (a new malloc arena) is then
-  // never shared copy-on-write with the keeper, and the thread, made while
-  // the CPUs are free, runs at once when let go (docs/bench.md, "Startup" and
-  // "startup, fourth pass").
+  // makes the sinks, forks the keeper, initialises OpenSSL and, where the
+  // filter's rows are known without the rules (rows_before_rules), installs
+  // the app's filter; else the app gets its filter once they are loaded. The
+  // thread is created now but starts its work only after the keeper's fork
+  // (`go`): the rules' memory (a new malloc arena) is then never shared
+  // copy-on-write with the keeper, and the thread, made while the CPUs are
+  // free, runs at once when let go (docs/bench.md, "Startup", "startup,
+  // fourth pass" and "fifth pass").
   std::latch go(1);
   std::atomic<bool> abandoned{false};  // an error return before the keeper's fork: nothing to compile
   std::string rules_error;
+  // The rules thread reads the files first and says at once whether they are
+  // the default rules (rows_before_rules), then compiles what it read.
+  std::promise<bool> default_rules;
   auto rules = std::async(std::launch::async, [&]() -> std::unique_ptr<Engine> {
     go.wait();
-    if (abandoned.load()) return nullptr;
+    if (abandoned.load()) return default_rules.set_value(false), nullptr;
     phase("rules thread started");
     const double cpu0 = thread_cpu_ms();
     HeapPrefault heap(kRulesHeap);
-    auto engine = load_rules(opts, ctx, &rules_error);
+    std::vector<RulesText> texts;
+    std::string read_error;
+    const bool read = !paths.empty() && read_rules(paths, &texts, &read_error);
+    // VIGIL_TEST_RULES_AS_DEFAULT=1 (tests): the rules are taken for the default ones.
+    const char* as_default = std::getenv("VIGIL_TEST_RULES_AS_DEFAULT");
+    default_rules.set_value(read && ((as_default && std::strcmp(as_default, "1") == 0) || are_default_rules(texts)));
+    auto engine = load_rules(opts, paths, read ? &texts : nullptr, ctx, &rules_error);
     spdlog::debug("startup: rules compiled, {:.2f} ms of the thread's CPU", thread_cpu_ms() - cpu0);
     phase("rules compiled");
     return engine;
@@ -304,54 +350,101 @@ int run(int argc, char** argv) {
   }
   phase("keeper started");
   let_go();
+  if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
+  // The filter's rows, if known before the rules are compiled.
+  std::string early_why;
+  Judge judge(*out, opts.mode);
+  pid1::install();
+  std::optional<std::vector<RowChoice>> early =
+      rows_before_rules(opts, paths, [&] { return default_rules.get_future().get(); }, &early_why);
+  probes::Table chosen;  // the installed filter's rows
+  std::unique_ptr<Tracer> tracer;
+  auto install = [&](const std::vector<RowChoice>& rows) {
+    // The filter's program: generated at build time for the common row sets
+    // (an event sink, the default rules), else compiled at the install.
+    chosen = chosen_table(rows);
+    TracerConfig cfg;
+    cfg.keeper = std::move(keeper);  // (null the second time: the tracer forks its own)
+    cfg.main_stopped = pid1::on_app_stopped;
+    cfg.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
+    cfg.table = &chosen;
+    cfg.read_deadline_ms = int(opts.read_deadline.count());
+    tracer = std::make_unique<Tracer>(judge, std::move(cfg));
+    out->set_stop_counter(&tracer->stops());
+    return tracer->install(app, &error);
+  };
+  int pid = -1;
+  if (early) {
+    pid = install(*early);
+    if (pid < 0) {
+      std::fprintf(stderr, "vigil run: %s\n", error.c_str());
+      return 126;
+    }
+    spdlog::debug("startup: filter installed before the rules were compiled: {}", early_why);
+    phase("filter installed");
+  }
+  // The sinks' threads now: creating them while the rules thread faults its
+  // heap in waits on the mmap lock (docs/bench.md, "startup, fifth pass").
   out->start();
   phase("sinks started");
-  if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
   // The first exec's SHA-256 (events/events.hpp Sha256) initialises OpenSSL
-  // (its lazy init and the digest fetch, ~1 ms, several under load) while the
-  // app waits for the answer: done here instead, while this thread would only
-  // wait for the rules thread on the other CPU.
+  // (its lazy init and the digest fetch, ~1 ms) while the app waits for the
+  // answer: done here instead, while this thread would only wait for the rules.
   if (rules.wait_for(std::chrono::seconds(0)) != std::future_status::ready) Sha256().hex();
-  Judge judge(*out, opts.mode);
   judge.set_rules(rules.get());
   phase("rules loaded");
+  // A child that took its filter (install) and is not let go: killed before it runs anything.
+  auto drop_app = [&] {
+    out->set_stop_counter(nullptr);
+    tracer.reset();  // stands the keeper down
+    if (app.pid < 0) return;
+    kill(app.pid, SIGKILL);
+    close(app.to_child);
+    close(app.from_child);
+    waitpid(app.pid, nullptr, 0);
+    app = PendingApp{};
+  };
   if (!rules_error.empty()) {
     std::fprintf(stderr, "vigil run: rules: %s\n", rules_error.c_str());
+    drop_app();
     return 2;
   }
   const Engine* engine = judge.rules();
   const std::vector<RowChoice> rows = trapped_rows(opts, engine);
   log_trapped(rows, engine);
-  // The filter's program: generated at build time for the common row sets
-  // (an event sink, the default rules), else compiled at the spawn.
-  const probes::Table chosen = chosen_table(rows);
-
-  pid1::install();
-  TracerConfig cfg;
-  cfg.keeper = std::move(keeper);
-  cfg.main_stopped = pid1::on_app_stopped;
-  cfg.sensitive_patterns = opts.sensitive_default ? SensitiveWatch::default_patterns() : opts.sensitive_files;
-  cfg.table = &chosen;
-  cfg.read_deadline_ms = int(opts.read_deadline.count());
-  Tracer tracer(judge, std::move(cfg));
-  phase("tracer ready");
-  out->set_stop_counter(&tracer.stops());
-  int pid = tracer.spawn(app, &error);
-  if (pid < 0) {
-    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return 126;
+  if (early && !covers(*early, rows)) {
+    // Only if the digest matched other rules (or a test says it did): the
+    // child has not run anything yet; it is replaced by one with the right filter.
+    spdlog::warn("the rules need rows the filter installed before their compile lacks: the app's process is "
+                 "forked again with their own filter (a start slower by a few milliseconds, nothing missed)");
+    drop_app();  // the new tracer forks its own keeper
+    app = fork_app(path, app_argv, env, app_child_setup, &error);
+    if (app.pid < 0) {
+      std::fprintf(stderr, "vigil run: %s\n", error.c_str());
+      return 126;
+    }
+    early.reset();
   }
+  if (!early) {
+    pid = install(rows);
+    if (pid < 0) {
+      std::fprintf(stderr, "vigil run: %s\n", error.c_str());
+      return 126;
+    }
+  }
+  phase("tracer ready");
+  tracer->release(app);
   // Every option and VIGIL_* variable has been read (sinks, tracer, test knobs):
   // their values are wiped from /proc/<vigil>/cmdline|environ (docs/threat-model.md).
   scrub_secrets(argc, argv, rest);
   phase("app spawned");
   pid1::set_target(pid);
   spdlog::info("sensor {} tracing {} (pid {})", ctx.sensor_id, path, pid);
-  int status = tracer.run();
+  int status = tracer->run();
   phase("app exited");
-  spdlog::info("{} notifications and ptrace stops serviced", tracer.stops().load());
+  spdlog::info("{} notifications and ptrace stops serviced", tracer->stops().load());
   // Container semantics: when the main process is gone, so is the app.
-  tracer.kill_all(1000);
+  tracer->kill_all(1000);
   judge.finish();
   out->flush(opts.sinks.flush_timeout);  // docs/sinks.md: exit and ECS stopTimeout
   phase("sinks flushed");
@@ -400,7 +493,7 @@ int cmd_syscalls(int argc, char** argv) {
     return 2;
   }
   setup_logging(TraceLevel::Err);
-  std::unique_ptr<Engine> engine = load_rules(opts, Context{}, &error);
+  std::unique_ptr<Engine> engine = load_rules(opts, rules_paths(opts), nullptr, Context{}, &error);
   if (!error.empty()) {
     std::fprintf(stderr, "vigil syscalls: rules: %s\n", error.c_str());
     return 2;

@@ -125,3 +125,46 @@ TEST_CASE("rows: every guard row of the table is chosen whatever the rules", "[r
   for (const auto& p : probes::table())
     if (p.feeds & probes::kFeedGuard) CHECK(rows.count(p.syscall));
 }
+
+TEST_CASE("rows: the build's row set of the default rules is what their compile chooses", "[rows]") {
+  auto e = engine_from({source_rules_dir()});
+  for (bool exact : {false, true}) {
+    RowWants w;
+    w.rules = &e->interest();
+    w.exact_exits = exact;
+    std::vector<const probes::Probe*> compiled, built;
+    for (const auto& r : choose_rows(probes::table(), w)) compiled.push_back(r.row);
+    for (const auto& r : default_rules_rows(exact)) built.push_back(r.row);
+    INFO("exact exit codes: " << exact);
+    CHECK(compiled == built);
+  }
+}
+
+TEST_CASE("rows: the default rules are recognised byte for byte, nothing else is", "[rows]") {
+  std::vector<RulesText> texts;
+  std::string error;
+  REQUIRE(read_rules({source_rules_dir()}, &texts, &error));
+  REQUIRE(texts.size() >= 2);
+  CHECK(are_default_rules(texts));
+  auto changed = texts;
+  changed.back().text += "\n";  // one byte more
+  CHECK_FALSE(are_default_rules(changed));
+  changed = texts;
+  changed.front().text[changed.front().text.size() / 2] ^= 1;  // one bit
+  CHECK_FALSE(are_default_rules(changed));
+  changed = texts;
+  changed.front().file += ".renamed.yaml";
+  CHECK_FALSE(are_default_rules(changed));
+  changed = texts;
+  changed.pop_back();  // a file fewer
+  CHECK_FALSE(are_default_rules(changed));
+  changed = texts;
+  changed.push_back({"/x/extra.yaml", "- list: x\n  items: []\n"});  // one more
+  CHECK_FALSE(are_default_rules(changed));
+  changed = {texts.back(), texts.front()};  // another order
+  CHECK_FALSE(are_default_rules(changed));
+  // Read from another place (the rootfs' etc/vigil/rules/): the same files, recognised.
+  changed = texts;
+  for (auto& t : changed) t.file = "/opt/vigil/rootfs/etc/vigil/rules/" + t.file.substr(t.file.find_last_of('/') + 1);
+  CHECK(are_default_rules(changed));
+}
