@@ -605,8 +605,18 @@ bool SensitiveMonitor::hand_over(const std::function<bool(int)>& take) {
 }
 
 bool SensitiveMonitor::start(std::vector<std::string> patterns, std::string* error, ProtectedObjects protect) {
+  return prepare(std::move(patterns), error) && start(error, std::move(protect));
+}
+
+bool SensitiveMonitor::prepare(std::vector<std::string> patterns, std::string* error) {
   impl_ = std::make_unique<Impl>();
-  if (!impl_->watch.start(std::move(patterns), error)) return false;
+  if (impl_->watch.start(std::move(patterns), error)) return true;
+  impl_.reset();
+  return false;
+}
+
+bool SensitiveMonitor::start(std::string* error, ProtectedObjects protect) {
+  if (!impl_ && !prepare({}, error)) return false;
   if (pipe2(impl_->stop_pipe, O_CLOEXEC) != 0) {
     *error = std::string("sensitive-file watch: pipe: ") + std::strerror(errno);
     return false;

@@ -178,6 +178,11 @@ class SensitiveMonitor {
   // Sensitive-file patterns (may be empty) and the protected objects, whose
   // watches are added on the monitor's thread (off the app's start-up).
   bool start(std::vector<std::string> patterns, std::string* error, ProtectedObjects protect = {});
+  // start() in two steps: the patterns' watches first (they need no rules:
+  // the tracer adds them while the rules compile), then the thread with the
+  // protected objects. start(protect) without a prepare() watches no pattern.
+  bool prepare(std::vector<std::string> patterns, std::string* error);
+  bool start(std::string* error, ProtectedObjects protect);
   std::vector<Hit> drain();
   // A one-line warning from the thread (out of inotify watches), once; "" if none.
   std::string take_warning();

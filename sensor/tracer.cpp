@@ -131,6 +131,8 @@ struct Tracer::Impl {
   int own_filters = -1;  // seccomp filters on vigil itself (the app's processes have one more)
   bool wait_killable = false;  // the filter has WAIT_KILLABLE_RECV (fork_app)
   bool installed = false;      // install() took the listener; release() has not let the child go yet
+  bool sensitive_prepared = false;  // the sensitive-file patterns are watched (install), else watch_error says why
+  std::string watch_error;
   std::shared_ptr<Keeper> keeper_ptr;  // started early by the caller (start_keeper), or at the spawn
   Keeper& keeper;
   Guard guard;  // calls aimed at the sensor (sensor/guard.hpp)
@@ -1368,6 +1370,9 @@ int Tracer::install(PendingApp& app, std::string* error) {
                     ? "seccomp filter: only a fatal signal interrupts a notified call (WAIT_KILLABLE_RECV, Linux 5.19+)"
                     : "seccomp filter without WAIT_KILLABLE_RECV (Linux < 5.19): a signal during a notified call "
                       "interrupts it; a restarted duplicate is reported once");
+  // The sensitive-file patterns' watches need no rules: added now (release() adds the rules' objects).
+  if (!impl_->cfg.sensitive_patterns.empty())
+    impl_->sensitive_prepared = impl_->sensitive.prepare(impl_->cfg.sensitive_patterns, &impl_->watch_error);
   impl_->installed = true;
   return pid;
 }
@@ -1407,12 +1412,13 @@ void Tracer::release(PendingApp& app) {
                     : "lazy (no rule can block an exec)",
                 impl_->connector ? "on" : "off (no rule can block a connect or send)");
 
-  std::string watch_error;
   // Reads of sensitive files, and changes to the files block rules protect (in
   // both modes: it costs nothing until one changes; docs/threat-model.md).
   const ProtectedObjects& guarded = impl_->judge.protected_objects();
+  std::string& watch_error = impl_->watch_error;
   if (!impl_->cfg.sensitive_patterns.empty() || !guarded.empty()) {
-    impl_->sensitive_on = impl_->sensitive.start(impl_->cfg.sensitive_patterns, &watch_error, guarded);
+    impl_->sensitive_on = (impl_->cfg.sensitive_patterns.empty() || impl_->sensitive_prepared) &&
+                          impl_->sensitive.start(&watch_error, guarded);
     if (!impl_->sensitive_on)
       spdlog::warn("{} (sensitive-file reads and writes to protected files behind a race will not be reported)",
                    watch_error);

@@ -242,6 +242,25 @@ TEST_CASE("sensitive monitor: a child's open is attributed on the watch thread",
   CHECK(hits[0].pids.empty());
 }
 
+TEST_CASE("sensitive monitor: prepared patterns are watched from prepare() on, before the thread starts", "[probes][sensitive]") {
+  TempDir d;
+  const fs::path secret = d.path / "credentials";
+  write_file(secret, "k");
+  SensitiveMonitor m;
+  std::string err;
+  REQUIRE(m.prepare({secret.string()}, &err));
+  close(open(secret.c_str(), O_RDONLY));  // between prepare() and start(): queued by inotify
+  REQUIRE(m.start(&err, ProtectedObjects{}));
+  std::vector<SensitiveMonitor::Hit> hits;
+  for (int i = 0; i < 100 && hits.empty(); ++i) {
+    usleep(20000);
+    hits = m.drain();
+  }
+  m.stop();
+  REQUIRE(hits.size() == 1);
+  CHECK(hits[0].open.path == secret.string());
+}
+
 TEST_CASE("drift: memory is bounded, the oldest traced writes are forgotten first", "[probes][drift]") {
   TempDir d;
   DriftTracker drift(now_realtime_ns(), 2);
