@@ -413,8 +413,10 @@ int run(int argc, char** argv) {
   const std::vector<RowChoice> rows = trapped_rows(opts, engine);
   log_trapped(rows, engine);
   if (early && !covers(*early, rows)) {
-    // Only if the digest matched other rules (or a test says it did): the
-    // child has not run anything yet; it is replaced by one with the right filter.
+    // Rules equal to the default ones byte for byte choose their rows, so only
+    // a test's knob gets here; kept as the check that the installed filter is
+    // never short of a row. The child has run nothing yet: it is replaced by
+    // one with the rules' own filter.
     spdlog::warn("the rules need rows the filter installed before their compile lacks: the app's process is "
                  "forked again with their own filter (a start slower by a few milliseconds, nothing missed)");
     drop_app();  // the new tracer forks its own keeper
