@@ -468,7 +468,7 @@ def main():
                          "DIR/bin/vigil (DIR: a vigil rootfs, e.g. build/rootfs)")
     ap.add_argument("--vigil-opts", default="", help="options inserted after `vigil run`")
     ap.add_argument("--compare", default=None,
-                    help=f"reference tracer prefix, 'none' to skip (default in a full run: '{DEFAULT_COMPARE}')")
+                    help=f"reference tracer prefix, 'none' to skip (default in a full run: '{DEFAULT_COMPARE}')".replace('%', '%%'))
     ap.add_argument("--floor", action="store_true",
                     help="two more columns: each workload under vigil's own filter answered at once (bench/micro/"
                          "notify_floor with `vigil syscalls --bpf`), with and without SYNC_WAKE_UP: the floor")
