@@ -302,6 +302,13 @@ int run(int argc, char** argv) {
   // The rules thread reads the files first and says at once whether they are
   // the default rules (rows_before_rules), then compiles what it read.
   std::promise<bool> default_rules;
+  // Made with every signal blocked, as vigil's other threads: a signal for
+  // the app that comes during the compile stays pending until the app is
+  // started (pid1::set_target), instead of reaching this thread's handler
+  // before there is an app to forward it to (tests/shell/run_signals.sh).
+  sigset_t all, mask;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &mask);
   auto rules = std::async(std::launch::async, [&]() -> std::unique_ptr<Engine> {
     go.wait();
     if (abandoned.load()) return default_rules.set_value(false), nullptr;
@@ -319,6 +326,7 @@ int run(int argc, char** argv) {
     phase("rules compiled");
     return engine;
   });
+  pthread_sigmask(SIG_SETMASK, &mask, nullptr);
   struct LetGo {  // on every return below too (rules' destructor waits for the thread)
     std::latch& go;
     std::atomic<bool>& abandoned;

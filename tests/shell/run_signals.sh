@@ -29,4 +29,20 @@ kill -TERM "$vp"
 set +e; wait "$vp"; rc=$?; set -e
 [ "$rc" = 0 ] || { echo "FAIL: status $rc after SIGTERM, want 0 (the app handles it)"; exit 1; }
 grep -qx "got 15" "$tmp/out" || { echo "FAIL: SIGTERM not forwarded"; exit 1; }
+
+# A SIGTERM during vigil's own start-up (before the app runs, while the rules
+# compile) is never lost: vigil dies of it before its handlers exist, or the
+# app gets it once started (it stays pending meanwhile). A lost one would let
+# the app run its 5 s.
+for d in 0.002 0.004 0.006 0.008 0.010 0.012 0.014 0.016 0.018 0.020 0.024 0.028 0.035 0.045; do
+  s=$(date +%s%N)
+  "$VIGIL" run -- /bin/sh -c 'trap "exit 3" TERM; sleep 5 & wait' 2> /dev/null &
+  vp=$!
+  sleep "$d"
+  kill -TERM "$vp"
+  set +e; wait "$vp"; rc=$?; set -e
+  ms=$(( ($(date +%s%N) - s) / 1000000 ))
+  [ "$ms" -lt 4000 ] || { echo "FAIL: SIGTERM $d s after the start lost: the app ran ${ms} ms (status $rc)"; exit 1; }
+  [ "$rc" = 3 ] || [ "$rc" = 143 ] || { echo "FAIL: SIGTERM $d s after the start: status $rc, want 3 (the app's) or 143"; exit 1; }
+done
 echo ok
