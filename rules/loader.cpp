@@ -537,15 +537,20 @@ class Loader {
 
 namespace vigil {
 
-std::vector<std::string> rules_files(const std::vector<std::string>& paths) {
+std::vector<std::string> rules_files(const std::vector<std::string>& paths, std::string* error) {
   std::vector<std::string> files;
   for (const auto& p : paths) {
     std::error_code ec;
     if (std::filesystem::is_directory(p, ec)) {
       std::vector<std::string> in_dir;
-      for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
+      std::filesystem::directory_iterator it(p, ec);
+      if (ec && error) {
+        *error = fmt::format("{}: cannot list rules directory: {} (check --rules)", p, ec.message());
+        return {};
+      }
+      for (const auto& e : it) {
         auto ext = e.path().extension().string();
-        if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) in_dir.push_back(e.path().string());
+        if (e.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml")) in_dir.push_back(e.path().string());
       }
       std::sort(in_dir.begin(), in_dir.end());
       files.insert(files.end(), in_dir.begin(), in_dir.end());
@@ -557,7 +562,10 @@ std::vector<std::string> rules_files(const std::vector<std::string>& paths) {
 }
 
 bool read_rules(const std::vector<std::string>& paths, std::vector<RulesText>* out, std::string* error) {
-  for (const auto& f : rules_files(paths)) {
+  error->clear();
+  const std::vector<std::string> files = rules_files(paths, error);
+  if (!error->empty()) return false;
+  for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {
       *error = fmt::format("{}: cannot read rules file: {} (check --rules)", f, std::strerror(errno));

@@ -114,7 +114,8 @@ std::string default_rules_dir();
 
 // The files Engine::load reads for these --rules paths, in its order
 // (a directory: its *.yaml/*.yml, sorted).
-std::vector<std::string> rules_files(const std::vector<std::string>& paths);
+// A directory that cannot be listed: *error (if given) says so, and none.
+std::vector<std::string> rules_files(const std::vector<std::string>& paths, std::string* error = nullptr);
 // Their paths and contents, in that order; false with *error ("FILE: cannot
 // read rules file: ...") if one cannot be read.
 struct RulesText {

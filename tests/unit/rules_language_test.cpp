@@ -1,5 +1,9 @@
 // Rules language: parser, operators, lists, macros, append/override,
 // exceptions, outputs, error positions, verdicts, rate limiting, alert shape.
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -433,4 +437,37 @@ TEST_CASE("named paths: what a rule on files names by path, and what for", "[rul
   CHECK(use("/app/excluded") == "none");  // under a `not`: an exception, not a name
   CHECK(use("/run/app.sock") == "none");  // no file row
   CHECK(named.at("/app/conf").rules == std::vector<std::string>{"writes"});
+}
+
+TEST_CASE("rules files: a directory that cannot be listed is an error, not an empty rule set", "[rules]") {
+  char dir[] = "/tmp/vigil-rules-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  const std::string d = dir, sub = d + "/sub";
+  REQUIRE(mkdir(sub.c_str(), 0700) == 0);
+  REQUIRE(chmod(sub.c_str(), 0) == 0);
+  // As root, permissions do not stop opendir: the check runs in a child as nobody.
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (geteuid() == 0 && (chmod(d.c_str(), 0755) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+                           setresuid(65534, 65534, 65534) != 0))
+      _exit(3);
+    std::vector<RulesText> texts;
+    std::string err;
+    const bool ok = read_rules({sub}, &texts, &err);
+    RulesConfig cfg;
+    cfg.files = {sub};
+    std::string load_err;
+    const bool loaded = Engine::load(cfg, &load_err) != nullptr;
+    _exit(!ok && err.find(sub + ": cannot list rules directory") == 0 && !loaded &&
+                  load_err.find("cannot list rules directory") != std::string::npos
+              ? 0
+              : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  chmod(sub.c_str(), 0700);
+  rmdir(sub.c_str());
+  rmdir(d.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
