@@ -1447,6 +1447,7 @@ int Tracer::run() {
           if (tid == t.main_pid && t.exits_watched) t.look_for_exits();  // the exits before it first
           t.on_exit(tid, status);
           if (tid == t.main_pid) {
+            if (t.watchdog) t.watchdog->stop_soon();  // no read of the app's memory from here on: its exit overlaps the rest
             t.sensitive.stop();  // collects opens still queued
             t.emit_sensitive();
             if (t.inotify_duplicates)

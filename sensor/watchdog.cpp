@@ -84,12 +84,16 @@ Watchdog::Watchdog(probes::ReadWatch& watch, int deadline_ms, int own_filters)
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
-Watchdog::~Watchdog() {
+void Watchdog::stop_soon() {
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
   }
   cv_.notify_all();
+}
+
+Watchdog::~Watchdog() {
+  stop_soon();
   // A read stuck for good (stage 3) keeps the tracer, not this thread.
   thread_.join();
 }

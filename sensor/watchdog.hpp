@@ -32,7 +32,10 @@ class Watchdog {
  public:
   // own_filters: seccomp filters on vigil itself (an app process has more).
   Watchdog(probes::ReadWatch& watch, int deadline_ms, int own_filters);
-  ~Watchdog();
+  ~Watchdog();  // stops and joins the thread
+  // Asks the thread to end (no more reads to watch) without waiting for it:
+  // its exit then overlaps whatever comes before the destructor's join.
+  void stop_soon();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
 
