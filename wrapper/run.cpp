@@ -310,8 +310,16 @@ int run(int argc, char** argv) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &mask);
   auto rules = std::async(std::launch::async, [&]() -> std::unique_ptr<Engine> {
+    struct Say {  // the answer is given on every path, an exception's too (never a main thread waiting for good)
+      std::promise<bool>& p;
+      bool said = false;
+      void operator()(bool v) {
+        if (!std::exchange(said, true)) p.set_value(v);
+      }
+      ~Say() { (*this)(false); }
+    } say{default_rules};
     go.wait();
-    if (abandoned.load()) return default_rules.set_value(false), nullptr;
+    if (abandoned.load()) return nullptr;
     phase("rules thread started");
     const double cpu0 = thread_cpu_ms();
     HeapPrefault heap(kRulesHeap);
@@ -320,7 +328,7 @@ int run(int argc, char** argv) {
     const bool read = !paths.empty() && read_rules(paths, &texts, &read_error);
     // VIGIL_TEST_RULES_AS_DEFAULT=1 (tests): the rules are taken for the default ones.
     const char* as_default = std::getenv("VIGIL_TEST_RULES_AS_DEFAULT");
-    default_rules.set_value(read && ((as_default && std::strcmp(as_default, "1") == 0) || are_default_rules(texts)));
+    say(read && ((as_default && std::strcmp(as_default, "1") == 0) || are_default_rules(texts)));
     auto engine = load_rules(opts, paths, read ? &texts : nullptr, ctx, &rules_error);
     spdlog::debug("startup: rules compiled, {:.2f} ms of the thread's CPU", thread_cpu_ms() - cpu0);
     phase("rules compiled");
