@@ -531,40 +531,39 @@ class Loader {
   std::vector<std::string> detector_order_;
 };
 
-}  // namespace
-
-}  // namespace vigil::rules
-
-namespace vigil {
-
-std::vector<std::string> rules_files(const std::vector<std::string>& paths, std::string* error) {
-  std::vector<std::string> files;
+// The files of these --rules paths, in load order; false with *error if a
+// directory cannot be listed.
+bool rules_files(const std::vector<std::string>& paths, std::vector<std::string>* files, std::string* error) {
   for (const auto& p : paths) {
     std::error_code ec;
-    if (std::filesystem::is_directory(p, ec)) {
+    if (fs::is_directory(p, ec)) {
       std::vector<std::string> in_dir;
-      std::filesystem::directory_iterator it(p, ec);
-      if (ec && error) {
+      fs::directory_iterator it(p, ec);
+      if (ec) {
         *error = fmt::format("{}: cannot list rules directory: {} (check --rules)", p, ec.message());
-        return {};
+        return false;
       }
       for (const auto& e : it) {
         auto ext = e.path().extension().string();
         if (e.is_regular_file(ec) && (ext == ".yaml" || ext == ".yml")) in_dir.push_back(e.path().string());
       }
       std::sort(in_dir.begin(), in_dir.end());
-      files.insert(files.end(), in_dir.begin(), in_dir.end());
+      files->insert(files->end(), in_dir.begin(), in_dir.end());
     } else {
-      files.push_back(p);
+      files->push_back(p);
     }
   }
-  return files;
+  return true;
 }
 
+}  // namespace
+}  // namespace vigil::rules
+
+namespace vigil {
+
 bool read_rules(const std::vector<std::string>& paths, std::vector<RulesText>* out, std::string* error) {
-  error->clear();
-  const std::vector<std::string> files = rules_files(paths, error);
-  if (!error->empty()) return false;
+  std::vector<std::string> files;
+  if (!rules::rules_files(paths, &files, error)) return false;
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {

@@ -112,12 +112,10 @@ class Engine {
 // or "" if there is none: the default for --rules.
 std::string default_rules_dir();
 
-// The files Engine::load reads for these --rules paths, in its order
-// (a directory: its *.yaml/*.yml, sorted).
-// A directory that cannot be listed: *error (if given) says so, and none.
-std::vector<std::string> rules_files(const std::vector<std::string>& paths, std::string* error = nullptr);
-// Their paths and contents, in that order; false with *error ("FILE: cannot
-// read rules file: ...") if one cannot be read.
+// The rules files of these --rules paths (a directory: its *.yaml/*.yml,
+// sorted), each path with its contents, in the order Engine::load compiles
+// them; false with *error ("FILE: cannot read rules file: ...", "DIR: cannot
+// list rules directory: ...") if one cannot be read.
 struct RulesText {
   std::string file, text;
 };

@@ -214,11 +214,8 @@ std::vector<RowChoice> trapped_rows(const Options& opts, const Engine* rules) {
 template <typename IsDefault>
 std::optional<std::vector<RowChoice>> rows_before_rules(const Options& opts, const std::vector<std::string>& paths,
                                                         IsDefault is_default, std::string* why) {
-  RowWants w;
-  w.all_events = !opts.sinks.events.empty();
-  w.exact_exits = opts.exact_exits;
-  if (w.all_events) return *why = "an event sink takes every row", choose_rows(probes::table(), w);
-  if (paths.empty()) return *why = "no rules", choose_rows(probes::table(), w);
+  if (!opts.sinks.events.empty()) return *why = "an event sink takes every row", trapped_rows(opts, nullptr);
+  if (paths.empty()) return *why = "no rules", trapped_rows(opts, nullptr);
   if (!opts.threat_intel.empty() || !is_default()) return std::nullopt;
   return *why = "the default rules (the build's files, byte for byte)", default_rules_rows(opts.exact_exits);
 }

@@ -46,16 +46,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: vigil_filter_gen DEFAULT_RULES_DIR\n");
     return 2;
   }
+  // Read once: the texts embedded below are the texts compiled here.
   vigil::RulesConfig cfg;
   cfg.files = {argv[1]};
   std::string error;
-  auto rules = vigil::Engine::load(cfg, &error);
-  if (!rules) {
-    std::fprintf(stderr, "filter_bpf: default rules: %s\n", error.c_str());
-    return 1;
-  }
   std::vector<vigil::RulesText> texts;
-  if (!vigil::read_rules(cfg.files, &texts, &error)) {
+  cfg.texts = &texts;
+  std::unique_ptr<vigil::Engine> rules;
+  if (!vigil::read_rules(cfg.files, &texts, &error) || !(rules = vigil::Engine::load(cfg, &error))) {
     std::fprintf(stderr, "filter_bpf: default rules: %s\n", error.c_str());
     return 1;
   }
