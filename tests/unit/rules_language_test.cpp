@@ -471,3 +471,22 @@ TEST_CASE("rules files: a directory that cannot be listed is an error, not an em
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
 }
+
+TEST_CASE("rules files read once: Engine::load compiles the texts given, never the files again", "[rules]") {
+  // What run.cpp relies on: the bytes compared with the default rules are the bytes compiled,
+  // whatever happens to the files meanwhile (a volume shared with other containers).
+  const std::string path = write_tmp("- rule: on disk\n  desc: d\n  condition: evt.type = openat\n  output: o\n  priority: INFO\n");
+  std::vector<RulesText> texts;
+  std::string err;
+  REQUIRE(read_rules({path}, &texts, &err));
+  REQUIRE(texts.size() == 1);
+  texts[0].text = "- rule: read before\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: INFO\n";
+  RulesConfig cfg;
+  cfg.files = {path};
+  cfg.texts = &texts;
+  auto e = Engine::load(cfg, &err);
+  REQUIRE(e);
+  REQUIRE(e->rules().size() == 1);
+  CHECK(e->rules()[0].name == "read before");
+  CHECK(e->rules()[0].file == path);  // errors and `rules list` still name the file
+}
