@@ -130,6 +130,31 @@ void write_line(int nsinks, const uint32_t* kinds, const char* const* targets, i
 
 }  // namespace
 
+namespace {
+
+// What the journal file an earlier run left holds (h: a mapping of its
+// `size` bytes): its sinks, context and undelivered records. Every field is
+// checked: the file may have been changed.
+void read_earlier(const JournalHeader* h, uint64_t size, Journal::Earlier* earlier) {
+  if (std::memcmp(h->magic, kMagic, 8) != 0 || (h->version != kVersion && h->version != 1) ||
+      h->nsinks > kJournalSinks || h->capacity > size - kDataOffset)
+    return;
+  for (uint32_t i = 0; i < h->nsinks; ++i)
+    earlier->sinks.push_back({SinkSpec::Kind(h->sinks[i].kind),
+                              std::string(h->sinks[i].target, strnlen(h->sinks[i].target, kPathMax))});
+  if (h->version == kVersion)
+    for (auto [i, field] : {std::pair{0, &Context::sensor_id}, {1, &Context::hostname}, {2, &Context::container_id},
+                            {3, &Context::container_image}})
+      earlier->ctx.*field = std::string(h->ctx[i], strnlen(h->ctx[i], kCtxMax));
+  for_each_undelivered(h, reinterpret_cast<const char*>(h) + kDataOffset, h->capacity,
+                       [&](std::string_view line, uint32_t s, bool event) {
+                         earlier->records.push_back({std::string(line), s, event});
+                       });
+  earlier->died = h->open.load() != 0;
+}
+
+}  // namespace
+
 std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, const std::vector<Sink>& sinks,
                                        Earlier* earlier, std::string* note) {
   if (bytes == 0) return nullptr;
@@ -150,39 +175,27 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
     ::close(fd);
     fd = -1;
   }
+  // A file of this run's size (the common case: the run before had the same
+  // --journal-size) is mapped once, read, and reset in place; a file of
+  // another size is read through a mapping of its own, then resized.
+  void* m = MAP_FAILED;
   if (fd >= 0) {
-    // What an earlier run left: read before the file is reset.
     struct stat st {};
     if (fstat(fd, &st) != 0) st.st_size = -1;
+    const bool same_size = st.st_size == off_t(j->map_bytes_);
+    if (same_size) m = mmap(nullptr, j->map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    // What an earlier run left: read before the header is reset.
     if (st.st_size > off_t(kDataOffset)) {
-      void* m = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-      if (m != MAP_FAILED) {
-        const auto* h = static_cast<const JournalHeader*>(m);
-        if (std::memcmp(h->magic, kMagic, 8) == 0 && (h->version == kVersion || h->version == 1) &&
-            h->nsinks <= kJournalSinks &&
-            h->capacity + kDataOffset <= uint64_t(st.st_size)) {
-          for (uint32_t i = 0; i < h->nsinks; ++i)
-            earlier->sinks.push_back({SinkSpec::Kind(h->sinks[i].kind),
-                                      std::string(h->sinks[i].target, strnlen(h->sinks[i].target, kPathMax))});
-          if (h->version == kVersion)
-            for (auto [i, field] : {std::pair{0, &Context::sensor_id}, {1, &Context::hostname},
-                                    {2, &Context::container_id}, {3, &Context::container_image}})
-              earlier->ctx.*field = std::string(h->ctx[i], strnlen(h->ctx[i], kCtxMax));
-          for_each_undelivered(h, static_cast<const char*>(m) + kDataOffset, h->capacity,
-                               [&](std::string_view line, uint32_t s, bool event) {
-                                 earlier->records.push_back({std::string(line), s, event});
-                               });
-          earlier->died = h->open.load() != 0;
-        }
-        munmap(m, size_t(st.st_size));
-      }
+      const void* r = same_size ? m : mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+      if (r != MAP_FAILED) read_earlier(static_cast<const JournalHeader*>(r), uint64_t(st.st_size), earlier);
+      if (!same_size && r != MAP_FAILED) munmap(const_cast<void*>(r), size_t(st.st_size));
     }
     // Reset in place: only the header is rewritten (below); the ring's old
     // bytes are never read, nothing past `committed`, which starts at 0. A
     // file of the right size keeps its pages (in the page cache since the
     // earlier run): truncating it to 0 and back made each run free 4 MiB of
     // page cache and fault every page it touched back in from a hole.
-    if (st.st_size != off_t(j->map_bytes_) && ftruncate(fd, off_t(j->map_bytes_)) != 0) {
+    if (!same_size && ftruncate(fd, off_t(j->map_bytes_)) != 0) {
       *note = fmt::format("cannot size {}: {}", path.string(), std::strerror(errno));
       ::close(fd);
       fd = -1;
@@ -199,23 +212,31 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
       return nullptr;
     }
   }
-  void* m = mmap(nullptr, j->map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) m = mmap(nullptr, j->map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED) {
     *note += fmt::format("; no journal: mmap: {}", std::strerror(errno));
     ::close(fd);
     return nullptr;
   }
   j->fd_ = fd;
-  j->h_ = new (m) JournalHeader{};
+  // The header is written field by field, not zeroed whole: it spans 17
+  // pages, most of them the 16 sinks' path slots, and each page written is a
+  // fault on a file mapping (~15-30 us on a paravirtualised VM: a start pays
+  // 3 instead of 17). Slots past nsinks keep an earlier run's bytes: nothing
+  // reads them (every reader stops at nsinks). The atomics are zeroed by
+  // their constructors (default-initialisation: the arrays are left as they are).
+  std::memset(m, 0, sizeof JournalHeader::magic);  // first: a file without the magic is not read
+  auto* h = j->h_ = new (m) JournalHeader;
   j->data_ = static_cast<char*>(m) + kDataOffset;
-  auto* h = j->h_;
   h->version = kVersion;
   h->capacity = j->cap_;
   h->nsinks = uint32_t(j->sinks_.size());
   for (size_t i = 0; i < j->sinks_.size(); ++i) {
     h->sinks[i].kind = uint32_t(j->sinks_[i].kind);
-    std::strncpy(h->sinks[i].target, j->sinks_[i].target.c_str(), kPathMax - 1);
+    std::strncpy(h->sinks[i].target, j->sinks_[i].target.c_str(), kPathMax - 1);  // (pads with NULs)
+    h->sinks[i].target[kPathMax - 1] = '\0';
   }
+  std::memset(h->ctx, 0, sizeof h->ctx);  // (set_context fills it)
   for (auto& p : h->pending) p.store(kNoPending);
   h->open.store(1);
   std::memcpy(h->magic, kMagic, 8);  // last: a file with the magic is complete

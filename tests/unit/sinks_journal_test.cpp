@@ -249,6 +249,87 @@ TEST_CASE("journal: a full ring never waits and counts; wrapping keeps exactly t
   }
 }
 
+// A start maps a journal of its own size once and resets only the header
+// fields it uses (not the 16 sinks' path slots): what the next start reads
+// must still be this run's sinks and context only, never an earlier run's
+// leftovers in the slots or fields it did not rewrite; a journal of another
+// size (--journal-size changed) is still read before it is resized.
+TEST_CASE("journal: a reset leaves no earlier run's sinks or context; a resized journal is still read",
+          "[sinks][journal]") {
+  using namespace vigil::sinks_detail;
+  TempDir t;
+  // One run that dies (no destructor: the journal stays open) after committing one record for all its sinks.
+  auto run_and_die = [&](uint64_t bytes, std::vector<Journal::Sink> sinks, const Context* ctx, Journal::Earlier* seen) {
+    const fs::path earlier_file = t.path / "earlier.txt";
+    pid_t pid = fork();
+    if (pid == 0) {
+      Journal::Earlier e;
+      std::string note;
+      auto j = Journal::open(t.path, bytes, sinks, &e, &note);
+      if (!j || !j->file_backed()) _exit(3);
+      if (ctx) j->set_context(*ctx);
+      uint64_t s, end;
+      if (!j->commit(fmt::format("{{\"run\":{}}}", sinks.size()), (1u << sinks.size()) - 1, &s, &end)) _exit(4);
+      std::ofstream out(earlier_file);  // what this start found, for the parent
+      out << e.sinks.size() << ' ' << e.records.size() << ' ' << e.died << '\n' << e.ctx.sensor_id << '\n';
+      for (const auto& k : e.sinks) out << k.target << '\n';
+      for (const auto& r : e.records) out << r.line << '\n';
+      out.close();
+      _exit(0);  // as if SIGKILLed: nothing closes the journal
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    std::ifstream in(earlier_file);
+    size_t nsinks = 0, nrecords = 0;
+    int died = 0;
+    in >> nsinks >> nrecords >> died;
+    std::string line;
+    std::getline(in, line);
+    std::getline(in, seen->ctx.sensor_id);
+    seen->sinks.clear();
+    seen->records.clear();
+    for (size_t i = 0; i < nsinks && std::getline(in, line); ++i) seen->sinks.push_back({SinkSpec::Kind::File, line});
+    for (size_t i = 0; i < nrecords && std::getline(in, line); ++i) seen->records.push_back({line, 0, false});
+    seen->died = died != 0;
+  };
+  auto targets = [](const Journal::Earlier& e) {
+    std::vector<std::string> v;
+    for (const auto& s : e.sinks) v.push_back(s.target);
+    return v;
+  };
+  const std::vector<Journal::Sink> three = {{SinkSpec::Kind::File, (t.path / "a.json").string()},
+                                            {SinkSpec::Kind::File, (t.path / "b.json").string()},
+                                            {SinkSpec::Kind::File, (t.path / "c.json").string()}};
+  const std::vector<Journal::Sink> one = {{SinkSpec::Kind::File, (t.path / "d.json").string()}};
+  const Context ctx1{"run1", "host1", "cid1", "img1", nullptr};
+  Journal::Earlier seen;
+  run_and_die(64 * 1024, three, &ctx1, &seen);  // a new file
+  CHECK(seen.sinks.empty());
+  // Another size: the 64 KiB journal is read before it is resized to 4 MiB.
+  run_and_die(4 << 20, one, nullptr, &seen);
+  CHECK(targets(seen) == std::vector<std::string>{three[0].target, three[1].target, three[2].target});
+  CHECK(seen.ctx.sensor_id == "run1");
+  REQUIRE(seen.records.size() == 1);
+  CHECK(seen.records[0].line == "{\"run\":3}");
+  CHECK(seen.died);
+  // The same size: read and reset in place. Run 2 had one sink and set no
+  // context: run 1's other two slots and its context are not reported.
+  run_and_die(4 << 20, one, nullptr, &seen);
+  CHECK(targets(seen) == std::vector<std::string>{one[0].target});
+  CHECK(seen.ctx.sensor_id.empty());
+  REQUIRE(seen.records.size() == 1);
+  CHECK(seen.records[0].line == "{\"run\":1}");
+  // A longer path in the slot than the run before: no byte of the old one survives its end.
+  const std::vector<Journal::Sink> long_one = {{SinkSpec::Kind::File, (t.path / std::string(300, 'x')).string()}};
+  run_and_die(4 << 20, long_one, nullptr, &seen);
+  run_and_die(4 << 20, one, nullptr, &seen);
+  CHECK(targets(seen) == std::vector<std::string>{long_one[0].target});
+  run_and_die(4 << 20, one, nullptr, &seen);
+  CHECK(targets(seen) == std::vector<std::string>{one[0].target});
+}
+
 // Events: binary records in the same journal, rendered only after vigil died,
 // by the renderer the sinks use (to_json_line), with the run's own context.
 namespace {
