@@ -223,7 +223,7 @@ bool check_endpoint(const SinkSpec& spec, const HttpSettings& http, const std::a
 bool check_network_sink(const SinkSpec& spec, const SinkConfig& cfg) {
   sinks_detail::HttpSettings http;
   std::string err;
-  if (!sinks_detail::load_http_settings(cfg, &http, &err)) {
+  if (!sinks_detail::load_http_settings(cfg, /*tls=*/true, &http, &err)) {
     spdlog::error("{}", err);
     return false;
   }

@@ -26,7 +26,9 @@ struct HttpSettings {
   uint64_t batch_bytes = kDefaultBatchBytes;  // cap on the body of one POST
 };
 // Reads headers and bearer token as configured; one-line error on failure.
-bool load_http_settings(const SinkConfig& cfg, HttpSettings* out, std::string* error);
+// tls: a sink needs the CA bundle (the default one is looked for only then:
+// a lookup of the binary's path, not on every start for nothing).
+bool load_http_settings(const SinkConfig& cfg, bool tls, HttpSettings* out, std::string* error);
 std::string mask_url(const std::string& url);  // user:password@ -> ***@
 void apply_tls(void* curl, const HttpSettings& http);  // CA file and verification on a CURL*
 void curl_init_once();

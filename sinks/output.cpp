@@ -566,10 +566,11 @@ struct Plan {
   std::vector<SinkSpec> events, alerts;
   HttpSettings http;
   fs::path spool;
+  bool network = false;  // an HTTP or falcosidekick sink
 };
 
 bool make_plan(const SinkConfig& cfg, Plan* p, std::string* error) {
-  bool network = false;
+  bool& network = p->network;
   for (auto [specs, out, what] :
        {std::tuple{&cfg.events, &p->events, "--events"}, std::tuple{&cfg.alerts, &p->alerts, "--alerts"}}) {
     for (const auto& text : *specs) {
@@ -587,7 +588,7 @@ bool make_plan(const SinkConfig& cfg, Plan* p, std::string* error) {
     *error = "more than 32 sinks (--events and --alerts): use fewer";
     return false;
   }
-  if (!load_http_settings(cfg, &p->http, error)) return false;
+  if (!load_http_settings(cfg, network, &p->http, error)) return false;
   if (network && p->http.ca_file.empty() && !p->http.insecure)
     spdlog::warn("no CA bundle found (rootfs etc/vigil/ca-certificates.crt or /etc/ssl/certs): set --ca-file");
   const char* tmp = std::getenv("TMPDIR");
@@ -609,7 +610,7 @@ void log_config(const SinkConfig& cfg, const Plan& p) {
   spdlog::info("config: HTTP: {} header(s);{} at most {} bytes per request; TLS verification {}; CA file {}",
                p.http.headers.size(), secrets, p.http.batch_bytes,
                p.http.insecure ? "OFF (--tls-insecure)" : "on",
-               p.http.ca_file.empty() ? "(curl default)" : p.http.ca_file);
+               !p.network ? "(no HTTP sink)" : p.http.ca_file.empty() ? "(curl default)" : p.http.ca_file);
   if (p.http.insecure) spdlog::warn("TLS certificate verification is off (--tls-insecure)");
 }
 

@@ -177,11 +177,11 @@ std::string mask_url(const std::string& url) {
   return url.substr(0, host_start) + "***@" + url.substr(at + 1);
 }
 
-bool load_http_settings(const SinkConfig& cfg, HttpSettings* out, std::string* error) {
+bool load_http_settings(const SinkConfig& cfg, bool tls, HttpSettings* out, std::string* error) {
   HttpSettings h;
   h.insecure = cfg.tls_insecure;
   h.batch_bytes = cfg.batch_bytes;
-  h.ca_file = cfg.ca_file.empty() ? default_ca_file() : cfg.ca_file;
+  h.ca_file = !cfg.ca_file.empty() ? cfg.ca_file : tls ? default_ca_file() : "";
   if (!cfg.ca_file.empty() && access(cfg.ca_file.c_str(), R_OK) != 0) {
     *error = fmt::format("--ca-file: cannot read '{}': {}", cfg.ca_file, std::strerror(errno));
     return false;
