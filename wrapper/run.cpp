@@ -247,10 +247,11 @@ int run(int argc, char** argv) {
   Options opts;
   int rest = 0;
   std::string error;
-  if (!parse_options(std::getenv("VIGIL_OPTS"), argc, argv, &opts, &rest, &error)) {
+  auto fail = [&](int code) {  // error's message, then the exit code
     std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return 2;
-  }
+    return code;
+  };
+  if (!parse_options(std::getenv("VIGIL_OPTS"), argc, argv, &opts, &rest, &error)) return fail(2);
   if (rest >= argc) {
     std::fprintf(stderr, "vigil run: missing ENTRYPOINT (usage: vigil run [OPTIONS] -- ENTRYPOINT [ARGS...])\n");
     return 2;
@@ -265,10 +266,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> env = app_environment();
   std::vector<std::string> app_argv(argv + rest, argv + argc);
   std::string path;
-  if (int rc = resolve_entrypoint(app_argv[0], env, &path, &error); rc != 0) {
-    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return rc;
-  }
+  if (int rc = resolve_entrypoint(app_argv[0], env, &path, &error); rc != 0) return fail(rc);
 
   // The app's process is forked now, while vigil is still one thread (a fork
   // of a multi-threaded process interrupts every CPU to flush TLBs); it waits
@@ -276,10 +274,7 @@ int run(int argc, char** argv) {
   // dispositions are still the ones vigil was started with.
   prepare_app_caps(opts.app_ptrace);
   PendingApp app = fork_app(path, app_argv, env, app_child_setup, &error);
-  if (app.pid < 0) {
-    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return 126;
-  }
+  if (app.pid < 0) return fail(126);
   phase("app forked");
 
   Context ctx = make_context();
@@ -346,10 +341,7 @@ int run(int argc, char** argv) {
   } let_go{go, abandoned};
   // The sinks without their threads (their journal is the keeper's to recover).
   std::unique_ptr<Output> out = make_output(opts.sinks, ctx, &error, /*start=*/false);
-  if (!out) {
-    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return 2;
-  }
+  if (!out) return fail(2);
   phase("sinks made");
   // The keeper (fail-closed, journal recovery) now, while vigil is small and
   // its only other thread (the rules') sleeps: a fork of a process whose
@@ -357,10 +349,7 @@ int run(int argc, char** argv) {
   // are copy-on-write faults. It gets the filter's listener at the spawn
   // (sensor/sensor.hpp start_keeper).
   std::shared_ptr<Keeper> keeper = start_keeper(out.get(), &error);
-  if (!keeper) {
-    std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-    return 126;
-  }
+  if (!keeper) return fail(126);
   phase("keeper started");
   let_go();
   if (spdlog::should_log(spdlog::level::info)) log_kernel_features(false);
@@ -389,10 +378,7 @@ int run(int argc, char** argv) {
   int pid = -1;
   if (early) {
     pid = install(*early);
-    if (pid < 0) {
-      std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-      return 126;
-    }
+    if (pid < 0) return fail(126);
     spdlog::debug("startup: filter installed before the rules were compiled: {}", early_why);
     phase("filter installed");
   }
@@ -434,18 +420,12 @@ int run(int argc, char** argv) {
                  "forked again with their own filter (a start slower by a few milliseconds, nothing missed)");
     drop_app();  // the new tracer forks its own keeper
     app = fork_app(path, app_argv, env, app_child_setup, &error);
-    if (app.pid < 0) {
-      std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-      return 126;
-    }
+    if (app.pid < 0) return fail(126);
     early.reset();
   }
   if (!early) {
     pid = install(rows);
-    if (pid < 0) {
-      std::fprintf(stderr, "vigil run: %s\n", error.c_str());
-      return 126;
-    }
+    if (pid < 0) return fail(126);
   }
   phase("tracer ready");
   tracer->release(app);
