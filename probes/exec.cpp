@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -150,7 +151,17 @@ void read_argv(const SyscallArgs& a, const TraceeMemory& mem, uint64_t addr, Pro
   }
 }
 
+// VIGIL_TEST_HASH_DELAY_MS (tests): each hash takes that much longer, so
+// that whether an exec waits for it shows (tests/shell/run_exec_hash.sh).
+// Read when vigil starts: its VIGIL_* variables are wiped once it has read
+// them all (scrub_secrets), before the app's first exec.
+const long kTestHashDelayMs = [] {
+  const char* v = std::getenv("VIGIL_TEST_HASH_DELAY_MS");
+  return v ? std::strtol(v, nullptr, 10) : 0L;
+}();
+
 std::string hash_fd(int fd) {
+  if (kTestHashDelayMs > 0) usleep(useconds_t(kTestHashDelayMs * 1000));
   Sha256 sha;
   char buf[65536];
   for (ssize_t n; (n = read(fd, buf, sizeof buf)) != 0;) {
@@ -187,8 +198,10 @@ struct FileFacts {
 
 // The facts of the open file fd (any mode, O_PATH too), cached by (dev,
 // inode, mtime, size): a repeated exec costs one fstat. *st is its fstat
-// (st_ino 0 if unknown).
-FileFacts file_facts(int fd, struct stat* st) {
+// (st_ino 0 if unknown). owed non-null: the hash is not computed unless
+// known already; *owed tells whether one is due (exec_sha256 computes it,
+// and caches the facts then).
+FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
   using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
   static std::map<Key, FileFacts> cache;
   *st = {};
@@ -203,12 +216,23 @@ FileFacts file_facts(int fd, struct stat* st) {
   const ssize_t n = pread(rd, head, sizeof head, 0);
   f.head = n >= 0;
   f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
-  if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
+  if (st->st_size <= kHashMaxBytes && owed) *owed = true;
+  else if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
   close(rd);
+  if (owed && *owed) return f;  // cached once hashed
   if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
   cache.emplace(key, f);
   return f;
 }
+
+}  // namespace
+
+std::string exec_sha256(int fd) {
+  struct stat st;
+  return file_facts(fd, &st).sha256;
+}
+
+namespace {
 
 // Session id and controlling terminal from /proc/PID/stat.
 void read_stat(int pid, Process* p) {
@@ -294,9 +318,13 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // (the script, or the executable), st_ino 0 if unknown; *image: the file that
 // runs (the interpreter of a script), ino 0 if unknown. ids: the caller's
 // ids as the tracer read them at this notification (learning the process),
-// else null: read here.
+// else null: read here. hash_fd non-null: the SHA-256 is left for later
+// (DecodeContext::exec_hash_later) unless known; *hash_fd is then the fd of
+// the file to hash (exe_fd, or the interpreter's, left open), else -1.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
-                     const DecodeContext& ctx, DecodeContext::ExecImage* image, const procfs::Status* ids = nullptr) {
+                     const DecodeContext& ctx, DecodeContext::ExecImage* image, const procfs::Status* ids = nullptr,
+                     int* hash_fd = nullptr) {
+  if (hash_fd) *hash_fd = -1;
   procfs::Status st;
   if (ids) {  // the caller waits in this call: its ids cannot have changed since
     st = *ids;
@@ -321,8 +349,10 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   // "#!" script: the kernel runs the interpreter with argv
   // [interpreter, optional argument, the path given to execve, argv[1]...].
   p->interpreter_script.clear();
-  const FileFacts f = file_facts(exe_fd, file_st);
+  bool owed = false;
+  const FileFacts f = file_facts(exe_fd, file_st, hash_fd ? &owed : nullptr);
   p->sha256 = f.sha256;
+  if (owed && !f.script) *hash_fd = exe_fd;
   // What runs: this file, unless it is a script (its interpreter, below) or
   // vigil could not read it to tell (unknown).
   if (f.head && !f.script) *image = {uint64_t(file_st->st_dev), uint64_t(file_st->st_ino)};
@@ -340,9 +370,11 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
       for (size_t i = 1; i < p->argv.size(); ++i) argv.push_back(std::move(p->argv[i]));
       p->argv = std::move(argv);
       struct stat ist;
-      p->sha256 = file_facts(ifd, &ist).sha256;  // of what runs, the interpreter
+      bool iowed = false;
+      p->sha256 = file_facts(ifd, &ist, hash_fd ? &iowed : nullptr).sha256;  // of what runs, the interpreter
       *image = {uint64_t(ist.st_dev), uint64_t(ist.st_ino)};
-      close(ifd);
+      if (iowed) *hash_fd = ifd;
+      else close(ifd);
     }
   }
   // The sensitive-file watch names a reader by its argv, a relative argument against its cwd (probes/sensitive.hpp).
@@ -387,8 +419,9 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // A path relative to an execveat directory fd is no path to name a script by.
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st;
-  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, ctx, &ctx.exec_image, ctx.caller_ids);
-  procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, ctx, &ctx.exec_image, ctx.caller_ids,
+                  ctx.exec_hash_later ? &ctx.exec_hash_fd : nullptr);
+  if (ctx.exec_hash_fd != exe_fd) procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)
     drifted = ctx.drift->check(p->interpreter_script.empty() ? p->exe : p->interpreter_script, st, p.get());

@@ -9,7 +9,8 @@
 namespace vigil::probes {
 
 // Executables larger than this are not hashed (sha256 stays empty): hashing
-// happens on the tracer thread while the process waits.
+// happens on the tracer thread, while the exec waits where its verdict can
+// act, else just after its answer (DecodeContext::exec_hash_later).
 inline constexpr long long kHashMaxBytes = 64LL << 20;
 
 namespace dec {

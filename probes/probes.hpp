@@ -165,6 +165,13 @@ struct DecodeContext {
   // empty (a relative script path is still resolved against the cwd) and
   // is_stdio_net false.
   bool exec_cwd = true, exec_argv_cwd = true, exec_stdio = true;
+  // exec: the tracer answers the exec before it judges it (no verdict on it
+  // can act) and hashes after the answer: the SHA-256 of what runs is then
+  // not computed here (a 40 MB binary: ~30 ms while its exec waits) unless
+  // known already; exec_hash_fd (set by the decoder, owned by the tracer) is
+  // the file to hash, -1 if there is none (probes/exec.hpp exec_sha256).
+  bool exec_hash_later = false;
+  int exec_hash_fd = -1;
   // Set by the decoder:
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)
@@ -317,6 +324,11 @@ inline scmp_filter_ctx build_filter(std::string* error) { return build_filter(ta
 // of the default table is also generated at build time (probes/gen/), so
 // that `vigil run` does not spend milliseconds in libseccomp at every start.
 bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* error);
+
+// The SHA-256 an exec's decode left for after its answer
+// (DecodeContext::exec_hash_fd), cached with the exec decoder's facts of the
+// file; empty if it is over 64 MiB or cannot be read. The caller closes fd.
+std::string exec_sha256(int fd);
 
 // Cap on a path read from tracee memory: longer than PATH_MAX so that an
 // over-long path (which the kernel refuses) is still reported, flagged.
