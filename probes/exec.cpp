@@ -198,9 +198,9 @@ struct FileFacts {
 
 // The facts of the open file fd (any mode, O_PATH too), cached by (dev,
 // inode, mtime, size): a repeated exec costs one fstat. *st is its fstat
-// (st_ino 0 if unknown). owed non-null: the hash is not computed unless
-// known already; *owed tells whether one is due (exec_sha256 computes it,
-// and caches the facts then).
+// (st_ino 0 if unknown). owed non-null: the hash of a file that is not a
+// script is not computed unless known already; *owed tells whether one is
+// due (exec_sha256 computes it, and caches the facts then).
 FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
   using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
   static std::map<Key, FileFacts> cache;
@@ -216,10 +216,11 @@ FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
   const ssize_t n = pread(rd, head, sizeof head, 0);
   f.head = n >= 0;
   f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
-  if (st->st_size <= kHashMaxBytes && owed) *owed = true;
+  const bool later = owed && !f.script;  // (a script is small, and its interpreter is what runs)
+  if (st->st_size <= kHashMaxBytes && later) *owed = true;
   else if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
   close(rd);
-  if (owed && *owed) return f;  // cached once hashed
+  if (later && *owed) return f;  // cached once hashed
   if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
   cache.emplace(key, f);
   return f;
@@ -352,7 +353,7 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   bool owed = false;
   const FileFacts f = file_facts(exe_fd, file_st, hash_fd ? &owed : nullptr);
   p->sha256 = f.sha256;
-  if (owed && !f.script) *hash_fd = exe_fd;
+  if (owed) *hash_fd = exe_fd;
   // What runs: this file, unless it is a script (its interpreter, below) or
   // vigil could not read it to tell (unknown).
   if (f.head && !f.script) *image = {uint64_t(file_st->st_dev), uint64_t(file_st->st_ino)};
@@ -373,8 +374,8 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
       bool iowed = false;
       p->sha256 = file_facts(ifd, &ist, hash_fd ? &iowed : nullptr).sha256;  // of what runs, the interpreter
       *image = {uint64_t(ist.st_dev), uint64_t(ist.st_ino)};
-      if (iowed) *hash_fd = ifd;
-      else close(ifd);
+      if (hash_fd) *hash_fd = iowed ? ifd : -1;  // the interpreter's hash, not the script's
+      if (!iowed) close(ifd);
     }
   }
   // The sensitive-file watch names a reader by its argv, a relative argument against its cwd (probes/sensitive.hpp).
