@@ -3,14 +3,35 @@
 #pragma once
 
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cerrno>
 #include <string>
+#include <utility>
 
 #include "events/events.hpp"
 
 namespace vigil::procfs {
+
+// An fd of vigil's own, closed when it goes out of scope (moved, never copied).
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      if (fd >= 0) close(fd);
+      fd = std::exchange(o.fd, -1);
+    }
+    return *this;
+  }
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
 
 // PIDFD_GET_INFO (Linux 6.13+; exit status 6.15+), include/uapi/linux/pidfd.h:
 // read here, and probed by sensor/kernel.cpp.

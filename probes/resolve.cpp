@@ -51,23 +51,7 @@ namespace {
 constexpr int kMaxLinks = 40;  // the kernel's MAXSYMLINKS
 constexpr ino_t kProcRootIno = 1;  // PROC_ROOT_INO
 
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      if (fd >= 0) close(fd);
-      fd = std::exchange(o.fd, -1);
-    }
-    return *this;
-  }
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  int release() { return std::exchange(fd, -1); }
-};
+using procfs::Fd;
 
 Resolved failed(int err, std::string what) {
   Resolved r;

@@ -120,15 +120,7 @@ void restore(unsigned changed) {
   std::abort();
 }
 
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f = -1) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
+using procfs::Fd;
 
 }  // namespace
 

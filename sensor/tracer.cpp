@@ -580,23 +580,14 @@ struct Tracer::Impl {
     return (std::strcmp(syscall, "execveat") == 0 ? enforce_execveat : enforce_execve) || ev.arg("unreadable");
   }
 
-  // An exec's SHA-256 its decode left for later (DecodeContext::exec_hash_later):
-  // its fd, closed on every path.
-  struct OwedHash {
-    int fd = -1;
-    explicit OwedHash(int f) : fd(f) {}
-    OwedHash(const OwedHash&) = delete;
-    OwedHash& operator=(const OwedHash&) = delete;
-    ~OwedHash() {
-      if (fd >= 0) close(fd);
-    }
-  };
-  // The hash, into the event's process (a new copy: processes are shared
-  // read-only) and into the table if the exec made it the process's already.
-  void settle(OwedHash& owed, int tgid, Event& ev) {
+  // An exec's SHA-256 its decode left for later (DecodeContext::exec_hash_later,
+  // owed: the file's fd, closed on every path), into the event's process (a
+  // new copy: processes are shared read-only) and into the table if the exec
+  // made it the process's already.
+  void settle(procfs::Fd& owed, int tgid, Event& ev) {
     if (owed.fd < 0) return;
     std::string hash = probes::exec_sha256(owed.fd);
-    close(std::exchange(owed.fd, -1));
+    close(owed.release());
     if (hash.empty() || !ev.proc) return;
     auto p = std::make_shared<Process>(*ev.proc);
     p->sha256 = std::move(hash);
@@ -926,11 +917,11 @@ struct Tracer::Impl {
     ctx.performed = probe->performed && judge.enforces(probe->type);
     if (fresh_tid == tid) ctx.caller_ids = &fresh_ids;  // learnt at this notification: its ids are read
     // An exec no verdict can stop is answered before it is judged: its
-    // SHA-256 is computed after the answer (OwedHash), not while it waits.
+    // SHA-256 is computed after the answer (settle), not while it waits.
     ctx.exec_hash_later = probe->stage == probes::Stage::ExecEntry && !exec_verdict_can_act(probe->syscall, ev);
     if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
     else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
-    OwedHash owed{std::exchange(ctx.exec_hash_fd, -1)};
+    procfs::Fd owed(std::exchange(ctx.exec_hash_fd, -1));
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
     if (req.data.nr != args.nr) ev.args.push_back({"via", "socketcall"});
     const bool was_pending = pending_follow.erase(tid) > 0;
