@@ -415,6 +415,14 @@ TEST_CASE("rule-named watch: reads of a named file, a directory walked on the wa
   CHECK(ev[0].path == (d.path / "walk/sub/f").string());
 }
 
+namespace {
+// A directory of n empty files: a walk of it takes ~100 ms or more.
+void make_big_dir(const fs::path& dir, size_t n) {
+  fs::create_directories(dir);
+  for (size_t i = 0; i < n; ++i) close(open((dir / std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
+}
+}  // namespace
+
 TEST_CASE("rule-named watch: a walked directory is watched from before its listing, not from the walk's end",
           "[probes][sensitive]") {
   // An entry made in a directory listed early, while the walk goes on below
@@ -422,9 +430,8 @@ TEST_CASE("rule-named watch: a walked directory is watched from before its listi
   // the directories were watched only once the whole walk was over.
   TempDir d;
   fs::create_directories(d.path / "a");
-  fs::create_directories(d.path / "big");
   constexpr size_t kFiles = 30000;
-  for (size_t i = 0; i < kFiles; ++i) close(open((d.path / "big" / std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
+  make_big_dir(d.path / "big", kFiles);
   SensitiveWatch w;
   std::string err;
   REQUIRE(w.start({}, &err));
@@ -454,9 +461,8 @@ TEST_CASE("rule-named watch: the walk stops within a directory when cancelled (t
   // The tracer joins the watch's thread when the app exits: a walk that looked
   // at its flag per directory made a /bin/true wait for a whole /usr/lib listing.
   TempDir d;
-  fs::create_directories(d.path / "big");
   constexpr size_t kFiles = 30000;
-  for (size_t i = 0; i < kFiles; ++i) close(open((d.path / "big" / std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0644));
+  make_big_dir(d.path / "big", kFiles);
   SensitiveWatch w;
   std::string err;
   REQUIRE(w.start({}, &err));
