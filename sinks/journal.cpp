@@ -223,8 +223,7 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
   // pages, most of them the 16 sinks' path slots, and each page written is a
   // fault on a file mapping (~15-30 us on a paravirtualised VM: a start pays
   // 3 instead of 17). Slots past nsinks keep an earlier run's bytes: nothing
-  // reads them (every reader stops at nsinks). The atomics are zeroed by
-  // their constructors (default-initialisation: the arrays are left as they are).
+  // reads them (every reader stops at nsinks).
   std::memset(m, 0, sizeof JournalHeader::magic);  // first: a file without the magic is not read
   auto* h = j->h_ = new (m) JournalHeader;
   j->data_ = static_cast<char*>(m) + kDataOffset;
@@ -237,6 +236,7 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
     h->sinks[i].target[kPathMax - 1] = '\0';
   }
   std::memset(h->ctx, 0, sizeof h->ctx);  // (set_context fills it)
+  for (auto* c : {&h->committed, &h->dispatched, &h->lost}) c->store(0);  // (not left to the constructor's default)
   for (auto& p : h->pending) p.store(kNoPending);
   h->open.store(1);
   std::memcpy(h->magic, kMagic, 8);  // last: a file with the magic is complete
