@@ -104,9 +104,19 @@ int install_fd(int listener, uint64_t id, int fd, unsigned newfd_flags) {
 
 void prepare_app_caps(bool keep_ptrace) { guard::prepare_app_caps(keep_ptrace); }
 
-void scrub_secrets(int argc, char** argv, int rest) {
-  for (int i = 1; i < rest && i < argc; ++i) std::memset(argv[i], 0, std::strlen(argv[i]));
-  for (char** e = environ; *e; ++e)
+namespace {
+int g_secret_argc = 0, g_secret_rest = 0;  // note_secrets
+char** g_secret_argv = nullptr;
+}  // namespace
+
+void note_secrets(int argc, char** argv, int rest) {
+  g_secret_argc = argc, g_secret_argv = argv, g_secret_rest = rest;
+}
+
+void scrub_secrets() {
+  for (int i = 1; g_secret_argv && i < g_secret_rest && i < g_secret_argc; ++i)
+    std::memset(g_secret_argv[i], 0, std::strlen(g_secret_argv[i]));
+  for (char** e = environ; e && *e; ++e)
     if (std::strncmp(*e, "VIGIL_", 6) == 0)
       if (char* eq = std::strchr(*e, '=')) std::memset(eq + 1, 0, std::strlen(eq + 1));
 }

@@ -98,6 +98,7 @@ char receive(int sock, int* listener, int* handed) {
   // (setpgid needs the same session), so kill(0, ...) never reaches us.
   setsid();
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // (inherited from vigil already: sensor/guard.hpp)
+  scrub_secrets();  // its copy of vigil's options and VIGIL_* values: /proc/<keeper>/cmdline|environ are readable
   // None of vigil's handlers (they forward signals to the app): default
   // actions, and termination or stop requests ignored.
   struct sigaction act {};

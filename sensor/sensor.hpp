@@ -83,9 +83,13 @@ struct PendingApp {
 void prepare_app_caps(bool keep_ptrace);
 void app_child_setup();
 // /proc/PID/environ and cmdline of a process that is not dumpable are still
-// readable by its uid (Linux 6.x): once parsed, vigil's options (argv[1] up
-// to rest) and the values of VIGIL_* variables are overwritten in place.
-void scrub_secrets(int argc, char** argv, int rest);
+// readable by its uid (Linux 6.x): vigil's options (argv[1] up to rest, as
+// noted by note_secrets) and the values of VIGIL_* variables are overwritten
+// in place by scrub_secrets: by vigil once it has read them all, and by each
+// process forked before that (the keeper, the app's process before its exec)
+// right after its fork, in its own copy. Async-signal-safe.
+void note_secrets(int argc, char** argv, int rest);
+void scrub_secrets();
 // Forks the app's process for path/argv/env; the child runs child_setup
 // (async-signal-safe code only; may be null) and waits. pid -1 and *error on failure.
 PendingApp fork_app(const std::string& path, const std::vector<std::string>& argv,

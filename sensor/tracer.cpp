@@ -1231,6 +1231,10 @@ PendingApp fork_app(const std::string& path, const std::vector<std::string>& arg
     // Dies with vigil (the keeper kills the rest of the app: sensor/keeper.hpp).
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != vigil_pid) _exit(127);
     if (child_setup) child_setup();
+    // VIGIL_TEST_NO_WAIT_KILLABLE=1 leaves WAIT_KILLABLE_RECV out (tests of the older kernels' path).
+    const char* no_killable = getenv("VIGIL_TEST_NO_WAIT_KILLABLE");
+    const bool killable = !(no_killable && *no_killable == '1');
+    scrub_secrets();  // this copy of vigil's options is readable in /proc/<pid>/cmdline until the exec
     char c;
     uint32_t len = 0;
     sock_filter prog[BPF_MAXINSNS];
@@ -1243,9 +1247,7 @@ PendingApp fork_app(const std::string& path, const std::vector<std::string>& arg
     // Bypass mitigation on the app (kernels before 5.16 do by default).
     // WAIT_KILLABLE_RECV (Linux 5.19): a signal cannot interrupt a call vigil is
     // judging (no EINTR, no restarted duplicate); EINVAL before 5.19: without it.
-    // VIGIL_TEST_NO_WAIT_KILLABLE=1 leaves it out (tests of the older kernels' path).
-    const char* no_killable = getenv("VIGIL_TEST_NO_WAIT_KILLABLE");
-    ListenerMsg msg{-1, no_killable && *no_killable == '1' ? 0 : 1};
+    ListenerMsg msg{-1, killable ? 1 : 0};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0) {
       const unsigned long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_SPEC_ALLOW;
       if (msg.wait_killable)

@@ -252,6 +252,7 @@ int run(int argc, char** argv) {
     return code;
   };
   if (!parse_options(std::getenv("VIGIL_OPTS"), argc, argv, &opts, &rest, &error)) return fail(2);
+  note_secrets(argc, argv, rest);  // wiped once read (scrub_secrets), the keeper's and the app's copies too
   if (rest >= argc) {
     std::fprintf(stderr, "vigil run: missing ENTRYPOINT (usage: vigil run [OPTIONS] -- ENTRYPOINT [ARGS...])\n");
     return 2;
@@ -431,7 +432,7 @@ int run(int argc, char** argv) {
   tracer->release(app);
   // Every option and VIGIL_* variable has been read (sinks, tracer, test knobs):
   // their values are wiped from /proc/<vigil>/cmdline|environ (docs/threat-model.md).
-  scrub_secrets(argc, argv, rest);
+  scrub_secrets();
   phase("app spawned");
   pid1::set_target(pid);
   spdlog::info("sensor {} tracing {} (pid {})", ctx.sensor_id, path, pid);

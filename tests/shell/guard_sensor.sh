@@ -45,8 +45,10 @@ for mode in detect prevent; do
   [ "$denied" -ge 30 ] || { cat "$tmp/out"; echo "FAIL ($mode): only $denied attacks ran"; exit 1; }
   grep -q '^kill-own-child ok$' "$tmp/out" && grep -q '^own-child signaled=15$' "$tmp/out" \
     || { cat "$tmp/out"; echo "FAIL ($mode): signals to the app's own processes broke"; exit 1; }
-  grep -q '^environ-vigil read=1 secret=0$' "$tmp/out" && grep -q '^cmdline-vigil read=1 secret=0$' "$tmp/out" \
-    || { cat "$tmp/out"; echo "FAIL ($mode): vigil's secrets are readable in /proc/<vigil>/environ|cmdline"; exit 1; }
+  for who in vigil keeper; do
+    grep -q "^environ-$who read=1 secret=0$" "$tmp/out" && grep -q "^cmdline-$who read=1 secret=0$" "$tmp/out" \
+      || { cat "$tmp/out"; echo "FAIL ($mode): vigil's secrets are readable in /proc/<$who>/environ|cmdline"; exit 1; }
+  done
   grep -q '^usr1 forwarded=1$' "$tmp/out" || { cat "$tmp/out"; echo "FAIL ($mode): a signal to vigil was not forwarded"; exit 1; }
   # Each call the guard denied (all but the /proc opens the kernel refuses) is a Critical alert.
   n=$(count_alerts "$tmp/alerts")
