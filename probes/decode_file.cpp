@@ -47,18 +47,21 @@ bool read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
   return false;
 }
 
-bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
+bool resolve_path(const TraceeMemory& mem, DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
                   Event* ev, std::string* path, bool identity, struct stat* st, bool lexical_pending) {
   auto lexical = [&] {
     if (lexical_pending) *path = normalize_path(dir_of(mem.tid(), dirfd), raw);
     return false;
   };
   if (ctx.performed || raw.empty() || ev->arg("unreadable")) return lexical();
-  Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), nullptr, ctx.files ? &ctx.files->own_root : nullptr},
+  Resolved r = resolve(Caller{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(),
+                              ctx.is_sensor ? *ctx.is_sensor : std::function<bool(int)>(),
+                              ctx.files ? &ctx.files->own_root : nullptr},
                        dirfd, raw, flags | kNoHandle);
   procfs::close_later(std::exchange(r.fd, -1));  // the handle is not used: closed after the answer, in a batch
   if (!r.ok()) {
     add_arg(ev, "unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err)));
+    if (r.sensor) ctx.sensor_target = fmt::format("path={} ({})", raw, r.what);
     return lexical();
   }
   *path = r.path;

@@ -28,13 +28,14 @@ bool read_path(const TraceeMemory& mem, uint64_t addr, int dirfd, Event* ev, std
 // Then the object that path names for the caller (probes/resolve.hpp,
 // flags: ResolveFlags): *path becomes its resolved path (aliases read as
 // the true file), ev->file gets its dev and inode. Unresolvable: the lexical
-// path stays and evt.arg.unresolved says why. Not done when the tracer
+// path stays and evt.arg.unresolved says why (the sensor's own /proc entries:
+// ctx.sensor_target too, for the guard). Not done when the tracer
 // performs the call itself (ctx.performed: it resolves as the caller).
 // Returns whether it was resolved; *st (if given) then holds the object's
 // type, size and identity (st_mode 0: it does not exist).
 // lexical_pending: read_path deferred the lexical path (it is filled here
 // wherever the resolved one is not).
-bool resolve_path(const TraceeMemory& mem, const DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
+bool resolve_path(const TraceeMemory& mem, DecodeContext& ctx, int dirfd, const std::string& raw, unsigned flags,
                   Event* ev, std::string* path, bool identity = true, struct stat* st = nullptr,
                   bool lexical_pending = false);
 // The fd table entry of fd (validated; resolved from /proc when unknown).

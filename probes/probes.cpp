@@ -84,10 +84,13 @@ const std::vector<Probe> kProbes = {
     fed(kFeedExitCode, {"exit_group", P, "exit", Stage::Exit, dec::exit_code, {}, nullptr, {}, Enforce::Alert}),
     // File
     // Opens and path rows: performed by vigil where a rule can block them (sensor/perform.hpp; not chdir: the caller's own).
-    fed(D, perf({"open", F, "open", E, dec::open, {}, nullptr, write_open(1)})),
-    fed(D, perf({"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)})),
-    fed(D, perf({"openat2", F, "openat2", E, dec::open})),
-    fed(D, perf({"creat", F, "creat", E, dec::open})),
+    // Write-opens are guard rows too: one of the sensor's /proc entries
+    // (/proc/<vigil>/oom_score_adj: the same uid may write it) is refused by
+    // the resolver and the call denied in every mode (sensor/guard.hpp tamper).
+    fed(D | G, perf({"open", F, "open", E, dec::open, {}, nullptr, write_open(1)})),
+    fed(D | G, perf({"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)})),
+    fed(D | G, perf({"openat2", F, "openat2", E, dec::open})),
+    fed(D | G, perf({"creat", F, "creat", E, dec::open})),
     fed(D, perf({"truncate", F, "truncate", E, dec::path_op})),
     fed(D, perf({"unlink", F, "unlink", E, dec::path_op})),
     fed(D, perf({"unlinkat", F, "unlinkat", E, dec::path_op})),

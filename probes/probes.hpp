@@ -9,6 +9,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <utility>
@@ -145,6 +146,9 @@ struct DecodeContext {
   DnsMap* dns = nullptr;          // names of resolved addresses
   DriftTracker* drift = nullptr;  // files written since start
   const Process* proc = nullptr;  // the calling process (null: not known yet)
+  // Which pids are the sensor's (vigil, its threads, the keeper): their /proc
+  // entries are refused to the resolver (null: vigil's own only).
+  const std::function<bool(int)>* is_sensor = nullptr;
   // The tracer performs this call itself (sensor/perform.hpp): decoders
   // leave the path's resolution to it (it resolves as the caller).
   bool performed = false;
@@ -173,6 +177,9 @@ struct DecodeContext {
   bool exec_hash_later = false;
   int exec_hash_fd = -1;
   // Set by the decoder:
+  // A path the call names resolved to the sensor's own /proc entries (a
+  // tamper attempt, denied in every mode: sensor/guard.hpp): what it is.
+  std::string sensor_target;
   bool drop = false;  // nothing worth an event (e.g. a sendto that is not DNS): no event, no verdict
   int dns_fd = -1;    // a DNS exchange on this fd: follow the thread's next syscalls (DNS window)
   bool accepted_conn = false;  // an IPv4/IPv6 connection was accepted: the process is a network service

@@ -37,6 +37,7 @@ Resolved& Resolved::operator=(Resolved&& o) noexcept {
     err = o.err;
     what = std::move(o.what);
     refused = o.refused;
+    sensor = o.sensor;
     size = o.size;
   }
   return *this;
@@ -59,12 +60,20 @@ Resolved failed(int err, std::string what) {
   r.what = std::move(what);
   return r;
 }
-// vigil's own refusal (the sensor's /proc entries): EACCES.
+// vigil's own refusal (a /proc entry it cannot tell is not the sensor's): EACCES.
 Resolved refuse(std::string what) {
   Resolved r = failed(EACCES, std::move(what));
   r.refused = true;
   return r;
 }
+// The refusal of the sensor's own /proc entries (vigil, its threads, the keeper): a tamper attempt.
+Resolved refuse_sensor(std::string what) {
+  Resolved r = refuse(std::move(what));
+  r.sensor = true;
+  return r;
+}
+// A refusal passed on as it is (sensor or not).
+Resolved refuse(const Resolved& bad) { return bad.sensor ? refuse_sensor(bad.what) : refuse(bad.what); }
 
 std::string read_link_at(int fd, const char* name) {
   std::vector<char> buf(256);
@@ -165,7 +174,7 @@ Resolved check_proc_dir(int fd, const struct stat& st, ProcCheck& proc, const Is
   if (!S_ISDIR(st.st_mode) || !proc.is_proc(fd, st)) return {};
   const int owner = proc_owner(fd, st);
   if (owner < 0) return refuse("a directory of another procfs instance (its pid numbers are not vigil's)");
-  if (owner > 0 && is_sensor(owner)) return refuse(fmt::format("/proc/{} is the sensor's", owner));
+  if (owner > 0 && is_sensor(owner)) return refuse_sensor(fmt::format("/proc/{} is the sensor's", owner));
   return {};
 }
 
@@ -527,7 +536,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
   ProcCheck proc;
   // A start (or root) inside a process directory of procfs (a dirfd or cwd
   // there): never the sensor's.
-  if (const Resolved bad = check_proc_dir(cur.fd, cur_st, proc, is_sensor); !bad.ok()) return refuse(bad.what);
+  if (const Resolved bad = check_proc_dir(cur.fd, cur_st, proc, is_sensor); !bad.ok()) return refuse(bad);
 
   while (!work.empty()) {
     std::string comp = std::move(work.back());
@@ -574,7 +583,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
           work.push_back(std::to_string(who.tid));
           work.push_back("task");
         }
-        if (is_sensor(to_int(comp))) return refuse(fmt::format("/proc/{} is the sensor's", comp));
+        if (is_sensor(to_int(comp))) return refuse_sensor(fmt::format("/proc/{} is the sensor's", comp));
       }
     }
     Fd next(openat(cur.fd, comp.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
@@ -607,9 +616,18 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
       if (proc.is_proc(next.fd, st)) {
         const int owner = proc_owner(cur.fd, cur_st);
         if (owner < 0) return refuse(fmt::format("magic link '{}': its process is not known", comp));
-        if (owner > 0 && is_sensor(owner)) return refuse(fmt::format("magic link of /proc/{} (the sensor's)", owner));
+        if (owner > 0 && is_sensor(owner)) return refuse_sensor(fmt::format("magic link of /proc/{} (the sensor's)", owner));
         Fd obj(openat(cur.fd, comp.c_str(), O_PATH | O_CLOEXEC));
         if (obj.fd < 0 || fstat(obj.fd, &cur_st) < 0) return failed(errno, fmt::format("magic link '{}' -> {}", comp, target));
+        // A procfs file behind the link (a read-only fd of /proc/<vigil>/oom_score_adj,
+        // reopened for writing): the kernel's path of it names its process.
+        if (!S_ISDIR(cur_st.st_mode) && proc.is_proc(obj.fd, cur_st) && target[0] == '/') {
+          std::vector<std::string> names;
+          split_into(target, &names);
+          for (const auto& n : names)
+            if (to_int(n) > 0 && is_sensor(to_int(n)))
+              return refuse_sensor(fmt::format("magic link '{}' -> {} (the sensor's)", comp, target));
+        }
         cur = std::move(obj);
         parts.clear();
         if (target[0] == '/') {
@@ -622,7 +640,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
           parts.push_back(target);  // pipe:[n], socket:[n], anon_inode:...: no path
         }
         if (!S_ISDIR(cur_st.st_mode) && !last) return failed(ENOTDIR, fmt::format("{} is no directory", target));
-        if (const Resolved bad = check_proc_dir(cur.fd, cur_st, proc, is_sensor); !bad.ok()) return refuse(bad.what);
+        if (const Resolved bad = check_proc_dir(cur.fd, cur_st, proc, is_sensor); !bad.ok()) return refuse(bad);
         continue;
       }
       if (last && target.back() == '/') must_be_dir = true;

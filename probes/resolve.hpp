@@ -36,6 +36,7 @@ struct Resolved {
   int err = 0;                // not resolved: an errno, and `what` says where
   std::string what;
   bool refused = false;       // err is vigil's refusal (the sensor's /proc entries), not what the kernel would say
+  bool sensor = false;        // refused: the object is the sensor's own (/proc/<vigil|its thread|keeper>/...)
   int64_t size = 0;           // st_size of the object (exists)
 
   Resolved() = default;

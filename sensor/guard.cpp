@@ -469,6 +469,16 @@ bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes
 void Guard::deny(int listener, uint64_t id, const std::string& what, const MakeEvent& make, const Emit& emit) {
   bool drop = true;  // judged even where the row has no event otherwise
   Event ev = make(&drop);
+  tamper(ev, what);
+  emit(std::move(ev));
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  resp.error = -EPERM;
+  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+    spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+}
+
+void Guard::tamper(Event& ev, const std::string& what) {
   ev.args.push_back({"guard", what});
   ev.action = Action::Denied;
   Alert al;
@@ -490,12 +500,6 @@ void Guard::deny(int listener, uint64_t id, const std::string& what, const MakeE
   spdlog::warn("{}", al.output);
   // Reported before the call is answered.
   if (out_) out_->alert(std::move(al));
-  emit(std::move(ev));
-  seccomp_notif_resp resp{};
-  resp.id = id;
-  resp.error = -EPERM;
-  if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
-    spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
 }
 
 bool Guard::keeper_died(Keeper& keeper, int listener, int status) {

@@ -74,6 +74,13 @@ class Guard {
   bool on_notify(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const MakeEvent& make,
                  const Emit& emit);
 
+  // A call whose path the resolver found to be the sensor's own /proc entry
+  // (probes::DecodeContext::sensor_target, probes::Resolved::sensor: e.g. a
+  // write-open of /proc/<vigil>/oom_score_adj by any alias): marks the
+  // decoded, judged event denied and raises the Critical alert, before the
+  // caller answers the call EPERM. In every mode, whatever the rules.
+  void tamper(Event& ev, const std::string& what);
+
   // vigil, one of its threads or the keeper (numbers of vigil's pid namespace).
   bool is_sensor(int pid) const { return sensor_task(pid); }
 

@@ -222,6 +222,12 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   // refusal (the sensor's /proc entries): the built-in "Unreadable syscall
   // argument" alert, denied.
   auto unresolved = [&](const probes::Resolved& r) {
+    if (r.sensor) {  // the sensor's own /proc entry: a tamper attempt (sensor/guard.hpp), whatever the verdict
+      ev.args.push_back({"unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err))});
+      judge.judge(ev, row.enforce);
+      env.guard->tamper(ev, fmt::format("path={} ({})", f.raw_path, r.what));
+      return finish(EPERM);
+    }
     if (r.refused) {
       ev.args.push_back({"unreadable", fmt::format("path (not resolvable for vigil: {})", r.what)});
     } else {
@@ -446,6 +452,12 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
     return resolve_as_caller(env, tid, tgid, creds, dirfd, raw, flags);
   };
   auto unresolved = [&](const probes::Resolved& r) {
+    if (r.sensor) {  // the sensor's own /proc entry: a tamper attempt (sensor/guard.hpp), whatever the verdict
+      ev.args.push_back({"unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err))});
+      judge.judge(ev, row.enforce);
+      env.guard->tamper(ev, fmt::format("path={} ({})", ev.file ? ev.file->raw_path : "", r.what));
+      return finish(EPERM);
+    }
     if (r.refused) {
       ev.args.push_back({"unreadable", fmt::format("path (not resolvable for vigil: {})", r.what)});
     } else {

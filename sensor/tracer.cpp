@@ -136,6 +136,7 @@ struct Tracer::Impl {
   std::shared_ptr<Keeper> keeper_ptr;  // started early by the caller (start_keeper), or at the spawn
   Keeper& keeper;
   Guard guard;  // calls aimed at the sensor (sensor/guard.hpp)
+  const std::function<bool(int)> sensor_pids = [this](int pid) { return guard.is_sensor(pid); };  // for the resolver
   std::unique_ptr<probes::Index> index;
   std::unordered_map<int, int> thread_tgid;  // every known thread -> its thread group
   std::unordered_set<int> seized;            // threads we ptrace (followed through a syscall)
@@ -361,6 +362,7 @@ struct Tracer::Impl {
     ctx.exec_session = exec_session, ctx.exec_caps = exec_caps;
     ctx.exec_cwd = exec_cwd, ctx.exec_stdio = exec_stdio;
     ctx.exec_argv_cwd = sensitive_on;  // its attribution by argv
+    ctx.is_sensor = &sensor_pids;
     return ctx;
   }
 
@@ -922,6 +924,12 @@ struct Tracer::Impl {
     if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
     else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     procfs::Fd owed(std::exchange(ctx.exec_hash_fd, -1));
+    if (!ctx.sensor_target.empty()) {  // the sensor's own /proc entry, by any path: denied in every mode
+      judge.judge(ev, probe->enforce);
+      guard.tamper(ev, ctx.sensor_target);
+      judge.emit(std::move(ev));
+      return void(answer(req.id, EPERM));
+    }
     if (args.arch == AUDIT_ARCH_I386) ev.args.push_back({"arch", "i386"});
     if (req.data.nr != args.nr) ev.args.push_back({"via", "socketcall"});
     const bool was_pending = pending_follow.erase(tid) > 0;

@@ -2,7 +2,8 @@
 # The app cannot reach the sensor (docs/threat-model.md), in detect and in
 # prevent mode, with no rules at all (the guard does not depend on them):
 # - every call aimed at vigil, its threads or the keeper (signals, ptrace,
-#   process_vm_*, pidfds, limits, priorities, /proc/<vigil>/...) fails, a
+#   process_vm_*, pidfds, limits, priorities, /proc/<vigil>/..., writes to
+#   their /proc/<pid>/oom_score_adj by any path) fails, a
 #   Critical "Sensor tamper attempt" alert each, and vigil lives on; signals
 #   to the app's own processes and signals vigil forwards still work;
 # - a thread swapping a /proc/<vigil> fd in under pidfd_send_signal(SIGKILL)
@@ -49,6 +50,10 @@ for mode in detect prevent; do
     grep -q "^environ-$who read=1 secret=0$" "$tmp/out" && grep -q "^cmdline-$who read=1 secret=0$" "$tmp/out" \
       || { cat "$tmp/out"; echo "FAIL ($mode): vigil's secrets are readable in /proc/<$who>/environ|cmdline"; exit 1; }
   done
+  # oom_score_adj of the sensor (vigil, a thread, the keeper) through every path: refused, unchanged.
+  [ "$(grep -cE '^write-oom-[a-z-]+ errno=' "$tmp/out")" -ge 7 ] && grep -q '^oom-score-adj-vigil=0$' "$tmp/out" \
+    && grep -q '^oom-score-adj-keeper=0$' "$tmp/out" \
+    || { cat "$tmp/out"; echo "FAIL ($mode): the app set the sensor's oom_score_adj (the OOM killer's first victim)"; exit 1; }
   grep -q '^usr1 forwarded=1$' "$tmp/out" || { cat "$tmp/out"; echo "FAIL ($mode): a signal to vigil was not forwarded"; exit 1; }
   # Each call the guard denied (all but the /proc opens the kernel refuses) is a Critical alert.
   n=$(count_alerts "$tmp/alerts")

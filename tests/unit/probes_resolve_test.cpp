@@ -123,6 +123,9 @@ TEST_CASE("resolve: /proc/self, /dev/fd and magic links mean the caller, never v
     if (chdir(t.dir.c_str()) < 0) _exit(1);
     dup2(open("etc/protected/x", O_PATH), 20);
     dup2(open("etc/protected/x", O_RDONLY), 21);
+    // fd 22: read-only, vigil's (the parent's) oom_score_adj; fd 23: its own status.
+    dup2(open(("/proc/" + std::to_string(getppid()) + "/oom_score_adj").c_str(), O_RDONLY), 22);
+    dup2(open("/proc/self/status", O_RDONLY), 23);
     if (write(ready[1], "r", 1) != 1) _exit(1);
     pause();
     _exit(0);
@@ -156,11 +159,19 @@ TEST_CASE("resolve: /proc/self, /dev/fd and magic links mean the caller, never v
     INFO(raw);
     Resolved s = resolve(who, AT_FDCWD, raw, kFollowLast);
     CHECK(s.err == EACCES);
+    CHECK(s.sensor);  // a tamper attempt for the guard, not just unresolvable
   }
+  // a procfs file of vigil's held open by the caller (read-only opens are not
+  // trapped), reopened through its fd: the sensor's too; its own are its own
+  Resolved reopen = resolve(who, AT_FDCWD, "/proc/self/fd/22", kFollowLast);
+  CHECK(reopen.err == EACCES);
+  CHECK(reopen.sensor);
+  CHECK(resolve(who, AT_FDCWD, "/proc/self/fd/23", kFollowLast).ok());
   // a start inside /proc/<vigil> (a dirfd there)
   const int vdir = open(("/proc/" + self).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   const int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   CHECK(resolve_at(who, root, vdir, "/proc/" + self, "mem", kFollowLast).err == EACCES);
+  CHECK(resolve_at(who, root, vdir, "/proc/" + self, "oom_score_adj", kFollowLast).sensor);
   // the caller's own /proc entries are its own
   Resolved own = resolve(who, AT_FDCWD, "/proc/self/status", kFollowLast);
   REQUIRE(own.ok());
