@@ -166,6 +166,9 @@ void guarded(const SyscallArgs& a, const TraceeMemory&, DecodeContext& ctx, Even
     add_arg(ev, "pidfd", std::to_string(arg_int(a, 0)));
   } else if (t == "process_madvise") {
     add_arg(ev, "pidfd", std::to_string(arg_int(a, 0)));
+  } else if (t == "fcntl" || t == "ioctl") {  // F_SETOWN(_EX), FIOSETOWN, SIOCSPGRP (the guard reads the owner)
+    add_arg(ev, "fd", std::to_string(arg_int(a, 0)));
+    add_arg(ev, "cmd", std::to_string(arg_int(a, 1)));
   } else {
     add_arg(ev, "pid", std::to_string(arg_int(a, 0)));
     if (t == "kcmp") add_arg(ev, "pid2", std::to_string(arg_int(a, 1)));

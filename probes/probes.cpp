@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/sockios.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -194,6 +195,11 @@ const std::vector<Probe> kProbes = {
     fed(G, {"sched_setattr", P, "sched_setattr", E, dec::guarded, {ne(0, 0)}}),
     fed(G, {"setpriority", P, "setpriority", E, dec::guarded, {}, nullptr, {ne(0, 0 /* PRIO_PROCESS */), ne(1, 0)}}),
     fed(G, {"ioprio_set", P, "ioprio_set", E, dec::guarded, {}, nullptr, {ne(0, 1 /* IOPRIO_WHO_PROCESS */), ne(1, 0)}}),
+    // A file's owner: who the kernel sends its SIGIO and SIGURG to (F_SETSIG:
+    // any signal, SIGKILL too), with the setter's credentials.
+    fed(G, {"fcntl", P, "fcntl", E, dec::guarded, {}, nullptr, one_of(1, {F_SETOWN, F_SETOWN_EX})}),
+    fed(G, {"fcntl64", P, "fcntl", E, dec::guarded, {}, nullptr, one_of(1, {F_SETOWN, F_SETOWN_EX})}),  // i386 only
+    fed(G, {"ioctl", P, "ioctl", E, dec::guarded, {}, nullptr, one_of(1, {FIOSETOWN, SIOCSPGRP})}),
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <linux/magic.h>
 #include <linux/seccomp.h>
+#include <linux/sockios.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -200,6 +201,8 @@ enum class Guard::Kind : uint8_t {
   PidfdMadvise,  // process_madvise(pidfd, ...)
   Priority,      // setpriority(which, who, prio)
   IoPriority,    // ioprio_set(which, who, ioprio)
+  FcntlOwner,    // fcntl(fd, F_SETOWN, owner) / fcntl(fd, F_SETOWN_EX, &f_owner_ex) (BPF: those two only)
+  IoctlOwner,    // ioctl(fd, FIOSETOWN | SIOCSPGRP, &owner) (BPF: those two only)
 };
 
 Guard::Guard() : vigil_(int(getpid())), own_pidns_(ns_inode(int(getpid()), "pid")) {
@@ -224,6 +227,9 @@ Guard::Guard() : vigil_(int(getpid())), own_pidns_(ns_inode(int(getpid()), "pid"
       {"process_madvise", Kind::PidfdMadvise},
       {"setpriority", Kind::Priority},
       {"ioprio_set", Kind::IoPriority},
+      {"fcntl", Kind::FcntlOwner},
+      {"fcntl64", Kind::FcntlOwner},  // i386
+      {"ioctl", Kind::IoctlOwner},
   };
   for (const auto& [name, kind] : kRows)
     for (size_t i = 0; i < probes::kAbis.size(); ++i) {
@@ -432,6 +438,78 @@ bool Guard::on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const
   return false;
 }
 
+// A file's owner gets its SIGIO and SIGURG (F_SETSIG: any signal, SIGKILL
+// too), sent by the kernel with the credentials of whoever set the owner.
+// The sensor as owner: denied. F_SETOWN's owner is a register; F_SETOWN_EX's
+// and the socket ioctls' are in the caller's memory, read once here: where
+// the kernel would record for vigil the credentials it records for the
+// caller (the same real and effective uid) and vigil's pid numbers are the
+// caller's, vigil sets the owner it checked itself, on its copy of the file
+// (pidfd_getfd: the same open file); a caller whose ids cannot signal the
+// sensor goes on (the kernel refuses that SIGIO whatever owner it ends up
+// with); one with other ids goes on after the check (docs/threat-model.md).
+bool Guard::on_owner(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a,
+                     std::string* what, bool* answered, const MakeEvent& make, const Emit& emit) {
+  *answered = false;
+  const int cmd = arg(a, 1);
+  if (!same_pidns(tid)) return false;  // its numbers cannot name the sensor
+  constexpr auto kTid = F_OWNER_TID, kPid = F_OWNER_PID, kPgrp = F_OWNER_PGRP;
+  f_owner_ex owner{kPid, 0};
+  const bool in_memory = k == Kind::IoctlOwner || cmd == F_SETOWN_EX;
+  if (!in_memory) {
+    const int n = arg(a, 2);
+    owner = n < 0 ? f_owner_ex{kPgrp, -n} : f_owner_ex{kPid, n};
+  } else {
+    int n = 0;
+    const bool read = k == Kind::IoctlOwner ? probes::TraceeMemory(tid).read(a.args[2], &n, sizeof n)
+                                            : probes::TraceeMemory(tid).read(a.args[2], &owner, sizeof owner);
+    if (!read) {  // what the kernel answers for an address it cannot read either
+      seccomp_notif_resp resp{};
+      resp.id = id;
+      resp.error = -EFAULT;
+      ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+      return *answered = true, false;
+    }
+    if (k == Kind::IoctlOwner) owner = n < 0 ? f_owner_ex{kPgrp, -n} : f_owner_ex{kPid, n};
+  }
+  const char* how = k == Kind::IoctlOwner ? (cmd == FIOSETOWN ? "FIOSETOWN" : "SIOCSPGRP")
+                                          : (cmd == F_SETOWN ? "F_SETOWN" : "F_SETOWN_EX");
+  if (owner.type == kPgrp && owner.pid > 0 && group_has_sensor(owner.pid, -1)) {
+    *what = fmt::format("{} owner=process group {} (the sensor's)", how, owner.pid);
+    return true;
+  }
+  if ((owner.type == kPid || owner.type == kTid) && sensor_task(owner.pid)) {
+    *what = fmt::format("{} owner={} ({})", how, owner.pid, sensor_name(owner.pid));
+    return true;
+  }
+  if (!in_memory) return false;  // a register: what the kernel reads is what was checked
+  const auto ids = status_ids(tid, "Uid"), own = status_ids(vigil_, "Uid");
+  if (ids.size() < 2 || own.size() < 3) return false;  // the caller is gone
+  auto is_own = [&](long uid) { return uid == own[0] || uid == own[2]; };
+  if (!(ids[1] == 0 || is_own(ids[1]) || is_own(ids[0]))) return false;  // no SIGIO of its reaches the sensor
+  if (ids[0] != own[0] || ids[1] != own[1]) return false;  // other credentials: checked only
+  const int copy = guard::take_fd(tid, tgid, arg(a, 0));
+  if (procfs::own_resource(-copy)) {  // vigil's own: cannot set it
+    if (resource_fault(tid, "taking a file to set its owner", -copy) == 0) return false;
+    *what = fmt::format("{} owner={} (vigil could not take the file to set it)", how, owner.pid);
+    return true;
+  }
+  *answered = true;
+  seccomp_notif_resp resp{};
+  resp.id = id;
+  if (copy < 0) {  // not an fd of the caller: the kernel's answer
+    resp.error = copy == -EBADF || copy == -ESRCH ? copy : -EBADF;
+  } else {
+    if (!rules_allow(listener, id, tgid, make, emit)) return close(copy), false;
+    int n = owner.type == kPgrp ? -owner.pid : owner.pid;
+    const long rc = k == Kind::IoctlOwner ? ioctl(copy, unsigned(cmd), &n) : fcntl(copy, F_SETOWN_EX, &owner);
+    if (rc < 0) resp.error = -errno;
+    close(copy);
+  }
+  ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  return false;
+}
+
 bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const MakeEvent& make,
                       const Emit& emit) {
   const Kind k = kind_of(a);
@@ -444,6 +522,8 @@ bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes
     hit = on_pidfd(listener, id, tid, tgid, k, a, &what, &answered, make, emit);
     // kill(0, sig): the caller's group is read now; another thread or its
     // parent could move it into vigil's group before the kernel acts.
+  } else if (k == Kind::FcntlOwner || k == Kind::IoctlOwner) {
+    hit = on_owner(listener, id, tid, tgid, k, a, &what, &answered, make, emit);
   } else if (k == Kind::Kill && arg(a, 0) == 0 && !check(tid, tgid, k, a, &what) && same_pidns(tid)) {
     const int sig = arg(a, 1), pgid = getpgid(tgid);
     if (sig <= 0 || !(harmful(vigil_, sig) && vigil_ != 1) || pgid <= 0) return false;

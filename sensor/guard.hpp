@@ -106,6 +106,8 @@ class Guard {
   bool check(int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what) const;
   bool on_pidfd(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what,
                 bool* answered, const MakeEvent& make, const Emit& emit);
+  bool on_owner(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what,
+                bool* answered, const MakeEvent& make, const Emit& emit);
   // Before vigil performs a call itself: its usual event, and the rules'
   // verdict. False: denied (or killed) by a rule, answered here.
   bool rules_allow(int listener, uint64_t id, int tgid, const MakeEvent& make, const Emit& emit);

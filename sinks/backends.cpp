@@ -1,5 +1,6 @@
 // Where the lines go: stderr, a rotated file, or HTTP(S) POSTs (libcurl).
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,7 +21,15 @@ bool write_all(int fd, const std::string& buf, std::string* error) {
   size_t off = 0;
   while (off < buf.size()) {
     ssize_t n = ::write(fd, buf.data() + off, buf.size() - off);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n < 0 && errno == EINTR) continue;
+    // A full pipe with O_NONBLOCK on its open file (shared with the app, which
+    // may set it on its own stdout/stderr): wait until it has room instead of
+    // spinning a CPU the tracer and the app need.
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      poll(&p, 1, 100);
+      continue;
+    }
     if (n <= 0) {
       *error = fmt::format("write failed: {}", std::strerror(errno));
       return false;

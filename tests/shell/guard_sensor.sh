@@ -3,7 +3,8 @@
 # prevent mode, with no rules at all (the guard does not depend on them):
 # - every call aimed at vigil, its threads or the keeper (signals, ptrace,
 #   process_vm_*, pidfds, limits, priorities, /proc/<vigil>/..., writes to
-#   their /proc/<pid>/oom_score_adj by any path) fails, a
+#   their /proc/<pid>/oom_score_adj by any path, the sensor made a file's
+#   owner: F_SETOWN, F_SETOWN_EX, FIOSETOWN, SIOCSPGRP) fails, a
 #   Critical "Sensor tamper attempt" alert each, and vigil lives on; signals
 #   to the app's own processes and signals vigil forwards still work;
 # - a thread swapping a /proc/<vigil> fd in under pidfd_send_signal(SIGKILL)
@@ -40,7 +41,7 @@ for mode in detect prevent; do
   inns "VIGIL_TEST_SECRET=s3cr3t '$VIGIL' run --mode=$mode --rules=/dev/null --alerts=file:$tmp/alerts \
         --events=file:$tmp/events --sensitive-files=/s3cr3t -- '$A' calls" >"$tmp/out" 2>"$tmp/err" || true
   grep -q '^status=0$' "$tmp/out" || { cat "$tmp/out" "$tmp/err"; echo "FAIL ($mode): vigil or the app died"; exit 1; }
-  holes=$(grep -E '^[a-z0-9-]+ ok$' "$tmp/out" | grep -vE '^(kill-own-child|kill-vigil-usr1) ok$' || true)
+  holes=$(grep -E '^[a-z0-9-]+ ok$' "$tmp/out" | grep -vE '^(kill-own-child|kill-vigil-usr1|setown-ex-own|setown-own) ok$' || true)
   [ -z "$holes" ] || { cat "$tmp/out"; echo "FAIL ($mode): calls that reached the sensor: $holes"; exit 1; }
   denied=$(grep -cE '^[a-z0-9-]+ errno=' "$tmp/out")
   [ "$denied" -ge 30 ] || { cat "$tmp/out"; echo "FAIL ($mode): only $denied attacks ran"; exit 1; }
@@ -54,6 +55,10 @@ for mode in detect prevent; do
   [ "$(grep -cE '^write-oom-[a-z-]+ errno=' "$tmp/out")" -ge 7 ] && grep -q '^oom-score-adj-vigil=0$' "$tmp/out" \
     && grep -q '^oom-score-adj-keeper=0$' "$tmp/out" \
     || { cat "$tmp/out"; echo "FAIL ($mode): the app set the sensor's oom_score_adj (the OOM killer's first victim)"; exit 1; }
+  # The sensor as a file's owner (its SIGIO made SIGKILL): refused by every way; the app's own still work.
+  [ "$(grep -cE '^(setown|fiosetown|siocspgrp)-[a-z-]+ errno=' "$tmp/out")" -ge 8 ] \
+    && grep -q '^setown-ex-own owner=1 type=0 signaled=1$' "$tmp/out" && grep -q '^setown-own owner=1$' "$tmp/out" \
+    || { cat "$tmp/out"; echo "FAIL ($mode): a file's owner (F_SETOWN, F_SETOWN_EX, FIOSETOWN, SIOCSPGRP): sensor or app wrong"; exit 1; }
   grep -q '^usr1 forwarded=1$' "$tmp/out" || { cat "$tmp/out"; echo "FAIL ($mode): a signal to vigil was not forwarded"; exit 1; }
   # Each call the guard denied (all but the /proc opens the kernel refuses) is a Critical alert.
   n=$(count_alerts "$tmp/alerts")
