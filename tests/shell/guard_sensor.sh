@@ -78,6 +78,9 @@ PY
   inns "'$VIGIL' run --mode=$mode --rules=/dev/null --alerts=file:$tmp/alerts2 -- '$A' race" >"$tmp/out" 2>"$tmp/err" || true
   grep -q '^status=0$' "$tmp/out" && grep -q '^race child-killed=300$' "$tmp/out" \
     || { cat "$tmp/out" "$tmp/err"; echo "FAIL ($mode): pidfd race"; exit 1; }
+  # (both outcomes seen: the race ran; none of the owners set is vigil)
+  grep -qE '^race setown-ex won=0 set=[1-9][0-9]* denied=[1-9][0-9]*$' "$tmp/out" \
+    || { cat "$tmp/out"; echo "FAIL ($mode): F_SETOWN_EX race (an owner rewritten after vigil's check)"; exit 1; }
 
   for keep in drop keep; do
     inns "'$VIGIL' run --mode=$mode --rules=/dev/null --app-ptrace=$keep -- '$A' getfd" >"$tmp/out" 2>"$tmp/err" || true
