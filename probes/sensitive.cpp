@@ -187,6 +187,7 @@ SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind, c
   int wd = inotify_add_watch(fd_, path.c_str(), mask | IN_MASK_ADD);
   if (wd < 0) {  // gone meanwhile, not a directory, or out of watches
     out_of_watches_ += errno == ENOSPC;
+    exhausted_ += errno == ENOSPC;
     return nullptr;
   }
   Watch& w = watches_[wd];
@@ -531,6 +532,7 @@ struct SensitiveMonitor::Impl {
   std::vector<Hit> hits;
 
   std::string warning;  // for the tracer's log (take_warning)
+  size_t exhausted = 0;  // take_exhausted
   std::string info;             // take_setup
   Walked walked;                // take_setup
   std::atomic<bool> set_up{false};
@@ -552,7 +554,15 @@ struct SensitiveMonitor::Impl {
       std::lock_guard<std::mutex> lock(mu);
       if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
     }
+    note_exhausted();  // (a new entry's watch may have been refused)
     return seen.size();
+  }
+
+  void note_exhausted() {
+    if (size_t n = watch.take_exhausted()) {
+      std::lock_guard<std::mutex> lock(mu);
+      exhausted += n;
+    }
   }
 
   void loop(const ProtectedObjects& protect) {
@@ -575,6 +585,7 @@ struct SensitiveMonitor::Impl {
       walked = Walked(std::move(found));
       set_up.store(true, std::memory_order_release);
     }
+    note_exhausted();
     if (lost) {
       std::lock_guard<std::mutex> lock(mu);
       warning = fmt::format(
@@ -627,6 +638,12 @@ bool SensitiveMonitor::start(std::string* error, ProtectedObjects protect) {
   }
   impl_->thread = std::thread([this, p = std::move(protect)] { impl_->loop(p); });
   return true;
+}
+
+size_t SensitiveMonitor::take_exhausted() {
+  if (!impl_) return 0;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return std::exchange(impl_->exhausted, 0);
 }
 
 std::string SensitiveMonitor::take_warning() {

@@ -121,6 +121,8 @@ class SensitiveWatch {
   // the destructor closes this one in place.
   void handed_over() { handed_ = true; }
   bool has_watches() const { return !watches_.empty(); }
+  // Adds refused with ENOSPC (out of inotify watches) since the last call.
+  size_t take_exhausted() { return std::exchange(exhausted_, 0); }
   // Drains pending events (non-blocking); returns the sensitive opens and the
   // changes to protected objects seen (one write hit per file per call).
   std::vector<SensitiveOpen> read_events();
@@ -158,6 +160,7 @@ class SensitiveWatch {
   std::vector<std::string> patterns_;
   std::unordered_map<int, Watch> watches_;  // wd -> what it watches
   size_t out_of_watches_ = 0;
+  size_t exhausted_ = 0;        // adds refused for lack of watches (ENOSPC), since take_exhausted()
   size_t protected_count_ = 0;  // watches with kWrite or kProtectDir
 };
 
@@ -186,6 +189,11 @@ class SensitiveMonitor {
   std::vector<Hit> drain();
   // A one-line warning from the thread (out of inotify watches), once; "" if none.
   std::string take_warning();
+  // Watches the kernel refused for lack of inotify watches (ENOSPC: the
+  // user's fs.inotify.max_user_watches, which the app shares, is used up),
+  // since the last call: files and directories not watched (an alert, not
+  // just a log line: an app can use them up on purpose).
+  size_t take_exhausted();
   // Once the thread has set up the watches of rule-named objects: what they
   // cover (one line for --trace=info) and the files and directories found
   // below ProtectedObjects::walk (to learn by identity). false before that,

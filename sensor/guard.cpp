@@ -608,23 +608,27 @@ bool Guard::keeper_died(Keeper& keeper, int listener, int status) {
 }
 
 int Guard::resource_fault(int tid, const std::string& what, int err) {
+  fault(what, err, fmt::format("tid={}; {}", tid, prevent_ ? "the call is denied" : "the call goes on unchecked"), tid,
+        prevent_);
+  return prevent_ ? EPERM : 0;
+}
+
+void Guard::fault(const std::string& what, int err, const std::string& consequence, int tid, bool denied) {
   Alert al;
   al.time_ns = now_realtime_ns();
   al.rule = guard::kFaultRule;
   al.priority = "Critical";
-  al.output = fmt::format("Sensor fault: {}: {} (tid={}; {})", what, std::strerror(err), tid,
-                          prevent_ ? "the call is denied" : "the call goes on unchecked");
+  al.output = fmt::format("Sensor fault: {}: {} ({})", what, std::strerror(err), consequence);
   al.output_fields = {{"evt.type", FieldValue()},
                       {"proc.name", FieldValue()},
                       {"proc.pid", FieldValue()},
-                      {"thread.tid", FieldValue::num(tid)},
+                      {"thread.tid", tid ? FieldValue::num(tid) : FieldValue()},
                       {"vigil.fault", what},
                       {"vigil.errno", FieldValue::num(err)}};
   al.tags = {"sensor"};
-  al.action = prevent_ ? Action::Denied : Action::None;
+  al.action = denied ? Action::Denied : Action::None;
   spdlog::error("{}", al.output);
   if (out_) out_->alert(std::move(al));
-  return prevent_ ? EPERM : 0;
 }
 
 }  // namespace vigil

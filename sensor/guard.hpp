@@ -88,6 +88,9 @@ class Guard {
   // of tid: an alert "Sensor fault". Returns the errno to answer with: EPERM
   // in prevent mode (fail closed), 0 in detect mode (the call goes on, seen).
   int resource_fault(int tid, const std::string& what, int err);
+  // The same alert for a fault no call waits on (e.g. inotify watches used
+  // up): what failed, why (errno), and what it costs (consequence).
+  void fault(const std::string& what, int err, const std::string& consequence, int tid = 0, bool denied = false);
 
   // The keeper is gone (wait status): an alert, and a new keeper started
   // with the listener. False if none could be started: the caller fails

@@ -374,7 +374,8 @@ struct Tracer::Impl {
   // inode's rule name, dev, ino) and args.inotify (the inotify events), and is
   // dropped when a trapped event on that object was judged just before
   // (Judge::judged_recently: the same change, reported already).
-  void emit_sensitive() {
+  // last: the app is gone (refused watches not alerted yet are alerted now).
+  void emit_sensitive(bool last = false) {
     // Files found below the directories only alert rules name (walked by the watch's thread): by identity too.
     std::string info;
     if (Walked walked; sensitive.take_setup(&info, &walked)) {
@@ -413,7 +414,21 @@ struct Tracer::Impl {
       judge.emit(std::move(ev));
     }
     if (std::string w = sensitive.take_warning(); !w.empty()) spdlog::warn("{}", w);
+    // Watches refused because the user's inotify watches are used up (the app
+    // shares them and can use them up on purpose): an alert, at most one a minute.
+    exhausted_watches += sensitive.take_exhausted();
+    if (exhausted_watches && (last || now_monotonic_ns() - exhausted_alerted >= 60'000'000'000)) {
+      guard.fault(fmt::format("{} inotify watches refused (fs.inotify.max_user_watches is used up; the app's "
+                              "watches count against it too)",
+                              std::exchange(exhausted_watches, 0)),
+                  ENOSPC,
+                  "files and directories rules name left unwatched: a write to them that a racing thread hides "
+                  "from vigil's read, and reads of them, are not seen");
+      exhausted_alerted = now_monotonic_ns();
+    }
   }
+  size_t exhausted_watches = 0;                   // refused watches not alerted yet
+  int64_t exhausted_alerted = -60'000'000'000;    // when the last such alert was raised
   uint64_t inotify_duplicates = 0;  // changes to protected objects reported by their trapped event already
 
   const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
@@ -1480,7 +1495,7 @@ int Tracer::run() {
           if (tid == t.main_pid) {
             if (t.watchdog) t.watchdog->stop_soon();  // no read of the app's memory from here on: its exit overlaps the rest
             t.sensitive.stop();  // collects opens still queued
-            t.emit_sensitive();
+            t.emit_sensitive(true);
             if (t.inotify_duplicates)
               spdlog::debug("protected files: {} inotify reports dropped (their trapped event was judged just before)",
                             t.inotify_duplicates);
