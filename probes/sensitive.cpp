@@ -205,8 +205,12 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
   using Use = ProtectedObjects::Use;
   // inotify watches are counted per user, the app's own included (file
   // watchers of dev servers, ...): vigil takes a quarter of the limit at most.
-  size_t budget = 2048;
-  if (std::ifstream in("/proc/sys/fs/inotify/max_user_watches"); in >> budget) budget /= 4;
+  // The limit is the lowest of the system's and this user namespace's (a
+  // container with a user namespace may have its own, lower).
+  size_t limit = 0;  // 0: not known
+  for (const char* path : {"/proc/sys/fs/inotify/max_user_watches", "/proc/sys/user/max_inotify_watches"})
+    if (size_t v = 0; (std::ifstream(path) >> v) && v > 0) limit = limit ? std::min(limit, v) : v;
+  const size_t budget = (limit ? limit : 8192) / 4;
   size_t skipped = 0;
   auto room = [&] {
     if (protected_watches() < budget) return true;
