@@ -264,6 +264,30 @@ const std::optional<std::vector<std::string>>& proc_mounts() {
   return mounts;
 }
 
+// The kernel's path of a procfs file (a magic link's target): whether it is
+// below a process directory of the sensor's, /proc/<pid>/... or
+// /proc/<pid>/task/<tid>/... under a procfs mount point; where no mount
+// point is a prefix of it (mounts not known), any number in it counts.
+template <class IsSensor>
+bool names_sensor(const std::string& target, const IsSensor& is_sensor) {
+  std::string_view rest;
+  if (const auto& mounts = proc_mounts())
+    for (const std::string& m : *mounts)
+      if (m != "/" && target.starts_with(m) && target.size() > m.size() + 1 && target[m.size()] == '/')
+        rest = std::string_view(target).substr(m.size() + 1);
+  std::vector<std::string> names;
+  split_into(rest.empty() ? std::string_view(target) : rest, &names);
+  if (rest.empty()) {
+    for (const auto& n : names)
+      if (to_int(n) > 0 && is_sensor(to_int(n))) return true;
+    return false;
+  }
+  // split_into gives the components last first (a work stack).
+  std::reverse(names.begin(), names.end());
+  if (names.size() >= 1 && to_int(names[0]) > 0 && is_sensor(to_int(names[0]))) return true;
+  return names.size() >= 3 && names[1] == "task" && to_int(names[2]) > 0 && is_sensor(to_int(names[2]));
+}
+
 bool under_proc_mount(const std::vector<std::string>& mounts, std::string_view path) {
   for (const std::string& m : mounts)
     if (m == "/" || path == m || (path.starts_with(m) && path.size() > m.size() && path[m.size()] == '/')) return true;
@@ -621,13 +645,9 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
         if (obj.fd < 0 || fstat(obj.fd, &cur_st) < 0) return failed(errno, fmt::format("magic link '{}' -> {}", comp, target));
         // A procfs file behind the link (a read-only fd of /proc/<vigil>/oom_score_adj,
         // reopened for writing): the kernel's path of it names its process.
-        if (!S_ISDIR(cur_st.st_mode) && proc.is_proc(obj.fd, cur_st) && target[0] == '/') {
-          std::vector<std::string> names;
-          split_into(target, &names);
-          for (const auto& n : names)
-            if (to_int(n) > 0 && is_sensor(to_int(n)))
-              return refuse_sensor(fmt::format("magic link '{}' -> {} (the sensor's)", comp, target));
-        }
+        if (!S_ISDIR(cur_st.st_mode) && proc.is_proc(obj.fd, cur_st) && target[0] == '/' &&
+            names_sensor(target, is_sensor))
+          return refuse_sensor(fmt::format("magic link '{}' -> {} (the sensor's)", comp, target));
         cur = std::move(obj);
         parts.clear();
         if (target[0] == '/') {
