@@ -558,6 +558,26 @@ void Guard::deny(int listener, uint64_t id, const std::string& what, const MakeE
     spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
 }
 
+void Guard::protect_spool(std::vector<std::string> paths, int journal_fd) {
+  spool_ = std::move(paths);
+  struct stat st {};
+  if (journal_fd >= 0 && fstat(journal_fd, &st) == 0) journal_dev_ = st.st_dev, journal_ino_ = st.st_ino;
+}
+
+bool Guard::spool_target(const FileInfo& f, std::string* what) const {
+  if (journal_ino_ && f.ino == journal_ino_ && f.dev == journal_dev_) {
+    *what = fmt::format("path={} (vigil's journal)", f.path);
+    return true;
+  }
+  for (const std::string* p : {&f.path, &f.target})
+    for (const std::string& s : spool_)
+      if (*p == s || (p->size() > s.size() && p->starts_with(s) && (*p)[s.size()] == '/')) {
+        *what = fmt::format("path={} (vigil's spool: {})", *p, s);
+        return true;
+      }
+  return false;
+}
+
 void Guard::tamper(Event& ev, const std::string& what) {
   ev.args.push_back({"guard", what});
   ev.action = Action::Denied;

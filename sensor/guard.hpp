@@ -81,6 +81,15 @@ class Guard {
   // caller answers the call EPERM. In every mode, whatever the rules.
   void tamper(Event& ev, const std::string& what);
 
+  // What vigil keeps in its spool directory (--spool-dir: Output::spool_paths):
+  // the journal, a file vigil maps (the app truncating it kills vigil with
+  // SIGBUS; writing it forges records), and the sinks' spool segment
+  // directories (forged records). spool_target: whether a trapped file
+  // call's object (its resolved path, or its identity: the journal through
+  // any hard link) is one of them, and *what says which.
+  void protect_spool(std::vector<std::string> paths, int journal_fd);
+  bool spool_target(const FileInfo& f, std::string* what) const;
+
   // vigil, one of its threads or the keeper (numbers of vigil's pid namespace).
   bool is_sensor(int pid) const { return sensor_task(pid); }
 
@@ -122,6 +131,8 @@ class Guard {
   int keeper_ = -1;
   bool prevent_ = false;
   uint64_t own_pidns_ = 0;
+  std::vector<std::string> spool_;              // protect_spool: vigil's paths there
+  uint64_t journal_dev_ = 0, journal_ino_ = 0;  // and the journal's identity (0: none)
 };
 
 }  // namespace vigil

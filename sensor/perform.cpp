@@ -328,6 +328,11 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
     f.path = r.path;
     f.dev = r.exists ? r.dev : 0;
     f.ino = r.exists ? r.ino : 0;
+    if (std::string what; env.guard->spool_target(f, &what)) {  // vigil's journal or spool: a tamper attempt
+      judge.judge(ev, row.enforce);
+      env.guard->tamper(ev, what);
+      return finish(EPERM);
+    }
     if (r.exists && (flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && S_ISREG(r.mode) && r.size > 0 &&
         !ev.arg("overwrites"))
       ev.args.push_back({"overwrites", "true"});
@@ -477,6 +482,11 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   f.path = p1.path;
   f.dev = p1.exists ? p1.dev : 0, f.ino = p1.exists ? p1.ino : 0;
   if (two) f.target = p2.path;
+  if (std::string what; env.guard->spool_target(f, &what)) {  // vigil's journal or spool: a tamper attempt
+    judge.judge(ev, row.enforce);
+    env.guard->tamper(ev, what);
+    return finish(EPERM);
+  }
   if (!judged()) return finish(EPERM);
 
   // The call, on the handles judged, as the caller.

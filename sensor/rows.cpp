@@ -79,7 +79,6 @@ std::vector<RowChoice> choose_rows(const probes::Table& t, const RowWants& w) {
       continue;
     }
     if (p.feeds & probes::kFeedIdentity) why = "process identity (always)";
-    else if (p.feeds & probes::kFeedGuard) why = "sensor guard (always)";
     else if (p.feeds & probes::kFeedRoot) why = "path resolver's root cache (always)";
     else if (w.all_events) why = "events sink";
     if (why.empty() && in) {
@@ -92,6 +91,8 @@ std::vector<RowChoice> choose_rows(const probes::Table& t, const RowWants& w) {
           why = need_why[b];
           break;
         }
+    // The guard's rows are trapped whatever else wants them: said last, after what else does.
+    if (p.feeds & probes::kFeedGuard) why = why.empty() ? "sensor guard (always)" : why + "; sensor guard (always)";
     if (!why.empty()) out.push_back({&p, std::move(why)});
   }
   return out;

@@ -939,9 +939,13 @@ struct Tracer::Impl {
     if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
     else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     procfs::Fd owed(std::exchange(ctx.exec_hash_fd, -1));
-    if (!ctx.sensor_target.empty()) {  // the sensor's own /proc entry, by any path: denied in every mode
+    // The sensor's own /proc entries, its journal and spool, by any path: denied in every mode.
+    std::string spool_what;
+    if (!ctx.sensor_target.empty() ||
+        (ev.file && probe->cls == EventClass::FileSystem && std::strcmp(probe->type, "mmap") != 0 &&
+         guard.spool_target(*ev.file, &spool_what))) {
       judge.judge(ev, probe->enforce);
-      guard.tamper(ev, ctx.sensor_target);
+      guard.tamper(ev, ctx.sensor_target.empty() ? spool_what : ctx.sensor_target);
       judge.emit(std::move(ev));
       return void(answer(req.id, EPERM));
     }
@@ -1397,6 +1401,7 @@ int Tracer::install(PendingApp& app, std::string* error) {
     return fail(*error);
   }
   impl_->guard.set_keeper(impl_->keeper.pid()), impl_->guard.set_output(&impl_->judge.output());
+  impl_->guard.protect_spool(impl_->judge.output().spool_paths(), impl_->judge.output().journal_fd());
   impl_->guard.set_prevent(impl_->judge.mode() == Mode::Prevent);
   // This thread's reads of the app's memory can never stall it for longer than the deadline.
   probes::watch_reads(&impl_->read_watch);

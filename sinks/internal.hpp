@@ -77,6 +77,7 @@ class Channel {
   bool wait_idle(Clock::time_point deadline);
   DeliveryStats stats() const;
   const SinkSpec& spec() const { return spec_; }
+  const std::filesystem::path& spool_dir() const { return spool_dir_; }
   std::string last_error() const;
 
  private:

@@ -97,6 +97,7 @@ class AsyncOutput final : public Output {
       if (std::find(alerts_.begin(), alerts_.end(), all_[i]) != alerts_.end()) alert_mask_ |= 1u << i;
       if (std::find(events_.begin(), events_.end(), all_[i]) != events_.end()) event_mask_ |= 1u << i;
     }
+    spool_ = spool;
     open_journal(spool);
     if (start_now) start();
     if (earlier_died_)
@@ -203,6 +204,15 @@ class AsyncOutput final : public Output {
     journal_->recover(died_line_, alert_mask_, recovery_ctx_.get());
   }
   int journal_fd() const override { return journal_ ? journal_->fd() : -1; }
+  std::vector<std::string> spool_paths() const override {
+    std::error_code ec;
+    auto abs = [&](const fs::path& p) { return fs::absolute(p, ec).lexically_normal().string(); };
+    std::vector<std::string> out;
+    if (journal_) out.push_back(abs(spool_ / "journal"));
+    for (const auto& c : all_)
+      if (!c->spool_dir().empty()) out.push_back(abs(c->spool_dir()));
+    return out;
+  }
 
   void flush(std::chrono::milliseconds deadline) override {
     start();
@@ -536,6 +546,7 @@ class AsyncOutput final : public Output {
   std::condition_variable cv_, idle_cv_;
   std::deque<Record> queue_;
   bool busy_ = false, stop_ = false;
+  fs::path spool_;  // spool_paths()
   bool urgent_ = false;  // an alert or a flush is waiting
   bool idle_ = false;    // the dispatcher sleeps until the next stats record
   static constexpr size_t kBatch = 64;

@@ -98,6 +98,10 @@ class Output {
   virtual void prepare_recovery(int /*vigil_pid*/) {}
   virtual void recover() noexcept {}
   virtual int journal_fd() const { return -1; }
+  // What vigil keeps in the spool directory (absolute paths): the journal and
+  // each sink's spool segment directory. The app must not write them
+  // (sensor/guard.hpp protect_spool).
+  virtual std::vector<std::string> spool_paths() const { return {}; }
 };
 
 // Builds the outputs described by cfg. On bad configuration returns null and
