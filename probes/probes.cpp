@@ -88,15 +88,16 @@ const std::vector<Probe> kProbes = {
     // Write-opens are guard rows too: one of the sensor's /proc entries
     // (/proc/<vigil>/oom_score_adj: the same uid may write it) is refused by
     // the resolver and the call denied in every mode (sensor/guard.hpp tamper),
-    // as is vigil's journal or spool (truncated, vigil dies of SIGBUS):
-    // truncate, unlink, rename, link and symlink rows are guard rows for it.
+    // as is vigil's journal or spool (truncated, vigil dies of SIGBUS;
+    // truncate is a guard row for it). The other path rows are checked the
+    // same way where they are trapped (the default rules trap them).
     fed(D | G, perf({"open", F, "open", E, dec::open, {}, nullptr, write_open(1)})),
     fed(D | G, perf({"openat", F, "openat", E, dec::open, {}, nullptr, write_open(2)})),
     fed(D | G, perf({"openat2", F, "openat2", E, dec::open})),
     fed(D | G, perf({"creat", F, "creat", E, dec::open})),
     fed(D | G, perf({"truncate", F, "truncate", E, dec::path_op})),  // G: vigil's journal (sensor/guard.hpp protect_spool)
-    fed(D | G, perf({"unlink", F, "unlink", E, dec::path_op})),
-    fed(D | G, perf({"unlinkat", F, "unlinkat", E, dec::path_op})),
+    fed(D, perf({"unlink", F, "unlink", E, dec::path_op})),
+    fed(D, perf({"unlinkat", F, "unlinkat", E, dec::path_op})),
     perf({"rmdir", F, "rmdir", E, dec::path_op}),
     perf({"mkdir", F, "mkdir", E, dec::path_op}),
     perf({"mkdirat", F, "mkdirat", E, dec::path_op}),
@@ -107,13 +108,13 @@ const std::vector<Probe> kProbes = {
     perf({"lchown", F, "lchown", E, dec::path_op}),
     perf({"fchownat", F, "fchownat", E, dec::path_op}),
     {"chdir", P, "chdir", E, dec::path_op},
-    fed(D | G, perf({"rename", F, "rename", E, dec::two_path})),
-    fed(D | G, perf({"renameat", F, "renameat", E, dec::two_path})),
-    fed(D | G, perf({"renameat2", F, "renameat2", E, dec::two_path})),
-    fed(D | G, perf({"link", F, "link", E, dec::two_path})),
-    fed(D | G, perf({"linkat", F, "linkat", E, dec::two_path})),
-    fed(G, perf({"symlink", F, "symlink", E, dec::two_path})),
-    fed(G, perf({"symlinkat", F, "symlinkat", E, dec::two_path})),
+    fed(D, perf({"rename", F, "rename", E, dec::two_path})),
+    fed(D, perf({"renameat", F, "renameat", E, dec::two_path})),
+    fed(D, perf({"renameat2", F, "renameat2", E, dec::two_path})),
+    fed(D, perf({"link", F, "link", E, dec::two_path})),
+    fed(D, perf({"linkat", F, "linkat", E, dec::two_path})),
+    perf({"symlink", F, "symlink", E, dec::two_path}),
+    perf({"symlinkat", F, "symlinkat", E, dec::two_path}),
     {"fchmod", F, "fchmod", E, dec::fd_op},
     {"fchown", F, "fchown", E, dec::fd_op},
     {"fchdir", P, "fchdir", E, dec::fd_op},

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstring>
 #include <fstream>
@@ -458,6 +459,7 @@ bool Guard::on_owner(int listener, uint64_t id, int tid, int tgid, Kind k, const
   const bool in_memory = k == Kind::IoctlOwner || cmd == F_SETOWN_EX;
   if (!in_memory) {
     const int n = arg(a, 2);
+    if (n == INT_MIN) return false;  // EINVAL from the kernel
     owner = n < 0 ? f_owner_ex{kPgrp, -n} : f_owner_ex{kPid, n};
   } else {
     int n = 0;
@@ -470,6 +472,7 @@ bool Guard::on_owner(int listener, uint64_t id, int tid, int tgid, Kind k, const
       ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
       return *answered = true, false;
     }
+    if (k == Kind::IoctlOwner && n == INT_MIN) return false;  // EINVAL from the kernel
     if (k == Kind::IoctlOwner) owner = n < 0 ? f_owner_ex{kPgrp, -n} : f_owner_ex{kPid, n};
   }
   const char* how = k == Kind::IoctlOwner ? (cmd == FIOSETOWN ? "FIOSETOWN" : "SIOCSPGRP")

@@ -942,8 +942,8 @@ struct Tracer::Impl {
     // The sensor's own /proc entries, its journal and spool, by any path: denied in every mode.
     std::string spool_what;
     if (!ctx.sensor_target.empty() ||
-        (ev.file && probe->cls == EventClass::FileSystem && std::strcmp(probe->type, "mmap") != 0 &&
-         guard.spool_target(*ev.file, &spool_what))) {
+        (ev.file && !ctx.drop && probe->cls == EventClass::FileSystem && std::strcmp(probe->type, "mmap") != 0 &&
+         guard.spool_target(*ev.file, &spool_what))) {  // (drop: e.g. a read-only openat2, which reads are free to be)
       judge.judge(ev, probe->enforce);
       guard.tamper(ev, ctx.sensor_target.empty() ? spool_what : ctx.sensor_target);
       judge.emit(std::move(ev));
