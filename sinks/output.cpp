@@ -206,7 +206,11 @@ class AsyncOutput final : public Output {
   int journal_fd() const override { return journal_ ? journal_->fd() : -1; }
   std::vector<std::string> spool_paths() const override {
     std::error_code ec;
-    auto abs = [&](const fs::path& p) { return fs::absolute(p, ec).lexically_normal().string(); };
+    // As the resolver names them (symlinks in the spool's path followed: TMPDIR=/var/tmp -> ...).
+    auto abs = [&](const fs::path& p) {
+      fs::path c = fs::weakly_canonical(p, ec);
+      return (ec ? fs::absolute(p, ec).lexically_normal() : c).string();
+    };
     std::vector<std::string> out;
     if (journal_) out.push_back(abs(spool_ / "journal"));
     for (const auto& c : all_)

@@ -52,4 +52,10 @@ print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("rule") == "Sensor t
     [ "$n" -ge 4 ] || { cat "$tmp/out" "$tmp/alerts"; echo "FAIL ($mode, $rules): $n tamper alerts"; exit 1; }
   done
 done
+# --spool-dir through a symlink (TMPDIR=/var/tmp, say): a segment named by its real path is vigil's too.
+rm -rf "$tmp/spool" "$tmp/other" "$tmp/alerts"; mkdir -p "$tmp/other" "$tmp/real"; ln -s "$tmp/real" "$tmp/link"
+"$VIGIL" run --rules=/dev/null --spool-dir="$tmp/link/spool" --alerts=file:$tmp/alerts -- \
+  python3 "$tmp/app.py" "$tmp/real/spool" "$tmp/other" >"$tmp/out" 2>"$tmp/err" \
+  || { cat "$tmp/out" "$tmp/err"; echo "FAIL (symlinked spool): vigil or the app died"; exit 1; }
+! grep -E ' ok$' "$tmp/out" || { cat "$tmp/out"; echo "FAIL (symlinked spool): reached vigil's journal or spool"; exit 1; }
 echo ok
