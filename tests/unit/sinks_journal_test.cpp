@@ -66,6 +66,16 @@ void wait_lines(const fs::path& p, size_t n) {
   REQUIRE(json_lines(p).size() == n);
 }
 
+// The file sink has written n records and marked them delivered in the
+// journal: its lines appear before the mark, and a keeper forked in between
+// writes the unmarked ones again (at-least-once; the tests count exact lines).
+template <class Out>
+void wait_delivered(const Out& out, const fs::path& p, size_t n) {
+  wait_lines(p, n);
+  for (int i = 0; i < 600 && out.stats().sent < n; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(out.stats().sent == n);
+}
+
 void stderr_to(const fs::path& err) {
   int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   dup2(fd, 2);
@@ -113,7 +123,7 @@ TEST_CASE("journal: after vigil's death the keeper writes every undelivered aler
   auto out = make_output(cfg, Context{"sid", "host", "", "", nullptr}, &err);
   REQUIRE(out);
   for (int i = 0; i < 20; ++i) out->alert(make_alert(i));
-  wait_lines(file, 20);  // the file sink has them; the HTTP one (down) has none
+  wait_delivered(*out, file, 20);  // the file sink has them; the HTTP one (down) has none
   out->prepare_recovery(4242);
   const int64_t before = now_realtime_ns();
   // The keeper: a fork of this multi-threaded process, as in sensor/keeper.cpp.
@@ -181,7 +191,7 @@ TEST_CASE("journal: the next start delivers what a SIGKILLed run left, and says 
     std::string err;
     auto out = make_output(config(t.path, {file.string(), http}), Context{"run1", "host", "", "", nullptr}, &err);
     for (int i = 0; i < 10; ++i) out->alert(make_alert(i));
-    for (int i = 0; i < 600 && json_lines(file).size() < 10; ++i) std::this_thread::sleep_for(10ms);
+    wait_delivered(*out, file, 10);
     raise(SIGKILL);  // vigil as PID 1: no keeper outlives it
   });
   REQUIRE(WIFSIGNALED(status));
@@ -377,7 +387,7 @@ TEST_CASE("journal: events are recovered by the keeper exactly as the sink would
   auto out = make_output(cfg, Context{"sid", "host", "cid", "img", nullptr}, &err);
   REQUIRE(out);
   for (uint64_t i = 1; i <= 50; ++i) out->event(make_event(i));
-  wait_lines(events, 50);  // the file sink has them; the HTTP one (down) has none
+  wait_delivered(*out, events, 50);  // the file sink has them; the HTTP one (down) has none
   out->prepare_recovery(4242);
   int status = recover_twice(*out, t.path / "stderr", t.path / "stderr2");
   REQUIRE(WIFEXITED(status));
@@ -406,7 +416,7 @@ TEST_CASE("journal: the next start renders a SIGKILLed run's events with that ru
     std::string err;
     auto out = make_output(cfg(true), Context{"run1", "host1", "cid", "img", nullptr}, &err);
     for (uint64_t i = 1; i <= 30; ++i) out->event(make_event(i));
-    for (int i = 0; i < 600 && record_lines(events).size() < 30; ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 600 && out->stats().sent < 30; ++i) std::this_thread::sleep_for(10ms);  // lines, then marks
     raise(SIGKILL);  // vigil as PID 1: no keeper outlives it
   });
   REQUIRE(WIFSIGNALED(status));
