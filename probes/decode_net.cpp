@@ -1,7 +1,9 @@
 // Network and DNS decoders (OCSF 4001, 4003) and the DNS window
 // (docs/design-probes.md). Rows: probes/probes.cpp.
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
@@ -11,6 +13,7 @@
 
 #include "probes/decode_util.hpp"
 #include "probes/dns.hpp"
+#include "probes/resolve.hpp"
 #include "probes/sockaddr.hpp"
 
 namespace vigil::probes {
@@ -229,6 +232,20 @@ void sockaddr_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& c
     if (mem.read(a.args[1], ctx.sockaddr.bytes, size_t(a.args[2]))) {
       ctx.sockaddr.len = uint32_t(a.args[2]);
       ep = decode_sockaddr(ctx.sockaddr.bytes, ctx.sockaddr.len);
+      // A socket path vigil does not connect itself (performed: resolved by
+      // sensor/netcall.cpp): resolved as the caller's, so that a symlink,
+      // /proc/self/cwd/... or a relative path names the socket's own path
+      // (fd.name; evt.arg.raw_addr as called), and its identity is checked
+      // against the socket the kernel connects (sensor/connect_check.hpp).
+      if (!ctx.performed && ep.family == AF_UNIX && !ep.addr.empty() && ep.addr[0] != '@') {
+        struct stat st {};
+        std::string resolved;
+        if (resolve_path(mem, ctx, AT_FDCWD, ep.addr, kFollowLast, ev, &resolved, false, &st, false)) {
+          ctx.sockaddr.resolved = resolved;
+          ctx.sockaddr.dev = uint64_t(st.st_dev), ctx.sockaddr.ino = uint64_t(st.st_ino);
+          if (resolved != ep.addr) add_arg(ev, "raw_addr", ep.addr), ep.addr = resolved;
+        }
+      }
     } else {
       add_arg(ev, "unreadable", "addr");  // not a silent continue: the judge denies it in prevent mode
     }

@@ -201,6 +201,12 @@ struct DecodeContext {
   struct SockaddrCopy {
     unsigned char bytes[128];  // sizeof(sockaddr_storage): the kernel refuses longer
     uint32_t len = 0;
+    // An AF_UNIX path of a connect vigil lets through (not performed): the
+    // path resolved as the caller's (the event's fd.name) and that socket
+    // file's identity (ino 0: not resolved), for the check after the kernel
+    // connected (sensor/connect_check.hpp).
+    std::string resolved;
+    uint64_t dev = 0, ino = 0;
   } sockaddr;
   // sendto/sendmsg/sendmmsg with performed (sensor/netcall.hpp): each
   // message's destination, read once, as judged (given false: none passed,

@@ -2,9 +2,17 @@
 #include "sensor/connect_check.hpp"
 
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
 #include <linux/kcmp.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -80,16 +88,140 @@ Canon canon(const sockaddr_storage& ss, uint32_t len) {
   return c;
 }
 
+// One unix_diag request (NETLINK_SOCK_DIAG) for the AF_UNIX socket of inode
+// ino: its peer's inode (UNIX_DIAG_PEER) and the file it is bound to
+// (UNIX_DIAG_VFS), where shown. The kernel answers within the sendto, so the
+// answer is read without waiting (nothing here can stall the tracer).
+// 0, or an errno (ENOENT: no such socket, or unix_diag missing).
+int diag_query(int nl, uint32_t seq, uint32_t ino, uint32_t show, uint32_t* peer, unix_diag_vfs* vfs, bool* has_vfs,
+               uint8_t* shutdown = nullptr) {
+  struct {
+    nlmsghdr nh;
+    unix_diag_req r;
+  } req{};
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.nh.nlmsg_seq = seq;
+  req.r.sdiag_family = AF_UNIX;
+  req.r.udiag_states = ~0u;
+  req.r.udiag_ino = ino;
+  req.r.udiag_show = show;
+  req.r.udiag_cookie[0] = req.r.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(nl, &req, sizeof req, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) return errno;
+  alignas(nlmsghdr) char buf[4096];
+  for (;;) {
+    ssize_t n = recv(nl, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != seq) continue;  // (an answer to an earlier request left unread)
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+        return e->error < 0 ? -e->error : EPROTO;
+      }
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(unix_diag_msg))) return EPROTO;
+      const auto* m = static_cast<const unix_diag_msg*>(NLMSG_DATA(h));
+      int len = int(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+      for (auto* a = reinterpret_cast<const rtattr*>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+        if (a->rta_type == UNIX_DIAG_PEER && RTA_PAYLOAD(a) >= sizeof *peer) std::memcpy(peer, RTA_DATA(a), sizeof *peer);
+        if (a->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD(a) >= sizeof *vfs)
+          std::memcpy(vfs, RTA_DATA(a), sizeof *vfs), *has_vfs = true;
+        if (a->rta_type == UNIX_DIAG_SHUTDOWN && shutdown && RTA_PAYLOAD(a) >= 1) std::memcpy(shutdown, RTA_DATA(a), 1);
+      }
+      return 0;
+    }
+  }
+}
+
+// The peer of an AF_UNIX socket, as getpeername gives it (the name the peer
+// bound; '@' for an abstract name's NULs; SO_PEERNAME would refuse a buffer
+// longer than the name): 0, ENOTCONN, or another errno.
+int unix_peer_name(int sock, Endpoint* out) {
+  sockaddr_un a{};
+  socklen_t l = sizeof a;
+  if (getpeername(sock, reinterpret_cast<sockaddr*>(&a), &l) < 0) return errno;
+  *out = decode_sockaddr(&a, l);
+  out->family = AF_UNIX;
+  return 0;
+}
+
 }  // namespace
 
 ConnectCheck::~ConnectCheck() {
   for (Pending& p : pending_) close(p.sock);
+  if (diag_ >= 0) close(diag_);
+}
+
+int ConnectCheck::peer_file(int sock, uint64_t* dev, uint64_t* ino) {
+  if (diag_ == -2) {
+    diag_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (diag_ < 0) {
+      spdlog::info("connect checks: AF_UNIX connects are not checked after the fact (NETLINK_SOCK_DIAG: {})",
+                   std::strerror(errno));
+      diag_ = -1;
+    }
+  }
+  if (diag_ < 0) return EOPNOTSUPP;
+  struct stat st {};
+  if (fstat(sock, &st) < 0) return errno;
+  uint32_t peer = 0;
+  unix_diag_vfs vfs{};
+  bool has_vfs = false;
+  // The socket's own entry first: missing, it is unix_diag that is (no
+  // module, or the socket is in another network namespace than vigil).
+  uint8_t shut = 0;
+  int e = diag_query(diag_, ++seq_, uint32_t(st.st_ino), UDIAG_SHOW_PEER, &peer, &vfs, &has_vfs, &shut);
+  if (e == ENOENT || e == EINVAL || e == EOPNOTSUPP) {
+    if (std::exchange(diag_unavailable_logged_, true) == false)
+      spdlog::info("connect checks: AF_UNIX connects are not checked after the fact (unix_diag: {})", std::strerror(e));
+    return EOPNOTSUPP;
+  }
+  if (e) return e;
+  // A peer without an inode: its server closed it (this end is shut down),
+  // or has not accepted the connection yet.
+  if (peer == 0) return shut ? ENOENT : EINPROGRESS;
+  e = diag_query(diag_, ++seq_, peer, UDIAG_SHOW_VFS, &peer, &vfs, &has_vfs);
+  if (e) return e;  // (ENOENT: the peer socket is gone)
+  if (!has_vfs) return ENOENT;
+  // The kernel's dev_t (12-bit major, 20-bit minor) as st_dev encodes it.
+  *dev = uint64_t(makedev(vfs.udiag_vfs_dev >> 20, vfs.udiag_vfs_dev & 0xfffff));
+  *ino = vfs.udiag_vfs_ino;
+  return 0;
+}
+
+// Whether the peer of p's socket (truth: its name) is the one judged (or
+// the one it had before the call): 1 yes, 0 no, -1 not known yet. By the
+// bound file's identity where unix_diag gives it and the judged path was
+// resolved; a stream socket's peer has one only once its server accepted the
+// connection (looked at again, until final). Else (an abstract name, a peer
+// gone or never accepted, a path vigil could not resolve) by the name.
+int ConnectCheck::same_unix(const Pending& p, const Endpoint& truth, bool final) {
+  uint64_t dev = 0, ino = 0;
+  const int e = peer_file(p.sock, &dev, &ino);
+  if (e == EOPNOTSUPP) return 1;  // not checked (said once)
+  const bool by_name_only = !p.judged_name.empty() && p.judged_name[0] == '@';
+  if (e == EINPROGRESS && !final && !by_name_only) return -1;  // (the check moves to the sweep's times: accept_wait)
+  // Without the peer's identity (its server closed it already): the name it
+  // bound, looked up in vigil's view (a hard link, a relative path or a bind
+  // mount at the same path lead to the same file), else compared as a name.
+  struct stat bound {};
+  const bool bound_known = e != 0 && !truth.addr.empty() && truth.addr[0] == '/' && stat(truth.addr.c_str(), &bound) == 0;
+  auto same = [&](const std::string& name, const std::string& raw, uint64_t jdev, uint64_t jino) {
+    if (e == 0 && jino) return dev == jdev && ino == (jino & 0xffffffffu);
+    if (bound_known && jino && uint64_t(bound.st_dev) == jdev && uint64_t(bound.st_ino) == jino) return true;
+    return truth.addr == name || (!raw.empty() && truth.addr == raw);
+  };
+  return same(p.judged_name, p.judged_raw, p.judged_dev, p.judged_ino) ||
+         (p.had_before && same(p.before_name, {}, p.before_dev, p.before_ino));
 }
 
 int ConnectCheck::watch(int pidfd, int tid, int tgid, int fd, const probes::DecodeContext::SockaddrCopy& judged,
                         const NetInfo& net) {
   if (pending_.size() >= kMaxHeld) {  // an app looping on connects: the oldest is read now, not left
-    check(pending_.front(), true);
+    check(pending_.front(), true, true);
     pending_.erase(pending_.begin());
     if (std::has_single_bit(++early_))
       spdlog::warn("connect checks: {} held sockets (the limit): {} checks read early so far", kMaxHeld, early_);
@@ -104,13 +236,33 @@ int ConnectCheck::watch(int pidfd, int tid, int tgid, int fd, const probes::Deco
   if (procfs::own_resource(-sock)) return -sock;
   if (sock < 0) return 0;  // not an fd of the caller (the call fails by itself), or the caller is gone
   Pending p;
-  uint32_t blen = 0;
-  const int e = ip_peer(sock, &p.before, &blen);  // (its family, if connected already)
-  if (e != 0 && e != ENOTCONN) {  // not an IP socket: not checked
-    close(sock);
-    return 0;
+  int domain = 0;
+  socklen_t dl = sizeof domain;
+  if (getsockopt(sock, SOL_SOCKET, SO_DOMAIN, &domain, &dl) == 0 && domain == AF_UNIX) {
+    const Endpoint read = judged.len ? decode_sockaddr(judged.bytes, judged.len) : Endpoint{};
+    if (read.family != AF_UNIX || read.addr.empty() || diag_ == -1) {  // no name (the kernel's EINVAL), or unchecked
+      close(sock);
+      return 0;
+    }
+    p.unix_sock = true;
+    p.judged_raw = read.addr;
+    p.judged_name = judged.ino ? judged.resolved : read.addr;
+    p.judged_dev = judged.dev, p.judged_ino = judged.ino;
+    Endpoint before;
+    if (unix_peer_name(sock, &before) == 0) {  // (a datagram socket connected again, or a stream socket's EISCONN)
+      p.had_before = true;
+      p.before_name = before.addr;
+      if (peer_file(sock, &p.before_dev, &p.before_ino) != 0) p.before_ino = 0;
+    }
+  } else {
+    uint32_t blen = 0;
+    const int e = ip_peer(sock, &p.before, &blen);  // (its family, if connected already)
+    if (e != 0 && e != ENOTCONN) {  // neither an IP nor an AF_UNIX socket: not checked
+      close(sock);
+      return 0;
+    }
+    p.had_before = e == 0;
   }
-  p.had_before = e == 0;
   p.tid = tid;
   p.tgid = tgid;
   p.sock = sock;
@@ -122,7 +274,20 @@ int ConnectCheck::watch(int pidfd, int tid, int tgid, int fd, const probes::Deco
   return 0;
 }
 
-bool ConnectCheck::check(Pending& p, bool last) {
+bool ConnectCheck::check(Pending& p, bool last, bool final) {
+  if (p.unix_sock) {
+    Endpoint truth;
+    const int e = unix_peer_name(p.sock, &truth);
+    if (e == ENOTCONN && !last) return false;  // not run yet, or failed: looked at again later
+    if (e == 0) {
+      const int same = same_unix(p, truth, final);
+      if (same < 0) return !(p.accept_wait = true);  // not accepted yet: looked at again at the sweep's times
+      if (same == 0) report_(p, truth);
+    }
+    if (e == ENOTCONN) ++unconnected_;
+    close(p.sock);
+    return true;
+  }
   sockaddr_storage truth{};
   uint32_t tlen = 0;
   const int e = ip_peer(p.sock, &truth, &tlen);
@@ -148,11 +313,13 @@ bool ConnectCheck::check(Pending& p, bool last) {
 }
 
 void ConnectCheck::on_notify(int tid, int tgid) {
-  std::erase_if(pending_, [&](Pending& p) { return p.tgid == tgid && check(p, p.tid == tid); });
+  // (A connection waiting for its server's accept is not looked at on every
+  // notification: at the sweep's times.)
+  std::erase_if(pending_, [&](Pending& p) { return p.tgid == tgid && !p.accept_wait && check(p, p.tid == tid, false); });
 }
 
 void ConnectCheck::gone(int tgid) {
-  std::erase_if(pending_, [&](Pending& p) { return p.tgid == tgid && check(p, true); });
+  std::erase_if(pending_, [&](Pending& p) { return p.tgid == tgid && check(p, true, true); });
 }
 
 int ConnectCheck::sweep() {
@@ -162,7 +329,8 @@ int ConnectCheck::sweep() {
   std::erase_if(pending_, [&](Pending& p) {
     if (p.next_ns == 0) p.next_ns = p.since_ns + kFirstNs;
     if (now >= p.next_ns) {
-      if (check(p, now - p.since_ns >= kGiveUpNs)) return true;
+      const bool over = now - p.since_ns >= kGiveUpNs;
+      if (check(p, over, over)) return true;
       p.next_ns = std::min(now + std::min(2 * (now - p.since_ns), kMaxStepNs), p.since_ns + kGiveUpNs);
     }
     next = std::min(next, p.next_ns);

@@ -1051,9 +1051,9 @@ struct Tracer::Impl {
                         {"proc.exepath", pr ? FieldValue(pr->exe) : FieldValue()},
                         {"proc.cmdline", pr ? FieldValue(pr->cmdline()) : FieldValue()},
                         {"fd.num", FieldValue::num(p.net.fd)},
-                        {"fd.rip", truth.addr},
-                        {"fd.rport", FieldValue::num(truth.port)},
                         {"vigil.judged_addr", judged}};
+    if (truth.family == AF_UNIX) al.output_fields.emplace_back("fd.name", truth.addr);  // the name the peer bound
+    else al.output_fields.emplace_back("fd.rip", truth.addr), al.output_fields.emplace_back("fd.rport", FieldValue::num(truth.port));
     al.source = "syscall";
     al.tags = {"vigil", "integrity", "network", "mitre_defense_evasion", "T1036"};
     al.action = a;

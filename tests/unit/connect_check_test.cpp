@@ -6,12 +6,17 @@
 // stay bounded.
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -136,21 +141,170 @@ TEST_CASE("connect check: a socket not connected yet is read again; others are n
   f.cc.gone(getpid());
   CHECK(f.cc.empty());
   CHECK(f.reports.size() == 1);
-  // AF_UNIX: a connected one is not held; an unconnected one (its family
-  // unknown until connected) ends at the caller's next notification, unreported
+  // AF_UNIX: one connected already keeps its peer (EISCONN), one never
+  // connected ends at the caller's next notification: neither is reported;
+  // a socket of another family (netlink) is not held
   int pair[2];
   REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
   sockaddr_un ua{};
   ua.sun_family = AF_UNIX;
   std::strcpy(ua.sun_path, "/run/a-long-enough-socket-path");
   REQUIRE(f.cc.watch(f.self, f.tid, getpid(), pair[0], Fixture::copy(ua), n) == 0);
-  CHECK(f.cc.empty());
   int un = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(f.cc.watch(f.self, f.tid, getpid(), un, Fixture::copy(ua), n) == 0);
   f.cc.on_notify(f.tid, getpid());
   CHECK(f.cc.empty());
   CHECK(f.reports.size() == 1);
-  close(s), close(un), close(pair[0]), close(pair[1]);
+  int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_ROUTE);
+  REQUIRE(f.cc.watch(f.self, f.tid, getpid(), nl, Fixture::copy(ua), n) == 0);
+  CHECK(f.cc.empty());
+  close(s), close(un), close(pair[0]), close(pair[1]), close(nl);
+}
+
+namespace {
+
+struct UnixFixture : Fixture {
+  std::string dir;
+  std::vector<int> servers;
+  UnixFixture() {
+    char t[] = "/tmp/vigil-cc-XXXXXX";
+    REQUIRE(mkdtemp(t));
+    dir = t;
+  }
+  ~UnixFixture() {
+    for (int s : servers) close(s);
+    for (int s : accepted) close(s);
+    std::string cmd = "rm -rf " + dir;
+    if (std::system(cmd.c_str()) != 0) {
+    }
+  }
+  static sockaddr_un un(const std::string& name) {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::memcpy(a.sun_path, name.data(), std::min(name.size(), sizeof a.sun_path - 1));
+    if (!name.empty() && name[0] == '@') a.sun_path[0] = '\0';  // abstract
+    return a;
+  }
+  static socklen_t len(const std::string& name) {
+    return socklen_t(offsetof(sockaddr_un, sun_path) + name.size() + (name[0] == '@' ? 0 : 1));
+  }
+  void listen_on(const std::string& name) {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);  // (accept_all never waits)
+    auto a = un(name);
+    REQUIRE(bind(s, reinterpret_cast<sockaddr*>(&a), len(name)) == 0);
+    REQUIRE(listen(s, 16) == 0);
+    servers.push_back(s);
+  }
+  // The copy as the decoder leaves it: the path read, resolved (identity of the socket file).
+  static probes::DecodeContext::SockaddrCopy read_as(const std::string& read, const std::string& resolved = {}) {
+    auto a = un(read);
+    probes::DecodeContext::SockaddrCopy c;
+    std::memcpy(c.bytes, &a, sizeof a);
+    c.len = len(read);
+    struct stat st {};
+    if (!resolved.empty() && stat(resolved.c_str(), &st) == 0) c.resolved = resolved, c.dev = st.st_dev, c.ino = st.st_ino;
+    return c;
+  }
+  // watch() with the judged copy, then the "kernel's" connect to name.
+  int run(const probes::DecodeContext::SockaddrCopy& j, const std::string& name) {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    NetInfo n;
+    n.fd = s;
+    n.remote.family = AF_UNIX;
+    n.remote.addr = j.resolved;
+    REQUIRE(cc.watch(self, tid, getpid(), s, j, n) == 0);
+    auto a = un(name);
+    const int r = connect(s, reinterpret_cast<sockaddr*>(&a), len(name));
+    close(s);  // the app's own fd: vigil reads its duplicate
+    if (accepting) accept_all();
+    return r;
+  }
+  // The servers accept what waits (a stream peer has its identity from then on).
+  void accept_all() {
+    for (int l : servers)
+      for (int c; (c = accept4(l, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0;) accepted.push_back(c);
+  }
+  bool accepting = true;
+  std::vector<int> accepted;
+  bool diag() {  // unix_diag answers (else AF_UNIX connects are not checked: said once in the log)
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    auto a = un(dir + "/a.sock");
+    uint64_t dev = 0, ino = 0;
+    REQUIRE(connect(s, reinterpret_cast<sockaddr*>(&a), len(dir + "/a.sock")) == 0);
+    CHECK(cc.peer_file(s, &dev, &ino) != 0);  // not accepted yet: no identity (EINPROGRESS), or no unix_diag
+    accept_all();
+    const bool ok = cc.peer_file(s, &dev, &ino) == 0;
+    struct stat st {};
+    if (ok) {
+      REQUIRE(stat((dir + "/a.sock").c_str(), &st) == 0);
+      CHECK(dev == uint64_t(st.st_dev));
+      CHECK(ino == (uint64_t(st.st_ino) & 0xffffffffu));
+    }
+    close(s);
+    return ok;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("connect check: AF_UNIX, the socket file the kernel connected to against the one judged", "[connect-check]") {
+  UnixFixture f;
+  const std::string a = f.dir + "/a.sock", b = f.dir + "/b.sock";
+  f.listen_on(a);
+  f.listen_on(b);
+  if (!f.diag()) {
+    WARN("skipped: unix_diag (NETLINK_SOCK_DIAG) does not answer here");
+    return;
+  }
+  // Raced: a.sock read and judged, b.sock connected: reported with the name b bound.
+  REQUIRE(f.run(UnixFixture::read_as(a, a), b) == 0);
+  // An alias: a symlink resolved to a.sock, connected by the symlink: the same file.
+  REQUIRE(symlink(a.c_str(), (f.dir + "/link.sock").c_str()) == 0);
+  REQUIRE(f.run(UnixFixture::read_as(f.dir + "/link.sock", a), f.dir + "/link.sock") == 0);
+  // A server that bound a relative name (SO_PEERNAME says "c.sock"): the same file by identity.
+  char cwd[4096];
+  REQUIRE(getcwd(cwd, sizeof cwd));
+  REQUIRE(chdir(f.dir.c_str()) == 0);
+  f.listen_on("c.sock");
+  REQUIRE(chdir(cwd) == 0);
+  REQUIRE(f.run(UnixFixture::read_as(f.dir + "/c.sock", f.dir + "/c.sock"), f.dir + "/c.sock") == 0);
+  // A path vigil could not resolve (not there at its read), then there: by the name.
+  REQUIRE(f.run(UnixFixture::read_as(b), b) == 0);
+  // Abstract names: by the name.
+  f.listen_on("@vigil-cc-x");
+  f.listen_on("@vigil-cc-y");
+  REQUIRE(f.run(UnixFixture::read_as("@vigil-cc-x"), "@vigil-cc-x") == 0);
+  REQUIRE(f.run(UnixFixture::read_as("@vigil-cc-x"), "@vigil-cc-y") == 0);
+  // A path judged, an abstract name connected.
+  REQUIRE(f.run(UnixFixture::read_as(a, a), "@vigil-cc-y") == 0);
+  // Not accepted yet: its identity is waited for (the caller's next notification does not end the check).
+  f.accepting = false;
+  REQUIRE(f.run(UnixFixture::read_as(a, a), a) == 0);
+  f.cc.on_notify(f.tid, getpid());
+  CHECK(!f.cc.empty());
+  f.accept_all();
+  f.accepting = true;
+  // A connected socket connected again to another judged path: EISCONN, its peer (a.sock) kept.
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  auto sa = UnixFixture::un(a), sb = UnixFixture::un(b);
+  REQUIRE(connect(s, reinterpret_cast<sockaddr*>(&sa), UnixFixture::len(a)) == 0);
+  f.accept_all();
+  NetInfo n;
+  REQUIRE(f.cc.watch(f.self, f.tid, getpid(), s, UnixFixture::read_as(b, b), n) == 0);
+  CHECK(connect(s, reinterpret_cast<sockaddr*>(&sb), UnixFixture::len(b)) < 0);
+  f.cc.on_notify(f.tid, getpid());
+  CHECK(!f.cc.empty());  // the one accepted late: at the sweep's times
+  usleep(3000);
+  CHECK(f.cc.sweep() == -1);
+  CHECK(f.cc.empty());
+  REQUIRE(f.reports.size() == 3);
+  CHECK(f.reports[0].family == AF_UNIX);
+  CHECK(f.reports[0].addr == b);
+  CHECK(f.judged[0] == a);
+  CHECK(f.reports[1].addr == "@vigil-cc-y");
+  CHECK(f.reports[2].addr == "@vigil-cc-y");
+  CHECK(f.judged[2] == a);
+  close(s);
 }
 
 TEST_CASE("connect check: held duplicates are bounded", "[connect-check]") {
