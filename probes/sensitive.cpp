@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -640,7 +641,10 @@ bool SensitiveMonitor::start(std::string* error, ProtectedObjects protect) {
     *error = std::string("sensitive-file watch: pipe: ") + std::strerror(errno);
     return false;
   }
-  impl_->thread = std::thread([this, p = std::move(protect)] { impl_->loop(p); });
+  impl_->thread = std::thread([this, p = std::move(protect)] {
+    prctl(PR_SET_NAME, "vigil-watch", 0, 0, 0);
+    impl_->loop(p);
+  });
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -117,7 +118,10 @@ void Connector::run(uint64_t id, Job job) {
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     try {
-      std::thread(work, state_).detach();
+      std::thread([s = state_] {
+        prctl(PR_SET_NAME, "vigil-connect", 0, 0, 0);
+        work(s);
+      }).detach();
       ++state_->workers;
     } catch (const std::system_error& e) {
       spdlog::warn("connect emulation: no new worker ({}): the connect waits for a busy one", e.what());

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -80,7 +81,10 @@ Watchdog::Watchdog(probes::ReadWatch& watch, int deadline_ms, int own_filters)
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    prctl(PR_SET_NAME, "vigil-watchdog", 0, 0, 0);
+    run();
+  });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 

@@ -123,6 +123,6 @@ class Channel {
 };
 
 // Runs fn on a new thread with every signal blocked (signals are PID 1's job).
-std::thread start_thread(std::function<void()> fn);
+std::thread start_thread(const char* name, std::function<void()> fn);
 
 }  // namespace vigil::sinks_detail

@@ -111,7 +111,7 @@ class AsyncOutput final : public Output {
   void start() override {
     if (dispatcher_.joinable()) return;
     for (const auto& c : all_) c->start();
-    dispatcher_ = start_thread([this] { run(); });
+    dispatcher_ = start_thread("vigil-dispatch", [this] { run(); });
   }
 
   ~AsyncOutput() override {

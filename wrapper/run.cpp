@@ -2,6 +2,7 @@
 // exec would inside the app image, start it under the tracer, do PID-1 duty
 // (wrapper/pid1.cpp) and exit with the app's status. See docs/design.md.
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -311,6 +312,7 @@ int run(int argc, char** argv) {
       }
       ~Say() { (*this)(false); }
     } say{default_rules};
+    prctl(PR_SET_NAME, "vigil-rules", 0, 0, 0);
     go.wait();
     if (abandoned.load()) return nullptr;
     phase("rules thread started");
