@@ -150,6 +150,25 @@ int unix_peer_name(int sock, Endpoint* out) {
 
 }  // namespace
 
+bool ConnectCheck::unix_diag_answers(std::string* why) {
+  const int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  int pair[2] = {-1, -1};
+  int e = nl < 0 ? errno : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0 ? errno : 0;
+  uint32_t peer = 0;
+  struct stat st {};
+  if (!e) e = fstat(pair[0], &st) < 0 ? errno : 0;
+  if (!e) {
+    unix_diag_vfs vfs{};
+    bool has_vfs = false;
+    e = diag_query(nl, 1, uint32_t(st.st_ino), UDIAG_SHOW_PEER, &peer, &vfs, &has_vfs);
+    if (!e && peer == 0) e = EPROTO;
+  }
+  for (int fd : {nl, pair[0], pair[1]})
+    if (fd >= 0) close(fd);
+  if (e) *why = std::strerror(e);
+  return e == 0;
+}
+
 ConnectCheck::~ConnectCheck() {
   for (Pending& p : pending_) close(p.sock);
   if (diag_ >= 0) close(diag_);

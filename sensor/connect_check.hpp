@@ -76,6 +76,8 @@ class ConnectCheck {
   // unix_diag unavailable (no module, another network namespace);
   // EINPROGRESS: connected to a socket its server has not accepted yet.
   int peer_file(int sock, uint64_t* dev, uint64_t* ino);
+  // Whether unix_diag answers here (a socketpair's peer), for vigil check; *why if not.
+  static bool unix_diag_answers(std::string* why);
 
   static constexpr size_t kMaxHeld = 256;  // duplicates held at once (beyond: the oldest is read at once)
 

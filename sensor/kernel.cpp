@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "probes/procfs.hpp"
+#include "sensor/connect_check.hpp"
 #include "sensor/sensor.hpp"
 #include "sensor/uapi.hpp"
 
@@ -218,6 +219,12 @@ std::vector<KernelFeature> detect_kernel_features(bool may_fork) {
     out.push_back({"ia32 emulation (int $0x80)", false, not_probed});
     out.push_back({"PTRACE_GET_SYSCALL_INFO", false, not_probed});
   }
+  // Optional: detect mode's check of AF_UNIX connects (sensor/connect_check.hpp).
+  std::string diag_why;
+  const bool diag = ConnectCheck::unix_diag_answers(&diag_why);
+  out.push_back({"unix_diag (NETLINK_SOCK_DIAG)", diag,
+                 diag ? "probed; optional: AF_UNIX connects let through are checked by the peer's file"
+                      : diag_why + "; optional: AF_UNIX connects let through are not checked after the fact"});
   out.push_back({"libseccomp API level", seccomp_api_get() > 0, std::to_string(seccomp_api_get())});
 
   std::string cap = status_field("CapEff");

@@ -18,7 +18,8 @@ has "kernel: seccomp actions: present"
 has "kernel: PTRACE_GET_SYSCALL_INFO"
 # every feature is probed (present or absent), none inferred from the kernel version
 for f in "user-notif listener" "user-notif flag CONTINUE" "user-notif SYNC_WAKE_UP" "user-notif ADDFD" PIDFD_GET_INFO \
-         PIDFD_INFO_EXIT "ia32 emulation (int \$0x80)" "WAIT_KILLABLE_RECV filter flag" pidfd_getfd PTRACE_GET_SYSCALL_INFO; do
+         PIDFD_INFO_EXIT "ia32 emulation (int \$0x80)" "WAIT_KILLABLE_RECV filter flag" pidfd_getfd PTRACE_GET_SYSCALL_INFO \
+         "unix_diag (NETLINK_SOCK_DIAG)"; do
   grep -qE -- "kernel: $(printf %s "$f" | sed 's/[]$()[]/\\&/g'): (present|absent)" "$out" || fail "kernel feature '$f' not probed"
 done
 lacks "by kernel version"
