@@ -6,8 +6,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -237,7 +239,9 @@ void sockaddr_op(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& c
       // /proc/self/cwd/... or a relative path names the socket's own path
       // (fd.name; evt.arg.raw_addr as called), and its identity is checked
       // against the socket the kernel connects (sensor/connect_check.hpp).
-      if (!ctx.performed && ep.family == AF_UNIX && !ep.addr.empty() && ep.addr[0] != '@') {
+      constexpr size_t kPath = offsetof(sockaddr_un, sun_path);  // (an abstract name starts with a NUL)
+      if (!ctx.performed && ep.family == AF_UNIX && !ep.addr.empty() && ctx.sockaddr.len > kPath &&
+          ctx.sockaddr.bytes[kPath] != 0) {
         struct stat st {};
         std::string resolved;
         if (resolve_path(mem, ctx, AT_FDCWD, ep.addr, kFollowLast, ev, &resolved, false, &st, false)) {

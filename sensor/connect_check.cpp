@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 
@@ -148,23 +149,27 @@ int unix_peer_name(int sock, Endpoint* out) {
   return 0;
 }
 
+// Whether unix_diag answers on nl, asked for the peer of one end of a
+// socketpair of vigil's own: 0, or an errno (ENOENT: no unix_diag).
+int probe_diag(int nl, uint32_t seq) {
+  int pair[2] = {-1, -1};
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) return errno;
+  struct stat st {};
+  uint32_t peer = 0;
+  unix_diag_vfs vfs{};
+  bool has_vfs = false;
+  int e = fstat(pair[0], &st) < 0 ? errno : diag_query(nl, seq, uint32_t(st.st_ino), UDIAG_SHOW_PEER, &peer, &vfs, &has_vfs);
+  if (!e && peer == 0) e = EPROTO;
+  close(pair[0]), close(pair[1]);
+  return e;
+}
+
 }  // namespace
 
 bool ConnectCheck::unix_diag_answers(std::string* why) {
   const int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  int pair[2] = {-1, -1};
-  int e = nl < 0 ? errno : socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0 ? errno : 0;
-  uint32_t peer = 0;
-  struct stat st {};
-  if (!e) e = fstat(pair[0], &st) < 0 ? errno : 0;
-  if (!e) {
-    unix_diag_vfs vfs{};
-    bool has_vfs = false;
-    e = diag_query(nl, 1, uint32_t(st.st_ino), UDIAG_SHOW_PEER, &peer, &vfs, &has_vfs);
-    if (!e && peer == 0) e = EPROTO;
-  }
-  for (int fd : {nl, pair[0], pair[1]})
-    if (fd >= 0) close(fd);
+  const int e = nl < 0 ? errno : probe_diag(nl, 1);
+  if (nl >= 0) close(nl);
   if (e) *why = std::strerror(e);
   return e == 0;
 }
@@ -175,11 +180,12 @@ ConnectCheck::~ConnectCheck() {
 }
 
 int ConnectCheck::peer_file(int sock, uint64_t* dev, uint64_t* ino) {
-  if (diag_ == -2) {
+  if (diag_ == -2) {  // the first AF_UNIX connect checked (a module, if unix_diag is one, may load now: once)
     diag_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    if (diag_ < 0) {
-      spdlog::info("connect checks: AF_UNIX connects are not checked after the fact (NETLINK_SOCK_DIAG: {})",
-                   std::strerror(errno));
+    const int e = diag_ < 0 ? errno : probe_diag(diag_, ++seq_);
+    if (e) {
+      spdlog::info("connect checks: AF_UNIX connects are not checked after the fact (unix_diag: {})", std::strerror(e));
+      if (diag_ >= 0) close(diag_);
       diag_ = -1;
     }
   }
@@ -189,13 +195,13 @@ int ConnectCheck::peer_file(int sock, uint64_t* dev, uint64_t* ino) {
   uint32_t peer = 0;
   unix_diag_vfs vfs{};
   bool has_vfs = false;
-  // The socket's own entry first: missing, it is unix_diag that is (no
-  // module, or the socket is in another network namespace than vigil).
+  // The socket's own entry first: missing (unix_diag answers vigil's own),
+  // the socket is in another network namespace than vigil: not checked.
   uint8_t shut = 0;
   int e = diag_query(diag_, ++seq_, uint32_t(st.st_ino), UDIAG_SHOW_PEER, &peer, &vfs, &has_vfs, &shut);
-  if (e == ENOENT || e == EINVAL || e == EOPNOTSUPP) {
-    if (std::exchange(diag_unavailable_logged_, true) == false)
-      spdlog::info("connect checks: AF_UNIX connects are not checked after the fact (unix_diag: {})", std::strerror(e));
+  if (e == ENOENT) {
+    if (std::exchange(other_netns_logged_, true) == false)
+      spdlog::info("connect checks: an AF_UNIX socket of another network namespace than vigil's is not checked");
     return EOPNOTSUPP;
   }
   if (e) return e;
@@ -221,8 +227,7 @@ int ConnectCheck::same_unix(const Pending& p, const Endpoint& truth, bool final)
   uint64_t dev = 0, ino = 0;
   const int e = peer_file(p.sock, &dev, &ino);
   if (e == EOPNOTSUPP) return 1;  // not checked (said once)
-  const bool by_name_only = !p.judged_name.empty() && p.judged_name[0] == '@';
-  if (e == EINPROGRESS && !final && !by_name_only) return -1;  // (the check moves to the sweep's times: accept_wait)
+  if (e == EINPROGRESS && !final && !p.judged_abstract) return -1;  // (the check moves to the sweep's times: accept_wait)
   // Without the peer's identity (its server closed it already): the name it
   // bound, looked up in vigil's view (a hard link, a relative path or a bind
   // mount at the same path lead to the same file), else compared as a name.
@@ -263,7 +268,9 @@ int ConnectCheck::watch(int pidfd, int tid, int tgid, int fd, const probes::Deco
       close(sock);
       return 0;
     }
+    constexpr size_t kPath = offsetof(sockaddr_un, sun_path);
     p.unix_sock = true;
+    p.judged_abstract = judged.bytes[kPath] == 0;  // (len > kPath: a name was read)
     p.judged_raw = read.addr;
     p.judged_name = judged.ino ? judged.resolved : read.addr;
     p.judged_dev = judged.dev, p.judged_ino = judged.ino;

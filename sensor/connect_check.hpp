@@ -41,6 +41,7 @@ class ConnectCheck {
     // the abstract name read ('@' for NULs); the peer before the call.
     bool unix_sock = false;
     bool accept_wait = false;  // connected, its server has not accepted it yet (identity to come)
+    bool judged_abstract = false;  // an abstract name was read (compared as a name)
     std::string judged_name, judged_raw;
     uint64_t judged_dev = 0, judged_ino = 0;
     std::string before_name;
@@ -89,7 +90,7 @@ class ConnectCheck {
   int same_unix(const Pending& p, const Endpoint& truth, bool final);
   int diag_ = -2;  // NETLINK_SOCK_DIAG socket; -1: unavailable, -2: not opened yet
   uint32_t seq_ = 0;
-  bool diag_unavailable_logged_ = false;
+  bool other_netns_logged_ = false;
   std::vector<Pending> pending_;
   Report report_;
   uint64_t early_ = 0;  // checks ended early by kMaxHeld
