@@ -50,6 +50,7 @@ class ConnectCheck {
   // The socket's true destination differs from the one judged.
   using Report = std::function<void(const Pending&, const Endpoint& truth)>;
   explicit ConnectCheck(Report r) : report_(std::move(r)) {}
+  ~ConnectCheck();
   ConnectCheck(const ConnectCheck&) = delete;
   ConnectCheck& operator=(const ConnectCheck&) = delete;
 
@@ -70,7 +71,6 @@ class ConnectCheck {
   // Returns the poll timeout (ms) to the next look, -1 if none is pending.
   int sweep();
   bool empty() const { return pending_.empty(); }
-  ~ConnectCheck();
   // The file the peer of an AF_UNIX socket is bound to (unix_diag): 0 and
   // *dev (as st_dev), *ino (its low 32 bits: what unix_diag keeps); ENOENT:
   // no live peer, or one bound to no file (abstract, unnamed); EOPNOTSUPP:
