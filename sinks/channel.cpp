@@ -99,6 +99,9 @@ Channel::~Channel() {
 void Channel::start() { thread_ = start_thread("vigil-sink", [this] { run(); }); }
 
 void Channel::memory_done(size_t n) {
+  // The journal's mark mirrors marks_.front() after every change (push sets
+  // the first): a failed attempt (n == 0) has nothing to publish.
+  if (n == 0) return;
   for (; n && !marks_.empty(); --n) marks_.pop_front();
   if (journal_) journal_->set_pending(journal_index_, marks_.empty() ? kNoPending : marks_.front());
 }

@@ -260,6 +260,7 @@ class AsyncOutput final : public Output {
     if (journal_) t.unjournaled = journal_->lost();
     std::lock_guard lk(mu_);
     t.queue_depth += queue_.size();
+    t.undispatched = queue_.size() + (busy_ ? 1 : 0);  // busy_: one popped, being dispatched
     return t;
   }
 

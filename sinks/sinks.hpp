@@ -67,6 +67,10 @@ struct DeliveryStats {
   uint64_t failures = 0;   // failed delivery attempts (each one retried)
   uint64_t queue_depth = 0;  // records waiting (memory + spool)
   uint64_t unjournaled = 0;  // records not journaled (ring full): lost if vigil is killed before delivery
+  // Records not yet handed to their sinks (nor marked so in the journal): a
+  // sink may deliver a record before the dispatcher marks it, and a SIGKILL
+  // in between makes the recovery write it again (at-least-once).
+  uint64_t undispatched = 0;
 };
 
 class Output {

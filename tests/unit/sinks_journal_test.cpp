@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -61,19 +62,35 @@ SinkConfig config(const fs::path& dir, std::vector<std::string> alerts) {
   return cfg;
 }
 
+// Lines ended by a newline: a sink may be writing the next one meanwhile.
+size_t complete_lines(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return size_t(std::count(all.begin(), all.end(), '\n'));
+}
+
 void wait_lines(const fs::path& p, size_t n) {
-  for (int i = 0; i < 600 && json_lines(p).size() < n; ++i) std::this_thread::sleep_for(10ms);
+  for (int i = 0; i < 600 && complete_lines(p) < n; ++i) std::this_thread::sleep_for(10ms);
   REQUIRE(json_lines(p).size() == n);
 }
 
 // The file sink has written n records and marked them delivered in the
-// journal: its lines appear before the mark, and a keeper forked in between
-// writes the unmarked ones again (at-least-once; the tests count exact lines).
+// journal, and the dispatcher has marked them handed to every sink: the
+// sink's lines appear before its mark, and it may deliver a record before the
+// dispatcher's mark; a keeper forked (or a SIGKILL) in between writes the
+// unmarked ones again (at-least-once; the tests count exact lines).
+template <class Out>
+void wait_marked(const Out& out, size_t n) {
+  auto done = [&] { auto s = out.stats(); return s.sent == n && s.undispatched == 0; };
+  for (int i = 0; i < 600 && !done(); ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(out.stats().sent == n);
+  REQUIRE(out.stats().undispatched == 0);
+}
+
 template <class Out>
 void wait_delivered(const Out& out, const fs::path& p, size_t n) {
   wait_lines(p, n);
-  for (int i = 0; i < 600 && out.stats().sent < n; ++i) std::this_thread::sleep_for(10ms);
-  REQUIRE(out.stats().sent == n);
+  wait_marked(out, n);
 }
 
 void stderr_to(const fs::path& err) {
@@ -416,7 +433,7 @@ TEST_CASE("journal: the next start renders a SIGKILLed run's events with that ru
     std::string err;
     auto out = make_output(cfg(true), Context{"run1", "host1", "cid", "img", nullptr}, &err);
     for (uint64_t i = 1; i <= 30; ++i) out->event(make_event(i));
-    for (int i = 0; i < 600 && out->stats().sent < 30; ++i) std::this_thread::sleep_for(10ms);  // lines, then marks
+    wait_marked(*out, 30);
     raise(SIGKILL);  // vigil as PID 1: no keeper outlives it
   });
   REQUIRE(WIFSIGNALED(status));
