@@ -155,6 +155,12 @@ void signal(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event
   if (const char* n = sigabbrev_np(sig)) add_arg(ev, "signal", std::string("SIG") + n);
 }
 
+// clone(CLONE_PARENT) (Stage::ParentClone): its flags, for the event the
+// tracer makes only when it cannot follow the caller.
+void clone_flags(const SyscallArgs& a, const TraceeMemory&, DecodeContext&, Event* ev) {
+  add_arg(ev, "flags", fmt::format("{:#x}", a.args[0]));
+}
+
 // Guard rows (sensor/guard.hpp): no event unless the guard takes the call
 // (aimed at the sensor); then its target, as the call names it.
 void guarded(const SyscallArgs& a, const TraceeMemory&, DecodeContext& ctx, Event* ev) {

@@ -137,6 +137,14 @@ enum class Stage : uint8_t {
   ExecEntry,  // the exec event: what will run, read before the kernel runs it (probes/exec.hpp); allowed, the
               // process is what the event says
   Exit,       // exit_group: the exit event (the process is past the point of no return)
+  // clone(CLONE_PARENT): the new process's parent in the kernel is the
+  // caller's parent, and nothing else records its maker. The tracer seizes
+  // the caller for the call (PTRACE_O_TRACEFORK & co.): the kernel stops it
+  // with the new pid before the new process runs a single instruction, and
+  // the new process is learnt then, made by the caller. No event of its own
+  // unless the caller cannot be followed (an unreadable maker: denied in
+  // prevent mode, alerted).
+  ParentClone,
 };
 
 // Sensor state a decoder may read and update (owned by the tracer).
@@ -374,6 +382,7 @@ void prctl(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void ptrace(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void signal(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void guarded(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void clone_flags(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void dup(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void module(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void exit_code(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);

@@ -80,6 +80,10 @@ namespace {
 // TRACEEXEC: a traced thread's exec stops at PTRACE_EVENT_EXEC (exec
 // verification; and never the legacy SIGTRAP after an exec).
 constexpr long kPtraceOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC;
+// For a clone(CLONE_PARENT) (Stage::ParentClone): the caller stops at the
+// kernel's fork event, with the new pid; the new process starts stopped,
+// attached to vigil, until it is learnt.
+constexpr long kForkOptions = PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE;
 
 constexpr const char* kExecDiffersRule = "Exec image differs from the judged one";
 constexpr const char* kExecUnverifiableRule = "Exec image cannot be verified";
@@ -145,6 +149,12 @@ struct Tracer::Impl {
   // ptrace syscall stops (its return value is needed): the restarted call's
   // notification is decoded as usual.
   std::unordered_set<int> pending_follow;
+  // clone(CLONE_PARENT) (Stage::ParentClone): callers seized for their fork
+  // event -> their thread group (the maker); new processes attached by the
+  // kernel whose first stop is still to come (detached there), and those
+  // whose stop came before their maker's fork event (detached at it).
+  std::unordered_map<int, int> clone_makers;
+  std::unordered_set<int> made_awaiting_stop, made_stopped_early;
   // Events waiting for their syscall's return value, by thread.
   struct AwaitingReturn {
     Event ev;
@@ -271,18 +281,21 @@ struct Tracer::Impl {
   // A process seen for the first time: its fork event. Its parent is learnt
   // first if it is unknown too (a process that never made a notified call).
   // pidfd: a pidfd of it already open (-1: none), kept to watch its exit.
-  void learn(int pid, int ppid, bool watch, int depth, int pidfd = -1) {
+  // kernel_ppid: the parent the kernel records when it is not the maker
+  // (clone(CLONE_PARENT)): an argument of the fork event.
+  void learn(int pid, int ppid, bool watch, int depth, int pidfd = -1, int kernel_ppid = 0) {
     // Only an app process: one with vigil's filter on top of vigil's own
     // (never vigil's parent, init or a subreaper that took an orphan).
     procfs::Status pst;
     if (ppid > 1 && !procs.count(ppid) && depth < 32 && own_filters >= 0 && procfs::read_status(ppid, &pst) &&
         pst.tgid == ppid && pst.seccomp_filters > own_filters)
       learn(ppid, pst.ppid, true, depth + 1);
-    add_process(pid, ppid);
+    add_process(pid, ppid, kernel_ppid);
     if (watch) watch_exit(pid, pidfd);
     else if (pidfd >= 0) close(pidfd);
     Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
     ev.child_pid = pid;
+    if (kernel_ppid) ev.args.push_back({"kernel_ppid", std::to_string(kernel_ppid)});
     carry_out(judge.judge(ev, probes::Enforce::Kill), pid);  // the child exists already: only killing it is left
     judge.emit(std::move(ev));
   }
@@ -492,11 +505,13 @@ struct Tracer::Impl {
   }
 
   // A new process: what its parent was, with its own pid.
-  void add_process(int pid, int ppid) {
+  // ppid: the maker; kernel_ppid (if not 0): the parent the kernel records
+  // instead (CLONE_PARENT), proc.ppid as an exec reads it again from /proc.
+  void add_process(int pid, int ppid, int kernel_ppid = 0) {
     ProcessPtr parent = info_of(ppid);
     auto p = parent ? std::make_shared<Process>(*parent) : std::make_shared<Process>();
     p->pid = pid;
-    p->ppid = ppid;
+    p->ppid = kernel_ppid ? kernel_ppid : ppid;
     p->parent = parent;
     p->start_ns = now_realtime_ns();
     procs[pid] = Proc{std::move(p), {}, -1};
@@ -920,6 +935,7 @@ struct Tracer::Impl {
     };
     if (guard.on_notify(notify_fd, req.id, tid, tgid, args, guard_event, [&](Event&& e) { judge.emit(std::move(e)); }))
       return;
+    if (probe->stage == probes::Stage::ParentClone) return parent_clone(req.id, tid, tgid, args, *probe);
     if (exiting) {
       // exit_group cannot fail: answered first, its events need not hold it.
       answer(req.id, 0);
@@ -1127,10 +1143,72 @@ struct Tracer::Impl {
     return out;
   }
 
+  // clone(CLONE_PARENT) (Stage::ParentClone; docs/design.md "Who made a
+  // process"): the caller is seized with the fork options and let through;
+  // its fork event stop (on_fork_stop) names the new process before it runs.
+  // A call vigil cannot follow (CLONE_UNTRACED: the kernel reports no fork
+  // event; a caller traced by another process of the app; or seized already
+  // for another reason, where its options cannot change until it stops)
+  // gets the "Unreadable syscall argument" verdict: denied in prevent mode,
+  // alerted in both.
+  void parent_clone(uint64_t id, int tid, int tgid, const probes::SyscallArgs& args, const probes::Probe& probe) {
+    const bool untraced = args.args[0] & CLONE_UNTRACED;
+    if (!untraced && clone_makers.count(tid)) return void(answer(id, 0));  // its call again (restarted after a signal)
+    if (!untraced && !seized.count(tid) &&
+        ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(kPtraceOptions | kForkOptions)) == 0) {
+      seized.insert(tid);
+      clone_makers[tid] = tgid;
+      answer(id, 0);  // (gone, or interrupted: a restart notifies again, a thread gone is reaped)
+      return;
+    }
+    const int err = errno;
+    Event ev = new_event(probe.cls, probe.type, tid, info_of(tgid));
+    probes::DecodeContext ctx = decode_context(tgid);
+    probe.decode(args, probes::TraceeMemory(tid), ctx, &ev);
+    ev.args.push_back({"unreadable", untraced           ? "maker of the new process (CLONE_UNTRACED)"
+                                     : seized.count(tid) ? "maker of the new process (caller followed already)"
+                                                         : fmt::format("maker of the new process (ptrace: {})",
+                                                                       std::strerror(err))});
+    const int e = carry_out(judge.judge(ev, probe.enforce), tgid);
+    answer(id, e);
+    judge.emit(std::move(ev));
+  }
+
+  // The fork event stop of a caller seized by parent_clone (or of a thread
+  // seized with the fork options for another call): the new process is
+  // stopped, attached to vigil by the kernel; it is learnt now, made by the
+  // caller's process (its fork event, fd table and identity from the maker),
+  // then let go. The caller goes on untraced.
+  void on_fork_stop(int tid) {
+    unsigned long msg = 0;
+    const bool ok = ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg) == 0;
+    auto m = clone_makers.find(tid);
+    const int maker = m != clone_makers.end() ? m->second : thread_tgid.count(tid) ? thread_tgid[tid] : tid;
+    if (m != clone_makers.end()) clone_makers.erase(m);
+    ptrace(PTRACE_SETOPTIONS, tid, nullptr, reinterpret_cast<void*>(kPtraceOptions));
+    if (const int child = int(msg); ok && child > 0) {
+      seized.insert(child);
+      procfs::Status st;  // (stopped: its parent in the kernel, as its first notification would have read it)
+      const int kernel_ppid = procfs::read_status(child, &st) && st.ppid != maker ? st.ppid : 0;
+      if (!procs.count(child)) learn(child, maker, true, 0, -1, kernel_ppid);
+      if (made_stopped_early.erase(child)) detach(child);
+      else made_awaiting_stop.insert(child);
+    }
+    if (followed(tid) || exec_traced.count(tid)) cont(tid, 0);
+    else detach(tid);
+  }
+
   void on_stop(int tid, int status) {
     stops.fetch_add(1, std::memory_order_relaxed);
     const int sig = WSTOPSIG(status);
-    if (status >> 16 == PTRACE_EVENT_EXEC) return on_exec_stop(tid);  // (tid: maybe not seized under this id)
+    const int event = status >> 16;
+    if (event == PTRACE_EVENT_EXEC) return on_exec_stop(tid);  // (tid: maybe not seized under this id)
+    if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE)
+      return on_fork_stop(tid);
+    // A new process attached by the kernel (parent_clone): its first stop.
+    if (event == PTRACE_EVENT_STOP && made_awaiting_stop.erase(tid)) return detach(tid);
+    if (event == PTRACE_EVENT_STOP && !seized.count(tid) && !clone_makers.empty())
+      return void(made_stopped_early.insert(tid));  // before its maker's fork event: held until then
     if (!seized.count(tid)) {  // a job-control stop of a child we do not trace: the main process
       if (tid == main_pid && cfg.main_stopped) cfg.main_stopped(sig);
       return;
@@ -1157,6 +1235,9 @@ struct Tracer::Impl {
   // them), or a thread we followed.
   void on_exit(int tid, int status) {
     exec_traced.erase(tid);
+    clone_makers.erase(tid);
+    made_awaiting_stop.erase(tid);
+    made_stopped_early.erase(tid);
     detach_at_stop.erase(tid);
     windows.erase(tid);
     seized.erase(tid);
