@@ -50,6 +50,7 @@ std::thread start_thread(const char* name, std::function<void()> fn) {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   std::thread t([name, fn = std::move(fn)] {
     prctl(PR_SET_NAME, name, 0, 0, 0);  // (ps -L, top -H, perf: which of vigil's threads)
+    allow_journal_faults();  // (they write the journal's marks: a truncated file must not kill vigil)
     fn();
   });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);

@@ -2,6 +2,7 @@
 #include "sinks/journal.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -28,7 +29,80 @@ constexpr std::string_view kRecovered = ",\"recovered\":true}\n";
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 
 uint64_t pad8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+
+// A journal file truncated under vigil (by a writer vigil's guard did not
+// stop: an open raced past its check in detect mode, a process outside the
+// task on a shared volume) takes the pages past its new end away from every
+// mapping: the next access is a SIGBUS, which killed vigil (fail-closed, but
+// the app could so end its sensor whenever it liked). The mappings of the
+// journal are registered here; a SIGBUS inside one gets an anonymous page in
+// place of the lost one (MAP_FIXED: the access then completes) and marks
+// that mapping `cut`, which the output reports as a tamper alert. What is
+// stored from then on survives only in vigil's memory, as without a file.
+// Any other SIGBUS takes the action it had before (default: vigil dies).
+struct Guarded {
+  std::atomic<char*> begin{nullptr};
+  std::atomic<size_t> len{0};
+  std::atomic<bool> cut{false};
+};
+Guarded g_guarded[4];  // the journal's mapping, and one of an earlier run's file while it is read
+struct sigaction g_old_bus;
+size_t g_page = 4096;
+
+void on_sigbus(int sig, siginfo_t* si, void* uc) {
+  const int saved = errno;
+  char* a = static_cast<char*>(si->si_addr);
+  for (auto& g : g_guarded) {
+    char* b = g.begin.load(std::memory_order_acquire);
+    if (!b || a < b || a >= b + g.len.load(std::memory_order_relaxed)) continue;
+    char* page = b + (size_t(a - b) & ~(g_page - 1));  // (b is page-aligned: mmap's)
+    if (mmap(page, g_page, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
+      g.cut.store(true, std::memory_order_release);
+      errno = saved;
+      return;
+    }
+  }
+  // Not the journal's: the action from before (the access faults again).
+  if ((g_old_bus.sa_flags & SA_SIGINFO) && g_old_bus.sa_sigaction) return g_old_bus.sa_sigaction(sig, si, uc);
+  if (g_old_bus.sa_handler != SIG_DFL && g_old_bus.sa_handler != SIG_IGN && g_old_bus.sa_handler)
+    return g_old_bus.sa_handler(sig);
+  signal(SIGBUS, SIG_DFL);
+  errno = saved;
+}
+
+// A slot for the mapping [b, b + n), the handler installed once; -1: none free.
+int guard_mapping(void* b, size_t n) {
+  static const bool installed = [] {
+    g_page = size_t(sysconf(_SC_PAGESIZE));
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGBUS, &sa, &g_old_bus) == 0;
+  }();
+  if (!installed) return -1;
+  for (int i = 0; i < int(std::size(g_guarded)); ++i) {
+    char* expected = nullptr;
+    g_guarded[i].len.store(n, std::memory_order_relaxed);
+    g_guarded[i].cut.store(false, std::memory_order_relaxed);
+    if (g_guarded[i].begin.compare_exchange_strong(expected, static_cast<char*>(b), std::memory_order_acq_rel))
+      return i;
+  }
+  return -1;
+}
+void unguard_mapping(int slot) {
+  if (slot >= 0) g_guarded[slot].begin.store(nullptr, std::memory_order_release);
+}
 }  // namespace
+
+// Threads that touch the journal's mapping: SIGBUS must reach on_sigbus (a
+// fault's signal that is blocked kills the process instead).
+void allow_journal_faults() {
+  sigset_t bus;
+  sigemptyset(&bus);
+  sigaddset(&bus, SIGBUS);
+  pthread_sigmask(SIG_UNBLOCK, &bus, nullptr);
+}
 
 // The start of the mapping (the file, or the memfd); the ring follows at
 // kDataOffset. Fields written by more than one process are atomics.
@@ -185,9 +259,12 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
     const bool same_size = st.st_size == off_t(j->map_bytes_);
     if (same_size) m = mmap(nullptr, j->map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     // What an earlier run left: read before the header is reset.
+    if (same_size && m != MAP_FAILED) j->guard_ = guard_mapping(m, j->map_bytes_);
     if (st.st_size > off_t(kDataOffset)) {
       const void* r = same_size ? m : mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+      const int slot = same_size || r == MAP_FAILED ? -1 : guard_mapping(const_cast<void*>(r), size_t(st.st_size));
       if (r != MAP_FAILED) read_earlier(static_cast<const JournalHeader*>(r), uint64_t(st.st_size), earlier);
+      unguard_mapping(slot);
       if (!same_size && r != MAP_FAILED) munmap(const_cast<void*>(r), size_t(st.st_size));
     }
     // Reset in place: only the header is rewritten (below); the ring's old
@@ -212,7 +289,10 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
       return nullptr;
     }
   }
-  if (m == MAP_FAILED) m = mmap(nullptr, j->map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) {
+    m = mmap(nullptr, j->map_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m != MAP_FAILED && j->file_backed_) j->guard_ = guard_mapping(m, j->map_bytes_);
+  }
   if (m == MAP_FAILED) {
     *note += fmt::format("; no journal: mmap: {}", std::strerror(errno));
     ::close(fd);
@@ -249,9 +329,12 @@ Journal::~Journal() {
   h_->dispatched.store(h_->committed.load());
   for (auto& p : h_->pending) p.store(kNoPending);
   h_->open.store(0);
+  unguard_mapping(guard_);
   munmap(h_, map_bytes_);
   ::close(fd_);
 }
+
+bool Journal::cut() const { return guard_ >= 0 && g_guarded[guard_].cut.load(std::memory_order_acquire); }
 
 // Room for a record of n bytes (its header written), or null: no room
 // within limit bytes of the oldest undelivered record, counted as lost.

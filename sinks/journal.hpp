@@ -36,6 +36,10 @@ inline constexpr uint64_t kNoPending = ~uint64_t{0};
 
 struct JournalHeader;
 
+// Lets SIGBUS reach the journal's fault handler in the calling thread (vigil's
+// threads start with every signal blocked; a blocked fault signal kills).
+void allow_journal_faults();
+
 // A record an earlier run left undelivered, with the sinks that miss it.
 struct Leftover {
   std::string line;    // a JSON line; event: a binary event record (Journal::render_event)
@@ -83,6 +87,9 @@ class Journal {
   void set_pending(int sink, uint64_t start);  // channel i: oldest undelivered record (kNoPending: none)
   uint64_t lost() const;  // records not journaled (ring full or too large)
   bool file_backed() const { return file_backed_; }
+  // The file was truncated under this run (sinks/journal.cpp on_sigbus):
+  // its lost pages are vigil's memory now; nothing stored there outlives vigil.
+  bool cut() const;
   std::string path() const { return path_; }
   int fd() const { return fd_; }
 
@@ -113,6 +120,7 @@ class Journal {
   size_t map_bytes_ = 0;
   uint64_t cap_ = 0;
   int fd_ = -1;
+  int guard_ = -1;  // its slot in the SIGBUS guard (journal.cpp), -1: none (a memfd cannot be truncated by the app)
   bool file_backed_ = false;
   std::string path_;
   std::vector<Sink> sinks_;

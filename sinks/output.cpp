@@ -137,6 +137,7 @@ class AsyncOutput final : public Output {
   bool wants_events() const override { return !events_.empty(); }
   void event(Event ev) override {
     if (events_.empty()) return;
+    check_journal();
     Record r;
     r.what = std::move(ev);
     r.mask = event_mask_;
@@ -148,6 +149,7 @@ class AsyncOutput final : public Output {
   // Serialised here and journaled before the tracer answers the call that
   // raised it (docs/sinks.md "Durability").
   void alert(Alert a) override {
+    check_journal();
     Record r;
     r.mask = alert_mask_;
     if (!journal_) {  // no journal (--journal-size=0): serialised by the dispatcher
@@ -370,6 +372,26 @@ class AsyncOutput final : public Output {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
+  // The journal file truncated under this run (Journal::cut): said once, as
+  // the guard says a tamper attempt (its records since live in vigil's
+  // memory only: a SIGKILL of vigil would lose them).
+  void check_journal() {
+    if (!journal_ || journal_cut_said_ || !journal_->cut()) return;
+    journal_cut_said_ = true;
+    Alert a;
+    a.time_ns = now_realtime_ns();
+    a.rule = "Sensor tamper attempt";
+    a.priority = "Critical";
+    a.output = fmt::format("vigil's journal {} was truncated by another writer (an open that raced vigil's check, or a "
+                           "process outside vigil's view): vigil goes on; records journaled from now on would not "
+                           "outlive a SIGKILL of vigil",
+                           journal_->path());
+    a.output_fields = {{"proc.name", "vigil"}, {"fd.name", journal_->path()}};
+    a.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1562.001"};
+    spdlog::error("{}", a.output);
+    alert(std::move(a));
+  }
+
   static Alert died_alert(std::string output) {
     Alert a;
     a.time_ns = now_realtime_ns();
@@ -557,6 +579,7 @@ class AsyncOutput final : public Output {
   static constexpr size_t kBatch = 64;
   static constexpr auto kBatchDelay = std::chrono::milliseconds(20);
   bool flushed_ = false;
+  bool journal_cut_said_ = false;  // check_journal (tracer thread)
   std::atomic<uint64_t> alert_seq_{0};
   std::atomic<const std::atomic<uint64_t>*> stops_{nullptr};  // set by the tracer thread
   uint64_t stats_seq_ = 0, last_stops_ = 0;

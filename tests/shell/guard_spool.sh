@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # vigil's journal and spool (--spool-dir) are vigil's, whatever the rules: an
-# app (root) that truncates the journal, a file vigil maps, kills vigil with
-# SIGBUS (fail-closed: the keeper then kills the app), and one that writes the
+# app (root) that truncates the journal, a file vigil maps, cut its
+# durability (it killed vigil with SIGBUS until 2026-12-07), and one that writes the
 # journal or the spool forges the records vigil delivers. Every way tried
 # (open O_TRUNC, truncate(2), a hard link of the journal made first, a new
 # file in the spool) is refused with a Critical "Sensor tamper attempt", in
 # detect and prevent mode, with no rules and with the default rules; vigil
-# and the app live on.
+# and the app live on. A truncation vigil does not see (a writer outside the
+# task) no longer kills vigil either: a Critical alert says so.
 set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/app.py" <<'PY'
@@ -52,6 +53,27 @@ print(sum(1 for l in open(sys.argv[1]) if json.loads(l).get("rule") == "Sensor t
     [ "$n" -ge 4 ] || { cat "$tmp/out" "$tmp/alerts"; echo "FAIL ($mode, $rules): $n tamper alerts"; exit 1; }
   done
 done
+# A writer vigil's guard does not see (outside the task: here this script;
+# inside, an open that raced the check in detect mode) truncates the journal
+# while vigil runs: vigil lives on (before: SIGBUS, and the app killed), says so
+# once with a Critical tamper alert, and the app's later alerts are delivered.
+rm -rf "$tmp/spool" "$tmp/alerts"
+"$VIGIL" run --rules="$SRC_DIR/rules/default" --spool-dir="$tmp/spool" --alerts=file:$tmp/alerts --   sh -c 'while [ ! -e "$0/go" ]; do sleep 0.05; done; for i in 1 2 3; do cat /etc/shadow >/dev/null; done; echo done' "$tmp"   >"$tmp/out" 2>"$tmp/err" &
+vpid=$!
+for _ in $(seq 200); do [ -s "$tmp/spool/journal" ] && break; sleep 0.05; done
+sleep 0.3
+truncate -s 0 "$tmp/spool/journal"
+touch "$tmp/go"
+wait $vpid || { cat "$tmp/out" "$tmp/err"; echo "FAIL (outside truncation): vigil or the app died"; exit 1; }
+grep -qx done "$tmp/out" || { cat "$tmp/out" "$tmp/err"; echo "FAIL (outside truncation): the app did not finish"; exit 1; }
+python3 - "$tmp/alerts" <<'PY'
+import json, sys
+al = [json.loads(l) for l in open(sys.argv[1])]
+cut = [a for a in al if a["rule"] == "Sensor tamper attempt" and "truncated" in a["output"]]
+assert len(cut) == 1 and cut[0]["priority"] == "Critical", al
+assert any("shadow" in a["output"] for a in al), [a["rule"] for a in al]  # the app's alerts after the truncation
+PY
+rm -f "$tmp/go"
 # --spool-dir through a symlink (TMPDIR=/var/tmp, say): a segment named by its real path is vigil's too.
 rm -rf "$tmp/spool" "$tmp/other" "$tmp/alerts"; mkdir -p "$tmp/other" "$tmp/real"; ln -s "$tmp/real" "$tmp/link"
 "$VIGIL" run --rules=/dev/null --spool-dir="$tmp/link/spool" --alerts=file:$tmp/alerts -- \

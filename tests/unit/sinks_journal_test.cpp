@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -554,4 +555,76 @@ TEST_CASE("journal: cost per alert and per event on the tracer thread", "[.][jou
   Context ctx{"sid", "host", "", "", nullptr};
   WARN(fmt::format("to_json_line(event): {} per event (the dispatcher's work, off the tracer thread)",
                    per([&](int) { (void)to_json_line(ev, ctx); }, n)));
+}
+
+TEST_CASE("journal: a file truncated under vigil costs its durability, not vigil (SIGBUS guard)", "[sinks][journal]") {
+  using namespace vigil::sinks_detail;
+  TempDir t;
+  const fs::path file = t.path / "out.json";
+  Journal::Earlier earlier;
+  std::string note;
+  auto j = Journal::open(t.path, 1 << 16, {{SinkSpec::Kind::File, file.string()}}, &earlier, &note);
+  REQUIRE(j);
+  REQUIRE(j->file_backed());
+  uint64_t s, e;
+  REQUIRE(j->commit("{\"before\":1}", 1, &s, &e));
+  CHECK_FALSE(j->cut());
+  // Another writer truncates the file: every page of the mapping is gone.
+  REQUIRE(::truncate((t.path / "journal").c_str(), 0) == 0);
+  for (int i = 0; i < 50; ++i) j->commit("{\"after\":1}", 1, &s, &e);  // (stored or counted lost: no SIGBUS)
+  j->set_dispatched(j->committed());
+  j->set_pending(0, kNoPending);
+  CHECK(j->cut());
+  // A thread that starts with every signal blocked, as vigil's do, once it allows the journal's faults.
+  std::thread([&] {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, nullptr);
+    allow_journal_faults();
+    j->set_pending(0, 0);
+  }).join();
+  j.reset();  // closing writes the header too
+  // A SIGBUS elsewhere is not swallowed: a child touching another truncated file's mapping dies of it.
+  Journal::Earlier e2;
+  auto j2 = Journal::open(t.path / "again", 1 << 16, {}, &e2, &note);  // (the handler stays installed)
+  REQUIRE(j2);
+  const fs::path other = t.path / "other";
+  int fd = ::open(other.c_str(), O_RDWR | O_CREAT, 0600);
+  REQUIRE(ftruncate(fd, 4096) == 0);
+  auto* p = static_cast<volatile char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  REQUIRE(ftruncate(fd, 0) == 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    p[0] = 1;
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGBUS);
+  ::close(fd);
+}
+
+TEST_CASE("journal: the output says once that its journal was truncated, and delivers as before", "[sinks][journal]") {
+  TempDir t;
+  const fs::path file = t.path / "alerts.json";
+  std::string err;
+  auto out = make_output(config(t.path, {file.string()}), Context{"sid", "host", "", "", nullptr}, &err);
+  REQUIRE(out);
+  out->alert(make_alert(0));
+  wait_delivered(*out, file, 1);
+  REQUIRE(::truncate((t.path / "spool" / "journal").c_str(), 0) == 0);
+  for (int i = 1; i < 20; ++i) out->alert(make_alert(i));
+  wait_lines(file, 21);  // the 20 alerts and one tamper alert, from the sink thread's writes on the lost pages too
+  auto lines = json_lines(file);
+  auto n = count_by_output(lines);
+  for (int i = 0; i < 20; ++i) CHECK(n[fmt::format("alert number {}", i)] == 1);
+  int tamper = 0;
+  for (const auto& l : lines)
+    if (l.at("rule") == "Sensor tamper attempt") {
+      ++tamper;
+      CHECK(l.at("priority") == "Critical");
+      CHECK(l.at("output").get<std::string>().find("truncated") != std::string::npos);
+    }
+  CHECK(tamper == 1);
 }
