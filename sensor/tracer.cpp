@@ -602,6 +602,7 @@ struct Tracer::Impl {
     if (ptrace(PTRACE_DETACH, tid, nullptr, nullptr) < 0 && errno != ESRCH)
       spdlog::debug("PTRACE_DETACH {}: {}", tid, std::strerror(errno));
     seized.erase(tid);
+    clone_makers.erase(tid);  // (a clone(CLONE_PARENT) that made nothing: the next one seizes again)
   }
 
   // Whether the verdict on an exec event can do anything but alert: in
@@ -778,7 +779,7 @@ struct Tracer::Impl {
     unsigned long former = 0;
     const int old = ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &former) == 0 ? int(former) : tid;
     for (int t : {old, tid}) windows.erase(t), pending_follow.erase(t), detach_at_stop.erase(t);
-    if (old != tid) seized.erase(old), thread_tgid.erase(old);
+    if (old != tid) seized.erase(old), thread_tgid.erase(old), clone_makers.erase(old);
     seized.insert(tid);
     if (auto it = exec_traced.find(old); it != exec_traced.end()) {
       const ExecCheck c = std::move(it->second);
@@ -1153,7 +1154,8 @@ struct Tracer::Impl {
   // alerted in both.
   void parent_clone(uint64_t id, int tid, int tgid, const probes::SyscallArgs& args, const probes::Probe& probe) {
     const bool untraced = args.args[0] & CLONE_UNTRACED;
-    if (!untraced && clone_makers.count(tid)) return void(answer(id, 0));  // its call again (restarted after a signal)
+    // Its call again (restarted after a signal, or a clone that failed): still seized, with the fork options.
+    if (!untraced && clone_makers.count(tid) && seized.count(tid)) return void(answer(id, 0));
     if (!untraced && !seized.count(tid) &&
         ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(kPtraceOptions | kForkOptions)) == 0) {
       seized.insert(tid);

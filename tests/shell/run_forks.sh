@@ -56,6 +56,19 @@ seqs = [e["seq"] for e in ev]
 assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
 assert ev[-1]["type"] == "exit" and ev[-1]["process"]["pid"] == main
 PY
+# A clone(CLONE_PARENT) that fails (no fork event: its caller stays seized),
+# then an exec (the caller detached there), then another: followed all the same.
+timeout 60 "$VIGIL" run --events="$tmp/ev2" -- "$FIXTURES/run_forks" failed > "$tmp/out2"
+python3 - "$tmp/ev2" "$tmp/out2" <<'PY'
+import sys
+import os as _os; sys.path.insert(0, _os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+ev = events(sys.argv[1])
+out = dict((l.split()[0], l.split()[1:]) for l in open(sys.argv[2]))
+assert out["failed"][1] == "0" and out["clone_parent"][1] == "0", out
+child, maker = int(out["made"][0]), int(out["made"][1])
+forks = [e for e in ev if e["type"] == "fork" and e["child_pid"] == child]
+assert len(forks) == 1 and forks[0]["process"]["pid"] == maker, forks
+PY
 # A clone(CLONE_PARENT) vigil cannot follow (its caller traced by another
 # process of the app; CLONE_UNTRACED, which has no fork event) is an
 # unreadable maker: alerted, denied in prevent mode.
