@@ -1190,9 +1190,12 @@ struct Tracer::Impl {
     ptrace(PTRACE_SETOPTIONS, tid, nullptr, reinterpret_cast<void*>(kPtraceOptions));
     if (const int child = int(msg); ok && child > 0) {
       seized.insert(child);
-      procfs::Status st;  // (stopped: its parent in the kernel, as its first notification would have read it)
-      const int kernel_ppid = procfs::read_status(child, &st) && st.ppid != maker ? st.ppid : 0;
-      if (!procs.count(child)) learn(child, maker, true, 0, -1, kernel_ppid);
+      // Stopped: its thread group and its parent in the kernel, as its first
+      // notification would read them. A thread (the caller, still seized,
+      // made one before its clone(CLONE_PARENT) ran) is only let go.
+      procfs::Status st;
+      if (procfs::read_status(child, &st) && st.tgid == child && !procs.count(child))
+        learn(child, maker, true, 0, -1, st.ppid != maker ? st.ppid : 0);
       if (made_stopped_early.erase(child)) detach(child);
       else made_awaiting_stop.insert(child);
     }

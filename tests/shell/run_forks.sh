@@ -57,7 +57,8 @@ assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
 assert ev[-1]["type"] == "exit" and ev[-1]["process"]["pid"] == main
 PY
 # A clone(CLONE_PARENT) that fails (no fork event: its caller stays seized),
-# then an exec (the caller detached there), then another: followed all the same.
+# a thread (a clone event of the seized caller: not a process), then an exec
+# (the caller detached there), then another: followed all the same.
 timeout 60 "$VIGIL" run --events="$tmp/ev2" -- "$FIXTURES/run_forks" failed > "$tmp/out2"
 python3 - "$tmp/ev2" "$tmp/out2" <<'PY'
 import sys
@@ -68,6 +69,9 @@ assert out["failed"][1] == "0" and out["clone_parent"][1] == "0", out
 child, maker = int(out["made"][0]), int(out["made"][1])
 forks = [e for e in ev if e["type"] == "fork" and e["child_pid"] == child]
 assert len(forks) == 1 and forks[0]["process"]["pid"] == maker, forks
+# The thread the failed caller made in between is no process: forks are the caller's and the clone's only.
+assert sorted(e["child_pid"] for e in ev if e["type"] == "fork") == sorted([maker, child]), \
+    [(e["process"]["pid"], e["child_pid"]) for e in ev if e["type"] == "fork"]
 PY
 # A clone(CLONE_PARENT) vigil cannot follow (its caller traced by another
 # process of the app; CLONE_UNTRACED, which has no fork event) is an
