@@ -70,7 +70,9 @@ void on_sigbus(int sig, siginfo_t* si, void* uc) {
   errno = saved;
 }
 
-// A slot for the mapping [b, b + n), the handler installed once; -1: none free.
+// A slot for the mapping [b, b + n), the handler installed once; -1: none
+// free. Called by Journal::open, one at a time (a slot's length and flag are
+// set before its start, which the handler reads first).
 int guard_mapping(void* b, size_t n) {
   static const bool installed = [] {
     g_page = size_t(sysconf(_SC_PAGESIZE));
@@ -82,11 +84,12 @@ int guard_mapping(void* b, size_t n) {
   }();
   if (!installed) return -1;
   for (int i = 0; i < int(std::size(g_guarded)); ++i) {
-    char* expected = nullptr;
-    g_guarded[i].len.store(n, std::memory_order_relaxed);
-    g_guarded[i].cut.store(false, std::memory_order_relaxed);
-    if (g_guarded[i].begin.compare_exchange_strong(expected, static_cast<char*>(b), std::memory_order_acq_rel))
-      return i;
+    Guarded& g = g_guarded[i];
+    if (g.begin.load(std::memory_order_acquire)) continue;  // (another mapping's: its length and flag untouched)
+    g.len.store(n, std::memory_order_relaxed);
+    g.cut.store(false, std::memory_order_relaxed);
+    g.begin.store(static_cast<char*>(b), std::memory_order_release);
+    return i;
   }
   return -1;
 }

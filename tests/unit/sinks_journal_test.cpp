@@ -575,6 +575,13 @@ TEST_CASE("journal: a file truncated under vigil costs its durability, not vigil
   j->set_dispatched(j->committed());
   j->set_pending(0, kNoPending);
   CHECK(j->cut());
+  {  // another journal opened meanwhile (a slot of its own) leaves this one's state alone
+    Journal::Earlier e3;
+    auto j3 = Journal::open(t.path / "third", 1 << 16, {}, &e3, &note);
+    REQUIRE(j3);
+    CHECK_FALSE(j3->cut());
+    CHECK(j->cut());
+  }
   // A thread that starts with every signal blocked, as vigil's do, once it allows the journal's faults.
   std::thread([&] {
     sigset_t all;
