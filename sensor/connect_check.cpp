@@ -164,14 +164,25 @@ int probe_diag(int nl, uint32_t seq) {
   return e;
 }
 
+// A NETLINK_SOCK_DIAG socket on which unix_diag answers (probe_diag): the
+// fd, or -errno.
+int open_diag(uint32_t seq) {
+  const int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return -errno;
+  if (const int e = probe_diag(nl, seq)) {
+    close(nl);
+    return -e;
+  }
+  return nl;
+}
+
 }  // namespace
 
 bool ConnectCheck::unix_diag_answers(std::string* why) {
-  const int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  const int e = nl < 0 ? errno : probe_diag(nl, 1);
-  if (nl >= 0) close(nl);
-  if (e) *why = std::strerror(e);
-  return e == 0;
+  const int nl = open_diag(1);
+  if (nl < 0) return *why = std::strerror(-nl), false;
+  close(nl);
+  return true;
 }
 
 ConnectCheck::~ConnectCheck() {
@@ -181,11 +192,10 @@ ConnectCheck::~ConnectCheck() {
 
 int ConnectCheck::peer_file(int sock, uint64_t* dev, uint64_t* ino) {
   if (diag_ == -2) {  // the first AF_UNIX connect checked (a module, if unix_diag is one, may load now: once)
-    diag_ = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-    const int e = diag_ < 0 ? errno : probe_diag(diag_, ++seq_);
-    if (e) {
-      spdlog::info("connect checks: AF_UNIX connects are not checked after the fact (unix_diag: {})", std::strerror(e));
-      if (diag_ >= 0) close(diag_);
+    diag_ = open_diag(++seq_);
+    if (diag_ < 0) {
+      spdlog::info("connect checks: AF_UNIX connects are not checked after the fact (unix_diag: {})",
+                   std::strerror(-diag_));
       diag_ = -1;
     }
   }
