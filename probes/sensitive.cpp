@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -228,9 +229,17 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
   };
   out_of_watches_ = 0;
   // Names first (few, and what a rule names outright), then directories, then the files below them.
+  // A name that is a directory by now (a home's .ssh: Judge::learn_identities leaves its lstat to this
+  // thread) is walked as the `walk` directories are, first of them.
+  std::deque<ProtectedObjects::Object> todo;
   for (const auto& n : objects.names) {
     struct stat st {};
-    if (::lstat(n.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) file(n.path, n.use);
+    const bool there = ::lstat(n.path.c_str(), &st) == 0;
+    if (there && S_ISREG(st.st_mode)) file(n.path, n.use);
+    if (there && S_ISDIR(st.st_mode)) {
+      todo.push_back(n);
+      if (learned) learned->push_back({n.path, st.st_dev, st.st_ino, true});
+    }
     if (!room()) continue;
     if (Watch* w = add(parent_of(n.path), kProtectDir)) w->names[n.path.substr(n.path.rfind('/') + 1)] |= n.use;
   }
@@ -250,7 +259,7 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
   // Every directory is watched before any file below it: what is left out
   // for lack of watches is files first.
   std::vector<Found> walked_files;
-  std::deque<ProtectedObjects::Object> todo(objects.walk.begin(), objects.walk.end());
+  todo.insert(todo.end(), objects.walk.begin(), objects.walk.end());
   while (!todo.empty() && walked_files.size() < objects.walk_files) {
     if (cancelled()) return skipped;
     const ProtectedObjects::Object d = std::move(todo.front());
@@ -322,6 +331,7 @@ void SensitiveWatch::protected_entry(const Watch& dir, const inotify_event& ev, 
       if (use & ProtectedObjects::kReads) add(path, kRead);
     } else if (S_ISDIR(st.st_mode)) {
       if (Watch* w = add(path, kProtectDir)) w->all |= use;
+      appeared_dir(path, use, out);
     }
   }
   if (!(use & ProtectedObjects::kWrites)) return;  // watched for reads only: no change to report
@@ -352,6 +362,48 @@ void SensitiveWatch::protected_entry(const Watch& dir, const inotify_event& ev, 
     return;
   }
   out->push_back(std::move(h));
+}
+
+// A directory that appeared under a protected name (made, or renamed into
+// place: a tree prepared elsewhere, "mv /tmp/x /root/.ssh") is watched
+// (protected_entry) and only then listed: what it held already, or what was
+// made in it before its watch, is watched too and reported as created (an
+// `open` with O_CREAT, args.inotify "listed"), its subdirectories alike,
+// breadth first, at most kMaxListed entries an appearance.
+void SensitiveWatch::appeared_dir(const std::string& top, uint8_t use, std::vector<SensitiveOpen>* out) {
+  constexpr size_t kMaxListed = 4096;
+  size_t listed = 0;
+  std::deque<std::string> todo = {top};
+  while (!todo.empty() && listed < kMaxListed) {
+    const std::string dir = std::move(todo.front());
+    todo.pop_front();
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) continue;
+    while (dirent* e = listed < kMaxListed ? readdir(d) : nullptr) {
+      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+      struct stat st {};
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      ++listed;
+      std::string path = dir + "/" + e->d_name;
+      if (S_ISDIR(st.st_mode)) {
+        if (Watch* w = add(path, kProtectDir)) w->all |= use;
+        todo.push_back(path);
+      } else if (S_ISREG(st.st_mode)) {
+        if (use & ProtectedObjects::kWrites) add(path, kWrite, &st);
+        if (use & ProtectedObjects::kReads) add(path, kRead);
+      }
+      if (!(use & ProtectedObjects::kWrites) || S_ISDIR(st.st_mode)) continue;
+      SensitiveOpen& h = out->emplace_back();
+      h.path = std::move(path);
+      h.time_ns = realtime_ns();
+      h.dev = st.st_dev, h.ino = st.st_ino;
+      h.change = "listed";
+      if (S_ISLNK(st.st_mode)) h.type = "symlink";
+      else if (S_ISREG(st.st_mode) && st.st_nlink > 1) h.type = "link";
+      else h.type = "open", h.flags = O_WRONLY | O_CREAT, h.mode = st.st_mode & 07777;
+    }
+    closedir(d);
+  }
 }
 
 std::vector<SensitiveOpen> SensitiveWatch::read_events() {

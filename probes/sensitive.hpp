@@ -155,6 +155,7 @@ class SensitiveWatch {
   Watch* add(const std::string& path, Kind kind, const struct stat* known = nullptr);
   void protected_entry(const Watch& dir, const inotify_event& ev, std::vector<SensitiveOpen>* out,
                        std::unordered_map<uint32_t, size_t>* moves);
+  void appeared_dir(const std::string& path, uint8_t use, std::vector<SensitiveOpen>* out);
   int fd_ = -1;
   bool handed_ = false;
   std::vector<std::string> patterns_;

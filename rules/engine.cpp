@@ -203,6 +203,22 @@ struct Engine::Impl {
     }
     return false;
   }
+  // The dot-directory a `contains` operand names, without slashes: "/.ssh/"
+  // and "/.ssh/authorized_keys" -> ".ssh", "/.config/gcloud/" ->
+  // ".config/gcloud"; "" for anything else ("/.", "/tmp/", ".ssh", "/../").
+  static std::string home_dir_of(std::string_view s) {
+    if (!s.starts_with("/.")) return "";
+    const size_t last = s.rfind('/');
+    if (last == 0) return "";
+    const std::string_view d = s.substr(1, last - 1);
+    for (size_t at = 0; at <= d.size();) {  // each component a plain name
+      const size_t end = std::min(d.find('/', at), d.size());
+      const std::string_view part = d.substr(at, end - at);
+      if (part.empty() || part == "." || part == "..") return "";
+      at = end + 1;
+    }
+    return std::string(d);
+  }
   struct PathCtx {
     const CompiledRule* rule;
     bool can_read;  // the rule's types hold a read-open
@@ -215,17 +231,21 @@ struct Engine::Impl {
       c.write_only = c.write_only || only_for(n, true, 0);
       c.read_only = c.read_only || only_for(n, false, 0);
     }
+    auto name = [&](std::map<std::string, Interest::NamedPath, std::less<>>& map, const std::string& s) {
+      auto& np = map[s];
+      np.block = np.block || c.rule->action != RuleAction::None;
+      np.write = np.write || !c.read_only;
+      np.read = np.read || (c.can_read && !c.write_only);
+      if (std::find(np.rules.begin(), np.rules.end(), c.rule->info.name) == np.rules.end())
+        np.rules.push_back(c.rule->info.name);
+    };
     if (n.kind == Node::Check && !c.negated && path_field(n.field.name) &&
         (n.opc == Op::Eq || n.opc == Op::In || n.opc == Op::StartsWith || n.opc == Op::PMatch))
-      for (const auto& s : n.strs) {
-        if (!s.starts_with("/")) continue;
-        auto& np = interest.named_paths[s];
-        np.block = np.block || c.rule->action != RuleAction::None;
-        np.write = np.write || !c.read_only;
-        np.read = np.read || (c.can_read && !c.write_only);
-        if (std::find(np.rules.begin(), np.rules.end(), c.rule->info.name) == np.rules.end())
-          np.rules.push_back(c.rule->info.name);
-      }
+      for (const auto& s : n.strs)
+        if (s.starts_with("/")) name(interest.named_paths, s);
+    if (n.kind == Node::Check && !c.negated && path_field(n.field.name) && n.opc == Op::Contains)
+      for (const auto& s : n.strs)
+        if (std::string d = home_dir_of(s); !d.empty()) name(interest.home_paths, d);
     for (const auto& k : n.kids) named_paths(*k, c, depth + 1);
     if (n.target) named_paths(*n.target, c, depth + 1);
   }

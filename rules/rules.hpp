@@ -96,6 +96,13 @@ class Engine {
       std::vector<std::string> rules;  // the rules naming it ("why", for --trace)
     };
     std::map<std::string, NamedPath, std::less<>> named_paths;
+    // Directories a rule names anywhere by a `contains` of a dot-directory
+    // ("/.ssh/", "/.aws/", "/.config/gcloud/", or "/.ssh/authorized_keys":
+    // its directory part), outside any `not`, stored without slashes
+    // (".ssh", ".config/gcloud"): per-user directories, watched as named
+    // paths below every home directory (sensor/judge.cpp), so that what a
+    // racing thread hid from vigil's read there is reported on the true file.
+    std::map<std::string, NamedPath, std::less<>> home_paths;
   };
   const Interest& interest() const;
   // Container id/image and hostname for container.* fields (set once at start).

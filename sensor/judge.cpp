@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <ranges>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -33,6 +36,28 @@ void Judge::set_rules(std::unique_ptr<Engine> rules) {
   learn_identities();
 }
 
+std::vector<std::string> home_directories(const char* passwd, const char* home) {
+  std::set<std::string> out = {"/root"};
+  constexpr size_t kMaxHomes = 256;  // (a passwd of thousands of users: the first ones)
+  if (std::ifstream f(passwd); f)
+    for (std::string line; out.size() < kMaxHomes && std::getline(f, line);) {
+      // name:password:uid:gid:gecos:home:shell
+      size_t at = 0;
+      for (int field = 0; field < 5 && at != std::string::npos; ++field)
+        if ((at = line.find(':', at)) != std::string::npos) ++at;
+      if (at == std::string::npos) continue;
+      std::string dir = line.substr(at, line.find(':', at) - at);
+      while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+      if (dir.starts_with("/") && dir.find("/..") == std::string::npos) out.insert(dir);
+    }
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(home, ec); !ec && out.size() < kMaxHomes &&
+                                                                 it != std::filesystem::directory_iterator();
+       it.increment(ec))
+    if (it->is_directory(ec) && !it->is_symlink(ec)) out.insert(it->path().string());
+  return {out.begin(), out.end()};
+}
+
 // The objects behind each path a rule names (Engine::Interest::named_paths),
 // for the inotify watch of what those rules can match (writes, reads) and
 // for identities: the file itself, or every regular file below a directory
@@ -51,7 +76,24 @@ void Judge::learn_identities() {
       protected_.dirs.push_back({path, use});
   };
   size_t block = 0, reads = 0;
-  for (const auto& [named, np] : rules_->interest().named_paths) {
+  // The paths rules name, and the dot-directories they name anywhere below
+  // each home directory (Interest::home_paths: "/root/.ssh", "/home/app/.ssh").
+  struct Named {
+    std::string path;
+    const Engine::Interest::NamedPath* np;
+    bool home;
+  };
+  std::vector<Named> all;
+  for (const auto& [named, np] : rules_->interest().named_paths) all.push_back({named, &np, false});
+  size_t homes = 0;
+  if (!rules_->interest().home_paths.empty())
+    for (const std::string& home : home_directories()) {
+      ++homes;
+      for (const auto& [rel, np] : rules_->interest().home_paths)
+        all.push_back({(home == "/" ? "" : home) + "/" + rel, &np, true});
+    }
+  for (const auto& [named, npp, home] : all) {
+    const Engine::Interest::NamedPath& np = *npp;
     if (named == "/" || named.starts_with("/proc") || named.starts_with("/sys") || named.starts_with("/dev")) continue;
     const uint8_t use = (np.write ? ProtectedObjects::kWrites : 0) | (np.read ? ProtectedObjects::kReads : 0);
     block += np.block, reads += np.read;
@@ -59,6 +101,13 @@ void Judge::learn_identities() {
       spdlog::debug("rules: {} watched for{}{}{}: named by rule{} '{}'", named, np.write ? " changes" : "",
                     np.write && np.read ? " and" : "", np.read ? " reads" : "", np.rules.size() > 1 ? "s" : "",
                     fmt::join(np.rules, "', '"), np.block ? " (a block rule: known by identity before the start)" : "");
+    if (home && !np.block) {
+      // A per-user directory only alert rules name (most homes have none):
+      // no lstat here, on the app's start; the watch's thread walks it if it
+      // is a directory (SensitiveWatch::protect), else watches its name.
+      protected_.names.push_back({named, use});
+      continue;
+    }
     struct stat st {};
     if (lstat(named.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {  // a file, or not there (yet)
       if (named.size() > 1 && named.back() != '/') protected_.names.push_back({named, use});
@@ -88,10 +137,13 @@ void Judge::learn_identities() {
   if (identities_.size() >= kMaxIdentities)
     spdlog::warn("rules: more than {} files below the paths block rules name: hard links of the others are not known",
                  kMaxIdentities);
-  spdlog::info("rules: {} paths named by rules on files ({} by block rules, {} for reads), watched with inotify for "
-               "what those rules can match: {} files known by identity now, {} directories walked by the watch thread "
-               "(--trace=debug: each path and its rules)",
-               rules_->interest().named_paths.size(), block, reads, identities_.size(), protected_.walk.size());
+  spdlog::info("rules: {} paths named by rules on files ({} of them per-user directories named anywhere: {}, below {} "
+               "home directories; {} by block rules, {} for reads), watched with inotify for what those rules can "
+               "match: {} files known by identity now, {} directories walked by the watch thread (--trace=debug: each "
+               "path and its rules)",
+               all.size(), all.size() - rules_->interest().named_paths.size(),
+               fmt::join(std::views::keys(rules_->interest().home_paths), " "), homes, block, reads,
+               identities_.size(), protected_.walk.size());
 }
 
 void Judge::learn(const std::string& path, uint64_t dev, uint64_t ino, bool dir) {
@@ -110,12 +162,18 @@ bool Judge::renamed_in_place(const std::string& known, const std::string& now) c
   return a != std::string::npos && a == b && known.compare(0, a, now, 0, b) == 0 && !protected_names_.contains(known);
 }
 
+// path, or its directory, is watched for what rules name; or a name rules
+// watch is one of its ancestors (a directory made there since the start,
+// "/root/.ssh", whose entries the watch lists once it appears).
 bool Judge::protected_name(const std::string& path) const {
   if (protected_names_.contains(path)) return true;
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos || slash == 0) return false;
   const std::string dir = path.substr(0, slash);
-  return protected_dirs_.contains(dir) || walked_.dir(dir);
+  if (protected_dirs_.contains(dir) || walked_.dir(dir)) return true;
+  for (size_t at = dir.size(); at != 0 && at != std::string::npos; at = dir.rfind('/', at - 1))
+    if (protected_names_.contains(dir.substr(0, at))) return true;
+  return false;
 }
 
 void Judge::note_recent(const Event& ev) {

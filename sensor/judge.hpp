@@ -22,6 +22,11 @@ namespace vigil {
 class Engine;
 class Output;
 
+// The home directories whose dot-directories rules name anywhere
+// (Engine::Interest::home_paths): /root, each user's in passwd (absolute,
+// trailing slashes dropped) and each directory in `home`; sorted, at most 256.
+std::vector<std::string> home_directories(const char* passwd = "/etc/passwd", const char* home = "/home");
+
 class Judge {
  public:
   Judge(Output& out, Mode mode);

@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 #include "tests/unit/rules_test_util.hpp"
+#include "tests/unit/temp_dir.hpp"
 
 using namespace vigil;
 
@@ -201,4 +203,24 @@ TEST_CASE("judge: a directory only alert rules name is walked by the watch's thr
   REQUIRE(out.alerts.size() == 1);
   CHECK(out.alerts[0].rule == "a");
   std::system(("rm -rf " + d).c_str());
+}
+
+TEST_CASE("judge: the home directories whose dot-directories rules name anywhere", "[judge]") {
+  TempDir t;
+  const std::string d = t.path.string();
+  std::filesystem::create_directories(d + "/home/app");
+  std::filesystem::create_directories(d + "/home/ann");
+  std::ofstream(d + "/home/file") << "not a directory\n";
+  std::filesystem::create_directory_symlink("/etc", d + "/home/link");
+  std::ofstream(d + "/passwd") << "root:x:0:0:root:/root:/bin/bash\n"
+                                  "svc:x:999:999:a service:/srv/svc/:/bin/sh\n"
+                                  "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+                                  "odd:x:1:1::relative/home:/bin/sh\n"
+                                  "up:x:2:2::/srv/../etc:/bin/sh\n"
+                                  "short:x:3\n"
+                                  "\n";
+  CHECK(home_directories((d + "/passwd").c_str(), (d + "/home").c_str()) ==
+        std::vector<std::string>{"/nonexistent", "/root", "/srv/svc", d + "/home/ann", d + "/home/app"});
+  // No passwd (scratch images), no /home: root's alone.
+  CHECK(home_directories((d + "/none").c_str(), (d + "/none").c_str()) == std::vector<std::string>{"/root"});
 }

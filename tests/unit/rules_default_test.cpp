@@ -277,4 +277,11 @@ TEST_CASE("the default rules name their files for changes and their credential f
   CHECK((at("/usr/bin").write && !at("/usr/bin").read));         // System binary directory written
   CHECK((at("/etc/shadow").read && at("/etc/shadow").write));     // read (Password database read) and changed
   CHECK(named.count("/usr/lib/python3") == 0);                    // an exception (`not fd.name pmatch`)
+  // Per-user directories named anywhere (`contains /.ssh/`): watched below every home.
+  const auto& homes = e->interest().home_paths;
+  REQUIRE(homes.count(".ssh") == 1);
+  CHECK((homes.at(".ssh").write && homes.at(".ssh").read));  // SSH authorized keys modified, SSH private key read
+  REQUIRE(homes.count(".aws") == 1);
+  CHECK((homes.at(".aws").read && !homes.at(".aws").write));  // Cloud credentials read by a command-line tool
+  CHECK(homes.count(".config/gcloud") == 1);
 }

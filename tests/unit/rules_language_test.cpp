@@ -422,7 +422,28 @@ TEST_CASE("named paths: what a rule on files names by path, and what for", "[rul
   condition: evt.type = connect and fd.name = /run/app.sock
   output: o
   priority: NOTICE
+- rule: homes
+  desc: d
+  condition: >
+    (w and (fd.name contains /.ssh/ or fd.name contains /.config/gcloud/ or fd.name contains /tmp/
+     or fd.name contains .kube or fd.name contains /../x/ or fd.name contains /.x//y/))
+    or (evt.type = rename and evt.arg.newpath contains /.gnupg/trustdb and not fd.name contains /.cache/)
+    or (evt.type in (open, openat) and evt.is_open_read = true and fd.name contains /.aws/)
+  output: o
+  priority: WARNING
 )");
+  const auto& homes = e->interest().home_paths;
+  auto home = [&](const std::string& p) {
+    auto it = homes.find(p);
+    if (it == homes.end()) return std::string("none");
+    return std::string(it->second.block ? "block " : "") + (it->second.write ? "w" : "") + (it->second.read ? "r" : "");
+  };
+  CHECK(home(".ssh") == "w");
+  CHECK(home(".config/gcloud") == "w");
+  CHECK(home(".gnupg") == "w");  // a file's directory part
+  CHECK(home(".aws") == "r");
+  CHECK(home(".cache") == "none");  // under a `not`
+  CHECK(homes.size() == 4);         // not /tmp/ (no dot-directory), .kube (no slashes), /../x/, /.x//y/
   const auto& named = e->interest().named_paths;
   auto use = [&](const std::string& p) {
     auto it = named.find(p);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Per-user directories a rule names anywhere (`fd.name contains /.ssh/`, the
+# default rule "SSH authorized keys modified") are watched below every home
+# directory (/root, passwd's, /home/*), so that what vigil's read missed is
+# still reported on the true file (issue 12), in detect and prevent mode (an
+# alert rule: nothing is performed by vigil in either):
+# - a racing thread flips the path between /root/.ssx/authorized_keys and
+#   /root/.ssh/authorized_keys: vigil reads one, the kernel opens the other;
+#   the kept fd written 2.5 s later must be reported on the true file;
+# - a directory prepared under another name and renamed into place
+#   (`mv prep ~/.ssh`: neither the writes nor the rename name .ssh/authorized_keys)
+#   must be reported with its entries, in /home/app (found by listing /home)
+#   and in a home only /etc/passwd names.
+# Private /root, /home and /etc/passwd (this mount namespace): nothing real touched.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then echo "skip: needs root and unshare -m"; exit 77; fi
+if [ -z "${OPENS_HOME_INNER:-}" ]; then
+  exec env OPENS_HOME_INNER=1 unshare -m --propagation private bash "$0" "$@"
+fi
+SRC_DIR=${SRC_DIR:?}
+source "$SRC_DIR/tests/scenarios/lib.bash"
+mount -t tmpfs vigil-test /root || { echo "skip: cannot mount in this namespace"; exit 77; }
+mount -t tmpfs vigil-test /home
+mkdir -p /root/.ssh /root/.ssx /home/app "$T/svc"
+echo key >/root/.ssh/authorized_keys
+echo decoy >/root/.ssx/authorized_keys
+cp /etc/passwd "$T/passwd"
+echo "svc:x:64999:64999::$T/svc/:/bin/sh" >>"$T/passwd"
+mount --bind "$T/passwd" /etc/passwd
+
+# The inotify reports in an events file: "TYPE PATH CHANGE ATTRIBUTED_BY PROCESS" per line.
+inotify_events() {
+  "$PY" - "$1" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+for e in events(sys.argv[1]):
+    a = e.get("args", {})
+    if a.get("source") == "inotify":
+        print(e["type"], e["file"]["path"], a.get("inotify", "-"), a.get("attributed_by", "-"), e["process"]["name"] if e.get("process") else "-")
+PY
+}
+# alert_files RULE: the file= of RULE's alerts, one a line.
+alert_files() {
+  [ -e "$T/alerts" ] || return 0
+  "$PY" - "$T/alerts" "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        a = json.loads(line)
+        if a.get("rule") == sys.argv[2]:
+            print(a["output_fields"].get("fd.name"))
+PY
+}
+
+rule="SSH authorized keys modified"
+for mode in detect prevent; do
+  rm -f "$T/ev"
+  OPENS_ATTACK_DECOY=/root/.ssx/authorized_keys OPENS_ATTACK_TARGET=/root/.ssh/authorized_keys \
+    vrun $mode --events="$T/ev" -- "$FIXTURES/opens_attack" /root race_hold 3000
+  grep -q "^race_hold held=1 wrote=1" "$T/err" || fail "$mode race_hold: $(grep "^race_hold" "$T/err" || cat "$T/err")"
+  got=$(inotify_events "$T/ev")
+  grep -q "^open /root/.ssh/authorized_keys .*modify.* open_fd opens_attack$" <<<"$got" ||
+    fail "$mode: the write through the kept fd was not seen on /root/.ssh/authorized_keys; inotify events: ${got:-none}"
+  alert_files "$rule" | grep -qx /root/.ssh/authorized_keys || fail "$mode: no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
+
+  for home in /home/app "$T/svc"; do
+    rm -rf "$home/.ssh" "$home/prep"
+    vrun $mode -- /bin/sh -c 'sleep 0.5; mkdir "$0/prep"; echo k >"$0/prep/authorized_keys"; mv "$0/prep" "$0/.ssh"; sleep 0.3' "$home"
+    [ "$RC" = 0 ] || fail "$mode $home: the app failed ($RC): $(cat "$T/err")"
+    n=$(alert_files "$rule" | grep -cx "$home/.ssh/authorized_keys" || true)
+    [ "$n" = 1 ] || fail "$mode $home: a .ssh renamed into place gave $n '$rule' alerts on $home/.ssh/authorized_keys (want 1): $(cat "$T/alerts" 2>/dev/null)"
+  done
+done
+
+# Made in place and written at once (trapped, judged by name): one alert, the
+# listing of the new directory does not report the same file again.
+rm -rf /home/app/.ssh
+vrun detect -- /bin/sh -c 'sleep 0.5; mkdir /home/app/.ssh; echo k >/home/app/.ssh/authorized_keys; sleep 0.3'
+n=$(alert_files "$rule" | grep -cx /home/app/.ssh/authorized_keys || true)
+[ "$n" = 1 ] || fail "made in place: $n '$rule' alerts (want 1): $(cat "$T/alerts" 2>/dev/null)"
+echo ok
