@@ -10,7 +10,8 @@
 # - a directory prepared under another name and renamed into place
 #   (`mv prep ~/.ssh`: neither the writes nor the rename name .ssh/authorized_keys)
 #   must be reported with its entries, in /home/app (found by listing /home)
-#   and in a home only /etc/passwd names.
+#   and in a home only /etc/passwd names;
+# - ~/.ssh or authorized_keys made a link to a file elsewhere: alerted at the link.
 # Private /root, /home and /etc/passwd (this mount namespace): nothing real touched.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then echo "skip: needs root and unshare -m"; exit 77; fi
@@ -39,7 +40,8 @@ for e in events(sys.argv[1]):
         print(e["type"], e["file"]["path"], a.get("inotify", "-"), a.get("attributed_by", "-"), e["process"]["name"] if e.get("process") else "-")
 PY
 }
-# alert_files RULE: the file= of RULE's alerts, one a line.
+# alert_files RULE: the fd.name of RULE's alerts, one a line (read whole: no
+# `| grep -q`, which under pipefail fails when it stops reading first).
 alert_files() {
   [ -e "$T/alerts" ] || return 0
   "$PY" - "$T/alerts" "$1" <<'PY'
@@ -61,14 +63,30 @@ for mode in detect prevent; do
   got=$(inotify_events "$T/ev")
   grep -q "^open /root/.ssh/authorized_keys .*modify.* open_fd opens_attack$" <<<"$got" ||
     fail "$mode: the write through the kept fd was not seen on /root/.ssh/authorized_keys; inotify events: ${got:-none}"
-  alert_files "$rule" | grep -qx /root/.ssh/authorized_keys || fail "$mode: no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
+  grep -qx /root/.ssh/authorized_keys <<<"$(alert_files "$rule")" || fail "$mode: no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
 
   for home in /home/app "$T/svc"; do
     rm -rf "$home/.ssh" "$home/prep"
     vrun $mode -- /bin/sh -c 'sleep 0.5; mkdir "$0/prep"; echo k >"$0/prep/authorized_keys"; mv "$0/prep" "$0/.ssh"; sleep 0.3' "$home"
     [ "$RC" = 0 ] || fail "$mode $home: the app failed ($RC): $(cat "$T/err")"
-    n=$(alert_files "$rule" | grep -cx "$home/.ssh/authorized_keys" || true)
+    n=$(grep -cx "$home/.ssh/authorized_keys" <<<"$(alert_files "$rule")" || true)
     [ "$n" = 1 ] || fail "$mode $home: a .ssh renamed into place gave $n '$rule' alerts on $home/.ssh/authorized_keys (want 1): $(cat "$T/alerts" 2>/dev/null)"
+  done
+done
+
+# Another path for the same keys: ~/.ssh a symbolic link to a directory
+# elsewhere (writes through it resolve there: no .ssh in their path), or
+# authorized_keys a symbolic or hard link of a file elsewhere; alerted when
+# the link is made, in both modes.
+mkdir -p "$T/keys"
+echo k >"$T/keys/file"
+for mode in detect prevent; do
+  for how in 'ln -s "$0" /root/.ssh' 'mkdir /root/.ssh; ln -s "$0/file" /root/.ssh/authorized_keys' \
+             'mkdir /root/.ssh; ln "$0/file" /root/.ssh/authorized_keys'; do
+    rm -rf /root/.ssh
+    vrun $mode -- /bin/sh -c "sleep 0.5; $how; echo k >>/root/.ssh/authorized_keys" "$T/keys"
+    [ "$RC" = 0 ] || fail "$mode '$how': the app failed ($RC): $(cat "$T/err")"
+    grep -q "^/root/.ssh" <<<"$(alert_files "$rule")" || fail "$mode '$how': no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
   done
 done
 
@@ -76,6 +94,6 @@ done
 # listing of the new directory does not report the same file again.
 rm -rf /home/app/.ssh
 vrun detect -- /bin/sh -c 'sleep 0.5; mkdir /home/app/.ssh; echo k >/home/app/.ssh/authorized_keys; sleep 0.3'
-n=$(alert_files "$rule" | grep -cx /home/app/.ssh/authorized_keys || true)
+n=$(grep -cx /home/app/.ssh/authorized_keys <<<"$(alert_files "$rule")" || true)
 [ "$n" = 1 ] || fail "made in place: $n '$rule' alerts (want 1): $(cat "$T/alerts" 2>/dev/null)"
 echo ok
