@@ -165,7 +165,10 @@ os.execv(sys.executable, [sys.executable, "-c", "import os\ntry: os.setuid(0)\ne
 attack setuid-bit "Setuid or setgid bit set" none /bin/sh -c 'cp /bin/true "$0"; chmod u+s "$0"' "$T/suid"
 # --- persistence and evasion (tmpfs copies of the directories)
 attack cron-job "Cron job modified" none /bin/sh -c 'echo "* * * * * root true" >/etc/cron.d/job'
+attack cron-link "Cron job modified" none /bin/sh -c 'echo "* * * * * root true" >"$0"; rm -f /etc/cron.d/linked; ln -s "$0" /etc/cron.d/linked' "$T/cronjob"
 attack authorized-keys "SSH authorized keys modified" none /bin/sh -c 'echo "ssh-ed25519 AAAA x" >>"$HOME/.ssh/authorized_keys"'
+attack ssh-dir-link "SSH authorized keys modified" none /bin/sh -c 'rm -rf "$HOME/.ssh"; mkdir -p "$0"; ln -s "$0" "$HOME/.ssh"' "$T/keys"
+attack profile-link "Startup script modified" none /bin/sh -c 'echo true >"$0"; rm -f /etc/profile.d/linked.sh; ln -s "$0" /etc/profile.d/linked.sh' "$T/profile"
 attack profile-script "Startup script modified" none /bin/sh -c 'echo true >/etc/profile.d/x.sh'
 [ -d /etc/pam.d ] && attack pam-modified "Authentication configuration modified" none /bin/sh -c 'echo "auth sufficient pam_permit.so" >/etc/pam.d/sshd'
 attack system-bin-write "System binary directory written" none /bin/sh -c 'cp /bin/true /usr/local/sbin/helper'
