@@ -2,6 +2,7 @@
 // exec would inside the app image, start it under the tracer, do PID-1 duty
 // (wrapper/pid1.cpp) and exit with the app's status. See docs/design.md.
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -162,6 +163,12 @@ double thread_cpu_ms() {
   return double(t.tv_sec) * 1e3 + double(t.tv_nsec) / 1e6;
 }
 
+long thread_faults() {
+  rusage r{};
+  getrusage(RUSAGE_THREAD, &r);
+  return r.ru_minflt + r.ru_majflt;
+}
+
 // The rules paths: --rules, else the default rules' directory; none if
 // there are no default rules either.
 std::vector<std::string> rules_paths(const Options& opts) {
@@ -317,7 +324,10 @@ int run(int argc, char** argv) {
     if (abandoned.load()) return nullptr;
     phase("rules thread started");
     const double cpu0 = thread_cpu_ms();
+    const long faults0 = thread_faults();
     HeapPrefault heap(kRulesHeap);
+    const double cpu1 = thread_cpu_ms();
+    const long faults1 = thread_faults();
     std::vector<RulesText> texts;
     std::string read_error;
     const bool read = !paths.empty() && read_rules(paths, &texts, &read_error);
@@ -325,7 +335,9 @@ int run(int argc, char** argv) {
     const char* as_default = std::getenv("VIGIL_TEST_RULES_AS_DEFAULT");
     say(read && ((as_default && std::strcmp(as_default, "1") == 0) || are_default_rules(texts)));
     auto engine = load_rules(opts, paths, read ? &texts : nullptr, ctx, &rules_error);
-    spdlog::debug("startup: rules compiled, {:.2f} ms of the thread's CPU", thread_cpu_ms() - cpu0);
+    spdlog::debug("startup: rules compiled, {:.2f} ms of the thread's CPU ({:.2f} ms for {} pages of heap made "
+                  "beforehand), {} page faults", thread_cpu_ms() - cpu0, cpu1 - cpu0, faults1 - faults0,
+                  thread_faults() - faults1);
     phase("rules compiled");
     return engine;
   });
