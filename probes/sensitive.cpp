@@ -398,6 +398,7 @@ void SensitiveWatch::appeared_dir(const std::string& top, uint8_t use, std::vect
       h.time_ns = realtime_ns();
       h.dev = st.st_dev, h.ino = st.st_ino;
       h.change = "listed";
+      h.appeared = top;
       if (S_ISLNK(st.st_mode)) h.type = "symlink";
       else if (S_ISREG(st.st_mode) && st.st_nlink > 1) h.type = "link";
       else h.type = "open", h.flags = O_WRONLY | O_CREAT, h.mode = st.st_mode & 07777;

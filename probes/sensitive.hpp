@@ -53,6 +53,7 @@ struct SensitiveOpen {
   int64_t mode = -1;   // chmod: the new permission bits
   int64_t uid = -1, gid = -1;  // chown: the new owner
   int64_t time_ns = 0;         // when vigil read it from inotify (CLOCK_REALTIME)
+  std::string appeared;        // change "listed": the directory that appeared (made, or renamed into place)
 };
 
 // What loaded rules name by path (sensor/judge.cpp builds it when the rules

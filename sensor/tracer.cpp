@@ -411,6 +411,8 @@ struct Tracer::Impl {
       if (!p)
         for (const auto& pr : procs) alive.push_back(pr.second.info);
       ProcessPtr by_argv = p ? nullptr : recent_readers.by_argv(o.path, alive);
+      // A file found in a directory that appeared: by the process naming that directory (`mv prep ~/.ssh`).
+      if (!p && !by_argv && !o.appeared.empty()) by_argv = recent_readers.by_argv(o.appeared, alive);
       if (by_argv) p = by_argv;
       Event ev = new_event(EventClass::FileSystem, o.type ? o.type : "open", p ? p->pid : pid, p);
       if (o.time_ns) ev.time_ns = o.time_ns;
