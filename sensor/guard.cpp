@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <csignal>
 #include <cstring>
@@ -603,6 +604,66 @@ void Guard::tamper(Event& ev, const std::string& what) {
   spdlog::warn("{}", al.output);
   // Reported before the call is answered.
   if (out_) out_->alert(std::move(al));
+}
+
+namespace {
+// /proc/PID/oom_score_adj (0: this process), or Guard::kNoOom-like INT_MIN if unreadable.
+int read_oom(int pid) {
+  const std::string path = pid ? fmt::format("/proc/{}/oom_score_adj", pid) : "/proc/self/oom_score_adj";
+  char buf[16] = {};
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return INT_MIN;
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  return n > 0 ? std::atoi(buf) : INT_MIN;
+}
+// Writes v there; 0 or errno.
+int write_oom(int pid, int v) {
+  const std::string path = pid ? fmt::format("/proc/{}/oom_score_adj", pid) : "/proc/self/oom_score_adj";
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  const std::string s = std::to_string(v);
+  const int err = write(fd, s.data(), s.size()) == ssize_t(s.size()) ? 0 : errno;
+  close(fd);
+  return err;
+}
+}  // namespace
+
+void Guard::set_keeper(int pid) {
+  keeper_ = pid;
+  if (oom_ == kNoOom)
+    if (const int v = read_oom(0); v != INT_MIN) oom_ = v;
+}
+
+void Guard::check_oom() {
+  if (oom_ == kNoOom) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  if (now - oom_checked_ns_ < kOomCheckMs * 1'000'000) return;
+  oom_checked_ns_ = now;
+  for (const int pid : {0, keeper_}) {
+    if (pid < 0) continue;
+    const int v = read_oom(pid);
+    if (v == INT_MIN || v == oom_) continue;  // (a keeper gone meanwhile: its death is reported)
+    const int err = write_oom(pid, oom_);
+    const int who = pid ? pid : vigil_;
+    Alert al;
+    al.time_ns = now_realtime_ns();
+    al.rule = guard::kTamperRule;
+    al.priority = "Critical";
+    al.output = fmt::format("{} (pid {}) oom_score_adj was changed from {} to {} (a write that raced vigil's check of "
+                            "its open: the OOM killer would take the sensor first): {}",
+                            pid ? "The sensor's keeper" : "The sensor", who, oom_, v,
+                            err ? fmt::format("could not set it back: {}", std::strerror(err))
+                                : fmt::format("set back to {}", oom_));
+    al.output_fields = {{"evt.type", FieldValue()},
+                        {"proc.name", pid ? "vigil-keeper" : "vigil"},
+                        {"proc.pid", FieldValue::num(who)},
+                        {"vigil.guard", fmt::format("oom_score_adj {} -> {}", oom_, v)}};
+    al.tags = {"sensor", "mitre_defense_evasion", "T1562.001"};
+    spdlog::error("{}", al.output);
+    if (out_) out_->alert(std::move(al));
+  }
 }
 
 bool Guard::keeper_died(Keeper& keeper, int listener, int status) {

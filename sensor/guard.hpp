@@ -63,7 +63,7 @@ class Guard {
 
   Guard();
   void set_output(Output* out) { out_ = out; }
-  void set_keeper(int pid) { keeper_ = pid; }
+  void set_keeper(int pid);
   void set_prevent(bool on) { prevent_ = on; }
 
   // Every notification goes through here before the tracer decodes it.
@@ -106,6 +106,17 @@ class Guard {
   // closed (kills the app).
   bool keeper_died(Keeper& keeper, int listener, int status);
 
+  // vigil's and the keeper's oom_score_adj (1000: the OOM killer takes that
+  // process first), as vigil's was when the guard took the keeper
+  // (set_keeper, before the app runs). A write-open of
+  // /proc/<sensor>/oom_score_adj is denied (tamper), but one whose path a
+  // thread rewrote after vigil's read gets through where the open is
+  // CONTINUEd (detect mode): check_oom, called from the tracer's loop (it
+  // looks at most every kOomCheckMs), finds the value changed, sets it back
+  // and raises the Critical "Sensor tamper attempt".
+  static constexpr int64_t kOomCheckMs = 250;
+  void check_oom();
+
  private:
   enum class Kind : uint8_t;
   struct Target;
@@ -133,6 +144,9 @@ class Guard {
   uint64_t own_pidns_ = 0;
   std::vector<std::string> spool_;              // protect_spool: vigil's paths there
   uint64_t journal_dev_ = 0, journal_ino_ = 0;  // and the journal's identity (0: none)
+  static constexpr int kNoOom = -10000;         // (oom_score_adj is -1000 to 1000)
+  int oom_ = kNoOom;                            // check_oom: the sensor's value
+  int64_t oom_checked_ns_ = 0;
 };
 
 }  // namespace vigil

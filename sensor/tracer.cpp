@@ -1604,6 +1604,7 @@ int Tracer::run() {
     t.emit_sensitive();
     if (t.watchdog && t.watchdog->pending()) t.report_stalls();  // a read of a ptrace stop
     t.watch_pending();
+    t.guard.check_oom();  // (at most every Guard::kOomCheckMs)
     procfs::close_deferred(false);  // a batch (resolutions' handles): else at the idle timeout below
     // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
     // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up
@@ -1615,7 +1616,8 @@ int Tracer::run() {
     // (docs/design.md, "Exits"). The sensitive-file watch
     // has no fd here: look at its queue at least every second.
     // Without a signalfd (it could not be created), reap every 10 ms instead.
-    int timeout = t.sig_fd < 0 ? 10 : t.sensitive_on ? 1000 : -1;
+    // And vigil's oom_score_adj (Guard::check_oom): at least every second.
+    int timeout = t.sig_fd < 0 ? 10 : 1000;
     const bool exits = t.exits_watched > 0;
     if (exits && !t.exits_direct && (timeout < 0 || timeout > Impl::kExitLookMs)) timeout = Impl::kExitLookMs;
     if (const int lazy = t.sweep_lazy(); lazy >= 0 && (timeout < 0 || lazy < timeout)) timeout = lazy;

@@ -12,7 +12,8 @@
 # - pidfd_getfd on the app's own child works (performed by vigil, --app-ptrace=keep too);
 # - the app has no CAP_SYS_PTRACE (unless --app-ptrace=keep);
 # - the kernel alone (an attacker outside vigil's filter, root without
-#   CAP_SYS_PTRACE) cannot ptrace, read, or take fds from vigil or the keeper.
+#   CAP_SYS_PTRACE) cannot ptrace, read, or take fds from vigil or the keeper;
+# - a write to vigil's oom_score_adj that raced the guard's check is set back and alerted.
 set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 A="$FIXTURES/guard_attack"
@@ -124,5 +125,22 @@ for mode in detect prevent; do
   grep -q '^status=0$' "$tmp/out" || { cat "$tmp/out" "$tmp/err"; echo "FAIL ($mode, group led outside): vigil or the app died"; exit 1; }
   grep -qE '^kill-own-group errno=EPERM$' "$tmp/out" \
     || { grep kill- "$tmp/out"; echo "FAIL ($mode, group led outside): kill(0, SIGKILL) was not denied"; exit 1; }
+done
+
+# A thread rewriting a write-open's path after vigil read it: with no rule
+# that can block an open, vigil CONTINUEs the call and the kernel may open
+# vigil's oom_score_adj (both modes). The won write is found, set back and
+# alerted within a second (Guard::check_oom).
+for mode in detect prevent; do
+  rm -f "$tmp/alerts"
+  inns "'$VIGIL' run --mode=$mode --rules=/dev/null --alerts=file:$tmp/alerts -- '$A' race-oom 5000" >"$tmp/out" 2>"$tmp/err" || true
+  grep -q '^status=0$' "$tmp/out" || { cat "$tmp/out" "$tmp/err"; echo "FAIL ($mode, race-oom): vigil or the app died"; exit 1; }
+  if grep -q '^race-oom won=0 ' "$tmp/out"; then
+    echo "race-oom ($mode): the race was never won in 5000 tries (not exercised)"; continue
+  fi
+  grep -q '^race-oom won=1 after=0$' "$tmp/out" \
+    || { cat "$tmp/out"; echo "FAIL ($mode, race-oom): vigil's oom_score_adj was not set back"; exit 1; }
+  grep -q '"output":"[^"]*The sensor (pid [0-9]*) oom_score_adj was changed from 0 to 1000 [^"]*set back to 0"' "$tmp/alerts" \
+    || { cat "$tmp/alerts"; echo "FAIL ($mode, race-oom): no tamper alert for the changed oom_score_adj"; exit 1; }
 done
 echo ok
