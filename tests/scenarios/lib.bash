@@ -65,5 +65,32 @@ expect_alert() {
   fi
 }
 
+# alert_fields RULE KEY...: one line for each of RULE's alerts in $T/alerts,
+# its KEYs ("output", or output fields: fd.name proc.name) space-separated.
+# (Read it whole: a `| grep -q` stops reading early, which fails under pipefail.)
+alert_fields() {
+  [ -e "$T/alerts" ] || return 0
+  "$PY" - "$T/alerts" "$@" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        a = json.loads(line)
+        if a.get("rule") == sys.argv[2]:
+            print(" ".join(str(a["output"] if k == "output" else a["output_fields"].get(k)) for k in sys.argv[3:]))
+PY
+}
+
+# inotify_events FILE: the inotify reports in an events file, "TYPE PATH CHANGE ATTRIBUTED_BY PROCESS" per line.
+inotify_events() {
+  "$PY" - "$1" <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+for e in events(sys.argv[1]):
+    a = e.get("args", {})
+    if a.get("source") == "inotify":
+        print(e["type"], e["file"]["path"], a.get("inotify", "-"), a.get("attributed_by", "-"), e["process"]["name"] if e.get("process") else "-")
+PY
+}
+
 # rules_file NAME YAML: writes a custom rules file, prints its path.
 rules_file() { printf '%s\n' "$2" >"$T/$1.yaml"; echo "$T/$1.yaml"; }

@@ -29,30 +29,6 @@ rules=$(rules_file watched "- rule: Watched write
   output: watched read (file=%fd.name source=%evt.arg.source)
   priority: NOTICE")
 
-# The inotify reports in an events file: "TYPE PATH CHANGE ATTRIBUTED_BY PROCESS" per line.
-inotify_events() {
-  "$PY" - "$1" <<'PY'
-import os, sys
-sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
-for e in events(sys.argv[1]):
-    a = e.get("args", {})
-    if a.get("source") == "inotify":
-        print(e["type"], e["file"]["path"], a.get("inotify", "-"), a.get("attributed_by", "-"), e["process"]["name"] if e.get("process") else "-")
-PY
-}
-# alert_output RULE: the outputs of RULE's alerts, one a line.
-alert_output() {
-  [ -e "$T/alerts" ] || return 0
-  "$PY" - "$T/alerts" "$1" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith("{"):
-        a = json.loads(line)
-        if a.get("rule") == sys.argv[2]:
-            print(a["output"])
-PY
-}
-
 for mode in detect prevent; do
   # Writes: the race won, the fd kept and written later.
   for attack in race_hold shm_hold; do
@@ -67,15 +43,15 @@ for mode in detect prevent; do
   # Reads: never trapped; the read watch sees the protected file's opens.
   vrun $mode --rules="$rules" --events="$T/ev" -- "$FIXTURES/opens_attack" "$D" race_read 2000
   grep -q "^race_read opened=[1-9]" "$T/err" || fail "$mode race_read: $(grep "^race_read" "$T/err" || cat "$T/err")"
-  alert_output "Watched read" | grep -q "file=$D/protected/x source=inotify" ||
-    fail "$mode: a read of the named file was not alerted: $(alert_output "Watched read")"
+  alert_fields "Watched read" output | grep -q "file=$D/protected/x source=inotify" ||
+    fail "$mode: a read of the named file was not alerted: $(alert_fields "Watched read" output)"
   # (after the watches are set up: they are added while the app starts)
   vrun $mode --rules="$rules" -- /bin/sh -c 'sleep 0.5; exec cat "$0" >/dev/null' "$D/protected/x"
-  alert_output "Watched read" | grep -q "file=$D/protected/x source=inotify" || fail "$mode: cat of the named file not alerted"
+  alert_fields "Watched read" output | grep -q "file=$D/protected/x source=inotify" || fail "$mode: cat of the named file not alerted"
   # A hard link made before start: alerted under the rule's name (identity, or inotify on the inode).
   vrun $mode --rules="$rules" -- /bin/sh -c 'echo h >>"$0"' "$D/hard"
-  alert_output "Watched write" | grep -q "file=$D/protected/x" ||
-    fail "$mode: a write through a hard link was not alerted on the named file: $(alert_output "Watched write")"
+  alert_fields "Watched write" output | grep -q "file=$D/protected/x" ||
+    fail "$mode: a write through a hard link was not alerted on the named file: $(alert_fields "Watched write" output)"
 done
 
 # Deduplicated as for block rules: writes through the hard link and /proc/self/fd (once the
@@ -98,5 +74,5 @@ rm -f "$T/ev"
 vrun detect --rules="$rules" --events="$T/ev" -- /bin/sh -c 'echo u >"$0/free/u"; cat "$0/decoy____/x" >/dev/null' "$D"
 got=$(inotify_events "$T/ev")
 [ -z "$got" ] || fail "unnamed files reported by inotify: $got"
-[ -z "$(alert_output "Watched write")$(alert_output "Watched read")" ] || fail "unnamed files alerted: $(cat "$T/alerts")"
+[ -z "$(alert_fields "Watched write" output)$(alert_fields "Watched read" output)" ] || fail "unnamed files alerted: $(cat "$T/alerts")"
 echo ok

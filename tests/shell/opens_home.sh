@@ -29,31 +29,6 @@ cp /etc/passwd "$T/passwd"
 echo "svc:x:64999:64999::$T/svc/:/bin/sh" >>"$T/passwd"
 mount --bind "$T/passwd" /etc/passwd
 
-# The inotify reports in an events file: "TYPE PATH CHANGE ATTRIBUTED_BY PROCESS" per line.
-inotify_events() {
-  "$PY" - "$1" <<'PY'
-import os, sys
-sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
-for e in events(sys.argv[1]):
-    a = e.get("args", {})
-    if a.get("source") == "inotify":
-        print(e["type"], e["file"]["path"], a.get("inotify", "-"), a.get("attributed_by", "-"), e["process"]["name"] if e.get("process") else "-")
-PY
-}
-# alert_files RULE: "FD.NAME PROC.NAME" of RULE's alerts, one a line (read whole: no
-# `| grep -q`, which under pipefail fails when it stops reading first).
-alert_files() {
-  [ -e "$T/alerts" ] || return 0
-  "$PY" - "$T/alerts" "$1" <<'PY'
-import json, sys
-for line in open(sys.argv[1]):
-    if line.startswith("{"):
-        a = json.loads(line)
-        if a.get("rule") == sys.argv[2]:
-            print(a["output_fields"].get("fd.name"), a["output_fields"].get("proc.name"))
-PY
-}
-
 rule="SSH authorized keys modified"
 for mode in detect prevent; do
   rm -f "$T/ev"
@@ -63,7 +38,7 @@ for mode in detect prevent; do
   got=$(inotify_events "$T/ev")
   grep -q "^open /root/.ssh/authorized_keys .*modify.* open_fd opens_attack$" <<<"$got" ||
     fail "$mode: the write through the kept fd was not seen on /root/.ssh/authorized_keys; inotify events: ${got:-none}"
-  grep -q "^/root/.ssh/authorized_keys " <<<"$(alert_files "$rule")" || fail "$mode: no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
+  grep -q "^/root/.ssh/authorized_keys " <<<"$(alert_fields "$rule" fd.name proc.name)" || fail "$mode: no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
 
   for home in /home/app "$T/svc"; do
     rm -rf "$home/.ssh" "$home/prep"
@@ -75,7 +50,7 @@ for mode in detect prevent; do
     got=$(inotify_events "$T/ev")
     grep -qx "open $home/.ssh/authorized_keys listed argv mv" <<<"$got" ||
       fail "$mode $home: the file of a .ssh renamed into place was not reported; inotify events: ${got:-none}"
-    grep -qx "$home/prep mv" <<<"$(alert_files "$rule")" || fail "$mode $home: no '$rule' alert for mv: $(cat "$T/alerts" 2>/dev/null)"
+    grep -qx "$home/prep mv" <<<"$(alert_fields "$rule" fd.name proc.name)" || fail "$mode $home: no '$rule' alert for mv: $(cat "$T/alerts" 2>/dev/null)"
   done
 done
 
@@ -91,7 +66,7 @@ for mode in detect prevent; do
     rm -rf /root/.ssh
     vrun $mode -- /bin/sh -c "sleep 0.5; $how; echo k >>/root/.ssh/authorized_keys" "$T/keys"
     [ "$RC" = 0 ] || fail "$mode '$how': the app failed ($RC): $(cat "$T/err")"
-    grep -q "^/root/.ssh" <<<"$(alert_files "$rule")" || fail "$mode '$how': no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
+    grep -q "^/root/.ssh" <<<"$(alert_fields "$rule" fd.name proc.name)" || fail "$mode '$how': no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
   done
 done
 
@@ -99,6 +74,6 @@ done
 # listing of the new directory does not report the same file again.
 rm -rf /home/app/.ssh
 vrun detect -- /bin/sh -c 'sleep 0.5; mkdir /home/app/.ssh; echo k >/home/app/.ssh/authorized_keys; sleep 0.3'
-n=$(grep -c "^/home/app/.ssh/authorized_keys " <<<"$(alert_files "$rule")" || true)
+n=$(grep -c "^/home/app/.ssh/authorized_keys " <<<"$(alert_fields "$rule" fd.name proc.name)" || true)
 [ "$n" = 1 ] || fail "made in place: $n '$rule' alerts (want 1): $(cat "$T/alerts" 2>/dev/null)"
 echo ok

@@ -432,12 +432,14 @@ TEST_CASE("named paths: what a rule on files names by path, and what for", "[rul
   output: o
   priority: WARNING
 )");
-  const auto& homes = e->interest().home_paths;
-  auto home = [&](const std::string& p) {
-    auto it = homes.find(p);
-    if (it == homes.end()) return std::string("none");
+  // What a map of named paths says of p: "none", else "[block ]" + "w" (changes) + "r" (reads).
+  auto said = [](const auto& map, const std::string& p) {
+    auto it = map.find(p);
+    if (it == map.end()) return std::string("none");
     return std::string(it->second.block ? "block " : "") + (it->second.write ? "w" : "") + (it->second.read ? "r" : "");
   };
+  const auto& homes = e->interest().home_paths;
+  auto home = [&](const std::string& p) { return said(homes, p); };
   CHECK(home(".ssh") == "w");
   CHECK(home(".config/gcloud") == "w");
   CHECK(home(".gnupg") == "w");  // a file's directory part
@@ -445,11 +447,7 @@ TEST_CASE("named paths: what a rule on files names by path, and what for", "[rul
   CHECK(home(".cache") == "none");  // under a `not`
   CHECK(homes.size() == 4);         // not /tmp/ (no dot-directory), .kube (no slashes), /../x/, /.x//y/
   const auto& named = e->interest().named_paths;
-  auto use = [&](const std::string& p) {
-    auto it = named.find(p);
-    if (it == named.end()) return std::string("none");
-    return std::string(it->second.block ? "block " : "") + (it->second.write ? "w" : "") + (it->second.read ? "r" : "");
-  };
+  auto use = [&](const std::string& p) { return said(named, p); };
   CHECK(use("/app/conf") == "w");
   CHECK(use("/app/cron") == "w");
   CHECK(use("/app/key") == "r");
