@@ -627,18 +627,22 @@ int write_oom(int pid, int v) {
   close(fd);
   return err;
 }
+
+int64_t mono_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace
 
 void Guard::set_keeper(int pid) {
   keeper_ = pid;
   if (oom_ == kNoOom)
-    if (const int v = read_oom(0); v != INT_MIN) oom_ = v;
+    if (const int v = read_oom(0); v != INT_MIN) oom_ = v, oom_checked_ns_ = mono_ns();  // (first look: not on the start's path)
 }
 
 void Guard::check_oom() {
   if (oom_ == kNoOom) return;
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch()).count();
+  const int64_t now = mono_ns();
   if (now - oom_checked_ns_ < kOomCheckMs * 1'000'000) return;
   oom_checked_ns_ = now;
   for (const int pid : {0, keeper_}) {
