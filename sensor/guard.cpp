@@ -23,6 +23,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -645,11 +646,19 @@ void Guard::check_oom() {
   const int64_t now = mono_ns();
   if (now - oom_checked_ns_ < kOomCheckMs * 1'000'000) return;
   oom_checked_ns_ = now;
-  for (const int pid : {0, keeper_}) {
+  for (int i = 0; i < 2; ++i) {
+    const int pid = i ? keeper_ : 0;  // (0: this process)
     if (pid < 0) continue;
     const int v = read_oom(pid);
-    if (v == INT_MIN || v == oom_) continue;  // (a keeper gone meanwhile: its death is reported)
+    if (v == INT_MIN) continue;  // (a keeper gone meanwhile: its death is reported)
+    if (v == oom_) {
+      oom_said_[i] = kNoOom;
+      continue;
+    }
     const int err = write_oom(pid, oom_);
+    // Said once a value: one that could not be set back (an unprivileged vigil
+    // cannot write the keeper's) is not alerted again at every look.
+    if (std::exchange(oom_said_[i], err ? v : kNoOom) == v && err) continue;
     const int who = pid ? pid : vigil_;
     Alert al;
     al.time_ns = now_realtime_ns();

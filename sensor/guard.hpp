@@ -147,6 +147,7 @@ class Guard {
   static constexpr int kNoOom = -10000;         // (oom_score_adj is -1000 to 1000)
   int oom_ = kNoOom;                            // check_oom: the sensor's value
   int64_t oom_checked_ns_ = 0;
+  int oom_said_[2] = {kNoOom, kNoOom};          // check_oom: a value alerted and not set back (vigil, keeper)
 };
 
 }  // namespace vigil
