@@ -246,6 +246,10 @@ struct Engine::Impl {
     if (n.kind == Node::Check && !c.negated && path_field(n.field.name) && n.opc == Op::Contains)
       for (const auto& s : n.strs)
         if (std::string d = home_dir_of(s); !d.empty()) name(interest.home_paths, d);
+    if (n.kind == Node::Check && !c.negated && path_field(n.field.name) && n.opc == Op::Glob)
+      for (const auto& s : n.strs)
+        if (const size_t last = s.rfind('/'); s.starts_with("/") && last != 0 && last != std::string::npos)
+          name(interest.glob_paths, s.substr(0, last));
     for (const auto& k : n.kids) named_paths(*k, c, depth + 1);
     if (n.target) named_paths(*n.target, c, depth + 1);
   }

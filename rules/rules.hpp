@@ -103,6 +103,11 @@ class Engine {
     // paths below every home directory (sensor/judge.cpp), so that what a
     // racing thread hid from vigil's read there is reported on the true file.
     std::map<std::string, NamedPath, std::less<>> home_paths;
+    // The directory part of an absolute `glob` operand on a path field,
+    // outside any `not` ("/home/*/.ssh/*" -> "/home/*/.ssh"): expanded with
+    // glob(3) when the rules load (sensor/judge.cpp), each match (one level a
+    // `*`, where the rule's own match may span more) watched as a named path.
+    std::map<std::string, NamedPath, std::less<>> glob_paths;
   };
   const Interest& interest() const;
   // Container id/image and hostname for container.* fields (set once at start).

@@ -1,5 +1,6 @@
 #include "sensor/judge.hpp"
 
+#include <glob.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -58,6 +59,27 @@ std::vector<std::string> home_directories(const char* passwd, const char* home) 
   return {out.begin(), out.end()};
 }
 
+std::vector<std::string> glob_directories(const std::string& pattern) {
+  constexpr size_t kMaxMatches = 256;
+  auto wild = [](std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; };
+  auto expand = [&](const std::string& p) {
+    std::vector<std::string> out;
+    if (!wild(p)) return out.push_back(p), out;
+    glob_t g{};
+    if (glob(p.c_str(), GLOB_NOSORT | GLOB_ONLYDIR, nullptr, &g) == 0)
+      for (size_t i = 0; i < g.gl_pathc && out.size() < kMaxMatches; ++i) out.emplace_back(g.gl_pathv[i]);
+    globfree(&g);
+    return out;
+  };
+  const size_t last = pattern.rfind('/');
+  if (!pattern.starts_with("/") || last == std::string::npos || last + 1 == pattern.size()) return {};
+  const std::string parent = last == 0 ? "/" : pattern.substr(0, last), leaf = pattern.substr(last + 1);
+  if (wild(leaf)) return expand(pattern);
+  std::vector<std::string> out;
+  for (const std::string& m : expand(parent)) out.push_back((m == "/" ? "" : m) + "/" + leaf);
+  return out;
+}
+
 // The objects behind each path a rule names (Engine::Interest::named_paths),
 // for the inotify watch of what those rules can match (writes, reads) and
 // for identities: the file itself, or every regular file below a directory
@@ -78,10 +100,11 @@ void Judge::learn_identities() {
   size_t block = 0, reads = 0;
   // The paths rules name, and the dot-directories they name anywhere below
   // each home directory (Interest::home_paths: "/root/.ssh", "/home/app/.ssh").
+  // And the directories of glob operands (Interest::glob_paths), expanded.
   struct Named {
     std::string path;
     const Engine::Interest::NamedPath* np;
-    bool home;
+    bool expanded;  // from home_paths or glob_paths (most name nothing there yet)
   };
   std::vector<Named> all;
   for (const auto& [named, np] : rules_->interest().named_paths) all.push_back({named, &np, false});
@@ -92,19 +115,27 @@ void Judge::learn_identities() {
       for (const auto& [rel, np] : rules_->interest().home_paths)
         all.push_back({(home == "/" ? "" : home) + "/" + rel, &np, true});
     }
-  for (const auto& [named, npp, home] : all) {
+  // (Pseudo-filesystems are not watched: nor expanded, /proc/* is every process.)
+  auto pseudo = [](const std::string& p) {
+    return p == "/" || p.starts_with("/proc") || p.starts_with("/sys") || p.starts_with("/dev");
+  };
+  for (const auto& [pattern, np] : rules_->interest().glob_paths)
+    if (!pseudo(pattern))
+      for (std::string& dir : glob_directories(pattern)) all.push_back({std::move(dir), &np, true});
+  for (const auto& [named, npp, expanded] : all) {
     const Engine::Interest::NamedPath& np = *npp;
-    if (named == "/" || named.starts_with("/proc") || named.starts_with("/sys") || named.starts_with("/dev")) continue;
+    if (pseudo(named)) continue;
     const uint8_t use = (np.write ? ProtectedObjects::kWrites : 0) | (np.read ? ProtectedObjects::kReads : 0);
     block += np.block, reads += np.read;
     if (spdlog::should_log(spdlog::level::debug))
       spdlog::debug("rules: {} watched for{}{}{}: named by rule{} '{}'", named, np.write ? " changes" : "",
                     np.write && np.read ? " and" : "", np.read ? " reads" : "", np.rules.size() > 1 ? "s" : "",
                     fmt::join(np.rules, "', '"), np.block ? " (a block rule: known by identity before the start)" : "");
-    if (home && !np.block) {
-      // A per-user directory only alert rules name (most homes have none):
-      // no lstat here, on the app's start; the watch's thread walks it if it
-      // is a directory (SensitiveWatch::protect), else watches its name.
+    if (expanded && !np.block) {
+      // A per-user or glob-found directory only alert rules name (most homes
+      // have none): no lstat here, on the app's start; the watch's thread
+      // walks it if it is a directory (SensitiveWatch::protect), else
+      // watches its name.
       protected_.names.push_back({named, use});
       continue;
     }
@@ -137,10 +168,10 @@ void Judge::learn_identities() {
   if (identities_.size() >= kMaxIdentities)
     spdlog::warn("rules: more than {} files below the paths block rules name: hard links of the others are not known",
                  kMaxIdentities);
-  spdlog::info("rules: {} paths named by rules on files ({} of them per-user directories named anywhere: {}, below {} "
-               "home directories; {} by block rules, {} for reads), watched with inotify for what those rules can "
-               "match: {} files known by identity now, {} directories walked by the watch thread (--trace=debug: each "
-               "path and its rules)",
+  spdlog::info("rules: {} paths named by rules on files ({} of them found when the rules loaded: per-user directories "
+               "named anywhere ({}) below {} home directories, and what glob operands match; {} by block rules, {} for "
+               "reads), watched with inotify for what those rules can match: {} files known by identity now, {} "
+               "directories walked by the watch thread (--trace=debug: each path and its rules)",
                all.size(), all.size() - rules_->interest().named_paths.size(),
                fmt::join(std::views::keys(rules_->interest().home_paths), " "), homes, block, reads,
                identities_.size(), protected_.walk.size());

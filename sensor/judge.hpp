@@ -27,6 +27,13 @@ class Output;
 // trailing slashes dropped) and each directory in `home`; sorted, at most 256.
 std::vector<std::string> home_directories(const char* passwd = "/etc/passwd", const char* home = "/home");
 
+// The paths a glob operand's directory part (Interest::glob_paths) names
+// when the rules load: its last component literal ("/home/*/.ssh"), that
+// name below each match of the rest (a directory made there later is still
+// watched by its name); else each match. glob(3): a `*` spans one component.
+// At most 256 matches a pattern.
+std::vector<std::string> glob_directories(const std::string& pattern);
+
 class Judge {
  public:
   Judge(Output& out, Mode mode);

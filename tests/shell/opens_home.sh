@@ -11,7 +11,8 @@
 #   (`mv prep ~/.ssh`: no write names .ssh/authorized_keys) must be alerted
 #   and its entries reported on their true names, in /home/app (found by
 #   listing /home) and in a home only /etc/passwd names;
-# - ~/.ssh or authorized_keys made a link to a file elsewhere: alerted at the link.
+# - ~/.ssh or authorized_keys made a link to a file elsewhere: alerted at the link;
+# - a custom rule naming its files by glob: the same race, seen on the true file.
 # Private /root, /home and /etc/passwd (this mount namespace): nothing real touched.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ] || ! unshare -m true 2>/dev/null; then echo "skip: needs root and unshare -m"; exit 77; fi
@@ -68,6 +69,29 @@ for mode in detect prevent; do
     [ "$RC" = 0 ] || fail "$mode '$how': the app failed ($RC): $(cat "$T/err")"
     grep -q "^/root/.ssh" <<<"$(alert_fields "$rule" fd.name proc.name)" || fail "$mode '$how': no '$rule' alert: $(cat "$T/alerts" 2>/dev/null)"
   done
+done
+
+# A custom rule that names its files by glob (`fd.name glob DIR/apps/*/keys/*`):
+# the directories its pattern matches when the rules load are watched, so the
+# same race is reported on the true file.
+mkdir -p "$T/apps/one/keys" "$T/apps/one/keyz"
+echo k >"$T/apps/one/keys/k"
+echo d >"$T/apps/one/keyz/k"
+globs=$(rules_file globs "- rule: App keys written
+  desc: write-open of an app's key (alert only), named by glob
+  condition: evt.type in (open, openat, openat2, creat) and evt.is_open_write = true and fd.name glob $T/apps/*/keys/*
+  output: app keys written (file=%fd.name)
+  priority: WARNING")
+for mode in detect prevent; do
+  rm -f "$T/ev"
+  OPENS_ATTACK_DECOY="$T/apps/one/keyz/k" OPENS_ATTACK_TARGET="$T/apps/one/keys/k" \
+    vrun $mode --rules="$globs" --events="$T/ev" -- "$FIXTURES/opens_attack" "$T" race_hold 3000
+  grep -q "^race_hold held=1 wrote=1" "$T/err" || fail "$mode glob race_hold: $(grep "^race_hold" "$T/err" || cat "$T/err")"
+  got=$(inotify_events "$T/ev")
+  grep -q "^open $T/apps/one/keys/k .*modify.* open_fd opens_attack$" <<<"$got" ||
+    fail "$mode: the write through the kept fd was not seen on the glob-named file; inotify events: ${got:-none}"
+  grep -q "^$T/apps/one/keys/k$" <<<"$(alert_fields "App keys written" fd.name)" ||
+    fail "$mode: no 'App keys written' alert: $(cat "$T/alerts" 2>/dev/null)"
 done
 
 # Made in place and written at once (trapped, judged by name): one alert, the

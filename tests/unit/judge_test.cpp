@@ -224,3 +224,20 @@ TEST_CASE("judge: the home directories whose dot-directories rules name anywhere
   // No passwd (scratch images), no /home: root's alone.
   CHECK(home_directories((d + "/none").c_str(), (d + "/none").c_str()) == std::vector<std::string>{"/root"});
 }
+
+TEST_CASE("judge: what a glob operand's directory part names when the rules load", "[judge]") {
+  TempDir t;
+  const std::string d = t.path.string();
+  for (const char* p : {"/home/a", "/home/b/.ssh", "/etc/x.d", "/etc/y.d"}) std::filesystem::create_directories(d + p);
+  std::ofstream(d + "/etc/z.d") << "a file\n";
+  auto sorted = [](std::vector<std::string> v) { return std::sort(v.begin(), v.end()), v; };
+  // The last component literal: below each match of the rest, there yet or not.
+  CHECK(sorted(glob_directories(d + "/home/*/.ssh")) == std::vector<std::string>{d + "/home/a/.ssh", d + "/home/b/.ssh"});
+  // The last component a pattern: what matches now (directories).
+  CHECK(sorted(glob_directories(d + "/etc/*.d")) == std::vector<std::string>{d + "/etc/x.d", d + "/etc/y.d"});
+  CHECK(glob_directories(d + "/etc/x.d") == std::vector<std::string>{d + "/etc/x.d"});
+  CHECK(glob_directories(d + "/none/*/.ssh").empty());
+  CHECK(glob_directories("relative/*").empty());
+  CHECK(glob_directories("/*/").empty());
+  CHECK(glob_directories("/.ssh") == std::vector<std::string>{"/.ssh"});
+}

@@ -431,6 +431,13 @@ TEST_CASE("named paths: what a rule on files names by path, and what for", "[rul
     or (evt.type in (open, openat) and evt.is_open_read = true and fd.name contains /.aws/)
   output: o
   priority: WARNING
+- rule: globs
+  desc: d
+  condition: >
+    w and (fd.name glob /home/*/.ssh/* or fd.name glob "/etc/app/conf.d/*.yaml" or fd.name glob "*.pem"
+           or fd.name glob "/*" or not fd.name glob /var/cache/*/x)
+  output: o
+  priority: WARNING
 )");
   // What a map of named paths says of p: "none", else "[block ]" + "w" (changes) + "r" (reads).
   auto said = [](const auto& map, const std::string& p) {
@@ -446,6 +453,11 @@ TEST_CASE("named paths: what a rule on files names by path, and what for", "[rul
   CHECK(home(".aws") == "r");
   CHECK(home(".cache") == "none");  // under a `not`
   CHECK(homes.size() == 4);         // not /tmp/ (no dot-directory), .kube (no slashes), /../x/, /.x//y/
+  // glob operands: their directory part (absolute, not under a `not`, not the root's "/*").
+  const auto& globs = e->interest().glob_paths;
+  CHECK(said(globs, "/home/*/.ssh") == "w");
+  CHECK(said(globs, "/etc/app/conf.d") == "w");
+  CHECK(globs.size() == 2);
   const auto& named = e->interest().named_paths;
   auto use = [&](const std::string& p) { return said(named, p); };
   CHECK(use("/app/conf") == "w");
