@@ -27,7 +27,10 @@ vrun() {
   shift
   RC=0
   rm -f "$T/alerts"
-  timeout 120 "$VIGIL" run --mode="$mode" --rules="$DEFAULT_RULES" --alerts="file:$T/alerts" "${opts[@]}" -- "$@" \
+  # (A spool of its own: a vigil another test SIGKILLed with the default one,
+  # $TMPDIR/vigil-spool, leaves its journal there, and the next run there
+  # reports that death as an alert.)
+  timeout 120 "$VIGIL" run --mode="$mode" --rules="$DEFAULT_RULES" --alerts="file:$T/alerts" --spool-dir="$T/spool" "${opts[@]}" -- "$@" \
     2>"$T/err" </dev/null || RC=$?
   # Every alert must pass falcosidekick's checks and be in Falco's shape.
   if [ -e "$T/alerts" ] && ! "$PY" "$SRC_DIR/tests/sinks/falcosidekick_check.py" "$T/alerts" >"$T/fsk" 2>&1; then

@@ -10,7 +10,7 @@ keeper_of() { ps -o pid=,comm= --ppid "$1" 2>/dev/null | awk '$2 == "vigil-keepe
 alive() { [ -e /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status 2>/dev/null; }
 for mode in detect prevent; do
   rm -f "$tmp"/{child,main,alerts}
-  "$VIGIL" run --mode=$mode --rules=/dev/null --alerts=file:$tmp/alerts -- \
+  "$VIGIL" run --mode=$mode --rules=/dev/null --alerts=file:$tmp/alerts --spool-dir="$tmp/spool" -- \
     sh -c 'sleep 300 & echo $! > '"$tmp"'/child; echo $$ > '"$tmp"'/main; wait' 2>"$tmp/err" &
   vp=$!
   for _ in $(seq 300); do [ -s "$tmp/child" ] && [ -s "$tmp/main" ] && break; sleep 0.1; done

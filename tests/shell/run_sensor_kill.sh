@@ -5,7 +5,7 @@
 # running unwatched (where its notified syscalls would fail with ENOSYS).
 set -euo pipefail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-"$VIGIL" run -- sh -c 'sleep 300 & echo $! > '"$tmp"'/child; echo $$ > '"$tmp"'/main; wait' &
+"$VIGIL" run --spool-dir="$tmp/spool" -- sh -c 'sleep 300 & echo $! > '"$tmp"'/child; echo $$ > '"$tmp"'/main; wait' &
 vp=$!
 for _ in $(seq 300); do [ -s "$tmp/child" ] && [ -s "$tmp/main" ] && break; sleep 0.1; done  # main is written last
 main=$(cat "$tmp/main"); child=$(cat "$tmp/child")
@@ -27,7 +27,7 @@ done
 # its first notified syscall after the sensor's death, by the keeper; it never
 # gets past it (no ENOSYS, no hang).
 mkfifo "$tmp/go"
-"$VIGIL" run -- sh -c '(:; read x < '"$tmp"'/go; touch '"$tmp"'/ran; :) & echo $! > '"$tmp"'/silent; wait' 2> "$tmp/err" &
+"$VIGIL" run --spool-dir="$tmp/spool" -- sh -c '(:; read x < '"$tmp"'/go; touch '"$tmp"'/ran; :) & echo $! > '"$tmp"'/silent; wait' 2> "$tmp/err" &
 vp=$!
 for _ in $(seq 300); do [ -s "$tmp/silent" ] && break; sleep 0.1; done
 silent=$(cat "$tmp/silent")
