@@ -730,7 +730,9 @@ const Learnt* Walked::file(dev_t dev, ino_t ino) const {
   return it != files.end() && it->dev == dev && it->ino == ino ? &*it : nullptr;
 }
 
-bool Walked::dir(const std::string& path) const { return std::binary_search(dirs.begin(), dirs.end(), path); }
+bool Walked::dir(std::string_view path) const {
+  return std::binary_search(dirs.begin(), dirs.end(), path, std::less<>());
+}
 
 bool SensitiveMonitor::take_setup(std::string* info, Walked* walked) {
   if (!impl_ || !impl_->set_up.load(std::memory_order_acquire)) return false;

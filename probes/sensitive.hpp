@@ -96,7 +96,7 @@ struct Walked {
   std::vector<std::string> dirs;  // sorted
   explicit Walked(std::vector<Learnt> found = {});
   const Learnt* file(dev_t dev, ino_t ino) const;  // null if not found
-  bool dir(const std::string& path) const;
+  bool dir(std::string_view path) const;
   bool empty() const { return files.empty() && dirs.empty(); }
 };
 

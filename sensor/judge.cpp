@@ -193,17 +193,17 @@ bool Judge::renamed_in_place(const std::string& known, const std::string& now) c
   return a != std::string::npos && a == b && known.compare(0, a, now, 0, b) == 0 && !protected_names_.contains(known);
 }
 
-// path, or its directory, is watched for what rules name; or a name rules
-// watch is one of its ancestors (a directory made there since the start,
-// "/root/.ssh", whose entries the watch lists once it appears).
+// path is watched for what rules name, or is below what is: a named path
+// or a watched directory is one of its ancestors (a directory made there
+// since the start, "/root/.ssh" or a new subdirectory of one a rule names,
+// whose entries the watch lists once it sees it).
 bool Judge::protected_name(const std::string& path) const {
   if (protected_names_.contains(path)) return true;
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos || slash == 0) return false;
-  const std::string dir = path.substr(0, slash);
-  if (protected_dirs_.contains(dir) || walked_.dir(dir)) return true;
-  for (size_t at = dir.size(); at != 0 && at != std::string::npos; at = dir.rfind('/', at - 1))
-    if (protected_names_.contains(dir.substr(0, at))) return true;
+  const std::string_view p = path;
+  for (size_t at = p.rfind('/'); at != 0 && at != std::string_view::npos; at = p.rfind('/', at - 1)) {
+    const std::string_view dir = p.substr(0, at);
+    if (protected_dirs_.contains(dir) || protected_names_.contains(dir) || walked_.dir(dir)) return true;
+  }
   return false;
 }
 
@@ -253,10 +253,10 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
     }
   }
   ev.action = rules_ ? allowed(rules_->evaluate(ev, &alerts_), may) : Action::None;
-  // A trapped event on a protected object (known by identity, or a name not
-  // there yet: a create): its inotify report is a duplicate (judged_recently).
-  if (ev.file && (identity || (!ev.file->ino && !protected_.empty() && protected_name(ev.file->path))) &&
-      !ev.arg("source"))
+  // A trapped event on a protected object (known by identity, or a path at or
+  // below what rules watch: a create, a file in a subdirectory made since the
+  // start): its inotify report is a duplicate (judged_recently).
+  if (ev.file && (identity || (!protected_.empty() && protected_name(ev.file->path))) && !ev.arg("source"))
     note_recent(ev);
   if (const std::string* what = ev.arg("unreadable")) {
     // Built in, whatever the rules: a verdict on memory vigil could not read

@@ -120,7 +120,11 @@ class Judge {
   std::unordered_map<std::string, int64_t> recent_paths_;
   // protected_.dirs and protected_.names, for the paths of trapped events on
   // objects that do not exist yet (creates): is the name protected?
-  std::unordered_set<std::string> protected_dirs_, protected_names_;
+  struct PathHash {  // (lookups by string_view: protected_name walks a path's ancestors without copies)
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_set<std::string, PathHash, std::equal_to<>> protected_dirs_, protected_names_;
   bool protected_name(const std::string& path) const;
   void note_recent(const Event& ev);
   Mode mode_;
