@@ -179,14 +179,15 @@ bool SensitiveWatch::start(std::vector<std::string> patterns, std::string* error
   return true;
 }
 
-SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind, const struct stat* known) {
+SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind, const struct stat* known,
+                                           const char* target) {
   const uint32_t mask = kind == kRead ? kFileMask : kind == kWrite ? kWriteMask : kind == kRescanDir ? kDirMask : kProtectDirMask;
   struct stat st {};
   if (kind == kWrite && known) st = *known;
   else if (kind == kWrite && ::lstat(path.c_str(), &st) != 0) return nullptr;
   // IN_MASK_ADD: an inode watched already (a sensitive file also protected,
   // a hard link) keeps what it was watched for.
-  int wd = inotify_add_watch(fd_, path.c_str(), mask | IN_MASK_ADD);
+  int wd = inotify_add_watch(fd_, target ? target : path.c_str(), mask | IN_MASK_ADD);
   if (wd < 0) {  // gone meanwhile, not a directory, or out of watches
     out_of_watches_ += errno == ENOSPC;
     exhausted_ += errno == ENOSPC;
@@ -330,8 +331,7 @@ void SensitiveWatch::protected_entry(const Watch& dir, const inotify_event& ev, 
       if (use & ProtectedObjects::kWrites) add(path, kWrite);
       if (use & ProtectedObjects::kReads) add(path, kRead);
     } else if (S_ISDIR(st.st_mode)) {
-      if (Watch* w = add(path, kProtectDir)) w->all |= use;
-      appeared_dir(path, use, out);
+      appeared_dir(path, st, use, out);
     }
   }
   if (!(use & ProtectedObjects::kWrites)) return;  // watched for reads only: no change to report
@@ -369,28 +369,49 @@ void SensitiveWatch::protected_entry(const Watch& dir, const inotify_event& ev, 
 // (protected_entry) and only then listed: what it held already, or what was
 // made in it before its watch, is watched too and reported as created (an
 // `open` with O_CREAT, args.inotify "listed"), its subdirectories alike,
-// breadth first, at most kMaxListed entries an appearance.
-void SensitiveWatch::appeared_dir(const std::string& top, uint8_t use, std::vector<SensitiveOpen>* out) {
+// breadth first, at most kMaxListed entries an appearance. The app can swap
+// any directory of that tree for a symbolic link meanwhile: each is opened
+// without following a link and taken only if it is the inode its parent's
+// listing showed (dev, ino); its watch and its files' are added through that
+// open directory (/proc/self/fd/N), never by a path that could lead elsewhere.
+void SensitiveWatch::appeared_dir(const std::string& top, const struct stat& top_st, uint8_t use,
+                                  std::vector<SensitiveOpen>* out) {
   constexpr size_t kMaxListed = 4096;
   size_t listed = 0;
-  std::deque<std::string> todo = {top};
+  struct Dir {
+    std::string path;
+    dev_t dev;
+    ino_t ino;
+  };
+  std::deque<Dir> todo = {{top, top_st.st_dev, top_st.st_ino}};
   while (!todo.empty() && listed < kMaxListed) {
-    const std::string dir = std::move(todo.front());
+    const Dir dir = std::move(todo.front());
     todo.pop_front();
-    DIR* d = opendir(dir.c_str());
-    if (d == nullptr) continue;
+    const int fd = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st {};
+    if (fd < 0) continue;
+    if (fstat(fd, &st) != 0 || st.st_dev != dir.dev || st.st_ino != dir.ino) {  // swapped since it was listed
+      ::close(fd);
+      continue;
+    }
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (Watch* w = add(dir.path, kProtectDir, nullptr, self.c_str())) w->all |= use;
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+      ::close(fd);
+      continue;
+    }
     while (dirent* e = listed < kMaxListed ? readdir(d) : nullptr) {
       if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
-      struct stat st {};
-      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
       ++listed;
-      std::string path = dir + "/" + e->d_name;
+      std::string path = dir.path + "/" + e->d_name;
+      const std::string in_dir = self + "/" + e->d_name;
       if (S_ISDIR(st.st_mode)) {
-        if (Watch* w = add(path, kProtectDir)) w->all |= use;
-        todo.push_back(path);
+        todo.push_back({path, st.st_dev, st.st_ino});  // (watched once opened and checked)
       } else if (S_ISREG(st.st_mode)) {
-        if (use & ProtectedObjects::kWrites) add(path, kWrite, &st);
-        if (use & ProtectedObjects::kReads) add(path, kRead);
+        if (use & ProtectedObjects::kWrites) add(path, kWrite, &st, in_dir.c_str());
+        if (use & ProtectedObjects::kReads) add(path, kRead, nullptr, in_dir.c_str());
       }
       if (!(use & ProtectedObjects::kWrites) || S_ISDIR(st.st_mode)) continue;
       SensitiveOpen& h = out->emplace_back();

@@ -153,10 +153,12 @@ class SensitiveWatch {
   // Watches path for kind (merged with what its inode is watched for already;
   // known: its lstat, if taken already); the entry, or null (gone, or errno
   // ENOSPC: out of watches).
-  Watch* add(const std::string& path, Kind kind, const struct stat* known = nullptr);
+  // target: what inotify_add_watch is given instead of path (a directory
+  // vigil holds open, through /proc/self/fd: the very inode it checked).
+  Watch* add(const std::string& path, Kind kind, const struct stat* known = nullptr, const char* target = nullptr);
   void protected_entry(const Watch& dir, const inotify_event& ev, std::vector<SensitiveOpen>* out,
                        std::unordered_map<uint32_t, size_t>* moves);
-  void appeared_dir(const std::string& path, uint8_t use, std::vector<SensitiveOpen>* out);
+  void appeared_dir(const std::string& path, const struct stat& st, uint8_t use, std::vector<SensitiveOpen>* out);
   int fd_ = -1;
   bool handed_ = false;
   std::vector<std::string> patterns_;
