@@ -22,6 +22,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -608,20 +609,17 @@ void Guard::tamper(Event& ev, const std::string& what) {
 }
 
 namespace {
-// /proc/PID/oom_score_adj (0: this process), or Guard::kNoOom-like INT_MIN if unreadable.
-int read_oom(int pid) {
-  const std::string path = pid ? fmt::format("/proc/{}/oom_score_adj", pid) : "/proc/self/oom_score_adj";
-  char buf[16] = {};
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return INT_MIN;
-  const ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  return n > 0 ? std::atoi(buf) : INT_MIN;
+// /proc/PID/oom_score_adj (pid 0: this process).
+std::string oom_path(int pid) { return pid ? fmt::format("/proc/{}/oom_score_adj", pid) : "/proc/self/oom_score_adj"; }
+// Its value; none if unreadable (the process is gone).
+std::optional<int> read_oom(int pid) {
+  std::string s;
+  if (!procfs::read_file(oom_path(pid), 16, &s, true) || s.empty()) return std::nullopt;
+  return std::atoi(s.c_str());
 }
 // Writes v there; 0 or errno.
 int write_oom(int pid, int v) {
-  const std::string path = pid ? fmt::format("/proc/{}/oom_score_adj", pid) : "/proc/self/oom_score_adj";
-  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  const int fd = open(oom_path(pid).c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) return errno;
   const std::string s = std::to_string(v);
   const int err = write(fd, s.data(), s.size()) == ssize_t(s.size()) ? 0 : errno;
@@ -638,7 +636,7 @@ int64_t mono_ns() {
 void Guard::set_keeper(int pid) {
   keeper_ = pid;
   if (oom_ == kNoOom)
-    if (const int v = read_oom(0); v != INT_MIN) oom_ = v, oom_checked_ns_ = mono_ns();  // (first look: not on the start's path)
+    if (const std::optional<int> v = read_oom(0)) oom_ = *v, oom_checked_ns_ = mono_ns();  // (first look: not on the start's path)
 }
 
 void Guard::check_oom() {
@@ -649,8 +647,9 @@ void Guard::check_oom() {
   for (int i = 0; i < 2; ++i) {
     const int pid = i ? keeper_ : 0;  // (0: this process)
     if (pid < 0) continue;
-    const int v = read_oom(pid);
-    if (v == INT_MIN) continue;  // (a keeper gone meanwhile: its death is reported)
+    const std::optional<int> got = read_oom(pid);
+    if (!got) continue;  // (a keeper gone meanwhile: its death is reported)
+    const int v = *got;
     if (v == oom_) {
       oom_said_[i] = kNoOom;
       continue;
