@@ -26,6 +26,7 @@
 #include <set>
 #include <thread>
 #include <tuple>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -228,6 +229,12 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
     if (room())
       if (Watch* w = add(path, kProtectDir)) w->all |= use;
   };
+  // A name in its parent's watch: made, deleted, renamed away or into place
+  // (protected_entry; a directory that appears there is listed).
+  auto name = [&](const std::string& path, uint8_t use) {
+    if (path.size() < 2 || !room()) return;
+    if (Watch* w = add(parent_of(path), kProtectDir)) w->names[path.substr(path.rfind('/') + 1)] |= use;
+  };
   out_of_watches_ = 0;
   // Names first (few, and what a rule names outright), then directories, then the files below them.
   // A name that is a directory by now (a home's .ssh: Judge::learn_identities leaves its lstat to this
@@ -241,10 +248,20 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
       todo.push_back(n);
       if (learned) learned->push_back({n.path, st.st_dev, st.st_ino, true});
     }
-    if (!room()) continue;
-    if (Watch* w = add(parent_of(n.path), kProtectDir)) w->names[n.path.substr(n.path.rfind('/') + 1)] |= n.use;
+    name(n.path, n.use);
   }
-  for (const auto& d : objects.dirs) dir(d.path, d.use);
+  // A directory a rule names is watched by its name too, not only as the
+  // inode found now: renamed away and replaced by a tree prepared elsewhere
+  // (`mv cron.d old; mv prep cron.d`: no trapped call names a file below
+  // it), the tree now under that name is listed and watched. (Below the
+  // top, block rules' subdirectories are named by their parents' watches.)
+  std::unordered_set<std::string_view> block_dirs;
+  for (const auto& d : objects.dirs) block_dirs.insert(d.path);
+  for (const auto& d : objects.dirs) {
+    dir(d.path, d.use);
+    if (!block_dirs.count(parent_of(d.path))) name(d.path, d.use);
+  }
+  for (const auto& d : objects.walk) name(d.path, d.use);
   // The directories only alert rules name: walked here, off the app's start
   // (~25 ms with the default rules). Each is watched before it is listed: an
   // entry made after its watch is reported, one made before is listed, none

@@ -1,5 +1,6 @@
 #include "sensor/judge.hpp"
 
+#include <fcntl.h>
 #include <glob.h>
 #include <sys/stat.h>
 
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <ranges>
 #include <set>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -207,6 +209,24 @@ bool Judge::protected_name(const std::string& path) const {
   return false;
 }
 
+// A trapped call that itself changes the object the way an inotify report
+// of the watch says (sensitive.cpp: a write-open, create, rename, link,
+// unlink, mode or owner change): only those make the report a duplicate. A
+// dup2 of a kept fd, an mmap or a read-open does not write: the app must not
+// be able to hide its next write's report behind one (tests/shell/opens_alert.sh).
+static bool changes_object(const Event& ev) {
+  static const std::unordered_set<std::string_view> kChanges = {
+      "creat",   "truncate", "rename",  "renameat", "renameat2", "unlink", "unlinkat", "rmdir",    "mkdir",
+      "mkdirat", "link",     "linkat",  "symlink",  "symlinkat", "chmod",  "fchmod",   "fchmodat", "fchmodat2",
+      "chown",   "lchown",   "fchown",  "fchownat", "mknod",     "mknodat"};
+  const std::string_view t = ev.type;
+  if (t == "open" || t == "openat" || t == "openat2" || t == "open_by_handle_at") {
+    const int64_t fl = ev.file ? ev.file->flags : 0;
+    return (fl & O_ACCMODE) != O_RDONLY || (fl & (O_CREAT | O_TRUNC));
+  }
+  return kChanges.contains(t);
+}
+
 void Judge::note_recent(const Event& ev) {
   if (recent_.size() + recent_paths_.size() >= kRecentMax) {
     std::erase_if(recent_, [&](const auto& e) { return ev.time_ns - e.second > kRecentNs; });
@@ -256,7 +276,8 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
   // A trapped event on a protected object (known by identity, or a path at or
   // below what rules watch: a create, a file in a subdirectory made since the
   // start): its inotify report is a duplicate (judged_recently).
-  if (ev.file && (identity || (!protected_.empty() && protected_name(ev.file->path))) && !ev.arg("source"))
+  if (ev.file && (identity || (!protected_.empty() && protected_name(ev.file->path))) && !ev.arg("source") &&
+      changes_object(ev))
     note_recent(ev);
   if (const std::string* what = ev.arg("unreadable")) {
     // Built in, whatever the rules: a verdict on memory vigil could not read

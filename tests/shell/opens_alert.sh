@@ -92,6 +92,31 @@ time.sleep(0.5)' "$D/tree"
 [ "$RC" = 0 ] || fail "the installer failed ($RC): $(cat "$T/err")"
 [ -z "$(alert_fields "Tree written" output)" ] || fail "an excepted process's new files alerted: $(alert_fields "Tree written" output)"
 
+# The named directory itself replaced: renamed away, and a tree prepared
+# elsewhere (its file already open) renamed into its name. No trapped call
+# names a file below D/protected (the rule is on opens): its name is watched
+# in its parent, so the tree that now stands there is listed (its file
+# reported and alerted) and watched: the write through the fd kept from
+# before, past the duplicate window, is seen on the new name. Written by
+# python (os.write on fd 3), and by the shell (`echo >&3`: a trapped dup2 of
+# that fd first, which must not pass for the write's trapped twin and hide it).
+for mode in detect prevent; do
+  for write in "\"$PY\" -c 'import os; os.write(3, b\"run\\n\")'" 'echo run >&3'; do
+    rm -rf "$D/prep" "$D/old" "$T/ev"
+    vrun $mode --rules="$rules" --events="$T/ev" -- /bin/sh -c 'sleep 0.5; mkdir "$0/prep"; exec 3>"$0/prep/job"
+      mv "$0/protected" "$0/old"; mv "$0/prep" "$0/protected"; sleep 2.5; eval "$1"; sleep 0.3' "$D" "$write"
+    rm -rf "$D/protected" && mv "$D/old" "$D/protected"
+    [ "$RC" = 0 ] || fail "$mode swap, $write: the app failed ($RC): $(cat "$T/err")"
+    got=$(inotify_events "$T/ev")
+    grep -q "^open $D/protected/job listed " <<<"$got" ||
+      fail "$mode swap: the file of the tree renamed into the named directory's place was not reported; inotify events: ${got:-none}"
+    grep -q "^open $D/protected/job .*modify" <<<"$got" ||
+      fail "$mode swap, $write: the write through the fd kept from before was not seen; inotify events: ${got:-none}"
+    alert_fields "Watched write" output | grep -q "file=$D/protected/job source=inotify" ||
+      fail "$mode swap: not alerted: $(alert_fields "Watched write" output)"
+  done
+done
+
 # Files no rule names: no inotify report, no alert.
 rm -f "$T/ev"
 vrun detect --rules="$rules" --events="$T/ev" -- /bin/sh -c 'echo u >"$0/free/u"; cat "$0/decoy____/x" >/dev/null' "$D"
