@@ -209,36 +209,40 @@ bool Judge::protected_name(const std::string& path) const {
   return false;
 }
 
-// A trapped call that itself changes the object the way an inotify report
-// of the watch says (sensitive.cpp: a write-open, create, rename, link,
-// unlink, mode or owner change): only those make the report a duplicate. A
-// dup2 of a kept fd, an mmap or a read-open does not write: the app must not
-// be able to hide its next write's report behind one (tests/shell/opens_alert.sh).
-static bool changes_object(const Event& ev) {
-  static const std::unordered_set<std::string_view> kChanges = {
-      "creat",   "truncate", "rename",  "renameat", "renameat2", "unlink", "unlinkat", "rmdir",    "mkdir",
-      "mkdirat", "link",     "linkat",  "symlink",  "symlinkat", "chmod",  "fchmod",   "fchmodat", "fchmodat2",
-      "chown",   "lchown",   "fchown",  "fchownat", "mknod",     "mknodat"};
-  const std::string_view t = ev.type;
-  if (t == "open" || t == "openat" || t == "openat2" || t == "open_by_handle_at") {
-    const int64_t fl = ev.file ? ev.file->flags : 0;
-    return (fl & O_ACCMODE) != O_RDONLY || (fl & (O_CREAT | O_TRUNC));
-  }
-  return kChanges.contains(t);
+// What a call changes of its object, as the watch's inotify reports tell it
+// (probes/sensitive.cpp): its content (a write-open, a create, truncate), its
+// mode or owner, or its names (rename, link, unlink, mkdir, ...). A trapped
+// call is a report's twin only for the same kind of change: a dup2 of a kept
+// fd, an mmap or a read-open changes nothing, a chmod is not a write, and the
+// app must not be able to hide its next write's report behind one
+// (tests/shell/opens_alert.sh).
+Judge::Change Judge::change_of(std::string_view t, int64_t fl) {
+  static const std::unordered_set<std::string_view> kAttrib = {"chmod", "fchmod", "fchmodat", "fchmodat2",
+                                                                "chown", "lchown", "fchown", "fchownat"};
+  static const std::unordered_set<std::string_view> kName = {
+      "rename",  "renameat", "renameat2", "unlink", "unlinkat", "rmdir",   "mkdir",
+      "mkdirat", "link",     "linkat",    "symlink", "symlinkat", "mknod", "mknodat"};
+  if (t == "open" || t == "openat" || t == "openat2" || t == "open_by_handle_at")
+    return (fl & O_ACCMODE) != O_RDONLY || (fl & (O_CREAT | O_TRUNC)) ? Change::Write : Change::None;
+  if (t == "creat" || t == "truncate") return Change::Write;
+  if (kAttrib.contains(t)) return Change::Attrib;
+  return kName.contains(t) ? Change::Name : Change::None;
 }
 
-void Judge::note_recent(const Event& ev) {
+void Judge::note_recent(const Event& ev, Change kind) {
   if (recent_.size() + recent_paths_.size() >= kRecentMax) {
-    std::erase_if(recent_, [&](const auto& e) { return ev.time_ns - e.second > kRecentNs; });
-    std::erase_if(recent_paths_, [&](const auto& e) { return ev.time_ns - e.second > kRecentNs; });
+    auto old = [&](const auto& e) { return ev.time_ns - *std::ranges::max_element(e.second) > kRecentNs; };
+    std::erase_if(recent_, old);
+    std::erase_if(recent_paths_, old);
     if (recent_.size() + recent_paths_.size() >= kRecentMax) return;
   }
-  if (ev.file->ino) recent_[DevIno{ev.file->dev, ev.file->ino}] = ev.time_ns;
-  else recent_paths_[ev.file->path] = ev.time_ns;
+  Times& at = ev.file->ino ? recent_[DevIno{ev.file->dev, ev.file->ino}] : recent_paths_[ev.file->path];
+  at[size_t(kind)] = ev.time_ns;
 }
 
-bool Judge::judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const {
-  auto fresh = [&](int64_t at) { return std::abs(time_ns - at) <= kRecentNs; };
+bool Judge::judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns, Change kind) const {
+  auto fresh = [&](const Times& at) { return at[size_t(kind)] != 0 && std::abs(time_ns - at[size_t(kind)]) <= kRecentNs; };
+  if (kind == Change::None) return false;
   if (ino != 0)
     if (auto it = recent_.find(DevIno{dev, ino}); it != recent_.end() && fresh(it->second)) return true;
   auto it = recent_paths_.find(path);
@@ -276,9 +280,8 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
   // A trapped event on a protected object (known by identity, or a path at or
   // below what rules watch: a create, a file in a subdirectory made since the
   // start): its inotify report is a duplicate (judged_recently).
-  if (ev.file && (identity || (!protected_.empty() && protected_name(ev.file->path))) && !ev.arg("source") &&
-      changes_object(ev))
-    note_recent(ev);
+  if (ev.file && (identity || (!protected_.empty() && protected_name(ev.file->path))) && !ev.arg("source"))
+    if (const Change kind = change_of(ev.type, ev.file->flags); kind != Change::None) note_recent(ev, kind);
   if (const std::string* what = ev.arg("unreadable")) {
     // Built in, whatever the rules: a verdict on memory vigil could not read
     // in full would be a verdict on something else (docs/threat-model.md).

@@ -4,6 +4,7 @@
 // event back to be emitted (emit). docs/design.md "The path of an event".
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -91,8 +92,14 @@ class Judge {
   // mode"). After too: only the latest judgement is kept, and the tracer may
   // judge the object's next trapped call before it drains a report stamped
   // earlier (a busy host).
+  // Only a change of the same kind counts (Change): a trapped chmod does not
+  // stand for a write, a dup2 of a kept fd for nothing.
   static constexpr int64_t kRecentNs = 2'000'000'000;
-  bool judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns) const;
+  enum class Change : uint8_t { None, Write, Attrib, Name };
+  // What a call of this type (a trapped syscall's, or an inotify report's:
+  // "open" with write flags, "chmod", "rename", ...) changes of its object.
+  static Change change_of(std::string_view type, int64_t open_flags);
+  bool judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns, Change kind) const;
 
  private:
   Action allowed(Action asked, probes::Enforce may) const;
@@ -116,8 +123,9 @@ class Judge {
   // Trapped events judged on a protected object: when (judged_recently).
   // Pruned of entries older than kRecentNs when it reaches kRecentMax.
   static constexpr size_t kRecentMax = 4096;
-  std::unordered_map<DevIno, int64_t, DevInoHash> recent_;
-  std::unordered_map<std::string, int64_t> recent_paths_;
+  using Times = std::array<int64_t, 4>;  // by Change (0: none)
+  std::unordered_map<DevIno, Times, DevInoHash> recent_;
+  std::unordered_map<std::string, Times> recent_paths_;
   // protected_.dirs and protected_.names, for the paths of trapped events on
   // objects that do not exist yet (creates): is the name protected?
   struct PathHash {  // (lookups by string_view: protected_name walks a path's ancestors without copies)
@@ -126,7 +134,7 @@ class Judge {
   };
   std::unordered_set<std::string, PathHash, std::equal_to<>> protected_dirs_, protected_names_;
   bool protected_name(const std::string& path) const;
-  void note_recent(const Event& ev);
+  void note_recent(const Event& ev, Change kind);
   Mode mode_;
   std::unique_ptr<Engine> rules_;
   std::vector<Alert> alerts_;

@@ -98,10 +98,12 @@ time.sleep(0.5)' "$D/tree"
 # in its parent, so the tree that now stands there is listed (its file
 # reported and alerted) and watched: the write through the fd kept from
 # before, past the duplicate window, is seen on the new name. Written by
-# python (os.write on fd 3), and by the shell (`echo >&3`: a trapped dup2 of
-# that fd first, which must not pass for the write's trapped twin and hide it).
+# python (os.write on fd 3); by the shell (`echo >&3`: a trapped dup2 of that
+# fd first); by python after a trapped chmod of the file: neither the dup2
+# nor the chmod is a write, neither may pass for the write's trapped twin.
+pywrite="\"$PY\" -c 'import os; os.write(3, b\"run\\n\")'"
 for mode in detect prevent; do
-  for write in "\"$PY\" -c 'import os; os.write(3, b\"run\\n\")'" 'echo run >&3'; do
+  for write in "$pywrite" 'echo run >&3' "chmod 644 \"\$0/protected/job\"; $pywrite"; do
     rm -rf "$D/prep" "$D/old" "$T/ev"
     vrun $mode --rules="$rules" --events="$T/ev" -- /bin/sh -c 'sleep 0.5; mkdir "$0/prep"; exec 3>"$0/prep/job"
       mv "$0/protected" "$0/old"; mv "$0/prep" "$0/protected"; sleep 2.5; eval "$1"; sleep 0.3' "$D" "$write"
