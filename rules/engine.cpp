@@ -81,7 +81,7 @@ struct Engine::Impl {
     ctx.host = &host;
   }
 
-  // Rate limiting: one alert per (source, rule, pid) per window; repeats
+  // Rate limiting: one alert per (source, rule, pid; object when no process) per window; repeats
   // inside the window are only counted (not rendered) and reported as the
   // count of the next alert, or by flush() with the window's first alert.
   // True when the alert must be built and sent; *lim is its limiter state.
@@ -334,6 +334,12 @@ Action Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
   m.ctx.ev = &ev;
   ++m.ctx.gen;
   m.last_pid = ev.proc ? ev.proc->pid : 0;
+  // No process (a change the watch saw and could not attribute): each object
+  // is its own "process" for the limiter, else the first such alert would
+  // stand for every other object's, whoever changed it, for the window.
+  if (m.last_pid <= 0 && ev.file)
+    m.last_pid = int(0x80000000u | uint32_t(ev.file->ino ? std::hash<uint64_t>{}(ev.file->ino * 1000003u ^ ev.file->dev)
+                                                          : std::hash<std::string>{}(ev.file->path)));
   auto it = m.by_type.find(falco_evt_type(ev));
   m.ctx.type_id = it != m.by_type.end() ? it->second.id : -1;
   const std::vector<int>& cand = it != m.by_type.end() ? it->second.rules : m.any_rules;

@@ -379,6 +379,36 @@ TEST_CASE("parser and loader never crash on truncated or garbled input", "[rules
   }
 }
 
+TEST_CASE("rate limiting: changes no process is known for are limited per object", "[rules]") {
+  // The watch's reports it could not attribute (no process): one file's
+  // repeats are counted, another file's change is alerted on its own (before,
+  // the first such alert stood for every unattributed one for the window).
+  auto e = engine_text("- rule: r\n  desc: d\n  condition: evt.type = openat and fd.name startswith /etc/cron.d/\n"
+                       "  output: out %fd.name\n  priority: WARNING\n",
+                       10'000'000'000);
+  std::vector<Alert> out;
+  auto unattributed = [](const std::string& path, uint64_t ino) {
+    Event ev = open_ev(path, O_WRONLY);
+    ev.proc = nullptr;
+    ev.file->dev = 1, ev.file->ino = ino;
+    return ev;
+  };
+  Event a = unattributed("/etc/cron.d/harmless", 10), b = unattributed("/etc/cron.d/evil", 11);
+  e->evaluate(a, &out);
+  a.time_ns += 1'000'000'000;
+  e->evaluate(a, &out);  // a repeat: counted
+  b.time_ns = a.time_ns + 1'000'000'000;
+  e->evaluate(b, &out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].output.find("harmless") != std::string::npos);
+  CHECK(out[1].output.find("evil") != std::string::npos);
+  // Not yet known by identity (ino 0): by path.
+  Event c = unattributed("/etc/cron.d/third", 0);
+  c.time_ns = b.time_ns;
+  e->evaluate(c, &out);
+  CHECK(out.size() == 3);
+}
+
 TEST_CASE("rate limiter memory stays bounded with many processes", "[rules]") {
   auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), 1'000'000'000);
   std::vector<Alert> out;
