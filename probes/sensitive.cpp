@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -236,6 +237,7 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
     if (Watch* w = add(parent_of(path), kProtectDir)) w->names[path.substr(path.rfind('/') + 1)] |= use;
   };
   out_of_watches_ = 0;
+  baseline_ns_ = realtime_ns();  // (before any watch: a change from now on is one an overflow can hide)
   // Names first (few, and what a rule names outright), then directories, then the files below them.
   // A name that is a directory by now (a home's .ssh: Judge::learn_identities leaves its lstat to this
   // thread) is walked as the `walk` directories are, first of them.
@@ -451,6 +453,7 @@ std::vector<SensitiveOpen> SensitiveWatch::read_events() {
   bool need_rescan = false;
   std::unordered_map<int, size_t> written;     // wd -> its write hit in out (one per file per call)
   std::unordered_map<uint32_t, size_t> moves;  // rename cookie -> its hit in out
+  bool overflowed = false;
   for (;;) {
     ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n <= 0) break;  // EAGAIN: drained
@@ -459,6 +462,8 @@ std::vector<SensitiveOpen> SensitiveWatch::read_events() {
       p += sizeof(inotify_event) + ev->len;
       if (ev->mask & IN_Q_OVERFLOW) {
         need_rescan = true;
+        overflowed = true;
+        ++overflows_;
         continue;
       }
       auto it = watches_.find(ev->wd);
@@ -519,7 +524,74 @@ std::vector<SensitiveOpen> SensitiveWatch::read_events() {
     }
   }
   if (need_rescan && !patterns_.empty()) rescan();
+  if (overflowed) recheck(&out, &moves);
   return out;
+}
+
+// The queue overflowed: events were lost, the app may have filled it on
+// purpose to hide a change. What the lost events would have said is found
+// by change time: a watched file whose ctime is past the last look was
+// written (or its mode or owner changed) meanwhile; an entry of a watched
+// directory (every entry, or a name a rule gives) whose ctime is past it is
+// new or changed, and is taken as created (watched, reported; a directory
+// listed). The app cannot set a ctime back (only the clock, CAP_SYS_TIME).
+// Reported with args.inotify "overflow", unattributed unless a holder is
+// found. Not seen: an entry removed meanwhile that was not watched itself.
+void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map<uint32_t, size_t>* moves) {
+  // (ctime comes from the kernel's coarse clock, a tick behind the fine one: a margin)
+  const int64_t since = baseline_ns_ - 20'000'000;
+  baseline_ns_ = realtime_ns();
+  auto ctime_ns = [](const struct stat& st) { return int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec; };
+  const size_t first = out->size();
+  std::set<std::pair<dev_t, ino_t>> files;  // the watched files' inodes: checked as files, not again as entries
+  std::vector<int> dirs;
+  for (auto& [wd, w] : watches_) {
+    if (w.dir) {
+      if (w.kinds & kProtectDir) dirs.push_back(wd);
+      continue;
+    }
+    if (!(w.kinds & kWrite)) continue;
+    files.insert({w.dev, w.ino});
+    struct stat st {};
+    if (::lstat(w.path.c_str(), &st) != 0 || st.st_dev != w.dev || st.st_ino != w.ino) continue;  // (its directory's look)
+    if (ctime_ns(st) < since) continue;
+    SensitiveOpen& h = out->emplace_back();
+    h.path = w.path, h.type = "open", h.flags = O_WRONLY, h.time_ns = realtime_ns(), h.dev = w.dev, h.ino = w.ino;
+    if ((st.st_mode & 07777) != (w.mode & 07777) || st.st_uid != w.uid || st.st_gid != w.gid) {
+      SensitiveOpen& a = out->emplace_back();
+      a.path = w.path, a.type = (st.st_mode & 07777) != (w.mode & 07777) ? "chmod" : "chown", a.time_ns = realtime_ns();
+      a.dev = w.dev, a.ino = w.ino, a.mode = st.st_mode & 07777, a.uid = st.st_uid, a.gid = st.st_gid;
+      w.mode = st.st_mode, w.uid = st.st_uid, w.gid = st.st_gid;
+    }
+  }
+  alignas(inotify_event) char buf[sizeof(inotify_event) + NAME_MAX + 1];
+  auto* ev = reinterpret_cast<inotify_event*>(buf);
+  for (int wd : dirs) {
+    auto it = watches_.find(wd);
+    if (it == watches_.end()) continue;
+    const Watch dir = it->second;  // (a copy: protected_entry may add watches, and rehash)
+    const int fd = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    DIR* d = fdopendir(fd);
+    if (d == nullptr) {
+      ::close(fd);
+      continue;
+    }
+    while (dirent* e = readdir(d)) {
+      const size_t len = std::strlen(e->d_name);
+      if (len > NAME_MAX || (dir.all == 0 && !dir.names.count(e->d_name))) continue;
+      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+      struct stat st {};
+      if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || ctime_ns(st) < since) continue;
+      if (files.count({st.st_dev, st.st_ino})) continue;
+      *ev = inotify_event{};
+      ev->wd = wd, ev->mask = IN_CREATE | (S_ISDIR(st.st_mode) ? IN_ISDIR : 0), ev->len = uint32_t(len + 1);
+      std::memcpy(ev->name, e->d_name, len + 1);
+      protected_entry(dir, *ev, out, moves);
+    }
+    closedir(d);
+  }
+  for (size_t i = first; i < out->size(); ++i) (*out)[i].change = "overflow";
 }
 
 size_t SensitiveWatch::watched_files() const {
@@ -629,6 +701,7 @@ struct SensitiveMonitor::Impl {
 
   std::string warning;  // for the tracer's log (take_warning)
   size_t exhausted = 0;  // take_exhausted
+  size_t overflows = 0;  // take_overflows
   std::string info;             // take_setup
   Walked walked;                // take_setup
   std::atomic<bool> set_up{false};
@@ -655,9 +728,11 @@ struct SensitiveMonitor::Impl {
   }
 
   void note_exhausted() {
-    if (size_t n = watch.take_exhausted()) {
+    const size_t n = watch.take_exhausted(), o = watch.take_overflows();
+    if (n || o) {
       std::lock_guard<std::mutex> lock(mu);
       exhausted += n;
+      overflows += o;
     }
   }
 
@@ -743,6 +818,12 @@ size_t SensitiveMonitor::take_exhausted() {
   if (!impl_) return 0;
   std::lock_guard<std::mutex> lock(impl_->mu);
   return std::exchange(impl_->exhausted, 0);
+}
+
+size_t SensitiveMonitor::take_overflows() {
+  if (!impl_) return 0;
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return std::exchange(impl_->overflows, 0);
 }
 
 std::string SensitiveMonitor::take_warning() {

@@ -124,6 +124,8 @@ class SensitiveWatch {
   bool has_watches() const { return !watches_.empty(); }
   // Adds refused with ENOSPC (out of inotify watches) since the last call.
   size_t take_exhausted() { return std::exchange(exhausted_, 0); }
+  // inotify queue overflows (IN_Q_OVERFLOW: events lost) since the last call.
+  size_t take_overflows() { return std::exchange(overflows_, 0); }
   // Drains pending events (non-blocking); returns the sensitive opens and the
   // changes to protected objects seen (one write hit per file per call).
   std::vector<SensitiveOpen> read_events();
@@ -150,6 +152,9 @@ class SensitiveWatch {
     gid_t gid = 0;
   };
   void rescan();
+  // After an overflow: what changed since the last look (baseline_ns_) by
+  // its change time, as the lost events would have said (sensitive.cpp).
+  void recheck(std::vector<SensitiveOpen>* out, std::unordered_map<uint32_t, size_t>* moves);
   // Watches path for kind (merged with what its inode is watched for already;
   // known: its lstat, if taken already); the entry, or null (gone, or errno
   // ENOSPC: out of watches).
@@ -165,6 +170,8 @@ class SensitiveWatch {
   std::unordered_map<int, Watch> watches_;  // wd -> what it watches
   size_t out_of_watches_ = 0;
   size_t exhausted_ = 0;        // adds refused for lack of watches (ENOSPC), since take_exhausted()
+  size_t overflows_ = 0;        // IN_Q_OVERFLOW seen, since take_overflows()
+  int64_t baseline_ns_ = 0;     // protect() or the last recheck(): changes since are unseen after an overflow
   size_t protected_count_ = 0;  // watches with kWrite or kProtectDir
 };
 
@@ -198,6 +205,9 @@ class SensitiveMonitor {
   // since the last call: files and directories not watched (an alert, not
   // just a log line: an app can use them up on purpose).
   size_t take_exhausted();
+  // inotify queue overflows since the last call (the watch rechecked what
+  // they may have hidden by change time: SensitiveWatch::recheck).
+  size_t take_overflows();
   // Once the thread has set up the watches of rule-named objects: what they
   // cover (one line for --trace=info) and the files and directories found
   // below ProtectedObjects::walk (to learn by identity). false before that,

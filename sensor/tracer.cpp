@@ -441,9 +441,26 @@ struct Tracer::Impl {
                   "from vigil's read, and reads of them, are not seen");
       exhausted_alerted = now_monotonic_ns();
     }
+    // The watch's event queue overflowed (the app can fill it on purpose, by
+    // churning entries of a watched directory): its lost events were looked
+    // for again by change time (SensitiveWatch::recheck). An alert, at most
+    // one a minute, as for refused watches.
+    overflows += sensitive.take_overflows();
+    if (overflows && (last || now_monotonic_ns() - overflows_alerted >= 60'000'000'000)) {
+      guard.fault(fmt::format("the inotify event queue of the watch on files rules name overflowed {} time(s) "
+                              "(fs.inotify.max_queued_events; a burst of changes in watched directories fills it)",
+                              std::exchange(overflows, 0)),
+                  EOVERFLOW,
+                  "events were lost: what changed meanwhile was found by change time and reported after the fact "
+                  "(args.inotify \"overflow\", unattributed unless a holder was found); an entry removed then is "
+                  "not reported");
+      overflows_alerted = now_monotonic_ns();
+    }
   }
   size_t exhausted_watches = 0;                   // refused watches not alerted yet
   int64_t exhausted_alerted = -60'000'000'000;    // when the last such alert was raised
+  size_t overflows = 0;                           // watch queue overflows not alerted yet
+  int64_t overflows_alerted = -60'000'000'000;
   uint64_t inotify_duplicates = 0;  // changes to protected objects reported by their trapped event already
 
   const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
