@@ -447,7 +447,7 @@ void SensitiveWatch::appeared_dir(const std::string& top, const struct stat& top
   }
 }
 
-std::vector<SensitiveOpen> SensitiveWatch::read_events() {
+std::vector<SensitiveOpen> SensitiveWatch::read_events(bool last) {
   std::vector<SensitiveOpen> out;
   alignas(inotify_event) char buf[16384];
   bool need_rescan = false;
@@ -524,7 +524,15 @@ std::vector<SensitiveOpen> SensitiveWatch::read_events() {
     }
   }
   if (need_rescan && !patterns_.empty()) rescan();
-  if (overflowed) recheck(&out, &moves);
+  recheck_pending_ |= overflowed;
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const int64_t mono = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  if (recheck_pending_ && (last || mono - rechecked_mono_ns_ >= kRecheckNs)) {
+    recheck(&out, &moves);
+    recheck_pending_ = false;
+    rechecked_mono_ns_ = mono;
+  }
   return out;
 }
 
@@ -710,10 +718,10 @@ struct SensitiveMonitor::Impl {
   // Holders of the file (fd scan of the descendants, listed once per batch):
   // for reads and writes; a chmod, rename or unlink is made through no fd of
   // the file, so a holder would be the wrong process.
-  size_t collect(pid_t self) {
+  size_t collect(pid_t self, bool last = false) {
     std::vector<pid_t> candidates;
     bool listed = false;
-    std::vector<SensitiveOpen> seen = watch.read_events();
+    std::vector<SensitiveOpen> seen = watch.read_events(last);
     for (auto& o : seen) {
       Hit h{std::move(o), {}};
       if (h.open.ino != 0 && (!h.open.type || std::strcmp(h.open.type, "open") == 0)) {
@@ -767,13 +775,18 @@ struct SensitiveMonitor::Impl {
     }
     pollfd fds[2] = {{watch.fd(), POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
     for (;;) {
-      if (poll(fds, 2, -1) < 0 && errno != EINTR) return;
-      if (fds[1].revents) return (void)collect(self);  // what is queued at stop still counts
+      const int n = poll(fds, 2, watch.recheck_pending() ? int(SensitiveWatch::kRecheckNs / 1'000'000) : -1);
+      if (n < 0 && errno != EINTR) return;
+      if (n == 0) {  // an overflow's recheck is due
+        collect(self);
+        continue;
+      }
+      if (fds[1].revents) return (void)collect(self, true);  // what is queued at stop still counts
       // A batch with nothing to report (a watched file written in a loop,
       // e.g. a log an alert rule names, after its first write was reported:
       // one IN_MODIFY per write): 10 ms without reading, in which inotify
       // merges them; at most ~100 such wake-ups a second.
-      if ((fds[0].revents & POLLIN) && collect(self) == 0 && poll(&fds[1], 1, 10) > 0) return (void)collect(self);
+      if ((fds[0].revents & POLLIN) && collect(self) == 0 && poll(&fds[1], 1, 10) > 0) return (void)collect(self, true);
     }
   }
 };

@@ -126,9 +126,15 @@ class SensitiveWatch {
   size_t take_exhausted() { return std::exchange(exhausted_, 0); }
   // inotify queue overflows (IN_Q_OVERFLOW: events lost) since the last call.
   size_t take_overflows() { return std::exchange(overflows_, 0); }
+  // An overflow's recheck waits (at most one each kRecheckNs: it finds every
+  // change since the last one, so waiting loses nothing): read_events() again
+  // within that time does it.
+  bool recheck_pending() const { return recheck_pending_; }
+  static constexpr int64_t kRecheckNs = 250'000'000;
   // Drains pending events (non-blocking); returns the sensitive opens and the
   // changes to protected objects seen (one write hit per file per call).
-  std::vector<SensitiveOpen> read_events();
+  // last: the watch stops after this call (a pending recheck is done now).
+  std::vector<SensitiveOpen> read_events(bool last = false);
   size_t watched_files() const;
   size_t protected_watches() const;  // watches vigil added for rules (and sensitive reads)
 
@@ -172,6 +178,8 @@ class SensitiveWatch {
   size_t exhausted_ = 0;        // adds refused for lack of watches (ENOSPC), since take_exhausted()
   size_t overflows_ = 0;        // IN_Q_OVERFLOW seen, since take_overflows()
   int64_t baseline_ns_ = 0;     // protect() or the last recheck(): changes since are unseen after an overflow
+  bool recheck_pending_ = false;
+  int64_t rechecked_mono_ns_ = 0;  // CLOCK_MONOTONIC of the last recheck()
   size_t protected_count_ = 0;  // watches with kWrite or kProtectDir
 };
 
