@@ -32,6 +32,9 @@ struct Options {
   // --read-deadline: a read of the app's memory lasting longer is ended by
   // killing the process read (sensor/watchdog.hpp, docs/threat-model.md).
   std::chrono::milliseconds read_deadline{250};
+  // --alert-window: one alert per (rule, process) per window, repeats counted
+  // and reported when it closes (docs/rules.md, "Rate limiting"); 0: off.
+  std::chrono::milliseconds alert_window{60'000};
 };
 
 // Parses options from the VIGIL_OPTS value (split like a shell splits words,

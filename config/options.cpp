@@ -181,6 +181,16 @@ const std::vector<OptionSpec>& option_table() {
          *err = fmt::format("invalid --read-deadline value '{}': use 10ms to 10s (e.g. 250ms)", v);
          return false;
        }},
+      {"alert-window", "DURATION: one alert per rule and process per window; repeats inside it are counted and "
+                       "reported, with what they were about, when it closes (0 to 1h; 0: every match alerts; "
+                       "default 60s; docs/rules.md)",
+       [](const std::string& v, Options& o, std::string* err) {
+         if (v == "0") return o.alert_window = std::chrono::milliseconds(0), true;
+         if (!prefixed("--alert-window", parse_duration(v, &o.alert_window, err), err)) return false;
+         if (o.alert_window <= std::chrono::hours(1)) return true;
+         *err = fmt::format("invalid --alert-window value '{}': use 0 to 1h (e.g. 60s)", v);
+         return false;
+       }},
       {"threat-intel", "FILE: list of IPs/CIDRs, domains and SHA-256 hashes to alert on (repeatable)",
        [](const std::string& v, Options& o, std::string* err) {
          return list_value("--threat-intel", v, &o.threat_intel, err,

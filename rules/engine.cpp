@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
+#include <utility>
 #include <map>
 #include <set>
 #include <string_view>
@@ -43,7 +45,38 @@ struct Engine::Impl {
     uint64_t suppressed = 0;  // repeats counted since the window opened
     uint64_t count = 1;       // count of the alert being sent
     Alert last;               // the window's alert, for flush()
+    std::vector<std::string> repeats;  // the repeats' objects (object_of), distinct, kMaxRepeats at most
+    std::vector<std::string> carried;  // a closed window's, reported with the next alert (emitted)
+    std::string first;                 // the window's alert's object (not listed again)
   };
+  static constexpr size_t kMaxRepeats = 8;
+  // What a repeat was about, for the window's report (vigil.repeats): an
+  // app must not hide the change it cares about behind a harmless one of the
+  // same rule (one alert per (rule, process) per window). The file, the
+  // remote end, the DNS name; else nothing (the process is the alert's).
+  static std::string object_of(const Event& ev) {
+    if (ev.file && !ev.file->path.empty()) return ev.file->path;
+    if (ev.net && !ev.net->remote.addr.empty())
+      return ev.net->remote.port ? fmt::format("{}:{}", ev.net->remote.addr, ev.net->remote.port) : ev.net->remote.addr;
+    if (ev.dns) return ev.dns->qname;
+    return {};
+  }
+  // A window's repeats as an alert: the window's first alert, count = the
+  // repeats, their objects in vigil.repeats and at the end of its output.
+  static void add_repeats(Alert* a, uint64_t n, const std::vector<std::string>& objs) {
+    if (objs.empty()) return;
+    std::string list = fmt::format("{}", fmt::join(objs, ", "));
+    a->output += fmt::format(" (and {} more in the window: {}{})", n, list, objs.size() == kMaxRepeats ? ", ..." : "");
+    a->output_fields.emplace_back("vigil.repeats", std::move(list));
+  }
+  static Alert repeats_alert(Limit& l) {
+    Alert a = l.last;
+    a.count = l.suppressed;
+    add_repeats(&a, l.suppressed, l.repeats);
+    l.suppressed = 0;
+    l.repeats.clear();
+    return a;
+  }
   std::unordered_map<uint64_t, Limit> limits;  // (source, rule/key, pid)
   size_t evict_at = 65536;
 
@@ -99,17 +132,27 @@ struct Engine::Impl {
     *lim = &l;
     if (!fresh && now - l.window_start < cfg.rate_limit_ns) {
       ++l.suppressed;
+      next_due = std::min(next_due, l.window_start + cfg.rate_limit_ns);
+      if (l.repeats.size() < kMaxRepeats && ctx.ev)
+        if (std::string o = object_of(*ctx.ev);
+            !o.empty() && o != l.first && std::find(l.repeats.begin(), l.repeats.end(), o) == l.repeats.end())
+          l.repeats.push_back(std::move(o));
       return false;
     }
+
     l.count = 1 + l.suppressed;  // the window opens now (never evicted within this call)
     l.window_start = now;
     l.suppressed = 0;
+    l.carried = std::exchange(l.repeats, {});  // the closed window's repeats: with this alert
+    l.first = ctx.ev ? object_of(*ctx.ev) : std::string();
     return true;
   }
+  int64_t next_due = INT64_MAX;  // flush_due: the earliest end of a window holding repeats
   void emitted(Limit* l, Alert a, std::vector<Alert>* out) {
     if (l) {
       a.count = l->count;
       l->last = a;
+      add_repeats(&a, l->count - 1, std::exchange(l->carried, {}));
     }
     out->push_back(std::move(a));
   }
@@ -392,12 +435,19 @@ Action Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
 
 void Engine::flush(std::vector<Alert>* out) {
   for (auto& [key, l] : impl_->limits)
-    if (l.suppressed) {
-      Alert a = l.last;
-      a.count = l.suppressed;
-      l.suppressed = 0;
-      out->push_back(std::move(a));
-    }
+    if (l.suppressed) out->push_back(Impl::repeats_alert(l));
+}
+
+void Engine::flush_due(int64_t now, std::vector<Alert>* out) {
+  Impl& m = *impl_;
+  if (m.cfg.rate_limit_ns <= 0 || now < m.next_due) return;
+  m.next_due = INT64_MAX;
+  for (auto& [key, l] : m.limits) {
+    if (!l.suppressed) continue;
+    const int64_t end = l.window_start + m.cfg.rate_limit_ns;
+    if (now >= end) out->push_back(Impl::repeats_alert(l));
+    else m.next_due = std::min(m.next_due, end);
+  }
 }
 
 const std::vector<RuleInfo>& Engine::rules() const { return impl_->loaded.infos; }

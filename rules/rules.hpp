@@ -59,6 +59,10 @@ class Engine {
   Action evaluate(const Event& ev, std::vector<Alert>* out);
   // Alerts still holding suppressed repeats (count > 0), e.g. at exit.
   void flush(std::vector<Alert>* out);
+  // The same for the windows closed by now (ns, the events' clock): a
+  // window's repeats are reported when it closes, not only with the next
+  // alert of that rule and process or at exit (the caller's timer).
+  void flush_due(int64_t now, std::vector<Alert>* out);
 
   const std::vector<RuleInfo>& rules() const;
 

@@ -321,6 +321,16 @@ void Judge::emit(Event&& ev) {
 void Judge::finish() {
   if (!rules_) return;
   rules_->flush(&alerts_);
+  send_repeats();
+}
+
+void Judge::tick(int64_t now_ns) {
+  if (!rules_) return;
+  rules_->flush_due(now_ns, &alerts_);
+  send_repeats();
+}
+
+void Judge::send_repeats() {
   for (auto& a : alerts_) {  // repeats of an alert: what was done about its first event
     a.action = allowed(a.action, probes::Enforce::Deny);
     out_.alert(std::move(a));

@@ -71,6 +71,9 @@ class Judge {
   Output& output() { return out_; }
   // Alerts the rules still hold (repeats counted in a rate-limit window).
   void finish();
+  // Rate-limited repeats whose window has closed: reported now (the tracer's
+  // loop, every second at least).
+  void tick(int64_t now_ns);
 
   // What loaded rules name by path, for the inotify watch of what they can
   // match (probes/sensitive.hpp): the files known by identity, the
@@ -135,6 +138,7 @@ class Judge {
   std::unordered_set<std::string, PathHash, std::equal_to<>> protected_dirs_, protected_names_;
   bool protected_name(const std::string& path) const;
   void note_recent(const Event& ev, Change kind);
+  void send_repeats();  // alerts_ (flush, flush_due) to the sinks
   Mode mode_;
   std::unique_ptr<Engine> rules_;
   std::vector<Alert> alerts_;

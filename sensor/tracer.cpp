@@ -1622,6 +1622,7 @@ int Tracer::run() {
     if (t.watchdog && t.watchdog->pending()) t.report_stalls();  // a read of a ptrace stop
     t.watch_pending();
     t.guard.check_oom();  // (at most every Guard::kOomCheckMs)
+    t.judge.tick(now_realtime_ns());  // rate-limited repeats of a closed window (the loop wakes every second at least)
     procfs::close_deferred(false);  // a batch (resolutions' handles): else at the idle timeout below
     // Wait for a notification, SIGCHLD or a pidfd. poll(), not epoll, for the
     // listener: only a direct waiter gets SYNC_WAKE_UP's same-CPU wake-up

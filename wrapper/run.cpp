@@ -187,6 +187,7 @@ std::unique_ptr<Engine> load_rules(const Options& opts, const std::vector<std::s
   cfg.texts = texts;
   cfg.strict = opts.strict;
   cfg.threat_intel = opts.threat_intel;
+  cfg.rate_limit_ns = int64_t(opts.alert_window.count()) * 1'000'000;
   if (cfg.files.empty()) {
     spdlog::info("no --rules and no etc/vigil/rules/ next to the binary: rules engine off");
     return nullptr;

@@ -409,6 +409,49 @@ TEST_CASE("rate limiting: changes no process is known for are limited per object
   CHECK(out.size() == 3);
 }
 
+TEST_CASE("rate limiting: a window's repeats are reported when it closes, with what they were about", "[rules]") {
+  // One process changes a harmless file a rule names, then, in the same
+  // window, the one it cares about: the second is only counted at first, but
+  // reported (its file named) once the window closes, not at exit.
+  auto e = engine_text("- rule: r\n  desc: d\n  condition: evt.type = openat and fd.name startswith /etc/cron.d/\n"
+                       "  output: out %fd.name\n  priority: WARNING\n",
+                       10'000'000'000);
+  auto p = proc("/bin/sh", {"sh"}, app(), 77);
+  std::vector<Alert> out;
+  Event a = open_ev("/etc/cron.d/harmless", O_WRONLY, p), b = open_ev("/etc/cron.d/evil", O_WRONLY, p);
+  e->evaluate(a, &out);
+  b.time_ns = a.time_ns + 1'000'000'000;
+  e->evaluate(b, &out);
+  a.time_ns = b.time_ns + 1'000'000'000;
+  e->evaluate(a, &out);  // the window's own object again: counted, not listed
+  REQUIRE(out.size() == 1);
+  e->flush_due(a.time_ns + 5'000'000'000, &out);  // the window is still open
+  REQUIRE(out.size() == 1);
+  e->flush_due(a.time_ns + 10'000'000'000, &out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[1].count == 2);
+  CHECK(out[1].output.find("and 2 more in the window: /etc/cron.d/evil)") != std::string::npos);
+  auto f = std::find_if(out[1].output_fields.begin(), out[1].output_fields.end(),
+                        [](const auto& kv) { return kv.first == "vigil.repeats"; });
+  REQUIRE(f != out[1].output_fields.end());
+  CHECK(f->second.text() == "/etc/cron.d/evil");
+  std::vector<Alert> rest;
+  e->flush(&rest);  // reported once
+  CHECK(rest.empty());
+  // A repeat in a window that closes when the next alert comes (before any
+  // flush_due): that alert carries the count and the repeats' objects.
+  Event c = open_ev("/etc/cron.d/x", O_WRONLY, proc("/bin/sh", {"sh"}, app(), 78));
+  Event d = open_ev("/etc/cron.d/y", O_WRONLY, proc("/bin/sh", {"sh"}, app(), 78));
+  e->evaluate(c, &out);
+  d.time_ns = c.time_ns + 1'000'000'000;
+  e->evaluate(d, &out);
+  c.time_ns = d.time_ns + 20'000'000'000;
+  e->evaluate(c, &out);
+  REQUIRE(out.size() == 4);
+  CHECK(out[3].count == 2);
+  CHECK(out[3].output.find("/etc/cron.d/y") != std::string::npos);
+}
+
 TEST_CASE("rate limiter memory stays bounded with many processes", "[rules]") {
   auto e = engine_text(rule_yaml("evt.type = openat and fd.name = /etc/shadow"), 1'000'000'000);
   std::vector<Alert> out;
