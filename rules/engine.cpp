@@ -48,8 +48,24 @@ struct Engine::Impl {
     std::vector<std::string> repeats;  // the repeats' objects (object_of), distinct, kMaxRepeats at most
     std::vector<std::string> carried;  // a closed window's, reported with the next alert (emitted)
     std::string first;                 // the window's alert's object (not listed again)
+    bool dropped = false;              // a repeat's object not kept (kMaxRepeats, kRepeatBudget)
+    bool carried_dropped = false;
   };
   static constexpr size_t kMaxRepeats = 8;
+  // Memory: an object is kept to kMaxObject bytes, and all windows' objects
+  // to kRepeatBudget together (an app of many processes, each repeating on
+  // long distinct paths, would grow the sensor): past it, repeats are only
+  // counted (the alert says "..." then).
+  static constexpr size_t kMaxObject = 256, kRepeatBudget = 256 * 1024;
+  size_t repeat_bytes = 0;
+  static std::string shortened(std::string o) {
+    if (o.size() > kMaxObject) o.resize(kMaxObject), o += "...";
+    return o;
+  }
+  void forget(std::vector<std::string>* objs) {
+    for (const auto& o : *objs) repeat_bytes -= o.size();
+    objs->clear();
+  }
   // What a repeat was about, for the window's report (vigil.repeats): an
   // app must not hide the change it cares about behind a harmless one of the
   // same rule (one alert per (rule, process) per window). The file, the
@@ -63,18 +79,20 @@ struct Engine::Impl {
   }
   // A window's repeats as an alert: the window's first alert, count = the
   // repeats, their objects in vigil.repeats and at the end of its output.
-  static void add_repeats(Alert* a, uint64_t n, const std::vector<std::string>& objs) {
-    if (objs.empty()) return;
+  static void add_repeats(Alert* a, uint64_t n, const std::vector<std::string>& objs, bool dropped) {
+    if (objs.empty() && !dropped) return;
     std::string list = fmt::format("{}", fmt::join(objs, ", "));
-    a->output += fmt::format(" (and {} more in the window: {}{})", n, list, objs.size() == kMaxRepeats ? ", ..." : "");
+    if (dropped) list += objs.empty() ? "..." : ", ...";
+    a->output += fmt::format(" (and {} more in the window: {})", n, list);
     a->output_fields.emplace_back("vigil.repeats", std::move(list));
   }
-  static Alert repeats_alert(Limit& l) {
+  Alert repeats_alert(Limit& l) {
     Alert a = l.last;
     a.count = l.suppressed;
-    add_repeats(&a, l.suppressed, l.repeats);
+    add_repeats(&a, l.suppressed, l.repeats, l.dropped);
     l.suppressed = 0;
-    l.repeats.clear();
+    l.dropped = false;
+    forget(&l.repeats);
     return a;
   }
   std::unordered_map<uint64_t, Limit> limits;  // (source, rule/key, pid)
@@ -133,18 +151,26 @@ struct Engine::Impl {
     if (!fresh && now - l.window_start < cfg.rate_limit_ns) {
       ++l.suppressed;
       next_due = std::min(next_due, l.window_start + cfg.rate_limit_ns);
-      if (l.repeats.size() < kMaxRepeats && ctx.ev)
-        if (std::string o = object_of(*ctx.ev);
-            !o.empty() && o != l.first && std::find(l.repeats.begin(), l.repeats.end(), o) == l.repeats.end())
-          l.repeats.push_back(std::move(o));
+      if (ctx.ev)
+        if (std::string o = shortened(object_of(*ctx.ev));
+            !o.empty() && o != l.first && std::find(l.repeats.begin(), l.repeats.end(), o) == l.repeats.end()) {
+          if (l.repeats.size() < kMaxRepeats && repeat_bytes + o.size() <= kRepeatBudget) {
+            repeat_bytes += o.size();
+            l.repeats.push_back(std::move(o));
+          } else {
+            l.dropped = true;
+          }
+        }
       return false;
     }
 
     l.count = 1 + l.suppressed;  // the window opens now (never evicted within this call)
     l.window_start = now;
     l.suppressed = 0;
+    forget(&l.carried);
     l.carried = std::exchange(l.repeats, {});  // the closed window's repeats: with this alert
-    l.first = ctx.ev ? object_of(*ctx.ev) : std::string();
+    l.carried_dropped = std::exchange(l.dropped, false);
+    l.first = ctx.ev ? shortened(object_of(*ctx.ev)) : std::string();
     return true;
   }
   int64_t next_due = INT64_MAX;  // flush_due: the earliest end of a window holding repeats
@@ -152,7 +178,8 @@ struct Engine::Impl {
     if (l) {
       a.count = l->count;
       l->last = a;
-      add_repeats(&a, l->count - 1, std::exchange(l->carried, {}));
+      add_repeats(&a, l->count - 1, l->carried, std::exchange(l->carried_dropped, false));
+      forget(&l->carried);
     }
     out->push_back(std::move(a));
   }
@@ -435,7 +462,7 @@ Action Engine::evaluate(const Event& ev, std::vector<Alert>* out) {
 
 void Engine::flush(std::vector<Alert>* out) {
   for (auto& [key, l] : impl_->limits)
-    if (l.suppressed) out->push_back(Impl::repeats_alert(l));
+    if (l.suppressed) out->push_back(impl_->repeats_alert(l));
 }
 
 void Engine::flush_due(int64_t now, std::vector<Alert>* out) {
@@ -445,7 +472,7 @@ void Engine::flush_due(int64_t now, std::vector<Alert>* out) {
   for (auto& [key, l] : m.limits) {
     if (!l.suppressed) continue;
     const int64_t end = l.window_start + m.cfg.rate_limit_ns;
-    if (now >= end) out->push_back(Impl::repeats_alert(l));
+    if (now >= end) out->push_back(m.repeats_alert(l));
     else m.next_due = std::min(m.next_due, end);
   }
 }

@@ -1,5 +1,6 @@
 // Rules language: parser, operators, lists, macros, append/override,
 // exceptions, outputs, error positions, verdicts, rate limiting, alert shape.
+#include <limits>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -450,6 +451,43 @@ TEST_CASE("rate limiting: a window's repeats are reported when it closes, with w
   REQUIRE(out.size() == 4);
   CHECK(out[3].count == 2);
   CHECK(out[3].output.find("/etc/cron.d/y") != std::string::npos);
+}
+
+TEST_CASE("rate limiting: the repeats' objects kept are bounded in size", "[rules]") {
+  // Many processes, each repeating on a long path of its own: each object is
+  // kept shortened, all of them within a budget; past it a repeat is still
+  // counted and reported, its object as "...".
+  auto e = engine_text("- rule: r\n  desc: d\n  condition: evt.type = openat and fd.name startswith /t/\n"
+                       "  output: out\n  priority: WARNING\n",
+                       10'000'000'000);
+  std::vector<Alert> out;
+  const int kProcs = 2000;
+  for (int pid = 100; pid < 100 + kProcs; ++pid) {
+    auto p = proc("/bin/sh", {"sh"}, app(), pid);
+    Event first = open_ev("/t/first", O_WRONLY, p), again = open_ev("/t/" + std::string(4000, 'x') + std::to_string(pid), O_WRONLY, p);
+    again.time_ns = first.time_ns + 1'000'000'000;
+    e->evaluate(first, &out);
+    e->evaluate(again, &out);
+  }
+  REQUIRE(out.size() == size_t(kProcs));
+  out.clear();
+  e->flush_due(std::numeric_limits<int64_t>::max() / 2, &out);
+  REQUIRE(out.size() == size_t(kProcs));  // every repeat reported
+  size_t kept = 0, bytes = 0, elided = 0;
+  for (const auto& a : out) {
+    CHECK(a.count == 1);
+    auto f = std::find_if(a.output_fields.begin(), a.output_fields.end(), [](const auto& kv) { return kv.first == "vigil.repeats"; });
+    REQUIRE(f != a.output_fields.end());
+    const std::string v = f->second.text();
+    if (v == "...") ++elided;
+    else {
+      ++kept, bytes += v.size();
+      CHECK(v.size() <= 260);
+    }
+  }
+  CHECK(kept > 0);
+  CHECK(elided > 0);
+  CHECK(bytes <= 256 * 1024 + 3 * kept);
 }
 
 TEST_CASE("rate limiter memory stays bounded with many processes", "[rules]") {
