@@ -429,38 +429,42 @@ struct Tracer::Impl {
       judge.emit(std::move(ev));
     }
     if (std::string w = sensitive.take_warning(); !w.empty()) spdlog::warn("{}", w);
-    // Watches refused because the user's inotify watches are used up (the app
-    // shares them and can use them up on purpose): an alert, at most one a minute.
-    exhausted_watches += sensitive.take_exhausted();
-    if (exhausted_watches && (last || now_monotonic_ns() - exhausted_alerted >= 60'000'000'000)) {
+    // Watches refused because the user's inotify watches are used up, and
+    // overflows of the watch's event queue (the app shares the first and can
+    // use them up, and can fill the second by churning entries of a watched
+    // directory, on purpose): an alert each, at most one a minute, with the
+    // count. An overflow's lost events were looked for by change time
+    // (SensitiveWatch::recheck).
+    if (size_t n = refused_watches.take(sensitive.take_exhausted(), last))
       guard.fault(fmt::format("{} inotify watches refused (fs.inotify.max_user_watches is used up; the app's "
                               "watches count against it too)",
-                              std::exchange(exhausted_watches, 0)),
+                              n),
                   ENOSPC,
                   "files and directories rules name left unwatched: a write to them that a racing thread hides "
                   "from vigil's read, and reads of them, are not seen");
-      exhausted_alerted = now_monotonic_ns();
-    }
-    // The watch's event queue overflowed (the app can fill it on purpose, by
-    // churning entries of a watched directory): its lost events were looked
-    // for again by change time (SensitiveWatch::recheck). An alert, at most
-    // one a minute, as for refused watches.
-    overflows += sensitive.take_overflows();
-    if (overflows && (last || now_monotonic_ns() - overflows_alerted >= 60'000'000'000)) {
+    if (size_t n = watch_overflows.take(sensitive.take_overflows(), last))
       guard.fault(fmt::format("the inotify event queue of the watch on files rules name overflowed {} time(s) "
                               "(fs.inotify.max_queued_events; a burst of changes in watched directories fills it)",
-                              std::exchange(overflows, 0)),
+                              n),
                   EOVERFLOW,
                   "events were lost: what changed meanwhile was found by change time and reported after the fact "
                   "(args.inotify \"overflow\", unattributed unless a holder was found); an entry removed then is "
                   "not reported");
-      overflows_alerted = now_monotonic_ns();
-    }
   }
-  size_t exhausted_watches = 0;                   // refused watches not alerted yet
-  int64_t exhausted_alerted = -60'000'000'000;    // when the last such alert was raised
-  size_t overflows = 0;                           // watch queue overflows not alerted yet
-  int64_t overflows_alerted = -60'000'000'000;
+  // A fault counted between its alerts: alerted at most once a minute (and
+  // at the end: last), with how many since the previous alert.
+  struct Throttled {
+    size_t pending = 0;
+    int64_t alerted = -60'000'000'000;
+    size_t take(size_t add, bool last) {  // the count to alert now, else 0
+      pending += add;
+      if (pending == 0 || (!last && now_monotonic_ns() - alerted < 60'000'000'000)) return 0;
+      alerted = now_monotonic_ns();
+      return std::exchange(pending, 0);
+    }
+  };
+  Throttled refused_watches;  // inotify watches refused (ENOSPC)
+  Throttled watch_overflows;  // the watch's event queue overflowed
   uint64_t inotify_duplicates = 0;  // changes to protected objects reported by their trapped event already
 
   const probes::Table& table() const { return cfg.table ? *cfg.table : probes::table(); }
