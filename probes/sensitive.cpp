@@ -199,6 +199,8 @@ SensitiveWatch::Watch* SensitiveWatch::add(const std::string& path, Kind kind, c
   if (w.kinds == 0) w.path = path, w.dir = kind == kRescanDir || kind == kProtectDir;
   if (kind == kWrite && !(w.kinds & kWrite))
     w.dev = st.st_dev, w.ino = st.st_ino, w.mode = st.st_mode, w.uid = st.st_uid, w.gid = st.st_gid;
+  if (kind == kProtectDir && w.ino == 0)  // (recheck: a directory watched already is not new)
+    if (struct stat ds {}; ::stat(target ? target : path.c_str(), &ds) == 0) w.dev = ds.st_dev, w.ino = ds.st_ino;
   if (!(w.kinds & (kRead | kWrite | kProtectDir))) ++protected_count_;
   w.kinds |= kind;
   return &w;
@@ -551,24 +553,41 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
   baseline_ns_ = realtime_ns();
   auto ctime_ns = [](const struct stat& st) { return int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec; };
   const size_t first = out->size();
-  std::set<std::pair<dev_t, ino_t>> files;  // the watched files' inodes: checked as files, not again as entries
+  std::set<std::tuple<dev_t, ino_t, int64_t>> reported;  // (the next recheck's rechecked_)
+  auto again = [&](const struct stat& st) {  // reported by the last recheck already (the same ctime)
+    const auto key = std::make_tuple(st.st_dev, st.st_ino, ctime_ns(st));
+    reported.insert(key);
+    return rechecked_.count(key) != 0;
+  };
+  std::set<std::pair<dev_t, ino_t>> files;  // the watched files' and directories' inodes: not new as entries
   std::vector<int> dirs;
   for (auto& [wd, w] : watches_) {
     if (w.dir) {
-      if (w.kinds & kProtectDir) dirs.push_back(wd);
+      if (w.kinds & kProtectDir) dirs.push_back(wd), files.insert({w.dev, w.ino});
       continue;
     }
     if (!(w.kinds & kWrite)) continue;
     files.insert({w.dev, w.ino});
+    auto hit = [&](const char* type) -> SensitiveOpen& {
+      SensitiveOpen& h = out->emplace_back();
+      h.path = w.path, h.type = type, h.time_ns = realtime_ns(), h.dev = w.dev, h.ino = w.ino;
+      return h;
+    };
     struct stat st {};
-    if (::lstat(w.path.c_str(), &st) != 0 || st.st_dev != w.dev || st.st_ino != w.ino) continue;  // (its directory's look)
-    if (ctime_ns(st) < since) continue;
-    SensitiveOpen& h = out->emplace_back();
-    h.path = w.path, h.type = "open", h.flags = O_WRONLY, h.time_ns = realtime_ns(), h.dev = w.dev, h.ino = w.ino;
-    if ((st.st_mode & 07777) != (w.mode & 07777) || st.st_uid != w.uid || st.st_gid != w.gid) {
-      SensitiveOpen& a = out->emplace_back();
-      a.path = w.path, a.type = (st.st_mode & 07777) != (w.mode & 07777) ? "chmod" : "chown", a.time_ns = realtime_ns();
-      a.dev = w.dev, a.ino = w.ino, a.mode = st.st_mode & 07777, a.uid = st.st_uid, a.gid = st.st_gid;
+    if (::lstat(w.path.c_str(), &st) != 0) {
+      if (errno == ENOENT) hit("unlink");  // (its watch went with it, or goes at the next look)
+      continue;
+    }
+    if (st.st_dev != w.dev || st.st_ino != w.ino || ctime_ns(st) < since || again(st)) continue;  // (replaced: its directory's look)
+    // ctime moves for a write and for a mode or owner change; mtime for a
+    // write, and the app can set it back (utimensat): a ctime change that no
+    // mode or owner change explains is a write too.
+    const bool attrs = (st.st_mode & 07777) != (w.mode & 07777) || st.st_uid != w.uid || st.st_gid != w.gid;
+    const int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+    if (!attrs || mtime >= since) hit("open").flags = O_WRONLY;
+    if (attrs) {
+      SensitiveOpen& a = hit((st.st_mode & 07777) != (w.mode & 07777) ? "chmod" : "chown");
+      a.mode = st.st_mode & 07777, a.uid = st.st_uid, a.gid = st.st_gid;
       w.mode = st.st_mode, w.uid = st.st_uid, w.gid = st.st_gid;
     }
   }
@@ -591,7 +610,7 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
       if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
       struct stat st {};
       if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || ctime_ns(st) < since) continue;
-      if (files.count({st.st_dev, st.st_ino})) continue;
+      if (files.count({st.st_dev, st.st_ino}) || again(st)) continue;
       *ev = inotify_event{};
       ev->wd = wd, ev->mask = IN_CREATE | (S_ISDIR(st.st_mode) ? IN_ISDIR : 0), ev->len = uint32_t(len + 1);
       std::memcpy(ev->name, e->d_name, len + 1);
@@ -600,6 +619,7 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
     closedir(d);
   }
   for (size_t i = first; i < out->size(); ++i) (*out)[i].change = "overflow";
+  rechecked_ = std::move(reported);
 }
 
 size_t SensitiveWatch::watched_files() const {

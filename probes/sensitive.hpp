@@ -27,7 +27,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -149,7 +151,7 @@ class SensitiveWatch {
     uint8_t kinds = 0;
     uint8_t all = 0;              // kProtectDir: what every entry is watched for (ProtectedObjects::Use; 0: only `names`)
     std::unordered_map<std::string, uint8_t> names;  // kProtectDir: entries named, and what for
-    dev_t dev = 0;                // kWrite: the inode watched
+    dev_t dev = 0;                // kWrite, kProtectDir: the inode watched
     ino_t ino = 0;
     bool writing = false;         // kWrite: a write reported (at reported_ns), no close since
     int64_t reported_ns = 0;
@@ -179,6 +181,9 @@ class SensitiveWatch {
   size_t overflows_ = 0;        // IN_Q_OVERFLOW seen, since take_overflows()
   int64_t baseline_ns_ = 0;     // protect() or the last recheck(): changes since are unseen after an overflow
   bool recheck_pending_ = false;
+  // (dev, ino, ctime) of what the last recheck reported: the margin below its
+  // baseline must not report the same change twice.
+  std::set<std::tuple<dev_t, ino_t, int64_t>> rechecked_;
   int64_t rechecked_mono_ns_ = 0;  // CLOCK_MONOTONIC of the last recheck()
   size_t protected_count_ = 0;  // watches with kWrite or kProtectDir
 };

@@ -8,12 +8,17 @@
 # a file the rule names is written and a new one made there, then vigil goes
 # on. Both must still be alerted (found by change time: args.inotify
 # "overflow"), and the overflow itself is a Critical "Sensor fault" alert.
+# Two more protected files, changed in the same blind window: one only
+# chmod-ed (reported as a chmod, not as written), one removed (an unlink).
 set -euo pipefail
 tmp=$(mktemp -d); trap 'kill -CONT "${pid:-0}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 q=$(cat /proc/sys/fs/inotify/max_queued_events 2>/dev/null || echo 16384)
 [ "$q" -le 100000 ] || { echo "SKIP: fs.inotify.max_queued_events is $q (too many events to queue here)"; exit 77; }
 mkdir -p "$tmp/protected" "$tmp/churn"
 echo job >"$tmp/protected/x"
+echo job >"$tmp/protected/y"
+echo job >"$tmp/protected/z"
+sleep 0.2  # (older than vigil's first look, beyond its margin for the kernel's coarse clock)
 cat >"$tmp/rules.yaml" <<YAML
 - rule: protected written
   desc: d
@@ -21,7 +26,7 @@ cat >"$tmp/rules.yaml" <<YAML
   output: protected written (file=%fd.name inotify=%evt.arg.inotify)
   priority: WARNING
 YAML
-"$VIGIL" run --rules="$tmp/rules.yaml" --alerts=file:"$tmp/alerts" --spool-dir="$tmp/spool" -- sleep 4 \
+"$VIGIL" run --rules="$tmp/rules.yaml" --alerts=file:"$tmp/alerts" --events=file:"$tmp/events" --spool-dir="$tmp/spool" -- sleep 4 \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 sleep 1  # (the watches are set up)
@@ -36,11 +41,13 @@ for i in range(q // 2 + 2000):  # an IN_CREATE and an IN_DELETE each, in the wat
 with open(f"{d}/protected/x", "a") as f:  # its IN_MODIFY: lost
     f.write("evil\n")
 open(f"{d}/protected/new", "w").write("evil\n")  # its IN_CREATE: lost
+os.chmod(f"{d}/protected/y", 0o600)  # its IN_ATTRIB: lost
+os.unlink(f"{d}/protected/z")  # its IN_DELETE: lost
 PY
 kill -CONT "$pid"
 wait "$pid" || { cat "$tmp/out" "$tmp/err"; echo "FAIL: vigil failed"; exit 1; }
 python3 - "$tmp" <<'PY'
-import json, sys
+import json, os, sys
 d = sys.argv[1]
 alerts = [json.loads(l) for l in open(f"{d}/alerts")]
 faults = [a for a in alerts if a.get("rule") == "Sensor fault" and "overflowed" in a["output"]]
@@ -51,6 +58,15 @@ written = {a["output_fields"]["fd.name"]: a["output_fields"].get("evt.arg.inotif
 for f in ("x", "new"):
     if written.get(f"{d}/protected/{f}") != "overflow":
         sys.exit(f"FAIL: the change to protected/{f} hidden by the overflow was not alerted: {written}")
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+overflow = [(e["type"], e["file"]["path"]) for e in events(f"{d}/events") if e.get("file") and e["args"].get("inotify") == "overflow"]
+for want in (("chmod", f"{d}/protected/y"), ("unlink", f"{d}/protected/z")):
+    if want not in overflow:
+        sys.exit(f"FAIL: {want} not reported after the overflow: {overflow}")
+if ("open", f"{d}/protected/y") in overflow:
+    sys.exit(f"FAIL: a chmod-ed file reported as written: {overflow}")
+if len(overflow) != len(set(overflow)):
+    sys.exit(f"FAIL: a change reported twice: {overflow}")
 print(faults[0]["output"][:160])
 PY
 echo ok
