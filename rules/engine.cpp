@@ -132,9 +132,11 @@ struct Engine::Impl {
     ctx.host = &host;
   }
 
-  // Rate limiting: one alert per (source, rule, pid; object when no process) per window; repeats
-  // inside the window are only counted (not rendered) and reported as the
-  // count of the next alert, or by flush() with the window's first alert.
+  // Rate limiting: one alert per (source, rule, pid; object when no process)
+  // per window; repeats inside the window are only counted (not rendered),
+  // their objects noted, and reported when the window closes (flush_due,
+  // flush at exit: the window's first alert again) or, if the same key
+  // alerts first, with that alert (emitted).
   // True when the alert must be built and sent; *lim is its limiter state.
   bool should_emit(int source, int key, int64_t now, Limit** lim) {
     *lim = nullptr;
@@ -163,7 +165,6 @@ struct Engine::Impl {
         }
       return false;
     }
-
     l.count = 1 + l.suppressed;  // the window opens now (never evicted within this call)
     l.window_start = now;
     l.suppressed = 0;
