@@ -45,10 +45,29 @@ constexpr uint32_t kProtectDirMask = IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_MO
 
 constexpr int64_t kRewriteNs = 2'000'000'000;
 
-int64_t realtime_ns() {
+int64_t ns_of(const timespec& t) { return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+int64_t clock_ns(clockid_t clock) {
   timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+  clock_gettime(clock, &ts);
+  return ns_of(ts);
+}
+int64_t realtime_ns() { return clock_ns(CLOCK_REALTIME); }
+
+// Each entry of the directory open at fd but "." and "..", while fn(name)
+// returns true; fd is taken (closed at the end).
+template <class Fn>
+void each_entry(int fd, Fn fn) {
+  DIR* d = fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return;
+  }
+  while (dirent* e = readdir(d)) {
+    const char* n = e->d_name;
+    if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
+    if (!fn(n)) break;
+  }
+  closedir(d);
 }
 
 void append_change(std::string& s, const char* what) {
@@ -287,21 +306,21 @@ size_t SensitiveWatch::protect(const ProtectedObjects& objects, std::vector<Lear
     const ProtectedObjects::Object d = std::move(todo.front());
     todo.pop_front();
     dir(d.path, d.use);
-    DIR* listing = opendir(d.path.c_str());
-    if (listing == nullptr) continue;
+    const int fd = ::open(d.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
     // Checked at every entry: the tracer joins this thread when the app exits
     // (a /bin/true would otherwise wait for a directory of thousands).
-    while (dirent* e = cancelled() ? nullptr : readdir(listing)) {
-      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+    each_entry(fd, [&](const char* name) {
+      if (cancelled()) return false;
       struct stat st {};
-      if (fstatat(dirfd(listing), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-      std::string path = d.path + "/" + e->d_name;
+      if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
+      std::string path = d.path + "/" + name;
       if (S_ISREG(st.st_mode) && walked_files.size() < objects.walk_files) walked_files.push_back({{path, d.use}, st});
       else if (S_ISDIR(st.st_mode)) todo.push_back({path, d.use});
-      else continue;
+      else return true;
       if (learned) learned->push_back({std::move(path), st.st_dev, st.st_ino, S_ISDIR(st.st_mode)});
-    }
-    closedir(listing);
+      return true;
+    });
   }
   for (const auto& d : todo)  // not listed (the cap): their entries' names still watched
     if (!cancelled()) dir(d.path, d.use);
@@ -417,24 +436,18 @@ void SensitiveWatch::appeared_dir(const std::string& top, const struct stat& top
     }
     const std::string self = "/proc/self/fd/" + std::to_string(fd);
     if (Watch* w = add(dir.path, kProtectDir, nullptr, self.c_str())) w->all |= use;
-    DIR* d = fdopendir(fd);
-    if (d == nullptr) {
-      ::close(fd);
-      continue;
-    }
-    while (dirent* e = listed < kMaxListed ? readdir(d) : nullptr) {
-      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
-      if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    each_entry(fd, [&](const char* name) {
+      if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return true;
       ++listed;
-      std::string path = dir.path + "/" + e->d_name;
-      const std::string in_dir = self + "/" + e->d_name;
+      std::string path = dir.path + "/" + name;
+      const std::string in_dir = self + "/" + name;
       if (S_ISDIR(st.st_mode)) {
         todo.push_back({path, st.st_dev, st.st_ino});  // (watched once opened and checked)
       } else if (S_ISREG(st.st_mode)) {
         if (use & ProtectedObjects::kWrites) add(path, kWrite, &st, in_dir.c_str());
         if (use & ProtectedObjects::kReads) add(path, kRead, nullptr, in_dir.c_str());
       }
-      if (!(use & ProtectedObjects::kWrites) || S_ISDIR(st.st_mode)) continue;
+      if (!(use & ProtectedObjects::kWrites) || S_ISDIR(st.st_mode)) return listed < kMaxListed;
       SensitiveOpen& h = out->emplace_back();
       h.path = std::move(path);
       h.time_ns = realtime_ns();
@@ -444,8 +457,8 @@ void SensitiveWatch::appeared_dir(const std::string& top, const struct stat& top
       if (S_ISLNK(st.st_mode)) h.type = "symlink";
       else if (S_ISREG(st.st_mode) && st.st_nlink > 1) h.type = "link";
       else h.type = "open", h.flags = O_WRONLY | O_CREAT, h.mode = st.st_mode & 07777;
-    }
-    closedir(d);
+      return listed < kMaxListed;
+    });
   }
 }
 
@@ -527,9 +540,7 @@ std::vector<SensitiveOpen> SensitiveWatch::read_events(bool last) {
   }
   if (need_rescan && !patterns_.empty()) rescan();
   recheck_pending_ |= overflowed;
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  const int64_t mono = int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+  const int64_t mono = clock_ns(CLOCK_MONOTONIC);
   if (recheck_pending_ && (last || mono - rechecked_mono_ns_ >= kRecheckNs)) {
     recheck(&out, &moves);
     recheck_pending_ = false;
@@ -551,7 +562,7 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
   // (ctime comes from the kernel's coarse clock, a tick behind the fine one: a margin)
   const int64_t since = baseline_ns_ - 20'000'000;
   baseline_ns_ = realtime_ns();
-  auto ctime_ns = [](const struct stat& st) { return int64_t(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec; };
+  auto ctime_ns = [](const struct stat& st) { return ns_of(st.st_ctim); };
   const size_t first = out->size();
   std::set<std::tuple<dev_t, ino_t, int64_t>> reported;  // (the next recheck's rechecked_)
   auto again = [&](const struct stat& st) {  // reported by the last recheck already (the same ctime)
@@ -583,8 +594,7 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
     // write, and the app can set it back (utimensat): a ctime change that no
     // mode or owner change explains is a write too.
     const bool attrs = (st.st_mode & 07777) != (w.mode & 07777) || st.st_uid != w.uid || st.st_gid != w.gid;
-    const int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    if (!attrs || mtime >= since) hit("open").flags = O_WRONLY;
+    if (!attrs || ns_of(st.st_mtim) >= since) hit("open").flags = O_WRONLY;
     if (attrs) {
       SensitiveOpen& a = hit((st.st_mode & 07777) != (w.mode & 07777) ? "chmod" : "chown");
       a.mode = st.st_mode & 07777, a.uid = st.st_uid, a.gid = st.st_gid;
@@ -599,24 +609,18 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
     const Watch dir = it->second;  // (a copy: protected_entry may add watches, and rehash)
     const int fd = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;
-    DIR* d = fdopendir(fd);
-    if (d == nullptr) {
-      ::close(fd);
-      continue;
-    }
-    while (dirent* e = readdir(d)) {
-      const size_t len = std::strlen(e->d_name);
-      if (len > NAME_MAX || (dir.all == 0 && !dir.names.count(e->d_name))) continue;
-      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && e->d_name[2] == 0))) continue;
+    each_entry(fd, [&](const char* name) {
+      const size_t len = std::strlen(name);
+      if (len > NAME_MAX || (dir.all == 0 && !dir.names.count(name))) return true;
       struct stat st {};
-      if (fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || ctime_ns(st) < since) continue;
-      if (files.count({st.st_dev, st.st_ino}) || again(st)) continue;
+      if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || ctime_ns(st) < since) return true;
+      if (files.count({st.st_dev, st.st_ino}) || again(st)) return true;
       *ev = inotify_event{};
       ev->wd = wd, ev->mask = IN_CREATE | (S_ISDIR(st.st_mode) ? IN_ISDIR : 0), ev->len = uint32_t(len + 1);
-      std::memcpy(ev->name, e->d_name, len + 1);
+      std::memcpy(ev->name, name, len + 1);
       protected_entry(dir, *ev, out, moves);
-    }
-    closedir(d);
+      return true;
+    });
   }
   for (size_t i = first; i < out->size(); ++i) (*out)[i].change = "overflow";
   rechecked_ = std::move(reported);
@@ -751,11 +755,11 @@ struct SensitiveMonitor::Impl {
       std::lock_guard<std::mutex> lock(mu);
       if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
     }
-    note_exhausted();  // (a new entry's watch may have been refused)
+    note_faults();  // (a new entry's watch may have been refused)
     return seen.size();
   }
 
-  void note_exhausted() {
+  void note_faults() {
     const size_t n = watch.take_exhausted(), o = watch.take_overflows();
     if (n || o) {
       std::lock_guard<std::mutex> lock(mu);
@@ -766,11 +770,10 @@ struct SensitiveMonitor::Impl {
 
   void loop(const ProtectedObjects& protect) {
     const pid_t self = getpid();
-    timespec t0{}, t1{};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const int64_t t0 = clock_ns(CLOCK_MONOTONIC);
     std::vector<Learnt> found;
     const size_t lost = watch.protect(protect, &found, &stopping);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const int64_t t1 = clock_ns(CLOCK_MONOTONIC);
     if (!protect.empty()) {
       std::lock_guard<std::mutex> lock(mu);
       info = fmt::format(
@@ -778,13 +781,13 @@ struct SensitiveMonitor::Impl {
           "named; {} directories walked, {} entries found below them), set up in {:.1f} ms on the watch thread{}{}",
           watch.protected_watches(), protect.names.size(), protect.dirs.size(), protect.files.size(),
           protect.walk.size(), found.size(),
-          double(t1.tv_sec - t0.tv_sec) * 1e3 + double(t1.tv_nsec - t0.tv_nsec) / 1e6,
+          double(t1 - t0) / 1e6,
           lost ? fmt::format("; {} left out", lost) : "",
           stopping.load(std::memory_order_relaxed) ? " (stopped early: the app exited)" : "");
       walked = Walked(std::move(found));
       set_up.store(true, std::memory_order_release);
     }
-    note_exhausted();
+    note_faults();
     if (lost) {
       std::lock_guard<std::mutex> lock(mu);
       warning = fmt::format(
