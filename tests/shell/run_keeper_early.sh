@@ -19,7 +19,8 @@ PY
 vp=$!
 keeper=
 for _ in $(seq 500); do
-  keeper=$(ps -o pid=,comm= --ppid "$vp" 2>/dev/null | awk '$2 == "vigil-keeper" {print $1}')
+  # (ps fails while vigil has no child yet: under pipefail and set -e that ended the test, rc 1, no message)
+  keeper=$(ps -o pid=,comm= --ppid "$vp" 2>/dev/null | awk '$2 == "vigil-keeper" {print $1}' || true)
   [ -n "$keeper" ] && break
   sleep 0.01
 done
