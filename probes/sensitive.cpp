@@ -572,12 +572,26 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
   };
   std::set<std::pair<dev_t, ino_t>> files;  // the watched files' and directories' inodes: not new as entries
   std::vector<int> dirs;
+  std::unordered_map<std::string, std::pair<dev_t, ino_t>> dir_ids;  // watched directories by path
+  for (const auto& [wd, w] : watches_)
+    if (w.dir && (w.kinds & kProtectDir)) dirs.push_back(wd), files.insert({w.dev, w.ino}), dir_ids[w.path] = {w.dev, w.ino};
+  // The directory at path opened, if it is still the one watched there (or
+  // not a watched one): -1 when it was replaced, by a symbolic link to a
+  // decoy tree, say, whose contents are not the watched ones' (*replaced set).
+  auto open_dir = [&](std::string_view path, bool* replaced) {
+    *replaced = false;
+    const std::string p(path);
+    const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    auto it = dir_ids.find(p);
+    if (it == dir_ids.end() || it->second.second == 0) return fd;
+    struct stat st {};
+    if (fd < 0) *replaced = errno == ELOOP || errno == ENOTDIR;
+    else if (fstat(fd, &st) != 0 || st.st_dev != it->second.first || st.st_ino != it->second.second) *replaced = true;
+    if (*replaced && fd >= 0) ::close(fd);
+    return *replaced ? -1 : fd;
+  };
   for (auto& [wd, w] : watches_) {
-    if (w.dir) {
-      if (w.kinds & kProtectDir) dirs.push_back(wd), files.insert({w.dev, w.ino});
-      continue;
-    }
-    if (!(w.kinds & kWrite)) continue;
+    if (w.dir || !(w.kinds & kWrite)) continue;
     files.insert({w.dev, w.ino});
     auto hit = [&](const char* type) -> SensitiveOpen& {
       SensitiveOpen& h = out->emplace_back();
@@ -586,7 +600,13 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
     };
     struct stat st {};
     if (::lstat(w.path.c_str(), &st) != 0) {
-      if (errno == ENOENT) hit("unlink");  // (its watch went with it, or goes at the next look)
+      // (its watch went with it, or goes at the next look; not if its
+      // directory was replaced: the file is then elsewhere, not removed)
+      bool replaced = false;
+      if (errno == ENOENT) {
+        if (const int fd = open_dir(std::string_view(w.path).substr(0, w.path.rfind('/')), &replaced); fd >= 0) ::close(fd);
+        if (!replaced) hit("unlink");
+      }
       continue;
     }
     if (st.st_dev != w.dev || st.st_ino != w.ino || ctime_ns(st) < since || again(st)) continue;  // (replaced: its directory's look)
@@ -607,7 +627,11 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
     auto it = watches_.find(wd);
     if (it == watches_.end()) continue;
     const Watch dir = it->second;  // (a copy: protected_entry may add watches, and rehash)
-    const int fd = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    // The directory the watch is on, or none: one on the way to it replaced
+    // would otherwise have a decoy listed as it (a replaced directory is its
+    // parent's watch's to report, by name).
+    bool replaced;
+    const int fd = open_dir(dir.path, &replaced);
     if (fd < 0) continue;
     each_entry(fd, [&](const char* name) {
       const size_t len = std::strlen(name);
