@@ -1,5 +1,10 @@
 #include "events/events.hpp"
 
+#include <fcntl.h>
+
+#include <algorithm>
+#include <span>
+
 #include <cstdlib>
 #include <ctime>
 
@@ -75,6 +80,56 @@ std::string rfc3339_ns(int64_t time_ns) {
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", y, m, d, rem / 3600, rem / 60 % 60, rem % 60, nsec);
 }
 
+namespace {
+// Sorted by type (file_type's binary search; a unit test checks the order).
+constexpr FileType kFileTypes[] = {
+    {"chmod", FileOp::Attrib, false, true},     {"chown", FileOp::Attrib, false, true},
+    {"creat", FileOp::Create, true, true},      {"fchmod", FileOp::Attrib, false, true},
+    {"fchmodat", FileOp::Attrib, false, true},  {"fchmodat2", FileOp::Attrib, false, true},
+    {"fchown", FileOp::Attrib, false, true},    {"fchownat", FileOp::Attrib, false, true},
+    {"ftruncate", FileOp::Update, false, true}, {"lchown", FileOp::Attrib, false, true},
+    {"link", FileOp::Create, false, true},      {"linkat", FileOp::Create, false, true},
+    {"memfd_create", FileOp::Create, false, false}, {"mkdir", FileOp::Create, false, true},
+    {"mkdirat", FileOp::Create, false, true},   {"mknod", FileOp::Create, false, true},
+    {"mknodat", FileOp::Create, false, true},   {"mount", FileOp::Mount, false, false},
+    {"move_mount", FileOp::Mount, false, false}, {"open", FileOp::Open, true, true},
+    {"open_by_handle_at", FileOp::Open, true, true}, {"openat", FileOp::Open, true, true},
+    {"openat2", FileOp::Open, true, true},      {"pivot_root", FileOp::Mount, false, false},
+    {"rename", FileOp::Rename, false, true},    {"renameat", FileOp::Rename, false, true},
+    {"renameat2", FileOp::Rename, false, true}, {"rmdir", FileOp::Delete, false, true},
+    {"symlink", FileOp::Create, false, true},   {"symlinkat", FileOp::Create, false, true},
+    {"truncate", FileOp::Update, false, true},  {"umount", FileOp::Unmount, false, false},
+    {"umount2", FileOp::Unmount, false, false}, {"unlink", FileOp::Delete, false, true},
+    {"unlinkat", FileOp::Delete, false, true},
+};
+}  // namespace
+
+std::span<const FileType> file_types() { return kFileTypes; }
+
+const FileType* file_type(std::string_view type) {
+  auto it = std::lower_bound(std::begin(kFileTypes), std::end(kFileTypes), type,
+                             [](const FileType& f, std::string_view t) { return f.type < t; });
+  return it != std::end(kFileTypes) && it->type == type ? &*it : nullptr;
+}
+
+FileChange file_change(std::string_view type, int64_t open_flags) {
+  const FileType* f = file_type(type);
+  if (!f) return FileChange::None;
+  switch (f->op) {
+    case FileOp::Open:
+      return (open_flags & O_ACCMODE) != O_RDONLY || (open_flags & (O_CREAT | O_TRUNC)) ? FileChange::Write
+                                                                                         : FileChange::None;
+    case FileOp::Create: return !f->object ? FileChange::None : f->open ? FileChange::Write : FileChange::Name;
+    case FileOp::Update: return FileChange::Write;
+    case FileOp::Delete:
+    case FileOp::Rename: return FileChange::Name;
+    case FileOp::Attrib: return FileChange::Attrib;
+    case FileOp::Mount:
+    case FileOp::Unmount: return FileChange::None;
+  }
+  return FileChange::None;
+}
+
 std::string_view class_name(EventClass c) {
   switch (c) {
     case EventClass::FileSystem: return "file_system";
@@ -116,19 +171,22 @@ Activity activity_of(const Event& ev) {
       if (is_any(t, {"setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setfsuid", "setfsgid"}))
         return {5, "Set User ID"};
       return {99, nullptr};
-    case EventClass::FileSystem:
+    case EventClass::FileSystem: {
       if (ev.arg("source")) return {14, "Open"};
-      if (is_any(t, {"creat", "mkdir", "mkdirat", "link", "linkat", "symlink", "symlinkat", "memfd_create"}))
-        return {1, "Create"};
-      if (is_any(t, {"open", "openat", "openat2", "open_by_handle_at"})) return {14, "Open"};
-      if (t == "truncate") return {3, "Update"};
-      if (is_any(t, {"unlink", "unlinkat", "rmdir"})) return {4, "Delete"};
-      if (is_any(t, {"rename", "renameat", "renameat2"})) return {5, "Rename"};
-      if (is_any(t, {"chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat"}))
-        return {7, "Set Security"};
-      if (is_any(t, {"mount", "move_mount", "pivot_root"})) return {12, "Mount"};
-      if (is_any(t, {"umount2", "umount"})) return {13, "Unmount"};
+      const FileType* f = file_type(t);
+      if (!f) return {99, nullptr};
+      switch (f->op) {
+        case FileOp::Create: return {1, "Create"};
+        case FileOp::Open: return {14, "Open"};
+        case FileOp::Update: return {3, "Update"};
+        case FileOp::Delete: return {4, "Delete"};
+        case FileOp::Rename: return {5, "Rename"};
+        case FileOp::Attrib: return {7, "Set Security"};
+        case FileOp::Mount: return {12, "Mount"};
+        case FileOp::Unmount: return {13, "Unmount"};
+      }
       return {99, nullptr};
+    }
     case EventClass::Network:
       if (is_any(t, {"connect", "accept", "accept4"})) return {1, "Open"};
       if (t == "listen") return {7, "Listen"};

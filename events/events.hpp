@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,31 @@ struct DnsInfo {
 // The mnemonic of a DNS query type ("A", "AAAA", "TXT", ...); null if vigil
 // does not name it (the number is then reported).
 const char* dns_qtype_name(int qtype);
+
+// What an event of a file row does to its object: one entry per event type
+// (events/events.cpp kFileTypes), read by the OCSF mapping (activity), the
+// rules (evt.is_open_*, which rules name a file to watch) and the watch's
+// duplicate check (Judge). A file row's type missing here is caught by the
+// unit test "every file row's type is in the file-type table".
+enum class FileOp : uint8_t { Open, Create, Update, Delete, Rename, Attrib, Mount, Unmount };
+// What a call changes of its object, as inotify reports it: its content (a
+// write-open, a create, truncate), its mode or owner, or its names.
+enum class FileChange : uint8_t { None, Write, Attrib, Name };
+struct FileType {
+  std::string_view type;
+  FileOp op;
+  bool open;    // an open (evt.is_open_read/write, fd.name the file opened): creat too
+  bool object;  // its path is a file or directory a rule can name to be watched (not mounts, memfd_create)
+};
+// The entry of an event type; null for any other type (exec, connect, mmap, ...).
+const FileType* file_type(std::string_view type);
+std::span<const FileType> file_types();  // all of them, sorted by type
+inline bool is_open_type(std::string_view type) {
+  const FileType* f = file_type(type);
+  return f && f->open;
+}
+// What an event of this type with these open flags (opens only) changes.
+FileChange file_change(std::string_view type, int64_t open_flags);
 
 // Small generic argument list for anything not covered by the typed parts
 // (setuid target, signal number, prctl option, ...); exposed as evt.arg.NAME.

@@ -236,15 +236,12 @@ struct Engine::Impl {
   // read-open) is named for writes only; one under `evt.is_open_read = true`
   // for reads only (and only where the rule's types hold a read-open).
   static constexpr std::string_view kReadOpens[] = {"open", "openat", "openat2"};
-  // The file rows' evt.types (probes/probes.cpp, class file): rules on
-  // nothing else (connect to a socket path, exec) name no file to watch.
+  // The file rows' evt.types whose path is a file (events/events.hpp
+  // file_type): rules on nothing else (connect to a socket path, exec, a
+  // mount) name no file to watch.
   static bool file_type(std::string_view t) {
-    static const std::set<std::string_view> kFile = {
-        "open",     "openat",   "openat2",  "creat",     "open_by_handle_at", "unlink",    "unlinkat", "rmdir",
-        "mkdir",    "mkdirat",  "rename",   "renameat",  "renameat2",         "link",      "linkat",   "symlink",
-        "symlinkat", "chmod",   "fchmod",   "fchmodat",  "fchmodat2",         "chown",     "lchown",   "fchown",
-        "fchownat", "truncate", "ftruncate"};
-    return kFile.contains(t);
+    const FileType* f = vigil::file_type(t);
+    return f && f->object;
   }
   static bool path_field(const std::string& f) {
     return f == "fd.name" || f == "evt.arg.newpath" || f == "evt.arg.oldpath" || f == "evt.arg.linkpath";

@@ -66,9 +66,6 @@ void join_args(const Process& p, std::string& out, bool with_name) {
   }
 }
 
-bool is_open(std::string_view t) {
-  return t == "open" || t == "openat" || t == "openat2" || t == "creat" || t == "open_by_handle_at";
-}
 
 int64_t open_flags(const Event& ev) {
   if (ev.type == "creat") return O_CREAT | O_WRONLY | O_TRUNC;
@@ -228,7 +225,7 @@ void evt_arg(EvalCtx& c, const FieldRef& f) {
   bool mnt = t == "mount";
   switch (f.akind) {
     case kArgFlags:
-      if (is_open(t)) computed(c, f, [&](std::string& s) { open_flags_text(open_flags(ev), s); });
+      if (is_open_type(t)) computed(c, f, [&](std::string& s) { open_flags_text(open_flags(ev), s); });
       return;
     case kArgLinkpath: return sym ? opt_str(c, fi.path) : void();
     case kArgTarget: return sym || mnt ? opt_str(c, fi.target) : void();
@@ -323,13 +320,13 @@ const std::vector<FieldDef> kFields = {
     {"evt.arg", F::Str, true, evt_arg, "syscall argument by name (evt.arg.flags, evt.arg.request, ...)"},
     {"evt.args", F::Str, false, evt_args, "all named arguments, k=v"},
     {"evt.is_open_read", F::Bool, false,
-     E(if (is_open(ev.type)) { int a = int(open_flags(ev) & O_ACCMODE); num(c, a == O_RDONLY || a == O_RDWR); }),
+     E(if (is_open_type(ev.type)) { int a = int(open_flags(ev) & O_ACCMODE); num(c, a == O_RDONLY || a == O_RDWR); }),
      "open-family call opening for reading"},
     {"evt.is_open_write", F::Bool, false,
-     E(if (is_open(ev.type)) { int a = int(open_flags(ev) & O_ACCMODE); num(c, a == O_WRONLY || a == O_RDWR); }),
+     E(if (is_open_type(ev.type)) { int a = int(open_flags(ev) & O_ACCMODE); num(c, a == O_WRONLY || a == O_RDWR); }),
      "open-family call opening for writing"},
     {"evt.is_open_exec", F::Bool, false,
-     E(if (is_open(ev.type)) num(c, (open_flags(ev) & O_CREAT) && ev.file->mode >= 0 && (ev.file->mode & 0111))),
+     E(if (is_open_type(ev.type)) num(c, (open_flags(ev) & O_CREAT) && ev.file->mode >= 0 && (ev.file->mode & 0111))),
      "open-family call creating an executable file"},
     {"evt.hostname", F::Str, false, E((void)ev; if (c.host) opt_str(c, c.host->hostname)), "host name"},
     // ---- proc
@@ -401,7 +398,7 @@ const std::vector<FieldDef> kFields = {
      "f file, 4 ipv4, 6 ipv6, u unix, s other socket, m memfd"},
     {"fd.type", F::Str, false, E(char tc; if (const char* t = fd_type(ev, &tc)) str(c, t)), "file, ipv4, ipv6, unix, ..."},
     {"fd.num", F::Int, false,
-     E(if (is_open(ev.type)) { if (ev.has_res) num(c, ev.res < 0 ? -1 : ev.res); else num(c, 0); }
+     E(if (is_open_type(ev.type)) { if (ev.has_res) num(c, ev.res < 0 ? -1 : ev.res); else num(c, 0); }
        else if (ev.file && ev.file->fd >= 0) num(c, ev.file->fd);
        else if (ev.net && ev.net->fd >= 0) num(c, ev.net->fd);
        else if (ev.has_res && (ev.type == "socket" || ev.type.rfind("dup", 0) == 0 || ev.type.rfind("accept", 0) == 0))

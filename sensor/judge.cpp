@@ -209,26 +209,6 @@ bool Judge::protected_name(const std::string& path) const {
   return false;
 }
 
-// What a call changes of its object, as the watch's inotify reports tell it
-// (probes/sensitive.cpp): its content (a write-open, a create, truncate), its
-// mode or owner, or its names (rename, link, unlink, mkdir, ...). A trapped
-// call is a report's twin only for the same kind of change: a dup2 of a kept
-// fd, an mmap or a read-open changes nothing, a chmod is not a write, and the
-// app must not be able to hide its next write's report behind one
-// (tests/shell/opens_alert.sh).
-Judge::Change Judge::change_of(std::string_view t, int64_t fl) {
-  static const std::unordered_set<std::string_view> kAttrib = {"chmod", "fchmod", "fchmodat", "fchmodat2",
-                                                                "chown", "lchown", "fchown", "fchownat"};
-  static const std::unordered_set<std::string_view> kName = {
-      "rename",  "renameat", "renameat2", "unlink", "unlinkat", "rmdir",   "mkdir",
-      "mkdirat", "link",     "linkat",    "symlink", "symlinkat", "mknod", "mknodat"};
-  if (t == "open" || t == "openat" || t == "openat2" || t == "open_by_handle_at")
-    return (fl & O_ACCMODE) != O_RDONLY || (fl & (O_CREAT | O_TRUNC)) ? Change::Write : Change::None;
-  if (t == "creat" || t == "truncate") return Change::Write;
-  if (kAttrib.contains(t)) return Change::Attrib;
-  return kName.contains(t) ? Change::Name : Change::None;
-}
-
 void Judge::note_recent(const Event& ev, Change kind) {
   if (recent_.size() + recent_paths_.size() >= kRecentMax) {
     auto old = [&](const auto& e) { return ev.time_ns - *std::ranges::max_element(e.second) > kRecentNs; };
@@ -281,7 +261,7 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
   // below what rules watch: a create, a file in a subdirectory made since the
   // start): its inotify report is a duplicate (judged_recently).
   if (ev.file && (identity || (!protected_.empty() && protected_name(ev.file->path))) && !ev.arg("source"))
-    if (const Change kind = change_of(ev.type, ev.file->flags); kind != Change::None) note_recent(ev, kind);
+    if (const Change kind = file_change(ev.type, ev.file->flags); kind != Change::None) note_recent(ev, kind);
   if (const std::string* what = ev.arg("unreadable")) {
     // Built in, whatever the rules: a verdict on memory vigil could not read
     // in full would be a verdict on something else (docs/threat-model.md).

@@ -95,13 +95,13 @@ class Judge {
   // mode"). After too: only the latest judgement is kept, and the tracer may
   // judge the object's next trapped call before it drains a report stamped
   // earlier (a busy host).
-  // Only a change of the same kind counts (Change): a trapped chmod does not
-  // stand for a write, a dup2 of a kept fd for nothing.
+  // Only a change of the same kind counts (Change: file_change of the
+  // event's type, events/events.hpp): a trapped chmod does not stand for a
+  // write, a dup2 of a kept fd, an mmap or a read-open for nothing; the app
+  // must not be able to hide its next write's report behind one
+  // (tests/shell/opens_alert.sh).
   static constexpr int64_t kRecentNs = 2'000'000'000;
-  enum class Change : uint8_t { None, Write, Attrib, Name };
-  // What a call of this type (a trapped syscall's, or an inotify report's:
-  // "open" with write flags, "chmod", "rename", ...) changes of its object.
-  static Change change_of(std::string_view type, int64_t open_flags);
+  using Change = FileChange;
   bool judged_recently(uint64_t dev, uint64_t ino, const std::string& path, int64_t time_ns, Change kind) const;
 
  private:

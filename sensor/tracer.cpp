@@ -397,7 +397,7 @@ struct Tracer::Impl {
     }
     for (auto& h : sensitive.drain()) {
       const SensitiveOpen& o = h.open;
-      if (o.type && judge.judged_recently(o.dev, o.ino, o.path, o.time_ns, Judge::change_of(o.type, o.flags))) {
+      if (o.type && judge.judged_recently(o.dev, o.ino, o.path, o.time_ns, file_change(o.type, o.flags))) {
         ++inotify_duplicates;
         continue;
       }

@@ -1,6 +1,8 @@
 // The adaptive filter's row set (sensor/rows.hpp): no kernel needed.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <map>
 #include <string>
@@ -176,4 +178,40 @@ TEST_CASE("rows: the default rules are recognised byte for byte, nothing else is
   changed = texts;
   for (auto& t : changed) t.file = "/opt/vigil/rootfs/etc/vigil/rules/" + t.file.substr(t.file.find_last_of('/') + 1);
   CHECK(are_default_rules(changed));
+}
+
+// One table says what each file event does (events/events.hpp file_type):
+// the OCSF activity, evt.is_open_*, which rules name a file to watch and the
+// watch's duplicate check all read it. A file row whose type it lacks would
+// be none of those (no watch for a rule on it, its inotify twin never
+// deduplicated, OCSF activity "Other").
+TEST_CASE("rows: every file row's type is in the file-type table", "[rows]") {
+  const auto types = file_types();
+  CHECK(std::is_sorted(types.begin(), types.end(), [](const FileType& a, const FileType& b) { return a.type < b.type; }));
+  for (const auto& p : probes::table()) {
+    if (p.cls != EventClass::FileSystem || std::string_view(p.type) == "mmap") continue;  // (a mapping: no file operation)
+    INFO(p.syscall);
+    REQUIRE(file_type(p.type) != nullptr);
+    CHECK(file_type(p.type)->type == p.type);
+  }
+  CHECK(file_type("mmap") == nullptr);
+  CHECK(file_type("connect") == nullptr);
+  CHECK(file_type("opena") == nullptr);
+}
+
+TEST_CASE("rows: what a file event changes, by its type and open flags", "[rows]") {
+  CHECK(file_change("openat", O_RDONLY) == FileChange::None);
+  CHECK(file_change("openat", O_RDONLY | O_TRUNC) == FileChange::Write);
+  CHECK(file_change("open", O_WRONLY) == FileChange::Write);
+  CHECK(file_change("openat2", O_RDONLY | O_CREAT) == FileChange::Write);
+  CHECK(file_change("creat", 0) == FileChange::Write);
+  CHECK(file_change("truncate", 0) == FileChange::Write);
+  CHECK(file_change("fchmodat", 0) == FileChange::Attrib);
+  CHECK(file_change("lchown", 0) == FileChange::Attrib);
+  for (const char* t : {"rename", "renameat2", "unlink", "rmdir", "mkdirat", "linkat", "symlink", "mknod"})
+    CHECK(file_change(t, 0) == FileChange::Name);
+  for (const char* t : {"dup2", "mmap", "mount", "memfd_create", "execve", "exec"}) CHECK(file_change(t, O_WRONLY) == FileChange::None);
+  CHECK(is_open_type("creat"));
+  CHECK(is_open_type("open_by_handle_at"));
+  CHECK_FALSE(is_open_type("truncate"));
 }
