@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <tuple>
 #include <utility>
@@ -21,6 +22,7 @@
 #include "probes/decode_util.hpp"
 #include "probes/path.hpp"
 #include "probes/procfs.hpp"
+#include "probes/resolve.hpp"
 
 namespace vigil::probes {
 namespace {
@@ -271,6 +273,17 @@ bool stdio_net(int pid) {
   return false;
 }
 
+// The kernel names an unlinked file "<path> (deleted)": *path loses the
+// suffix and true is said only if fd's file is unlinked indeed (a file can
+// be named "x (deleted)": it would pass for a deleted x, docs/threat-model.md).
+bool strip_deleted(int fd, std::string* path) {
+  static constexpr std::string_view kDeleted = " (deleted)";
+  struct stat st {};
+  if (!path->ends_with(kDeleted) || fstat(fd, &st) != 0 || st.st_nlink != 0) return false;
+  path->resize(path->size() - kDeleted.size());
+  return true;
+}
+
 // What the exec will run (raw: the path as passed): exe (symlinks and /proc
 // links followed), name, argv (from the caller's memory, in full up to the
 // kernel's limit, at most kArgvReadMaxBytes) and the memfd/deleted flags of
@@ -278,13 +291,20 @@ bool stdio_net(int pid) {
 // (O_PATH). False if it cannot be opened (the exec will fail by itself; errno
 // says why). *unreadable: "" if argv was read in full, else "argv" (EFAULT,
 // short read) or "argv_too_long".
-bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, const std::string& raw, Process* p,
-                  int* exe_fd, std::string* unreadable) {
+bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, const std::string& raw,
+                  const Caller& who, Process* p, int* exe_fd, std::string* unreadable) {
   const unsigned path_arg = execveat ? 1 : 0;
   const int dirfd = execveat ? arg_int(a, 0) : AT_FDCWD;
   std::string path;
+  int fd = -1;
   if (execveat && raw.empty()) {  // AT_EMPTY_PATH: fexecve of an fd (memfd, ...)
     path = fmt::format("/proc/{}/fd/{}", mem.tid(), dirfd);
+  } else if (!caller_root_is_vigils(who)) {
+    // A caller that chrooted: its paths lead from its root, not vigil's
+    // (resolved as it sees them; named in vigil's view).
+    Resolved r = resolve(who, dirfd, raw, kFollowLast);
+    if (!r.ok()) return errno = r.err, false;
+    fd = std::exchange(r.fd, -1);
   } else {
     path = normalize_path(raw[0] == '/' ? std::string() : dir_of(mem.tid(), dirfd), raw);
     if (path.empty() || path[0] != '/') return false;
@@ -293,14 +313,12 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
   }
   // Follow symlinks and /proc magic links as the kernel will: open the file
   // (O_PATH: no read permission needed, nothing runs) and name what we got.
-  int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (fd < 0) fd = open(path.c_str(), O_PATH | O_CLOEXEC);
   if (fd < 0) return false;  // execve will fail on its own
   p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));  // names the file (self: no getpid per exec)
   if (!p->exe.starts_with('/')) p->exe.clear();
   *exe_fd = fd;
-  static constexpr std::string_view kDeleted = " (deleted)";
-  p->exe_deleted = p->exe.ends_with(kDeleted);
-  if (p->exe_deleted) p->exe.resize(p->exe.size() - kDeleted.size());
+  p->exe_deleted = strip_deleted(fd, &p->exe);
   p->exe_from_memfd = p->exe.starts_with("/memfd:");
   p->name = p->exe.substr(p->exe.rfind('/') + 1);
   p->interpreter_script.clear();
@@ -410,7 +428,9 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   auto p = ev->proc ? std::make_shared<Process>(*ev->proc) : std::make_shared<Process>();
   int exe_fd = -1;
   std::string unreadable;
-  if (!exec_preview(execveat, a, mem, given, p.get(), &exe_fd, &unreadable)) {
+  const Caller who{mem.tid(), ctx.tgid ? ctx.tgid : mem.tid(), ctx.is_sensor ? *ctx.is_sensor : std::function<bool(int)>(),
+                   ctx.files ? &ctx.files->own_root : nullptr};
+  if (!exec_preview(execveat, a, mem, given, who, p.get(), &exe_fd, &unreadable)) {
     const int e = errno;  // vigil's own EMFILE/ENOMEM opening the target: the tracer fails closed
     if (procfs::own_resource(e)) ctx.fault = {"opening an exec target", e};
     return void(ctx.drop = true);
@@ -441,9 +461,7 @@ bool exec_event_of_image(int pid, const char* syscall, DecodeContext& ctx, Event
   if (fd < 0) return false;
   p->pid = pid;
   p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));
-  static constexpr std::string_view kDeleted = " (deleted)";
-  p->exe_deleted = p->exe.ends_with(kDeleted);
-  if (p->exe_deleted) p->exe.resize(p->exe.size() - kDeleted.size());
+  p->exe_deleted = strip_deleted(fd, &p->exe);
   p->exe_from_memfd = p->exe.starts_with("/memfd:");
   p->accepted_conn = false;
   p->argv.clear();

@@ -500,6 +500,8 @@ int open_caller_dir(int tid, int dirfd, std::string* path) {
 bool root_cache_off() { return g_root_cache.exchange(false); }
 bool root_cache_on() { return g_root_cache.load(); }
 
+bool caller_root_is_vigils(const Caller& who) { return caller_root_is_own(who); }
+
 int caller_root(const Caller& who, int* opened) {
   *opened = -1;
   // The caller's root is vigil's (one container): vigil's own root fd serves.
@@ -544,7 +546,19 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
   const bool from_root = raw[0] == '/';
   Fd cur(fcntl(from_root ? root_fd : start_fd, F_DUPFD_CLOEXEC, 0));
   if (cur.fd < 0) return failed(errno, "dup");
-  std::vector<std::string> parts;  // the path of cur, as the caller sees it
+  // Paths are named in vigil's view, as rules name them: a caller that
+  // chrooted into /etc and opens "/ld.so.preload" opens /etc/ld.so.preload
+  // (its cwd, dirfds and magic links read from /proc are in vigil's view
+  // already; its root is the one path that is not).
+  std::vector<std::string> root_parts;
+  if (!is_own_root(root_fd)) {
+    const std::string root_path = procfs::read_link(fmt::format("/proc/self/fd/{}", root_fd));
+    if (root_path.empty() || root_path[0] != '/') return failed(ENOENT, "the caller's root directory has no path");
+    std::vector<std::string> rev;
+    split_into(root_path, &rev);
+    root_parts.assign(rev.rbegin(), rev.rend());
+  }
+  std::vector<std::string> parts = root_parts;  // the path of cur, in vigil's view
   if (!from_root) {
     std::vector<std::string> rev;
     split_into(start_path, &rev);
@@ -668,7 +682,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
         cur = Fd(fcntl(root_fd, F_DUPFD_CLOEXEC, 0));
         if (cur.fd < 0) return failed(errno, "dup");
         cur_st = root_st;
-        parts.clear();
+        parts = root_parts;
       }
       split_into(target, &work);
       continue;

@@ -131,6 +131,10 @@ int open_caller_root(int tid);
 // -1) when the caller's root is vigil's (the root cache, else one statx),
 // else /proc/TID/root opened into *opened (the caller closes it); -errno.
 int caller_root(const Caller& who, int* opened);
+// Whether the caller's root directory is vigil's (the root cache, else one
+// statx): else (a chroot) its absolute paths are not vigil's, and paths are
+// resolved from its root and named in vigil's view (resolve_at).
+bool caller_root_is_vigils(const Caller& who);
 
 // Opens the directory a call of tid is relative to (AT_FDCWD: its cwd, else
 // its fd dirfd) as an O_PATH fd; *path: that directory as tid sees it.
