@@ -55,37 +55,38 @@ TEST_CASE("resolve_at: symlinks, '..' and missing names as the kernel resolves t
   const int sub = openat(t.fd, "sub", O_PATH | O_DIRECTORY | O_CLOEXEC);
   REQUIRE(sub >= 0);
   const ino_t x = t.ino("etc/protected/x");
-  auto at = [&](std::string_view raw, unsigned flags) { return resolve_at(me(), t.fd, sub, "/sub", raw, flags); };
+  // (t.dir stands for a chrooted caller's root: paths are named in vigil's view, below it)
+  auto at = [&](std::string_view raw, unsigned flags) { return resolve_at(me(), t.fd, sub, t.dir + "/sub", raw, flags); };
 
   Resolved r = at("/lnk", kFollowLast);  // an absolute symlink: from the CALLER's root (t.dir)
   REQUIRE(r.ok());
   CHECK(r.exists);
-  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.path == t.dir + "/etc/protected/x");
   CHECK(r.ino == x);
   CHECK(S_ISREG(r.mode));
 
   r = at("/lnk", 0);  // O_NOFOLLOW: the link itself
   REQUIRE(r.ok());
-  CHECK(r.path == "/lnk");
+  CHECK(r.path == t.dir + "/lnk");
   CHECK(S_ISLNK(r.mode));
 
   r = at("../../../../etc/protected/x", kFollowLast);  // '..' stops at the caller's root
   REQUIRE(r.ok());
-  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.path == t.dir + "/etc/protected/x");
   CHECK(r.ino == x);
 
   r = at("/d/../protected/x", kFollowLast);  // '..' of a dir symlink: the target's parent, not the lexical one
   REQUIRE(r.ok());
-  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.path == t.dir + "/etc/protected/x");
   CHECK(r.ino == x);
 
   r = at("up/protected/./x", kFollowLast);  // a relative symlink, relative to the start
   REQUIRE(r.ok());
-  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.path == t.dir + "/etc/protected/x");
 
   r = at("/hard", kFollowLast);  // a hard link: its own name, the same inode
   REQUIRE(r.ok());
-  CHECK(r.path == "/hard");
+  CHECK(r.path == t.dir + "/hard");
   CHECK(r.ino == x);
 
   r = at("/l1", kFollowLast);
@@ -97,7 +98,7 @@ TEST_CASE("resolve_at: symlinks, '..' and missing names as the kernel resolves t
   REQUIRE(r.ok());
   CHECK_FALSE(r.exists);
   CHECK(r.name == "new");
-  CHECK(r.path == "/etc/protected/new");
+  CHECK(r.path == t.dir + "/etc/protected/new");
   struct stat st {};
   REQUIRE(fstat(r.fd, &st) == 0);
   CHECK(st.st_ino == t.ino("etc/protected"));
@@ -109,7 +110,7 @@ TEST_CASE("resolve_at: symlinks, '..' and missing names as the kernel resolves t
   CHECK(at("", kFollowLast).err == ENOENT);
   r = at("/", kFollowLast);
   REQUIRE(r.ok());
-  CHECK(r.path == "/");
+  CHECK(r.path == t.dir);
   close(sub);
 }
 
@@ -186,12 +187,12 @@ TEST_CASE("resolve: /proc/self, /dev/fd and magic links mean the caller, never v
 
 TEST_CASE("resolve_at: kParent gives the directory and the entry, links not followed", "[resolve]") {
   TempTree t;
-  auto at = [&](std::string_view raw, unsigned flags) { return resolve_at(me(), t.fd, t.fd, "/", raw, flags); };
+  auto at = [&](std::string_view raw, unsigned flags) { return resolve_at(me(), t.fd, t.fd, t.dir, raw, flags); };
   Resolved r = at("/d/x", kParent);  // the dir symlink is followed, the entry is not looked up further
   REQUIRE(r.ok());
   CHECK(r.exists);
   CHECK(r.name == "x");
-  CHECK(r.path == "/etc/protected/x");
+  CHECK(r.path == t.dir + "/etc/protected/x");
   CHECK(r.ino == t.ino("etc/protected/x"));
   struct stat st {};
   REQUIRE(fstat(r.fd, &st) == 0);
@@ -199,11 +200,11 @@ TEST_CASE("resolve_at: kParent gives the directory and the entry, links not foll
   r = at("/lnk", kParent);  // a symlink entry: itself
   REQUIRE(r.ok());
   CHECK(S_ISLNK(r.mode));
-  CHECK(r.path == "/lnk");
+  CHECK(r.path == t.dir + "/lnk");
   r = at("sub/missing", kParent);
   REQUIRE(r.ok());
   CHECK_FALSE(r.exists);
-  CHECK(r.path == "/sub/missing");
+  CHECK(r.path == t.dir + "/sub/missing");
   CHECK(at("sub/..", kParent).err == EINVAL);
   CHECK(at("decoy/", kParent).err == ENOTDIR);
   CHECK(at("nope/x", kParent).err == ENOENT);
