@@ -87,7 +87,8 @@ constexpr FileType kFileTypes[] = {
     {"creat", FileOp::Create, true, true},      {"fchmod", FileOp::Attrib, false, true},
     {"fchmodat", FileOp::Attrib, false, true},  {"fchmodat2", FileOp::Attrib, false, true},
     {"fchown", FileOp::Attrib, false, true},    {"fchownat", FileOp::Attrib, false, true},
-    {"ftruncate", FileOp::Update, false, true}, {"lchown", FileOp::Attrib, false, true},
+    {"ftruncate", FileOp::Update, false, true}, {"futimesat", FileOp::Times, false, true},
+    {"lchown", FileOp::Attrib, false, true},
     {"link", FileOp::Create, false, true},      {"linkat", FileOp::Create, false, true},
     {"memfd_create", FileOp::Create, false, false}, {"mkdir", FileOp::Create, false, true},
     {"mkdirat", FileOp::Create, false, true},   {"mknod", FileOp::Create, false, true},
@@ -100,7 +101,8 @@ constexpr FileType kFileTypes[] = {
     {"symlink", FileOp::Create, false, true},   {"symlinkat", FileOp::Create, false, true},
     {"truncate", FileOp::Update, false, true},  {"umount", FileOp::Unmount, false, false},
     {"umount2", FileOp::Unmount, false, false}, {"unlink", FileOp::Delete, false, true},
-    {"unlinkat", FileOp::Delete, false, true},
+    {"unlinkat", FileOp::Delete, false, true},  {"utime", FileOp::Times, false, true},
+    {"utimensat", FileOp::Times, false, true},  {"utimes", FileOp::Times, false, true},
 };
 }  // namespace
 
@@ -123,7 +125,8 @@ FileChange file_change(std::string_view type, int64_t open_flags) {
     case FileOp::Update: return FileChange::Write;
     case FileOp::Delete:
     case FileOp::Rename: return FileChange::Name;
-    case FileOp::Attrib: return FileChange::Attrib;
+    case FileOp::Attrib:
+    case FileOp::Times: return FileChange::Attrib;
     case FileOp::Mount:
     case FileOp::Unmount: return FileChange::None;
   }
@@ -182,6 +185,7 @@ Activity activity_of(const Event& ev) {
         case FileOp::Delete: return {4, "Delete"};
         case FileOp::Rename: return {5, "Rename"};
         case FileOp::Attrib: return {7, "Set Security"};
+        case FileOp::Times: return {6, "Set Attributes"};
         case FileOp::Mount: return {12, "Mount"};
         case FileOp::Unmount: return {13, "Unmount"};
       }

@@ -107,7 +107,7 @@ const char* dns_qtype_name(int qtype);
 // rules (evt.is_open_*, which rules name a file to watch) and the watch's
 // duplicate check (Judge). A file row's type missing here is caught by the
 // unit test "every file row's type is in the file-type table".
-enum class FileOp : uint8_t { Open, Create, Update, Delete, Rename, Attrib, Mount, Unmount };
+enum class FileOp : uint8_t { Open, Create, Update, Delete, Rename, Attrib, Times, Mount, Unmount };
 // What a call changes of its object, as inotify reports it: its content (a
 // write-open, a create, truncate), its mode or owner, or its names.
 enum class FileChange : uint8_t { None, Write, Attrib, Name };

@@ -188,8 +188,38 @@ void two_path(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
   resolve_path(mem, ctx, at ? arg_int(a, 0) : AT_FDCWD, f.raw_path, follow_old ? unsigned(kFollowLast) : 0u, ev, &f.path,
                true, nullptr, old_pending);
   resolve_path(mem, ctx, at ? arg_int(a, 2) : AT_FDCWD, new_raw, kMayNotExist, ev, &f.target, false, nullptr, new_pending);
-  if (t.starts_with("rename") && ctx.drift != nullptr) ctx.drift->note_rename(f.path, f.target);
-  if (t.starts_with("link") && ctx.drift != nullptr) ctx.drift->note_link(f.path, f.target);
+  if (t.starts_with("rename") && ctx.drift != nullptr) ctx.drift->note_rename(f.path, f.target, ctx.proc);
+  if (t.starts_with("link") && ctx.drift != nullptr) ctx.drift->note_link(f.path, f.target, ctx.proc);
+}
+
+// utimensat(dirfd, path, times, flags) (futimens(fd, times): a null path,
+// the fd's own file) / futimesat(dirfd, path, times) / utimes(path, times) /
+// utime(path, buf), with times set (the rows' check: null times set "now",
+// which drift's mtime check sees): the app chose the times, maybe back to
+// before the start, which would hide a write from that check. Drift counts
+// the file as written (by inode). The times are not read: the app could
+// change them after vigil's read.
+void times(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
+  FileInfo& f = file_of(ev);
+  const std::string& t = ev->type;
+  const bool at = t == "utimensat" || t == "futimesat";
+  const int dirfd = at ? arg_int(a, 0) : AT_FDCWD;
+  struct stat st {};
+  if (t == "utimensat" && a.args[1] == 0) {
+    f.fd = dirfd;
+    if (const FdInfo* i = fd_info(ctx, mem.tid(), f.fd)) f.path = f.raw_path = i->path;
+    if (ctx.drift != nullptr && ::stat(fmt::format("/proc/{}/fd/{}", mem.tid(), dirfd).c_str(), &st) == 0 &&
+        S_ISREG(st.st_mode))
+      ctx.drift->note_write(f.path, &st, ctx.proc);
+    return;
+  }
+  const bool pending = read_path(mem, a.args[at ? 1 : 0], dirfd, ev, &f.raw_path, &f.path, true);
+  const bool follow = !(t == "utimensat" && (arg_int(a, 3) & AT_SYMLINK_NOFOLLOW));
+  const bool resolved =
+      resolve_path(mem, ctx, dirfd, f.raw_path, follow ? unsigned(kFollowLast) : 0u, ev, &f.path, true, &st, pending);
+  if (ctx.drift == nullptr || !f.path.starts_with("/")) return;
+  if ((resolved ? st.st_mode != 0 : ::stat(f.path.c_str(), &st) == 0) && S_ISREG(st.st_mode))
+    ctx.drift->note_write(f.path, &st, ctx.proc);
 }
 
 // fchmod(fd, mode) / fchown(fd, uid, gid) / fchdir(fd) / open_by_handle_at(mount_fd, handle, flags)

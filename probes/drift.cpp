@@ -52,6 +52,7 @@ void DriftTracker::note_write(const std::string& path, const struct stat* st, co
     if (inode_order_.size() > cap_) {
       inodes_.erase(inode_order_.front());
       inode_order_.pop_front();
+      forgot_ = true;
     }
   } else {
     remember_path(hash(path), writer_of(writer));  // e.g. O_CREAT seen at syscall entry, before the file exists
@@ -63,24 +64,23 @@ void DriftTracker::remember_path(uint64_t h, Writer w) {
   if (!fresh) return;
   path_order_.push_back(h);
   if (path_order_.size() > cap_) {
-    paths_.erase(path_order_.front());  // (a no-op if it was renamed away meanwhile)
+    forgot_ |= paths_.erase(path_order_.front()) != 0;  // (a no-op if it was renamed away meanwhile)
     path_order_.pop_front();
   }
 }
 
-void DriftTracker::note_rename(const std::string& from, const std::string& to) {
-  // A tracked inode keeps its identity across rename; only path entries move.
-  // Renaming an untracked file is not drift (its content did not change).
+void DriftTracker::note_rename(const std::string& from, const std::string& to, const Process* writer) {
+  // A tracked inode keeps its identity across rename; a path entry moves.
   auto it = paths_.find(hash(from));
-  if (it == paths_.end()) return;
+  if (it == paths_.end()) return remember_path(hash(to), writer_of(writer));
   Writer w = std::move(it->second);
   paths_.erase(it);
   remember_path(hash(to), std::move(w));
 }
 
-void DriftTracker::note_link(const std::string& from, const std::string& to) {
+void DriftTracker::note_link(const std::string& from, const std::string& to, const Process* writer) {
   auto it = paths_.find(hash(from));
-  if (it != paths_.end()) remember_path(hash(to), Writer(it->second));
+  remember_path(hash(to), it != paths_.end() ? Writer(it->second) : writer_of(writer));
 }
 
 DriftReason DriftTracker::check_file(const struct stat& st, const Process* runner) const {
@@ -89,6 +89,8 @@ DriftReason DriftTracker::check_file(const struct stat& st, const Process* runne
   // start, which bumps ctime of every file without changing any content.
   const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   if (mtime_ns > start_ns_) return DriftReason::ChangedAfterStart;
+  const int64_t ctime_ns = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+  if (forgot_ && ctime_ns > start_ns_) return DriftReason::ChangedAfterStart;
   return DriftReason::None;
 }
 

@@ -40,8 +40,11 @@ bool is_toolchain(std::string_view name);
 class DriftTracker {
  public:
   // At most `cap` inodes and `cap` paths are remembered (oldest forgotten
-  // first); a forgotten file is still caught by the mtime fallback. Paths
-  // are kept as 64-bit hashes (a few MB at most).
+  // first); a forgotten file is still caught by the mtime fallback and, once
+  // anything was forgotten, by its ctime (the app can set an mtime back,
+  // never a ctime: an app that writes `cap` files to push one out, then
+  // resets its mtime, would otherwise run it as an image file). Paths are
+  // kept as 64-bit hashes (a few MB at most).
   explicit DriftTracker(int64_t start_realtime_ns, size_t cap = 50000) : start_ns_(start_realtime_ns), cap_(cap) {}
 
   // A traced write to path (normalised absolute) by `writer` (null: unknown).
@@ -53,10 +56,14 @@ class DriftTracker {
   void note_write(const std::string& path, const struct stat* st, const Process* writer = nullptr);
   // A traced unlink: a file written then deleted is forgotten.
   void note_unlink(const std::string& path) { paths_.erase(hash(path)); }
-  // A traced rename: drift follows the file to its new name.
-  void note_rename(const std::string& from, const std::string& to);
-  // A traced hard link: the new name is the same file (cargo links its build output into place).
-  void note_link(const std::string& from, const std::string& to);
+  // A traced rename or hard link: drift follows a written file to its new
+  // name (cargo links its build output into place), and any file put under a
+  // new name after the start is drift there, whatever it holds: an image's
+  // interpreter linked or moved to /usr/local/lib/x/sshd is not the image's
+  // sshd (rules trust an image program by its path, docs/threat-model.md).
+  // The old name of an untracked file stays as it was (not drift).
+  void note_rename(const std::string& from, const std::string& to, const Process* writer = nullptr);
+  void note_link(const std::string& from, const std::string& to, const Process* writer = nullptr);
 
   // Is the file at path (with st from stat/fstat of what actually runs) drift,
   // when `runner` (null: unknown) runs or maps it?
@@ -82,6 +89,7 @@ class DriftTracker {
   static uint64_t hash(const std::string& path) { return std::hash<std::string>{}(path); }
   int64_t start_ns_;
   size_t cap_;
+  bool forgot_ = false;  // an inode or path was pushed out: ctime is checked too
   std::map<std::pair<uint64_t, uint64_t>, Writer> inodes_;  // (dev, ino)
   std::deque<std::pair<uint64_t, uint64_t>> inode_order_;
   std::unordered_map<uint64_t, Writer> paths_;  // hashes of paths written before they existed

@@ -204,12 +204,15 @@ struct FileFacts {
 // script is not computed unless known already; *owed tells whether one is
 // due (exec_sha256 computes it, and caches the facts then).
 FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
-  using Key = std::tuple<dev_t, ino_t, int64_t, off_t>;
+  // (By ctime too: a file rewritten to the same size with its mtime set
+  // back must not keep its old hash; no call sets a ctime back.)
+  using Key = std::tuple<dev_t, ino_t, int64_t, int64_t, off_t>;
   static std::map<Key, FileFacts> cache;
   *st = {};
   if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) return {};
   const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
-  Key key{st->st_dev, st->st_ino, mtime_ns, st->st_size};
+  const int64_t ctime_ns = int64_t(st->st_ctim.tv_sec) * 1'000'000'000 + st->st_ctim.tv_nsec;
+  Key key{st->st_dev, st->st_ino, mtime_ns, ctime_ns, st->st_size};
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
   if (rd < 0) return {};  // e.g. an execute-only file and vigil not root
@@ -341,8 +344,9 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // (DecodeContext::exec_hash_later) unless known; *hash_fd is then the fd of
 // the file to hash (exe_fd, or the interpreter's, left open), else -1.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
-                     const DecodeContext& ctx, DecodeContext::ExecImage* image, const procfs::Status* ids = nullptr,
-                     int* hash_fd = nullptr) {
+                     struct stat* interp_st, const DecodeContext& ctx, DecodeContext::ExecImage* image,
+                     const procfs::Status* ids = nullptr, int* hash_fd = nullptr) {
+  interp_st->st_ino = 0;
   if (hash_fd) *hash_fd = -1;
   procfs::Status st;
   if (ids) {  // the caller waits in this call: its ids cannot have changed since
@@ -388,7 +392,7 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
       argv.push_back(raw_path.empty() ? p->interpreter_script : raw_path);
       for (size_t i = 1; i < p->argv.size(); ++i) argv.push_back(std::move(p->argv[i]));
       p->argv = std::move(argv);
-      struct stat ist;
+      struct stat& ist = *interp_st;
       bool iowed = false;
       p->sha256 = file_facts(ifd, &ist, hash_fd ? &iowed : nullptr).sha256;  // of what runs, the interpreter
       *image = {uint64_t(ist.st_dev), uint64_t(ist.st_ino)};
@@ -439,13 +443,17 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   p->accepted_conn = false;  // a new program: not (yet) a network service
   // A path relative to an execveat directory fd is no path to name a script by.
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
-  struct stat st;
-  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, ctx, &ctx.exec_image, ctx.caller_ids,
+  struct stat st, ist;
+  read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ist, ctx, &ctx.exec_image, ctx.caller_ids,
                   ctx.exec_hash_later ? &ctx.exec_hash_fd : nullptr);
   if (ctx.exec_hash_fd != exe_fd) procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)
     drifted = ctx.drift->check(p->interpreter_script.empty() ? p->exe : p->interpreter_script, st, p.get());
+  // A script's interpreter runs too: an image script whose interpreter was
+  // replaced runs the new one (docs/threat-model.md).
+  if (drifted == DriftReason::None && ctx.drift && !p->interpreter_script.empty() && ist.st_ino != 0)
+    drifted = ctx.drift->check(p->exe, ist, p.get());
   p->exe_drift = drifted != DriftReason::None;
   p->exe_drift_reason = p->exe_drift ? drift_reason_name(drifted) : "";
   ev->proc = std::move(p);
@@ -473,8 +481,8 @@ bool exec_event_of_image(int pid, const char* syscall, DecodeContext& ctx, Event
     p->argv.push_back(cmdline.substr(at, nul - at));
     at = nul == std::string::npos ? cmdline.size() : nul + 1;
   }
-  struct stat st;
-  read_exec_entry(pid, fd, "", p.get(), &st, ctx, &ctx.exec_image);
+  struct stat st, ist;
+  read_exec_entry(pid, fd, "", p.get(), &st, &ist, ctx, &ctx.exec_image);
   close(fd);
   p->exe_drift = false;
   p->exe_drift_reason = "";

@@ -121,6 +121,12 @@ const std::vector<Probe> kProbes = {
     fed(D, perf({"linkat", F, "linkat", E, dec::two_path})),
     perf({"symlink", F, "symlink", E, dec::two_path}),
     perf({"symlinkat", F, "symlinkat", E, dec::two_path}),
+    // Times the app sets (not "now": null times are left out): a write's
+    // mtime set back would hide it from drift's mtime check (probes/drift.hpp).
+    fed(D, {"utimensat", F, "utimensat", E, dec::times, {ne(2, 0)}}),
+    fed(D, {"futimesat", F, "futimesat", E, dec::times, {ne(2, 0)}}),
+    fed(D, {"utimes", F, "utimes", E, dec::times, {ne(1, 0)}}),
+    fed(D, {"utime", F, "utime", E, dec::times, {ne(1, 0)}}),
     {"fchmod", F, "fchmod", E, dec::fd_op},
     {"fchown", F, "fchown", E, dec::fd_op},
     {"fchdir", P, "fchdir", E, dec::fd_op},

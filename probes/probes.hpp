@@ -365,6 +365,7 @@ void open(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void path_op(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void two_path(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void fd_op(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
+void times(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void mount(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void memfd(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 void mmap_exec(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);

@@ -146,8 +146,29 @@ TEST_CASE("drift: at most cap paths are remembered, oldest first out", "[probes]
   old_file.st_mtim = {1000, 0};
   for (const char* p : {"/a", "/b", "/c", "/d"}) drift.note_write(p, kNoStat);
   CHECK(drift.size() == 3);
-  CHECK(drift.check("/a", old_file) == DriftReason::None);  // forgotten (mtime says old)
+  CHECK(drift.check("/a", old_file) == DriftReason::None);  // forgotten (mtime and ctime say old)
   CHECK(drift.check("/d", old_file) == DriftReason::TracedWrite);
+  // Forgotten, its mtime set back (utimensat): its ctime, which no call sets
+  // back, still says it changed after the start, once the table forgot anything.
+  struct stat reset = old_file;
+  reset.st_ctim = {now_realtime_ns() / 1'000'000'000 + 10, 0};
+  CHECK(drift.check("/a", reset) == DriftReason::ChangedAfterStart);
+  DriftTracker fresh(now_realtime_ns(), 3);  // nothing forgotten: a ctime alone is no drift (chown -R at start)
+  CHECK(fresh.check("/a", reset) == DriftReason::None);
+}
+
+TEST_CASE("drift: a file put under a new name after the start is drift there, its old name is not", "[probes][drift]") {
+  DriftTracker drift(now_realtime_ns());
+  struct stat image {};  // an image binary: old, never written
+  image.st_mode = S_IFREG;
+  image.st_ino = 42;
+  image.st_mtim = image.st_ctim = {1000, 0};
+  drift.note_link("/usr/bin/python3", "/usr/local/lib/x/sshd");
+  drift.note_rename("/usr/bin/perl", "/usr/local/sbin/cron");
+  CHECK(drift.check("/usr/local/lib/x/sshd", image) == DriftReason::TracedWrite);
+  CHECK(drift.check("/usr/local/sbin/cron", image) == DriftReason::TracedWrite);
+  CHECK(drift.check("/usr/bin/python3", image) == DriftReason::None);
+  CHECK(drift.check("/usr/bin/ls", image) == DriftReason::None);
 }
 
 TEST_CASE("sensitive watch: opens of watched files are seen and attributed", "[probes][sensitive]") {
