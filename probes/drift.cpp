@@ -26,7 +26,9 @@ bool is_toolchain(std::string_view name) {
 
 DriftTracker::Writer DriftTracker::writer_of(const Process* p) {
   Writer w;
-  if (p == nullptr || !is_toolchain(p->name)) return w;
+  // (A toolchain by its name, and the image's: a `cp` linked or copied as
+  // `ld` is drift itself, and what it writes is no build output.)
+  if (p == nullptr || p->exe_drift || !is_toolchain(p->name)) return w;
   for (const Process* a = p; a != nullptr && w.size() < 32; a = a->parent.get()) w.push_back(a->pid);
   return w;
 }

@@ -13,6 +13,8 @@
 #              interpreter the app replaced by a rename (mv new over it)
 #   evicted    written, then 50001 files written to push it out of drift's
 #              table, then its mtime set back (detect only: a few seconds)
+#   toolname   /bin/cp hard-linked as w/ld copies a program: a writer named
+#              like a linker is no toolchain unless it is the image's
 # And two identities: a file named "x (deleted)" is not reported as a deleted
 # x, and an image interpreter hard-linked under a system directory as
 # "sshd" is not an image program (the default rules exempt image programs
@@ -72,6 +74,11 @@ elif mode == "evicted":
         open(f"{w}/f{i}", "w").close()
     os.utime(f"{w}/ev", OLD)
     os.execv(f"{w}/ev", ["ev", "PWNED"])
+elif mode == "toolname":  # a copier named like a linker: its output is no build's
+    os.link("/bin/cp", f"{w}/ld")
+    import subprocess
+    subprocess.run([f"{w}/ld", "/bin/echo", f"{w}/payload"], check=True)
+    os.execv(f"{w}/payload", ["payload", "PWNED"])
 elif mode == "named":
     payload(f"{w}/ls (deleted)")
     shutil.copyfile("/bin/ls", f"{w}/ls")
@@ -109,6 +116,11 @@ for mode in dirrename tmpfile deleted interp; do
 done
 run evicted detect
 drifted "evicted" "$tmp/w/ev" "$tmp/alerts" || fail "$(tail -3 "$tmp/err")"
+
+# A program written by `cp` linked as `ld` is not a toolchain's build output
+# (the rule leaves those out, as "toolchain_build").
+run toolname detect
+drifted "toolname" "$tmp/w/payload" "$tmp/alerts" || fail "$(tail -3 "$tmp/err")"
 
 # A file named "ls (deleted)" is that file, not a deleted ls.
 run named detect
