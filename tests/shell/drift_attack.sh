@@ -13,6 +13,8 @@
 #              interpreter the app replaced by a rename (mv new over it)
 #   evicted    written, then 50001 files written to push it out of drift's
 #              table, then its mtime set back (detect only: a few seconds)
+#   memfd_ldso a memfd's mtime set back, the memfd run by the dynamic loader
+#              (an exec of the loader: "Drifted library loaded" on its mapping)
 #   toolname   /bin/cp hard-linked as w/ld copies a program: a writer named
 #              like a linker is no toolchain unless it is the image's
 # And two identities: a file named "x (deleted)" is not reported as a deleted
@@ -79,6 +81,11 @@ elif mode == "toolname":  # a copier named like a linker: its output is no build
     import subprocess
     subprocess.run([f"{w}/ld", "/bin/echo", f"{w}/payload"], check=True)
     os.execv(f"{w}/payload", ["payload", "PWNED"])
+elif mode == "memfd_ldso":  # fileless, through the loader, its mtime set back
+    fd = os.memfd_create("payload", 0)
+    os.write(fd, open("/bin/echo", "rb").read())
+    os.utime(fd, OLD)
+    os.execv("/lib64/ld-linux-x86-64.so.2", ["ld.so", f"/proc/self/fd/{fd}", "PWNED"])
 elif mode == "named":
     payload(f"{w}/ls (deleted)")
     shutil.copyfile("/bin/ls", f"{w}/ls")
@@ -121,6 +128,17 @@ drifted "evicted" "$tmp/w/ev" "$tmp/alerts" || fail "$(tail -3 "$tmp/err")"
 # (the rule leaves those out, as "toolchain_build").
 run toolname detect
 drifted "toolname" "$tmp/w/payload" "$tmp/alerts" || fail "$(tail -3 "$tmp/err")"
+
+# A program in a memfd run by the loader: mapped executable, a library not in the image.
+if [ -x /lib64/ld-linux-x86-64.so.2 ]; then
+  run memfd_ldso detect
+  python3 - "$tmp/alerts" <<'PY' || fail "memfd_ldso: no 'Drifted library loaded' for the memfd: $(tail -3 "$tmp/err")"
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+assert any(a.get("rule") == "Drifted library loaded" and a["output_fields"].get("fd.name") == "/memfd:payload" for a in got), \
+    [(a.get("rule"), a["output"][:100]) for a in got]
+PY
+fi
 
 # A file named "ls (deleted)" is that file, not a deleted ls.
 run named detect
