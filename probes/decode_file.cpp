@@ -296,7 +296,7 @@ void memfd(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext&, Event*
 void mmap_exec(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   ctx.drop = true;
   const int fd = arg_int(a, 4);
-  if (ctx.drift == nullptr || fd < 0 || is_i386(a)) return;  // i386 mmap takes a struct: not decoded
+  if (ctx.drift == nullptr || fd < 0 || (is_i386(a) && a.nr != 192)) return;  // i386's mmap takes a struct (mmap2, 192, does not)
   const std::string link = fmt::format("/proc/{}/fd/{}", mem.tid(), fd);
   struct stat st;
   if (::stat(link.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;

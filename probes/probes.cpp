@@ -140,6 +140,8 @@ const std::vector<Probe> kProbes = {
     fed(R, {"pivot_root", F, "pivot_root", E, dec::mount}),
     {"memfd_create", F, "memfd_create", E, dec::memfd},
     {"mmap", F, "mmap", E, dec::mmap_exec, {has_bits(2, PROT_EXEC), no_bits(3, MAP_ANONYMOUS)}},
+    // i386's mmap takes a struct; its libc maps with mmap2 (registers, as x86_64's mmap).
+    {"mmap2", F, "mmap", E, dec::mmap_exec, {has_bits(2, PROT_EXEC), no_bits(3, MAP_ANONYMOUS)}},
     // Network and DNS. connect and sends with a destination: performed by
     // vigil where a rule can block them (sensor/netcall.hpp).
     {"socket", N, "socket", E, dec::socket, {}, nullptr,
