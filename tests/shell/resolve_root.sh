@@ -94,17 +94,28 @@ PY
   # An exec after a chroot: its target is found from the caller's root (an
   # absolute path in vigil's root is another file, or none: the exec event
   # was lost) and named in vigil's view.
-  setup
-  cp "$BUILD_DIR/vigil-launch" "$D/free/prog"
-  rm -f "$T/ev"
-  vrun_rule detect --events="$T/ev" -- "$FIXTURES/root_move" "$D" chroot_exec
-  "$PY" - "$T/ev" "$D" <<'PY' || fail "detect: the exec through a chroot is not seen with its true program"
+  # (a static program: nothing else is in the chroot)
+  static=""
+  for p in "$BUILD_DIR/vigil-launch" "$FIXTURES/exec_clock"; do
+    [ -x "$p" ] && "$PY" -c 'import struct, sys
+d = open(sys.argv[1], "rb").read(); off, n, size = struct.unpack_from("<Q", d, 32)[0], struct.unpack_from("<H", d, 56)[0], struct.unpack_from("<H", d, 54)[0]
+sys.exit(any(struct.unpack_from("<I", d, off + i * size)[0] == 3 for i in range(n)))' "$p" && static=$p && break
+  done
+  if [ -z "$static" ]; then
+    echo "chroot_exec left out: no static program built here (vigil-launch, exec_clock)"
+  else
+    setup
+    cp "$static" "$D/free/prog"
+    rm -f "$T/ev"
+    vrun_rule detect --events="$T/ev" -- "$FIXTURES/root_move" "$D" chroot_exec
+    "$PY" - "$T/ev" "$D" <<'PY' || fail "detect: the exec through a chroot is not seen with its true program"
 import os, sys
 sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
 d = sys.argv[2]
 execs = [e for e in events(sys.argv[1]) if e["type"] == "exec"]
 assert any(e["process"]["exe"] == d + "/free/prog" for e in execs), [e["process"]["exe"] for e in execs]
 PY
+  fi
 fi
 # A relative path that does not resolve keeps its lexical name (made only
 # then, from the caller's cwd): both paths of a rename, and a create.
