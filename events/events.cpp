@@ -32,30 +32,57 @@ const std::string* Event::arg(std::string_view name) const {
   return nullptr;
 }
 
+// The length of the valid UTF-8 character at s[i] (its code point in *cp),
+// or 0 when the byte there does not start one.
+static size_t utf8_char(std::string_view s, size_t i, uint32_t* cp) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  bool ok = len > 0 && i + len <= s.size();
+  for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+  if (!ok) return 0;
+  *cp = len == 1 ? c : c & (0x7F >> len);
+  for (size_t k = 1; k < len; ++k) *cp = (*cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  // reject overlong forms, surrogates and > U+10FFFF
+  if ((len == 2 && *cp < 0x80) || (len == 3 && *cp < 0x800) || (len == 4 && *cp < 0x10000) ||
+      (*cp >= 0xD800 && *cp <= 0xDFFF) || *cp > 0x10FFFF)
+    return 0;
+  return len;
+}
+
 std::string utf8_sanitize(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    if (ok && len > 1) {  // reject overlong forms, surrogates and > U+10FFFF
-      uint32_t cp = c & (0x7F >> len);
-      for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-      ok = !((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-             (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF);
-    }
-    if (ok) {
+    uint32_t cp;
+    if (size_t len = utf8_char(s, i, &cp)) {
       out.append(s.substr(i, len));
       i += len;
     } else {
-      out += fmt::format("\\x{:02x}", c);
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
       ++i;
     }
   }
   return out;
+}
+
+std::string cut_value(std::string_view v, size_t max) {
+  if (v.size() <= max) return std::string(v);
+  auto marker = [](size_t n) { return fmt::format("...[{} bytes cut]", n); };
+  // Room for the marker of the most that can be cut: the result fits whatever N is.
+  const size_t room = max - std::min(max, marker(v.size()).size());
+  size_t keep = 0;
+  for (uint32_t cp; keep < v.size();) {  // whole characters (a byte not valid UTF-8 is one)
+    const size_t len = std::max<size_t>(1, utf8_char(v, keep, &cp));
+    if (keep + len > room) break;
+    keep += len;
+  }
+  return std::string(v.substr(0, keep)) + marker(v.size() - keep);
+}
+
+void cut_values(OutputFields* fields) {
+  for (auto& [name, v] : *fields)
+    if (v.kind == FieldValue::Kind::Str && v.s.size() > kAlertValueMaxBytes) v.s = cut_value(v.s);
 }
 
 int64_t now_realtime_ns() {

@@ -220,6 +220,17 @@ nlohmann::json to_json(const Alert& a, const Context& ctx);
 nlohmann::json to_ocsf_finding(const Alert& a, const Context& ctx, const std::string& uid);
 std::string utf8_sanitize(std::string_view s);
 
+// Alerts carry strings the app chose (paths, argv, names). Each string an
+// alert holds (an output_fields value, a value pasted into its output) is
+// cut to kAlertValueMaxBytes, as records cut argv (docs/rules.md "Alerts"):
+// else one exec with a 2 MiB argv makes an alert no HTTP batch takes, no
+// journal keeps, and a queue of them holds gigabytes.
+inline constexpr size_t kAlertValueMaxBytes = 4096;
+// v in at most max bytes: unchanged when it fits, else its first bytes (never
+// part of a UTF-8 character) and "...[N bytes cut]", N the bytes left out.
+std::string cut_value(std::string_view v, size_t max = kAlertValueMaxBytes);
+void cut_values(OutputFields* fields);  // each string value, by cut_value
+
 // The compact binary form of an event (events/record.cpp): what the journal
 // keeps until a sink has the event (docs/sinks.md "Durability"). It holds
 // what to_json reads (argv: as much as a record shows), so

@@ -58,10 +58,7 @@ struct Engine::Impl {
   // counted (the alert says "..." then).
   static constexpr size_t kMaxObject = 256, kRepeatBudget = 256 * 1024;
   size_t repeat_bytes = 0;
-  static std::string shortened(std::string o) {
-    if (o.size() > kMaxObject) o.resize(kMaxObject), o += "...";
-    return o;
-  }
+  static std::string shortened(std::string_view o) { return cut_value(o, kMaxObject); }
   void forget(std::vector<std::string>* objs) {
     for (const auto& o : *objs) repeat_bytes -= o.size();
     objs->clear();
@@ -176,6 +173,7 @@ struct Engine::Impl {
   }
   int64_t next_due = INT64_MAX;  // flush_due: the earliest end of a window holding repeats
   void emitted(Limit* l, Alert a, std::vector<Alert>* out) {
+    cut_values(&a.output_fields);  // (a detector's or intel's: a rule's are cut already)
     if (l) {
       a.count = l->count;
       l->last = a;
@@ -207,6 +205,7 @@ struct Engine::Impl {
         continue;
       }
       FieldValue v = render_value(ctx, p.field);
+      if (v.kind == FieldValue::Kind::Str) v.s = cut_value(v.s);  // in the output and output_fields
       text += v.text();
       if (!has_field(a, p.field.name)) a.output_fields.emplace_back(p.field.name, std::move(v));
     }

@@ -149,6 +149,9 @@ class AsyncOutput final : public Output {
   // Serialised here and journaled before the tracer answers the call that
   // raised it (docs/sinks.md "Durability").
   void alert(Alert a) override {
+    // Whoever built it (the rules, the guard, the tracer), its fields hold
+    // no more than kAlertValueMaxBytes each, in the queue and in the line.
+    cut_values(&a.output_fields);
     check_journal();
     Record r;
     r.mask = alert_mask_;

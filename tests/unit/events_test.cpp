@@ -48,3 +48,27 @@ TEST_CASE("Sha256 gives the standard digests, each object on its own", "[events]
   CHECK(abc.hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(two.hex() == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
+
+TEST_CASE("cut_value: at most max bytes, whole UTF-8 characters, and how much was cut", "[events][alert-cap]") {
+  CHECK(cut_value("short") == "short");
+  const std::string fits(kAlertValueMaxBytes, 'a');
+  CHECK(cut_value(fits) == fits);
+  const std::string big = "cmd " + std::string(1'200'000, 'A');
+  const std::string c = cut_value(big);
+  CHECK(c.size() <= kAlertValueMaxBytes);
+  REQUIRE_THAT(c, Catch::Matches("cmd A+\\.\\.\\.\\[\\d+ bytes cut\\]"));
+  const size_t kept = c.find("...[");
+  CHECK(kept + std::stoul(c.substr(kept + 4)) == big.size());  // what is shown + what is cut = the value
+  CHECK(cut_value(c) == c);  // a cut value is not cut again
+  // A character is never split: 3-byte characters (U+20AC) from byte 0.
+  std::string euros;
+  for (int i = 0; i < 2000; ++i) euros += "\xe2\x82\xac";
+  const std::string e = cut_value(euros);
+  CHECK(e.size() <= kAlertValueMaxBytes);
+  CHECK(e.find("...[") % 3 == 0);
+  CHECK(utf8_sanitize(e) == e);  // valid UTF-8: no \xNN from a split character
+  // Bytes that are not UTF-8 are one character each.
+  const std::string raw = cut_value(std::string(300, '\xff'), 256);
+  CHECK(raw.size() <= 256);
+  CHECK(raw.find("...[") + std::stoul(raw.substr(raw.find("...[") + 4)) == 300);
+}

@@ -209,6 +209,40 @@ TEST_CASE("output substitution and Falco's alert JSON shape", "[rules]") {
   CHECK_FALSE(j.contains("vigil"));  // falcosidekick drops unknown top-level keys
 }
 
+TEST_CASE("alert values are cut to kAlertValueMaxBytes: output_fields and the output text", "[rules][alert-cap]") {
+  // An argv of 1.2 MB (rules see all of it; events show 4096 bytes): before
+  // the cap, the alert carried it twice (2.4 MB), past any HTTP batch.
+  std::vector<std::string> argv{"cat", "/etc/shadow"};
+  for (int i = 0; i < 12; ++i) argv.push_back(std::string(100'000, 'A'));
+  auto p = proc("/bin/cat", argv, app());
+  const std::string cmd = p->cmdline();
+  auto e = engine_text(
+      "- rule: Shadow\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow\n"
+      "  output: 'read (file=%fd.name command=%proc.cmdline args=%proc.args)'\n  priority: WARNING\n");
+  std::vector<Alert> out;
+  e->evaluate(open_ev("/etc/shadow", O_RDONLY, p), &out);
+  REQUIRE(out.size() == 1);
+  size_t cut = 0;
+  for (const auto& [name, v] : out[0].output_fields) {
+    REQUIRE(v.text().size() <= kAlertValueMaxBytes);  // (before the regex: std::regex recurses per character)
+    if (name == "proc.cmdline") {
+      REQUIRE_THAT(v.text(), Catch::Matches("cat /etc/shadow A+\\.\\.\\.\\[\\d+ bytes cut\\]"));
+      cut = v.text().find("...[");
+      CHECK(cut + std::stoul(v.text().substr(cut + 4)) == cmd.size());
+      CHECK_THAT(out[0].output, Catch::Contains("command=" + v.text() + " args="));
+    }
+  }
+  CHECK(cut > 0);
+  CHECK(out[0].output.size() < 3 * kAlertValueMaxBytes);
+  // A detector's or threat intel's alert: its fields are cut too.
+  auto intel = engine_from({write_tmp("[]\n")}, 0, {write_tmp("203.0.113.0/24\n", ".txt")});
+  out.clear();
+  intel->evaluate(connect_ev("203.0.113.7", 443, p), &out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].output.size() < 2 * kAlertValueMaxBytes);
+  for (const auto& [name, v] : out[0].output_fields) CHECK(v.text().size() <= kAlertValueMaxBytes);
+}
+
 TEST_CASE("load errors name file, line, column and what was expected", "[rules]") {
   // condition on one line: column inside the file
   std::string e1 = load_error("- rule: r\n  desc: d\n  condition: proc.name = x and (fd.name =\n  output: o\n  priority: INFO\n");

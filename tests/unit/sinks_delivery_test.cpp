@@ -396,6 +396,31 @@ TEST_CASE("sinks: file rotation keeps at most max_files files, newest records la
   CHECK(last == n);
 }
 
+TEST_CASE("sinks: each string field of an alert is cut to kAlertValueMaxBytes, whoever built it", "[sinks][alert-cap]") {
+  // The sensor's own alerts (the guard's, the tracer's) carry proc.cmdline
+  // as the app gave it: up to 2 MiB.
+  TempDir t;
+  auto cfg = base_config(t.path);
+  std::string err;
+  auto out = make_output(cfg, test_context(), &err);
+  REQUIRE(out);
+  Alert a;
+  a.time_ns = now_realtime_ns();
+  a.rule = "Sensor tamper attempt";
+  a.priority = "Critical";
+  a.output = "Sensor tamper attempt denied";
+  a.output_fields = {{"proc.cmdline", "sh " + std::string(2'000'000, 'x')}, {"proc.pid", FieldValue::num(7)}};
+  out->alert(std::move(a));
+  REQUIRE(flushed(*out, 30s));
+  auto lines = read_json_lines(t.path / "alerts.json");
+  REQUIRE(lines.size() == 1);
+  const std::string v = lines[0]["output_fields"]["proc.cmdline"];
+  REQUIRE(v.size() <= kAlertValueMaxBytes);  // (before the regex: std::regex recurses per character)
+  CHECK_THAT(v, Catch::Matches("sh x+\\.\\.\\.\\[\\d+ bytes cut\\]"));
+  CHECK(lines[0]["output_fields"]["proc.pid"] == 7);
+  CHECK(lines[0].dump().size() < 2 * kAlertValueMaxBytes);
+}
+
 TEST_CASE("sinks: periodic stats records report counters and tracer stops per second", "[sinks]") {
   TempDir t;
   auto cfg = base_config(t.path);
