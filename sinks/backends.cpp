@@ -41,7 +41,10 @@ bool write_all(int fd, const std::string& buf, std::string* error) {
 
 // stderr is usually a pipe shared with the app (awslogs): writes of at most
 // PIPE_BUF bytes are atomic there, so lines are grouped into such writes and
-// the app's output cannot land in the middle of a line that fits.
+// the app's output cannot land in the middle of a line that fits. An alert
+// (kOwnLine in front) starts with a newline: the app may have left a partial
+// line (a progress bar, or on purpose), and an alert glued to it is no JSON
+// line for a collector. Events, many more, are written as they are.
 class StderrBackend final : public Backend {
  public:
   size_t deliver(const std::vector<std::string>& lines, Clock::time_point, std::string* error, bool*) override {
@@ -53,7 +56,9 @@ class StderrBackend final : public Backend {
         done = i;
         buf.clear();
       }
-      buf.append(lines[i]).push_back('\n');
+      if (lines[i].starts_with(kOwnLine)) buf.append("\n").append(lines[i], 1);
+      else buf.append(lines[i]);
+      buf.push_back('\n');
     }
     return write_all(STDERR_FILENO, buf, error) ? lines.size() : done;
   }

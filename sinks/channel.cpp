@@ -224,7 +224,9 @@ bool Channel::take_batch(std::vector<std::string>* batch, fs::path* segment) {
     segment_lines_ = lines.size();
     for (auto& line : lines) {
       // A run killed mid-write can leave a partial last line: never send it.
-      if (nlohmann::json::accept(line)) batch->push_back(std::move(line));
+      // (An alert for stderr keeps its kOwnLine in front.)
+      if (nlohmann::json::accept(std::string_view(line).substr(line.starts_with(kOwnLine) ? 1 : 0)))
+        batch->push_back(std::move(line));
       else ++st_.dropped;
     }
   }

@@ -38,6 +38,13 @@ void curl_init_once();
 // answers must not hold vigil's exit.
 bool check_endpoint(const SinkSpec& spec, const HttpSettings& http, const std::atomic<bool>* abort = nullptr);
 
+// An alert bound for the stderr sink is queued with this byte in front (a
+// JSON line never holds it, and unlike a newline it survives the spool's
+// line format); the stderr backend writes a newline in its place, so the
+// alert starts a line of its own after a partial line of the app's
+// (docs/sinks.md, "stderr is the app's too").
+inline constexpr char kOwnLine = '\x1e';
+
 // Where records go. deliver() gets a batch of JSON lines and returns how many
 // of them, from the front, were delivered; a shorter count means "retry the
 // rest later" (error set) unless *reject is set (the receiver refused them for

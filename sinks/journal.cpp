@@ -165,7 +165,7 @@ void for_each_undelivered(const JournalHeader* h, const char* data, uint64_t cap
 }
 
 void write_all(int fd, const iovec* iov, int n) noexcept {
-  iovec v[2];
+  iovec v[3];
   std::memcpy(v, iov, sizeof(iovec) * size_t(n));
   for (int i = 0; i < n;) {
     ssize_t w = writev(fd, v + i, n - i);
@@ -181,12 +181,17 @@ void write_all(int fd, const iovec* iov, int n) noexcept {
 }
 
 // One line to the file sinks of mask (appended) and once to stderr for the
-// others; "recovered":true added as the last key when mark. Async-signal-safe.
+// others; "recovered":true added as the last key when mark. An alert starts
+// with a newline on stderr, as the stderr sink writes it (the app shares
+// stderr and may have left a partial line there: docs/sinks.md).
+// Async-signal-safe.
 void write_line(int nsinks, const uint32_t* kinds, const char* const* targets, int* fds, std::string_view line,
-                uint32_t mask, bool mark) noexcept {
+                uint32_t mask, bool mark, bool alert) noexcept {
   if (line.empty() || line.back() != '}') return;
-  iovec iov[2] = {{const_cast<char*>(line.data()), line.size() - (mark ? 1 : 0)},
+  iovec all[3] = {{const_cast<char*>("\n"), 1},
+                  {const_cast<char*>(line.data()), line.size() - (mark ? 1 : 0)},
                   {const_cast<char*>(mark ? kRecovered.data() : "\n"), mark ? kRecovered.size() : 1}};
+  iovec* iov = all + 1;
   bool to_stderr = false;
   for (int i = 0; i < nsinks; ++i) {
     if (!(mask >> i & 1)) continue;
@@ -202,7 +207,7 @@ void write_line(int nsinks, const uint32_t* kinds, const char* const* targets, i
     }
     write_all(fds[i], iov, 2);
   }
-  if (to_stderr) write_all(STDERR_FILENO, iov, 2);
+  if (to_stderr) alert ? write_all(STDERR_FILENO, all, 3) : write_all(STDERR_FILENO, iov, 2);
 }
 
 }  // namespace
@@ -424,7 +429,7 @@ size_t Journal::recover(std::string_view first, uint32_t first_mask, const Conte
     targets[i] = sinks_[i].target.c_str();
     fds[i] = -1;
   }
-  if (!first.empty()) write_line(n, kinds, targets, fds, first, first_mask, false);
+  if (!first.empty()) write_line(n, kinds, targets, fds, first, first_mask, false, true);
   size_t damaged = 0;
   std::string json, error;
   for_each_undelivered(h_, data_, cap_, [&](std::string_view line, uint32_t missing, bool event) {
@@ -432,7 +437,7 @@ size_t Journal::recover(std::string_view first, uint32_t first_mask, const Conte
       if (!ctx || !render_event(line, *ctx, &json, &error)) return void(++damaged);
       line = json;
     }
-    write_line(n, kinds, targets, fds, line, missing, true);
+    write_line(n, kinds, targets, fds, line, missing, true, !event);
   });
   for (int i = 0; i < n; ++i)
     if (fds[i] >= 0) ::close(fds[i]);
@@ -442,11 +447,11 @@ size_t Journal::recover(std::string_view first, uint32_t first_mask, const Conte
   return damaged;
 }
 
-void Journal::write_stderr(std::string_view line) {
+void Journal::write_stderr(std::string_view line, bool alert) {
   const uint32_t kind = uint32_t(SinkSpec::Kind::Stderr);
   const char* target = "";
   int fd = -1;
-  write_line(1, &kind, &target, &fd, line, 1, true);
+  write_line(1, &kind, &target, &fd, line, 1, true, alert);
 }
 
 }  // namespace vigil::sinks_detail

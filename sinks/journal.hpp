@@ -109,8 +109,9 @@ class Journal {
   static bool render_event(std::string_view rec, const Context& ctx, std::string* line, std::string* error);
 
   // A record of an earlier run's sink that this run does not have: to
-  // stderr, with "recovered":true (never to a path read from the file).
-  static void write_stderr(std::string_view line);
+  // stderr, with "recovered":true (never to a path read from the file); an
+  // alert after a newline (a line of its own).
+  static void write_stderr(std::string_view line, bool alert);
 
  private:
   Journal() = default;

@@ -38,6 +38,7 @@ struct Record {
   std::optional<Alert> alert;
   std::string uuid;
   uint64_t ctx_gen = 0;
+  bool event_line = false;  // a JSON line that is an event (an earlier run's, recovered): not an alert
 };
 
 bool power_of_ten(uint64_t n) {
@@ -353,8 +354,11 @@ class AsyncOutput final : public Output {
         if (auto [ctx, gen] = context_gen(); gen != r.ctx_gen) again = serialise(*r.alert, *ctx, r.uuid);
       }
       const std::string& line = again.empty() ? std::get<std::string>(r.what) : again;
-      for (size_t i = 0; i < all_.size(); ++i)
-        if (r.mask >> i & 1) all_[i]->push(line, r.start);
+      for (size_t i = 0; i < all_.size(); ++i) {
+        if (!(r.mask >> i & 1)) continue;
+        if (!r.event_line && all_[i]->spec().kind == SinkSpec::Kind::Stderr) all_[i]->push(kOwnLine + line, r.start);
+        else all_[i]->push(line, r.start);
+      }
     }
     if (journal_) journal_->set_dispatched(r.end);
   }
@@ -445,9 +449,10 @@ class AsyncOutput final : public Output {
         if (it != sinks.end() && it - sinks.begin() < kJournalSinks) mine |= 1u << (it - sinks.begin());
         else theirs |= 1u << k;
       }
-      if (theirs) Journal::write_stderr(rec.line);
+      if (theirs) Journal::write_stderr(rec.line, !rec.event);
       if (mine && !rec.line.empty() && rec.line.back() == '}') {
         Record r{rec.line.substr(0, rec.line.size() - 1) + ",\"recovered\":true}", mine};
+        r.event_line = rec.event;
         journal(&r);
         queue_.push_back(std::move(r));  // before the dispatcher starts
       }

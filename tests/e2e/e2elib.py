@@ -34,6 +34,8 @@ def split_stderr(text):
     """Splits a sensored container's stderr into (events, alerts, other lines)."""
     events, alerts, other = [], [], []
     for line in text.splitlines():
+        if not line.strip():
+            continue  # the empty line before each alert (docs/sinks.md, "stderr is the app's too")
         try:
             obj = json.loads(line) if line.startswith("{") else None
         except ValueError:
