@@ -66,19 +66,46 @@ std::string utf8_sanitize(std::string_view s) {
   return out;
 }
 
-std::string cut_value(std::string_view v, size_t max) {
-  if (v.size() <= max) return std::string(v);
+// Characters that change what a line of text shows: line breaks and every
+// other C0 control, ESC (terminal escapes), DEL, the C1 controls (0x9B is
+// CSI), the bidirectional and format controls that reorder or hide text
+// (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and the Unicode
+// line and paragraph separators (U+2028, U+2029).
+static bool control(uint32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+// cut_value, and with escape output_value: v escaped (a control character
+// or a byte not valid UTF-8 as \xNN per byte, a backslash as \\), then cut
+// between whole characters so that it fits in max bytes with its marker.
+static std::string shorten(std::string_view v, size_t max, bool escape) {
+  if (!escape && v.size() <= max) return std::string(v);
   auto marker = [](size_t n) { return fmt::format("...[{} bytes cut]", n); };
   // Room for the marker of the most that can be cut: the result fits whatever N is.
   const size_t room = max - std::min(max, marker(v.size()).size());
-  size_t keep = 0;
-  for (uint32_t cp; keep < v.size();) {  // whole characters (a byte not valid UTF-8 is one)
-    const size_t len = std::max<size_t>(1, utf8_char(v, keep, &cp));
-    if (keep + len > room) break;
-    keep += len;
+  std::string out;
+  size_t i = 0, fits = 0, fits_in = 0;  // the last cut that leaves room for the marker: out's size, v's bytes
+  while (i < v.size()) {
+    uint32_t cp = 0;
+    const size_t len = utf8_char(v, i, &cp), n = std::max<size_t>(len, 1);  // (a byte not valid UTF-8 is one)
+    if (escape && (len == 0 || control(cp)))
+      for (size_t k = 0; k < n; ++k) out += fmt::format("\\x{:02x}", static_cast<unsigned char>(v[i + k]));
+    else if (escape && cp == '\\')
+      out += "\\\\";
+    else
+      out.append(v.substr(i, n));
+    i += n;
+    if (out.size() <= room) fits = out.size(), fits_in = i;
+    else if (out.size() > max) break;  // all of it does not fit
   }
-  return std::string(v.substr(0, keep)) + marker(v.size() - keep);
+  if (i == v.size() && out.size() <= max) return out;
+  out.resize(fits);
+  return out + marker(v.size() - fits_in);
 }
+
+std::string cut_value(std::string_view v, size_t max) { return shorten(v, max, false); }
+std::string output_value(std::string_view v, size_t max) { return shorten(v, max, true); }
 
 void cut_values(OutputFields* fields) {
   for (auto& [name, v] : *fields)

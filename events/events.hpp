@@ -230,6 +230,14 @@ inline constexpr size_t kAlertValueMaxBytes = 4096;
 // part of a UTF-8 character) and "...[N bytes cut]", N the bytes left out.
 std::string cut_value(std::string_view v, size_t max = kAlertValueMaxBytes);
 void cut_values(OutputFields* fields);  // each string value, by cut_value
+// v as it is pasted into an alert's output text: every character that would
+// change what the line shows (a newline forges a second alert line, ESC or a
+// bidi control hides or reorders text where the output is printed: a
+// terminal, Slack, vigil's own log) written as \xNN per byte, as is a byte not
+// valid UTF-8, and a backslash as \\, so \ in the result only ever starts one
+// of those; then cut like cut_value (never inside an escape). Which ones:
+// docs/rules.md "Alerts". output_fields keep the true value (JSON escapes it).
+std::string output_value(std::string_view v, size_t max = kAlertValueMaxBytes);
 
 // The compact binary form of an event (events/record.cpp): what the journal
 // keeps until a sink has the event (docs/sinks.md "Durability"). It holds

@@ -45,8 +45,9 @@ Hit make_hit(const DetectorCfg& d, const Event& ev, std::string rule, std::strin
   h.tags = d.tags;
   h.action = d.action;
   h.key = key;
-  h.output = fmt::format("{} (process={} pid={} command={})", text, ev.proc ? cut_value(ev.proc->name) : "<NA>",
-                         ev.proc ? ev.proc->pid : 0, ev.proc ? cut_value(ev.proc->cmdline()) : "<NA>");
+  h.output = fmt::format("{} (process={} pid={} command={})", text,
+                         ev.proc ? output_value(ev.proc->name) : "<NA>", ev.proc ? ev.proc->pid : 0,
+                         ev.proc ? output_value(ev.proc->cmdline()) : "<NA>");
   add_proc_fields(ev, &h);
   return h;
 }
@@ -195,7 +196,7 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& ad
       if (double(files) >= a.a && admit(int(i), &token)) {
         Hit h = make_hit(d, ev, "Mass file rewrite or rename",
                          fmt::format("Ransomware-like activity: {} distinct files rewritten or renamed within {}s (last={})",
-                                     files, p.at("window") / 1e9, cut_value(ev.file->path)),
+                                     files, p.at("window") / 1e9, output_value(ev.file->path)),
                          int(i));
         h.fields.push_back({"fd.name", ev.file->path});
         h.fields.push_back({"vigil.distinct_files", FieldValue::num(int64_t(files))});
@@ -206,7 +207,9 @@ void Detectors::observe(const Event& ev, std::vector<Hit>* hits, const Admit& ad
     } else if (void* token = nullptr; a.kind == Kind::Dga && ev.dns && !ev.dns->qname.empty() && dga_like(ev.dns->qname, p) &&
                                       admit(int(i), &token)) {
       Hit h = make_hit(d, ev, "DGA-like domain queried",
-                       fmt::format("DNS query for an algorithmically generated-looking name (query={})", cut_value(ev.dns->qname)), int(i));
+                       fmt::format("DNS query for an algorithmically generated-looking name (query={})",
+                                   output_value(ev.dns->qname)),
+                       int(i));
       h.fields.push_back({"dns.qname", ev.dns->qname});
       h.token = token;
       hits->push_back(std::move(h));
@@ -297,8 +300,8 @@ void Intel::observe(const Event& ev, std::vector<Hit>* hits) const {
     h.tags.push_back("threat_intel");
     h.key = key;
     h.output = fmt::format("{} matches the threat-intel list ({}={} entry={} process={} pid={} command={})", what,
-                           field, cut_value(value), entry, ev.proc ? cut_value(ev.proc->name) : "<NA>",
-                           ev.proc ? ev.proc->pid : 0, ev.proc ? cut_value(ev.proc->cmdline()) : "<NA>");
+                           field, output_value(value), entry, ev.proc ? output_value(ev.proc->name) : "<NA>",
+                           ev.proc ? ev.proc->pid : 0, ev.proc ? output_value(ev.proc->cmdline()) : "<NA>");
     add_proc_fields(ev, &h);
     h.fields.push_back({field, value});
     h.fields.push_back({"vigil.intel_entry", entry});

@@ -78,9 +78,11 @@ struct Engine::Impl {
   // repeats, their objects in vigil.repeats and at the end of its output.
   static void add_repeats(Alert* a, uint64_t n, const std::vector<std::string>& objs, bool dropped) {
     if (objs.empty() && !dropped) return;
-    std::string list = fmt::format("{}", fmt::join(objs, ", "));
-    if (dropped) list += objs.empty() ? "..." : ", ...";
-    a->output += fmt::format(" (and {} more in the window: {})", n, list);
+    std::string list = fmt::format("{}", fmt::join(objs, ", ")), shown;  // shown: escaped, for the output
+    for (const auto& o : objs) shown += (shown.empty() ? "" : ", ") + output_value(o);
+    const char* more = objs.empty() ? "..." : ", ...";
+    if (dropped) list += more, shown += more;
+    a->output += fmt::format(" (and {} more in the window: {})", n, shown);
     a->output_fields.emplace_back("vigil.repeats", std::move(list));
   }
   Alert repeats_alert(Limit& l) {
@@ -205,8 +207,8 @@ struct Engine::Impl {
         continue;
       }
       FieldValue v = render_value(ctx, p.field);
-      if (v.kind == FieldValue::Kind::Str) v.s = cut_value(v.s);  // in the output and output_fields
-      text += v.text();
+      text += output_value(v.text());  // escaped: the app chose it, the output is printed as text
+      if (v.kind == FieldValue::Kind::Str) v.s = cut_value(v.s);
       if (!has_field(a, p.field.name)) a.output_fields.emplace_back(p.field.name, std::move(v));
     }
     a.output = output_prefix(ev.time_ns, a.priority) + text;

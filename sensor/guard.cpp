@@ -592,8 +592,8 @@ void Guard::tamper(Event& ev, const std::string& what) {
   al.rule = guard::kTamperRule;
   al.priority = "Critical";
   al.output = fmt::format("Sensor tamper attempt denied (syscall={} {} process={} pid={} command={})", ev.type,
-                          cut_value(what), ev.proc ? cut_value(ev.proc->name) : "", ev.proc ? ev.proc->pid : ev.tid,
-                          ev.proc ? cut_value(ev.proc->cmdline()) : "");
+                          output_value(what), ev.proc ? output_value(ev.proc->name) : "",
+                          ev.proc ? ev.proc->pid : ev.tid, ev.proc ? output_value(ev.proc->cmdline()) : "");
   al.output_fields = {{"evt.type", ev.type},
                       {"proc.name", ev.proc ? FieldValue(ev.proc->name) : FieldValue()},
                       {"proc.pid", FieldValue::num(ev.proc ? ev.proc->pid : ev.tid)},

@@ -270,7 +270,7 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
     a.rule = "Unreadable syscall argument";
     a.priority = "Critical";
     a.output = fmt::format("Syscall argument vigil could not read in full (syscall={} argument={} pid={} exe={})",
-                           ev.type, *what, ev.proc ? ev.proc->pid : 0, ev.proc ? cut_value(ev.proc->exe) : "<NA>");
+                           ev.type, *what, ev.proc ? ev.proc->pid : 0, ev.proc ? output_value(ev.proc->exe) : "<NA>");
     a.output_fields = {{"evt.type", ev.type},
                        {"evt.arg.unreadable", *what},
                        {"proc.name", ev.proc ? FieldValue(ev.proc->name) : FieldValue()},

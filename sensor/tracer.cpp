@@ -499,8 +499,8 @@ struct Tracer::Impl {
       al.output = fmt::format(
           "Tracee memory read stalled: vigil's read of the app's memory lasted {} ms (deadline {} ms): {} "
           "(tid={} pid={} exe={} command={})",
-          s.ms, watchdog->deadline_ms(), s.what, s.tid, p ? p->pid : s.tid, p ? cut_value(p->exe) : "<NA>",
-          p ? cut_value(p->cmdline()) : "<NA>");
+          s.ms, watchdog->deadline_ms(), s.what, s.tid, p ? p->pid : s.tid, p ? output_value(p->exe) : "<NA>",
+          p ? output_value(p->cmdline()) : "<NA>");
       al.output_fields = {{"proc.name", p ? FieldValue(p->name) : FieldValue()},
                           {"proc.pid", FieldValue::num(p ? p->pid : s.tid)},
                           {"thread.tid", FieldValue::num(s.tid)},
@@ -693,8 +693,8 @@ struct Tracer::Impl {
     al.priority = "Critical";
     const Process* p = ev.proc.get();
     al.output = fmt::format("{}: {} (judged={} pid={} exe={} command={})", rule, what,
-                            c.judged.ino ? cut_value(c.judged_exe) : "<unresolved>", p ? p->pid : ev.tid,
-                            p ? cut_value(p->exe) : "<NA>", p ? cut_value(p->cmdline()) : "<NA>");
+                            c.judged.ino ? output_value(c.judged_exe) : "<unresolved>", p ? p->pid : ev.tid,
+                            p ? output_value(p->exe) : "<NA>", p ? output_value(p->cmdline()) : "<NA>");
     al.output_fields = {{"evt.type", c.syscall},
                         {"proc.name", p ? FieldValue(p->name) : FieldValue()},
                         {"proc.pid", FieldValue::num(p ? p->pid : ev.tid)},
@@ -1083,9 +1083,9 @@ struct Tracer::Impl {
     al.priority = "Critical";
     const Process* pr = ev.proc.get();
     al.output = fmt::format("{}: the kernel connected to {}, vigil read {} (pid={} fd={} exe={} command={})",
-                            kConnectDiffersRule, cut_value(endpoint_text(truth)), cut_value(judged),
-                            pr ? pr->pid : p.tgid, p.net.fd, pr ? cut_value(pr->exe) : "<NA>",
-                            pr ? cut_value(pr->cmdline()) : "<NA>");
+                            kConnectDiffersRule, output_value(endpoint_text(truth)), output_value(judged),
+                            pr ? pr->pid : p.tgid, p.net.fd, pr ? output_value(pr->exe) : "<NA>",
+                            pr ? output_value(pr->cmdline()) : "<NA>");
     al.output_fields = {{"evt.type", "connect"},
                         {"proc.name", pr ? FieldValue(pr->name) : FieldValue()},
                         {"proc.pid", FieldValue::num(pr ? pr->pid : p.tgid)},

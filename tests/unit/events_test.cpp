@@ -72,3 +72,30 @@ TEST_CASE("cut_value: at most max bytes, whole UTF-8 characters, and how much wa
   CHECK(raw.size() <= 256);
   CHECK(raw.find("...[") + std::stoul(raw.substr(raw.find("...[") + 4)) == 300);
 }
+
+TEST_CASE("output_value escapes what would change how the output line reads", "[events][output-escape]") {
+  CHECK(output_value("/etc/caf\xc3\xa9 \xf0\x9f\x94\x91 ok") == "/etc/caf\xc3\xa9 \xf0\x9f\x94\x91 ok");  // printable UTF-8 as is
+  // A newline and the text of a forged alert line after it: one line, the text shown.
+  CHECK(output_value("x\n15:56:53.938250257: Critical Sensor died") == "x\\x0a15:56:53.938250257: Critical Sensor died");
+  CHECK(output_value("\r\t\x1b[8m\x7f") == "\\x0d\\x09\\x1b[8m\\x7f");                // C0, ESC, DEL
+  CHECK(output_value("a\xc2\x85" "b\xc2\x9b" "c") == "a\\xc2\\x85b\\xc2\\x9bc");  // C1 (NEL, CSI)
+  CHECK(output_value("\xd8\x9c\xe2\x80\x8e\xe2\x80\x8f") == "\\xd8\\x9c\\xe2\\x80\\x8e\\xe2\\x80\\x8f");  // U+061C U+200E U+200F
+  for (const char* bidi : {"\xe2\x80\xaa", "\xe2\x80\xae", "\xe2\x81\xa6", "\xe2\x81\xa9", "\xe2\x80\xa8", "\xe2\x80\xa9"}) {
+    INFO(bidi);  // U+202A, U+202E, U+2066, U+2069, U+2028, U+2029
+    CHECK(output_value(bidi).starts_with("\\xe2\\x"));
+    CHECK(output_value(bidi).size() == 12);
+  }
+  CHECK(output_value("\xe2\x80\xad\xe2\x80\xb0") == "\\xe2\\x80\\xad\xe2\x80\xb0");  // U+202D escaped, U+2030 (per mille) not
+  // Unambiguous: a backslash is \\, so the value "\x0a" (4 characters) differs from a newline.
+  CHECK(output_value("\\x0a") == "\\\\x0a");
+  CHECK(output_value("a\xff" "b") == "a\\xffb");  // a byte not valid UTF-8, as utf8_sanitize writes it
+  // Cut after escaping: within max, never inside an escape, N counts the value's bytes.
+  const std::string nl(5000, '\n');
+  const std::string e = output_value(nl);
+  CHECK(e.size() <= kAlertValueMaxBytes);
+  const size_t shown = e.find("...[");
+  REQUIRE(shown != std::string::npos);
+  CHECK(shown % 4 == 0);  // whole \x0a's
+  CHECK(shown / 4 + std::stoul(e.substr(shown + 4)) == nl.size());
+  CHECK(e.find('\n') == std::string::npos);
+}

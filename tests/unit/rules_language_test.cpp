@@ -243,6 +243,35 @@ TEST_CASE("alert values are cut to kAlertValueMaxBytes: output_fields and the ou
   for (const auto& [name, v] : out[0].output_fields) CHECK(v.text().size() <= kAlertValueMaxBytes);
 }
 
+TEST_CASE("values pasted into the output are escaped; output_fields keep the true value", "[rules][output-escape]") {
+  // A file name made to forge a second alert line and to hide text where the
+  // output is printed (a terminal, Slack, vigil's own log lines).
+  const std::string name = "/data/x\n15:56:53.938250257: Critical Sensor died (forged)\x1b[8mhidden\x1b[0m\\";
+  auto e = engine_text("- rule: Data\n  desc: d\n  condition: evt.type = openat and fd.name startswith /data/\n"
+                       "  output: 'written (file=%fd.name)'\n  priority: WARNING\n", 10'000'000'000);
+  std::vector<Alert> out;
+  Event ev = open_ev(name, O_WRONLY);
+  e->evaluate(ev, &out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].output.find('\n') == std::string::npos);
+  CHECK(out[0].output.find('\x1b') == std::string::npos);
+  CHECK_THAT(out[0].output, Catch::EndsWith(
+      "(file=/data/x\\x0a15:56:53.938250257: Critical Sensor died (forged)\\x1b[8mhidden\\x1b[0m\\\\)"));
+  auto f = std::find_if(out[0].output_fields.begin(), out[0].output_fields.end(),
+                        [](const auto& kv) { return kv.first == "fd.name"; });
+  REQUIRE(f != out[0].output_fields.end());
+  CHECK(f->second.text() == name);  // the true value: JSON escapes it
+  // A repeat's object, named at the end of the window's report, escaped the same way.
+  Event again = open_ev("/data/y\n15:56:54.000000000: Critical Sensor died", O_WRONLY, ev.proc);
+  again.time_ns = ev.time_ns + 1;
+  e->evaluate(again, &out);
+  out.clear();
+  e->flush(&out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].output.find('\n') == std::string::npos);
+  CHECK_THAT(out[0].output, Catch::Contains("in the window: /data/y\\x0a15:56:54"));
+}
+
 TEST_CASE("load errors name file, line, column and what was expected", "[rules]") {
   // condition on one line: column inside the file
   std::string e1 = load_error("- rule: r\n  desc: d\n  condition: proc.name = x and (fd.name =\n  output: o\n  priority: INFO\n");
