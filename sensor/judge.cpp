@@ -284,10 +284,32 @@ Action Judge::judge(Event& ev, probes::Enforce may) {
   }
   for (auto& a : alerts_) {
     a.action = allowed(a.action, may);
+    if (raised_) raised_->push_back(a.rule);
     out_.alert(std::move(a));
   }
   alerts_.clear();
   return ev.action;
+}
+
+Action Judge::judge_guessed(Event& ev) {
+  std::vector<std::string> raised;
+  raised_ = &raised;
+  const Action a = judge(ev, probes::Enforce::Alert);
+  raised_ = nullptr;
+  if (!rules_ || !ev.proc) return a;
+  Event blind = ev;  // (the file as judge() named it: by identity)
+  blind.proc = nullptr;
+  std::erase_if(blind.args, [](const Arg& x) { return x.name == "attributed_by"; });
+  blind.args.push_back({"attributed", "false"});
+  rules_->evaluate(blind, &alerts_);
+  for (auto& al : alerts_) {
+    if (std::find(raised.begin(), raised.end(), al.rule) != raised.end()) continue;
+    al.event_seq = ev.seq;  // (the event emitted: the guessed reader's)
+    al.action = Action::None;
+    out_.alert(std::move(al));
+  }
+  alerts_.clear();
+  return a;
 }
 
 void Judge::emit(Event&& ev) {

@@ -53,6 +53,14 @@ class Judge {
   // argument vigil could not read in full) raises the Critical alert
   // "Unreadable syscall argument" and is denied in prevent mode.
   Action judge(Event& ev, probes::Enforce may);
+  // An inotify report whose process is a guess (ev.proc: a process whose
+  // argv names the file, alive or just exited; the reader closed the file
+  // before it could be found by its fd): judged as that process, and then as
+  // nobody's, the second raising the alerts the first did not. A decoy that
+  // names the file (`unix_chkpwd /etc/shadow`, an image admin program the
+  // rules trust) must not lend its rule exceptions to the true reader
+  // (docs/threat-model.md; tests/shell/opens_attribution.sh).
+  Action judge_guessed(Event& ev);
   // The event to the output, once answered (events waiting for their
   // syscall's return value come later than their verdict).
   void emit(Event&& ev);
@@ -139,6 +147,7 @@ class Judge {
   bool protected_name(const std::string& path) const;
   void note_recent(const Event& ev, Change kind);
   void send_repeats();  // alerts_ (flush, flush_due) to the sinks
+  std::vector<std::string>* raised_ = nullptr;  // judge(): the rules of the alerts it sends (judge_guessed)
   Mode mode_;
   std::unique_ptr<Engine> rules_;
   std::vector<Alert> alerts_;

@@ -425,7 +425,8 @@ struct Tracer::Impl {
       if (o.uid >= 0) ev.args.push_back({"uid", std::to_string(o.uid)}), ev.args.push_back({"gid", std::to_string(o.gid)});
       if (!p) ev.args.push_back({"attributed", "false"});
       else ev.args.push_back({"attributed_by", by_argv ? "argv" : "open_fd"});
-      judge.judge(ev, probes::Enforce::Alert);
+      if (by_argv) judge.judge_guessed(ev);  // (a guess lends no rule exception: judged as nobody's too)
+      else judge.judge(ev, probes::Enforce::Alert);
       judge.emit(std::move(ev));
     }
     if (std::string w = sensitive.take_warning(); !w.empty()) spdlog::warn("{}", w);
