@@ -689,19 +689,21 @@ bool argv_names(const Process& p, const std::string& path) {
   return false;
 }
 
-void RecentReaders::exited(ProcessPtr p) {
+void RecentReaders::exited(ProcessPtr p, int64_t at_ns) {
   if (!p) return;
-  exited_.push_back(std::move(p));
+  exited_.emplace_back(std::move(p), at_ns);
   if (exited_.size() > kKeep) exited_.pop_front();
 }
 
-ProcessPtr RecentReaders::by_argv(const std::string& path, const std::vector<ProcessPtr>& alive) const {
+ProcessPtr RecentReaders::by_argv(const std::string& path, const std::vector<ProcessPtr>& alive,
+                                  int64_t report_ns) const {
   ProcessPtr best;
   auto consider = [&](const ProcessPtr& p) {
-    if (p && (!best || p->start_ns > best->start_ns) && argv_names(*p, path)) best = p;
+    if (p && p->start_ns <= report_ns && (!best || p->start_ns > best->start_ns) && argv_names(*p, path)) best = p;
   };
   for (const auto& p : alive) consider(p);
-  for (const auto& p : exited_) consider(p);
+  for (const auto& [p, at] : exited_)
+    if (report_ns - at <= kExitedNs) consider(p);
   return best;
 }
 

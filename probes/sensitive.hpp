@@ -249,11 +249,17 @@ class SensitiveMonitor {
 class RecentReaders {
  public:
   static constexpr size_t kKeep = 64;
-  void exited(ProcessPtr p);
-  ProcessPtr by_argv(const std::string& path, const std::vector<ProcessPtr>& alive) const;
+  // An exited process stands for reads reported up to this long after its
+  // exit (the watch's report of its last open comes within milliseconds);
+  // a read later than that is someone else's.
+  static constexpr int64_t kExitedNs = 2'000'000'000;
+  void exited(ProcessPtr p, int64_t at_ns);
+  // The newest process whose argv names path: alive and started before
+  // report_ns, or exited less than kExitedNs before it.
+  ProcessPtr by_argv(const std::string& path, const std::vector<ProcessPtr>& alive, int64_t report_ns) const;
 
  private:
-  std::deque<ProcessPtr> exited_;
+  std::deque<std::pair<ProcessPtr, int64_t>> exited_;  // (process, exit time)
 };
 bool argv_names(const Process& p, const std::string& path);
 

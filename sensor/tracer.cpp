@@ -410,9 +410,10 @@ struct Tracer::Impl {
       std::vector<ProcessPtr> alive;
       if (!p)
         for (const auto& pr : procs) alive.push_back(pr.second.info);
-      ProcessPtr by_argv = p ? nullptr : recent_readers.by_argv(o.path, alive);
+      const int64_t report_ns = o.time_ns ? o.time_ns : now_realtime_ns();
+      ProcessPtr by_argv = p ? nullptr : recent_readers.by_argv(o.path, alive, report_ns);
       // A file found in a directory that appeared: by the process naming that directory (`mv prep ~/.ssh`).
-      if (!p && !by_argv && !o.appeared.empty()) by_argv = recent_readers.by_argv(o.appeared, alive);
+      if (!p && !by_argv && !o.appeared.empty()) by_argv = recent_readers.by_argv(o.appeared, alive, report_ns);
       if (by_argv) p = by_argv;
       Event ev = new_event(EventClass::FileSystem, o.type ? o.type : "open", p ? p->pid : pid, p);
       if (o.time_ns) ev.time_ns = o.time_ns;
@@ -558,8 +559,9 @@ struct Tracer::Impl {
     else if (WIFEXITED(code_or_status)) ev.exit_code = WEXITSTATUS(code_or_status);
     else ev.exit_signal = WTERMSIG(code_or_status);
     judge.judge(ev, probes::Enforce::Alert);
+    const int64_t at = ev.time_ns;
     judge.emit(std::move(ev));
-    recent_readers.exited(p->second.info);
+    recent_readers.exited(p->second.info, at);
     exec_lazy.erase(tgid);
     if (!connect_check.empty()) connect_check.gone(tgid);
     if (reported) procfs::close_later(p->second.pidfd);

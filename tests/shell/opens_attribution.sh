@@ -8,7 +8,10 @@
 # admin program) exits, then another process reads the file at once and
 # closes it. The rule's exception is for the decoy; the read must still
 # alert (as nobody's, the reader being unknown). Before: no alert at all.
-# And the guess still serves its purpose: `cat FILE` alone is attributed to cat.
+# And the guess still serves its purpose: `cat FILE` alone is attributed to
+# cat; but not a read made 3 s after cat exited (by a process whose argv
+# does not name the file): before, any of the last 64 exited processes
+# stood for every later read.
 set -euo pipefail
 : "${VIGIL:?}"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -43,5 +46,17 @@ import json, sys
 hits = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 hits = [a for a in hits if a["rule"] == "secret read"]
 assert len(hits) == 1 and hits[0]["output_fields"]["proc.name"] == "cat", [a["output"] for a in hits]
+PY
+rm -f "$tmp/events"
+"$VIGIL" run --rules="$tmp/rules.yaml" --events="file:$tmp/events" --alerts="file:$tmp/alerts2" -- \
+  sh -c 'cat "$0/secret" >/dev/null; sleep 3; python3 -c "open(\"$0/secret\").read()"; sleep 0.5' "$tmp" 2>"$tmp/err" ||
+  fail "the late read run failed: $(tail -3 "$tmp/err")"
+python3 - "$tmp/events" "$tmp/secret" <<'PY' || fail "a read 3 s after cat's exit given to cat"
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+reads = [e for e in events(sys.argv[1]) if (e.get("file") or {}).get("path") == sys.argv[2] and e["args"].get("source") == "inotify"]
+assert len(reads) >= 2, reads
+last = reads[-1]
+assert (last.get("process") or {}).get("name") != "cat", (last.get("process") or {}).get("name")
 PY
 echo ok
