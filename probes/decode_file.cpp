@@ -306,8 +306,7 @@ void mmap_exec(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx
   const ssize_t n = readlink(link.c_str(), buf, sizeof buf);
   if (n <= 0) return;
   std::string path(buf, size_t(n));
-  if (constexpr std::string_view kDeleted = " (deleted)"; path.ends_with(kDeleted) && st.st_nlink == 0)
-    path.resize(path.size() - kDeleted.size());  // (unlinked indeed: a file may be named "x (deleted)")
+  strip_deleted(&path, st.st_nlink);
   if (ctx.drift->written_path(path)) r = ctx.drift->check(path, st, ctx.proc);  // the exact reason wins over mtime
   if (r == DriftReason::None) return;
   ctx.drop = false;

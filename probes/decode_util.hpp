@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "probes/probes.hpp"
 
@@ -14,6 +15,17 @@ inline int arg_int(const SyscallArgs& a, int i) { return int(int32_t(uint32_t(a.
 inline bool is_i386(const SyscallArgs& a) { return a.arch == 0x40000003; /* AUDIT_ARCH_I386 */ }
 
 void add_arg(Event* ev, const char* name, std::string value);
+
+// The kernel names an unlinked file "<path> (deleted)" (readlink of a /proc
+// fd link): true, and *path without the suffix, when it ends so and the
+// file has no link left (a file can be named "x (deleted)" and must not pass
+// for a deleted x, docs/threat-model.md).
+inline bool strip_deleted(std::string* path, nlink_t nlink) {
+  constexpr std::string_view kDeleted = " (deleted)";
+  if (nlink != 0 || !path->ends_with(kDeleted)) return false;
+  path->resize(path->size() - kDeleted.size());
+  return true;
+}
 
 // Directory that dirfd (or AT_FDCWD) of thread tid stands for, read from
 // /proc at the stop (exact: the thread is stopped); "" if unknown.

@@ -276,15 +276,11 @@ bool stdio_net(int pid) {
   return false;
 }
 
-// The kernel names an unlinked file "<path> (deleted)": *path loses the
-// suffix and true is said only if fd's file is unlinked indeed (a file can
-// be named "x (deleted)": it would pass for a deleted x, docs/threat-model.md).
-bool strip_deleted(int fd, std::string* path) {
-  static constexpr std::string_view kDeleted = " (deleted)";
+// strip_deleted (decode_util.hpp) for the file open at fd: its link count
+// is read only for a name with the kernel's suffix (an exec's path: no fstat).
+bool strip_deleted_of(int fd, std::string* path) {
   struct stat st {};
-  if (!path->ends_with(kDeleted) || fstat(fd, &st) != 0 || st.st_nlink != 0) return false;
-  path->resize(path->size() - kDeleted.size());
-  return true;
+  return path->ends_with(" (deleted)") && fstat(fd, &st) == 0 && strip_deleted(path, st.st_nlink);
 }
 
 // What the exec will run (raw: the path as passed): exe (symlinks and /proc
@@ -321,7 +317,7 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
   p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));  // names the file (self: no getpid per exec)
   if (!p->exe.starts_with('/')) p->exe.clear();
   *exe_fd = fd;
-  p->exe_deleted = strip_deleted(fd, &p->exe);
+  p->exe_deleted = strip_deleted_of(fd, &p->exe);
   p->exe_from_memfd = p->exe.starts_with("/memfd:");
   p->name = p->exe.substr(p->exe.rfind('/') + 1);
   p->interpreter_script.clear();
@@ -469,7 +465,7 @@ bool exec_event_of_image(int pid, const char* syscall, DecodeContext& ctx, Event
   if (fd < 0) return false;
   p->pid = pid;
   p->exe = read_link(fmt::format("/proc/self/fd/{}", fd));
-  p->exe_deleted = strip_deleted(fd, &p->exe);
+  p->exe_deleted = strip_deleted_of(fd, &p->exe);
   p->exe_from_memfd = p->exe.starts_with("/memfd:");
   p->accepted_conn = false;
   p->argv.clear();

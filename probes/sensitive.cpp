@@ -582,10 +582,11 @@ void SensitiveWatch::recheck(std::vector<SensitiveOpen>* out, std::unordered_map
     *replaced = false;
     const std::string p(path);
     const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int err = errno;
     auto it = dir_ids.find(p);
     if (it == dir_ids.end() || it->second.second == 0) return fd;
     struct stat st {};
-    if (fd < 0) *replaced = errno == ELOOP || errno == ENOTDIR;
+    if (fd < 0) *replaced = err == ELOOP || err == ENOTDIR;
     else if (fstat(fd, &st) != 0 || st.st_dev != it->second.first || st.st_ino != it->second.second) *replaced = true;
     if (*replaced && fd >= 0) ::close(fd);
     return *replaced ? -1 : fd;

@@ -66,7 +66,6 @@ void join_args(const Process& p, std::string& out, bool with_name) {
   }
 }
 
-
 int64_t open_flags(const Event& ev) {
   if (ev.type == "creat") return O_CREAT | O_WRONLY | O_TRUNC;
   return ev.file ? ev.file->flags : 0;
