@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "events/events.hpp"
 #include "hunt/hunt.hpp"
 
 namespace vigil {
@@ -482,24 +483,12 @@ class Hunt {
   }
 
   // Event contents come from the monitored app: a file name or command
-  // line could hold terminal escape sequences. Text output writes C0/C1
-  // control characters and DEL as \xNN (as vigil writes invalid bytes).
-  static std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-      auto c = static_cast<unsigned char>(s[i]);
-      if (c < 0x20 || c == 0x7f) {
-        out += fmt::format("\\x{:02x}", c);
-      } else if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-                 static_cast<unsigned char>(s[i + 1]) <= 0x9f) {  // U+0080..U+009F
-        out += fmt::format("\\xc2\\x{:02x}", static_cast<unsigned char>(s[++i]));
-      } else {
-        out += char(c);
-      }
-    }
-    return out;
-  }
+  // line could hold terminal escape sequences. A value from an event as the
+  // text output shows it: controls (C0, C1, DEL), bidi controls and bytes
+  // not valid UTF-8 as \xNN, a backslash as \\, as in an alert's output (events/events.hpp output_value), uncut: a
+  // stored name can neither move the analyst's cursor, reorder what the line
+  // shows, nor pass for an escape it is not.
+  static std::string printable(std::string_view s) { return output_value(s, std::string::npos); }
 
   void write_text(const json& rec, const std::vector<Hit>& hits, const std::vector<ProcInfo>& tree,
                   const std::string& file, uint64_t lineno) {

@@ -201,11 +201,15 @@ done
 cat >"$tmp/esc.jsonl" <<JSON
 {"metadata":{"uid":"s:1"},"unmapped":{"type":"openat"},"time":1795000000000,"time_dt":"2026-11-18T11:00:00Z","actor":{"process":{"pid":9,"parent_process":{"pid":1},"file":{"path":"/x","hashes":[{"algorithm_id":3,"value":"$hash"}]},"cmd_line":"a\\u001b]0;owned\\u0007b\\u009bc"}}}
 {"id":"s:2","type":"openat","time":"2026-11-18T11:00:00Z","process":{"pid":9,"ppid":1,"exe":"/x","cmd_line":"d\\u001b]0;owned\\u0007e","sha256":"$hash"}}
+{"id":"s:3","type":"openat","time":"2026-11-18T11:00:00Z","process":{"pid":9,"ppid":1,"exe":"/x","cmd_line":"f\\u202eg\\\\x07h","sha256":"$hash"}}
 JSON
 "$VIGIL" hunt --ioc "$tmp/hash.txt" "$tmp/esc.jsonl" >"$tmp/esc.txt" 2>&1 || fail "escape event not matched: $(cat "$tmp/esc.txt")"
 if LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]' "$tmp/esc.txt"; then fail "control characters in text output"; fi
 grep -q 'a\\x1b\]0;owned\\x07b\\xc2\\x9bc' "$tmp/esc.txt" || fail "control characters not shown as \\xNN: $(cat "$tmp/esc.txt")"
 grep -q 'd\\x1b\]0;owned\\x07e' "$tmp/esc.txt" || fail "vigil's former layout (process.sha256) not matched: $(cat "$tmp/esc.txt")"
+# a bidi control (U+202E reverses what follows on screen) and a backslash the
+# name itself holds: shown as \xNN and \\, so a name cannot pass for an escape
+grep -qF 'f\xe2\x80\xaeg\\x07h' "$tmp/esc.txt" || fail "bidi control or backslash not escaped: $(cat "$tmp/esc.txt")"
 
 # events vigil itself wrote: a path the app wrote and the hash of a program it ran, with their trees
 truebin=$(readlink -f /bin/true)
