@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "probes/decode_util.hpp"
 #include "probes/path.hpp"
 #include "probes/probes.hpp"
 #include "probes/procfs.hpp"
@@ -471,7 +472,7 @@ Resolved resolve_handle(int tid, int mount_fd, const std::string& handle) {
   if (fstat(obj.fd, &st) < 0) return failed(errno, "fstat");
   Resolved r;
   r.path = read_link_at(AT_FDCWD, fmt::format("/proc/self/fd/{}", obj.fd).c_str());
-  if (constexpr std::string_view kDeleted = " (deleted)"; r.path.ends_with(kDeleted)) r.path.resize(r.path.size() - kDeleted.size());
+  strip_deleted(&r.path, st.st_nlink);
   r.fd = obj.release();
   r.exists = true;
   r.dev = uint64_t(st.st_dev);
@@ -492,7 +493,7 @@ int open_caller_dir(int tid, int dirfd, std::string* path) {
   if (fd < 0) return -errno;
   if (path) {
     *path = read_link_at(AT_FDCWD, link.c_str());
-    if (constexpr std::string_view kDeleted = " (deleted)"; path->ends_with(kDeleted)) path->resize(path->size() - kDeleted.size());
+    if (struct stat st {}; path->ends_with(" (deleted)") && fstat(fd, &st) == 0) strip_deleted(path, st.st_nlink);
   }
   return fd;
 }
@@ -666,8 +667,7 @@ Resolved resolve_at(const Caller& who, int root_fd, int start_fd, std::string_vi
         parts.clear();
         if (target[0] == '/') {
           std::vector<std::string> rev;
-          if (constexpr std::string_view kDeleted = " (deleted)"; target.ends_with(kDeleted))
-            target.resize(target.size() - kDeleted.size());
+          strip_deleted(&target, cur_st.st_nlink);
           split_into(target, &rev);
           parts.assign(rev.rbegin(), rev.rend());
         } else {

@@ -355,3 +355,44 @@ TEST_CASE("proc_mount_points: procfs mount points of a mountinfo text, escapes d
   REQUIRE(mine);
   CHECK(std::find(mine->begin(), mine->end(), "/proc") != mine->end());
 }
+
+TEST_CASE("resolve: a name ending ' (deleted)' is kept unless the object is gone", "[resolve]") {
+  // The kernel names an unlinked file or removed directory "<path> (deleted)"
+  // in /proc links; a directory the app names "d (deleted)" is no removed d.
+  TempTree t;
+  REQUIRE(std::system(("mkdir -p '" + t.dir + "/d (deleted)' '" + t.dir + "/gone' && echo y > '" + t.dir +
+                       "/d (deleted)/x'").c_str()) == 0);
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    // fd 20: the directory named "d (deleted)"; fd 21: "gone", removed; cwd: "d (deleted)".
+    dup2(open((t.dir + "/d (deleted)").c_str(), O_PATH | O_DIRECTORY), 20);
+    dup2(open((t.dir + "/gone").c_str(), O_PATH | O_DIRECTORY), 21);
+    if (rmdir((t.dir + "/gone").c_str()) < 0 || chdir((t.dir + "/d (deleted)").c_str()) < 0) _exit(1);
+    if (write(ready[1], "r", 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  char c;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  const Caller who{child, child, nullptr};
+  char buf[4096];
+  REQUIRE(realpath(t.dir.c_str(), buf));
+  const std::string real = buf;
+  for (auto [dirfd, raw] : {std::pair{AT_FDCWD, "x"}, {20, "x"}, {AT_FDCWD, "/proc/self/cwd/x"}, {AT_FDCWD, "/proc/self/fd/20/x"}}) {
+    INFO(raw << " from " << dirfd);
+    Resolved r = resolve(who, dirfd, raw, kFollowLast);
+    REQUIRE(r.ok());
+    CHECK(r.ino == t.ino("d (deleted)/x"));
+    CHECK(r.path == real + "/d (deleted)/x");
+  }
+  // a directory truly removed: its name without the kernel's suffix
+  Resolved gone = resolve(who, AT_FDCWD, "/proc/self/fd/21", kFollowLast);
+  INFO("err " << gone.err);
+  CHECK(gone.path == real + "/gone");
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  close(ready[0]);
+  close(ready[1]);
+}
