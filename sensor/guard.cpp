@@ -6,6 +6,10 @@
 #include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <linux/sockios.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -20,6 +24,7 @@
 #include <chrono>
 #include <climits>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -32,6 +37,7 @@
 
 #include "probes/procfs.hpp"
 #include "sensor/keeper.hpp"
+#include "sensor/perform.hpp"
 #include "sensor/sensor.hpp"
 #include "sinks/sinks.hpp"
 
@@ -207,6 +213,7 @@ enum class Guard::Kind : uint8_t {
   IoPriority,    // ioprio_set(which, who, ioprio)
   FcntlOwner,    // fcntl(fd, F_SETOWN, owner) / fcntl(fd, F_SETOWN_EX, &f_owner_ex) (BPF: those two only)
   IoctlOwner,    // ioctl(fd, FIOSETOWN | SIOCSPGRP, &owner) (BPF: those two only)
+  Bind,          // bind(fd, addr, len): only with sinks on loopback (protect_sinks)
 };
 
 Guard::Guard() : vigil_(int(getpid())), own_pidns_(ns_inode(int(getpid()), "pid")) {
@@ -234,10 +241,23 @@ Guard::Guard() : vigil_(int(getpid())), own_pidns_(ns_inode(int(getpid()), "pid"
       {"fcntl", Kind::FcntlOwner},
       {"fcntl64", Kind::FcntlOwner},  // i386
       {"ioctl", Kind::IoctlOwner},
+      {"bind", Kind::Bind},
+  };
+  // (libseccomp names i386's socket calls by socketcall pseudo-numbers: the
+  // direct call's number, which an unwrapped socketcall has too, by search.)
+  auto direct = [](uint32_t arch, const char* name) {
+    for (int nr = 0; nr < 1024; ++nr)
+      if (char* n = seccomp_syscall_resolve_num_arch(arch, nr)) {
+        const bool same = std::strcmp(n, name) == 0;
+        free(n);
+        if (same) return nr;
+      }
+    return -1;
   };
   for (const auto& [name, kind] : kRows)
     for (size_t i = 0; i < probes::kAbis.size(); ++i) {
-      const int nr = seccomp_syscall_resolve_name_arch(probes::kAbis[i].arch, name);
+      int nr = seccomp_syscall_resolve_name_arch(probes::kAbis[i].arch, name);
+      if (nr < 0 && kind == Kind::Bind) nr = direct(probes::kAbis[i].arch, name);
       if (nr < 0) continue;
       auto& v = by_abi_[i];
       if (size_t(nr) >= v.size()) v.resize(size_t(nr) + 1, Kind::None);
@@ -249,7 +269,8 @@ Guard::Kind Guard::kind_of(const probes::SyscallArgs& a) const {
   const int i = probes::abi_index(a.arch);
   if (i < 0) return Kind::None;
   const auto& v = by_abi_[size_t(i)];
-  return a.nr >= 0 && size_t(a.nr) < v.size() ? v[size_t(a.nr)] : Kind::None;
+  const Kind k = a.nr >= 0 && size_t(a.nr) < v.size() ? v[size_t(a.nr)] : Kind::None;
+  return k == Kind::Bind && sinks_.empty() ? Kind::None : k;
 }
 
 // vigil, the keeper, or one of vigil's threads (numbers of vigil's pid namespace).
@@ -516,6 +537,101 @@ bool Guard::on_owner(int listener, uint64_t id, int tid, int tgid, Kind k, const
   return false;
 }
 
+bool Guard::sink_target(const void* addr, size_t len, std::string* what) const {
+  // The address the kernel's bind takes from these bytes: AF_INET (AF_UNSPEC
+  // too, which an IPv4 socket takes for INADDR_ANY), AF_INET6 (an IPv4-mapped
+  // address as IPv4). A wildcard address takes the port on every address.
+  sockaddr_storage ss{};
+  std::memcpy(&ss, addr, std::min(len, sizeof ss));
+  int family = ss.ss_family;
+  uint16_t port = 0;
+  std::array<uint8_t, 16> a{};
+  bool any = false;
+  if ((family == AF_INET || family == AF_UNSPEC) && len >= sizeof(sockaddr_in)) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    family = AF_INET, port = ntohs(in->sin_port), any = in->sin_addr.s_addr == htonl(INADDR_ANY);
+    std::memcpy(a.data(), &in->sin_addr, 4);
+  } else if (family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    port = ntohs(in6->sin6_port), any = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) family = AF_INET, std::memcpy(a.data(), &in6->sin6_addr.s6_addr[12], 4);
+    else std::memcpy(a.data(), &in6->sin6_addr, 16);
+  } else {
+    return false;
+  }
+  for (const LocalEndpoint& e : sinks_)
+    if (e.port == port && port != 0 && (any || (e.family == family && e.addr == a))) {
+      char text[INET6_ADDRSTRLEN] = "?";
+      inet_ntop(e.family, e.addr.data(), text, sizeof text);
+      *what = fmt::format("bind {}port {} (vigil's HTTP sink delivers to {}{}{}:{}: the app would receive its records)",
+                          any ? "any address, " : "", port, e.family == AF_INET6 ? "[" : "", text,
+                          e.family == AF_INET6 ? "]" : "", e.port);
+      return true;
+    }
+  return false;
+}
+
+bool Guard::on_bind(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, std::string* what,
+                    bool* answered, const MakeEvent& make, const Emit& emit) {
+  *answered = false;
+  auto answer = [&](int err) {
+    seccomp_notif_resp resp{};
+    resp.id = id;
+    resp.error = -err;
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
+      spdlog::warn("answering a seccomp notification: {}", std::strerror(errno));
+    *answered = true;
+    return false;
+  };
+  // The address, read once: what is checked is what vigil binds.
+  const int len = int(uint32_t(a.args[2]));
+  sockaddr_storage addr{};
+  if (len < 0 || size_t(len) > sizeof addr) return false;  // the kernel's EINVAL: it reads nothing
+  if (len > 0 && !probes::TraceeMemory(tid).read(a.args[1], &addr, size_t(len))) return answer(EFAULT);
+  if (sink_target(&addr, size_t(len), what)) return true;
+  const int copy = guard::take_fd(tid, tgid, arg(a, 0));
+  if (procfs::own_resource(-copy)) {  // vigil's own: cannot perform it
+    if (resource_fault(tid, "taking a socket to bind it", -copy) == 0) return false;
+    *what = "bind (vigil could not take the socket to bind it)";
+    return true;
+  }
+  if (copy < 0) return answer(copy == -ESRCH ? ESRCH : EBADF);  // not an fd of the caller: the kernel's answer
+  procfs::Fd sock(copy);
+  perform::Creds creds;
+  if (!perform::read_creds(tid, &creds)) return answer(ESRCH);  // the caller is gone
+  if (!rules_allow(listener, id, tgid, make, emit)) return *answered = true, false;
+  int domain = 0;
+  socklen_t dl = sizeof domain;
+  if (getsockopt(sock.fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0) return answer(errno);  // ENOTSOCK, as bind's
+  constexpr size_t kPath = offsetof(sockaddr_un, sun_path);
+  const auto* un = reinterpret_cast<const sockaddr_un*>(&addr);
+  if (domain != AF_UNIX || size_t(len) <= kPath || un->sun_path[0] == 0) {  // an address, not a path
+    perform::AsCaller as(creds);  // (a port below 1024: the caller's CAP_NET_BIND_SERVICE, not vigil's)
+    if (!as.ok()) return answer(EPERM);
+    return answer(bind(sock.fd, reinterpret_cast<const sockaddr*>(&addr), socklen_t(len)) < 0 ? errno : 0);
+  }
+  // A socket file: made in the directory the path names as the caller sees
+  // it (its root, cwd and credentials; never one of the sensor's /proc
+  // entries), through vigil's handle of that directory, with the mode the
+  // caller's umask gives (the kernel applies vigil's: set after).
+  const std::string path(un->sun_path, strnlen(un->sun_path, size_t(len) - kPath));
+  const probes::Resolved dir = perform::resolve_as_caller({listener, nullptr, this, nullptr, nullptr, nullptr}, tid, tgid,
+                                                          creds, AT_FDCWD, path, probes::kParent);
+  if (!dir.ok()) return answer(dir.refused ? EACCES : dir.err);
+  if (dir.exists) return answer(EADDRINUSE);
+  sockaddr_un at{};
+  at.sun_family = AF_UNIX;
+  const int n = std::snprintf(at.sun_path, sizeof at.sun_path, "/proc/self/fd/%d/%s", dir.fd, dir.name.c_str());
+  if (n < 0 || size_t(n) >= sizeof at.sun_path) return answer(ENAMETOOLONG);
+  struct stat st {};
+  const mode_t mode = (fstat(sock.fd, &st) == 0 ? st.st_mode : 0777) & 0777 & ~creds.umask;
+  perform::AsCaller as(creds);
+  if (!as.ok()) return answer(EPERM);
+  if (bind(sock.fd, reinterpret_cast<const sockaddr*>(&at), socklen_t(kPath + size_t(n) + 1)) < 0) return answer(errno);
+  fchmodat(dir.fd, dir.name.c_str(), mode, 0);
+  return answer(0);
+}
+
 bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const MakeEvent& make,
                       const Emit& emit) {
   const Kind k = kind_of(a);
@@ -530,6 +646,8 @@ bool Guard::on_notify(int listener, uint64_t id, int tid, int tgid, const probes
     // parent could move it into vigil's group before the kernel acts.
   } else if (k == Kind::FcntlOwner || k == Kind::IoctlOwner) {
     hit = on_owner(listener, id, tid, tgid, k, a, &what, &answered, make, emit);
+  } else if (k == Kind::Bind) {
+    hit = on_bind(listener, id, tid, tgid, a, &what, &answered, make, emit);
   } else if (k == Kind::Kill && arg(a, 0) == 0 && !check(tid, tgid, k, a, &what) && same_pidns(tid)) {
     const int sig = arg(a, 1), pgid = getpgid(tgid);
     if (sig <= 0 || !(harmful(vigil_, sig) && vigil_ != 1) || pgid <= 0) return false;

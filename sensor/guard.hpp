@@ -15,6 +15,7 @@
 
 #include "events/events.hpp"
 #include "probes/probes.hpp"
+#include "sinks/sinks.hpp"
 
 namespace vigil {
 
@@ -90,6 +91,16 @@ class Guard {
   void protect_spool(std::vector<std::string> paths, int journal_fd);
   bool spool_target(const FileInfo& f, std::string* what) const;
 
+  // The loopback addresses and ports vigil's HTTP sinks deliver to
+  // (Output::sink_endpoints; the bind row is trapped with any: sensor/rows.hpp
+  // RowWants::guard_binds). Every bind of the app is then the guard's: one
+  // aimed at them (that address, or a wildcard one, with that port: the
+  // app would answer vigil's deliveries itself) is denied; any other is
+  // performed by vigil on its copy of the socket with the address it
+  // checked, as the caller (an AF_UNIX path resolved as the caller's), so
+  // that no thread can swap the socket or rewrite the address in between.
+  void protect_sinks(std::vector<LocalEndpoint> endpoints) { sinks_ = std::move(endpoints); }
+
   // vigil, one of its threads or the keeper (numbers of vigil's pid namespace).
   bool is_sensor(int pid) const { return sensor_task(pid); }
 
@@ -131,6 +142,9 @@ class Guard {
                 bool* answered, const MakeEvent& make, const Emit& emit);
   bool on_owner(int listener, uint64_t id, int tid, int tgid, Kind k, const probes::SyscallArgs& a, std::string* what,
                 bool* answered, const MakeEvent& make, const Emit& emit);
+  bool on_bind(int listener, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, std::string* what,
+               bool* answered, const MakeEvent& make, const Emit& emit);
+  bool sink_target(const void* addr, size_t len, std::string* what) const;
   // Before vigil performs a call itself: its usual event, and the rules'
   // verdict. False: denied (or killed) by a rule, answered here.
   bool rules_allow(int listener, uint64_t id, int tgid, const MakeEvent& make, const Emit& emit);
@@ -143,6 +157,7 @@ class Guard {
   bool prevent_ = false;
   uint64_t own_pidns_ = 0;
   std::vector<std::string> spool_;              // protect_spool: vigil's paths there
+  std::vector<LocalEndpoint> sinks_;            // protect_sinks
   uint64_t journal_dev_ = 0, journal_ino_ = 0;  // and the journal's identity (0: none)
   static constexpr int kNoOom = -10000;         // (oom_score_adj is -1000 to 1000)
   int oom_ = kNoOom;                            // check_oom: the sensor's value

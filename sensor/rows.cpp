@@ -93,6 +93,10 @@ std::vector<RowChoice> choose_rows(const probes::Table& t, const RowWants& w) {
         }
     // The guard's rows are trapped whatever else wants them: said last, after what else does.
     if (p.feeds & probes::kFeedGuard) why = why.empty() ? "sensor guard (always)" : why + "; sensor guard (always)";
+    if (w.guard_binds && std::string_view(p.type) == "bind") {
+      constexpr const char* kBind = "sensor guard (an HTTP sink on loopback: the app may not listen there)";
+      why = why.empty() ? kBind : why + "; " + kBind;
+    }
     if (!why.empty()) out.push_back({&p, std::move(why)});
   }
   return out;

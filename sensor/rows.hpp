@@ -19,6 +19,7 @@ namespace vigil {
 struct RowWants {
   bool all_events = false;    // an event sink (--events): every row
   bool exact_exits = false;   // --exit-codes=exact: exit_group's row
+  bool guard_binds = false;   // an HTTP sink on loopback: bind's row (sensor/guard.hpp protect_sinks)
   const Engine::Interest* rules = nullptr;  // null: no rules engine
 };
 

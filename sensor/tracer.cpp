@@ -1515,6 +1515,7 @@ int Tracer::install(PendingApp& app, std::string* error) {
   }
   impl_->guard.set_keeper(impl_->keeper.pid()), impl_->guard.set_output(&impl_->judge.output());
   impl_->guard.protect_spool(impl_->judge.output().spool_paths(), impl_->judge.output().journal_fd());
+  impl_->guard.protect_sinks(impl_->judge.output().sink_endpoints());
   impl_->guard.set_prevent(impl_->judge.mode() == Mode::Prevent);
   // This thread's reads of the app's memory can never stall it for longer than the deadline.
   probes::watch_reads(&impl_->read_watch);

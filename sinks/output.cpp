@@ -210,6 +210,7 @@ class AsyncOutput final : public Output {
     journal_->recover(died_line_, alert_mask_, recovery_ctx_.get());
   }
   int journal_fd() const override { return journal_ ? journal_->fd() : -1; }
+  std::vector<LocalEndpoint> sink_endpoints() const override { return loopback_endpoints(cfg_); }
   std::vector<std::string> spool_paths() const override {
     std::error_code ec;
     // As the resolver names them (symlinks in the spool's path followed: TMPDIR=/var/tmp -> ...).

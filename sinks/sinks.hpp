@@ -9,6 +9,7 @@
 // call (sinks/journal.hpp): they outlive a SIGKILL of vigil.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -59,6 +60,23 @@ struct SinkConfig {
   std::chrono::milliseconds stats_interval{60000};  // 0: no stats records
 };
 
+// An address an HTTP sink delivers to that any process of the task can
+// listen on: a loopback one. A process of the app bound there (before the
+// collector's sidecar is up, or while it restarts) would take vigil's alerts
+// and answer 200: they would be lost without a word (docs/threat-model.md).
+struct LocalEndpoint {
+  int family = 0;                  // AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};  // network order (AF_INET: the first 4 bytes)
+  uint16_t port = 0;               // host order
+  bool operator==(const LocalEndpoint&) const = default;
+};
+// The loopback endpoints of cfg's HTTP and falcosidekick sinks: a host
+// `localhost` or `*.localhost` (libcurl resolves it to 127.0.0.1 and ::1
+// itself, never through /etc/hosts), an IPv4 address in 127.0.0.0/8, ::1,
+// or an IPv4-mapped loopback address (as AF_INET). A name that resolves to
+// loopback some other way (/etc/hosts) is not one: say localhost.
+std::vector<LocalEndpoint> loopback_endpoints(const SinkConfig& cfg);
+
 // Counters of one sink, or of all sinks added up.
 struct DeliveryStats {
   uint64_t sent = 0;       // records acknowledged by the sink
@@ -106,6 +124,10 @@ class Output {
   // each sink's spool segment directory. The app must not write them
   // (sensor/guard.hpp protect_spool).
   virtual std::vector<std::string> spool_paths() const { return {}; }
+  // The loopback addresses and ports the HTTP sinks deliver to
+  // (loopback_endpoints). The app must not listen there (sensor/guard.hpp
+  // protect_sinks).
+  virtual std::vector<LocalEndpoint> sink_endpoints() const { return {}; }
 };
 
 // Builds the outputs described by cfg. On bad configuration returns null and

@@ -1,6 +1,9 @@
 // Sink SPECs, sizes, durations, HTTP headers and secrets.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -163,6 +166,51 @@ bool parse_size(const std::string& text, uint64_t* out, std::string* error) {
     return false;
   }
   return true;
+}
+
+std::vector<LocalEndpoint> loopback_endpoints(const SinkConfig& cfg) {
+  std::vector<LocalEndpoint> out;
+  auto add = [&](int family, const void* addr, uint16_t port) {
+    LocalEndpoint e;
+    e.family = family;
+    std::memcpy(e.addr.data(), addr, family == AF_INET ? 4 : 16);
+    e.port = port;
+    if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+  };
+  for (const auto* list : {&cfg.events, &cfg.alerts})
+    for (const std::string& text : *list) {
+      SinkSpec spec;
+      std::string ignored;
+      if (!parse_sink_spec(text, &spec, &ignored) ||
+          (spec.kind != SinkSpec::Kind::Http && spec.kind != SinkSpec::Kind::Falcosidekick))
+        continue;
+      CURLU* u = curl_url();
+      char *host = nullptr, *port = nullptr;
+      const bool parsed = curl_url_set(u, CURLUPART_URL, spec.target.c_str(), 0) == CURLUE_OK &&
+                          curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+                          curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+      std::string h = parsed && host ? host : "";
+      const long p = parsed && port ? std::strtol(port, nullptr, 10) : 0;
+      curl_free(host);
+      curl_free(port);
+      curl_url_cleanup(u);
+      if (h.empty() || p <= 0 || p > 65535) continue;
+      for (char& c : h) c = char(std::tolower(static_cast<unsigned char>(c)));
+      if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);  // IPv6 literal
+      in_addr v4{};
+      in6_addr v6{};
+      if (h == "localhost" || h.ends_with(".localhost")) {
+        v4.s_addr = htonl(INADDR_LOOPBACK);
+        add(AF_INET, &v4, uint16_t(p));
+        add(AF_INET6, &in6addr_loopback, uint16_t(p));
+      } else if (inet_pton(AF_INET, h.c_str(), &v4) == 1) {
+        if ((ntohl(v4.s_addr) >> 24) == 127) add(AF_INET, &v4, uint16_t(p));
+      } else if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&v6)) add(AF_INET6, &v6, uint16_t(p));
+        else if (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127) add(AF_INET, &v6.s6_addr[12], uint16_t(p));
+      }
+    }
+  return out;
 }
 
 namespace sinks_detail {

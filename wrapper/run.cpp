@@ -210,6 +210,7 @@ std::vector<RowChoice> trapped_rows(const Options& opts, const Engine* rules) {
   RowWants w;
   w.all_events = !opts.sinks.events.empty();
   w.exact_exits = opts.exact_exits;
+  w.guard_binds = !loopback_endpoints(opts.sinks).empty();
   w.rules = rules ? &rules->interest() : nullptr;
   return choose_rows(probes::table(), w);
 }
@@ -226,7 +227,13 @@ std::optional<std::vector<RowChoice>> rows_before_rules(const Options& opts, con
   if (!opts.sinks.events.empty()) return *why = "an event sink takes every row", trapped_rows(opts, nullptr);
   if (paths.empty()) return *why = "no rules", trapped_rows(opts, nullptr);
   if (!opts.threat_intel.empty() || !is_default()) return std::nullopt;
-  return *why = "the default rules (the build's files, byte for byte)", default_rules_rows(opts.exact_exits);
+  std::vector<RowChoice> rows = default_rules_rows(opts.exact_exits);
+  if (!loopback_endpoints(opts.sinks).empty()) {  // the guard's bind row too (a filter compiled at the install)
+    for (const RowChoice& r : trapped_rows(opts, nullptr))
+      if (std::string_view(r.row->type) == "bind") rows.push_back(r);
+    std::stable_sort(rows.begin(), rows.end(), [](const RowChoice& a, const RowChoice& b) { return a.row < b.row; });
+  }
+  return *why = "the default rules (the build's files, byte for byte)", rows;
 }
 
 // Every row of `rows` is one of `installed`'s (rows of probes::table()).

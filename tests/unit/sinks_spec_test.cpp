@@ -1,4 +1,6 @@
 // Sink SPECs, sizes, durations and the sink options of `vigil run`.
+#include <arpa/inet.h>
+
 #include <catch2/catch.hpp>
 
 #include "sensor/sensor.hpp"
@@ -101,4 +103,29 @@ TEST_CASE("sinks: make_output rejects what it cannot use at startup", "[sinks]")
   cfg.bearer_token_env = "VIGIL_TEST_UNSET_TOKEN_VAR";
   CHECK(make_output(cfg, ctx, &err) == nullptr);
   CHECK(err.find("VIGIL_TEST_UNSET_TOKEN_VAR is not set") != std::string::npos);
+}
+
+TEST_CASE("loopback_endpoints: the loopback addresses and ports HTTP sinks deliver to", "[sinks][spec]") {
+  auto eps = [](std::vector<std::string> alerts, std::vector<std::string> events = {}) {
+    vigil::SinkConfig cfg;
+    cfg.alerts = std::move(alerts);
+    cfg.events = std::move(events);
+    std::vector<std::string> out;
+    for (const auto& e : vigil::loopback_endpoints(cfg)) {
+      char text[INET6_ADDRSTRLEN] = "";
+      inet_ntop(e.family, e.addr.data(), text, sizeof text);
+      out.push_back(std::string(text) + "/" + std::to_string(e.port));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  CHECK(eps({"falcosidekick+http://localhost:2801/"}) == V{"127.0.0.1/2801", "::1/2801"});
+  CHECK(eps({"http://LOCALHOST/x"}) == V{"127.0.0.1/80", "::1/80"});
+  CHECK(eps({"https://fluent.localhost:8443/"}) == V{"127.0.0.1/8443", "::1/8443"});
+  CHECK(eps({"http://127.0.0.2:9880/"}) == V{"127.0.0.2/9880"});
+  CHECK(eps({"http://[::1]:9880/"}) == V{"::1/9880"});
+  CHECK(eps({"http://[::ffff:127.0.0.1]:9880/"}) == V{"127.0.0.1/9880"});
+  // remote collectors, files and stderr: none; duplicates once
+  CHECK(eps({"https://collector.example:443/", "http://10.0.0.5:9880/", "stderr", "file:/tmp/x"}).empty());
+  CHECK(eps({"http://127.0.0.1:9880/"}, {"http://127.0.0.1:9880/events"}) == V{"127.0.0.1/9880"});
 }
