@@ -537,6 +537,19 @@ bool Guard::on_owner(int listener, uint64_t id, int tid, int tgid, Kind k, const
   return false;
 }
 
+void Guard::protect_sinks(std::vector<LocalEndpoint> endpoints) {
+  sinks_ = std::move(endpoints);
+  int lo = 0, hi = 0;
+  if (std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range"); !sinks_.empty() && f >> lo >> hi)
+    for (const LocalEndpoint& e : sinks_)
+      if (e.port >= lo && e.port <= hi) {
+        spdlog::warn("sink port {} is in the kernel's ephemeral range ({}-{}): an app process that listens without "
+                     "binding first may be given it while the collector is down; give the collector a port below {}",
+                     e.port, lo, hi, lo);
+        break;
+      }
+}
+
 bool Guard::sink_target(const void* addr, size_t len, std::string* what) const {
   // The address the kernel's bind takes from these bytes: AF_INET (AF_UNSPEC
   // too, which an IPv4 socket takes for INADDR_ANY), AF_INET6 (an IPv4-mapped

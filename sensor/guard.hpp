@@ -99,7 +99,9 @@ class Guard {
   // performed by vigil on its copy of the socket with the address it
   // checked, as the caller (an AF_UNIX path resolved as the caller's), so
   // that no thread can swap the socket or rewrite the address in between.
-  void protect_sinks(std::vector<LocalEndpoint> endpoints) { sinks_ = std::move(endpoints); }
+  // (A port in the kernel's ephemeral range can still be taken by a listen()
+  // without bind, which picks a free port itself: said at set-up, once.)
+  void protect_sinks(std::vector<LocalEndpoint> endpoints);
 
   // vigil, one of its threads or the keeper (numbers of vigil's pid namespace).
   bool is_sensor(int pid) const { return sensor_task(pid); }
