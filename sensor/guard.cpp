@@ -599,7 +599,8 @@ bool Guard::on_bind(int listener, uint64_t id, int tid, int tgid, const probes::
   // The address, read once: what is checked is what vigil binds.
   const int len = int(uint32_t(a.args[2]));
   sockaddr_storage addr{};
-  if (len < 0 || size_t(len) > sizeof addr) return false;  // the kernel's EINVAL: it reads nothing
+  // (Answered here, not let through: an i386 socketcall's array would be read again.)
+  if (len < 0 || size_t(len) > sizeof addr) return answer(EINVAL);  // the kernel's answer: it reads nothing
   if (len > 0 && !probes::TraceeMemory(tid).read(a.args[1], &addr, size_t(len))) return answer(EFAULT);
   if (sink_target(&addr, size_t(len), what)) return true;
   const int copy = guard::take_fd(tid, tgid, arg(a, 0));

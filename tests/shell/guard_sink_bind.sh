@@ -10,7 +10,10 @@
 # (tests/fixtures/sink_bind.c race); the app's own binds still work, AF_UNIX
 # socket files included (made where the app's path says, with its umask).
 # Runs in a network namespace of its own.
-if [ "$(id -u)" -ne 0 ] || ! unshare -n true 2>/dev/null; then echo "skip: needs root and unshare -n"; exit 77; fi
+if [ "$(id -u)" -ne 0 ] || ! unshare -n true 2>/dev/null || ! command -v ip >/dev/null; then
+  echo "skip: needs root, unshare -n and ip (iproute2)"
+  exit 77
+fi
 if [ -z "${SINK_BIND_INNER:-}" ]; then exec env SINK_BIND_INNER=1 unshare -n bash "$0" "$@"; fi
 source "$(dirname "$0")/lib.bash"
 ip link set lo up

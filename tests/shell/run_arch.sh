@@ -41,6 +41,18 @@ assert len(c) == 2, c
 assert all(e["args"].get("arch") == "i386" and e["network"]["remote"]["addr"] == "127.0.0.1" for e in c), c
 assert sum(e["args"].get("via") == "socketcall" for e in c) == 1, c
 PY
+  # i386 binds (socketcall and direct) onto a loopback sink's port: the
+  # guard's, as the 64-bit ones (sensor/guard.hpp protect_sinks).
+  [ "$("$FIXTURES/run_arch" bind80 28802)" = $'socketcall bind: ok\ndirect bind: ok' ] ||
+    { echo "FAIL: natively: $("$FIXTURES/run_arch" bind80 28802)"; exit 1; }
+  out=$(timeout 60 "$VIGIL" run --spool-dir="$tmp/spool" --alerts=http://127.0.0.1:28802/ --alerts="file:$tmp/albind" -- \
+    "$FIXTURES/run_arch" bind80 28802 2>/dev/null)
+  [ "$out" = $'socketcall bind: Operation not permitted\ndirect bind: Operation not permitted' ] ||
+    { echo "FAIL: i386 binds onto a loopback sink's port: $out"; exit 1; }
+  [ "$(grep -c '"rule":"Sensor tamper attempt"' "$tmp/albind")" = 2 ] || { echo "FAIL: i386 binds: $(cat "$tmp/albind")"; exit 1; }
+  out=$(timeout 60 "$VIGIL" run --spool-dir="$tmp/spool" --alerts=http://127.0.0.1:28802/ -- \
+    "$FIXTURES/run_arch" bind80 28803 2>/dev/null)
+  [ "$out" = $'socketcall bind: ok\ndirect bind: ok' ] || { echo "FAIL: i386 binds of another port (performed): $out"; exit 1; }
   # i386 sends with a destination (i386's msghdr, iovec, mmsghdr and cmsg
   # layouts): events in detect mode; under a block rule each is performed by
   # vigil (denied when it matches; the AF_UNIX one, passing an fd, goes through
