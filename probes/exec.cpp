@@ -341,7 +341,7 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // the file to hash (exe_fd, or the interpreter's, left open), else -1.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
                      struct stat* interp_st, const DecodeContext& ctx, DecodeContext::ExecImage* image,
-                     const procfs::Status* ids = nullptr, int* hash_fd = nullptr) {
+                     const procfs::Status* ids = nullptr, int* hash_fd = nullptr, const Caller* who = nullptr) {
   interp_st->st_ino = 0;
   if (hash_fd) *hash_fd = -1;
   procfs::Status st;
@@ -377,9 +377,21 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   if (f.head && !f.script) *image = {uint64_t(file_st->st_dev), uint64_t(file_st->st_ino)};
   else *image = {};
   if (f.script) {
-    const std::string at = f.interp[0] == '/' ? f.interp : fmt::format("/proc/{}/cwd/{}", tid, f.interp);
-    if (int ifd = open(at.c_str(), O_PATH | O_CLOEXEC); ifd >= 0) {
-      const std::string script = raw_path.empty() ? p->exe : raw_path[0] == '/' ? raw_path : cwd() + "/" + raw_path;
+    // The interpreter as the kernel finds it: from the caller's root (a
+    // caller that chrooted: resolved as it sees it, named in vigil's view,
+    // as the script is: exec_preview).
+    const bool foreign = who && !caller_root_is_vigils(*who);
+    int ifd = -1;
+    if (foreign) {
+      Resolved r = resolve(*who, AT_FDCWD, f.interp, kFollowLast);
+      if (r.ok()) ifd = std::exchange(r.fd, -1);
+    } else {
+      ifd = open((f.interp[0] == '/' ? f.interp : fmt::format("/proc/{}/cwd/{}", tid, f.interp)).c_str(), O_PATH | O_CLOEXEC);
+    }
+    if (ifd >= 0) {
+      const std::string script = raw_path.empty() || foreign ? p->exe
+                                 : raw_path[0] == '/'         ? raw_path
+                                                              : cwd() + "/" + raw_path;
       p->interpreter_script = std::filesystem::path(script).lexically_normal().string();
       p->exe = read_link(fmt::format("/proc/self/fd/{}", ifd));
       p->exe_deleted = p->exe_from_memfd = false;
@@ -441,7 +453,7 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st, ist;
   read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ist, ctx, &ctx.exec_image, ctx.caller_ids,
-                  ctx.exec_hash_later ? &ctx.exec_hash_fd : nullptr);
+                  ctx.exec_hash_later ? &ctx.exec_hash_fd : nullptr, &who);
   if (ctx.exec_hash_fd != exe_fd) procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)

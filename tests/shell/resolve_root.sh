@@ -115,6 +115,19 @@ d = sys.argv[2]
 execs = [e for e in events(sys.argv[1]) if e["type"] == "exec"]
 assert any(e["process"]["exe"] == d + "/free/prog" for e in execs), [e["process"]["exe"] for e in execs]
 PY
+    # A script whose "#!" names an interpreter in the new root: that
+    # interpreter runs (and is hashed and checked for drift), not whatever
+    # vigil's root has at that path (nothing here).
+    printf '#!/free/prog\n' >"$D/free/script" && chmod +x "$D/free/script"
+    rm -f "$T/ev"
+    vrun_rule detect --events="$T/ev" -- "$FIXTURES/root_move" "$D" chroot_script
+    "$PY" - "$T/ev" "$D" <<'PY' || fail "detect: a script's interpreter in a chroot is looked up in vigil's root"
+import os, sys
+sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view import events
+d = sys.argv[2]
+execs = [e["process"] for e in events(sys.argv[1]) if e["type"] == "exec"]
+assert any(p["exe"] == d + "/free/prog" and p.get("script") == d + "/free/script" for p in execs), execs
+PY
   fi
 fi
 # A relative path that does not resolve keeps its lexical name (made only
