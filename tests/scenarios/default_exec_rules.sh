@@ -33,6 +33,14 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   vrun detect -- "$shm/dropper.sh" "$T/ran"
   [ -e "$T/ran" ] || fail "detect: /dev/shm script did not run"
   expect_alert "Program run from /dev/shm" none
+  # the same program run through the dynamic loader (an exec of the loader): blocked too
+  ldso=$(readlink -f /lib64/ld-linux-x86-64.so.2 2>/dev/null || true)
+  if [ -x "$ldso" ]; then
+    rm -f "$T/ran"
+    vrun prevent -- /bin/sh -c '"$0" "$1" "$2"; echo "rc=$?" >"$3"' "$ldso" "$shm/dropper" "$T/ran" "$T/shm.rc"
+    [ ! -e "$T/ran" ] || fail "prevent: /dev/shm program run by the loader ran"
+    expect_alert "Program run from /dev/shm" denied
+  fi
 fi
 
 # fileless execution from a memfd

@@ -105,6 +105,13 @@ std::vector<Case> default_cases() {
   c.push_back({"Fileless execution from memory", exec_p(with(proc("memfd:x", {"x"}), [](Process& p) { p.exe_from_memfd = true; })),
                exec_ev("/bin/ls", {"ls"})});
   c.push_back({"Program run from /dev/shm", exec_ev("/dev/shm/.x", {"/dev/shm/.x"}), exec_ev("/dev/null2", {"x"})});
+  // a program run through the dynamic loader: its arguments name it
+  const char* ldso = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+  c.push_back({"Program run from /dev/shm", exec_ev(ldso, {"ld-linux-x86-64.so.2", "--argv0", "x", "/dev/shm/x"}),
+               exec_ev(ldso, {"ld-linux-x86-64.so.2", "/usr/bin/true"})});
+  c.push_back({"Hidden executable run", exec_ev(ldso, {"ld-linux-x86-64.so.2", "/tmp/.x/miner"}),
+               exec_ev(ldso, {"ld-linux-x86-64.so.2", "../build/prog", "./a.out"})});
+  c.push_back({"Hidden executable run", exec_ev(ldso, {"ld-linux-x86-64.so.2", ".m"}), exec_ev(ldso, {"ld-linux-x86-64.so.2", "--list", "a.b"})});
   c.push_back({"Password database read", open_ev("/etc/shadow", O_RDONLY), open_ev("/etc/shadow", O_RDONLY, proc("/usr/bin/passwd", {"passwd"}))});
   c.push_back({"SSH private key read", open_ev("/root/.ssh/id_ed25519", O_RDONLY), open_ev("/root/.ssh/id_ed25519.pub", O_RDONLY)});
   c.push_back({"Cloud credentials read by a command-line tool", open_ev("/root/.aws/credentials", O_RDONLY),
