@@ -62,6 +62,21 @@ grep -qx "unix again 98" "$tmp/out" || fail "serve: a second bind of the same pa
 [ -S "$tmp/cwd/app.sock" ] || fail "serve: no socket file in the app's cwd"
 echo "serve: $(tr '\n' ' ' <"$tmp/out")"
 
+# A real server (Python's, dual-stack on ::) under the guard: its binds performed by vigil.
+timeout 120 "$VIGIL" run --spool-dir="$tmp/spool" --alerts="http://localhost:$PORT/" -- python3 -c '
+import http.server, socket, sys, threading, urllib.request
+class S(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200); self.end_headers(); self.wfile.write(b"served")
+    def log_message(self, *a): pass
+srv = S(("::", int(sys.argv[1])), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+print(urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1], timeout=10).read().decode())
+' $((PORT + 2)) >"$tmp/out" 2>"$tmp/err" || fail "python server: $(tail -3 "$tmp/err")"
+grep -qx served "$tmp/out" || fail "python server: $(cat "$tmp/out") $(tail -3 "$tmp/err")"
+
 # No sink on loopback: bind is not trapped for the guard (vigil syscalls says why when it is).
 "$VIGIL" syscalls --alerts="http://127.0.0.1:$PORT/" >"$tmp/sys" 2>&1
 grep -Eq "^ +bind +sensor guard \(an HTTP sink on loopback" "$tmp/sys" || fail "vigil syscalls does not say why bind is trapped: $(grep bind "$tmp/sys")"
