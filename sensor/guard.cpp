@@ -36,6 +36,7 @@
 #include <spdlog/spdlog.h>
 
 #include "probes/procfs.hpp"
+#include "probes/sockaddr.hpp"
 #include "sensor/keeper.hpp"
 #include "sensor/perform.hpp"
 #include "sensor/sensor.hpp"
@@ -613,7 +614,23 @@ bool Guard::on_bind(int listener, uint64_t id, int tid, int tgid, const probes::
   procfs::Fd sock(copy);
   perform::Creds creds;
   if (!perform::read_creds(tid, &creds)) return answer(ESRCH);  // the caller is gone
-  if (!rules_allow(listener, id, tgid, make, emit)) return *answered = true, false;
+  // The event, judged by the rules (rules_allow's steps): its decoder reads
+  // the address again, so the verdict holds for the bytes vigil binds only
+  // if both reads agree. A thread that rewrote it in between is the attack
+  // itself (no program rewrites an address during its own bind): denied.
+  bool drop = false;
+  Event ev = make(&drop);
+  if (ev.net && !drop) {
+    const Endpoint read = decode_sockaddr(&addr, size_t(len)), &judged = ev.net->local;
+    if (read.family != judged.family || read.addr != judged.addr || read.port != judged.port) {
+      *what = fmt::format("bind (the address changed while vigil read it: {} then {})", judged.addr, read.addr);
+      return true;
+    }
+  }
+  const Action act = drop ? Action::None : ev.action;
+  if (act == Action::Killed) kill(tgid, SIGKILL);
+  if (!drop) emit(std::move(ev));
+  if (act != Action::None) return answer(EPERM);
   int domain = 0;
   socklen_t dl = sizeof domain;
   if (getsockopt(sock.fd, SOL_SOCKET, SO_DOMAIN, &domain, &dl) < 0) return answer(errno);  // ENOTSOCK, as bind's
