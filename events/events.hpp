@@ -55,6 +55,9 @@ struct Process {
   // a fork inherits it (pre-fork and fork-per-connection servers).
   bool accepted_conn = false;
   int64_t exe_mtime_ns = 0;
+  // The file /proc/PID/exe names (a script's interpreter), 0 if unknown: a
+  // process learnt late is checked against it (sensor/tracer.cpp learn).
+  uint64_t exe_dev = 0, exe_ino = 0;
   std::shared_ptr<const Process> parent;  // may be null (outside the tree)
 
   std::string cmdline() const;  // argv joined by spaces

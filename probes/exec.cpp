@@ -413,6 +413,7 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
                                        [](const std::string& a) { return !a.empty() && a[0] != '/'; }))
     cwd();
   p->exe_mtime_ns = int64_t(file_st->st_mtim.tv_sec) * 1'000'000'000 + file_st->st_mtim.tv_nsec;
+  p->exe_dev = image->dev, p->exe_ino = image->ino;
   const std::string& named = !p->interpreter_script.empty() ? p->interpreter_script : p->exe;
   p->name = named.substr(named.rfind('/') + 1);
 }

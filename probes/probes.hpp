@@ -392,7 +392,8 @@ void exit_code(const SyscallArgs&, const TraceeMemory&, DecodeContext&, Event*);
 // The exec event of what process pid runs now (/proc/PID/exe, its SHA-256,
 // /proc/PID/cmdline, ids, cwd): for an exec whose image is not the one judged
 // at its entry, or could not be opened there (docs/design.md, "Exec
-// verification"). ev->proc: the process before the exec (null: unknown);
+// verification"), and for a process learnt late that does not run its
+// parent's image (sensor/tracer.cpp own_image). ev->proc: the process before the exec (null: unknown);
 // syscall: "execve" or "execveat" (evt.type). False if pid is gone.
 bool exec_event_of_image(int pid, const char* syscall, DecodeContext& ctx, Event* ev);
 

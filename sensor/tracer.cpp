@@ -265,7 +265,7 @@ struct Tracer::Impl {
       }
     }
     fresh_tid = tid;
-    if (!procs.count(tgid) && !defer) learn(tgid, ppid, watch, 0, pidfd);
+    if (!procs.count(tgid) && !defer) learn(tgid, ppid, fresh_ids, watch, 0, false, pidfd);
     else if (pidfd >= 0) close(pidfd);
     if (!procs.count(tgid) && defer) *defer = ppid;
     thread_tgid[tid] = tgid;
@@ -280,24 +280,69 @@ struct Tracer::Impl {
 
   // A process seen for the first time: its fork event. Its parent is learnt
   // first if it is unknown too (a process that never made a notified call).
+  // ids: its ids as read now (the copy of its parent's are not: it may have
+  // changed them before its first notified call). made: it was stopped
+  // before its first instruction (clone(CLONE_PARENT)), so its parent's
+  // record is exactly what it runs.
   // pidfd: a pidfd of it already open (-1: none), kept to watch its exit.
   // kernel_ppid: the parent the kernel records when it is not the maker
   // (clone(CLONE_PARENT)): an argument of the fork event.
-  void learn(int pid, int ppid, bool watch, int depth, int pidfd = -1, int kernel_ppid = 0) {
+  void learn(int pid, int ppid, const procfs::Status& ids, bool watch, int depth, bool made = false, int pidfd = -1,
+             int kernel_ppid = 0) {
     // Only an app process: one with vigil's filter on top of vigil's own
     // (never vigil's parent, init or a subreaper that took an orphan).
     procfs::Status pst;
     if (ppid > 1 && !procs.count(ppid) && depth < 32 && own_filters >= 0 && procfs::read_status(ppid, &pst) &&
         pst.tgid == ppid && pst.seccomp_filters > own_filters)
-      learn(ppid, pst.ppid, true, depth + 1);
+      learn(ppid, pst.ppid, pst, true, depth + 1);
     add_process(pid, ppid, kernel_ppid);
+    set_ids(pid, ids);
+    const std::string own_exe = made ? std::string() : own_image(pid);
     if (watch) watch_exit(pid, pidfd);
     else if (pidfd >= 0) close(pidfd);
     Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
     ev.child_pid = pid;
     if (kernel_ppid) ev.args.push_back({"kernel_ppid", std::to_string(kernel_ppid)});
+    if (!own_exe.empty()) ev.args.push_back({"child_exe", own_exe});
     carry_out(judge.judge(ev, probes::Enforce::Kill), pid);  // the child exists already: only killing it is left
     judge.emit(std::move(ev));
+  }
+
+  // A process learnt late is a copy of its parent's record, which need not
+  // be what it runs: its parent may have exec'd since the fork (a trusted
+  // image program, whose name a rule excepts), or it is an orphan given to a
+  // subreaper of the app or to a process outside it (no record at all). Its
+  // image is compared with the record's (one stat); if it differs, its
+  // identity is read from /proc as for an exec vigil did not see (the image
+  // the kernel runs, its command line as it is now, its ids and cwd). A
+  // process whose parent exec'd the same image keeps the copy (its command
+  // line is then the parent's: docs/threat-model.md). Returns the exe read
+  // ("" if the copy stands).
+  std::string own_image(int pid) {
+    auto it = procs.find(pid);
+    if (it == procs.end()) return {};
+    const Process& copy = *it->second.info;
+    struct stat st {};
+    if (stat(fmt::format("/proc/{}/exe", pid).c_str(), &st) != 0) return {};  // gone: nothing truer to read
+    if (copy.exe_ino && uint64_t(st.st_dev) == copy.exe_dev && uint64_t(st.st_ino) == copy.exe_ino) return {};
+    Event ev = new_event(EventClass::Process, "exec", pid, it->second.info);
+    probes::DecodeContext ctx = decode_context(pid);
+    if (!probes::exec_event_of_image(pid, "execve", ctx, &ev)) return {};
+    it->second.info = ev.proc;
+    return ev.proc->exe.empty() ? "<unknown>" : ev.proc->exe;
+  }
+  // The ids of process pid's record, as read (ids of -1 and cap_eff -1: not read).
+  void set_ids(int pid, const procfs::Status& ids) {
+    auto it = procs.find(pid);
+    if (it == procs.end() || ids.uid < 0) return;
+    const Process& was = *it->second.info;
+    if (was.uid == ids.uid && was.euid == ids.euid && was.gid == ids.gid && was.egid == ids.egid &&
+        (ids.cap_eff < 0 || was.cap_effective == ids.cap_eff))
+      return;
+    auto p = std::make_shared<Process>(was);
+    p->uid = ids.uid, p->euid = ids.euid, p->gid = ids.gid, p->egid = ids.egid;
+    if (ids.cap_eff >= 0) p->cap_effective = ids.cap_eff;
+    it->second.info = std::move(p);
   }
 
   // A pidfd in the epoll set (data: the pid): readable when the process is
@@ -969,7 +1014,7 @@ struct Tracer::Impl {
       Event code;
       probes::DecodeContext ctx = decode_context(tgid);
       probe->decode(args, probes::TraceeMemory(tid), ctx, &code);
-      if (new_ppid >= 0) learn(tgid, new_ppid, false, 0);
+      if (new_ppid >= 0) learn(tgid, new_ppid, fresh_ids, false, 0);
       return process_gone(tgid, true, code.exit_code);
     }
     Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
@@ -1222,7 +1267,7 @@ struct Tracer::Impl {
       // made one before its clone(CLONE_PARENT) ran) is only let go.
       procfs::Status st;
       if (procfs::read_status(child, &st) && st.tgid == child && !procs.count(child))
-        learn(child, maker, true, 0, -1, st.ppid != maker ? st.ppid : 0);
+        learn(child, maker, st, true, 0, true, -1, st.ppid != maker ? st.ppid : 0);
       if (made_stopped_early.erase(child)) detach(child);
       else made_awaiting_stop.insert(child);
     }

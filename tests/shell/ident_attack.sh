@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Attacks on vigil's record of who did what (tests/fixtures/ident_attack.c).
+# vigil learns a process at its first trapped call; what it then records as
+# its image, command line and user must be the process's own, not what its
+# parent (or whoever it was reparented to) became in between:
+# - exec: a child waits while its parent execs a trusted image program (here
+#   cat, in the rule's exception with vigil_image_program, as chpasswd is in
+#   the default "Authentication configuration modified"), then writes a
+#   protected file. Before: the child was recorded as cat, the exception
+#   applied, no alert.
+# - subreaper: the same through a reparent to an app subreaper that exec'd cat.
+# - orphan: a double fork whose middle exits, no subreaper in the app: the
+#   grandchild's write was recorded with no name, image, command or user.
+source "$(dirname "$0")/lib.bash"
+: "${SRC_DIR:?}"
+fx="$FIXTURES/ident_attack"
+cat >"$tmp/rules.yaml" <<YAML
+- rule: ident write
+  desc: d
+  condition: >
+    evt.type in (open, openat, creat) and evt.is_open_write = true and fd.name startswith $tmp/w-
+    and not (proc.name in (cat) and vigil_image_program)
+  output: ident write (file=%fd.name process=%proc.name exe=%proc.exepath command=%proc.cmdline user=%user.name)
+  priority: WARNING
+YAML
+run() {  # NAME ARGS...: the fixture under vigil, alerts in $tmp/NAME.alerts
+  local name=$1; shift
+  "$VIGIL" run --rules="$SRC_DIR/rules/default/vigil_rules.yaml" --rules="$tmp/rules.yaml" \
+    --alerts="file:$tmp/$name.alerts" -- "$fx" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null ||
+    fail "$name: the run failed: $(tail -3 "$tmp/$name.err")"
+}
+check_write() {  # NAME: one "ident write" alert naming the fixture as the writer
+  local name=$1
+  grep -q '^writer ' "$tmp/$name.out" || fail "$name: no writer ran: $(cat "$tmp/$name.out" "$tmp/$name.err")"
+  python3 - "$tmp/$name.alerts" "$fx" "$(awk '/^writer /{print $2}' "$tmp/$name.out")" <<'PY' ||
+import json, os, sys
+alerts = [json.loads(l) for l in open(sys.argv[1])] if os.path.exists(sys.argv[1]) else []
+hits = [a for a in alerts if a["rule"] == "ident write"]
+assert len(hits) == 1, "alerts: %s" % [a["output"] for a in alerts]
+f = hits[0]["output_fields"]
+assert f["proc.name"] == "ident_attack" and f["proc.exepath"] == sys.argv[2], f
+assert f["user.name"] == "root", f
+PY
+    fail "$name: the write was not recorded as the fixture's"
+}
+run exec exec "$tmp/w-exec" /bin/cat
+check_write exec
+run subreaper subreaper "$tmp/w-subreaper" /bin/cat
+check_write subreaper
+run orphan orphan "$tmp/w-orphan"
+check_write orphan
+finish
