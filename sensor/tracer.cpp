@@ -200,6 +200,7 @@ struct Tracer::Impl {
     probes::DecodeContext::ExecImage before;  // the caller's own image (lazy checks)
     int64_t since_ns = 0;                     // lazy checks: when the exec was let through
     int64_t next_ns = 0;                      // lazy checks: when the sweep looks again
+    ProcessPtr was;                           // the process's record before the exec (exec_failed)
   };
   // Where a rule can block the exec: its thread is seized (TRACEEXEC) and
   // checked at its PTRACE_EVENT_EXEC stop, before the new image's first
@@ -717,6 +718,7 @@ struct Tracer::Impl {
   int watch_exec(int tid, int tgid, const char* syscall, const probes::DecodeContext::ExecImage& image,
                  const Event& ev) {
     ExecCheck c{tid, syscall, image, image.ino && ev.proc ? ev.proc->exe : std::string(), {}};
+    c.was = info_of(tgid);
     if (std::strcmp(syscall, "execveat") == 0 ? enforce_execveat : enforce_execve) {
       if (ensure_seized(tid)) {
         exec_traced[tid] = std::move(c);
@@ -795,8 +797,27 @@ struct Tracer::Impl {
   void lazy_check(int tgid, const ExecCheck& c) {
     struct stat st {};
     if (stat(fmt::format("/proc/{}/exe", tgid).c_str(), &st) != 0 || same_file(st, c.judged)) return;
-    if (same_file(st, c.before)) return;  // the exec failed (or ran the caller's own image again)
+    if (same_file(st, c.before)) return exec_failed(c);  // (or it ran the caller's own image again)
     verify_exec(tgid, c, false);
+  }
+  // An exec let through that did not happen: the kernel failed it after
+  // vigil's read (E2BIG from an environment over a lowered stack limit,
+  // EACCES of a file without its x bit, a bad ELF). The process still runs
+  // its own image, so its record is the one from before: became() had made
+  // it the judged target, whose name and image (a trusted program a rule
+  // excepts) the caller would otherwise wear for its later calls.
+  void exec_failed(const ExecCheck& c) {
+    if (!c.was) return;
+    if (auto it = procs.find(c.was->pid); it != procs.end()) it->second.info = c.was;
+  }
+  // A thread seized for an exec (exec_traced) that notifies again, or stops
+  // for vigil's interrupt, with no exec stop before: its exec failed.
+  bool traced_exec_failed(int tid) {
+    auto it = exec_traced.find(tid);
+    if (it == exec_traced.end()) return false;
+    exec_failed(it->second);
+    exec_traced.erase(it);
+    return true;
   }
   // Lazy checks whose process made no notification since (the adaptive
   // filter may trap nothing it does): checked once the exec is over, looked
@@ -995,7 +1016,7 @@ struct Tracer::Impl {
       ~Release() {
         if (on) t.release_exec_seize(tid);
       }
-    } release{*this, tid, !exec_traced.empty() && exec_traced.erase(tid) > 0};
+    } release{*this, tid, !exec_traced.empty() && traced_exec_failed(tid)};
     if (!exec_lazy.empty()) check_lazy(tid, tgid);
     if (!connect_check.empty()) connect_check.on_notify(tid, tgid);  // its connects let through: over, or running
     auto guard_event = [&](bool* drop) {  // the event of a call the guard handles: decoded and judged as usual
@@ -1293,7 +1314,7 @@ struct Tracer::Impl {
     if (status >> 16 == PTRACE_EVENT_STOP) {
       if (!is_stop_signal(sig)) {  // our PTRACE_INTERRUPT, or the end of a group-stop
         if (detach_at_stop.erase(tid)) {
-          exec_traced.erase(tid);  // no exec stop came before: the exec failed
+          traced_exec_failed(tid);  // no exec stop came before: the exec failed
           if (!followed(tid)) return detach(tid);
         }
         return cont(tid, 0);

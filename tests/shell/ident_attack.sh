@@ -11,6 +11,10 @@
 # - subreaper: the same through a reparent to an app subreaper that exec'd cat.
 # - orphan: a double fork whose middle exits, no subreaper in the app: the
 #   grandchild's write was recorded with no name, image, command or user.
+# - failexec: an exec of cat that vigil reads and lets through, but that the
+#   kernel fails (E2BIG), then a write: the process still runs its own
+#   image. Before: it was recorded as cat from the exec on. Also in prevent
+#   mode with a rule that can block an exec (the exec's thread traced).
 source "$(dirname "$0")/lib.bash"
 : "${SRC_DIR:?}"
 fx="$FIXTURES/ident_attack"
@@ -23,9 +27,18 @@ cat >"$tmp/rules.yaml" <<YAML
   output: ident write (file=%fd.name process=%proc.name exe=%proc.exepath command=%proc.cmdline user=%user.name)
   priority: WARNING
 YAML
-run() {  # NAME ARGS...: the fixture under vigil, alerts in $tmp/NAME.alerts
+# Where a rule can block an exec, its thread is traced through it (a failed exec: its interrupt stop).
+cat >"$tmp/block.yaml" <<YAML
+- rule: exec block
+  desc: d
+  condition: evt.type in (execve, execveat) and proc.name = no-such-program
+  output: exec block (command=%proc.cmdline)
+  priority: WARNING
+  action: block
+YAML
+run() {  # NAME ARGS...: the fixture under vigil, alerts in $tmp/NAME.alerts (OPTS: more options)
   local name=$1; shift
-  "$VIGIL" run --rules="$SRC_DIR/rules/default/vigil_rules.yaml" --rules="$tmp/rules.yaml" \
+  "$VIGIL" run ${OPTS:-} --rules="$SRC_DIR/rules/default/vigil_rules.yaml" --rules="$tmp/rules.yaml" \
     --alerts="file:$tmp/$name.alerts" -- "$fx" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null ||
     fail "$name: the run failed: $(tail -3 "$tmp/$name.err")"
 }
@@ -49,4 +62,9 @@ run subreaper subreaper "$tmp/w-subreaper" /bin/cat
 check_write subreaper
 run orphan orphan "$tmp/w-orphan"
 check_write orphan
+run failexec failexec "$tmp/w-failexec" /bin/cat
+grep -q 'exec failed: Argument list too long' "$tmp/failexec.out" || fail "failexec: the exec did not fail: $(cat "$tmp/failexec.out")"
+check_write failexec
+OPTS="--mode=prevent --rules=$tmp/block.yaml" run failexec_traced failexec "$tmp/w-failexec_traced" /bin/cat
+check_write failexec_traced
 finish
