@@ -72,7 +72,8 @@ constexpr uint8_t R = kFeedRoot;
 // proc.accepted_conn; exit_group: exact exit codes. Invariants checked: the
 // fd table needs no row (entries are validated against /proc at every
 // lookup, an unseen dup or close only costs a re-resolve), nor do the cwd
-// (read from /proc) or ids (read at exec); a process is learnt at its first
+// (read from /proc) or ids (read at exec, when a process is learnt, and at a
+// trapped set*id or capset); a process is learnt at its first
 // trapped call (exec at the latest, when it runs something).
 // A guard row without G would let the app signal or renice the sensor.
 const std::vector<Probe> kProbes = {

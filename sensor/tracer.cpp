@@ -273,6 +273,16 @@ struct Tracer::Impl {
     if (thread_tgid.size() > prune_at) prune_threads();
     return tgid;
   }
+  // Threads whose set*id or capset was let through: their ids are read again at their next notification.
+  std::unordered_set<int> ids_stale;
+  void refresh_ids(int tid, int tgid) {
+    procfs::Status st;
+    int tg = 0, pp = 0;
+    if (fresh_tid == tid) st = fresh_ids;  // the thread was learnt at this notification: read already
+    else if (!procfs::thread_group(tid, &tg, &pp, &st) || tg != tgid) return;
+    if (st.cap_eff < 0 && exec_caps) st.cap_eff = procfs::cap_effective(tid);  // (a pidfd does not tell it)
+    set_ids(tgid, st);
+  }
   // The ids of thread fresh_tid as read when it was learnt, at the
   // notification being handled (0: none learnt at this one).
   int fresh_tid = 0;
@@ -1019,6 +1029,18 @@ struct Tracer::Impl {
     } release{*this, tid, !exec_traced.empty() && traced_exec_failed(tid)};
     if (!exec_lazy.empty()) check_lazy(tid, tgid);
     if (!connect_check.empty()) connect_check.on_notify(tid, tgid);  // its connects let through: over, or running
+    // The caller's ids (user.*, group.*) are read at its exec and when it is
+    // learnt; a set*id or capset changes them: read at that call (the caller
+    // waits, so they are its ids as it asks: "Privilege raised to root"
+    // needs the uid it asks from, not the one it exec'd with) and again at
+    // the thread's next notification, once the call has run.
+    if (probe->decode == probes::dec::ids || std::strcmp(probe->type, "capset") == 0) {
+      refresh_ids(tid, tgid);
+      if (ids_stale.size() > 4096) ids_stale.clear();  // threads gone meanwhile: at worst one read more
+      ids_stale.insert(tid);
+    } else if (!ids_stale.empty() && ids_stale.erase(tid)) {
+      refresh_ids(tid, tgid);
+    }
     auto guard_event = [&](bool* drop) {  // the event of a call the guard handles: decoded and judged as usual
       Event ev = new_event(probe->cls, probe->type, tid, info_of(tgid));
       probes::DecodeContext c = decode_context(tgid);

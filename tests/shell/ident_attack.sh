@@ -15,6 +15,9 @@
 #   kernel fails (E2BIG), then a write: the process still runs its own
 #   image. Before: it was recorded as cat from the exec on. Also in prevent
 #   mode with a rule that can block an exec (the exec's thread traced).
+# - setuid: a root process that dropped to uid 33 (saved uid 0) and calls
+#   setuid(0): the default "Privilege raised to root" must fire. Before:
+#   user.uid was the one read at its exec (0) and the rule saw no non-root caller.
 source "$(dirname "$0")/lib.bash"
 : "${SRC_DIR:?}"
 fx="$FIXTURES/ident_attack"
@@ -67,4 +70,8 @@ grep -q 'exec failed: Argument list too long' "$tmp/failexec.out" || fail "faile
 check_write failexec
 OPTS="--mode=prevent --rules=$tmp/block.yaml" run failexec_traced failexec "$tmp/w-failexec_traced" /bin/cat
 check_write failexec_traced
+run setuid setuid
+grep -q 'setuid(0) = 0' "$tmp/setuid.out" || fail "setuid: the fixture did not regain root: $(cat "$tmp/setuid.out")"
+grep -q '"rule":"Privilege raised to root"' "$tmp/setuid.alerts" 2>/dev/null ||
+  fail "setuid: uid 33 becoming root again not alerted"
 finish
