@@ -162,12 +162,19 @@ const long kTestHashDelayMs = [] {
   return v ? std::strtol(v, nullptr, 10) : 0L;
 }();
 
-std::string hash_fd(int fd) {
+// The SHA-256 of fd's content, read up to the size fstat gave (size):
+// empty (not hashed) if it reads longer. A pseudo-file says it is empty and
+// reads on (/proc/PID/pagemap: 8 bytes for every page of a 47-bit address
+// space, 256 GB), and an app can grow a file faster than it is hashed: read
+// to its end, either held the tracer, and every trapped call of the app,
+// for as long as the app liked (tests/shell/run_exec_pseudo.sh).
+std::string hash_fd(int fd, off_t size) {
   if (kTestHashDelayMs > 0) usleep(useconds_t(kTestHashDelayMs * 1000));
   Sha256 sha;
   char buf[65536];
+  off_t total = 0;
   for (ssize_t n; (n = read(fd, buf, sizeof buf)) != 0;) {
-    if (n < 0) return {};
+    if (n < 0 || (total += n) > size) return {};
     sha.update(buf, size_t(n));
   }
   return sha.hex();
@@ -214,8 +221,13 @@ FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
   const int64_t ctime_ns = int64_t(st->st_ctim.tv_sec) * 1'000'000'000 + st->st_ctim.tv_nsec;
   Key key{st->st_dev, st->st_ino, mtime_ns, ctime_ns, st->st_size};
   if (auto it = cache.find(key); it != cache.end()) return it->second;
-  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC);
-  if (rd < 0) return {};  // e.g. an execute-only file and vigil not root
+  // O_NONBLOCK: a lease the app holds on the file (F_SETLEASE) fails the open
+  // at once (EWOULDBLOCK) instead of holding the tracer, and every trapped
+  // call of the app, until the app gives it up or fs.lease-break-time (45 s)
+  // passes. The file is then left unread: judged on the image the kernel
+  // loads, as one vigil cannot open (tests/shell/run_exec_lease.sh).
+  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (rd < 0) return {};  // e.g. an execute-only file and vigil not root; a lease
   FileFacts f;
   char head[256];  // the kernel reads as much for "#!" (BINPRM_BUF_SIZE)
   const ssize_t n = pread(rd, head, sizeof head, 0);
@@ -223,7 +235,7 @@ FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
   f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
   const bool later = owed && !f.script;  // (a script is small, and its interpreter is what runs)
   if (st->st_size <= kHashMaxBytes && later) *owed = true;
-  else if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd);
+  else if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd, st->st_size);
   close(rd);
   if (later && *owed) return f;  // cached once hashed
   if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
