@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -462,14 +463,14 @@ void SensitiveWatch::appeared_dir(const std::string& top, const struct stat& top
   }
 }
 
-std::vector<SensitiveOpen> SensitiveWatch::read_events(bool last) {
+std::vector<SensitiveOpen> SensitiveWatch::read_events(bool last, size_t max) {
   std::vector<SensitiveOpen> out;
   alignas(inotify_event) char buf[16384];
   bool need_rescan = false;
   std::unordered_map<int, size_t> written;     // wd -> its write hit in out (one per file per call)
   std::unordered_map<uint32_t, size_t> moves;  // rename cookie -> its hit in out
   bool overflowed = false;
-  for (;;) {
+  while (out.size() < max) {
     ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n <= 0) break;  // EAGAIN: drained
     for (char* p = buf; p < buf + n;) {
@@ -757,6 +758,15 @@ struct SensitiveMonitor::Impl {
   std::thread thread;
   std::mutex mu;
   std::vector<Hit> hits;
+  // Reports the tracer has not taken yet (drain(): when it wakes, at least
+  // every second): at most about kMaxHits. Beyond, the watch reads no more
+  // (drained tells it there is room again) and inotify's own queue holds the
+  // rest, whose overflow is counted, alerted and rechecked by change time.
+  // Before 2026-12-07 the reports past 10000 were dropped without a word: an
+  // app reading two watched files in a loop hid a later read or write
+  // (tests/shell/probes_watch_backlog.sh).
+  static constexpr size_t kMaxHits = 10000;
+  std::condition_variable drained;
 
   std::string warning;  // for the tracer's log (take_warning)
   size_t exhausted = 0;  // take_exhausted
@@ -770,9 +780,15 @@ struct SensitiveMonitor::Impl {
   // for reads and writes; a chmod, rename or unlink is made through no fd of
   // the file, so a holder would be the wrong process.
   size_t collect(pid_t self, bool last = false) {
+    size_t room = SIZE_MAX;  // (last: the app is gone, what is queued is all there is)
+    if (!last) {
+      std::unique_lock<std::mutex> lock(mu);
+      drained.wait(lock, [&] { return hits.size() < kMaxHits || stopping.load(std::memory_order_relaxed); });
+      room = kMaxHits - std::min(hits.size(), kMaxHits);
+    }
     std::vector<pid_t> candidates;
     bool listed = false;
-    std::vector<SensitiveOpen> seen = watch.read_events(last);
+    std::vector<SensitiveOpen> seen = watch.read_events(last, room);
     for (auto& o : seen) {
       Hit h{std::move(o), {}};
       if (h.open.ino != 0 && (!h.open.type || std::strcmp(h.open.type, "open") == 0)) {
@@ -780,7 +796,7 @@ struct SensitiveMonitor::Impl {
         h.pids = attribute_open(h.open.dev, h.open.ino, candidates);
       }
       std::lock_guard<std::mutex> lock(mu);
-      if (hits.size() < 10000) hits.push_back(std::move(h));  // bounded if the tracer stalls
+      hits.push_back(std::move(h));
     }
     note_faults();  // (a new entry's watch may have been refused)
     return seen.size();
@@ -928,14 +944,21 @@ bool SensitiveMonitor::take_setup(std::string* info, Walked* walked) {
 std::vector<SensitiveMonitor::Hit> SensitiveMonitor::drain() {
   std::vector<Hit> out;
   if (!impl_) return out;
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  out.swap(impl_->hits);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    out.swap(impl_->hits);
+  }
+  impl_->drained.notify_one();
   return out;
 }
 
 void SensitiveMonitor::stop() {
   if (!impl_ || !impl_->thread.joinable()) return;
-  impl_->stopping.store(true, std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);  // (a collect() waiting for room sees it)
+    impl_->stopping.store(true, std::memory_order_relaxed);
+  }
+  impl_->drained.notify_one();
   if (write(impl_->stop_pipe[1], "x", 1) != 1) {
   }
   impl_->thread.join();

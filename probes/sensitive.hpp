@@ -136,7 +136,9 @@ class SensitiveWatch {
   // Drains pending events (non-blocking); returns the sensitive opens and the
   // changes to protected objects seen (one write hit per file per call).
   // last: the watch stops after this call (a pending recheck is done now).
-  std::vector<SensitiveOpen> read_events(bool last = false);
+  // max: stop reading once that many are found (give or take one read's
+  // worth); the rest stays in the kernel's queue.
+  std::vector<SensitiveOpen> read_events(bool last = false, size_t max = SIZE_MAX);
   size_t watched_files() const;
   size_t protected_watches() const;  // watches vigil added for rules (and sensitive reads)
 
