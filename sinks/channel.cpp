@@ -28,6 +28,13 @@ constexpr uint64_t kSegmentBytes = 1 << 20;
 constexpr auto kBackoffMin = std::chrono::milliseconds(250);
 constexpr auto kBackoffMax = std::chrono::milliseconds(30000);
 constexpr int kClosedRetries = 3;  // tries of one batch closed without a status before it is halved
+// A spool that failed (its disk full, vigil out of fds) is tried again this
+// much later. The failure can be the app's doing and passing: the default
+// spool is on the app's filesystem (/tmp), which it can fill and free again,
+// and its processes hold vigil's fds (a pidfd each). Before 2026-12-07 one
+// failure turned the spool off for the run: every later record past the
+// memory queue was dropped (tests/shell/sinks_spool_recover.sh).
+constexpr auto kSpoolRetry = std::chrono::seconds(1);
 
 bool power_of_ten(uint64_t n) {
   while (n >= 10 && n % 10 == 0) n /= 10;
@@ -157,17 +164,24 @@ void Channel::push(std::string line, uint64_t start) {
 }
 
 bool Channel::spool_append(const std::string& line) {
-  if (!spool_ok_ || spool_dir_.empty() || spool_bytes_ + line.size() + 1 > spool_max_) return false;
+  if (spool_dir_.empty() || spool_bytes_ + line.size() + 1 > spool_max_) return false;
+  const bool retry = !spool_ok_;  // (a failure again is not logged again)
+  if (retry && Clock::now() - spool_failed_ < kSpoolRetry) return false;
+  auto failed = [&] {
+    spool_ok_ = false;
+    spool_failed_ = Clock::now();
+    return false;
+  };
   if (write_fd_ < 0) {
     std::error_code ec;
     fs::create_directories(spool_dir_, ec);
     write_segment_ = spool_dir_ / fmt::format("{:020}.ndjson", next_segment_++);
     write_fd_ = ::open(write_segment_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (write_fd_ < 0) {
-      spool_ok_ = false;
-      spdlog::error("sink {}: cannot create spool file {}: {} (set --spool-dir to a writable directory)", spec_.text,
-                    write_segment_.string(), std::strerror(errno));
-      return false;
+      if (!retry)
+        spdlog::error("sink {}: cannot create spool file {}: {} (set --spool-dir to a writable directory; tried again "
+                      "every second)", spec_.text, write_segment_.string(), std::strerror(errno));
+      return failed();
     }
     write_segment_bytes_ = write_segment_lines_ = 0;
   }
@@ -175,13 +189,15 @@ bool Channel::spool_append(const std::string& line) {
   ssize_t n = ::write(write_fd_, buf.data(), buf.size());
   if (n != ssize_t(buf.size())) {
     if (n > 0 && ftruncate(write_fd_, off_t(write_segment_bytes_)) != 0) {}  // drop the partial line
-    spdlog::error("sink {}: cannot write spool file {}: {}; spooling stops, records beyond the memory queue are "
-                  "dropped (set --spool-dir to a volume with space)",
-                  spec_.text, write_segment_.string(), n < 0 ? std::strerror(errno) : "short write (disk full?)");
+    if (!retry)
+      spdlog::error("sink {}: cannot write spool file {}: {}; records beyond the memory queue are dropped until "
+                    "it can be written again (tried every second; set --spool-dir to a volume with space)",
+                    spec_.text, write_segment_.string(), n < 0 ? std::strerror(errno) : "short write (disk full?)");
     spool_seal();
-    spool_ok_ = false;
-    return false;
+    return failed();
   }
+  if (retry) spdlog::warn("sink {}: spool {} usable again", spec_.text, spool_dir_.string());
+  spool_ok_ = true;
   write_segment_bytes_ += buf.size();
   ++write_segment_lines_;
   spool_bytes_ += buf.size();

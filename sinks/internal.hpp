@@ -111,6 +111,7 @@ class Channel {
   int journal_index_ = -1;
   bool spooling_ = false;  // once set, new lines go to the spool until it is empty (keeps order)
   bool spool_ok_ = true;
+  Clock::time_point spool_failed_{};  // the last failure: tried again kSpoolRetry later (spool_append)
   std::deque<std::filesystem::path> segments_;  // sealed, oldest first
   std::filesystem::path write_segment_;
   int write_fd_ = -1;
