@@ -277,10 +277,14 @@ bool read_socketcall_args(SyscallArgs* a, const SocketCall& c, const TraceeMemor
 }
 }  // namespace
 
+int abi_nr(uint32_t arch, const char* name) {
+  return arch == SCMP_ARCH_X86 ? i386_nr(name) : seccomp_syscall_resolve_name_arch(arch, name);
+}
+
 Index::Index(const Table& t) {
   for (const Probe& p : t)
     for (size_t i = 0; i < kAbis.size(); ++i) {
-      int nr = kAbis[i].arch == SCMP_ARCH_X86 ? i386_nr(p.syscall) : seccomp_syscall_resolve_name_arch(kAbis[i].arch, p.syscall);
+      const int nr = abi_nr(kAbis[i].arch, p.syscall);
       if (nr < 0) continue;  // not on this architecture (i386 has no accept: socketcall or accept4; aarch64 no open)
       auto& v = by_abi_[i];
       if (size_t(nr) >= v.size()) v.resize(size_t(nr) + 1, nullptr);

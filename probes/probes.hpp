@@ -57,6 +57,11 @@ constexpr int abi_index(uint32_t audit_arch) {
   return -1;
 }
 
+// The number of syscall `name` on ABI arch (one of kAbis), -1 if it has none
+// there. i386's socket calls are their direct numbers (connect: 362), which
+// an unwrapped socketcall has too (libseccomp names them by pseudo-numbers).
+int abi_nr(uint32_t arch, const char* name);
+
 // A syscall as seen at a seccomp notification (struct seccomp_data) or a
 // ptrace syscall stop (PTRACE_GET_SYSCALL_INFO).
 struct SyscallArgs {

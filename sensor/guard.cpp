@@ -24,7 +24,6 @@
 #include <chrono>
 #include <climits>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -244,21 +243,9 @@ Guard::Guard() : vigil_(int(getpid())), own_pidns_(ns_inode(int(getpid()), "pid"
       {"ioctl", Kind::IoctlOwner},
       {"bind", Kind::Bind},
   };
-  // (libseccomp names i386's socket calls by socketcall pseudo-numbers: the
-  // direct call's number, which an unwrapped socketcall has too, by search.)
-  auto direct = [](uint32_t arch, const char* name) {
-    for (int nr = 0; nr < 1024; ++nr)
-      if (char* n = seccomp_syscall_resolve_num_arch(arch, nr)) {
-        const bool same = std::strcmp(n, name) == 0;
-        free(n);
-        if (same) return nr;
-      }
-    return -1;
-  };
   for (const auto& [name, kind] : kRows)
     for (size_t i = 0; i < probes::kAbis.size(); ++i) {
-      int nr = seccomp_syscall_resolve_name_arch(probes::kAbis[i].arch, name);
-      if (nr < 0 && kind == Kind::Bind) nr = direct(probes::kAbis[i].arch, name);
+      const int nr = probes::abi_nr(probes::kAbis[i].arch, name);  // (i386's bind: its direct number, 361)
       if (nr < 0) continue;
       auto& v = by_abi_[i];
       if (size_t(nr) >= v.size()) v.resize(size_t(nr) + 1, Kind::None);

@@ -164,22 +164,12 @@ namespace sinks_detail {
 
 bool check_endpoint(const SinkSpec& spec, const HttpSettings& http, const std::atomic<bool>* abort) {
   const std::string& name = spec.text;
-  CURLU* u = curl_url();
-  char *host = nullptr, *port = nullptr, *scheme = nullptr;
-  bool parsed = curl_url_set(u, CURLUPART_URL, spec.target.c_str(), 0) == CURLUE_OK &&
-                curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-                curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-                curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK;
-  std::string h = host ? host : "", p = port ? port : "", s = scheme ? scheme : "";
-  curl_free(host);
-  curl_free(port);
-  curl_free(scheme);
-  curl_url_cleanup(u);
-  if (!parsed) {
+  UrlParts url;
+  if (!url_parts(spec.target, &url)) {
     spdlog::error("sink {}: cannot parse the URL", name);
     return false;
   }
-  if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);  // IPv6 literal
+  const std::string &h = url.host, &p = url.port, &s = url.scheme;
 
   addrinfo* res = nullptr;
   auto t0 = Clock::now();

@@ -30,6 +30,13 @@ struct HttpSettings {
 // a lookup of the binary's path, not on every start for nothing).
 bool load_http_settings(const SinkConfig& cfg, bool tls, HttpSettings* out, std::string* error);
 std::string mask_url(const std::string& url);  // user:password@ -> ***@
+// A sink URL's host (an IPv6 literal without its brackets), port (the
+// scheme's default if none) and scheme, as libcurl parses it; false if it
+// does not.
+struct UrlParts {
+  std::string host, port, scheme;
+};
+bool url_parts(const std::string& url, UrlParts* out);
 void apply_tls(void* curl, const HttpSettings& http);  // CA file and verification on a CURL*
 void curl_init_once();
 // DNS (getaddrinfo), TCP connect and TLS handshake of a network sink, logged

@@ -184,19 +184,12 @@ std::vector<LocalEndpoint> loopback_endpoints(const SinkConfig& cfg) {
       if (!parse_sink_spec(text, &spec, &ignored) ||
           (spec.kind != SinkSpec::Kind::Http && spec.kind != SinkSpec::Kind::Falcosidekick))
         continue;
-      CURLU* u = curl_url();
-      char *host = nullptr, *port = nullptr;
-      const bool parsed = curl_url_set(u, CURLUPART_URL, spec.target.c_str(), 0) == CURLUE_OK &&
-                          curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-                          curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
-      std::string h = parsed && host ? host : "";
-      const long p = parsed && port ? std::strtol(port, nullptr, 10) : 0;
-      curl_free(host);
-      curl_free(port);
-      curl_url_cleanup(u);
+      sinks_detail::UrlParts url;
+      if (!sinks_detail::url_parts(spec.target, &url)) continue;
+      std::string& h = url.host;
+      const long p = std::strtol(url.port.c_str(), nullptr, 10);
       if (h.empty() || p <= 0 || p > 65535) continue;
       for (char& c : h) c = char(std::tolower(static_cast<unsigned char>(c)));
-      if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);  // IPv6 literal
       in_addr v4{};
       in6_addr v6{};
       if (h == "localhost" || h.ends_with(".localhost")) {
@@ -214,6 +207,23 @@ std::vector<LocalEndpoint> loopback_endpoints(const SinkConfig& cfg) {
 }
 
 namespace sinks_detail {
+
+bool url_parts(const std::string& url, UrlParts* out) {
+  CURLU* u = curl_url();
+  char *host = nullptr, *port = nullptr, *scheme = nullptr;
+  const bool parsed = curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+                      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+                      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+                      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK;
+  *out = {host ? host : "", port ? port : "", scheme ? scheme : ""};
+  curl_free(host);
+  curl_free(port);
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  std::string& h = out->host;
+  if (h.size() > 2 && h.front() == '[') h = h.substr(1, h.size() - 2);  // IPv6 literal
+  return parsed;
+}
 
 std::string mask_url(const std::string& url) {
   auto scheme = url.find("://");
