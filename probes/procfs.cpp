@@ -1,6 +1,7 @@
 #include "probes/procfs.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/capability.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -113,6 +114,8 @@ bool read_exit_status(int pid, int* status) {
 namespace {
 constexpr unsigned kPidfdThread = O_EXCL;  // pidfd_open flag (Linux 6.9+)
 bool have_pidfd_info = true;  // pidfd_open(PIDFD_THREAD) and PIDFD_GET_INFO work, until one fails
+// pidfd_open(tid, 0)'s errno for a thread that leads no group: EINVAL (ENOENT on recent kernels, 6.18 here).
+bool not_leader(int err) { return err == EINVAL || err == ENOENT; }
 }  // namespace
 
 int pidfd_exit_status(int pidfd) {
@@ -129,10 +132,10 @@ bool thread_group(int tid, int* tgid, int* ppid, Status* ids, int* pidfd) {
   if (have_pidfd_info) {
     // A process pidfd first: tid is usually its group's leader (a new
     // process's first trapped call), and that pidfd can then watch its exit
-    // too. EINVAL: tid is another thread of its group (not a leader).
+    // too. not_leader: tid is another thread of its group.
     bool process = true;
     int fd = int(syscall(SYS_pidfd_open, tid, 0));
-    if (fd < 0 && errno == EINVAL) process = false, fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
+    if (fd < 0 && not_leader(errno)) process = false, fd = int(syscall(SYS_pidfd_open, tid, kPidfdThread));
     if (fd < 0 && (errno == ESRCH || own_resource(errno))) return false;  // gone; or vigil's own shortage (errno kept)
     PidfdInfo info{};
     const bool ok = fd >= 0 && ioctl(fd, kPidfdGetInfo, &info) == 0;
@@ -155,9 +158,32 @@ bool thread_group(int tid, int* tgid, int* ppid, Status* ids, int* pidfd) {
     if (err != ESRCH) have_pidfd_info = false;
   }
   Status st;
-  if (!read_status(tid, &st)) return false;
+  int fd = -1;
+  if (!(pidfd ? read_status_pinned(tid, &st, &fd) : read_status(tid, &st))) return false;
+  if (pidfd) *pidfd = fd;
   *tgid = st.tgid, *ppid = st.ppid;
   if (ids) *ids = st;
+  return true;
+}
+
+bool read_status_pinned(int pid, Status* st, int* pidfd) {
+  *pidfd = -1;
+  const int fd = int(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0 && !not_leader(errno)) return false;  // ESRCH: gone; or vigil's own shortage (errno kept)
+  if (!read_status(pid, st)) {
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    errno = err;
+    return false;
+  }
+  if (fd < 0) return true;  // pid is a thread, not a process (its group holds its id)
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, 0) != 0) {  // exited since the open: the pid may be another process's by now
+    close(fd);
+    errno = ESRCH;
+    return false;
+  }
+  *pidfd = fd;
   return true;
 }
 

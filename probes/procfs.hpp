@@ -50,6 +50,13 @@ struct Status {
   int seccomp_filters = -1;  // filters on the task (Linux 5.9+), -1 if unknown
 };
 bool read_status(int pid, Status* st);
+// The status of process pid, read with a pidfd of it opened first and found
+// alive after the read: what was read is that process's, never another's
+// given its pid in between (before Linux 6.13 no call ties a /proc read to
+// a pidfd). *pidfd: that pidfd (the caller's to keep or close); -1 where pid
+// leads no thread group (read as is). False: gone, or exited (a zombie:
+// errno ESRCH); or vigil's own shortage (errno: own_resource).
+bool read_status_pinned(int pid, Status* st, int* pidfd);
 
 // Reads up to max bytes of a file; false if it cannot be opened. short_is_eof:
 // a short read ends the file (true of /proc/PID/{status,stat,cmdline}, whose

@@ -266,8 +266,12 @@ struct Tracer::Impl {
       }
     }
     fresh_tid = tid;
-    if (!procs.count(tgid) && !defer) learn(tgid, ppid, fresh_ids, watch, 0, false, pidfd);
-    else if (pidfd >= 0) close(pidfd);
+    if (!procs.count(tgid) && !defer) {
+      learn(tgid, ppid, fresh_ids, watch, 0, false, pidfd);
+      if (!procs.count(tgid)) return 0;  // gone before its exit could be watched (learn)
+    } else if (pidfd >= 0) {
+      close(pidfd);
+    }
     if (!procs.count(tgid) && defer) *defer = ppid;
     thread_tgid[tid] = tgid;
     if (thread_tgid.size() > prune_at) prune_threads();
@@ -298,18 +302,27 @@ struct Tracer::Impl {
   // pidfd: a pidfd of it already open (-1: none), kept to watch its exit.
   // kernel_ppid: the parent the kernel records when it is not the maker
   // (clone(CLONE_PARENT)): an argument of the fork event.
+  // A process whose exit cannot be watched (it is gone already: its pid may
+  // be the next process's) is forgotten again at once, with its exit event:
+  // a record with no pidfd would never be forgotten and would be taken for
+  // whatever process gets that pid next (tests/shell/ident_attack.sh, reuse).
   void learn(int pid, int ppid, const procfs::Status& ids, bool watch, int depth, bool made = false, int pidfd = -1,
              int kernel_ppid = 0) {
     // Only an app process: one with vigil's filter on top of vigil's own
-    // (never vigil's parent, init or a subreaper that took an orphan).
+    // (never vigil's parent, init or a subreaper that took an orphan). Its
+    // pidfd is opened before its status is read (read_status_pinned): it
+    // runs, and may die, while it is learnt.
     procfs::Status pst;
-    if (ppid > 1 && !procs.count(ppid) && depth < 32 && own_filters >= 0 && procfs::read_status(ppid, &pst) &&
-        pst.tgid == ppid && pst.seccomp_filters > own_filters)
-      learn(ppid, pst.ppid, pst, true, depth + 1);
+    int ppidfd = -1;
+    if (ppid > 1 && !procs.count(ppid) && depth < 32 && own_filters >= 0 &&
+        procfs::read_status_pinned(ppid, &pst, &ppidfd) && pst.tgid == ppid && pst.seccomp_filters > own_filters)
+      learn(ppid, pst.ppid, pst, true, depth + 1, false, std::exchange(ppidfd, -1));
+    if (ppidfd >= 0) close(ppidfd);
     add_process(pid, ppid, kernel_ppid);
     set_ids(pid, ids);
     const std::string own_exe = made ? std::string() : own_image(pid);
-    if (watch) watch_exit(pid, pidfd);
+    bool gone = false;
+    if (watch) gone = !watch_exit(pid, pidfd);
     else if (pidfd >= 0) close(pidfd);
     Event ev = new_event(EventClass::Process, "fork", ppid, info_of(ppid));
     ev.child_pid = pid;
@@ -317,6 +330,7 @@ struct Tracer::Impl {
     if (!own_exe.empty()) ev.args.push_back({"child_exe", own_exe});
     carry_out(judge.judge(ev, probes::Enforce::Kill), pid);  // the child exists already: only killing it is left
     judge.emit(std::move(ev));
+    if (gone) process_gone(pid, false, -1);
   }
 
   // A process learnt late is a copy of its parent's record, which need not
@@ -357,17 +371,21 @@ struct Tracer::Impl {
   }
 
   // A pidfd in the epoll set (data: the pid): readable when the process is
-  // gone. fd: a pidfd of pid already open, else -1 (opened here).
-  void watch_exit(int pid, int fd = -1) {
+  // gone. fd: a pidfd of pid already open, else -1 (opened here). False:
+  // it is gone already, or killed (vigil's own EMFILE/ENOMEM: fail closed,
+  // sensor/guard.hpp): its record must go with it.
+  bool watch_exit(int pid, int fd = -1) {
     if (fd < 0) fd = int(syscall(SYS_pidfd_open, pid, 0));
-    if (fd < 0) {  // gone already; or Linux < 5.3; vigil's own EMFILE/ENOMEM: fail closed (sensor/guard.hpp)
-      if (errno != ESRCH && errno != ENOSYS && guard.resource_fault(pid, "pidfd_open of an app process", errno))
-        kill(pid, SIGKILL);
-      return;
+    if (fd < 0) {
+      if (errno == ESRCH) return false;
+      if (errno != ENOSYS && guard.resource_fault(pid, "pidfd_open of an app process", errno))
+        return kill(pid, SIGKILL), false;
+      return true;  // detect mode: left running, unwatched
     }
     procs[pid].pidfd = fd;
     unwatched.emplace_back(pid, fd);  // into the epoll set before the next poll (off the caller's wait)
     keeper.track(pid);  // only with a pidfd: its death is seen, so a stale pid is never left for the keeper
+    return true;
   }
   // Pidfds opened since the last poll: into the epoll set (a process already
   // gone is reported by the next poll all the same).

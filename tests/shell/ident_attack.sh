@@ -18,6 +18,12 @@
 # - setuid: a root process that dropped to uid 33 (saved uid 0) and calls
 #   setuid(0): the default "Privilege raised to root" must fire. Before:
 #   user.uid was the one read at its exec (0) and the rule saw no non-root caller.
+# - reuse: a process vigil learns from /proc as the parent of a new one dies
+#   while it is learnt, and its pid goes to a new root process (chosen by
+#   ns_last_pid, in a pid namespace of the test's). Before: the dead
+#   process's record (uid 33) was kept with no pidfd to end it, and the new
+#   process's writes were recorded as uid 33 (7-23 of 640 tries here, both
+#   with and without PIDFD_GET_INFO).
 source "$(dirname "$0")/lib.bash"
 : "${SRC_DIR:?}"
 fx="$FIXTURES/ident_attack"
@@ -74,4 +80,35 @@ run setuid setuid
 grep -q 'setuid(0) = 0' "$tmp/setuid.out" || fail "setuid: the fixture did not regain root: $(cat "$tmp/setuid.out")"
 grep -q '"rule":"Privilege raised to root"' "$tmp/setuid.alerts" 2>/dev/null ||
   fail "setuid: uid 33 becoming root again not alerted"
+# reuse: only the write rule (the default rules would trap the middle
+# process's setresuid: it must make no trapped call to be learnt as a parent);
+# every alert rendered (--alert-window=0). Both ways of reading a new thread.
+if unshare -pf --mount-proc true 2>/dev/null; then
+  cat >"$tmp/reuse.yaml" <<YAML
+- rule: reuse write
+  desc: d
+  condition: evt.type in (open, openat, creat) and evt.is_open_write = true and fd.name startswith $tmp/r-
+  output: reuse write (file=%fd.name pid=%proc.pid user=%user.name)
+  priority: WARNING
+YAML
+  for info in 0 1; do
+    rm -rf "$tmp/r-$info" && mkdir "$tmp/r-$info"
+    VIGIL_TEST_NO_PIDFD_INFO=$info unshare -pf --mount-proc "$VIGIL" run --rules="$tmp/reuse.yaml" --alert-window=0 \
+      --alerts="file:$tmp/reuse-$info.alerts" -- "$fx" reuse "$tmp/r-$info" 640 >"$tmp/reuse-$info.out" \
+      2>"$tmp/reuse-$info.err" </dev/null || fail "reuse: the run failed: $(tail -3 "$tmp/reuse-$info.err")"
+    python3 - "$tmp/reuse-$info.alerts" "$(awk '/^reused /{print $2}' "$tmp/reuse-$info.out")" <<'PY' ||
+import json, sys
+reused = int(sys.argv[2] or 0)
+assert reused >= 100, "only %d tries gave the dead process's pid to the next one" % reused
+opens = [json.loads(l)["output_fields"] for l in open(sys.argv[1])]
+opens = [f for f in opens if "/d-" in f["fd.name"]]
+wrong = [f for f in opens if f["user.name"] != "root"]
+assert len(opens) == reused, "%d writes of %d reported" % (len(opens), reused)
+assert not wrong, "%d of %d root writes recorded as another process's: %s" % (len(wrong), len(opens), wrong[:2])
+PY
+      fail "reuse (VIGIL_TEST_NO_PIDFD_INFO=$info): a new process taken for the dead one whose pid it got"
+  done
+else
+  echo "reuse: skipped: needs pid namespaces (unshare -pf --mount-proc)"
+fi
 finish

@@ -61,17 +61,21 @@ TEST_CASE("thread_group reads the ids too, and hands over a pidfd of a leader", 
     CHECK(ids.ppid == getppid());
     // The /proc path also has the capabilities; a pidfd does not tell them.
     CHECK(ids.cap_eff == (pidfd_info ? -1 : own.cap_eff));
-    if (pidfd >= 0) {  // the pidfd path (6.13+): a pidfd of this process
-      pollfd p{pidfd, POLLIN, 0};
-      CHECK(poll(&p, 1, 0) == 0);  // not readable: the process is alive
-      close(pidfd);
-    } else {
-      CHECK(pidfd == -1);
-    }
+    // Both paths: a pidfd of this process (the /proc path opens it before
+    // its read: read_status_pinned).
+    REQUIRE(pidfd >= 0);
+    pollfd p{pidfd, POLLIN, 0};
+    CHECK(poll(&p, 1, 0) == 0);  // not readable: the process is alive
+    close(pidfd);
     // Another thread than the leader: no pidfd (it would not tell the process's exit).
     REQUIRE(procfs::thread_group(g_tid, &tgid, &ppid, &ids, &pidfd));
     CHECK(tgid == getpid());
     CHECK(pidfd == -1);
+    // The pidfd path is still taken after a thread's (pidfd_open's errno for
+    // one: EINVAL, or ENOENT on recent kernels; before, ENOENT turned it off).
+    REQUIRE(procfs::thread_group(getpid(), &tgid, &ppid, &ids, &pidfd));
+    CHECK(ids.cap_eff == (pidfd_info ? -1 : own.cap_eff));
+    close(pidfd);
   }
   procfs::use_pidfd_info(true);
   g_stop = true;
@@ -102,4 +106,51 @@ TEST_CASE("the exit status of a process that died by a signal: zombie, then reap
     CHECK(WTERMSIG(reaped) == SIGKILL);
   }
   close(pidfd);
+}
+
+TEST_CASE("read_status_pinned reads a live process only, and hands over its pidfd", "[procfs]") {
+  int go[2];
+  REQUIRE(pipe(go) == 0);
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    char x;
+    close(go[1]);
+    _exit(read(go[0], &x, 1) == 1 ? 0 : 1);  // waits for the word
+  }
+  close(go[0]);
+  procfs::Status st;
+  int pidfd = -2;
+  REQUIRE(procfs::read_status_pinned(child, &st, &pidfd));
+  CHECK(st.tgid == child);
+  CHECK(st.ppid == getpid());
+  REQUIRE(pidfd >= 0);
+  pollfd p{pidfd, POLLIN, 0};
+  CHECK(poll(&p, 1, 0) == 0);
+  // Exited, not reaped yet (a zombie holds its pid): not read as alive.
+  REQUIRE(write(go[1], "x", 1) == 1);
+  CHECK(poll(&p, 1, 5000) == 1);
+  close(pidfd);
+  pidfd = -2;
+  errno = 0;
+  CHECK_FALSE(procfs::read_status_pinned(child, &st, &pidfd));
+  CHECK(errno == ESRCH);
+  CHECK(pidfd == -1);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  // Reaped: gone.
+  CHECK_FALSE(procfs::read_status_pinned(child, &st, &pidfd));
+  CHECK(errno == ESRCH);
+  close(go[1]);
+  // A thread other than a leader: read, with no pidfd (its group holds its id).
+  pthread_t t;
+  g_tid = 0, g_stop = false;
+  REQUIRE(pthread_create(&t, nullptr, remember_tid, nullptr) == 0);
+  while (g_tid == 0) usleep(1000);
+  pidfd = -2;
+  REQUIRE(procfs::read_status_pinned(g_tid, &st, &pidfd));
+  CHECK(st.tgid == getpid());
+  CHECK(pidfd == -1);
+  g_stop = true;
+  pthread_join(t, nullptr);
 }
