@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <utility>
 #include <cerrno>
 #include <cstring>
 
@@ -280,8 +281,22 @@ std::unique_ptr<Journal> Journal::open(const fs::path& dir, uint64_t bytes, cons
     // file of the right size keeps its pages (in the page cache since the
     // earlier run): truncating it to 0 and back made each run free 4 MiB of
     // page cache and fault every page it touched back in from a hole.
-    if (!same_size && ftruncate(fd, off_t(j->map_bytes_)) != 0) {
-      *note = fmt::format("cannot size {}: {}", path.string(), std::strerror(errno));
+    // Its blocks reserved now (fallocate; a no-op for a file an earlier run
+    // filled): a page first written to a sparse file on a full file system
+    // is a SIGBUS, which on_sigbus survives but only as `cut`, the mark of a
+    // truncation. A file system without fallocate stays sparse (cut() and
+    // truncated() then tell the two apart).
+    int err = 0;
+    if (!same_size && ftruncate(fd, off_t(j->map_bytes_)) != 0) err = errno;
+    else if (fallocate(fd, 0, 0, off_t(j->map_bytes_)) != 0 && errno != EOPNOTSUPP && errno != ENOSYS) err = errno;
+    if (err) {
+      *note = fmt::format("cannot {} {}: {}", same_size ? "reserve the blocks of" : "size", path.string(),
+                          std::strerror(err));
+      if (m != MAP_FAILED) {  // (same_size: the earlier run's records are read already)
+        unguard_mapping(std::exchange(j->guard_, -1));
+        munmap(m, j->map_bytes_);
+        m = MAP_FAILED;
+      }
       ::close(fd);
       fd = -1;
     } else {
@@ -343,6 +358,10 @@ Journal::~Journal() {
 }
 
 bool Journal::cut() const { return guard_ >= 0 && g_guarded[guard_].cut.load(std::memory_order_acquire); }
+bool Journal::truncated() const {
+  struct stat st {};
+  return fd_ >= 0 && fstat(fd_, &st) == 0 && uint64_t(st.st_size) < map_bytes_;
+}
 
 // Room for a record of n bytes (its header written), or null: no room
 // within limit bytes of the oldest undelivered record, counted as lost.

@@ -87,9 +87,13 @@ class Journal {
   void set_pending(int sink, uint64_t start);  // channel i: oldest undelivered record (kNoPending: none)
   uint64_t lost() const;  // records not journaled (ring full or too large)
   bool file_backed() const { return file_backed_; }
-  // The file was truncated under this run (sinks/journal.cpp on_sigbus):
-  // its lost pages are vigil's memory now; nothing stored there outlives vigil.
+  // A page of the file was lost under this run (sinks/journal.cpp on_sigbus):
+  // it is vigil's memory now; nothing stored there outlives vigil. Lost
+  // because the file was truncated (truncated()), or because its file
+  // system could not back a write (no space: a file system without
+  // fallocate, where its blocks could not be reserved at the start).
   bool cut() const;
+  bool truncated() const;  // the file is shorter than its mapping
   std::string path() const { return path_; }
   int fd() const { return fd_; }
 

@@ -380,22 +380,33 @@ class AsyncOutput final : public Output {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
   }
 
-  // The journal file truncated under this run (Journal::cut): said once, as
-  // the guard says a tamper attempt (its records since live in vigil's
-  // memory only: a SIGKILL of vigil would lose them).
+  // A page of the journal file lost under this run (Journal::cut): said
+  // once, as the guard says a tamper attempt where the file was truncated,
+  // else as a sensor fault (its file system could not back a write: full).
+  // Either way its records since live in vigil's memory only: a SIGKILL of
+  // vigil would lose them.
   void check_journal() {
     if (!journal_ || journal_cut_said_ || !journal_->cut()) return;
     journal_cut_said_ = true;
     Alert a;
     a.time_ns = now_realtime_ns();
-    a.rule = "Sensor tamper attempt";
     a.priority = "Critical";
-    a.output = fmt::format("vigil's journal {} was truncated by another writer (an open that raced vigil's check, or a "
-                           "process outside vigil's view): vigil goes on; records journaled from now on would not "
-                           "outlive a SIGKILL of vigil",
-                           journal_->path());
+    const char* lost = "vigil goes on; records journaled from now on would not outlive a SIGKILL of vigil";
+    if (journal_->truncated()) {
+      a.rule = "Sensor tamper attempt";
+      a.output = fmt::format("vigil's journal {} was truncated by another writer (an open that raced vigil's check, or "
+                             "a process outside vigil's view): {}",
+                             journal_->path(), lost);
+      a.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1562.001"};
+    } else {
+      a.rule = "Sensor fault";
+      a.output = fmt::format("Sensor fault: vigil's journal {} could not be written (its file system is full, or over "
+                             "a quota: free space there or give --spool-dir another one): {}",
+                             journal_->path(), lost);
+      a.tags = {"sensor"};
+    }
     a.output_fields = {{"proc.name", "vigil"}, {"fd.name", journal_->path()}};
-    a.tags = {"vigil", "integrity", "mitre_defense_evasion", "T1562.001"};
+    if (a.rule == "Sensor fault") a.output_fields.push_back({"vigil.fault", std::string("writing the journal")});
     spdlog::error("{}", a.output);
     alert(std::move(a));
   }
