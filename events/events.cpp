@@ -49,13 +49,22 @@ static size_t utf8_char(std::string_view s, size_t i, uint32_t* cp) {
   return len;
 }
 
+// s[i..] reads as an escaped byte: a backslash, x, two lowercase hex digits.
+static bool looks_escaped(std::string_view s, size_t i) {
+  auto hex = [&](size_t k) { return k < s.size() && ((s[k] >= '0' && s[k] <= '9') || (s[k] >= 'a' && s[k] <= 'f')); };
+  return i + 1 < s.size() && s[i + 1] == 'x' && hex(i + 2) && hex(i + 3);
+}
+
 std::string utf8_sanitize(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
     uint32_t cp;
-    if (size_t len = utf8_char(s, i, &cp)) {
+    if (s[i] == '\\' && looks_escaped(s, i)) {  // a literal "\xNN" must not read as an escaped byte
+      out += "\\x5c";
+      ++i;
+    } else if (size_t len = utf8_char(s, i, &cp)) {
       out.append(s.substr(i, len));
       i += len;
     } else {

@@ -10,6 +10,12 @@ TEST_CASE("utf8_sanitize keeps valid UTF-8 and escapes invalid bytes", "[events]
   CHECK(utf8_sanitize("caf\xc3\xa9") == "caf\xc3\xa9");
   CHECK(utf8_sanitize("a\xff" "b") == "a\\xffb");
   CHECK(utf8_sanitize("\xc0\xaf") == "\\xc0\\xaf");        // overlong '/'
+  // A literal "\xNN" is not an escaped byte: its backslash is \x5c, so the
+  // byte 0xFF and the four characters \xff never render alike.
+  CHECK(utf8_sanitize("\\xff") == "\\x5cxff");
+  CHECK(utf8_sanitize("\xff") != utf8_sanitize("\\xff"));
+  CHECK(utf8_sanitize("a\\b\\xF0\\x4") == "a\\b\\xF0\\x4");  // nothing that reads as an escape: as is
+  CHECK(utf8_sanitize("\\\xff") == "\\\\xff");  // a backslash before an escaped byte: \ then \xff
   CHECK(utf8_sanitize("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // surrogate
   CHECK(utf8_sanitize("\xe2\x82") == "\\xe2\\x82");        // truncated sequence
 }
