@@ -5,11 +5,13 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -205,39 +207,93 @@ struct FileFacts {
   std::string interp, arg;
 };
 
+// The bytes of what an exec runs, held from before vigil reads them until
+// the kernel has the file (docs/design.md, "Exec verification"): a read
+// lease on vigil's own read-only open of it. A writer's open (or truncate)
+// then waits until vigil gives the lease up, once the exec is over; by then
+// the kernel denies writes to the running image itself (ETXTBSY). Without
+// it, a thread rewriting the file in place between vigil's read and the
+// kernel's open ran other bytes under the hash vigil reported
+// (tests/shell/run_exec_rewrite.sh).
+struct Pin {
+  int fd = -1;  // the leased fd (closing it gives the lease up), -1: none
+  int err = 0;  // why none: the lease's errno (EAGAIN: the file is open for writing)
+};
+
+// A read lease on rd, taken as the file's owner where vigil is not (the
+// kernel's rule, short of CAP_LEASE): its fsuid, on this thread, for the call.
+int take_lease(int rd) {
+  if (fcntl(rd, F_SETLEASE, F_RDLCK) == 0) return 0;
+  int err = errno;
+  struct stat st {};
+  if (err == EACCES && fstat(rd, &st) == 0) {
+    const long was = syscall(SYS_setfsuid, st.st_uid);
+    err = fcntl(rd, F_SETLEASE, F_RDLCK) == 0 ? 0 : errno;
+    syscall(SYS_setfsuid, was);
+  }
+  return err;
+}
+
+// A file's facts are cached only once its last change (ctime) is this far in
+// the past: a change stamps the ctime with a clock that moves a tick at a
+// time (1-10 ms), so a rewrite right after vigil read the file could keep
+// the key (and same size, mtime set back) of what it read.
+constexpr int64_t kQuietNs = 50'000'000;
+
 // The facts of the open file fd (any mode, O_PATH too), cached by (dev,
-// inode, mtime, size): a repeated exec costs one fstat. *st is its fstat
-// (st_ino 0 if unknown). owed non-null: the hash of a file that is not a
-// script is not computed unless known already; *owed tells whether one is
-// due (exec_sha256 computes it, and caches the facts then).
-FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
+// inode, mtime, ctime, size): a repeated exec costs one fstat (and the
+// pin's calls). *st is its fstat (st_ino 0 if unknown). owed non-null: the
+// hash of a file that is not a script is not computed unless known already;
+// *owed tells whether one is due (exec_sha256 computes it, and caches the
+// facts then). pin non-null: the file's bytes are pinned first (Pin), and
+// the facts are read only from a pinned file's cache; null: they are held
+// already when held is true (a running image, or a pin taken at the exec's
+// entry), else read as they are, and not cached.
+FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr, Pin* pin = nullptr, bool held = true) {
   // (By ctime too: a file rewritten to the same size with its mtime set
   // back must not keep its old hash; no call sets a ctime back.)
   using Key = std::tuple<dev_t, ino_t, int64_t, int64_t, off_t>;
   static std::map<Key, FileFacts> cache;
   *st = {};
-  if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) return {};
-  const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
-  const int64_t ctime_ns = int64_t(st->st_ctim.tv_sec) * 1'000'000'000 + st->st_ctim.tv_nsec;
-  Key key{st->st_dev, st->st_ino, mtime_ns, ctime_ns, st->st_size};
-  if (auto it = cache.find(key); it != cache.end()) return it->second;
   // O_NONBLOCK: a lease the app holds on the file (F_SETLEASE) fails the open
   // at once (EWOULDBLOCK) instead of holding the tracer, and every trapped
   // call of the app, until the app gives it up or fs.lease-break-time (45 s)
   // passes. The file is then left unread: judged on the image the kernel
   // loads, as one vigil cannot open (tests/shell/run_exec_lease.sh).
-  int rd = open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (rd < 0) return {};  // e.g. an execute-only file and vigil not root; a lease
+  auto reopen = [&] { return open(fmt::format("/proc/self/fd/{}", fd).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK); };
+  procfs::Fd rd;
+  if (pin) {
+    *pin = {};
+    if ((rd.fd = reopen()) < 0) {  // e.g. an execute-only file and vigil not root; a lease
+      if (fstat(fd, st) != 0) *st = {};
+      return {};
+    }
+    pin->err = take_lease(rd.fd);
+    held = pin->err == 0;
+  }
+  if (fstat(rd.fd >= 0 ? rd.fd : fd, st) != 0 || !S_ISREG(st->st_mode)) return {};
+  auto keep = [&] {  // the pin, if the lease is held
+    if (pin && held) pin->fd = rd.release();
+  };
+  const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
+  const int64_t ctime_ns = int64_t(st->st_ctim.tv_sec) * 1'000'000'000 + st->st_ctim.tv_nsec;
+  Key key{st->st_dev, st->st_ino, mtime_ns, ctime_ns, st->st_size};
+  if (held)
+    if (auto it = cache.find(key); it != cache.end()) return keep(), it->second;
+  if (rd.fd < 0 && (rd.fd = reopen()) < 0) return {};
   FileFacts f;
   char head[256];  // the kernel reads as much for "#!" (BINPRM_BUF_SIZE)
-  const ssize_t n = pread(rd, head, sizeof head, 0);
+  const ssize_t n = pread(rd.fd, head, sizeof head, 0);
   f.head = n >= 0;
   f.script = n > 0 && parse_shebang(std::string_view(head, size_t(n)), &f.interp, &f.arg);
   const bool later = owed && !f.script;  // (a script is small, and its interpreter is what runs)
   if (st->st_size <= kHashMaxBytes && later) *owed = true;
-  else if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd, st->st_size);
-  close(rd);
+  else if (st->st_size <= kHashMaxBytes) f.sha256 = hash_fd(rd.fd, st->st_size);
+  keep();
   if (later && *owed) return f;  // cached once hashed
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  if (!held || int64_t(now.tv_sec) * 1'000'000'000 + now.tv_nsec - ctime_ns < kQuietNs) return f;
   if (cache.size() >= 4096) cache.clear();  // bound the sensor's memory
   cache.emplace(key, f);
   return f;
@@ -245,9 +301,9 @@ FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr) {
 
 }  // namespace
 
-std::string exec_sha256(int fd) {
+std::string exec_sha256(int fd, bool held) {
   struct stat st;
-  return file_facts(fd, &st).sha256;
+  return file_facts(fd, &st, nullptr, nullptr, held).sha256;
 }
 
 namespace {
@@ -351,9 +407,12 @@ bool exec_preview(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, 
 // else null: read here. hash_fd non-null: the SHA-256 is left for later
 // (DecodeContext::exec_hash_later) unless known; *hash_fd is then the fd of
 // the file to hash (exe_fd, or the interpreter's, left open), else -1.
+// pin non-null: the bytes of what runs are pinned (Pin; a script's
+// interpreter, not the script) before they are read.
 void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* p, struct stat* file_st,
                      struct stat* interp_st, const DecodeContext& ctx, DecodeContext::ExecImage* image,
-                     const procfs::Status* ids = nullptr, int* hash_fd = nullptr, const Caller* who = nullptr) {
+                     const procfs::Status* ids = nullptr, int* hash_fd = nullptr, const Caller* who = nullptr,
+                     Pin* pin = nullptr) {
   interp_st->st_ino = 0;
   if (hash_fd) *hash_fd = -1;
   procfs::Status st;
@@ -381,7 +440,7 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
   // [interpreter, optional argument, the path given to execve, argv[1]...].
   p->interpreter_script.clear();
   bool owed = false;
-  const FileFacts f = file_facts(exe_fd, file_st, hash_fd ? &owed : nullptr);
+  const FileFacts f = file_facts(exe_fd, file_st, hash_fd ? &owed : nullptr, pin);
   p->sha256 = f.sha256;
   if (owed) *hash_fd = exe_fd;
   // What runs: this file, unless it is a script (its interpreter, below) or
@@ -414,7 +473,8 @@ void read_exec_entry(int tid, int exe_fd, const std::string& raw_path, Process* 
       p->argv = std::move(argv);
       struct stat& ist = *interp_st;
       bool iowed = false;
-      p->sha256 = file_facts(ifd, &ist, hash_fd ? &iowed : nullptr).sha256;  // of what runs, the interpreter
+      if (pin) close(std::exchange(pin->fd, -1));  // the script's: its interpreter is what runs
+      p->sha256 = file_facts(ifd, &ist, hash_fd ? &iowed : nullptr, pin).sha256;  // of what runs, the interpreter
       *image = {uint64_t(ist.st_dev), uint64_t(ist.st_ino)};
       if (hash_fd) *hash_fd = iowed ? ifd : -1;  // the interpreter's hash, not the script's
       if (!iowed) close(ifd);
@@ -465,8 +525,16 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // A path relative to an execveat directory fd is no path to name a script by.
   const std::string raw = dirfd < 0 || given.starts_with("/") ? given : std::string();
   struct stat st, ist;
+  Pin pin;
   read_exec_entry(mem.tid(), exe_fd, raw, p.get(), &st, &ist, ctx, &ctx.exec_image, ctx.caller_ids,
-                  ctx.exec_hash_later ? &ctx.exec_hash_fd : nullptr, &who);
+                  ctx.exec_hash_later ? &ctx.exec_hash_fd : nullptr, &who, &pin);
+  ctx.exec_pin_fd = pin.fd;
+  // No lease. EAGAIN: a process has the file open for writing (refused:
+  // DecodeContext::exec_busy). Else (EINVAL: a file system without leases,
+  // or leases turned off): the hash is of the bytes read, which a writer
+  // may still change before the kernel reads them; the event says so.
+  ctx.exec_busy = pin.err == EAGAIN;
+  if (pin.err && !ctx.exec_busy) add_arg(ev, "hash_unpinned", std::strerror(pin.err));
   if (ctx.exec_hash_fd != exe_fd) procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)

@@ -189,6 +189,16 @@ struct DecodeContext {
   // the file to hash, -1 if there is none (probes/exec.hpp exec_sha256).
   bool exec_hash_later = false;
   int exec_hash_fd = -1;
+  // exec: a read lease on the file that runs, held until the kernel has it
+  // (set by the decoder, owned by the tracer: closing it gives the lease up;
+  // -1: none; docs/design.md, "Exec verification").
+  int exec_pin_fd = -1;
+  // exec: the file that would run is open for writing (no lease could be
+  // had: EAGAIN). The kernel refuses such an exec (ETXTBSY) if the writer
+  // still has it open when it opens the file; vigil refuses it at its read
+  // instead, so that no write can come between the bytes it hashed and the
+  // ones the kernel runs (set by the decoder).
+  bool exec_busy = false;
   // Set by the decoder:
   // A path the call names resolved to the sensor's own /proc entries (a
   // tamper attempt, denied in every mode: sensor/guard.hpp): what it is.
@@ -353,8 +363,9 @@ bool export_filter(const Table& t, std::vector<sock_filter>* prog, std::string* 
 
 // The SHA-256 an exec's decode left for after its answer
 // (DecodeContext::exec_hash_fd), cached with the exec decoder's facts of the
-// file; empty if it is over 64 MiB or cannot be read. The caller closes fd.
-std::string exec_sha256(int fd);
+// file where held (its bytes were pinned: DecodeContext::exec_pin_fd); empty
+// if it is over 64 MiB or cannot be read. The caller closes fd.
+std::string exec_sha256(int fd, bool held);
 
 // Cap on a path read from tracee memory: longer than PATH_MAX so that an
 // over-long path (which the kernel refuses) is still reported, flagged.

@@ -350,6 +350,9 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
       err = EEXIST;
     } else if (r.exists && S_ISSOCK(r.mode)) {
       err = ENXIO;  // what open(2) of a socket gives
+    } else if (r.exists && S_ISREG(r.mode) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) &&
+               env.exec_pinned && env.exec_pinned(r.dev, r.ino)) {
+      err = ETXTBSY;  // an exec of it is not over (Env::exec_pinned)
     } else if (r.exists && !S_ISREG(r.mode) && !S_ISDIR(r.mode) && !(S_ISFIFO(r.mode) && (flags & O_NONBLOCK))) {
       // A device, or a FIFO opened blocking: vigil must not block (or touch
       // a device); the kernel opens it (docs/threat-model.md: residual race).
@@ -519,7 +522,8 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
       const int p = t == "fchownat" ? 2 : 1;
       rc = fchownat(p1.fd, "", uid_t(reg(p)), gid_t(reg(p + 1)), AT_EMPTY_PATH);
     } else if (t == "truncate") {
-      rc = truncate(obj.c_str(), off_t(a.args[1]));
+      if (env.exec_pinned && env.exec_pinned(p1.dev, p1.ino)) rc = -1, errno = ETXTBSY;  // (Env::exec_pinned)
+      else rc = truncate(obj.c_str(), off_t(a.args[1]));
     }
   }
   const int err = rc < 0 ? errno : 0;

@@ -78,6 +78,11 @@ struct Env {
   DriftTracker* drift = nullptr;
   Connector* pool = nullptr;  // netcall: the workers that run blocking connects and sends
   bool* own_root = nullptr;   // the caller's root cache (probes::Caller::own_root); the tracer's thread only
+  // Whether vigil holds the bytes of a file (dev, ino) for an exec of it
+  // that is not over (a read lease: DecodeContext::exec_pin_fd). A write-open
+  // or truncate of it is answered ETXTBSY, as the kernel answers one of a
+  // running image: vigil's own would wait on its own lease.
+  std::function<bool(uint64_t, uint64_t)> exec_pinned;
 };
 
 // A performed row's call, decoded with ctx.performed (raw paths read, not

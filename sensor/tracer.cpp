@@ -201,6 +201,9 @@ struct Tracer::Impl {
     int64_t since_ns = 0;                     // lazy checks: when the exec was let through
     int64_t next_ns = 0;                      // lazy checks: when the sweep looks again
     ProcessPtr was;                           // the process's record before the exec (exec_failed)
+    // The read lease on the file that runs (DecodeContext::exec_pin_fd):
+    // held until the check is over (the kernel has the file by then).
+    std::shared_ptr<procfs::Fd> pin;
   };
   // Where a rule can block the exec: its thread is seized (TRACEEXEC) and
   // checked at its PTRACE_EVENT_EXEC stop, before the new image's first
@@ -717,9 +720,9 @@ struct Tracer::Impl {
   // owed: the file's fd, closed on every path), into the event's process (a
   // new copy: processes are shared read-only) and into the table if the exec
   // made it the process's already.
-  void settle(procfs::Fd& owed, int tgid, Event& ev) {
+  void settle(procfs::Fd& owed, int tgid, Event& ev, bool held) {
     if (owed.fd < 0) return;
-    std::string hash = probes::exec_sha256(owed.fd);
+    std::string hash = probes::exec_sha256(owed.fd, held);
     close(owed.release());
     if (hash.empty() || !ev.proc) return;
     auto p = std::make_shared<Process>(*ev.proc);
@@ -743,10 +746,20 @@ struct Tracer::Impl {
   // its next notification. Returns the errno to answer with: EPERM if the
   // thread cannot be seized (traced by the app's own debugger) where a rule
   // could block the exec (an alert says so).
+  // A file whose bytes vigil holds for an exec not over yet (ExecCheck::pin).
+  bool exec_pinned(uint64_t dev, uint64_t ino) const {
+    for (const auto* checks : {&exec_lazy, &exec_traced})
+      for (const auto& [id, c] : *checks)
+        if (c.pin && c.pin->fd >= 0 && c.judged.dev == dev && c.judged.ino == ino) return true;
+    return false;
+  }
+  // pin: the read lease on the file that runs, given up once the check is
+  // over (or at once if there is none).
   int watch_exec(int tid, int tgid, const char* syscall, const probes::DecodeContext::ExecImage& image,
-                 const Event& ev) {
+                 const Event& ev, std::shared_ptr<procfs::Fd> pin = nullptr) {
     ExecCheck c{tid, syscall, image, image.ino && ev.proc ? ev.proc->exe : std::string(), {}};
     c.was = info_of(tgid);
+    c.pin = std::move(pin);
     if (std::strcmp(syscall, "execveat") == 0 ? enforce_execveat : enforce_execve) {
       if (ensure_seized(tid)) {
         exec_traced[tid] = std::move(c);
@@ -1088,6 +1101,8 @@ struct Tracer::Impl {
     if (args_unreadable) ev.args.push_back({"unreadable", "socketcall arguments"});  // judged: the built-in alert
     else probe->decode(args, probes::TraceeMemory(tid), ctx, &ev);
     procfs::Fd owed(std::exchange(ctx.exec_hash_fd, -1));
+    auto pin = std::make_shared<procfs::Fd>(std::exchange(ctx.exec_pin_fd, -1));  // (given up on every path but a check's)
+    const bool held = pin->fd >= 0;
     // The sensor's own /proc entries, its journal and spool, by any path: denied in every mode.
     std::string spool_what;
     if (!ctx.sensor_target.empty() ||
@@ -1104,6 +1119,11 @@ struct Tracer::Impl {
     const bool window = ctx.dns_fd >= 0 || ctx.peek_fd >= 0;
     if ((probe->on_return || window) && !was_pending && !followed(tid) && follow(tid, req.id)) return;
     if (window) windows[tid] = Window{ctx.dns_fd < 0, ctx.dns_fd >= 0 ? ctx.dns_fd : ctx.peek_fd, 0, args};
+    if (ctx.exec_busy && probe->stage == probes::Stage::ExecEntry) {  // open for writing: the kernel's own refusal
+      ev.args.push_back({"refused", "ETXTBSY: the file is open for writing"});
+      judge.emit(std::move(ev));
+      return void(answer(req.id, ETXTBSY));
+    }
     if (ctx.drop && probe->stage == probes::Stage::ExecEntry && !ctx.fault.err)  // a target vigil could not open
     {
       const int e = watch_exec(tid, tgid, probe->syscall, {}, ev);
@@ -1114,7 +1134,9 @@ struct Tracer::Impl {
     if (ctx.drop) return void(answer(req.id, ctx.fault.err ? guard.resource_fault(tid, ctx.fault.what, ctx.fault.err) : 0));
     // A row a rule can block: vigil performs the call on the object it judged.
     if (ctx.performed && ev.file && !ev.arg("unreadable") &&
-        perform::call({notify_fd, &judge, &guard, &drift, nullptr, ctx.files ? &ctx.files->own_root : nullptr}, req.id, tid,
+        perform::call({notify_fd, &judge, &guard, &drift, nullptr, ctx.files ? &ctx.files->own_root : nullptr,
+                       [this](uint64_t dev, uint64_t ino) { return exec_pinned(dev, ino); }},
+                      req.id, tid,
                       tgid, args, *probe, ev))
       return;
     // connect and sends a rule can block: vigil performs them with the destination it judged.
@@ -1132,17 +1154,17 @@ struct Tracer::Impl {
     if (probe->stage == probes::Stage::ExecEntry && !exec_verdict_can_act(probe->syscall, ev)) {
       // Nothing the rules say can stop this exec: answered first, judged and
       // emitted after (its event holds what was read while the caller waited).
-      watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev);  // the lazy check (never refuses here)
+      watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev, pin);  // the lazy check (never refuses here)
       became(tgid, ev);
       answered(answer(req.id, 0), tid, args, kept, 0);
-      settle(owed, tgid, ev);  // the caller runs meanwhile
+      settle(owed, tgid, ev, held);  // the caller runs meanwhile (the file's bytes held: pin)
       judge.judge(ev, probe->enforce);
       return judge.emit(std::move(ev));
     }
-    settle(owed, tgid, ev);  // (an unreadable argument in prevent mode: the verdict can act after all)
+    settle(owed, tgid, ev, held);  // (an unreadable argument in prevent mode: the verdict can act after all)
     Action a = judge.judge(ev, probe->enforce);
     if (a == Action::None && probe->stage == probes::Stage::ExecEntry &&
-        watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev) != 0)
+        watch_exec(tid, tgid, probe->syscall, ctx.exec_image, ev, pin) != 0)
       a = ev.action = Action::Denied;
     if (a == Action::None && probe->stage == probes::Stage::ExecEntry) became(tgid, ev);
     if (a == Action::None && probe->on_return) {
