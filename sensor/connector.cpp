@@ -20,6 +20,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sensor/guard.hpp"
+
 namespace vigil {
 
 namespace {
@@ -30,6 +32,7 @@ constexpr int kMaxWorkers = 32;
 struct Queued {
   uint64_t id;
   Connector::Job run;
+  int install = -1;  // >= 0: run's result is an fd to install with these newfd_flags (run_install)
 };
 }  // namespace
 
@@ -54,7 +57,7 @@ void answer(int listener, uint64_t id, int64_t result) {
   else resp.val = result;
   // ENOENT: the caller was killed meanwhile (its socket is connected for nobody).
   if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno != ENOENT)
-    spdlog::warn("answering an emulated connect: {}", std::strerror(errno));
+    spdlog::warn("answering a performed call: {}", std::strerror(errno));
 }
 
 void work(std::shared_ptr<Connector::State> st) {
@@ -71,16 +74,26 @@ void work(std::shared_ptr<Connector::State> st) {
     st->jobs.pop_front();
     lock.unlock();
     // All signals are blocked on this thread: no EINTR, and the kernel keeps
-    // the socket's own SO_SNDTIMEO and O_NONBLOCK.
+    // the socket's own SO_SNDTIMEO and O_NONBLOCK (an open waits for its
+    // lease's break as the caller's own would).
     int64_t result = -EIO;
     try {
       result = j.run();
     } catch (const std::exception& e) {  // bad_alloc: vigil's own failure, the call fails
-      spdlog::warn("a performed network call failed in vigil: {}", e.what());
+      spdlog::warn("a performed call failed in vigil: {}", e.what());
       result = -ENOMEM;
     }
-    j.run = nullptr;  // what it holds (the socket) closed before the answer
-    answer(st->listener, j.id, result);
+    j.run = nullptr;  // what it holds (the socket, a file's handle) closed before the answer
+    if (j.install >= 0 && result >= 0) {
+      // The fd is the answer (ADDFD with SEND); vigil's copy is closed
+      // either way. Not installed (ENOENT: the caller was killed meanwhile):
+      // the errno is the answer.
+      const int err = guard::install_fd(st->listener, j.id, int(result), unsigned(j.install));
+      close(int(result));
+      if (err) answer(st->listener, j.id, -err);
+    } else {
+      answer(st->listener, j.id, result);
+    }
     lock.lock();
   }
   --st->workers;
@@ -109,9 +122,13 @@ void Connector::connect(uint64_t id, int sock, const void* addr, uint32_t len) {
   });
 }
 
-void Connector::run(uint64_t id, Job job) {
+void Connector::run(uint64_t id, Job job) { submit(id, std::move(job), -1); }
+
+void Connector::run_install(uint64_t id, Job job, unsigned newfd_flags) { submit(id, std::move(job), int(newfd_flags)); }
+
+void Connector::submit(uint64_t id, Job job, int install) {
   std::unique_lock lock(state_->mu);
-  state_->jobs.push_back(Queued{id, std::move(job)});
+  state_->jobs.push_back(Queued{id, std::move(job), install});
   if (state_->idle == 0 && state_->workers < kMaxWorkers) {
     // The worker inherits this thread's mask: everything blocked while it is created.
     sigset_t all, old;
@@ -124,7 +141,7 @@ void Connector::run(uint64_t id, Job job) {
       }).detach();
       ++state_->workers;
     } catch (const std::system_error& e) {
-      spdlog::warn("connect emulation: no new worker ({}): the connect waits for a busy one", e.what());
+      spdlog::warn("performed calls: no new worker ({}): the call waits for a busy one", e.what());
     }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (state_->workers == 0) {  // none at all: answered here rather than never

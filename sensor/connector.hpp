@@ -6,6 +6,9 @@
 // notification with connect's result (0 or -errno: EINPROGRESS for a
 // non-blocking socket, SO_SNDTIMEO's EINPROGRESS/EAGAIN as the kernel gives
 // them). A blocking connect waits on a worker, never on the tracer's thread.
+// The same pool runs the performed sends and AF_UNIX connects
+// (sensor/netcall.hpp) and the performed opens a lease holds
+// (sensor/perform.cpp).
 #pragma once
 
 #include <cstdint>
@@ -46,10 +49,16 @@ class Connector {
   // connects (sensor/netcall.hpp).
   using Job = std::function<int64_t()>;
   void run(uint64_t id, Job job);
+  // The same for a call whose answer is a new fd of the caller (an open):
+  // job's result >= 0 is an fd of vigil's, installed in the caller as the
+  // answer (guard::install_fd, newfd_flags: O_CLOEXEC or 0) and then closed
+  // (also when the caller was killed meanwhile: nothing stays open).
+  void run_install(uint64_t id, Job job, unsigned newfd_flags);
 
   struct State;
 
  private:
+  void submit(uint64_t id, Job job, int install);
   std::shared_ptr<State> state_;
 };
 
