@@ -8,7 +8,9 @@
 //   fd.ino; fd.nameraw the path as called) -> judge -> if allowed, vigil
 //   opens that very object (reopened from its O_PATH handle, or created in
 //   the resolved parent with O_EXCL|O_NOFOLLOW) with the caller's
-//   credentials and installs the fd in the caller (SECCOMP_IOCTL_NOTIF_ADDFD).
+//   credentials and installs the fd in the caller (SECCOMP_IOCTL_NOTIF_ADDFD);
+//   an open a lease the app holds would make wait is made on a worker
+//   (env.pool), not on the tracer's thread.
 // No thread of the app can change what is opened after the verdict: the
 // path is never looked up again.
 #pragma once
@@ -76,7 +78,7 @@ struct Env {
   Judge* judge = nullptr;
   Guard* guard = nullptr;
   DriftTracker* drift = nullptr;
-  Connector* pool = nullptr;  // netcall: the workers that run blocking connects and sends
+  Connector* pool = nullptr;  // the workers that run blocking connects and sends, and opens a lease holds
   bool* own_root = nullptr;   // the caller's root cache (probes::Caller::own_root); the tracer's thread only
   // Whether vigil holds the bytes of a file (dev, ino) for an exec of it
   // that is not over (a read lease: DecodeContext::exec_pin_fd). A write-open

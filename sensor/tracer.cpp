@@ -1134,7 +1134,7 @@ struct Tracer::Impl {
     if (ctx.drop) return void(answer(req.id, ctx.fault.err ? guard.resource_fault(tid, ctx.fault.what, ctx.fault.err) : 0));
     // A row a rule can block: vigil performs the call on the object it judged.
     if (ctx.performed && ev.file && !ev.arg("unreadable") &&
-        perform::call({notify_fd, &judge, &guard, &drift, nullptr, ctx.files ? &ctx.files->own_root : nullptr,
+        perform::call({notify_fd, &judge, &guard, &drift, connector.get(), ctx.files ? &ctx.files->own_root : nullptr,
                        [this](uint64_t dev, uint64_t ino) { return exec_pinned(dev, ino); }},
                       req.id, tid,
                       tgid, args, *probe, ev))
@@ -1696,14 +1696,15 @@ void Tracer::release(PendingApp& app) {
                   said(impl_->exec_session), said(impl_->exec_caps), said(impl_->exec_cwd), said(impl_->exec_stdio),
                   said(impl_->exit_status));
   }
-  for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg"})
+  // The workers of performed calls that may wait: connects, sends, and opens a lease holds (sensor/perform.cpp).
+  for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg", "open", "openat", "openat2", "creat", "open_by_handle_at"})
     if (!impl_->connector && impl_->judge.enforces(t)) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
-  spdlog::debug("exec verification: {}; connect emulation: {}",
+  spdlog::debug("exec verification: {}; performed calls' workers: {}",
                 impl_->enforce_execve || impl_->enforce_execveat
                     ? fmt::format("at the exec stop (ptrace) for{}{}", impl_->enforce_execve ? " execve" : "",
                                   impl_->enforce_execveat ? " execveat" : "")
                     : "lazy (no rule can block an exec)",
-                impl_->connector ? "on" : "off (no rule can block a connect or send)");
+                impl_->connector ? "on" : "off (no rule can block a connect, send or open)");
 
   // Reads of sensitive files, and changes to the files block rules protect (in
   // both modes: it costs nothing until one changes; docs/threat-model.md).
