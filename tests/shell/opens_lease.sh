@@ -14,8 +14,9 @@
 # fd and answers: only the open that broke the lease waits, as without vigil.
 # Also checked: the waiting open gets the file as asked (O_WRONLY|O_TRUNC, no
 # O_NONBLOCK left on it), an open asking O_NONBLOCK itself gets EWOULDBLOCK
-# (the kernel's answer), a blocked path is still denied meanwhile, and a
-# caller killed while its open waits leaves no fd of the file in vigil.
+# (the kernel's answer), a blocked path is still denied meanwhile, more
+# waiting opens than the pool has workers are all answered, and a caller
+# killed while its open waits leaves no fd of the file in vigil.
 set -euo pipefail
 PY=/usr/bin/python3  # not a PATH shim (pyenv): the app under test is python itself
 tmp=$(mktemp -d)
@@ -92,6 +93,19 @@ def victim():  # killed while its open waits (SIGALRM's default action: no kill 
     os.open(leased, os.O_WRONLY)
     say("victim: opened")
 
+def crowd():  # more waiting opens than the pool has workers (32): the others queue, and all are answered
+    pids = []
+    for _ in range(40):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.open(leased, os.O_WRONLY)
+                os._exit(0)
+            except OSError:
+                os._exit(1)
+        pids.append(pid)
+    say(f"crowd: {sum(os.waitpid(p, 0)[1] == 0 for p in pids)} of 40 opened")
+
 def denied():  # the verdict still applies while an open waits
     t = time.monotonic()
     try:
@@ -100,7 +114,7 @@ def denied():  # the verdict still applies while an open waits
     except OSError as e:
         say(f"denied: {errno.errorcode[e.errno]} in {time.monotonic() - t:.2f} s")
 
-kids = [child(0, prober), child(0.3, nonblocking), child(0.6, writer), child(0.6, victim), child(1.2, denied)]
+kids = [child(0, prober), child(0.3, nonblocking), child(0.6, writer), child(0.6, victim), child(0.9, crowd), child(1.2, denied)]
 time.sleep(3.5)
 say("app: waiting")  # (the victim is dead, the writer waits)
 time.sleep(hold - (time.monotonic() - t0))
@@ -153,6 +167,7 @@ if [[ "$(line denied)" =~ ^EPERM\ in\ ([0-9.]+)\ s$ ]]; then
 else
   echo "FAIL: the blocked open: $(line denied)"; fail=1
 fi
+[ "$(line crowd)" = "40 of 40 opened" ] || { echo "FAIL: the crowd: $(line crowd)"; fail=1; }
 [ -z "$(line victim)" ] || { echo "FAIL: the victim: $(line victim)"; fail=1; }
 grep -q '"vigil.action":"denied".*"rule":"Blocked open"' "$tmp/alerts" || { echo "FAIL: no alert of the blocked open"; fail=1; }
 [ "$after" = 0 ] || { echo "FAIL: vigil still holds $after fd(s) of the leased file after its opens ended"; fail=1; }
