@@ -538,6 +538,22 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   }
   if (!judged()) return finish(EPERM);
 
+  // truncate(2) of a regular file breaks a lease the app holds on it
+  // (F_SETLEASE) and waits for it as an open does (open_call), with no
+  // O_NONBLOCK to try first: it is made on a worker, on the handle judged
+  // with the caller's credentials (copies), which answers with its result.
+  if (t == "truncate" && env.pool && S_ISREG(p1.mode)) {
+    auto handle = std::make_shared<Owned>(p1.fd);
+    p1.fd = -1;
+    env.pool->run(id, [handle, len = off_t(a.args[1]), creds]() -> int64_t {
+      AsCaller as(creds);
+      if (!as.ok()) return -EPERM;
+      return truncate(fmt::format("/proc/self/fd/{}", handle->fd).c_str(), len) == 0 ? 0 : -errno;
+    });
+    judge.emit(std::move(ev));  // answered by the worker
+    return true;
+  }
+
   // The call, on the handles judged, as the caller.
   const bool parent = r1 & probes::kParent;
   const std::string obj = fmt::format("/proc/self/fd/{}", p1.fd);  // the object itself (no path walk)

@@ -78,7 +78,7 @@ struct Env {
   Judge* judge = nullptr;
   Guard* guard = nullptr;
   DriftTracker* drift = nullptr;
-  Connector* pool = nullptr;  // the workers that run blocking connects and sends, and opens a lease holds
+  Connector* pool = nullptr;  // the workers that run blocking connects and sends, and opens and truncates a lease holds
   bool* own_root = nullptr;   // the caller's root cache (probes::Caller::own_root); the tracer's thread only
   // Whether vigil holds the bytes of a file (dev, ino) for an exec of it
   // that is not over (a read lease: DecodeContext::exec_pin_fd). A write-open
@@ -98,7 +98,8 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
 // link*, symlink*, chmod, fchmodat*, chown, lchown, fchownat, truncate: each
 // path's directory resolved to a handle (the object itself where the call
 // follows a last symlink), the call made on the handles as the caller, its
-// result the answer).
+// result the answer; a regular file's truncate on a worker of env.pool,
+// since a lease makes it wait).
 void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,
                Event&& ev);
 bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,

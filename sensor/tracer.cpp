@@ -1696,15 +1696,16 @@ void Tracer::release(PendingApp& app) {
                   said(impl_->exec_session), said(impl_->exec_caps), said(impl_->exec_cwd), said(impl_->exec_stdio),
                   said(impl_->exit_status));
   }
-  // The workers of performed calls that may wait: connects, sends, and opens a lease holds (sensor/perform.cpp).
-  for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg", "open", "openat", "openat2", "creat", "open_by_handle_at"})
+  // The workers of performed calls that may wait: connects, sends, and opens and truncates a lease holds (sensor/perform.cpp).
+  for (const char* t : {"connect", "sendto", "sendmsg", "sendmmsg", "open", "openat", "openat2", "creat",
+                        "open_by_handle_at", "truncate"})
     if (!impl_->connector && impl_->judge.enforces(t)) impl_->connector = std::make_unique<Connector>(impl_->notify_fd);
   spdlog::debug("exec verification: {}; performed calls' workers: {}",
                 impl_->enforce_execve || impl_->enforce_execveat
                     ? fmt::format("at the exec stop (ptrace) for{}{}", impl_->enforce_execve ? " execve" : "",
                                   impl_->enforce_execveat ? " execveat" : "")
                     : "lazy (no rule can block an exec)",
-                impl_->connector ? "on" : "off (no rule can block a connect, send or open)");
+                impl_->connector ? "on" : "off (no rule can block a connect, send, open or truncate)");
 
   // Reads of sensitive files, and changes to the files block rules protect (in
   // both modes: it costs nothing until one changes; docs/threat-model.md).

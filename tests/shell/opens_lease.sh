@@ -12,6 +12,8 @@
 # for a lease held 8 s). Now vigil tries the open O_NONBLOCK (a lease fails it
 # at once) and does the blocking open on a worker thread, which installs the
 # fd and answers: only the open that broke the lease waits, as without vigil.
+# truncate(2) breaks a lease too (no O_NONBLOCK there): a performed truncate
+# of a regular file is made on a worker always.
 # Also checked: the waiting open gets the file as asked (O_WRONLY|O_TRUNC, no
 # O_NONBLOCK left on it), an open asking O_NONBLOCK itself gets EWOULDBLOCK
 # (the kernel's answer), a blocked path is still denied meanwhile, more
@@ -30,7 +32,7 @@ echo secret >"$tmp/blocked"
 cat >"$tmp/block.yaml" <<YAML
 - rule: Blocked open
   desc: a rule that can block an open (vigil then performs the opens it allows)
-  condition: evt.type in (open, openat, openat2, creat) and fd.name = $tmp/blocked
+  condition: evt.type in (open, openat, openat2, creat, truncate) and fd.name = $tmp/blocked
   output: blocked open (file=%fd.name)
   priority: WARNING
   action: block
@@ -88,6 +90,11 @@ def writer():  # waits for the lease as it would without vigil, then gets what i
     say(f"writer: waited {time.monotonic() - t:.2f} s nonblock={int(bool(fl & os.O_NONBLOCK))} "
         f"accmode={fl & os.O_ACCMODE} cloexec={int(bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))}")
 
+def truncater():  # truncate(2) breaks the lease and waits too (to 4 bytes: "new\n" whatever the writer's order)
+    t = time.monotonic()
+    os.truncate(leased, 4)
+    say(f"truncater: waited {time.monotonic() - t:.2f} s")
+
 def victim():  # killed while its open waits (SIGALRM's default action: no kill call, which vigil traps)
     signal.alarm(2)
     os.open(leased, os.O_WRONLY)
@@ -114,7 +121,7 @@ def denied():  # the verdict still applies while an open waits
     except OSError as e:
         say(f"denied: {errno.errorcode[e.errno]} in {time.monotonic() - t:.2f} s")
 
-kids = [child(0, prober), child(0.3, nonblocking), child(0.6, writer), child(0.6, victim), child(0.9, crowd), child(1.2, denied)]
+kids = [child(0, prober), child(0.3, nonblocking), child(0.6, writer), child(0.6, truncater), child(0.6, victim), child(0.9, crowd), child(1.2, denied)]
 time.sleep(3.5)
 say("app: waiting")  # (the victim is dead, the writer waits)
 time.sleep(hold - (time.monotonic() - t0))
@@ -160,6 +167,10 @@ w=$(line writer)
   { echo "FAIL: the writer's open: ${w:-nothing}"; fail=1; }
 [ -z "${BASH_REMATCH[1]:-}" ] || "$PY" -c "import sys; sys.exit(float('${BASH_REMATCH[1]}') < $hold - 2)" ||
   { echo "FAIL: the writer's open did not wait for the lease (${BASH_REMATCH[1]} s)"; fail=1; }
+[[ "$(line truncater)" =~ ^waited\ ([0-9.]+)\ s$ ]] ||
+  { echo "FAIL: the truncate: $(line truncater)"; fail=1; }
+[ -z "${BASH_REMATCH[1]:-}" ] || "$PY" -c "import sys; sys.exit(float('${BASH_REMATCH[1]}') < $hold - 2)" ||
+  { echo "FAIL: the truncate did not wait for the lease (${BASH_REMATCH[1]} s)"; fail=1; }
 [ "$(cat "$tmp/leased")" = new ] || { echo "FAIL: the leased file holds $(cat "$tmp/leased")"; fail=1; }
 if [[ "$(line denied)" =~ ^EPERM\ in\ ([0-9.]+)\ s$ ]]; then
   "$PY" -c "import sys; sys.exit(float('${BASH_REMATCH[1]}') >= 2)" ||
