@@ -7,7 +7,7 @@
 // non-blocking socket, SO_SNDTIMEO's EINPROGRESS/EAGAIN as the kernel gives
 // them). A blocking connect waits on a worker, never on the tracer's thread.
 // The same pool runs the performed sends and AF_UNIX connects
-// (sensor/netcall.hpp) and the performed opens a lease holds
+// (sensor/netcall.hpp) and the performed opens and truncates a lease holds
 // (sensor/perform.cpp).
 #pragma once
 

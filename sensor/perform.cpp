@@ -402,8 +402,10 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
         // worker this starts has vigil's credentials) gets the object judged
         // (r's O_PATH handle: nothing is looked up by path again), the
         // flags and the caller's credentials, copied; it opens, installs the
-        // fd and answers. Noted as written now (the drift tracker is the
-        // tracer's): the verdict allowed the write.
+        // fd and answers (vigil's own EMFILE there is the caller's errno, no
+        // "Sensor fault" alert: the call fails all the same). Noted as
+        // written now (the drift tracker is the tracer's): the verdict
+        // allowed the write.
         if (env.drift && f.path.starts_with("/") && (flags & O_ACCMODE) != O_RDONLY) {
           struct stat st {};
           if (fstat(r.fd, &st) == 0) env.drift->note_write(f.path, &st, ev.proc.get());
