@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "probes/path.hpp"
 #include "probes/procfs.hpp"
 #include "probes/resolve.hpp"
+#include "probes/times.hpp"
 
 namespace vigil::probes {
 
@@ -71,6 +73,56 @@ bool resolve_path(const TraceeMemory& mem, DecodeContext& ctx, int dirfd, const 
     if (r.exists) st->st_dev = dev_t(r.dev), st->st_ino = ino_t(r.ino), st->st_mode = r.mode, st->st_size = off_t(r.size);
   }
   return true;
+}
+
+size_t times_size(std::string_view type, bool compat) { return (type == "utime" ? 2 : 4) * (compat ? 4 : 8); }
+
+Times parse_times(std::string_view type, bool compat, const void* bytes) {
+  // Fields of 32 bits (i386) or 64: utimensat's {sec, nsec} twice (i386's
+  // utimensat_time32 too), futimesat's and utimes' {sec, usec} twice, utime's
+  // actime and modtime; signed, as the kernel reads them.
+  int64_t v[4] = {};
+  const size_t n = type == "utime" ? 2 : 4;
+  for (size_t i = 0; i < n; ++i) {
+    if (compat) {
+      int32_t x;
+      std::memcpy(&x, static_cast<const char*>(bytes) + 4 * i, 4);
+      v[i] = x;
+    } else {
+      std::memcpy(&v[i], static_cast<const char*>(bytes) + 8 * i, 8);
+    }
+  }
+  Times t;
+  if (type == "utime") {
+    t.ts[0].tv_sec = time_t(v[0]), t.ts[1].tv_sec = time_t(v[1]);
+    return t;
+  }
+  for (int i = 0; i < 2; ++i) t.ts[i].tv_sec = time_t(v[2 * i]), t.ts[i].tv_nsec = long(v[2 * i + 1]);
+  if (type == "utimensat") {
+    t.nothing = t.ts[0].tv_nsec == UTIME_OMIT && t.ts[1].tv_nsec == UTIME_OMIT;
+    return t;
+  }
+  // Microseconds, checked before they become nanoseconds (so UTIME_NOW and
+  // UTIME_OMIT, utimensat's, are invalid here too).
+  for (const auto& x : t.ts)
+    if (x.tv_nsec < 0 || x.tv_nsec >= 1000000) t.err = EINVAL;
+  if (!t.err)
+    for (auto& x : t.ts) x.tv_nsec *= 1000;
+  return t;
+}
+
+bool read_times(const TraceeMemory& mem, const SyscallArgs& a, std::string_view type, Times* out) {
+  const bool compat = is_i386(a);
+  unsigned char buf[32];
+  if (!mem.read(a.args[type == "utimensat" || type == "futimesat" ? 2 : 1], buf, times_size(type, compat))) return false;
+  *out = parse_times(type, compat, buf);
+  return true;
+}
+
+std::string time_arg(const timespec& t) {
+  if (t.tv_nsec == UTIME_NOW) return "now";
+  if (t.tv_nsec == UTIME_OMIT) return "omit";
+  return fmt::format("{}.{:09}", int64_t(t.tv_sec), int64_t(t.tv_nsec));
 }
 
 const FdInfo* fd_info(const DecodeContext& ctx, int tid, int fd) {
@@ -193,20 +245,28 @@ void two_path(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx,
 }
 
 // utimensat(dirfd, path, times, flags) (futimens(fd, times): a null path,
-// the fd's own file) / futimesat(dirfd, path, times) / utimes(path, times) /
-// utime(path, buf), with times set (the rows' check: null times set "now",
-// which drift's mtime check sees): the app chose the times, maybe back to
-// before the start, which would hide a write from that check. Drift counts
-// the file as written (by inode). The times are not read: the app could
-// change them after vigil's read.
+// the fd's own file; so for futimesat) / futimesat(dirfd, path, times) /
+// utimes(path, times) / utime(path, buf), with times set (the rows' check:
+// null times set "now", which drift's mtime check sees): the app chose the
+// times, maybe back to before the start, which would hide a write from that
+// check. Drift counts the file as written (by inode). evt.arg.atime and
+// mtime: the times asked, as read here; the kernel reads them again after
+// CONTINUE (a thread can rewrite them), unless vigil performs the call
+// (ctx.performed: sensor/perform.cpp reads them once, sets those, and names
+// the object set).
 void times(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Event* ev) {
   FileInfo& f = file_of(ev);
   const std::string& t = ev->type;
   const bool at = t == "utimensat" || t == "futimesat";
   const int dirfd = at ? arg_int(a, 0) : AT_FDCWD;
+  if (Times tm; !ctx.performed && read_times(mem, a, t, &tm)) {
+    add_arg(ev, "atime", time_arg(tm.ts[0]));
+    add_arg(ev, "mtime", time_arg(tm.ts[1]));
+  }
   struct stat st {};
-  if (t == "utimensat" && a.args[1] == 0) {
+  if (at && a.args[1] == 0) {
     f.fd = dirfd;
+    if (ctx.performed) return;
     if (const FdInfo* i = fd_info(ctx, mem.tid(), f.fd)) f.path = f.raw_path = i->path;
     if (ctx.drift != nullptr && ::stat(fmt::format("/proc/{}/fd/{}", mem.tid(), dirfd).c_str(), &st) == 0 &&
         S_ISREG(st.st_mode))
@@ -217,7 +277,7 @@ void times(const SyscallArgs& a, const TraceeMemory& mem, DecodeContext& ctx, Ev
   const bool follow = !(t == "utimensat" && (arg_int(a, 3) & AT_SYMLINK_NOFOLLOW));
   const bool resolved =
       resolve_path(mem, ctx, dirfd, f.raw_path, follow ? unsigned(kFollowLast) : 0u, ev, &f.path, true, &st, pending);
-  if (ctx.drift == nullptr || !f.path.starts_with("/")) return;
+  if (ctx.performed || ctx.drift == nullptr || !f.path.starts_with("/")) return;  // (performed: drift noted on the object set)
   if ((resolved ? st.st_mode != 0 : ::stat(f.path.c_str(), &st) == 0) && S_ISREG(st.st_mode))
     ctx.drift->note_write(f.path, &st, ctx.proc);
 }

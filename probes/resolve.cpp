@@ -466,8 +466,13 @@ Resolved resolve_handle(int tid, int mount_fd, const std::string& handle) {
                                   : -1);
   if (mount.fd < 0) return failed(mount.fd == -1 && errno ? errno : EBADF, fmt::format("the caller's mount fd {}", mount_fd));
   std::string copy = handle;  // (the kernel may write handle_bytes back)
-  Fd obj(open_by_handle_at(mount.fd, reinterpret_cast<file_handle*>(copy.data()), O_PATH | O_CLOEXEC));
-  if (obj.fd < 0) return failed(errno, "open_by_handle_at");
+  const int obj = open_by_handle_at(mount.fd, reinterpret_cast<file_handle*>(copy.data()), O_PATH | O_CLOEXEC);
+  if (obj < 0) return failed(errno, "open_by_handle_at");
+  return resolve_fd(obj);
+}
+
+Resolved resolve_fd(int fd) {
+  Fd obj(fd);
   struct stat st {};
   if (fstat(obj.fd, &st) < 0) return failed(errno, "fstat");
   Resolved r;

@@ -125,6 +125,11 @@ bool read_file_handle(const TraceeMemory& mem, uint64_t addr, std::string* out);
 // caller's is checked by the caller of this function) and named by its path.
 Resolved resolve_handle(int tid, int mount_fd, const std::string& handle);
 
+// The object an fd of vigil's refers to (a caller's file taken with
+// pidfd_getfd, a handle opened for it), named by its path in vigil's view;
+// takes fd (the result holds it).
+Resolved resolve_fd(int fd);
+
 // The caller's root directory (/proc/TID/root) as an O_PATH fd; -errno.
 int open_caller_root(int tid);
 // The caller's root for a walk: vigil's own root fd (borrowed: *opened stays
