@@ -544,6 +544,7 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   // (F_SETLEASE) and waits for it as an open does (open_call), with no
   // O_NONBLOCK to try first: it is made on a worker, on the handle judged
   // with the caller's credentials (copies), which answers with its result.
+  if (t == "truncate" && env.exec_pinned && env.exec_pinned(p1.dev, p1.ino)) return finish(ETXTBSY);  // (Env::exec_pinned)
   if (t == "truncate" && env.pool && S_ISREG(p1.mode)) {
     auto handle = std::make_shared<Owned>(p1.fd);
     p1.fd = -1;
@@ -586,8 +587,7 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
       const int p = t == "fchownat" ? 2 : 1;
       rc = fchownat(p1.fd, "", uid_t(reg(p)), gid_t(reg(p + 1)), AT_EMPTY_PATH);
     } else if (t == "truncate") {
-      if (env.exec_pinned && env.exec_pinned(p1.dev, p1.ino)) rc = -1, errno = ETXTBSY;  // (Env::exec_pinned)
-      else rc = truncate(obj.c_str(), off_t(a.args[1]));
+      rc = truncate(obj.c_str(), off_t(a.args[1]));
     }
   }
   const int err = rc < 0 ? errno : 0;
