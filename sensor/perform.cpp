@@ -21,6 +21,7 @@
 
 #include "probes/procfs.hpp"
 #include "probes/resolve.hpp"
+#include "probes/times.hpp"
 #include "sensor/connector.hpp"
 #include "sensor/guard.hpp"
 #include "sensor/judge.hpp"
@@ -444,15 +445,17 @@ void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
 
 namespace {
 
-// The path rows vigil performs (sensor/perform.hpp): how each path argument
-// resolves, and the call made on the resolved handles.
+bool is_times_row(std::string_view t) { return t == "utimensat" || t == "futimesat" || t == "utimes" || t == "utime"; }
+
+// The path rows vigil performs (sensor/perform.hpp), the times rows with
+// them: how each path argument resolves, and the call made on the resolved handles.
 bool is_path_row(std::string_view t) {
   static constexpr std::string_view kRows[] = {"unlink", "unlinkat", "rmdir", "mkdir", "mkdirat", "rename", "renameat",
                                                "renameat2", "link", "linkat", "symlink", "symlinkat", "chmod",
                                                "fchmodat", "fchmodat2", "chown", "lchown", "fchownat", "truncate"};
   for (auto r : kRows)
     if (r == t) return true;
-  return false;
+  return is_times_row(t);
 }
 
 }  // namespace
@@ -481,6 +484,15 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   if (t == "lchown") r1 = 0;
   if (t == "fchmodat2") r1 = reg(3) & AT_SYMLINK_NOFOLLOW ? 0u : unsigned(probes::kFollowLast);
   if (t == "fchownat") r1 = reg(4) & AT_SYMLINK_NOFOLLOW ? 0u : unsigned(probes::kFollowLast);
+  // The times rows follow a last symlink but utimensat's AT_SYMLINK_NOFOLLOW.
+  // Their fd forms (futimens: a null path, futimesat's too; an empty path
+  // with AT_EMPTY_PATH) act on the caller's file itself: taken once from its
+  // fd table (pidfd_getfd), never looked up by its number again.
+  const bool times = is_times_row(t);
+  const int tflags = t == "utimensat" ? reg(3) : 0;
+  const bool null_path = times && a.args[at ? 1 : 0] == 0;
+  const bool fd_form = times && (null_path ? d1 != AT_FDCWD : f.raw_path.empty() && (tflags & AT_EMPTY_PATH));
+  if (times) r1 = tflags & AT_SYMLINK_NOFOLLOW ? 0u : unsigned(probes::kFollowLast);
   // AT_EMPTY_PATH (the dirfd itself): not a path; the call goes the usual way.
   if ((t == "linkat" && (reg(4) & AT_EMPTY_PATH)) || (t == "fchownat" && (reg(4) & AT_EMPTY_PATH)) ||
       (t == "fchmodat2" && (reg(3) & AT_EMPTY_PATH)))
@@ -507,6 +519,33 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   auto resolve = [&](int dirfd, const std::string& raw, unsigned flags) {
     return resolve_as_caller(env, tid, tgid, creds, dirfd, raw, flags);
   };
+  // The times, read once: vigil sets these (a rewrite after this read changes nothing).
+  probes::Times tm;
+  if (times) {
+    if (!probes::read_times(probes::TraceeMemory(tid), a, t, &tm)) {
+      ev.args.push_back({"unreadable", "times"});
+      return finish(judged() ? EFAULT : EPERM);
+    }
+    ev.args.push_back({"atime", probes::time_arg(tm.ts[0])});
+    ev.args.push_back({"mtime", probes::time_arg(tm.ts[1])});
+    // What the kernel answers before it looks at the path or the fd (fs/utimes.c).
+    int early = -1;
+    if (tm.nothing) early = 0;  // both UTIME_OMIT
+    else if (tm.err) early = tm.err;
+    else if ((tflags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) || (fd_form && null_path && tflags)) early = EINVAL;
+    else if (null_path && !fd_form) early = EFAULT;  // no path, and no fd to act on
+    if (early >= 0) return finish(judged() ? early : EPERM);
+  }
+  // The caller's file (fd_form): its fd N, or its cwd (AT_FDCWD with AT_EMPTY_PATH).
+  auto take = [&]() {
+    const int fd = d1 == AT_FDCWD ? probes::open_caller_dir(tid, AT_FDCWD, nullptr) : guard::take_fd(tid, tgid, d1);
+    if (fd >= 0) return probes::resolve_fd(fd);
+    probes::Resolved r;
+    r.err = -fd;
+    r.what = d1 == AT_FDCWD ? "the caller's working directory" : fmt::format("the caller's fd {}", d1);
+    r.refused = fd != -EBADF && !procfs::own_resource(-fd);  // EBADF: not open, the kernel's answer
+    return r;
+  };
   auto unresolved = [&](const probes::Resolved& r) {
     if (r.sensor) {  // the sensor's own /proc entry: a tamper attempt (sensor/guard.hpp), whatever the verdict
       ev.args.push_back({"unresolved", fmt::format("{}: {}", r.what, std::strerror(r.err))});
@@ -523,7 +562,7 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
     return finish(judged() ? (r.refused ? EPERM : r.err) : EPERM);
   };
 
-  probes::Resolved p1 = resolve(d1, f.raw_path, r1);
+  probes::Resolved p1 = fd_form ? take() : resolve(d1, f.raw_path, r1);
   if (!p1.ok()) return unresolved(p1);
   probes::Resolved p2;
   if (two) {
@@ -531,6 +570,7 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
     if (!p2.ok()) return unresolved(p2);
   }
   f.path = p1.path;
+  if (fd_form && null_path) f.raw_path = p1.path;  // (as the decoder names an fd's file)
   f.dev = p1.exists ? p1.dev : 0, f.ino = p1.exists ? p1.ino : 0;
   if (two) f.target = p2.path;
   if (std::string what; env.guard->spool_target(f, &what)) {  // vigil's journal or spool: a tamper attempt
@@ -588,9 +628,19 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
       rc = fchownat(p1.fd, "", uid_t(reg(p)), gid_t(reg(p + 1)), AT_EMPTY_PATH);
     } else if (t == "truncate") {
       rc = truncate(obj.c_str(), off_t(a.args[1]));
+    } else if (times) {
+      // The caller's own file with its flags (an O_PATH file and a null
+      // path: EBADF, as its own call), else the resolved object through
+      // /proc/self/fd/N (a null path would refuse vigil's O_PATH handle; the
+      // magic link leads to the object itself, a symlink's own too).
+      rc = fd_form ? int(syscall(SYS_utimensat, p1.fd, null_path ? nullptr : "", tm.ts, tflags))
+                   : int(syscall(SYS_utimensat, AT_FDCWD, obj.c_str(), tm.ts, 0));
     }
   }
   const int err = rc < 0 ? errno : 0;
+  struct stat st {};  // drift: a file whose times were set counts as written (probes/drift.hpp)
+  if (times && !err && env.drift && f.path.starts_with("/") && fstat(p1.fd, &st) == 0 && S_ISREG(st.st_mode))
+    env.drift->note_write(f.path, &st, ev.proc.get());
   if (procfs::own_resource(err)) return finish(env.guard->resource_fault(tid, "performing a call for the caller", err));
   return finish(err);
 }

@@ -1,8 +1,9 @@
 // Internal to sensor/: calls vigil performs itself so that a verdict rests
 // on the object the kernel acts on (issue 12, docs/design.md "A performed
-// call"). For the open rows (open, openat, openat2, creat) where a loaded
-// rule can block them in prevent mode (Judge::enforces), the tracer hands
-// the decoded event here instead of answering CONTINUE:
+// call"). For the open rows (open, openat, openat2, creat; the path and
+// times rows alike, path_call below) where a loaded rule can block them in
+// prevent mode (Judge::enforces), the tracer hands the decoded event here
+// instead of answering CONTINUE:
 //   resolve the path as the caller (probes/resolve.hpp, with the caller's
 //   credentials) -> the event names the resolved object (file.path, fd.dev,
 //   fd.ino; fd.nameraw the path as called) -> judge -> if allowed, vigil
@@ -99,7 +100,10 @@ bool call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallA
 // path's directory resolved to a handle (the object itself where the call
 // follows a last symlink), the call made on the handles as the caller, its
 // result the answer; a regular file's truncate on a worker of env.pool,
-// since a lease makes it wait).
+// since a lease makes it wait); and the times rows utimensat, futimesat,
+// utimes, utime: the object resolved, or the caller's file taken with
+// pidfd_getfd for the fd forms, its times set to the ones read once,
+// probes/times.hpp).
 void open_call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,
                Event&& ev);
 bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::SyscallArgs& a, const probes::Probe& row,

@@ -87,7 +87,13 @@ TEST_CASE("times: each row's layout, native and i386, converted as the kernel do
   CHECK((t.ts[0].tv_sec == -2 && t.ts[1].tv_sec == 7));
 }
 
-TEST_CASE("times rows: the decoder reads the times, unless the tracer performs the call", "[perform][times]") {
+TEST_CASE("times rows: performed where a rule can block them; the decoder reads the times only when not", "[perform][times]") {
+  for (const char* s : {"utimensat", "futimesat", "utimes", "utime"}) {
+    INFO(s);
+    const probes::Probe* row = row_of(s);
+    REQUIRE(row != nullptr);
+    CHECK(row->performed);
+  }
   const probes::Probe* row = row_of("utimensat");
   TempDir dir;
   const std::string file = dir.path.string() + "/f";
@@ -131,4 +137,38 @@ TEST_CASE("times rows: the decoder reads the times, unless the tracer performs t
   row_of("futimesat")->decode(args, self, performed, &fev);
   CHECK(fev.file->fd == 7);
   CHECK(fev.file->raw_path.empty());
+}
+
+TEST_CASE("times: a magic link sets its object's own times, a symlink's too; a null path refuses O_PATH", "[perform][times]") {
+  TempDir dir;
+  const std::string file = dir.path.string() + "/f", link = dir.path.string() + "/l";
+  close(open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(symlink("f", link.c_str()) == 0);
+  const struct timespec set[2] = {{1400000000, 0}, {1400000001, 0}}, other[2] = {{1300000000, 0}, {1300000000, 0}};
+  REQUIRE(utimensat(AT_FDCWD, file.c_str(), other, 0) == 0);
+
+  // The resolved symlink (AT_SYMLINK_NOFOLLOW) as vigil holds it: O_PATH|O_NOFOLLOW.
+  probes::Resolved r = probes::resolve_fd(open(link.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  REQUIRE(r.ok());
+  CHECK(r.path == link);
+  CHECK(S_ISLNK(r.mode));
+  const std::string magic = "/proc/self/fd/" + std::to_string(r.fd);
+  REQUIRE(syscall(SYS_utimensat, AT_FDCWD, magic.c_str(), set, 0) == 0);
+  struct stat l {}, f {};
+  REQUIRE(lstat(link.c_str(), &l) == 0);
+  REQUIRE(stat(file.c_str(), &f) == 0);
+  CHECK(l.st_mtim.tv_sec == 1400000001);
+  CHECK(f.st_mtim.tv_sec == 1300000000);  // the link was not followed
+
+  // The file through its O_PATH handle: the magic link works, a null path does not (EBADF), AT_EMPTY_PATH does.
+  probes::Resolved o = probes::resolve_fd(open(file.c_str(), O_PATH | O_CLOEXEC));
+  REQUIRE(o.ok());
+  CHECK(syscall(SYS_utimensat, o.fd, nullptr, set, 0) == -1);
+  CHECK(errno == EBADF);
+  REQUIRE(syscall(SYS_utimensat, AT_FDCWD, ("/proc/self/fd/" + std::to_string(o.fd)).c_str(), set, 0) == 0);
+  REQUIRE(stat(file.c_str(), &f) == 0);
+  CHECK(f.st_mtim.tv_sec == 1400000001);
+  REQUIRE(syscall(SYS_utimensat, o.fd, "", other, AT_EMPTY_PATH) == 0);
+  REQUIRE(stat(file.c_str(), &f) == 0);
+  CHECK(f.st_mtim.tv_sec == 1300000000);
 }
