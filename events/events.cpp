@@ -55,13 +55,16 @@ static bool looks_escaped(std::string_view s, size_t i) {
   return i + 1 < s.size() && s[i + 1] == 'x' && hex(i + 2) && hex(i + 3);
 }
 
-std::string utf8_sanitize(std::string_view s) {
+// literal: s is a raw value (a name the app chose), whose own "\xNN" must
+// not read as an escaped byte; false: text escaped already (an alert's
+// output: output_value escaped its values' backslashes), only made valid.
+static std::string sanitize(std::string_view s, bool literal) {
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
     uint32_t cp;
-    if (s[i] == '\\' && looks_escaped(s, i)) {  // a literal "\xNN" must not read as an escaped byte
+    if (literal && s[i] == '\\' && looks_escaped(s, i)) {  // a literal "\xNN" must not read as an escaped byte
       out += "\\x5c";
       ++i;
     } else if (size_t len = utf8_char(s, i, &cp)) {
@@ -74,6 +77,8 @@ std::string utf8_sanitize(std::string_view s) {
   }
   return out;
 }
+
+std::string utf8_sanitize(std::string_view s) { return sanitize(s, true); }
 
 // Characters that change what a line of text shows: line breaks and every
 // other C0 control, ESC (terminal escapes), DEL, the C1 controls (0x9B is
@@ -576,7 +581,7 @@ json to_json(const Alert& a, const Context& ctx) {
   fields["vigil.count"] = a.count;
   fields["vigil.event_id"] = fmt::format("{}:{}", ctx.sensor_id, a.event_seq);
   return {{"time", rfc3339_ns(t)}, {"rule", a.rule},
-          {"priority", a.priority},        {"output", utf8_sanitize(a.output)},
+          {"priority", a.priority},        {"output", sanitize(a.output, false)},
           {"output_fields", std::move(fields)}, {"source", a.source},
           {"tags", a.tags},                {"hostname", ctx.hostname}};
 }
@@ -633,7 +638,7 @@ json to_ocsf_finding(const Alert& a, const Context& ctx, const std::string& uid)
   for (const auto& [name, v] : kSeverity)
     if (a.priority == name) sev = v;
   const int64_t t = a.time_ns > 0 ? a.time_ns : now_realtime_ns();
-  json info = {{"uid", uid}, {"title", a.rule}, {"desc", utf8_sanitize(a.output)},
+  json info = {{"uid", uid}, {"title", a.rule}, {"desc", sanitize(a.output, false)},
                {"created_time", t / 1'000'000}, {"types", json::array({a.source})}};
   if (!a.tags.empty()) info["tags"] = json::array();
   for (const auto& tag : a.tags) info["tags"].push_back({{"name", "tag"}, {"value", tag}});
@@ -648,7 +653,7 @@ json to_ocsf_finding(const Alert& a, const Context& ctx, const std::string& uid)
             {"time", t / 1'000'000},   {"time_dt", rfc3339_ns(t)},
             {"status_id", 1},          {"status", "New"},
             {"is_alert", true},        {"finding_info", std::move(info)},
-            {"message", utf8_sanitize(a.output)},
+            {"message", sanitize(a.output, false)},
             {"metadata", metadata_json(ctx, a.event_seq, a.rule, true)},
             {"device", device_json(ctx)}};
   j["metadata"]["uid"] = uid;

@@ -535,6 +535,11 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // may still change before the kernel reads them; the event says so.
   ctx.exec_busy = pin.err == EAGAIN;
   if (pin.err && !ctx.exec_busy) add_arg(ev, "hash_unpinned", std::strerror(pin.err));
+  // A memfd counts no writers (the kernel made its file, not an open): its
+  // creator writes through its own fd whenever it likes, lease or not, even
+  // while the image runs. Its bytes hold only under F_SEAL_WRITE.
+  if (p->exe_from_memfd && pin.fd >= 0 && !(fcntl(pin.fd, F_GET_SEALS) & F_SEAL_WRITE))
+    add_arg(ev, "hash_unpinned", "a memfd without F_SEAL_WRITE: writable through its creator's fd");
   if (ctx.exec_hash_fd != exe_fd) procfs::close_later(exe_fd);  // (an O_PATH fd: closed once the exec is answered)
   DriftReason drifted = DriftReason::None;
   if (ctx.drift && !p->exe_from_memfd && st.st_ino != 0)

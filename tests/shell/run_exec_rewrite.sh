@@ -65,4 +65,28 @@ assert seen[0] >= 20 and seen[1] >= 20, "too few execs ran each content: %s" % d
 assert not wrong, wrong[:3]
 PY
 done
+# A memfd counts no writers: its creator can rewrite it through its own fd at
+# any time, so its hash is flagged unless it is sealed against writes.
+cat >"$tmp/memfd.py" <<'PY'
+import fcntl, os, sys
+seal = sys.argv[1] == "sealed"
+fd = os.memfd_create("m-" + sys.argv[1], os.MFD_ALLOW_SEALING if seal else 0)
+os.write(fd, open("/bin/true", "rb").read())
+if seal:
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+os.execv("/proc/self/fd/%d" % fd, ["m"])
+PY
+for kind in open sealed; do
+  "$VIGIL" run --events="file:$tmp/memfd-$kind.events" --alerts=file:/dev/null -- python3 "$tmp/memfd.py" $kind \
+    2>"$tmp/memfd-$kind.err" </dev/null || fail "memfd $kind: the run failed: $(tail -3 "$tmp/memfd-$kind.err")"
+  python3 - "$tmp/memfd-$kind.events" $kind <<'PY' || fail "memfd $kind: its hash flagged wrongly"
+import json, sys
+ex = [e for e in map(json.loads, open(sys.argv[1])) if e["metadata"]["event_code"] == "exec"
+      and e["process"]["file"]["path"].startswith("/memfd:m-")]
+assert len(ex) == 1, ex
+flag = (ex[0].get("unmapped", {}).get("args") or {}).get("hash_unpinned")
+print("memfd %s: hash_unpinned = %s" % (sys.argv[2], flag))
+assert (flag is not None) == (sys.argv[2] == "open"), flag
+PY
+done
 finish
