@@ -216,7 +216,7 @@ struct FileFacts {
 // kernel's open ran other bytes under the hash vigil reported
 // (tests/shell/run_exec_rewrite.sh).
 struct Pin {
-  int fd = -1;  // the leased fd (closing it gives the lease up), -1: none
+  int fd = -1;  // the leased fd (closing it gives the lease up; or held without a lease: below), -1: none
   int err = 0;  // why none: the lease's errno (EAGAIN: the file is open for writing)
 };
 
@@ -272,7 +272,12 @@ FileFacts file_facts(int fd, struct stat* st, bool* owed = nullptr, Pin* pin = n
     held = pin->err == 0;
   }
   if (fstat(rd.fd >= 0 ? rd.fd : fd, st) != 0 || !S_ISREG(st->st_mode)) return {};
-  auto keep = [&] {  // the pin, if the lease is held
+  // Not its owner, and not able to take its fsuid (vigil without CAP_SETUID
+  // or CAP_LEASE: a task that runs as another user than root): a file no one
+  // but its owner may write (no group or other write bit) is held as far as
+  // such an app can change it, short of its owner's rights (docs/threat-model.md).
+  if (pin && pin->err == EACCES && !(st->st_mode & 022)) held = true;
+  auto keep = [&] {  // the pin, if the bytes are held
     if (pin && held) pin->fd = rd.release();
   };
   const int64_t mtime_ns = int64_t(st->st_mtim.tv_sec) * 1'000'000'000 + st->st_mtim.tv_nsec;
@@ -534,7 +539,10 @@ void exec_event(bool execveat, const SyscallArgs& a, const TraceeMemory& mem, De
   // or leases turned off): the hash is of the bytes read, which a writer
   // may still change before the kernel reads them; the event says so.
   ctx.exec_busy = pin.err == EAGAIN;
-  if (pin.err && !ctx.exec_busy) add_arg(ev, "hash_unpinned", std::strerror(pin.err));
+  if (pin.err && !ctx.exec_busy && pin.fd < 0)
+    add_arg(ev, "hash_unpinned", pin.err == EINVAL   ? "no leases on its file system"
+                                 : pin.err == EACCES ? "writable by others, and vigil may not lease it"
+                                                     : std::strerror(pin.err));
   // A memfd counts no writers (the kernel made its file, not an open): its
   // creator writes through its own fd whenever it likes, lease or not, even
   // while the image runs. Its bytes hold only under F_SEAL_WRITE.
