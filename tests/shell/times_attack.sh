@@ -40,6 +40,10 @@ import sys
 lines = dict(l.rstrip("\n").split(" ", 1) for l in open(sys.argv[1]) if l.count(" ") >= 1 and l.split(" ")[1].rstrip() in ("set", "other", "link", "refused"))
 want = ["direct", "symlink", "proc_root", "proc_pid_root", "proc_cwd", "proc_fd", "proc_pid_fd_opath", "dev_fd", "dirlink_dotdot",
         "hardlink", "dirfd_relative", "futimens", "empty_path", "utimes", "utime", "futimesat", "futimesat_fd", "rename_exchange"]
+import os
+if not os.path.exists("/dev/fd"):  # (a minimal root, the 6.1 VM's: no such alias, ENOENT)
+    print("dev_fd: skipped, no /dev/fd here")
+    want.remove("dev_fd")
 bad = [(k, lines.get(k)) for k in want if lines.get(k) != "refused EPERM"]
 assert not bad, bad
 assert lines.get("symlink_nofollow") == "link", lines.get("symlink_nofollow")
