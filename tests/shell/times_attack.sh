@@ -88,7 +88,9 @@ sys.path.insert(0, os.environ["SRC_DIR"] + "/tests/shell"); from events_view imp
 d = sys.argv[2]
 seen = [(e["type"], e["file"].get("raw_path", e["file"]["path"]), e["file"]["path"]) for e in events(sys.argv[1])
         if e["type"] in ("utimensat", "futimesat", "utimes", "utime")]
+if not os.path.exists("/dev/fd"):  # (a minimal root, the 6.1 VM's: no such alias, the path names nothing)
+    seen = [s for s in seen if not s[1].startswith("/dev/fd/")]
 bad = [s for s in seen if s[2] not in (d + "/protected/x", d + "/link")]  # D/link: the symlink itself (AT_SYMLINK_NOFOLLOW)
-assert len(seen) >= 18 and not bad, (bad, len(seen))
+assert len(seen) >= (18 if os.path.exists("/dev/fd") else 17) and not bad, (bad, len(seen))
 PY
 echo ok
