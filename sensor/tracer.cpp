@@ -202,8 +202,14 @@ struct Tracer::Impl {
     int64_t next_ns = 0;                      // lazy checks: when the sweep looks again
     ProcessPtr was;                           // the process's record before the exec (exec_failed)
     // The read lease on the file that runs (DecodeContext::exec_pin_fd):
-    // held until the check is over (the kernel has the file by then).
-    std::shared_ptr<procfs::Fd> pin;
+    // held until the check is over (the kernel has the file by then). And
+    // those of the process's earlier execs not over yet (another thread's,
+    // whose check this one took the place of): held as long.
+    struct Pinned {
+      probes::DecodeContext::ExecImage file;
+      std::shared_ptr<procfs::Fd> fd;
+    };
+    std::vector<Pinned> pins;
   };
   // Where a rule can block the exec: its thread is seized (TRACEEXEC) and
   // checked at its PTRACE_EVENT_EXEC stop, before the new image's first
@@ -750,7 +756,8 @@ struct Tracer::Impl {
   bool exec_pinned(uint64_t dev, uint64_t ino) const {
     for (const auto* checks : {&exec_lazy, &exec_traced})
       for (const auto& [id, c] : *checks)
-        if (c.pin && c.pin->fd >= 0 && c.judged.dev == dev && c.judged.ino == ino) return true;
+        for (const auto& p : c.pins)
+          if (p.fd && p.fd->fd >= 0 && p.file.dev == dev && p.file.ino == ino) return true;
     return false;
   }
   // pin: the read lease on the file that runs, given up once the check is
@@ -759,7 +766,7 @@ struct Tracer::Impl {
                  const Event& ev, std::shared_ptr<procfs::Fd> pin = nullptr) {
     ExecCheck c{tid, syscall, image, image.ino && ev.proc ? ev.proc->exe : std::string(), {}};
     c.was = info_of(tgid);
-    c.pin = std::move(pin);
+    if (pin && pin->fd >= 0) c.pins.push_back({image, std::move(pin)});
     if (std::strcmp(syscall, "execveat") == 0 ? enforce_execveat : enforce_execve) {
       if (ensure_seized(tid)) {
         exec_traced[tid] = std::move(c);
@@ -773,6 +780,8 @@ struct Tracer::Impl {
     if (struct stat st; stat(fmt::format("/proc/{}/exe", tid).c_str(), &st) == 0)
       c.before = {uint64_t(st.st_dev), uint64_t(st.st_ino)};
     c.since_ns = now_monotonic_ns();
+    if (auto was = exec_lazy.find(tgid); was != exec_lazy.end())  // another thread's exec, maybe not over: its pins kept
+      for (auto& p : was->second.pins) c.pins.push_back(std::move(p));
     exec_lazy[tgid] = std::move(c);
     return 0;
   }
