@@ -580,11 +580,11 @@ bool path_call(const Env& env, uint64_t id, int tid, int tgid, const probes::Sys
   }
   if (!judged()) return finish(EPERM);
 
+  if (t == "truncate" && env.exec_pinned && env.exec_pinned(p1.dev, p1.ino)) return finish(ETXTBSY);  // (Env::exec_pinned)
   // truncate(2) of a regular file breaks a lease the app holds on it
   // (F_SETLEASE) and waits for it as an open does (open_call), with no
   // O_NONBLOCK to try first: it is made on a worker, on the handle judged
   // with the caller's credentials (copies), which answers with its result.
-  if (t == "truncate" && env.exec_pinned && env.exec_pinned(p1.dev, p1.ino)) return finish(ETXTBSY);  // (Env::exec_pinned)
   if (t == "truncate" && env.pool && S_ISREG(p1.mode)) {
     auto handle = std::make_shared<Owned>(p1.fd);
     p1.fd = -1;
